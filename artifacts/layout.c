@@ -1,0 +1,451 @@
+/*
+ * Findings about an archive's layout.
+ *
+ * Two checks. artifact_check_archive looks at the archive and its entries as such: is it a
+ * gzip-compressed tar, is it whole, is every entry safe to extract (no absolute or ".." paths,
+ * no links, devices, FIFOs or set-id bits, names the file system accepts, no path stored twice
+ * with different content). artifact_check_layout then plays one container version's model
+ * loading against the entries: SageMaker unpacks the tar into /opt/ml/model and the container
+ * lists that directory without recursing (os.listdir, in raw directory order), optionally skips
+ * dotfiles and non-files, and loads either every remaining file (ensemble) or the first one.
+ * The differences between versions come in as artifact_layout_rules from compat's container
+ * table; nothing here knows a version number.
+ *
+ * Finding codes are stable identifiers, documented in artifact_finding_codes below and by
+ * `smxgb help codes`.
+ */
+#include "artifacts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODEL_NAME "xgboost-model"
+
+const artifact_code_doc artifact_finding_codes[] = {
+    {"archive-empty-file", "error", "the artifact is a 0-byte file"},
+    {"archive-not-gzip", "error", "not gzip-compressed (plain tar, bzip2, xz, zstd, zip...): SageMaker needs a .tar.gz"},
+    {"archive-not-tar", "error", "gzip-compressed, but not a tar archive (e.g. a gzipped model file)"},
+    {"archive-unrecognised", "error", "neither a compressed file nor an archive (e.g. a bare model file)"},
+    {"archive-truncated", "error", "the archive ends early (incomplete upload or download)"},
+    {"archive-corrupt", "error", "bad gzip data, bad tar header checksum or garbage"},
+    {"archive-empty", "error", "a valid archive without a single entry"},
+    {"limit-entries", "error", "more entries than the limit (--max-entries)"},
+    {"limit-bytes", "error", "more uncompressed bytes than the limit (--max-bytes)"},
+    {"limit-entry-bytes", "error", "an entry declares more bytes than the limit (--max-bytes)"},
+    {"limit-ratio", "error", "inflates more than the ratio limit (--max-ratio): a decompression bomb"},
+    {"entry-absolute-path", "error", "an entry with an absolute path"},
+    {"entry-dotdot", "error", "an entry with a '..' component that escapes the model directory"},
+    {"entry-symlink", "error", "a symbolic link"},
+    {"entry-hardlink", "error", "a hard link"},
+    {"entry-device", "error", "a character or block device node"},
+    {"entry-special", "error", "a FIFO, socket or other special file"},
+    {"entry-setid", "error", "setuid, setgid or sticky permission bits"},
+    {"entry-name-too-long", "error", "a name component over 255 bytes or a path over 4095 bytes"},
+    {"entry-bad-name", "error", "an empty name or one with control characters"},
+    {"entry-duplicate", "error", "the same path stored twice with different content (the last one wins)"},
+    {"entry-duplicate-same", "warning", "the same path stored twice with identical content"},
+    {"entry-sparse", "warning", "a sparse file"},
+    {"layout-no-model", "error", "no file at the top level that the container would load: /ping never passes"},
+    {"layout-multiple-models", "error", "several top-level files while ensemble is on: every one is loaded as a model"},
+    {"layout-dotfile-loaded", "error", "a dotfile (e.g. macOS ._xgboost-model) that this container loads or may load"},
+    {"layout-first-entry", "error", "this container loads the first entry in directory order, which may not be the model"},
+    {"layout-dotfile", "warning", "a dotfile at the top level; this container skips it"},
+    {"layout-order-nondeterministic", "warning", "several candidates with ensemble off: which one loads depends on directory order"},
+    {"layout-model-name", "warning", "the model file is not named xgboost-model"},
+    {"layout-empty-model", "error", "a model file of 0 bytes"},
+    {"layout-directory", "warning", "directories in the archive; the container never looks inside them"},
+    {NULL, NULL, NULL}};
+
+const char *artifact_severity_name(artifact_severity s)
+{
+    return s == ARTIFACT_ERROR ? "error" : s == ARTIFACT_WARNING ? "warning" : "info";
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+int artifact_findings_add(artifact_findings *f, const char *code, artifact_severity sev,
+                          const char *entry, const char *hint, const char *fmt, ...)
+{
+    if (f->n == f->cap) {
+        size_t nc = f->cap ? f->cap * 2 : 8;
+        artifact_finding *v = realloc(f->v, nc * sizeof *v);
+        if (!v)
+            return SMX_ENOMEM;
+        f->v = v;
+        f->cap = nc;
+    }
+    smx_buf m = SMX_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = smx_buf_vprintf(&m, fmt, ap);
+    va_end(ap);
+    if (rc)
+        return SMX_ENOMEM;
+    artifact_finding *x = &f->v[f->n];
+    x->code = code;
+    x->severity = sev;
+    x->message = m.data;
+    x->hint = dup_or_null(hint);
+    x->entry = dup_or_null(entry);
+    if ((hint && !x->hint) || (entry && !x->entry)) {
+        free(x->message);
+        free(x->hint);
+        free(x->entry);
+        return SMX_ENOMEM;
+    }
+    f->n++;
+    return SMX_OK;
+}
+
+void artifact_findings_free(artifact_findings *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->v[i].message);
+        free(f->v[i].hint);
+        free(f->v[i].entry);
+    }
+    free(f->v);
+    f->v = NULL;
+    f->n = f->cap = 0;
+}
+
+static const char *HINT_REPACK =
+    "re-create the archive with `smxgb package MODEL_FILE -o model.tar.gz`";
+
+int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
+{
+    int rc = SMX_OK;
+#define ADD(...)                                              \
+    do {                                                      \
+        if ((rc = artifact_findings_add(out, __VA_ARGS__)))   \
+            return rc;                                        \
+    } while (0)
+
+    switch (s->problem) {
+    case ARTIFACT_P_NONE:
+        break;
+    case ARTIFACT_P_EMPTY_FILE:
+        ADD("archive-empty-file", ARTIFACT_ERROR, NULL,
+            "check the upload or build step that wrote it", "%s", s->problem_msg);
+        break;
+    case ARTIFACT_P_NOT_GZIP:
+        ADD("archive-not-gzip", ARTIFACT_ERROR, NULL,
+            "SageMaker only unpacks gzip-compressed tar files: use `tar -czf` or `smxgb package`",
+            "%s (SageMaker requires a .tar.gz)", s->problem_msg);
+        break;
+    case ARTIFACT_P_NOT_TAR:
+        ADD("archive-not-tar", ARTIFACT_ERROR, NULL,
+            "put the model in a tar first: `smxgb package MODEL_FILE -o model.tar.gz`", "%s",
+            s->problem_msg);
+        break;
+    case ARTIFACT_P_UNRECOGNISED:
+        ADD("archive-unrecognised", ARTIFACT_ERROR, NULL,
+            "if this is the model file itself, package it: `smxgb package MODEL_FILE -o "
+            "model.tar.gz`",
+            "%s", s->problem_msg);
+        break;
+    case ARTIFACT_P_TRUNCATED:
+        ADD("archive-truncated", ARTIFACT_ERROR, NULL,
+            "the file is incomplete: re-upload or re-download it and compare sizes",
+            "truncated at compressed byte %llu: %s", (unsigned long long)s->problem_offset,
+            s->problem_msg);
+        break;
+    case ARTIFACT_P_CORRUPT:
+        ADD("archive-corrupt", ARTIFACT_ERROR, NULL, HINT_REPACK,
+            "corrupt at compressed byte %llu: %s", (unsigned long long)s->problem_offset,
+            s->problem_msg);
+        break;
+    case ARTIFACT_P_LIMIT_ENTRIES:
+        ADD("limit-entries", ARTIFACT_ERROR, NULL,
+            "a model artifact needs one file; raise --max-entries only if this is intended",
+            "%s", s->problem_msg);
+        break;
+    case ARTIFACT_P_LIMIT_BYTES:
+        ADD("limit-bytes", ARTIFACT_ERROR, NULL, "raise --max-bytes if the model really is this large",
+            "%s", s->problem_msg);
+        break;
+    case ARTIFACT_P_LIMIT_ENTRY_BYTES:
+        ADD("limit-entry-bytes", ARTIFACT_ERROR, NULL,
+            "raise --max-bytes if the model really is this large", "%s", s->problem_msg);
+        break;
+    case ARTIFACT_P_LIMIT_RATIO:
+        ADD("limit-ratio", ARTIFACT_ERROR, NULL,
+            "raise --max-ratio if the data really is this compressible", "%s", s->problem_msg);
+        break;
+    }
+    if (s->n_entries == 0 && (s->problem == ARTIFACT_P_NONE || s->problem == ARTIFACT_P_NOT_GZIP))
+        ADD("archive-empty", ARTIFACT_ERROR, NULL, HINT_REPACK,
+            "the archive has no entries at all");
+
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const artifact_entry *e = &s->entries[i];
+        const char *p = e->raw_path;
+        if (e->flags & ARTIFACT_F_ABSOLUTE)
+            ADD("entry-absolute-path", ARTIFACT_ERROR, p, HINT_REPACK,
+                "'%s' has an absolute path: extraction would write outside the model directory",
+                p);
+        if (e->flags & ARTIFACT_F_DOTDOT)
+            ADD("entry-dotdot", ARTIFACT_ERROR, p, HINT_REPACK,
+                "'%s' has a '..' component: extraction would write outside the model directory",
+                p);
+        if (e->flags & ARTIFACT_F_LONGNAME)
+            ADD("entry-name-too-long", ARTIFACT_ERROR, p, HINT_REPACK,
+                "'%.80s...' (%zu bytes) has a name the file system cannot create", p, strlen(p));
+        if (e->flags & ARTIFACT_F_BADNAME)
+            ADD("entry-bad-name", ARTIFACT_ERROR, p, HINT_REPACK,
+                "entry %zu has an empty name or a name with control characters", i);
+        switch (e->type) {
+        case ARTIFACT_SYMLINK:
+            ADD("entry-symlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
+                "'%s' is a symbolic link to '%s'", p, e->link_target ? e->link_target : "");
+            break;
+        case ARTIFACT_HARDLINK:
+            ADD("entry-hardlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
+                "'%s' is a hard link to '%s'", p, e->link_target ? e->link_target : "");
+            break;
+        case ARTIFACT_CHARDEV:
+        case ARTIFACT_BLOCKDEV:
+            ADD("entry-device", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s node", p,
+                artifact_type_name(e->type));
+            break;
+        case ARTIFACT_FIFO:
+        case ARTIFACT_SOCKET:
+        case ARTIFACT_OTHER:
+            ADD("entry-special", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s, not a file", p,
+                artifact_type_name(e->type));
+            break;
+        default:
+            break;
+        }
+        if (e->flags & ARTIFACT_F_SETID)
+            ADD("entry-setid", ARTIFACT_ERROR, p, HINT_REPACK,
+                "'%s' has mode %04o (setuid/setgid/sticky bits)", p, e->mode);
+        if (e->flags & ARTIFACT_F_DUP_DIFFERS)
+            ADD("entry-duplicate", ARTIFACT_ERROR, p, HINT_REPACK,
+                "'%s' is stored more than once with different content; extraction keeps the "
+                "last copy, other tools may keep the first",
+                e->path);
+        else if (e->flags & ARTIFACT_F_DUPLICATE)
+            ADD("entry-duplicate-same", ARTIFACT_WARNING, p, HINT_REPACK,
+                "'%s' is stored more than once (same content)", e->path);
+        if (e->flags & ARTIFACT_F_SPARSE)
+            ADD("entry-sparse", ARTIFACT_WARNING, p, NULL,
+                "'%s' is a sparse file (%lld bytes declared, %llu stored)", p, (long long)e->size,
+                (unsigned long long)e->data_bytes);
+    }
+    return rc;
+}
+
+/* An entry the layout rules can reason about: a safe path, and the last copy of its path. */
+static int usable(const artifact_entry *e)
+{
+    return !(e->flags & (ARTIFACT_F_ABSOLUTE | ARTIFACT_F_DOTDOT | ARTIFACT_F_BADNAME |
+                         ARTIFACT_F_SUPERSEDED));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Length of the first path component. */
+static size_t first_len(const char *path)
+{
+    const char *sl = strchr(path, '/');
+    return sl ? (size_t)(sl - path) : strlen(path);
+}
+
+/*
+ * Count top-level directories that exist only as the prefix of deeper paths (tar files made
+ * without directory entries). Sorting keeps this O(n log n) for archives with many entries.
+ */
+static int count_implied_dirs(const artifact_scan *s, size_t *out)
+{
+    *out = 0;
+    char **names = malloc((s->n_entries + 1) * sizeof *names);
+    if (!names)
+        return SMX_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const artifact_entry *e = &s->entries[i];
+        if (usable(e) && e->depth == 1)
+            names[n++] = e->path;
+    }
+    qsort(names, n, sizeof *names, cmp_str);
+    char **prefixes = malloc((s->n_entries + 1) * sizeof *prefixes);
+    if (!prefixes) {
+        free(names);
+        return SMX_ENOMEM;
+    }
+    size_t np = 0;
+    int rc = SMX_OK;
+    for (size_t i = 0; i < s->n_entries && rc == SMX_OK; i++) {
+        const artifact_entry *e = &s->entries[i];
+        if (!usable(e) || e->depth < 2)
+            continue;
+        size_t l = first_len(e->path);
+        char *fc = strndup(e->path, l);
+        if (!fc) {
+            rc = SMX_ENOMEM;
+            break;
+        }
+        if (bsearch(&fc, names, n, sizeof *names, cmp_str))
+            free(fc);
+        else
+            prefixes[np++] = fc;
+    }
+    qsort(prefixes, np, sizeof *prefixes, cmp_str);
+    for (size_t i = 0; i < np; i++) {
+        if (i == 0 || strcmp(prefixes[i], prefixes[i - 1]) != 0)
+            (*out)++;
+    }
+    for (size_t i = 0; i < np; i++)
+        free(prefixes[i]);
+    free(prefixes);
+    free(names);
+    return rc;
+}
+
+int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *rules,
+                          artifact_findings *out, size_t *candidates, size_t *n_candidates)
+{
+    int rc = SMX_OK;
+    size_t nc = 0;
+    *n_candidates = 0;
+    /* Nothing to say about the layout of something that is not a readable archive. */
+    if (s->problem == ARTIFACT_P_EMPTY_FILE || s->problem == ARTIFACT_P_NOT_TAR ||
+        s->problem == ARTIFACT_P_UNRECOGNISED || s->n_entries == 0)
+        return SMX_OK;
+
+    size_t n_top_other = 0; /* top-level names that are not regular files */
+    size_t n_dirs = 0, n_nested_files = 0, n_implied = 0, n_model_files = 0;
+    const char *nested_example = NULL;
+    if ((rc = count_implied_dirs(s, &n_implied)))
+        return rc;
+    n_top_other += n_implied;
+    n_dirs += n_implied;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const artifact_entry *e = &s->entries[i];
+        if (!usable(e) || e->depth == 0)
+            continue;
+        if (e->type == ARTIFACT_DIR)
+            n_dirs++;
+        if (e->depth >= 2) {
+            if (e->type == ARTIFACT_FILE) {
+                n_nested_files++;
+                if (!nested_example)
+                    nested_example = e->path;
+            }
+            continue;
+        }
+        int dot = e->path[0] == '.';
+        int is_file = e->type == ARTIFACT_FILE;
+        if (!is_file)
+            n_top_other++;
+        int candidate = (!rules->regular_files_only || is_file) && (!rules->skips_dotfiles || !dot);
+        if (candidate) {
+            candidates[nc++] = i;
+            if (is_file && !dot)
+                n_model_files++;
+        }
+    }
+    *n_candidates = nc;
+    /* os.listdir() also returns implied directories; 0.90-1 does not filter them out */
+    size_t n_listed = nc + (rules->regular_files_only ? 0 : n_implied);
+
+#define ADDL(...)                                             \
+    do {                                                      \
+        if ((rc = artifact_findings_add(out, __VA_ARGS__)))   \
+            return rc;                                        \
+    } while (0)
+
+    if (n_model_files == 0) {
+        if (n_nested_files)
+            ADDL("layout-no-model", ARTIFACT_ERROR, nested_example,
+                 "put the model at the top level of the archive: `tar -C DIR -czf model.tar.gz "
+                 "xgboost-model` or `smxgb package`",
+                 "no file at the top level of the archive; the model is in a sub-folder ('%s'). "
+                 "The container does not look into sub-folders, loads nothing and never answers "
+                 "/ping",
+                 nested_example);
+        else
+            ADDL("layout-no-model", ARTIFACT_ERROR, NULL, HINT_REPACK,
+                 "no file at the top level that this container would load (dotfiles and "
+                 "directories do not count): it loads nothing and never answers /ping");
+    }
+    if (n_dirs)
+        ADDL("layout-directory", ARTIFACT_WARNING, NULL,
+             "keep the archive flat: only the model file at the top level",
+             "%zu director%s in the archive%s; the container never looks inside them", n_dirs,
+             n_dirs == 1 ? "y" : "ies",
+             n_nested_files ? " (files inside them are invisible to it)" : "");
+    if (n_model_files == 0)
+        return rc;
+
+    /* Per-candidate checks. */
+    for (size_t k = 0; k < nc; k++) {
+        const artifact_entry *e = &s->entries[candidates[k]];
+        int dot = e->path[0] == '.';
+        if (e->type != ARTIFACT_FILE || dot)
+            continue;
+        if (e->size == 0)
+            ADDL("layout-empty-model", ARTIFACT_ERROR, e->path, "check the step that saved the model",
+                 "'%s' is empty (0 bytes): loading it fails", e->path);
+        if (strcmp(e->path, MODEL_NAME) != 0 && strncmp(e->path, MODEL_NAME "-", 14) != 0)
+            ADDL("layout-model-name", ARTIFACT_WARNING, e->path,
+                 "name the model file xgboost-model (what SageMaker training writes)",
+                 "'%s' is loaded as a model but is not named xgboost-model", e->path);
+    }
+
+    /* Dotfiles. */
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const artifact_entry *e = &s->entries[i];
+        if (!usable(e) || e->depth != 1 || e->path[0] != '.')
+            continue;
+        const char *hint = "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`";
+        if (rules->skips_dotfiles)
+            ADDL("layout-dotfile", ARTIFACT_WARNING, e->path, hint,
+                 "'%s' is a dotfile; this container skips it", e->path);
+        else if (rules->ensemble)
+            ADDL("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, hint,
+                 "'%s' is a dotfile and this container does not skip dotfiles: it is loaded as "
+                 "a model too, and fails",
+                 e->path);
+        else if (nc > 1)
+            ADDL("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, hint,
+                 "'%s' is a dotfile and this container does not skip dotfiles: it loads the "
+                 "first file in directory order, which may be this one",
+                 e->path);
+    }
+
+    if (rules->ensemble && nc > 1) {
+        smx_buf names = SMX_BUF_INIT;
+        for (size_t k = 0; k < nc; k++)
+            smx_buf_printf(&names, "%s'%s'", k ? ", " : "", s->entries[candidates[k]].path);
+        rc = artifact_findings_add(
+            out, "layout-multiple-models", ARTIFACT_ERROR, NULL,
+            "keep only the model file at the top level, or set SAGEMAKER_INFERENCE_ENSEMBLE=false "
+            "(then only the first file in directory order is loaded)",
+            "%zu top-level files (%s) and SAGEMAKER_INFERENCE_ENSEMBLE is on: the container "
+            "loads every one of them as a model and fails if any is not one",
+            nc, names.data ? names.data : "");
+        smx_buf_free(&names);
+        if (rc)
+            return rc;
+    } else if (!rules->ensemble && n_listed > 1) {
+        if (!rules->regular_files_only && n_top_other > 0)
+            ADDL("layout-first-entry", ARTIFACT_ERROR, NULL, HINT_REPACK,
+                 "this container loads os.listdir()[0] whatever it is, and the top level holds "
+                 "%zu entries, not all of them files: it may pick a directory instead of the "
+                 "model",
+                 n_listed);
+        else
+            ADDL("layout-order-nondeterministic", ARTIFACT_WARNING, NULL,
+                 "keep exactly one file at the top level",
+                 "%zu candidate files and only the first in directory order is loaded: which "
+                 "one is not predictable",
+                 n_listed);
+    }
+    return rc;
+}

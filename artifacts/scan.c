@@ -1,0 +1,717 @@
+/*
+ * One streaming pass over an archive.
+ *
+ * For gzip (the only compression SageMaker accepts) we inflate with zlib ourselves and hand
+ * libarchive the decompressed tar stream; every compressed byte is hashed (sha256) and
+ * counted on its way into inflate. Doing the inflate here, not in libarchive's filter, buys
+ * three things: the gzip trailer's CRC and length are always verified (libarchive stops
+ * reading at the tar end-of-archive blocks and would never see a corrupt tail), the
+ * compressed offset of any problem is exact, and the ratio check sees exact byte counts.
+ * Other compressions are read through libarchive's filters only to list what is inside.
+ *
+ * The archive's digest, each entry's data digest and the ratio all come out of a single read
+ * with memory bounded by the block size, whatever the archive's size. Limits are checked as
+ * data streams: the entry count and declared sizes at each header, the uncompressed total and
+ * the uncompressed/compressed ratio at every data block, so a gzip bomb is stopped after
+ * ratio_floor bytes, not after it has been inflated.
+ *
+ * The scan does not judge the layout (layout.c does); it records what is there, and the first
+ * problem with the archive itself (not gzip, not tar, truncated, corrupt, over a limit), with
+ * the compressed byte offset where it showed.
+ */
+#include "artifacts.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define READ_BLOCK (128 * 1024)
+
+void artifact_limits_default(artifact_limits *l)
+{
+    l->max_entries = 10000;
+    l->max_total_bytes = 8ull << 30;  /* 8 GiB */
+    l->max_entry_bytes = 8ull << 30;
+    l->max_ratio = 200.0;
+    l->ratio_floor = 64ull << 20;     /* 64 MiB */
+}
+
+const char *artifact_type_name(artifact_type t)
+{
+    switch (t) {
+    case ARTIFACT_FILE: return "file";
+    case ARTIFACT_DIR: return "directory";
+    case ARTIFACT_SYMLINK: return "symlink";
+    case ARTIFACT_HARDLINK: return "hardlink";
+    case ARTIFACT_CHARDEV: return "character-device";
+    case ARTIFACT_BLOCKDEV: return "block-device";
+    case ARTIFACT_FIFO: return "fifo";
+    case ARTIFACT_SOCKET: return "socket";
+    default: return "other";
+    }
+}
+
+const char *artifact_problem_name(artifact_problem p)
+{
+    switch (p) {
+    case ARTIFACT_P_NONE: return "none";
+    case ARTIFACT_P_EMPTY_FILE: return "empty-file";
+    case ARTIFACT_P_NOT_GZIP: return "not-gzip";
+    case ARTIFACT_P_NOT_TAR: return "not-tar";
+    case ARTIFACT_P_UNRECOGNISED: return "unrecognised";
+    case ARTIFACT_P_TRUNCATED: return "truncated";
+    case ARTIFACT_P_CORRUPT: return "corrupt";
+    case ARTIFACT_P_LIMIT_ENTRIES: return "limit-entries";
+    case ARTIFACT_P_LIMIT_BYTES: return "limit-bytes";
+    case ARTIFACT_P_LIMIT_ENTRY_BYTES: return "limit-entry-bytes";
+    case ARTIFACT_P_LIMIT_RATIO: return "limit-ratio";
+    }
+    return "unknown";
+}
+
+typedef struct reader {
+    int fd;
+    EVP_MD_CTX *sha;
+    uint64_t consumed; /* compressed bytes read from the file (and hashed) */
+    int io_errno;
+    unsigned char *block; /* compressed input */
+    /* gzip mode */
+    int gzip;
+    z_stream zs;
+    int zs_ready;
+    int z_end;            /* a gzip member ended and no input followed */
+    unsigned char *out;   /* inflated output handed to libarchive */
+    uint64_t inflated;
+    int zproblem;         /* ARTIFACT_P_TRUNCATED / CORRUPT seen by inflate */
+    char zmsg[200];
+    uint64_t zoffset;
+    unsigned char first[1024]; /* the first inflated bytes, to recognise an empty tar */
+    size_t first_len;
+    /* the first bytes of the file, for magic sniffing */
+    unsigned char head[512];
+    size_t head_len;
+} reader;
+
+/* Read more compressed bytes, hashing and counting them. Returns bytes read, 0 at EOF, -1. */
+static ssize_t fill(reader *r)
+{
+    for (;;) {
+        ssize_t n = read(r->fd, r->block, READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r->io_errno = errno;
+            return -1;
+        }
+        if (n > 0) {
+            EVP_DigestUpdate(r->sha, r->block, (size_t)n);
+            r->consumed += (uint64_t)n;
+        }
+        return n;
+    }
+}
+
+/* Compressed offset of the next byte inflate will look at. */
+static uint64_t zpos(const reader *r) { return r->consumed - r->zs.avail_in; }
+
+/*
+ * Inflate up to READ_BLOCK bytes into r->out. Handles concatenated gzip members, as gzip -d
+ * does. Returns bytes produced, 0 at the clean end of the stream, -1 on error (r->zproblem).
+ */
+static ssize_t inflate_some(reader *r)
+{
+    r->zs.next_out = r->out;
+    r->zs.avail_out = READ_BLOCK;
+    while (r->zs.avail_out == READ_BLOCK) {
+        if (r->zs.avail_in == 0) {
+            ssize_t n = fill(r);
+            if (n < 0)
+                return -1;
+            if (n == 0) {
+                if (r->z_end)
+                    return 0;
+                r->zproblem = ARTIFACT_P_TRUNCATED;
+                r->zoffset = r->consumed;
+                snprintf(r->zmsg, sizeof r->zmsg,
+                         "the gzip stream ends early (after %llu compressed bytes, %llu "
+                         "inflated)",
+                         (unsigned long long)r->consumed, (unsigned long long)r->inflated);
+                return -1;
+            }
+            r->zs.next_in = r->block;
+            r->zs.avail_in = (uInt)n;
+        }
+        if (r->z_end) {
+            /* more input after a complete member: another member, or trailing garbage */
+            if (r->zs.avail_in >= 2 && (r->zs.next_in[0] != 0x1f || r->zs.next_in[1] != 0x8b)) {
+                /* bytes after the gzip data are ignored by gzip -d with a warning; so do we */
+                r->zs.avail_in = 0;
+                continue;
+            }
+            inflateReset(&r->zs);
+            r->z_end = 0;
+        }
+        int zr = inflate(&r->zs, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            r->z_end = 1;
+            continue;
+        }
+        if (zr == Z_BUF_ERROR && r->zs.avail_in == 0)
+            continue;
+        if (zr != Z_OK) {
+            r->zproblem = ARTIFACT_P_CORRUPT;
+            r->zoffset = zpos(r);
+            snprintf(r->zmsg, sizeof r->zmsg, "bad gzip data at compressed byte %llu: %s",
+                     (unsigned long long)r->zoffset,
+                     r->zs.msg ? r->zs.msg : "inflate failed");
+            return -1;
+        }
+    }
+    size_t got = READ_BLOCK - r->zs.avail_out;
+    if (r->first_len < sizeof r->first) {
+        size_t k = sizeof r->first - r->first_len;
+        if (k > got)
+            k = got;
+        memcpy(r->first + r->first_len, r->out, k);
+        r->first_len += k;
+    }
+    r->inflated += got;
+    return (ssize_t)got;
+}
+
+static ssize_t read_cb(struct archive *a, void *ctx, const void **out)
+{
+    reader *r = ctx;
+    if (r->gzip) {
+        ssize_t n = inflate_some(r);
+        if (n < 0) {
+            archive_set_error(a, r->io_errno ? r->io_errno : EIO, "%s",
+                              r->io_errno ? strerror(r->io_errno) : r->zmsg);
+            return -1;
+        }
+        *out = r->out;
+        return n;
+    }
+    ssize_t n = fill(r);
+    if (n < 0) {
+        archive_set_error(a, r->io_errno, "read error: %s", strerror(r->io_errno));
+        return -1;
+    }
+    *out = r->block;
+    return n;
+}
+
+/* Normalise a stored path and flag what is unsafe about it. */
+static char *normalise(const char *raw, unsigned *flags, int *depth)
+{
+    size_t n = strlen(raw);
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    int d = 0;
+    if (n == 0)
+        *flags |= ARTIFACT_F_BADNAME;
+    if (n > 4095)
+        *flags |= ARTIFACT_F_LONGNAME;
+    if (raw[0] == '/')
+        *flags |= ARTIFACT_F_ABSOLUTE;
+    const char *p = raw;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *s = p;
+        while (*p && *p != '/')
+            p++;
+        size_t len = (size_t)(p - s);
+        if (len == 0 || (len == 1 && s[0] == '.'))
+            continue;
+        if (len == 2 && s[0] == '.' && s[1] == '.')
+            *flags |= ARTIFACT_F_DOTDOT;
+        if (len > 255)
+            *flags |= ARTIFACT_F_LONGNAME;
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                *flags |= ARTIFACT_F_BADNAME;
+        if (o)
+            out[o++] = '/';
+        memcpy(out + o, s, len);
+        o += len;
+        d++;
+    }
+    out[o] = '\0';
+    *depth = d;
+    return out;
+}
+
+static artifact_type entry_type(struct archive_entry *ae)
+{
+    if (archive_entry_hardlink(ae))
+        return ARTIFACT_HARDLINK;
+    switch (archive_entry_filetype(ae)) {
+    case AE_IFREG: return ARTIFACT_FILE;
+    case AE_IFDIR: return ARTIFACT_DIR;
+    case AE_IFLNK: return ARTIFACT_SYMLINK;
+    case AE_IFCHR: return ARTIFACT_CHARDEV;
+    case AE_IFBLK: return ARTIFACT_BLOCKDEV;
+    case AE_IFIFO: return ARTIFACT_FIFO;
+    case AE_IFSOCK: return ARTIFACT_SOCKET;
+    default: return ARTIFACT_OTHER;
+    }
+}
+
+static void set_problem(artifact_scan *s, artifact_problem p, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void set_problem(artifact_scan *s, artifact_problem p, uint64_t off, const char *fmt, ...)
+{
+    /* not-gzip is recorded up front and only replaced by a problem that stopped the walk */
+    if (s->problem != ARTIFACT_P_NONE && s->problem != ARTIFACT_P_NOT_GZIP)
+        return;
+    s->problem = p;
+    s->problem_offset = off;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->problem_msg, sizeof s->problem_msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Classify a libarchive failure message. */
+static artifact_problem classify(const char *msg)
+{
+    if (!msg)
+        return ARTIFACT_P_CORRUPT;
+    if (strstr(msg, "runcat") || strstr(msg, "premature end") || strstr(msg, "Premature end"))
+        return ARTIFACT_P_TRUNCATED;
+    return ARTIFACT_P_CORRUPT;
+}
+
+static const char *sniff_filter(const unsigned char *h, size_t n)
+{
+    if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+        return "gzip";
+    if (n >= 3 && memcmp(h, "BZh", 3) == 0)
+        return "bzip2";
+    if (n >= 6 && memcmp(h, "\xfd" "7zXZ\0", 6) == 0)
+        return "xz";
+    if (n >= 4 && memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0)
+        return "zstd";
+    if (n >= 4 && memcmp(h, "\x04\x22\x4d\x18", 4) == 0)
+        return "lz4";
+    if (n >= 2 && h[0] == 0x1f && h[1] == 0x9d)
+        return "compress";
+    if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
+        return "zip";
+    if (n >= 4 && memcmp(h, "PK\x05\x06", 4) == 0)
+        return "zip";
+    if (n >= 6 && memcmp(h, "7z\xbc\xaf\x27\x1c", 6) == 0)
+        return "7z";
+    if (n >= 262 && memcmp(h + 257, "ustar", 5) == 0)
+        return "none";
+    return NULL;
+}
+
+static int add_entry(artifact_scan *s, size_t *cap, artifact_entry **slot)
+{
+    if (s->n_entries == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        artifact_entry *v = realloc(s->entries, nc * sizeof *v);
+        if (!v)
+            return SMX_ENOMEM;
+        s->entries = v;
+        *cap = nc;
+    }
+    *slot = &s->entries[s->n_entries++];
+    memset(*slot, 0, sizeof **slot);
+    return SMX_OK;
+}
+
+static int cmp_idx_path(const void *a, const void *b, void *ctx)
+{
+    const artifact_scan *s = ctx;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    int c = strcmp(s->entries[ia].path, s->entries[ib].path);
+    if (c)
+        return c;
+    return ia < ib ? -1 : ia > ib;
+}
+
+/* Flag entries whose normalised path repeats an earlier one (the later one wins on extraction). */
+static int mark_duplicates(artifact_scan *s)
+{
+    if (s->n_entries < 2)
+        return SMX_OK;
+    size_t *idx = malloc(s->n_entries * sizeof *idx);
+    if (!idx)
+        return SMX_ENOMEM;
+    for (size_t i = 0; i < s->n_entries; i++)
+        idx[i] = i;
+    qsort_r(idx, s->n_entries, sizeof *idx, cmp_idx_path, s);
+    for (size_t i = 1; i < s->n_entries; i++) {
+        artifact_entry *a = &s->entries[idx[i - 1]], *b = &s->entries[idx[i]];
+        if (strcmp(a->path, b->path) != 0)
+            continue;
+        if (a->type == ARTIFACT_DIR && b->type == ARTIFACT_DIR)
+            continue; /* a directory listed twice is harmless */
+        b->flags |= ARTIFACT_F_DUPLICATE;
+        a->flags |= ARTIFACT_F_SUPERSEDED;
+        if (a->type != b->type || a->has_sha256 != b->has_sha256 ||
+            (a->has_sha256 && memcmp(a->sha256, b->sha256, 32) != 0) ||
+            (a->flags & ARTIFACT_F_DUP_DIFFERS))
+            b->flags |= ARTIFACT_F_DUP_DIFFERS;
+    }
+    free(idx);
+    return SMX_OK;
+}
+
+void artifact_scan_free(artifact_scan *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        free(s->entries[i].raw_path);
+        free(s->entries[i].path);
+        free(s->entries[i].link_target);
+    }
+    free(s->entries);
+    free(s->path);
+    free(s);
+}
+
+static void fail_from(artifact_scan *s, const reader *r, const char *m, uint64_t off,
+                      const char *where);
+
+/* Stream one entry's data: digest, limits, hooks. Returns SMX_OK, or a hook's status. */
+static int read_data(struct archive *a, reader *r, artifact_scan *s, artifact_entry *e,
+                     const artifact_limits *lim, const artifact_hooks *hooks, int want,
+                     int *stop)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md)
+        return SMX_ENOMEM;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    int rc = SMX_OK;
+    for (;;) {
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int ar = archive_read_data_block(a, &buf, &len, &off);
+        if (ar == ARCHIVE_EOF)
+            break;
+        if (ar < ARCHIVE_WARN) {
+            char where[600];
+            e->flags |= ARTIFACT_F_TRUNCATED;
+            snprintf(where, sizeof where, "inside entry '%.400s' after %llu of %lld data bytes: ",
+                     e->raw_path, (unsigned long long)e->data_bytes, (long long)e->size);
+            fail_from(s, r, archive_error_string(a), r->gzip ? zpos(r) : r->consumed, where);
+            *stop = 1;
+            break;
+        }
+        e->data_bytes += len;
+        s->uncompressed_bytes += len;
+        EVP_DigestUpdate(md, buf, len);
+        if (s->uncompressed_bytes > lim->max_total_bytes) {
+            set_problem(s, ARTIFACT_P_LIMIT_BYTES, r->consumed,
+                        "more than %llu uncompressed bytes (limit) while reading entry '%s'",
+                        (unsigned long long)lim->max_total_bytes, e->raw_path);
+            *stop = 1;
+            break;
+        }
+        if (s->uncompressed_bytes > lim->ratio_floor && r->consumed > 0 &&
+            (double)s->uncompressed_bytes > lim->max_ratio * (double)r->consumed) {
+            set_problem(s, ARTIFACT_P_LIMIT_RATIO, r->consumed,
+                        "%llu bytes inflated from %llu compressed bytes (more than %.0f:1) while "
+                        "reading entry '%s': a decompression bomb?",
+                        (unsigned long long)s->uncompressed_bytes,
+                        (unsigned long long)r->consumed, lim->max_ratio, e->raw_path);
+            *stop = 1;
+            break;
+        }
+        if (want && hooks && hooks->on_data) {
+            rc = hooks->on_data(hooks->ctx, e, buf, len, off);
+            if (rc != SMX_OK) {
+                *stop = 1;
+                break;
+            }
+        }
+    }
+    if (!*stop || rc == SMX_OK) {
+        unsigned int dl = 0;
+        EVP_DigestFinal_ex(md, e->sha256, &dl);
+        e->has_sha256 = !(e->flags & ARTIFACT_F_TRUNCATED);
+    }
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* Prefer inflate's own diagnosis of a failure over libarchive's echo of it. */
+static void fail_from(artifact_scan *s, const reader *r, const char *m, uint64_t off,
+                      const char *where)
+{
+    if (r->zproblem)
+        set_problem(s, (artifact_problem)r->zproblem, r->zoffset, "%s%s", where, r->zmsg);
+    else
+        set_problem(s, classify(m), off, "%s%s", where, m ? m : "unreadable data");
+}
+
+int artifact_scan_file(const char *path, const artifact_limits *limits, const artifact_hooks *hooks,
+                       artifact_scan **out, smx_err *err)
+{
+    artifact_limits deflim;
+    if (!limits) {
+        artifact_limits_default(&deflim);
+        limits = &deflim;
+    }
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return smx_fail(err, SMX_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return smx_fail(err, SMX_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return smx_fail(err, SMX_EIO, "%s: is a directory, not a model.tar.gz", path);
+    }
+    artifact_scan *s = calloc(1, sizeof *s);
+    reader r = {.fd = fd};
+    r.block = malloc(READ_BLOCK);
+    r.out = malloc(READ_BLOCK);
+    r.sha = EVP_MD_CTX_new();
+    int rc = SMX_OK;
+    struct archive *a = NULL;
+    char where[600];
+    if (!s || !r.block || !r.out || !r.sha || !(s->path = strdup(path))) {
+        rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    EVP_DigestInit_ex(r.sha, EVP_sha256(), NULL);
+    s->file_bytes = (uint64_t)st.st_size;
+    snprintf(s->filter, sizeof s->filter, "unknown");
+
+    /* Sniff the magic with pread so the streaming read still starts at byte 0. */
+    ssize_t hn = pread(fd, r.head, sizeof r.head, 0);
+    r.head_len = hn > 0 ? (size_t)hn : 0;
+    if (r.head_len == 0) {
+        s->problem = ARTIFACT_P_EMPTY_FILE;
+        snprintf(s->problem_msg, sizeof s->problem_msg, "the file is empty (0 bytes)");
+        goto drain;
+    }
+    const char *filt = sniff_filter(r.head, r.head_len);
+    if (filt)
+        snprintf(s->filter, sizeof s->filter, "%s", filt);
+    if (filt && (!strcmp(filt, "zip") || !strcmp(filt, "7z"))) {
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is a %s archive, not a gzip-compressed tar", filt);
+        goto drain;
+    }
+    if (!filt) {
+        char shown[64];
+        size_t k = 0;
+        for (size_t i = 0; i < r.head_len && i < 8 && k + 4 < sizeof shown; i++)
+            k += (size_t)snprintf(shown + k, sizeof shown - k, "%s%02x", i ? " " : "", r.head[i]);
+        set_problem(s, ARTIFACT_P_UNRECOGNISED, 0,
+                    "neither gzip-compressed nor a tar archive (the file starts with %s)", shown);
+        goto drain;
+    }
+    if (!strcmp(filt, "none"))
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is an uncompressed tar archive, not gzip-compressed");
+    else if (strcmp(filt, "gzip") != 0)
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is %s-compressed, not gzip-compressed", filt);
+
+    r.gzip = !strcmp(filt, "gzip");
+    if (r.gzip) {
+        if (inflateInit2(&r.zs, 16 + MAX_WBITS) != Z_OK) {
+            rc = smx_fail(err, SMX_ENOMEM, "%s: cannot initialise zlib", path);
+            goto done;
+        }
+        r.zs_ready = 1;
+    }
+    a = archive_read_new();
+    if (!a) {
+        rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (r.gzip)
+        archive_read_support_filter_none(a);
+    else
+        archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_gnutar(a);
+    archive_read_support_format_empty(a);
+
+    size_t cap = 0;
+    int stop = 0, opened = archive_read_open(a, &r, NULL, read_cb, NULL) == ARCHIVE_OK;
+    while (!stop) {
+        struct archive_entry *ae;
+        uint64_t hdr_off = r.gzip ? zpos(&r) : r.consumed;
+        int ar = opened ? archive_read_next_header(a, &ae) : ARCHIVE_FATAL;
+        if (r.io_errno) {
+            rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(r.io_errno));
+            goto done;
+        }
+        if (ar == ARCHIVE_EOF)
+            break;
+        if (ar < ARCHIVE_WARN) {
+            const char *m = archive_error_string(a);
+            if (!r.zproblem && s->n_entries == 0 && m && strstr(m, "Unrecognized archive format")) {
+                int zeros = r.gzip && r.first_len >= 1024;
+                for (size_t i = 0; zeros && i < r.first_len; i++)
+                    zeros = r.first[i] == 0;
+                if (zeros)
+                    break; /* only end-of-archive blocks: a valid tar with no entries */
+                if (r.gzip)
+                    set_problem(s, ARTIFACT_P_NOT_TAR, 0,
+                                "gzip-compressed, but the content is not a tar archive");
+                else
+                    set_problem(s, ARTIFACT_P_NOT_TAR, 0,
+                                "%s-compressed, and the content is not a tar archive", filt);
+            } else {
+                snprintf(where, sizeof where, "after entry %zu%s%.400s%s: ", s->n_entries,
+                         s->n_entries ? " ('" : "",
+                         s->n_entries ? s->entries[s->n_entries - 1].raw_path : "",
+                         s->n_entries ? "')" : "");
+                fail_from(s, &r, m, hdr_off, where);
+            }
+            stop = 1;
+            break;
+        }
+        if (s->n_entries >= limits->max_entries) {
+            set_problem(s, ARTIFACT_P_LIMIT_ENTRIES, hdr_off,
+                        "more than %llu entries (limit)", (unsigned long long)limits->max_entries);
+            stop = 1;
+            break;
+        }
+        if (!s->format[0] && archive_format_name(a))
+            snprintf(s->format, sizeof s->format, "%s", archive_format_name(a));
+
+        artifact_entry *e;
+        if (add_entry(s, &cap, &e)) {
+            rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        const char *raw = archive_entry_pathname(ae);
+        if (!raw)
+            raw = "";
+        e->raw_path = strdup(raw);
+        e->path = normalise(raw, &e->flags, &e->depth);
+        e->type = entry_type(ae);
+        const char *lt = e->type == ARTIFACT_HARDLINK ? archive_entry_hardlink(ae)
+                         : e->type == ARTIFACT_SYMLINK ? archive_entry_symlink(ae)
+                                                       : NULL;
+        e->link_target = lt ? strdup(lt) : NULL;
+        if (!e->raw_path || !e->path || (lt && !e->link_target)) {
+            rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        e->size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : 0;
+        e->mode = (unsigned)archive_entry_mode(ae) & 07777;
+        if (e->mode & 07000)
+            e->flags |= ARTIFACT_F_SETID;
+        if (archive_entry_sparse_count(ae) > 0)
+            e->flags |= ARTIFACT_F_SPARSE;
+        e->header_offset = hdr_off;
+
+        if (e->size < 0 || (uint64_t)e->size > limits->max_entry_bytes) {
+            set_problem(s, ARTIFACT_P_LIMIT_ENTRY_BYTES, hdr_off,
+                        "entry '%s' declares %lld bytes, over the limit of %llu", e->raw_path,
+                        (long long)e->size, (unsigned long long)limits->max_entry_bytes);
+            stop = 1;
+            break;
+        }
+        if (s->uncompressed_bytes + (uint64_t)e->size > limits->max_total_bytes) {
+            set_problem(s, ARTIFACT_P_LIMIT_BYTES, hdr_off,
+                        "entry '%s' declares %lld bytes, which takes the archive over the limit "
+                        "of %llu uncompressed bytes",
+                        e->raw_path, (long long)e->size, (unsigned long long)limits->max_total_bytes);
+            stop = 1;
+            break;
+        }
+        if (e->type == ARTIFACT_FILE) {
+            int want = hooks && hooks->want ? hooks->want(hooks->ctx, e) : 0;
+            if (want < 0) {
+                rc = -want;
+                if (err && err->status == SMX_OK)
+                    smx_fail(err, rc, "%s: stopped at entry '%s'", path, e->raw_path);
+                goto done;
+            }
+            rc = read_data(a, &r, s, e, limits, hooks, want, &stop);
+            if (rc == SMX_ENOMEM) {
+                smx_fail(err, rc, "%s: out of memory", path);
+                goto done;
+            }
+            if (rc != SMX_OK) {
+                if (err && err->status == SMX_OK)
+                    smx_fail(err, rc, "%s: stopped while reading entry '%s'", path, e->raw_path);
+                goto done;
+            }
+            if (want && hooks->on_end)
+                hooks->on_end(hooks->ctx, e);
+            if (r.io_errno) {
+                rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(r.io_errno));
+                goto done;
+            }
+        }
+    }
+    /* The tar ended: inflate the rest so the gzip trailer (CRC, length) is checked too. */
+    if (!stop && r.gzip) {
+        ssize_t n;
+        while ((n = inflate_some(&r)) > 0)
+            ;
+        if (n < 0 && r.io_errno) {
+            rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(r.io_errno));
+            goto done;
+        }
+        if (n < 0)
+            set_problem(s, (artifact_problem)r.zproblem, r.zoffset, "after the last entry: %s", r.zmsg);
+    }
+    if (mark_duplicates(s)) {
+        rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+
+drain:
+    /* Hash whatever was not needed (bytes after the data, or after a stop). */
+    for (;;) {
+        ssize_t n = read(fd, r.block, READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(r.sha, r.block, (size_t)n);
+        r.consumed += (uint64_t)n;
+    }
+    {
+        unsigned char d[32];
+        unsigned int dl = 0;
+        EVP_DigestFinal_ex(r.sha, d, &dl);
+        smx_sha256_hex(d, s->sha256_hex);
+    }
+done:
+    if (a)
+        archive_read_free(a);
+    if (r.zs_ready)
+        inflateEnd(&r.zs);
+    EVP_MD_CTX_free(r.sha);
+    free(r.block);
+    free(r.out);
+    close(fd);
+    if (rc != SMX_OK) {
+        artifact_scan_free(s);
+        return rc;
+    }
+    *out = s;
+    return SMX_OK;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install every Debian package smxgb needs to build and test (a no-op when they are already
+# installed), then build smxgb into ./build. Safe to run again at any time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(
+  build-essential cmake pkg-config git
+  libxgboost-dev libarchive-dev zlib1g-dev libssl-dev
+  libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev
+  libprotobuf-c-dev protobuf-c-compiler libcriterion-dev
+  python3 tar gzip bzip2 xz-utils zstd
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+echo "setup: built $BUILD_DIR/tools/smxgb"

@@ -1,0 +1,101 @@
+/*
+ * smxgb package MODEL_FILE|DIR -o model.tar.gz: a deterministic archive the container loads,
+ * re-read after writing so what is printed is what is in the file.
+ */
+#include "tools.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+    const char *output;
+    int ensemble;
+    int json;
+} o;
+
+static const opt package_opts[] = {
+    {OPT_STRING, 'o', "output", &o.output, "FILE", "where to write the gzip-compressed tar (required)"},
+    {OPT_FLAG, 0, "ensemble", &o.ensemble, NULL,
+     "allow several model files from DIR (the container averages them)"},
+    {OPT_FLAG, 0, "json", &o.json, NULL, "print the result as JSON"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+const verb_doc package_doc = {
+    "package",
+    "smxgb package MODEL_FILE|DIR -o model.tar.gz [--ensemble] [--json]",
+    "build a deterministic model.tar.gz (same input, same bytes)",
+    "A MODEL_FILE is stored at the top level as 'xgboost-model', the name the container and\n"
+    "SageMaker training use. A DIR contributes its top-level files under their own names.\n"
+    "Entries are sorted; mtime is $SOURCE_DATE_EPOCH or 0; uid/gid 0 with empty owner names;\n"
+    "mode 0644; the gzip header has no name or timestamp. Packaging the same input twice gives\n"
+    "byte-identical output, so Terraform's etag = filemd5(...) only changes with the model.\n\n"
+    "Refused: an empty file, dotfiles (e.g. macOS ._xgboost-model), sub-directories, links and\n"
+    "special files, and more than one file unless --ensemble is given. The output is written\n"
+    "to a temporary file and renamed into place, so a failure never leaves a partial archive.",
+    package_opts,
+    NULL};
+
+int cmd_package(int argc, char **argv)
+{
+    int n = opts_parse(argc, argv, &package_doc);
+    if (n == -2)
+        return EXIT_OK;
+    if (n < 0)
+        return EXIT_USAGE;
+    if (n != 1 || !o.output) {
+        fprintf(stderr, "smxgb package: need one MODEL_FILE or DIR and -o FILE\nusage: %s\n",
+                package_doc.usage);
+        return EXIT_USAGE;
+    }
+    artifact_package_opts po = {.allow_multiple = o.ensemble, .mtime = 0};
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(sde, &end, 10);
+        if (errno || *end || v < 0) {
+            fprintf(stderr, "smxgb package: SOURCE_DATE_EPOCH='%s' is not a non-negative integer\n", sde);
+            return EXIT_USAGE;
+        }
+        po.mtime = v;
+    }
+    smx_err err = {0};
+    int rc = artifact_package(argv[1], o.output, &po, &err);
+    if (rc) {
+        fprintf(stderr, "smxgb package: %s\n", err.msg);
+        return exit_for_status(rc);
+    }
+    artifact_scan *s;
+    rc = artifact_scan_file(o.output, NULL, NULL, &s, &err);
+    if (rc) {
+        fprintf(stderr, "smxgb package: wrote %s but cannot read it back: %s\n", o.output, err.msg);
+        return exit_for_status(rc);
+    }
+    if (o.json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "output", json_string(o.output));
+        json_object_set_new(j, "sha256", json_string(s->sha256_hex));
+        json_object_set_new(j, "bytes", json_integer((json_int_t)s->file_bytes));
+        json_t *ents = json_array();
+        for (size_t i = 0; i < s->n_entries; i++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "path", json_string(s->entries[i].path));
+            json_object_set_new(e, "size", json_integer(s->entries[i].size));
+            char hex[65];
+            smx_sha256_hex(s->entries[i].sha256, hex);
+            json_object_set_new(e, "sha256", json_string(hex));
+            json_array_append_new(ents, e);
+        }
+        json_object_set_new(j, "entries", ents);
+        print_json(stdout, j);
+        json_decref(j);
+    } else {
+        printf("wrote %s (%llu bytes, sha256 %s)\n", o.output, (unsigned long long)s->file_bytes,
+               s->sha256_hex);
+        for (size_t i = 0; i < s->n_entries; i++)
+            printf("  %-20s %12lld bytes\n", s->entries[i].path, (long long)s->entries[i].size);
+    }
+    artifact_scan_free(s);
+    return EXIT_OK;
+}

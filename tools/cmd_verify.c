@@ -1,0 +1,100 @@
+/*
+ * smxgb verify ARTIFACT: read the artifact once and say, per container version, whether
+ * SageMaker and the container would load it.
+ */
+#include "tools.h"
+
+#include <string.h>
+
+static struct {
+    str_list containers;
+    str_list env;
+    int json;
+    uint64_t max_entries, max_bytes;
+    double max_ratio;
+} o;
+
+static const opt verify_opts[] = {
+    {OPT_LIST, 'c', "container", &o.containers, "TAG",
+     "check against this container version (repeatable; default: every version)"},
+    {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
+     "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
+    {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
+    {OPT_U64, 0, "max-entries", &o.max_entries, "N", "refuse archives with more entries (default 10000)"},
+    {OPT_U64, 0, "max-bytes", &o.max_bytes, "N",
+     "refuse more uncompressed bytes, total or per entry (default 8G)"},
+    {OPT_DOUBLE, 0, "max-ratio", &o.max_ratio, "R",
+     "refuse an uncompressed:compressed ratio above R past 64 MiB (default 200)"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+const verb_doc verify_doc = {
+    "verify",
+    "smxgb verify ARTIFACT [--container TAG]... [--env KEY=VALUE]... [--json]",
+    "check a model.tar.gz the way SageMaker and each container version read it",
+    "Reads the archive in one streaming pass (memory does not grow with its size) and reports:\n"
+    "  - archive errors: not a gzip-compressed tar, truncated or corrupt, empty, limits exceeded;\n"
+    "  - unsafe entries: absolute or '..' paths, links, devices, FIFOs, set-id bits, bad names,\n"
+    "    one path stored twice with different content;\n"
+    "  - per container version, how it lists /opt/ml/model: no file at the top level (a model\n"
+    "    in a sub-folder is invisible), several files while SAGEMAKER_INFERENCE_ENSEMBLE is on\n"
+    "    (every file is loaded as a model), dotfiles (skipped by 1.2-1 and 1.3-1+, loaded by\n"
+    "    0.90-x, 1.0-1 and 1.2-2), a model not named xgboost-model, directories.\n"
+    "Each finding has a stable code (see 'smxgb help codes') and names the containers it\n"
+    "applies to. Container tags: 0.90-1 0.90-2 1.0-1 1.2-1 1.2-2 1.3-1 1.5-1 1.7-1 1.7-1-1\n"
+    "3.0-5 3.2-0 (image tags such as 1.0-1-cpu-py3 or 1.5-1-arm64 are accepted too).\n\n"
+    "JSON schema: {\"artifact\", \"sha256\", \"bytes\", \"compression\", \"format\", \"ok\",\n"
+    "  \"entries\": [{\"path\", \"normalized\", \"type\", \"size\", \"mode\", \"link_target\"?, \"sha256\"?}],\n"
+    "  \"findings\": [{\"code\", \"severity\", \"message\", \"hint\", \"entry\", \"containers\": [TAG]}],\n"
+    "  \"containers\": [{\"container\", \"xgboost\", \"python\", \"ensemble\", \"layout\", \"loads\": [PATH]}]}\n"
+    "A finding with an empty \"containers\" list is about the archive itself.",
+    verify_opts,
+    "  0  no errors for any container checked\n"
+    "  1  errors found\n"
+    "  2  usage error, unknown container, or the artifact cannot be read"};
+
+int cmd_verify(int argc, char **argv)
+{
+    int n = opts_parse(argc, argv, &verify_doc);
+    if (n == -2)
+        return EXIT_OK;
+    if (n < 0)
+        return EXIT_USAGE;
+    if (n != 1) {
+        fprintf(stderr, "smxgb verify: need exactly one ARTIFACT\nusage: %s\n", verify_doc.usage);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < o.env.n; i++)
+        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
+            fprintf(stderr, "smxgb verify: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
+            return EXIT_USAGE;
+        }
+    compat_verify_opts vo = {
+        .containers = o.containers.v, .n_containers = o.containers.n, .env = o.env.v, .n_env = o.env.n};
+    artifact_limits_default(&vo.limits);
+    if (o.max_entries)
+        vo.limits.max_entries = o.max_entries;
+    if (o.max_bytes)
+        vo.limits.max_total_bytes = vo.limits.max_entry_bytes = o.max_bytes;
+    if (o.max_ratio > 0)
+        vo.limits.max_ratio = o.max_ratio;
+
+    compat_report *r;
+    smx_err err = {0};
+    int rc = compat_verify(argv[1], &vo, &r, &err);
+    if (rc) {
+        fprintf(stderr, "smxgb verify: %s\n", err.msg);
+        return exit_for_status(rc);
+    }
+    if (o.json) {
+        json_t *j = report_to_json(r);
+        print_json(stdout, j);
+        json_decref(j);
+    } else {
+        report_print_text(stdout, r);
+    }
+    int code = r->n_errors ? EXIT_FINDINGS : EXIT_OK;
+    compat_report_free(r);
+    str_list_free(&o.containers);
+    str_list_free(&o.env);
+    return code;
+}

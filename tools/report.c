@@ -1,0 +1,167 @@
+/*
+ * Printers for a compat_report (verify, and later check and plan): the readable text a
+ * person sees in a terminal or CI log, and the documented JSON for machines. Both are built
+ * from the same report, so they always say the same thing.
+ */
+#include "tools.h"
+
+#include <string.h>
+#include <unistd.h>
+
+int print_json(FILE *f, json_t *v)
+{
+    if (json_dumpf(v, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+        return -1;
+    fputc('\n', f);
+    return 0;
+}
+
+static json_t *containers_of(const compat_report *r, uint64_t mask)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_results; i++)
+        if (mask & (1ull << i))
+            json_array_append_new(a, json_string(r->results[i].c->tag));
+    return a;
+}
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+json_t *report_to_json(const compat_report *r)
+{
+    const artifact_scan *s = r->scan;
+    json_t *j = json_object();
+    json_object_set_new(j, "artifact", json_string(s->path));
+    json_object_set_new(j, "sha256", json_string(s->sha256_hex));
+    json_object_set_new(j, "bytes", json_integer((json_int_t)s->file_bytes));
+    json_object_set_new(j, "compression", json_string(s->filter));
+    json_object_set_new(j, "format", json_string(s->format));
+    json_object_set_new(j, "ok", json_boolean(r->n_errors == 0));
+    json_t *ents = json_array();
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const artifact_entry *e = &s->entries[i];
+        json_t *o = json_object();
+        char mode[8], hex[65];
+        snprintf(mode, sizeof mode, "%04o", e->mode);
+        json_object_set_new(o, "path", json_string(e->raw_path));
+        json_object_set_new(o, "normalized", json_string(e->path));
+        json_object_set_new(o, "type", json_string(artifact_type_name(e->type)));
+        json_object_set_new(o, "size", json_integer(e->size));
+        json_object_set_new(o, "mode", json_string(mode));
+        if (e->link_target)
+            json_object_set_new(o, "link_target", json_string(e->link_target));
+        if (e->has_sha256) {
+            smx_sha256_hex(e->sha256, hex);
+            json_object_set_new(o, "sha256", json_string(hex));
+        }
+        json_array_append_new(ents, o);
+    }
+    json_object_set_new(j, "entries", ents);
+    json_t *fs = json_array();
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const compat_finding *cf = &r->findings[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "code", json_string(cf->f.code));
+        json_object_set_new(o, "severity", json_string(artifact_severity_name(cf->f.severity)));
+        json_object_set_new(o, "message", json_string(cf->f.message));
+        json_object_set_new(o, "hint", str_or_null(cf->f.hint));
+        json_object_set_new(o, "entry", str_or_null(cf->f.entry));
+        json_object_set_new(o, "containers", containers_of(r, cf->containers));
+        json_array_append_new(fs, o);
+    }
+    json_object_set_new(j, "findings", fs);
+    json_t *cs = json_array();
+    for (size_t i = 0; i < r->n_results; i++) {
+        const compat_result *res = &r->results[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "container", json_string(res->c->tag));
+        json_object_set_new(o, "xgboost", json_string(res->c->xgboost_str));
+        json_object_set_new(o, "python", json_string(res->c->python));
+        json_object_set_new(o, "ensemble", json_boolean(res->rules.ensemble));
+        json_object_set_new(o, "layout", json_string(res->layout_errors ? "fails" : "ok"));
+        json_t *loads = json_array();
+        size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
+        for (size_t k = 0; k < res->n_loads && k < nl; k++)
+            json_array_append_new(loads, json_string(s->entries[res->loads[k]].path));
+        json_object_set_new(o, "loads", loads);
+        json_array_append_new(cs, o);
+    }
+    json_object_set_new(j, "containers", cs);
+    return j;
+}
+
+static void print_containers_list(FILE *f, const compat_report *r, uint64_t mask)
+{
+    if (!mask)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_results; i++)
+        n += (mask >> i) & 1;
+    if (n == r->n_results && n > 1) {
+        fprintf(f, "  [all containers checked]");
+        return;
+    }
+    fprintf(f, "  [");
+    int first = 1;
+    for (size_t i = 0; i < r->n_results; i++)
+        if (mask & (1ull << i)) {
+            fprintf(f, "%s%s", first ? "" : " ", r->results[i].c->tag);
+            first = 0;
+        }
+    fprintf(f, "]");
+}
+
+void report_print_text(FILE *f, const compat_report *r)
+{
+    const artifact_scan *s = r->scan;
+    fprintf(f, "%s\n", s->path);
+    fprintf(f, "  sha256 %s, %llu bytes, %s%s%s\n", s->sha256_hex, (unsigned long long)s->file_bytes,
+            strcmp(s->filter, "none") ? s->filter : "uncompressed", s->format[0] ? ", " : "",
+            s->format);
+    if (s->n_entries) {
+        fprintf(f, "  entries:\n");
+        size_t shown = s->n_entries > 20 ? 20 : s->n_entries;
+        for (size_t i = 0; i < shown; i++) {
+            const artifact_entry *e = &s->entries[i];
+            fprintf(f, "    %-9s %04o %12lld  %s%s%s\n", artifact_type_name(e->type), e->mode,
+                    (long long)e->size, e->raw_path, e->link_target ? " -> " : "",
+                    e->link_target ? e->link_target : "");
+        }
+        if (shown < s->n_entries)
+            fprintf(f, "    ... and %zu more\n", s->n_entries - shown);
+    }
+    if (r->n_findings)
+        fprintf(f, "\n");
+    for (int pass = 0; pass < 3; pass++) {
+        artifact_severity want = pass == 0 ? ARTIFACT_ERROR : pass == 1 ? ARTIFACT_WARNING : ARTIFACT_INFO;
+        for (size_t i = 0; i < r->n_findings; i++) {
+            const compat_finding *cf = &r->findings[i];
+            if (cf->f.severity != want)
+                continue;
+            fprintf(f, "  %-7s %s", artifact_severity_name(want), cf->f.code);
+            print_containers_list(f, r, cf->containers);
+            fprintf(f, "\n          %s\n", cf->f.message);
+            if (cf->f.hint)
+                fprintf(f, "          fix: %s\n", cf->f.hint);
+        }
+    }
+    if (r->n_results) {
+        fprintf(f, "\n  containers:\n");
+        for (size_t i = 0; i < r->n_results; i++) {
+            const compat_result *res = &r->results[i];
+            fprintf(f, "    %-8s xgboost %-6s layout %-5s", res->c->tag, res->c->xgboost_str,
+                    res->layout_errors ? "FAILS" : "ok");
+            size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
+            if (nl) {
+                fprintf(f, " loads");
+                for (size_t k = 0; k < nl; k++)
+                    fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
+                if (!res->rules.ensemble && res->n_loads > 1)
+                    fprintf(f, " (first in directory order of %zu)", res->n_loads);
+            }
+            fprintf(f, "\n");
+        }
+    }
+    fprintf(f, "\n%s: %zu error%s, %zu warning%s\n", r->n_errors ? "FAIL" : "OK", r->n_errors,
+            r->n_errors == 1 ? "" : "s", r->n_warnings, r->n_warnings == 1 ? "" : "s");
+}

@@ -1,0 +1,120 @@
+/*
+ * smxgb: the command table. Each verb lives in its own cmd_<verb>.c, parses its options with
+ * opts.c from a table that also produces its help, calls library code (artifacts/, compat/,
+ * serve/) and prints. This file only dispatches and documents.
+ */
+#include "tools.h"
+
+#include <string.h>
+
+#ifndef SMXGB_VERSION
+#define SMXGB_VERSION "0.0.0"
+#endif
+
+struct verb {
+    const char *name;
+    int (*fn)(int, char **);
+    const verb_doc *doc;
+};
+
+static const struct verb verbs[] = {
+    {"package", cmd_package, &package_doc},
+    {"verify", cmd_verify, &verify_doc},
+    {NULL, NULL, NULL}};
+
+int exit_for_status(int status)
+{
+    switch (status) {
+    case SMX_OK: return EXIT_OK;
+    case SMX_EINVAL:
+    case SMX_EIO: return EXIT_USAGE;
+    case SMX_ENOMEM:
+    case SMX_ERUNTIME: return EXIT_INTERNAL;
+    default: return EXIT_FINDINGS;
+    }
+}
+
+static void print_version(void)
+{
+    printf("smxgb %s\n", SMXGB_VERSION);
+    compat_xgb *x;
+    smx_err err = {0};
+    if (compat_xgb_open(NULL, &x, &err) == SMX_OK) {
+        char v[32];
+        printf("xgboost %s (%s)\n", compat_version_str(compat_xgb_version(x), v, sizeof v),
+               compat_xgb_path(x));
+        compat_xgb_close(x);
+    } else {
+        printf("xgboost: not available: %s\n", err.msg);
+    }
+}
+
+static void print_overview(FILE *f)
+{
+    fprintf(f, "usage: smxgb VERB [options] [args]\n\n"
+               "Catch broken SageMaker XGBoost model artifacts before they are deployed.\n\n"
+               "verbs:\n");
+    for (const struct verb *v = verbs; v->name; v++)
+        fprintf(f, "  %-10s %s\n", v->name, v->doc->summary);
+    fprintf(f, "\nhelp topics:\n"
+               "  smxgb help VERB        options and behaviour of one verb\n"
+               "  smxgb help codes       every finding code, its severity and meaning\n"
+               "  smxgb help exit-codes  exit status of every verb\n"
+               "  smxgb --version        smxgb's version and the XGBoost it runs\n"
+               "\nexit status:\n" SMXGB_EXIT_CODES "\n");
+}
+
+static void print_codes(FILE *f)
+{
+    fprintf(f, "Finding codes (stable identifiers, as in --json output):\n\n");
+    for (const artifact_code_doc *c = artifact_finding_codes; c->code; c++)
+        fprintf(f, "  %-30s %-8s %s\n", c->code, c->severity, c->meaning);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stdout);
+        return EXIT_OK;
+    }
+    const char *topic = argv[1];
+    if (!strcmp(topic, "codes")) {
+        print_codes(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(topic, "exit-codes")) {
+        printf("exit status (every verb):\n" SMXGB_EXIT_CODES "\n");
+        for (const struct verb *v = verbs; v->name; v++)
+            if (v->doc->exit_codes)
+                printf("\nsmxgb %s:\n%s\n", v->name, v->doc->exit_codes);
+        return EXIT_OK;
+    }
+    for (const struct verb *v = verbs; v->name; v++)
+        if (!strcmp(v->name, topic)) {
+            opts_print_help(stdout, v->doc);
+            return EXIT_OK;
+        }
+    fprintf(stderr, "smxgb help: no such verb or topic '%s'\n", topic);
+    print_overview(stderr);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    if (!strcmp(verb, "--version") || !strcmp(verb, "version")) {
+        print_version();
+        return EXIT_OK;
+    }
+    if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h"))
+        return cmd_help(argc - 1, argv + 1);
+    for (const struct verb *v = verbs; v->name; v++)
+        if (!strcmp(v->name, verb))
+            return v->fn(argc - 1, argv + 1);
+    fprintf(stderr, "smxgb: '%s' is not a verb. See 'smxgb help'.\n", verb);
+    return EXIT_USAGE;
+}

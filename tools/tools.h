@@ -1,0 +1,41 @@
+/*
+ * Shared by the verbs in tools/: the verb entry points, their documentation records, the
+ * exit codes, and the printers for verify-style reports (text and JSON). tools/ is the only
+ * place that prints or exits.
+ */
+#ifndef SMXGB_TOOLS_H
+#define SMXGB_TOOLS_H
+
+#include "../compat/compat.h"
+#include "opts.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+enum {
+    EXIT_OK = 0,       /* no errors found / healthy */
+    EXIT_FINDINGS = 1, /* the artifact (or server) has errors */
+    EXIT_USAGE = 2,    /* usage error, missing or unreadable input, I/O failure */
+    EXIT_INTERNAL = 3  /* smxgb itself failed (out of memory, library failure) */
+};
+
+#define SMXGB_EXIT_CODES                                                                      \
+    "  0  no errors (warnings may have been printed)\n"                                       \
+    "  1  errors found: the artifact would fail, or predict wrongly, on a container\n"        \
+    "  2  usage error, or an input that cannot be read (missing file, permissions, I/O)\n"   \
+    "  3  internal failure (out of memory, a library failed unexpectedly)"
+
+int cmd_package(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+extern const verb_doc package_doc, verify_doc;
+
+/* Map an smx status from a failed call to an exit code. */
+int exit_for_status(int status);
+
+/* Verify-style report output. */
+json_t *report_to_json(const compat_report *r);
+void report_print_text(FILE *f, const compat_report *r);
+/* Print a JSON value followed by a newline; returns 0 or -1. */
+int print_json(FILE *f, json_t *v);
+
+#endif
