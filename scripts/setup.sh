@@ -11,6 +11,7 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler libcriterion-dev
   python3 tar gzip bzip2 xz-utils zstd
   clang libclang-rt-14-dev
+  time hyperfine wrk
 )
 
 missing=()
