@@ -15,13 +15,14 @@ static struct {
 } o;
 
 static const opt package_opts[] = {
-    {OPT_STRING, 'o', "output", &o.output, "FILE", "where to write the gzip-compressed tar (required)"},
+    {OPT_STRING, 'o', "output", &o.output, "FILE",
+     "where to write the gzip-compressed tar (required)"},
     {OPT_FLAG, 0, "ensemble", &o.ensemble, NULL,
      "allow several model files from DIR (the container averages them)"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the result as JSON"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
-const verb_doc package_doc = {
+static const verb_doc package_doc = {
     "package",
     "smxgb package MODEL_FILE|DIR -o model.tar.gz [--ensemble] [--json]",
     "build a deterministic model.tar.gz (same input, same bytes)",
@@ -36,7 +37,7 @@ const verb_doc package_doc = {
     package_opts,
     NULL};
 
-int cmd_package(int argc, char **argv)
+static int cmd_package(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &package_doc);
     if (n == -2)
@@ -55,7 +56,8 @@ int cmd_package(int argc, char **argv)
         errno = 0;
         long long v = strtoll(sde, &end, 10);
         if (errno || *end || v < 0) {
-            fprintf(stderr, "smxgb package: SOURCE_DATE_EPOCH='%s' is not a non-negative integer\n", sde);
+            fprintf(stderr, "smxgb package: SOURCE_DATE_EPOCH='%s' is not a non-negative integer\n",
+                    sde);
             return EXIT_USAGE;
         }
         po.mtime = v;
@@ -99,3 +101,5 @@ int cmd_package(int argc, char **argv)
     artifact_scan_free(s);
     return EXIT_OK;
 }
+
+SMXGB_VERB(package, cmd_package, package_doc, 10)

@@ -20,14 +20,15 @@ static const opt verify_opts[] = {
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
-    {OPT_U64, 0, "max-entries", &o.max_entries, "N", "refuse archives with more entries (default 10000)"},
+    {OPT_U64, 0, "max-entries", &o.max_entries, "N",
+     "refuse archives with more entries (default 10000)"},
     {OPT_U64, 0, "max-bytes", &o.max_bytes, "N",
      "refuse more uncompressed bytes, total or per entry (default 8G)"},
     {OPT_DOUBLE, 0, "max-ratio", &o.max_ratio, "R",
      "refuse an uncompressed:compressed ratio above R past 64 MiB (default 200)"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
-const verb_doc verify_doc = {
+static const verb_doc verify_doc = {
     "verify",
     "smxgb verify ARTIFACT [--container TAG]... [--env KEY=VALUE]... [--json]",
     "check a model.tar.gz the way SageMaker and each container version read it",
@@ -43,16 +44,19 @@ const verb_doc verify_doc = {
     "applies to. Container tags: 0.90-1 0.90-2 1.0-1 1.2-1 1.2-2 1.3-1 1.5-1 1.7-1 1.7-1-1\n"
     "3.0-5 3.2-0 (image tags such as 1.0-1-cpu-py3 or 1.5-1-arm64 are accepted too).\n\n"
     "JSON schema: {\"artifact\", \"sha256\", \"bytes\", \"compression\", \"format\", \"ok\",\n"
-    "  \"entries\": [{\"path\", \"normalized\", \"type\", \"size\", \"mode\", \"link_target\"?, \"sha256\"?}],\n"
-    "  \"findings\": [{\"code\", \"severity\", \"message\", \"hint\", \"entry\", \"containers\": [TAG]}],\n"
-    "  \"containers\": [{\"container\", \"xgboost\", \"python\", \"ensemble\", \"layout\", \"loads\": [PATH]}]}\n"
+    "  \"entries\": [{\"path\", \"normalized\", \"type\", \"size\", \"mode\", \"link_target\"?, "
+    "\"sha256\"?}],\n"
+    "  \"findings\": [{\"code\", \"severity\", \"message\", \"hint\", \"entry\", \"containers\": "
+    "[TAG]}],\n"
+    "  \"containers\": [{\"container\", \"xgboost\", \"python\", \"ensemble\", \"layout\", "
+    "\"loads\": [PATH]}]}\n"
     "A finding with an empty \"containers\" list is about the archive itself.",
     verify_opts,
     "  0  no errors for any container checked\n"
     "  1  errors found\n"
     "  2  usage error, unknown container, or the artifact cannot be read"};
 
-int cmd_verify(int argc, char **argv)
+static int cmd_verify(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &verify_doc);
     if (n == -2)
@@ -68,8 +72,10 @@ int cmd_verify(int argc, char **argv)
             fprintf(stderr, "smxgb verify: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
             return EXIT_USAGE;
         }
-    compat_verify_opts vo = {
-        .containers = o.containers.v, .n_containers = o.containers.n, .env = o.env.v, .n_env = o.env.n};
+    compat_verify_opts vo = {.containers = o.containers.v,
+                             .n_containers = o.containers.n,
+                             .env = o.env.v,
+                             .n_env = o.env.n};
     artifact_limits_default(&vo.limits);
     if (o.max_entries)
         vo.limits.max_entries = o.max_entries;
@@ -98,3 +104,5 @@ int cmd_verify(int argc, char **argv)
     str_list_free(&o.env);
     return code;
 }
+
+SMXGB_VERB(verify, cmd_verify, verify_doc, 20)

@@ -5,32 +5,43 @@
  */
 #include "tools.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef SMXGB_VERSION
 #define SMXGB_VERSION "0.0.0"
 #endif
 
-struct verb {
-    const char *name;
-    int (*fn)(int, char **);
-    const verb_doc *doc;
-};
+/* Filled before main() by SMXGB_VERB() in each cmd_<verb>.c, then sorted by order. */
+#define MAX_VERBS 32
+static struct verb verbs[MAX_VERBS + 1];
+static size_t n_verbs;
 
-static const struct verb verbs[] = {
-    {"package", cmd_package, &package_doc},
-    {"verify", cmd_verify, &verify_doc},
-    {NULL, NULL, NULL}};
+void tools_register_verb(const char *name, int (*fn)(int, char **), const verb_doc *doc, int order)
+{
+    if (n_verbs == MAX_VERBS)
+        abort(); /* a programming error caught by any test run */
+    size_t i = n_verbs++;
+    while (i > 0 && verbs[i - 1].order > order) {
+        verbs[i] = verbs[i - 1];
+        i--;
+    }
+    verbs[i] = (struct verb){name, fn, doc, order};
+}
 
 int exit_for_status(int status)
 {
     switch (status) {
-    case SMX_OK: return EXIT_OK;
+    case SMX_OK:
+        return EXIT_OK;
     case SMX_EINVAL:
-    case SMX_EIO: return EXIT_USAGE;
+    case SMX_EIO:
+        return EXIT_USAGE;
     case SMX_ENOMEM:
-    case SMX_ERUNTIME: return EXIT_INTERNAL;
-    default: return EXIT_FINDINGS;
+    case SMX_ERUNTIME:
+        return EXIT_INTERNAL;
+    default:
+        return EXIT_FINDINGS;
     }
 }
 

@@ -19,15 +19,29 @@ enum {
     EXIT_INTERNAL = 3  /* smxgb itself failed (out of memory, library failure) */
 };
 
-#define SMXGB_EXIT_CODES                                                                      \
-    "  0  no errors (warnings may have been printed)\n"                                       \
-    "  1  errors found: the artifact would fail, or predict wrongly, on a container\n"        \
-    "  2  usage error, or an input that cannot be read (missing file, permissions, I/O)\n"   \
+#define SMXGB_EXIT_CODES                                                                           \
+    "  0  no errors (warnings may have been printed)\n"                                            \
+    "  1  errors found: the artifact would fail, or predict wrongly, on a container\n"             \
+    "  2  usage error, or an input that cannot be read (missing file, permissions, I/O)\n"         \
     "  3  internal failure (out of memory, a library failed unexpectedly)"
 
-int cmd_package(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
-extern const verb_doc package_doc, verify_doc;
+/*
+ * Verbs register themselves: each cmd_<verb>.c ends with
+ *   SMXGB_VERB(verify, cmd_verify, verify_doc, 20)
+ * (order sorts `smxgb help`), so adding a verb touches no shared file.
+ */
+struct verb {
+    const char *name;
+    int (*fn)(int, char **);
+    const verb_doc *doc;
+    int order;
+};
+void tools_register_verb(const char *name, int (*fn)(int, char **), const verb_doc *doc, int order);
+#define SMXGB_VERB(name, fn, doc, order)                                                           \
+    __attribute__((constructor)) static void register_verb_##name(void)                            \
+    {                                                                                              \
+        tools_register_verb(#name, fn, &doc, order);                                               \
+    }
 
 /* Map an smx status from a failed call to an exit code. */
 int exit_for_status(int status);
