@@ -241,7 +241,7 @@ typedef struct compat_train_result {
     int best_ntree_limit;   /* 0 when not stored */
     double best_score;
     char objective[64];
-    char metric[64];        /* the metric early stopping watched */
+    char metric[128];       /* the metric early stopping watched ("validation-auc") */
     uint64_t n_train, n_validation, num_feature;
     int compared_rows;      /* rows predicted by the saved model and the in-process booster */
     float max_abs_diff;     /* largest difference between the two (0 = identical) */
