@@ -401,6 +401,13 @@ typedef struct compat_model_info {
 } compat_model_info;
 
 /*
+ * Is v inside the writer range of m? writer_min/writer_max are inclusive; a writer_max with
+ * patch -1 means any patch of that minor (the binary header stores no patch), a major of -1
+ * means unbounded on that side. 0 when nothing is known.
+ */
+int compat_version_in_writer_range(const compat_model_info *m, compat_version v);
+
+/*
  * Identify model bytes and extract the facts above, without calling XGBoost. name is the
  * file name (the extension matters to XGBoost's own dispatch); limits guard allocations.
  * Returns SMX_OK with *out set for anything, recognised or not (info->format says which, and
