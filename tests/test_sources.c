@@ -31,7 +31,7 @@ struct rec {
     const char *extra;
     int requests;
     char path[2048];
-    char *headers; /* of the last request */
+    char headers[8192]; /* of the last request */
 };
 
 static void rec_handler(const th_request *rq, th_response *rs, void *ctx)
@@ -39,8 +39,7 @@ static void rec_handler(const th_request *rq, th_response *rs, void *ctx)
     struct rec *r = ctx;
     int n = __atomic_add_fetch(&r->requests, 1, __ATOMIC_SEQ_CST);
     snprintf(r->path, sizeof r->path, "%s", rq->path);
-    free(r->headers);
-    r->headers = strdup(rq->headers);
+    snprintf(r->headers, sizeof r->headers, "%s", rq->headers);
     if (n <= r->fail_first) {
         rs->status = 503;
         rs->body = "<Error><Code>SlowDown</Code></Error>";
@@ -55,7 +54,7 @@ static void rec_handler(const th_request *rq, th_response *rs, void *ctx)
 
 static char *hdr(const struct rec *r, const char *name)
 {
-    th_request rq = {.headers = r->headers};
+    th_request rq = {.headers = (char *)r->headers};
     return th_header(&rq, name);
 }
 
