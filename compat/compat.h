@@ -414,7 +414,7 @@ typedef struct compat_model_info {
     /* foreign files */
     char foreign[128];            /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
     /* the model bytes XGBoost would receive (for a pickle: the payload), owned */
-    unsigned char *payload_bytes;
+    unsigned char *payload_bytes; /* pickles and joblib files only; NULL: the file itself */
     size_t payload_len;
     /* parsed trees, for the reference predictor (NULL when not parsed) */
     compat_tree *trees;
