@@ -524,8 +524,9 @@ Test(train, cli_reports_data_and_hyperparameter_errors)
     free(hp);
 }
 
-/* Byte equality with what Debian's python3-xgboost writes from xgb.train + save_raw. */
-Test(train, same_bytes_as_python_xgb_train)
+/* Byte equality with what Debian's python3-xgboost writes from xgb.train + save_raw, with the
+ * default tree method (DMatrix) and with hist (smxgb trains from a QuantileDMatrix there). */
+static void same_bytes_as_python(const char *tree_method)
 {
     if (th_run("/usr/bin/python3 -c 'import xgboost, numpy' 2>/dev/null", NULL) != 0)
         cr_skip_test("/usr/bin/python3 has no xgboost (scripts/setup.sh installs it)");
@@ -537,8 +538,8 @@ Test(train, same_bytes_as_python_xgb_train)
     cr_assert_eq(th_smxgb(NULL,
                           "train --train '%s' --validation '%s' -c 1.7-1 -p num_round=40 -p "
                           "objective=binary:logistic -p eval_metric=auc,logloss -p "
-                          "early_stopping_rounds=3 -p max_depth=4 -q -o '%s'",
-                          train, val, art),
+                          "early_stopping_rounds=3 -p max_depth=4 -p tree_method=%s -q -o '%s'",
+                          train, val, tree_method, art),
                  0);
     extract_model(art, "py");
     char script[4096];
@@ -550,10 +551,10 @@ Test(train, same_bytes_as_python_xgb_train)
         "v = np.loadtxt('%s', delimiter=',', dtype=np.float32)\n"
         "dt = xgb.DMatrix(t[:, 1:], label=t[:, 0]); dv = xgb.DMatrix(v[:, 1:], label=v[:, 0])\n"
         "b = xgb.train({'objective': 'binary:logistic', 'eval_metric': ['auc', 'logloss'], "
-        "'max_depth': 4}, dt, 40, evals=[(dt, 'train'), (dv, 'validation')], "
-        "early_stopping_rounds=3, verbose_eval=False)\n"
+        "'max_depth': 4, 'tree_method': '%s'}, dt, 40, evals=[(dt, 'train'), (dv, "
+        "'validation')], early_stopping_rounds=3, verbose_eval=False)\n"
         "open('%s/py.bin', 'wb').write(b.save_raw('deprecated'))\n\"",
-        train, val, dir);
+        train, val, tree_method, dir);
     cr_assert_eq(th_run(script, NULL), 0);
     size_t n1, n2;
     char *ours = th_read(model_path("py"), &n1);
@@ -565,4 +566,13 @@ Test(train, same_bytes_as_python_xgb_train)
     free(train);
     free(val);
     free(art);
+}
+
+Test(train, same_bytes_as_python_xgb_train)
+{
+    same_bytes_as_python("auto");
+}
+Test(train, same_bytes_as_python_xgb_train_hist)
+{
+    same_bytes_as_python("hist");
 }
