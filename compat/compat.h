@@ -96,6 +96,8 @@ typedef struct compat_xgb compat_xgb;
  * (libxgboost.so, libxgboost.so.0). Resolves only the functions that version has.
  */
 int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err);
+/* Load the libxgboost.so of a pip wheel (xgboost/lib/, with its bundled xgboost.libs/). */
+int compat_xgb_open_wheel(const char *wheel, compat_xgb **out, smx_err *err);
 void compat_xgb_close(compat_xgb *x);
 compat_version compat_xgb_version(const compat_xgb *x);
 const char *compat_xgb_path(const compat_xgb *x);

@@ -576,3 +576,45 @@ Test(train, same_bytes_as_python_xgb_train_hist)
 {
     same_bytes_as_python("hist");
 }
+
+Test(train, trains_with_the_libxgboost_of_a_wheel)
+{
+    /* a wheel laid out as pip's: xgboost/lib/libxgboost.so (here Debian's library) */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import zipfile, sys\n"
+             "z = zipfile.ZipFile('%s/xgb.whl', 'w', zipfile.ZIP_DEFLATED)\n"
+             "z.write('%s', 'xgboost/lib/libxgboost.so')\n"
+             "z.writestr('../outside', 'x')\n"
+             "z.close()\n"
+             "z = zipfile.ZipFile('%s/nolib.whl', 'w'); z.writestr('xgboost/core.py', ''); "
+             "z.close()\"",
+             dir, "/usr/lib/x86_64-linux-gnu/libxgboost.so.0", dir);
+    cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
+    char *train = strdup(th_path(dir, "train.csv"));
+    write_data(train, 300, 8);
+    char *out = NULL;
+    /* TMPDIR=dir: the wheel is unpacked under dir, so a '..' entry would land in dir */
+    snprintf(cmd, sizeof cmd,
+             "TMPDIR='%s' %s train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel "
+             "'%s/xgb.whl' --json -o '%s/w.tar.gz'",
+             dir, SMXGB_BIN, train, dir, dir);
+    int rc = th_run(cmd, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    json_t *j = th_json(out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "xgboost_version")), "1.7.4");
+    cr_assert(strstr(json_string_value(json_object_get(j, "xgboost")), "xgb.whl"));
+    cr_assert(json_is_true(json_object_get(j, "ok")));
+    json_decref(j);
+    free(out);
+    cr_assert(access(th_path(dir, "outside"), F_OK) != 0, "a '..' entry is never extracted");
+
+    rc = th_smxgb(&out,
+                  "train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel '%s/nolib.whl' "
+                  "-o '%s/w2.tar.gz' 2>&1",
+                  train, dir, dir);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "has no xgboost/lib/libxgboost.so"), "%s", out);
+    free(out);
+    free(train);
+}
