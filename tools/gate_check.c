@@ -263,6 +263,9 @@ static char *log_tail(const char *path, size_t max)
         b.data[--b.len] = '\0';
     char *t = strdup(start);
     smx_buf_free(&b);
+    for (char *q = t; q && *q; q++) /* one line in reports and annotations */
+        if (*q == '\n')
+            *q = ' ';
     return t;
 }
 
