@@ -431,3 +431,66 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
     free(csv);
     free(X);
 }
+
+/* Found by fuzz_identify: a protocol-0 number argument longer than the scratch buffer. */
+Test(readers, long_protocol0_number_lines)
+{
+    char p[300] = "\x80\x02";
+    for (int op = 0; op < 4; op++) {
+        size_t n = 2;
+        p[n++] = "IFLP"[op];
+        for (int i = 0; i < 120; i++)
+            p[n++] = i == 119 ? 'L' : '7';
+        p[n++] = '\n';
+        p[n++] = '.';
+        compat_model_info *m;
+        smx_err err = {0};
+        cr_assert_eq(compat_identify(p, n, "x.pkl", &m, &err), SMX_OK);
+        cr_assert_eq(m->format, COMPAT_FMT_PICKLE);
+        cr_assert_not(m->corrupt, "%s", m->problem);
+        compat_model_info_free(m);
+    }
+}
+
+/* A tree whose arrays disagree with its num_nodes: the problem names the tree and the byte
+ * offset where it starts, in JSON and in UBJSON. */
+Test(readers, inconsistent_tree_names_tree_and_offset)
+{
+    static const struct {
+        const char *file, *from, *to, *tree_start;
+        size_t n;
+    } cases[] = {
+        {"1.7.4/binary_logistic.json", "\"num_nodes\":\"15\"", "\"num_nodes\":\"16\"",
+         "{\"base_weights\"", 16},
+        {"1.7.4/binary_logistic.ubj",
+         "num_nodesSL\0\0\0\0\0\0\0\x02"
+         "15",
+         "num_nodesSL\0\0\0\0\0\0\0\x02"
+         "16",
+         "{L\0\0\0\0\0\0\0\x0c"
+         "base_weights",
+         21},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", MODELS, cases[c].file);
+        size_t len;
+        char *b = th_read(path, &len);
+        char *at = memmem(b, len, cases[c].from, cases[c].n);
+        cr_assert(at, "%s", cases[c].file);
+        memcpy(at, cases[c].to, cases[c].n);
+        size_t tl = c ? 22 : strlen(cases[c].tree_start);
+        char *tree = memmem(b, len, cases[c].tree_start, tl);
+        cr_assert(tree && tree < at);
+        compat_model_info *m;
+        smx_err err = {0};
+        cr_assert_eq(compat_identify(b, len, path, &m, &err), SMX_OK);
+        cr_assert(m->corrupt, "%s", cases[c].file);
+        char want[96];
+        snprintf(want, sizeof want, "tree 0 (at byte offset %zu)", (size_t)(tree - b));
+        cr_assert(strstr(m->problem, want), "%s: %s (want '%s')", cases[c].file, m->problem, want);
+        cr_assert(strstr(m->problem, "one value per node"), "%s", m->problem);
+        compat_model_info_free(m);
+        free(b);
+    }
+}
