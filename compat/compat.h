@@ -96,6 +96,8 @@ typedef struct compat_xgb compat_xgb;
  * (libxgboost.so, libxgboost.so.0). Resolves only the functions that version has.
  */
 int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err);
+/* Load the libxgboost.so of a pip wheel (xgboost/lib/, with its bundled xgboost.libs/). */
+int compat_xgb_open_wheel(const char *wheel, compat_xgb **out, smx_err *err);
 void compat_xgb_close(compat_xgb *x);
 compat_version compat_xgb_version(const compat_xgb *x);
 const char *compat_xgb_path(const compat_xgb *x);
@@ -164,6 +166,12 @@ typedef struct compat_dmatrix compat_dmatrix;
 /* A DMatrix from a dense row-major float32 matrix (missing: usually NAN; nthread 0 = all). */
 int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
                               float missing, int nthread, compat_dmatrix **out, smx_err *err);
+/* A QuantileDMatrix (XGBoost 1.7+, hist only) from a dense matrix: XGBoost sketches the data
+ * straight into its histogram index without a CSR copy. labels/weights (weights may be
+ * NULL) are set before sketching, so a weighted sketch sees them. */
+int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                                  const float *labels, const float *weights, int max_bin,
+                                  int nthread, compat_dmatrix **out, smx_err *err);
 /* A DMatrix from CSR (indptr nrow+1 entries; indices uint32). */
 int compat_dmatrix_from_csr(compat_xgb *x, const size_t *indptr, const uint32_t *indices,
                             const float *values, uint64_t nrow, uint64_t ncol, compat_dmatrix **out,
@@ -414,7 +422,7 @@ typedef struct compat_model_info {
     /* foreign files */
     char foreign[128];            /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
     /* the model bytes XGBoost would receive (for a pickle: the payload), owned */
-    unsigned char *payload_bytes;
+    unsigned char *payload_bytes; /* pickles and joblib files only; NULL: the file itself */
     size_t payload_len;
     /* parsed trees, for the reference predictor (NULL when not parsed) */
     compat_tree *trees;
