@@ -62,6 +62,11 @@ static const verb_doc plan_doc = {
     "Values known only after apply are reported as such. Each artifact then comes from an\n"
     "--artifact mapping or is downloaded (s3:// with the environment's AWS credentials,\n"
     "https://), and is checked as `smxgb check` does. One case per model container.\n\n"
+    "Codes besides verify's (see `smxgb help codes`): plan-image-tag (unpublished tag),\n"
+    "plan-image-legacy, plan-image-other, plan-image-account, plan-model-data (none, or unknown\n"
+    "until apply), plan-model-data-url, plan-env-invalid, plan-env-too-long,\n"
+    "plan-timeout-range, plan-serverless-memory, plan-unknown, artifact-unreadable, and check's\n"
+    "probe-unhealthy, serve-unavailable, serve-skipped.\n\n"
     "JSON schema: as `smxgb check --json`, with \"verb\": \"plan\" and \"file\".",
     plan_opts,
     "  0  every model container passes (skipped ones are listed)\n"
@@ -374,8 +379,11 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     }
 
     /* the model data */
-    int uncompressed = k->compression_type.s && !strcmp(k->compression_type.s, "None");
-    int prefix = k->s3_data_type.s && !strcmp(k->s3_data_type.s, "S3Prefix");
+    /* model_data_source is Optional+Computed: the API may echo one for a model_data_url model,
+     * so model_data_url, when set, decides */
+    int uncompressed = !k->model_data_url.s && k->compression_type.s &&
+                       !strcmp(k->compression_type.s, "None");
+    int prefix = !k->model_data_url.s && k->s3_data_type.s && !strcmp(k->s3_data_type.s, "S3Prefix");
     if (!source) {
         int unknown = k->model_data_url.unknown || k->s3_uri.unknown;
         if (!c->skipped) {
