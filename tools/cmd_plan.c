@@ -437,13 +437,21 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         local = strdup(mapped);
         gcase_msg(c, ARTIFACT_INFO, "artifact-mapped", NULL, "%s -> %s", source, mapped);
     } else if (uncompressed && prefix) {
-        gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
-                  "map the prefix to a local directory: --artifact S3URI=DIR",
-                  "%s is an S3 prefix (CompressionType None); smxgb downloads single objects only",
-                  source);
-        c->io_error = 1;
-        c->seconds = now_s() - t0;
-        return;
+        gate_fetch_opts fo;
+        gate_fetch_opts_default(&fo);
+        fo.s3_endpoint = o.s3_endpoint;
+        size_t nobj = 0;
+        if (gate_fetch_prefix(source, &fo, &local, &nobj, &err)) {
+            gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
+                      "check the prefix, or map it to a local directory: --artifact S3URI=DIR",
+                      "%s", err.msg);
+            c->io_error = 1;
+            c->seconds = now_s() - t0;
+            return;
+        }
+        tmp = 2; /* a directory */
+        gcase_msg(c, ARTIFACT_INFO, "artifact-downloaded", NULL, "%zu object%s under %s", nobj,
+                  nobj == 1 ? "" : "s", source);
     } else if (source_fetch(source, o.s3_endpoint, &local, &tmp, &err)) {
         gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
                   "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s", err.msg);
@@ -486,7 +494,9 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         unlink(packaged);
         free(packaged);
     }
-    if (tmp)
+    if (tmp == 2)
+        artifact_remove_tree(local, NULL);
+    else if (tmp)
         unlink(local);
     free(local);
     c->seconds = now_s() - t0;
