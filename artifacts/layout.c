@@ -48,6 +48,7 @@ const artifact_code_doc artifact_finding_codes[] = {
     {"entry-sparse", "warning", "a sparse file"},
     {"layout-no-model", "error", "no file at the top level that the container would load: /ping never passes"},
     {"layout-multiple-models", "error", "several top-level files while ensemble is on: every one is loaded as a model"},
+    {"layout-ensemble", "warning", "several top-level files, all XGBoost models, with ensemble on: the container serves their mean prediction"},
     {"layout-dotfile-loaded", "error", "a dotfile (e.g. macOS ._xgboost-model) that this container loads or may load"},
     {"layout-first-entry", "error", "this container loads the first entry in directory order, which may not be the model"},
     {"layout-dotfile", "warning", "a dotfile at the top level; this container skips it"},
