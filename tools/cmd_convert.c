@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,19 +78,21 @@ static int grab_data(void *c, const artifact_entry *e, const void *buf, size_t l
     return smx_buf_append(&g->buf, buf, len) ? SMX_ENOMEM : SMX_OK;
 }
 
-static int refuse(const char *fmt, const char *detail)
+static int refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int refuse(const char *fmt, ...)
 {
+    char msg[2 * SMX_ERRMAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     if (o.json) {
         json_t *j = json_object();
-        char msg[2 * SMX_ERRMAX];
-        snprintf(msg, sizeof msg, fmt, detail ? detail : "");
         json_object_set_new(j, "refused", json_string(msg));
         print_json(stdout, j);
         json_decref(j);
     } else {
-        fprintf(stderr, "smxgb convert: refused: ");
-        fprintf(stderr, fmt, detail ? detail : "");
-        fprintf(stderr, "\n");
+        fprintf(stderr, "smxgb convert: refused: %s\n", msg);
     }
     return EXIT_FINDINGS;
 }
@@ -219,9 +222,7 @@ static int cmd_convert(int argc, char **argv)
         goto out;
     }
     if (!cm->load.loaded) {
-        char why[SMX_ERRMAX + 64];
-        snprintf(why, sizeof why, "XGBoost %s (the runtime) cannot load it: %s", cm->load.version, cm->load.error);
-        code = refuse("%s", why);
+        code = refuse("XGBoost %s (the runtime) cannot load it: %s", cm->load.version, cm->load.error);
         goto out;
     }
     compat_version runtime;
@@ -262,9 +263,7 @@ static int cmd_convert(int argc, char **argv)
             md = d;
     }
     if (!(md <= 1e-6)) {
-        char why[128];
-        snprintf(why, sizeof why, "%.3g", md);
-        code = refuse("the re-saved model predicts differently from the original (max |diff| %s)", why);
+        code = refuse("the re-saved model predicts differently from the original (max |diff| %.3g)", md);
         goto out;
     }
     /* 4. the re-saved bytes against TAG's rules */
