@@ -149,23 +149,20 @@ static void child_main(int fd, const job *jb, const compat_load_limits *lim)
 
     smx_err err = {0};
     compat_xgb *x;
-    if (compat_xgb_open(jb->lib, &x, &err))
+    if (compat_xgb_open(jb->lib, &x, &err)) {
+        put_blob(fd, "", 0);
         child_fail(fd, err.msg);
+    }
+    /* the version goes first, so that a crash during the load still names the library */
     char ver[32];
     compat_version_str(compat_xgb_version(x), ver, sizeof ver);
+    put_blob(fd, ver, strlen(ver));
     compat_booster *b;
-    if (child_load(x, jb, &b, &err)) {
-        char msg[SMX_ERRMAX + 64];
-        snprintf(msg, sizeof msg, "%s", err.msg);
-        put_u64(fd, MSG_ERR);
-        put_blob(fd, msg, strlen(msg));
-        put_blob(fd, ver, strlen(ver));
-        _exit(0);
-    }
+    if (child_load(x, jb, &b, &err))
+        child_fail(fd, err.msg);
     compat_booster_set_param(b, "nthread", "1", NULL);
     if (!jb->resave_format) {
         put_u64(fd, MSG_OK);
-        put_blob(fd, ver, strlen(ver));
         if (child_predict(fd, b, jb, &err)) {
             /* the load worked: report the prediction failure as the result's error */
             put_u64(fd, 0);
@@ -191,7 +188,6 @@ static void child_main(int fd, const job *jb, const compat_load_limits *lim)
     }
     compat_booster_set_param(b2, "nthread", "1", NULL);
     put_u64(fd, MSG_OK);
-    put_blob(fd, ver, strlen(ver));
     put_blob(fd, nb, nlen);
     if (child_predict(fd, b, jb, &err) || child_predict(fd, b2, jb, &err))
         child_fail(fd, err.msg);
@@ -441,20 +437,18 @@ int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t l
     }
     out->ran = 1;
     rd r = {cr.out.data, cr.out.len, 0};
-    uint64_t kind = get_u64(&r), n;
-    const char *p;
+    uint64_t n;
+    const char *p = get_blob(&r, &n);
+    if (!r.bad)
+        copy_str(out->version, sizeof out->version, p, n);
+    uint64_t kind = get_u64(&r);
     if (r.bad) {
         child_death(&cr, lim && lim->timeout_ms > 0 ? lim->timeout_ms : 60000, out->error, sizeof out->error);
     } else if (kind == MSG_ERR) {
         p = get_blob(&r, &n);
         copy_str(out->error, sizeof out->error, p, n);
-        p = get_blob(&r, &n);
-        if (!r.bad)
-            copy_str(out->version, sizeof out->version, p, n);
     } else {
         out->loaded = 1;
-        p = get_blob(&r, &n);
-        copy_str(out->version, sizeof out->version, p, n);
         out->rows = get_u64(&r);
         out->cols = get_u64(&r);
         p = get_blob(&r, &n);
@@ -539,8 +533,11 @@ int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len,
     if (rc)
         return rc;
     rd r = {cr.out.data, cr.out.len, 0};
-    uint64_t kind = get_u64(&r), n;
-    const char *p;
+    uint64_t n;
+    const char *p = get_blob(&r, &n);
+    if (!r.bad)
+        copy_str(out->version, sizeof out->version, p, n);
+    uint64_t kind = get_u64(&r);
     if (r.bad) {
         char why[SMX_ERRMAX];
         child_death(&cr, lim && lim->timeout_ms > 0 ? lim->timeout_ms : 60000, why, sizeof why);
@@ -549,8 +546,6 @@ int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len,
         p = get_blob(&r, &n);
         rc = smx_fail(err, SMX_ERUNTIME, "%.*s", (int)(n < 900 ? n : 900), p ? p : "");
     } else {
-        p = get_blob(&r, &n);
-        copy_str(out->version, sizeof out->version, p, n);
         p = get_blob(&r, &n);
         if (!r.bad && (out->bytes = malloc(n ? n : 1))) {
             memcpy(out->bytes, p, n);

@@ -450,8 +450,8 @@ int compat_convert_plan(const compat_model_info *m, const char *name, compat_ver
         return smx_fail(err, SMX_EINVAL, "a joblib-compressed file: load it with joblib and save_model");
     if (m->corrupt)
         return smx_fail(err, SMX_EINVAL, "the model is damaged: %s", m->problem);
-    if (!m->payload_bytes || !m->payload_len)
-        return smx_fail(err, SMX_EINVAL, "no XGBoost model bytes were found in it");
+    if (m->format == COMPAT_FMT_PICKLE && (!m->payload_bytes || !m->payload_len))
+        return smx_fail(err, SMX_EINVAL, "no XGBoost model bytes were found in the pickle");
     /* the runtime has to read it correctly itself (bytes given straight to XGBoost) */
     compat_reader self = {runtime, NULL, NULL};
     compat_judgement j = {0};

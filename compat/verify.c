@@ -201,7 +201,7 @@ static void ident_end(void *vc, const artifact_entry *e)
             cm->load.ran = 0;
             snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
         } else if (!cm->load.loaded && !cm->load.version[0] &&
-                   strstr(cm->load.error, "libxgboost")) {
+                   (strstr(cm->load.error, "libxgboost") || strstr(cm->load.error, "XGBoost library"))) {
             /* the library itself could not be opened: say it once, do not fork per file */
             c->runtime_failed = 1;
             snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
