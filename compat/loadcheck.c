@@ -143,7 +143,10 @@ static void child_main(int fd, const job *jb, const compat_load_limits *lim)
     setrlimit(RLIMIT_CORE, &rl);
     rlim_t mem = lim && lim->max_memory ? (rlim_t)lim->max_memory : (rlim_t)4 << 30;
     rl.rlim_cur = rl.rlim_max = mem;
+#if !defined(__SANITIZE_ADDRESS__)
+    /* (an AddressSanitizer build reserves terabytes of shadow address space: no AS limit) */
     setrlimit(RLIMIT_AS, &rl);
+#endif
     setenv("OMP_NUM_THREADS", "1", 1);
     signal(SIGPIPE, SIG_DFL);
 
