@@ -129,6 +129,146 @@ int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const ui
                                const compat_predict_opts *o, const float **out, uint64_t shape[2],
                                smx_err *err);
 
+/* ---- training: DMatrix and boosting rounds (runtime.c) ---------------------------------- */
+
+typedef struct compat_dmatrix compat_dmatrix;
+
+/* A DMatrix from a dense row-major float32 matrix (missing: usually NAN; nthread 0 = all). */
+int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                              float missing, int nthread, compat_dmatrix **out, smx_err *err);
+/* A DMatrix from CSR (indptr nrow+1 entries; indices uint32). */
+int compat_dmatrix_from_csr(compat_xgb *x, const size_t *indptr, const uint32_t *indices,
+                            const float *values, uint64_t nrow, uint64_t ncol, compat_dmatrix **out,
+                            smx_err *err);
+/* "label", "weight", "base_margin": XGBoost copies the values. */
+int compat_dmatrix_set_float_info(compat_dmatrix *d, const char *field, const float *v, uint64_t n,
+                                  smx_err *err);
+int compat_dmatrix_shape(compat_dmatrix *d, uint64_t *nrow, uint64_t *ncol, smx_err *err);
+void compat_dmatrix_free(compat_dmatrix *d);
+/* A new booster whose cache holds the given matrices (at most 8). */
+int compat_booster_create(compat_xgb *x, compat_dmatrix *const *cache, size_t n,
+                          compat_booster **out, smx_err *err);
+/* One boosting round (XGBoosterUpdateOneIter). */
+int compat_booster_update(compat_booster *b, int iter, compat_dmatrix *train, smx_err *err);
+/* XGBoost's evaluation string for round iter ("[0]\ttrain-rmse:0.5\t..."), malloc'd. */
+int compat_booster_eval(compat_booster *b, int iter, compat_dmatrix *const *d,
+                        const char *const *names, size_t n, char **out, smx_err *err);
+/* The memory snapshot pickle stores (XGBoosterSerializeToBuffer), malloc'd. */
+int compat_booster_serialize(compat_booster *b, void **out, size_t *len, smx_err *err);
+/* Predict a DMatrix; out->values malloc'd (free with compat_pred_free). */
+int compat_booster_predict_dmatrix(compat_booster *b, compat_dmatrix *d,
+                                   const compat_predict_opts *o, compat_pred *out, smx_err *err);
+
+/* ---- training data: the container's CSV and LIBSVM channels (traindata.c) ---------------- */
+
+typedef enum compat_data_format {
+    COMPAT_DATA_AUTO = 0, /* by extension, else sniffed from the first line */
+    COMPAT_DATA_CSV,      /* label first, no header; csv_weights=1: label,weight,features */
+    COMPAT_DATA_LIBSVM    /* "label[:weight] idx:value ..." */
+} compat_data_format;
+
+/* "text/csv", "csv", "text/libsvm", "libsvm", ... -> format; -1 if not a content type we read. */
+int compat_data_format_parse(const char *content_type);
+const char *compat_data_format_name(compat_data_format f);
+
+typedef struct compat_train_data {
+    compat_data_format format;
+    uint64_t nrow, ncol;
+    float *X;                /* CSV: dense row-major nrow x ncol, NaN = missing (empty cell) */
+    size_t *indptr;          /* LIBSVM: CSR, nrow + 1 entries */
+    uint32_t *indices;
+    float *values;
+    float *labels;           /* nrow */
+    float *weights;          /* nrow, or NULL when the channel has no weights */
+    size_t n_files;          /* files read (a channel may be a directory) */
+    uint64_t bytes;          /* bytes read */
+    size_t cap_rows, cap_nnz; /* private: allocation sizes */
+} compat_train_data;
+
+typedef struct compat_data_opts {
+    compat_data_format format; /* AUTO: decided per channel from its first file */
+    int csv_weights;           /* the csv_weights=1 hyperparameter */
+    uint64_t max_rows;         /* 0 = no limit */
+} compat_data_opts;
+
+/*
+ * Parse one whole buffer (name is used in messages: "train.csv: line 3, column 2: ...") and
+ * append its rows to d; the first buffer fixes d->format (AUTO sniffs) and, for CSV, the
+ * number of columns. Errors: a header row, ragged rows, a cell that is not a number, a
+ * missing label, a bad LIBSVM token; each names the file, line and column.
+ */
+int compat_data_parse(const char *buf, size_t len, const char *name, const compat_data_opts *o,
+                      compat_train_data *d, smx_err *err);
+/* Read a channel: a file, or every regular non-hidden file of a directory in name order. */
+int compat_data_load(const char *path, const compat_data_opts *o, compat_train_data *d,
+                     smx_err *err);
+/* Release the feature buffers only (after the DMatrix has copied them); labels stay. */
+void compat_data_free_features(compat_train_data *d);
+void compat_data_free(compat_train_data *d);
+
+/* ---- training for a container (train.c) ------------------------------------------------ */
+
+typedef struct compat_kv compat_kv; /* defined with the model facts below */
+
+/* One metric of one evaluation set in a round: "validation", "rmse", 0.123. */
+typedef struct compat_eval_metric {
+    char set[32];
+    char name[64];
+    double value;
+} compat_eval_metric;
+
+/* Called after each round with that round's metrics (none when there is nothing to
+ * evaluate); return nonzero to stop training. */
+typedef int (*compat_train_eval_fn)(void *ctx, int iter, int num_round,
+                                    const compat_eval_metric *m, size_t n);
+
+typedef struct compat_train_opts {
+    const compat_container *container;
+    const compat_kv *hyperparameters; /* SageMaker names, string values (hp.json) */
+    size_t n_hyperparameters;
+    compat_train_eval_fn on_round;
+    void *ctx;
+    int check_rows;                   /* rows kept to compare the saved model; 0 = 1000 */
+} compat_train_opts;
+
+typedef struct compat_train_result {
+    unsigned char *model;   /* the file the container's training writes as xgboost-model */
+    size_t model_len;
+    const char *format;     /* "deprecated" (legacy binary) or "ubj" */
+    int num_round;          /* requested */
+    int rounds;             /* boosted */
+    int best_iteration;     /* -1 without early stopping */
+    int best_ntree_limit;   /* 0 when not stored */
+    double best_score;
+    char objective[64];
+    char metric[128];       /* the metric early stopping watched ("validation-auc") */
+    uint64_t n_train, n_validation, num_feature;
+    int compared_rows;      /* rows predicted by the saved model and the in-process booster */
+    float max_abs_diff;     /* largest difference between the two (0 = identical) */
+} compat_train_result;
+
+/* Every hyperparameter name smxgb train accepts, for messages ("a, b, c"). */
+const char *compat_train_hyperparameter_names(void);
+/*
+ * Check hyperparameters as the container's validation does, plus what the container's
+ * XGBoost (c->xgboost) and the loaded XGBoost (xgb_version) support: unknown names list the
+ * valid ones; num_round is required; ranges, categories, objective/num_class and eval_metric
+ * rules. Returns SMX_EINVAL with a message naming the hyperparameter.
+ */
+int compat_train_validate(const compat_container *c, compat_version xgb_version,
+                          const compat_kv *hp, size_t n, smx_err *err);
+/*
+ * Train on train (and validation, which may be NULL) as the container's training does:
+ * watchlist train then validation, early stopping on the last metric of the last set,
+ * best_score/best_iteration (and best_ntree_limit where that container's XGBoost writes it)
+ * stored as attributes; then serialize in the format that container's training writes, load
+ * those bytes back and compare predictions with the in-process booster. Frees the feature
+ * buffers of the data once the DMatrix has them.
+ */
+int compat_train(compat_xgb *x, const compat_train_opts *o, compat_train_data *train,
+                 compat_train_data *validation, compat_train_result *r, smx_err *err);
+void compat_train_result_free(compat_train_result *r);
+
 /* ---- verify: an artifact checked against container versions ----------------------------- */
 
 typedef struct compat_finding {
@@ -272,6 +412,13 @@ typedef struct compat_model_info {
     int corrupt;
     char problem[SMX_ERRMAX];     /* names the byte offset and what was expected */
 } compat_model_info;
+
+/*
+ * Is v inside the writer range of m? writer_min/writer_max are inclusive; a writer_max with
+ * patch -1 means any patch of that minor (the binary header stores no patch), a major of -1
+ * means unbounded on that side. 0 when nothing is known.
+ */
+int compat_version_in_writer_range(const compat_model_info *m, compat_version v);
 
 /*
  * Identify model bytes and extract the facts above, without calling XGBoost. name is the

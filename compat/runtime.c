@@ -117,6 +117,7 @@ int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err)
     RESOLVE(x, XGDMatrixCreateFromMat);
     RESOLVE(x, XGDMatrixCreateFromCSREx);
     RESOLVE(x, XGDMatrixCreateFromFile);
+    RESOLVE(x, XGDMatrixCreateFromMat_omp);
     RESOLVE(x, XGDMatrixFree);
     RESOLVE(x, XGDMatrixSetFloatInfo);
     RESOLVE(x, XGDMatrixNumRow);
@@ -472,4 +473,187 @@ int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const ui
     if (x->XGDMatrixCreateFromCSREx(indptr, indices, values, nrow + 1, indptr[nrow], ncol, &d) != 0)
         return compat_xgb_fail(x, err, "create DMatrix");
     return predict_via_dmatrix(b, d, nrow, o, out, shape, err);
+}
+
+/* ---- training: DMatrix, booster over a cache, one boosting round, evaluation ------------- */
+
+static int new_dmatrix(compat_xgb *x, DMatrixHandle h, compat_dmatrix **out, smx_err *err)
+{
+    compat_dmatrix *d = calloc(1, sizeof *d);
+    if (!d) {
+        x->XGDMatrixFree(h);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    d->x = x;
+    d->h = h;
+    *out = d;
+    return SMX_OK;
+}
+
+int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                              float missing, int nthread, compat_dmatrix **out, smx_err *err)
+{
+    *out = NULL;
+    DMatrixHandle h = NULL;
+    int rc;
+    if (x->XGDMatrixCreateFromMat_omp)
+        rc = x->XGDMatrixCreateFromMat_omp(X, nrow, ncol, missing, &h, nthread);
+    else if (x->XGDMatrixCreateFromMat)
+        rc = x->XGDMatrixCreateFromMat(X, nrow, ncol, missing, &h);
+    else
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGDMatrixCreateFromMat");
+    if (rc != 0)
+        return compat_xgb_fail(x, err, "create DMatrix");
+    return new_dmatrix(x, h, out, err);
+}
+
+int compat_dmatrix_from_csr(compat_xgb *x, const size_t *indptr, const uint32_t *indices,
+                            const float *values, uint64_t nrow, uint64_t ncol, compat_dmatrix **out,
+                            smx_err *err)
+{
+    *out = NULL;
+    if (!x->XGDMatrixCreateFromCSREx)
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGDMatrixCreateFromCSREx");
+    DMatrixHandle h = NULL;
+    if (x->XGDMatrixCreateFromCSREx(indptr, indices, values, (size_t)nrow + 1, indptr[nrow],
+                                    (size_t)ncol, &h) != 0)
+        return compat_xgb_fail(x, err, "create DMatrix");
+    return new_dmatrix(x, h, out, err);
+}
+
+int compat_dmatrix_set_float_info(compat_dmatrix *d, const char *field, const float *v, uint64_t n,
+                                  smx_err *err)
+{
+    if (!d->x->XGDMatrixSetFloatInfo)
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGDMatrixSetFloatInfo");
+    if (d->x->XGDMatrixSetFloatInfo(d->h, field, v, (bst_ulong)n) != 0)
+        return compat_xgb_fail(d->x, err, field);
+    return SMX_OK;
+}
+
+int compat_dmatrix_shape(compat_dmatrix *d, uint64_t *nrow, uint64_t *ncol, smx_err *err)
+{
+    bst_ulong r = 0, c = 0;
+    if (!d->x->XGDMatrixNumRow || !d->x->XGDMatrixNumCol)
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGDMatrixNumRow");
+    if (d->x->XGDMatrixNumRow(d->h, &r) != 0 || d->x->XGDMatrixNumCol(d->h, &c) != 0)
+        return compat_xgb_fail(d->x, err, "DMatrix shape");
+    *nrow = r;
+    *ncol = c;
+    return SMX_OK;
+}
+
+void compat_dmatrix_free(compat_dmatrix *d)
+{
+    if (!d)
+        return;
+    d->x->XGDMatrixFree(d->h);
+    free(d);
+}
+
+int compat_booster_create(compat_xgb *x, compat_dmatrix *const *cache, size_t n,
+                          compat_booster **out, smx_err *err)
+{
+    *out = NULL;
+    DMatrixHandle hs[8];
+    if (n > sizeof hs / sizeof hs[0])
+        return smx_fail(err, SMX_EINVAL, "at most %zu cached DMatrix", sizeof hs / sizeof hs[0]);
+    for (size_t i = 0; i < n; i++)
+        hs[i] = cache[i]->h;
+    compat_booster *b = calloc(1, sizeof *b);
+    if (!b)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    b->x = x;
+    if (x->XGBoosterCreate(n ? hs : NULL, (bst_ulong)n, &b->h) != 0) {
+        free(b);
+        return compat_xgb_fail(x, err, "XGBoosterCreate");
+    }
+    *out = b;
+    return SMX_OK;
+}
+
+int compat_booster_update(compat_booster *b, int iter, compat_dmatrix *train, smx_err *err)
+{
+    if (!b->x->XGBoosterUpdateOneIter)
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGBoosterUpdateOneIter");
+    if (b->x->XGBoosterUpdateOneIter(b->h, iter, train->h) != 0)
+        return compat_xgb_fail(b->x, err, "boosting round");
+    return SMX_OK;
+}
+
+int compat_booster_eval(compat_booster *b, int iter, compat_dmatrix *const *d,
+                        const char *const *names, size_t n, char **out, smx_err *err)
+{
+    *out = NULL;
+    DMatrixHandle hs[8];
+    const char *ns[8];
+    if (n > sizeof hs / sizeof hs[0])
+        return smx_fail(err, SMX_EINVAL, "at most %zu evaluation sets", sizeof hs / sizeof hs[0]);
+    for (size_t i = 0; i < n; i++) {
+        hs[i] = d[i]->h;
+        ns[i] = names[i];
+    }
+    if (!b->x->XGBoosterEvalOneIter)
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGBoosterEvalOneIter");
+    const char *res = NULL;
+    if (b->x->XGBoosterEvalOneIter(b->h, iter, hs, ns, (bst_ulong)n, &res) != 0)
+        return compat_xgb_fail(b->x, err, "evaluation");
+    if (!(*out = strdup(res ? res : "")))
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    return SMX_OK;
+}
+
+int compat_booster_predict_dmatrix(compat_booster *b, compat_dmatrix *d,
+                                   const compat_predict_opts *o, compat_pred *out, smx_err *err)
+{
+    memset(out, 0, sizeof *out);
+    compat_xgb *x = b->x;
+    const float *res = NULL;
+    bst_ulong len = 0;
+    uint64_t shape[2] = {0, 1};
+    if (x->XGBoosterPredictFromDMatrix) {
+        char cfg[256];
+        predict_config(cfg, sizeof cfg, o);
+        const bst_ulong *shp;
+        bst_ulong dim;
+        if (x->XGBoosterPredictFromDMatrix(b->h, d->h, cfg, &shp, &dim, &res) != 0)
+            return compat_xgb_fail(x, err, "predict");
+        shape_of(shp, dim, shape);
+        len = shape[0] * shape[1];
+    } else if (x->XGBoosterPredict && x->version.major >= 1) {
+        if (x->XGBoosterPredict(b->h, d->h, o->margin ? 1 : 0, 0, 0, &len, &res) != 0)
+            return compat_xgb_fail(x, err, "predict");
+        bst_ulong nr = 0;
+        x->XGDMatrixNumRow(d->h, &nr);
+        shape[0] = nr;
+        shape[1] = nr ? len / nr : 0;
+    } else {
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no DMatrix prediction entry point");
+    }
+    out->values = malloc((len ? len : 1) * sizeof(float));
+    if (!out->values)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    memcpy(out->values, res, len * sizeof(float));
+    out->rows = shape[0];
+    out->cols = shape[1];
+    return SMX_OK;
+}
+
+int compat_booster_serialize(compat_booster *b, void **out, size_t *len, smx_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    bst_ulong n = 0;
+    const char *p = NULL;
+    if (!b->x->XGBoosterSerializeToBuffer)
+        return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGBoosterSerializeToBuffer");
+    if (b->x->XGBoosterSerializeToBuffer(b->h, &n, &p) != 0)
+        return compat_xgb_fail(b->x, err, "serialize");
+    void *copy = malloc(n ? (size_t)n : 1);
+    if (!copy)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    memcpy(copy, p, (size_t)n);
+    *out = copy;
+    *len = (size_t)n;
+    return SMX_OK;
 }

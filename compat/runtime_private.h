@@ -54,10 +54,16 @@ struct compat_xgb {
     int (*XGDMatrixCreateFromCSREx)(const size_t *, const unsigned *, const float *, size_t, size_t,
                                     size_t, DMatrixHandle *);
     int (*XGDMatrixCreateFromFile)(const char *, int, DMatrixHandle *);
+    int (*XGDMatrixCreateFromMat_omp)(const float *, bst_ulong, bst_ulong, float, DMatrixHandle *, int);
     int (*XGDMatrixFree)(DMatrixHandle);
     int (*XGDMatrixSetFloatInfo)(DMatrixHandle, const char *, const float *, bst_ulong);
     int (*XGDMatrixNumRow)(DMatrixHandle, bst_ulong *);
     int (*XGDMatrixNumCol)(DMatrixHandle, bst_ulong *);
+};
+
+struct compat_dmatrix {
+    compat_xgb *x;
+    DMatrixHandle h;
 };
 
 struct compat_booster {

@@ -12,6 +12,7 @@ PKGS=(
   python3 tar gzip bzip2 xz-utils zstd
   clang libclang-rt-14-dev
   time hyperfine wrk
+  python3-xgboost python3-numpy python3-pandas
 )
 
 missing=()

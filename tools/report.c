@@ -25,7 +25,10 @@ static json_t *containers_of(const compat_report *r, uint64_t mask)
     return a;
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
 
 static json_t *reasons_json(const compat_result *res)
 {
@@ -215,7 +218,8 @@ void report_print_text(FILE *f, const compat_report *r)
 {
     const artifact_scan *s = r->scan;
     fprintf(f, "%s\n", s->path);
-    fprintf(f, "  sha256 %s, %llu bytes, %s%s%s\n", s->sha256_hex, (unsigned long long)s->file_bytes,
+    fprintf(f, "  sha256 %s, %llu bytes, %s%s%s\n", s->sha256_hex,
+            (unsigned long long)s->file_bytes,
             strcmp(s->filter, "none") ? s->filter : "uncompressed", s->format[0] ? ", " : "",
             s->format);
     if (s->n_entries) {
@@ -233,7 +237,9 @@ void report_print_text(FILE *f, const compat_report *r)
     if (r->n_findings)
         fprintf(f, "\n");
     for (int pass = 0; pass < 3; pass++) {
-        artifact_severity want = pass == 0 ? ARTIFACT_ERROR : pass == 1 ? ARTIFACT_WARNING : ARTIFACT_INFO;
+        artifact_severity want = pass == 0   ? ARTIFACT_ERROR
+                                 : pass == 1 ? ARTIFACT_WARNING
+                                             : ARTIFACT_INFO;
         for (size_t i = 0; i < r->n_findings; i++) {
             const compat_finding *cf = &r->findings[i];
             if (cf->f.severity != want)
@@ -281,7 +287,10 @@ void report_print_text(FILE *f, const compat_report *r)
             if (nl) {
                 fprintf(f, " loads");
                 for (size_t k = 0; k < nl; k++)
-                    fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
+                    if (k < 10)
+                        fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
+                    else if (k == 10)
+                        fprintf(f, " and %zu more", nl - 10);
                 if (!res->rules.ensemble && res->n_loads > 1)
                     fprintf(f, " (first in directory order of %zu)", res->n_loads);
             }
