@@ -251,7 +251,16 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
                                   "no file this container would load", "container.md §2");
     compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
     compat_judge_opts jo = {artifact, runtime};
-    for (size_t k = 0; k < nl && !rc; k++) {
+    /* a layout that fails decides the verdict; the files are judged only when it is sound
+     * (and then at most MAX_MODELS of them were identified) */
+    size_t judged = res->layout_errors ? 0 : nl;
+    if (judged > MAX_MODELS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%zu model files: only the first %d were identified", judged, MAX_MODELS);
+        rc = compat_judgement_add(&all, "UNIDENTIFIED", COMPAT_VERDICT_OK, NULL, msg, NULL);
+        judged = MAX_MODELS;
+    }
+    for (size_t k = 0; k < judged && !rc; k++) {
         const artifact_entry *e = &r->scan->entries[res->loads[k]];
         const compat_model *cm = compat_report_model(r, res->loads[k]);
         if (!cm || !cm->info) {
@@ -325,6 +334,7 @@ static void ensembles(compat_report *r)
                 continue;
             const compat_result *res = &r->results[k];
             nfiles = res->n_loads;
+            all_models = res->n_loads <= MAX_MODELS;
             for (size_t l = 0; l < res->n_loads && all_models; l++) {
                 const compat_model *cm = compat_report_model(r, res->loads[l]);
                 all_models = cm && is_xgboost_model(cm->info);

@@ -29,11 +29,51 @@ TestSuite(verdicts, .init = setup, .fini = teardown, .timeout = 300);
 
 static const char *model_path(const char *rel) { return th_path(SMXGB_TESTDATA "/models", rel); }
 
+/*
+ * The fixture file rel, or a byte-identical one (same sha256 in manifest.csv): tests/data keeps
+ * one copy of each distinct file (3.0.5's extensionless .bin is its .ubj, a .raw is its .bin).
+ */
+static const char *fixture_file(const char *rel)
+{
+    static char found[4096];
+    if (access(model_path(rel), R_OK) == 0) {
+        snprintf(found, sizeof found, "%s", model_path(rel));
+        return found;
+    }
+    char *text = th_read(SMXGB_TESTDATA "/models/manifest.csv", NULL);
+    char want_sha[80] = "", key[256];
+    snprintf(key, sizeof key, ",models/%s,", rel);
+    char *line = strstr(text, key);
+    cr_assert_not_null(line, "%s is in manifest.csv", rel);
+    char *eol = line + strcspn(line, "\r\n");
+    char *comma = eol;
+    while (comma > line && *comma != ',')
+        comma--;
+    snprintf(want_sha, sizeof want_sha, "%.*s", (int)(eol - comma - 1), comma + 1);
+    found[0] = '\0';
+    for (char *l = strtok(text, "\r\n"); l && !found[0]; l = strtok(NULL, "\r\n")) {
+        size_t n = strlen(l);
+        if (n < 64 || strcmp(l + n - 64, want_sha))
+            continue;
+        char *f = strstr(l, ",models/");
+        if (!f)
+            continue;
+        f += strlen(",models/");
+        char other[256];
+        snprintf(other, sizeof other, "%.*s", (int)strcspn(f, ","), f);
+        if (access(model_path(other), R_OK) == 0)
+            snprintf(found, sizeof found, "%s", model_path(other));
+    }
+    free(text);
+    cr_assert(found[0], "a file with the bytes of %s (sha256 %s) in tests/data/models", rel, want_sha);
+    return found;
+}
+
 /* Package the bytes of a fixture file as xgboost-model into dir/name. */
 static const char *package_as_model(const char *fixture_rel, const char *name)
 {
     size_t n;
-    char *m = th_read(model_path(fixture_rel), &n);
+    char *m = th_read(fixture_file(fixture_rel), &n);
     th_entry e[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
     char out[4096];
     snprintf(out, sizeof out, "%s/%s", dir, name);
