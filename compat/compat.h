@@ -59,6 +59,34 @@ const compat_container *compat_container_default(void);
  */
 artifact_layout_rules compat_layout_rules(const compat_container *c, const char *ensemble_env);
 
+/* ---- image URIs (images.c; the SDK's xgboost.json, compiled in) -------------------------- */
+
+typedef enum compat_image_kind {
+    COMPAT_IMAGE_XGBOOST,             /* sagemaker-xgboost with a published version tag */
+    COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG, /* sagemaker-xgboost, tag not published (or a digest) */
+    COMPAT_IMAGE_LEGACY,              /* the legacy built-in algorithm image xgboost:1 */
+    COMPAT_IMAGE_OTHER                /* not an XGBoost image */
+} compat_image_kind;
+
+typedef struct compat_image {
+    compat_image_kind kind;
+    char uri[512];
+    char account[32], region[64], domain[32], repository[256], tag[128], digest[160];
+    char version[32];           /* container version ("1.7-1", "1" for legacy), "" if none */
+    const char *processor;      /* "cpu" (-cpu-py3 tags), "arm64", or NULL */
+    int graviton;
+    int official_account;       /* the account is AWS's registry for the region */
+    const compat_container *container; /* the container table entry, NULL if none */
+    char note[320];             /* what is unusual about it, "" if nothing */
+} compat_image;
+
+const char *compat_image_kind_name(compat_image_kind k);
+/* Split an image URI and look it up. SMX_OK for any string (im->kind says what it is). */
+int compat_image_parse(const char *uri, compat_image *im, smx_err *err);
+/* AWS's URI for version in region ("683313688378.dkr.ecr.us-east-1.amazonaws.com/
+ * sagemaker-xgboost:1.7-1"); returns 0, or -1 when not published there. */
+int compat_image_uri(const char *version, const char *region, int graviton, char *out, size_t n);
+
 /* ---- the XGBoost runtime (dlopen) -------------------------------------------------------- */
 
 typedef struct compat_xgb compat_xgb;
@@ -399,7 +427,7 @@ typedef struct compat_model_info {
     /* foreign files */
     char foreign[128];            /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
     /* the model bytes XGBoost would receive (for a pickle: the payload), owned */
-    unsigned char *payload_bytes;
+    unsigned char *payload_bytes; /* pickles and joblib files only; NULL: the file itself */
     size_t payload_len;
     /* parsed trees, for the reference predictor (NULL when not parsed) */
     compat_tree *trees;

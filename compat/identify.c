@@ -627,7 +627,7 @@ int identify_bytes(const unsigned char *b, size_t len, const char *name, compat_
         foreign(m, "ONNX model");
         return SMX_OK;
     }
-    if (has_prefix(b, len, "\x00\x05\x16\x07")) {
+    if (len >= 4 && !memcmp(b, "\x00\x05\x16\x07", 4)) {
         foreign(m, "AppleDouble resource fork (a macOS ._ file)");
         return SMX_OK;
     }

@@ -271,9 +271,9 @@ static int read_attrs(cur *c, compat_model_info *m)
 static void binary_version(compat_model_info *m, int magic, uint32_t major, uint32_t minor,
                            uint32_t ntarget, int32_t bfa)
 {
-    compat_version lo = {(int)major, (int)minor, 0}, hi = {(int)major, (int)minor, -1};
+    compat_version lo = {(int)major, (int)minor, -1}, hi = {(int)major, (int)minor, -1};
     if (major == 0) {
-        lo = (compat_version){0, 0, 0};
+        lo = (compat_version){-1, 0, -1};
         hi = (compat_version){0, 90, -1};
         model_set_writer(m, lo, hi, 0);
         int saved = 0;

@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { IT_NONE, IT_STR, IT_BYTES, IT_UNICODE } it_kind;
+/* IT_RAWUNI: protocol 0 'V' (raw-unicode-escape); IT_QSTR: protocol 0 'S' (a quoted repr) */
+typedef enum { IT_NONE, IT_STR, IT_BYTES, IT_UNICODE, IT_RAWUNI, IT_QSTR } it_kind;
 
 typedef struct item {
     it_kind kind;
@@ -202,6 +203,103 @@ static unsigned char *latin1(const unsigned char *p, size_t n, size_t *out_n)
     return o;
 }
 
+static int hexval(unsigned char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Protocol 0 'V': raw-unicode-escape, i.e. latin-1 bytes except \uXXXX / \UXXXXXXXX. */
+static unsigned char *rawuni(const unsigned char *p, size_t n, size_t *out_n)
+{
+    unsigned char *o = malloc(n ? n : 1);
+    size_t k = 0;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        if (p[i] == '\\' && i + 1 < n && (p[i + 1] == 'u' || p[i + 1] == 'U')) {
+            size_t w = p[i + 1] == 'u' ? 4 : 8;
+            unsigned long v = 0;
+            if (i + 2 + w > n)
+                goto bad;
+            for (size_t j = 0; j < w; j++) {
+                int h = hexval(p[i + 2 + j]);
+                if (h < 0)
+                    goto bad;
+                v = v << 4 | (unsigned long)h;
+            }
+            if (v > 0xff)
+                goto bad;
+            o[k++] = (unsigned char)v;
+            i += 2 + w;
+        } else {
+            o[k++] = p[i++];
+        }
+    }
+    *out_n = k;
+    return o;
+bad:
+    free(o);
+    return NULL;
+}
+
+/* Protocol 0 'S': a Python 2 str repr, '...' or "...", with \\ \' \" \n \r \t \xHH. */
+static unsigned char *qstr(const unsigned char *p, size_t n, size_t *out_n)
+{
+    if (n < 2 || (p[0] != '\'' && p[0] != '"') || p[n - 1] != p[0])
+        return NULL;
+    p++;
+    n -= 2;
+    unsigned char *o = malloc(n ? n : 1);
+    size_t k = 0;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        if (p[i] != '\\') {
+            o[k++] = p[i++];
+            continue;
+        }
+        if (i + 1 >= n)
+            goto bad;
+        unsigned char c = p[i + 1];
+        i += 2;
+        if (c == 'n')
+            o[k++] = '\n';
+        else if (c == 'r')
+            o[k++] = '\r';
+        else if (c == 't')
+            o[k++] = '\t';
+        else if (c == 'x') {
+            if (i + 2 > n || hexval(p[i]) < 0 || hexval(p[i + 1]) < 0)
+                goto bad;
+            o[k++] = (unsigned char)(hexval(p[i]) << 4 | hexval(p[i + 1]));
+            i += 2;
+        } else
+            o[k++] = c;
+    }
+    *out_n = k;
+    return o;
+bad:
+    free(o);
+    return NULL;
+}
+
+static unsigned char *decode(it_kind k, const unsigned char *p, size_t n, size_t *out_n)
+{
+    switch (k) {
+    case IT_UNICODE:
+        return latin1(p, n, out_n);
+    case IT_RAWUNI:
+        return rawuni(p, n, out_n);
+    case IT_QSTR:
+        return qstr(p, n, out_n);
+    default:
+        return NULL;
+    }
+}
+
 static int scan(pk *s)
 {
     int proto = -1, binary_ops = 0;
@@ -351,7 +449,7 @@ static int scan(pk *s)
         case 'S':
         case 'V':
             if ((rc = line(s, at, op, &p, &n)) == 0)
-                string_pushed(s, op == 'S' ? IT_STR : IT_UNICODE, p, n);
+                string_pushed(s, op == 'S' ? IT_QSTR : IT_RAWUNI, p, n);
             break;
         case 'T':
         case 'U':
@@ -439,14 +537,18 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m, int de
         unsigned char *own = NULL;
         const unsigned char *p = c.p;
         size_t n = c.n;
-        if (c.kind == IT_UNICODE) {
-            size_t head = n < 200 ? n : 200, hn = 0;
-            unsigned char *h = latin1(p, head, &hn);
+        if (c.kind == IT_UNICODE || c.kind == IT_RAWUNI || c.kind == IT_QSTR) {
+            /* decode only what starts like a payload (the head may end mid-escape) */
+            size_t head = c.kind == IT_QSTR || n < 4096 ? n : 4096, hn = 0;
+            unsigned char *h = NULL;
+            for (int tries = 0; head > 0 && !(h = decode(c.kind, p, head, &hn)) && tries < 8;
+                 tries++) /* a cut inside an escape or a UTF-8 sequence: back off a little */
+                head = c.kind != IT_QSTR && head > 12 ? head - 3 : 0;
             int ok = h && looks_like_payload(h, hn);
             free(h);
             if (!ok)
                 continue;
-            if (!(own = latin1(p, n, &n)))
+            if (!(own = decode(c.kind, p, n, &n)))
                 continue;
             p = own;
         } else if (!looks_like_payload(p, n)) {

@@ -245,38 +245,52 @@ Test(readers, reference_predictions_match_the_writer)
     free(X);
 }
 
-/* Every fixture cut short at many offsets: recognised as its format, corrupt, and the problem
- * names the byte offset. Never a crash (the sanitizer build runs this too). */
+/* A file cut short at many offsets from first_cut on: recognised as its format, corrupt, and
+ * the problem names the byte offset. Never a crash (the sanitizer build runs this too). */
+static size_t check_truncations(const char *path, size_t first_cut)
+{
+    char *b;
+    size_t len, cuts = 0;
+    compat_model_info *whole = identify_file(path, &b, &len);
+    compat_format fmt = whole->format;
+    compat_model_info_free(whole);
+    size_t step = len / 97 ? len / 97 : 1;
+    for (size_t cut = first_cut; cut < len; cut += (cut < 300 ? 7 : step)) {
+        compat_model_info *m = NULL;
+        smx_err err = {0};
+        char *p = malloc(cut); /* exact-size copy: ASan sees any over-read */
+        memcpy(p, b, cut);
+        cr_assert_eq(compat_identify(p, cut, path, &m, &err), SMX_OK);
+        cr_assert_eq(m->format, fmt, "%s cut at %zu: %s", path, cut, compat_format_name(m->format));
+        cr_assert(m->corrupt, "%s cut at %zu is not reported corrupt", path, cut);
+        cr_assert(strstr(m->problem, "offset"), "%s cut at %zu: %s", path, cut, m->problem);
+        compat_pred pr;
+        cr_assert_neq(compat_reference_predict(m, (const float[6]){0}, 1, 6, 0, &pr, &err), SMX_OK,
+                      "a corrupt model is not evaluated");
+        compat_model_info_free(m);
+        free(p);
+        cuts++;
+    }
+    free(b);
+    return cuts;
+}
+
 Test(readers, truncated_files_are_corrupt_with_an_offset)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128), cuts = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *b;
-        size_t len;
-        compat_model_info *whole = identify_file(fx[i].path, &b, &len);
-        compat_format fmt = whole->format;
-        compat_model_info_free(whole);
-        size_t step = len / 97 ? len / 97 : 1;
-        for (size_t cut = 16; cut < len; cut += (cut < 300 ? 7 : step)) {
-            compat_model_info *m = NULL;
-            smx_err err = {0};
-            char *p = malloc(cut); /* exact-size copy: ASan sees any over-read */
-            memcpy(p, b, cut);
-            cr_assert_eq(compat_identify(p, cut, fx[i].path, &m, &err), SMX_OK);
-            cr_assert_eq(m->format, fmt, "%s cut at %zu: %s", fx[i].path, cut,
-                         compat_format_name(m->format));
-            cr_assert(m->corrupt, "%s cut at %zu is not reported corrupt", fx[i].path, cut);
-            cr_assert(strstr(m->problem, "offset"), "%s cut at %zu: %s", fx[i].path, cut,
-                      m->problem);
-            compat_pred pr;
-            cr_assert_neq(compat_reference_predict(m, (const float[6]){0}, 1, 6, 0, &pr, &err),
-                          SMX_OK, "a corrupt model is not evaluated");
-            compat_model_info_free(m);
-            free(p);
-            cuts++;
-        }
-        free(b);
+    for (size_t i = 0; i < n; i++)
+        cuts += check_truncations(fx[i].path, 16);
+    /* magic-less binaries are recognisable once the names after the header are there */
+    static const char *synth[] = {"bin090_binary_logistic.bin", "bin10_reg_squarederror.bin",
+                                  "pickle_p0_090.pkl",          "pickle_p1_cfgoff.pkl",
+                                  "pickle_p2_090.pkl",          "pickle_p3_snapjson.pkl",
+                                  "pickle_p5_snapubj.pkl",      "pickle_xgbclassifier.pkl",
+                                  "joblib_zlib.joblib",         "joblib_gzip.joblib"};
+    for (size_t i = 0; i < sizeof synth / sizeof synth[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/synth/%s", MODELS, synth[i]);
+        cuts += check_truncations(path, 200);
     }
     cr_assert_gt(cuts, 3000, "%zu cuts", cuts);
 }
@@ -313,4 +327,107 @@ Test(readers, corrupted_bytes_never_crash)
         free(b);
     }
     cr_assert_gt(flagged, runs / 10, "%zu of %zu corruptions detected", flagged, runs);
+}
+
+/* ---- the files the measured fixtures do not cover (tests/data/models/synth/make.py) -------- */
+
+static int split_csv(char *line, char **f, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max;) {
+        f[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c)
+            break;
+        *c = 0;
+        p = c + 1;
+    }
+    return n;
+}
+
+static void check_version_bound(const compat_model_info *m, const char *want, int upper,
+                                const char *file)
+{
+    compat_version v = upper ? m->writer_max : m->writer_min;
+    if (!*want) {
+        cr_assert_lt(v.major, 0, "%s: %s bound should be unknown", file, upper ? "upper" : "lower");
+        return;
+    }
+    compat_version w;
+    cr_assert_eq(compat_version_parse(want, &w), 0);
+    cr_assert_eq(v.major, w.major, "%s: %s", file, m->writer_note);
+    cr_assert_eq(v.minor, w.minor, "%s: %s", file, m->writer_note);
+    if (w.patch >= 0)
+        cr_assert_eq(v.patch, w.patch, "%s", file);
+    else
+        cr_assert_lt(v.patch, 0, "%s: no patch is stored, none may be claimed", file);
+}
+
+Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
+{
+    size_t len, nrow, ncol, files = 0;
+    char *csv = th_read(MODELS "/synth/expect.csv", &len);
+    cr_assert(csv);
+    float *X = test_matrix(&nrow, &ncol);
+    char *save = NULL;
+    strtok_r(csv, "\n", &save); /* header */
+    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *f[12];
+        cr_assert_eq(split_csv(line, f, 12), 12, "%s", line);
+        const char *file = f[0], *fmt = f[1], *payload = f[2], *wmin = f[3], *wmax = f[4],
+                   *obj = f[5], *ncls = f[6], *proto = f[7], *pclass = f[8], *comp = f[9],
+                   *foreign = f[10], *preds = f[11];
+        char path[1024];
+        snprintf(path, sizeof path, "%s/synth/%s", MODELS, file);
+        compat_model_info *m = identify_file(path, NULL, NULL);
+        cr_assert_not(m->corrupt, "%s: %s", file, m->problem);
+        cr_assert_str_eq(compat_format_name(m->format), fmt, "%s: %s", file, m->detail);
+        cr_assert_str_eq(compat_payload_name(m->payload), payload, "%s: %s", file, m->detail);
+        if (*obj) {
+            check_version_bound(m, wmin, 0, file);
+            check_version_bound(m, wmax, 1, file);
+            cr_assert_str_eq(m->objective, obj, "%s", file);
+            cr_assert_eq(m->num_class, atoi(ncls), "%s", file);
+        }
+        if (*proto) {
+            cr_assert_eq(m->pickle_protocol, atoi(proto), "%s", file);
+            cr_assert_str_eq(m->pickle_class, pclass, "%s", file);
+            cr_assert_eq(m->pickle_is_booster, !strcmp(pclass, "xgboost.core Booster"), "%s", file);
+        }
+        if (*comp)
+            cr_assert_str_eq(m->joblib_compression, comp, "%s", file);
+        if (*foreign)
+            cr_assert(strstr(m->foreign, foreign), "%s: foreign '%s'", file, m->foreign);
+        if (*proto && strcmp(payload, "none")) {
+            /* the payload handed to XGBoost identifies as itself */
+            cr_assert(m->payload_bytes && m->payload_len, "%s keeps its payload", file);
+            compat_model_info *p;
+            smx_err err = {0};
+            cr_assert_eq(compat_identify(m->payload_bytes, m->payload_len, "payload", &p, &err), 0);
+            cr_assert_str_eq(compat_payload_name(p->payload), payload, "%s payload", file);
+            cr_assert_eq(p->num_trees, m->num_trees);
+            compat_model_info_free(p);
+        }
+        if (*preds) {
+            char pp[1200];
+            snprintf(pp, sizeof pp, "%s/%s", MODELS, preds);
+            size_t np;
+            double *want = read_preds(pp, &np);
+            compat_pred p;
+            smx_err err = {0};
+            cr_assert_eq(compat_reference_predict(m, X, nrow, ncol, 0, &p, &err), SMX_OK, "%s: %s",
+                         file, err.msg);
+            cr_assert_eq(p.rows * p.cols, np, "%s", file);
+            for (size_t k = 0; k < np; k++)
+                cr_assert_float_eq(p.values[k], want[k], 4e-5, "%s value %zu: %g vs %g", file, k,
+                                   p.values[k], want[k]);
+            compat_pred_free(&p);
+            free(want);
+        }
+        compat_model_info_free(m);
+        files++;
+    }
+    cr_assert_geq(files, 20);
+    free(csv);
+    free(X);
 }

@@ -2,8 +2,7 @@
  * smxgb probe URL: health-check a running server the way SageMaker checks a new container,
  * printing a timeline of the attempts and the verdict.
  */
-#include "../gate/gate.h"
-#include "tools.h"
+#include "gate_cli.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,39 +55,6 @@ static void on_attempt(const gate_attempt *a, void *ctx)
            a->step == GATE_STEP_PING ? "/ping" : "/invocations", a->n,
            gate_outcome_name(a->outcome), a->what, a->duration * 1000);
     fflush(stdout);
-}
-
-static json_t *probe_json(const char *url, const gate_probe_result *r)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "url", json_string(url));
-    json_object_set_new(j, "healthy", json_boolean(r->healthy));
-    json_object_set_new(j, "verdict", json_string(r->verdict));
-    json_object_set_new(j, "elapsed", json_real(r->elapsed));
-    json_t *at = json_array();
-    for (size_t i = 0; i < r->n_attempts; i++) {
-        const gate_attempt *a = &r->attempts[i];
-        json_t *x = json_object();
-        json_object_set_new(x, "step", json_string(a->step == GATE_STEP_PING ? "ping" : "invoke"));
-        json_object_set_new(x, "n", json_integer(a->n));
-        json_object_set_new(x, "t", json_real(a->t_start));
-        json_object_set_new(x, "duration", json_real(a->duration));
-        json_object_set_new(x, "status", json_integer(a->status));
-        json_object_set_new(x, "outcome", json_string(gate_outcome_name(a->outcome)));
-        json_object_set_new(x, "what", json_string(a->what));
-        json_array_append_new(at, x);
-    }
-    json_object_set_new(j, "attempts", at);
-    if (r->invoked) {
-        json_t *inv = json_object();
-        json_object_set_new(inv, "status", json_integer(r->invoke_status));
-        json_object_set_new(inv, "content_type", r->invoke_content_type
-                                                     ? json_string(r->invoke_content_type)
-                                                     : json_null());
-        json_object_set_new(inv, "body", r->invoke_body ? json_string(r->invoke_body) : json_null());
-        json_object_set_new(j, "invocation", inv);
-    }
-    return j;
 }
 
 static int cmd_probe(int argc, char **argv)
@@ -154,7 +120,7 @@ static int cmd_probe(int argc, char **argv)
         return exit_for_status(rc);
     }
     if (o.json) {
-        json_t *j = probe_json(po.url, &r);
+        json_t *j = probe_to_json(po.url, &r);
         print_json(stdout, j);
         json_decref(j);
     } else {

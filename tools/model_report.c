@@ -96,6 +96,9 @@ static void writer_text(FILE *f, const compat_model_info *m)
     }
     if (m->writer_exact)
         fprintf(f, "  writer        XGBoost %s", compat_version_str(m->writer_min, a, sizeof a));
+    else if (m->writer_min.major < 0)
+        fprintf(f, "  writer        XGBoost %s or older",
+                compat_version_str(m->writer_max, a, sizeof a));
     else if (m->writer_max.major < 0)
         fprintf(f, "  writer        XGBoost %s or later",
                 compat_version_str(m->writer_min, a, sizeof a));
@@ -146,13 +149,13 @@ void model_info_print_text(FILE *f, const compat_model_info *m)
                     m->has_cats_container ? " cats-container" : "",
                     m->ubj_typed_f64 ? " ubj-float64-arrays" : "",
                     m->ubj_typed_i8 ? " ubj-int8/16-arrays" : "");
-        if (m->n_attrs) {
-            fprintf(f, "  attributes   ");
-            for (size_t i = 0; i < m->n_attrs; i++)
-                if (strcmp(m->attrs[i].key, "objective") && strcmp(m->attrs[i].key, "metrics"))
-                    fprintf(f, " %s=%.60s", m->attrs[i].key, m->attrs[i].value);
+        int shown = 0; /* "objective"/"metrics" are XGBoost's own (1.0+ binaries) */
+        for (size_t i = 0; i < m->n_attrs; i++)
+            if (strcmp(m->attrs[i].key, "objective") && strcmp(m->attrs[i].key, "metrics"))
+                fprintf(f, "%s %s=%.60s", shown++ ? "" : "  attributes   ", m->attrs[i].key,
+                        m->attrs[i].value);
+        if (shown)
             fprintf(f, "\n");
-        }
         if (m->n_feature_names) {
             fprintf(f, "  feature names");
             for (size_t i = 0; i < m->n_feature_names && i < 20; i++)
