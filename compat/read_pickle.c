@@ -411,8 +411,9 @@ static int scan(pk *s)
         case 'P':
             if ((rc = line(s, at, op, &p, &n)) == 0) {
                 snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
-                if (n && num[n < 40 ? n - 1 : 39] == 'L')
-                    num[n - 1] = 0;
+                size_t nl = strlen(num);
+                if (nl && num[nl - 1] == 'L') /* Python 2 long: "10L" */
+                    num[nl - 1] = 0;
                 rc = value_pushed(s, num);
             }
             break;

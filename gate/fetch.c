@@ -512,6 +512,8 @@ int gate_fetch(const char *src, const gate_fetch_opts *opts, char **local, gate_
     }
     info->bytes = x.bytes;
     info->url = url;
+    if (info == &scratch)
+        gate_fetch_info_free(&scratch);
     *local = path;
     return SMX_OK;
 }

@@ -343,3 +343,41 @@ Test(plan_cli, unreadable_inputs_exit_2, .init = setup, .fini = teardown)
                  2, "a mapping that does not point at a file");
     free(out);
 }
+
+/* The `smxgb plan` command lines of the README's CI jobs, with the binary under test. */
+static size_t readme_commands(char cmds[][1024], size_t max)
+{
+    char *readme = th_read(SMXGB_SOURCE_DIR "/README.md", NULL);
+    const char *needle = "/opt/smxgb/build/tools/smxgb plan ";
+    size_t n = 0;
+    for (const char *p = strstr(readme, needle); p && n < max; p = strstr(p + 1, needle)) {
+        const char *args = p + strlen("/opt/smxgb/build/tools/smxgb");
+        size_t len = strcspn(args, "\n");
+        snprintf(cmds[n++], 1024, "%s%.*s", SMXGB_BIN, (int)len, args);
+    }
+    free(readme);
+    return n;
+}
+
+Test(plan_cli, readme_ci_jobs_without_terraform, .init = setup, .fini = teardown)
+{
+    char cmds[4][1024];
+    size_t n = readme_commands(cmds, 4);
+    cr_assert_eq(n, 2, "a GitHub Actions and a GitLab CI job");
+    for (size_t i = 0; i < n; i++) {
+        /* `terraform show -json tfplan > plan.json` stands here as a fixture */
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "cd %s && cp %s plan.json && rm -f smxgb.xml && %s", dir,
+                 PLAN("non_xgboost.json"), cmds[i]);
+        char *out = NULL;
+        cr_assert_eq(th_run(cmd, &out), 0, "%s: %s", cmds[i], out);
+        free(out);
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import sys,xml.dom.minidom as m; "
+                 "d=m.parse(sys.argv[1]); print(len(d.getElementsByTagName(\"testcase\")))' %s",
+                 th_path(dir, "smxgb.xml"));
+        cr_assert_eq(th_run(cmd, &out), 0, "the job's JUnit report is written and parses");
+        cr_assert_str_eq(out, "2\n", "one testcase per model container");
+        free(out);
+    }
+}

@@ -431,3 +431,23 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
     free(csv);
     free(X);
 }
+
+/* Found by fuzz_identify: a protocol-0 number argument longer than the scratch buffer. */
+Test(readers, long_protocol0_number_lines)
+{
+    char p[300] = "\x80\x02";
+    for (int op = 0; op < 4; op++) {
+        size_t n = 2;
+        p[n++] = "IFLP"[op];
+        for (int i = 0; i < 120; i++)
+            p[n++] = i == 119 ? 'L' : '7';
+        p[n++] = '\n';
+        p[n++] = '.';
+        compat_model_info *m;
+        smx_err err = {0};
+        cr_assert_eq(compat_identify(p, n, "x.pkl", &m, &err), SMX_OK);
+        cr_assert_eq(m->format, COMPAT_FMT_PICKLE);
+        cr_assert_not(m->corrupt, "%s", m->problem);
+        compat_model_info_free(m);
+    }
+}

@@ -135,11 +135,15 @@ static void partial_facts(compat_model_info *m, const entry_buf *b)
     m->corrupt = 0;
     m->problem[0] = 0;
     int maj = -1, min = -1, pat = -1;
-    if (m->format == COMPAT_FMT_UBJSON && n >= 34) {
-        const unsigned char *v = t + n - 34;
-        if (!memcmp(v, "L\0\0\0\0\0\0\0\x07version[#L\0\0\0\0\0\0\0\x03i", 25) && v[26] == 'i' &&
-            v[28] == 'i')
-            maj = v[25], min = v[27], pat = v[29];
+    if (m->format == COMPAT_FMT_UBJSON) {
+        /* ... L <len 7> "version" [ # L <count 3> i MAJ i MIN i PATCH } */
+        for (size_t i = n >= 9 ? n - 9 : 0; i-- > 0;)
+            if (!memcmp(t + i, "\x07version[#", 10) && n - i >= 10 + 9 + 6) {
+                const unsigned char *v = t + i + 10 + 9; /* past the count (L + 8 bytes) */
+                if (v[0] == 'i' && v[2] == 'i' && v[4] == 'i')
+                    maj = v[1], min = v[3], pat = v[5];
+                break;
+            }
     } else if (m->format == COMPAT_FMT_JSON) {
         for (size_t i = n; i-- > 0;)
             if (i + 10 < n && !memcmp(t + i, "\"version\"", 9)) {

@@ -2,9 +2,12 @@
  * smxgb verify ARTIFACT: read the artifact once and say, per container version, whether
  * SageMaker and the container would load it.
  */
+#include "gate_cli.h"
 #include "tools.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct {
     str_list containers;
@@ -15,6 +18,7 @@ static struct {
     const char *xgboost_lib, *xgboost_wheel;
     int no_load_check;
     uint64_t load_max_bytes;
+    const char *s3_endpoint;
 } o;
 
 static const opt verify_opts[] = {
@@ -23,6 +27,8 @@ static const opt verify_opts[] = {
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
+    {OPT_STRING, 0, "s3-endpoint", &o.s3_endpoint, "URL",
+     "S3 endpoint for an s3:// ARTIFACT (default $AWS_ENDPOINT_URL_S3, else AWS)"},
     {OPT_U64, 0, "max-entries", &o.max_entries, "N",
      "refuse archives with more entries (default 10000)"},
     {OPT_U64, 0, "max-bytes", &o.max_bytes, "N",
@@ -122,7 +128,20 @@ static int cmd_verify(int argc, char **argv)
 
     compat_report *r;
     smx_err err = {0};
-    int rc = compat_verify(argv[1], &vo, &r, &err);
+    /* ARTIFACT may also be s3://bucket/key or an https:// URL: downloaded to a temp file */
+    char *local = NULL;
+    int tmp = 0;
+    int rc = source_fetch(argv[1], o.s3_endpoint, &local, &tmp, &err);
+    if (!rc) {
+        rc = compat_verify(local, &vo, &r, &err);
+        if (tmp)
+            unlink(local);
+        if (!rc && tmp) {
+            free(r->scan->path);
+            r->scan->path = strdup(argv[1]);
+        }
+    }
+    free(local);
     free(wheel_lib);
     if (rc) {
         fprintf(stderr, "smxgb verify: %s\n", err.msg);

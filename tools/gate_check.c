@@ -51,6 +51,13 @@ size_t check_verify(greport *r, gcase *into, const char *name, const char *sourc
         c->io_error = 1;
         return 1;
     }
+    if (source && strcmp(source, local) && gate_source_is_remote(source)) {
+        char *shown = strdup(source); /* name the source, not the temporary file */
+        if (shown) {
+            free(rep->scan->path);
+            rep->scan->path = shown;
+        }
+    }
     json_t *full = report_to_json(rep);
     size_t added = 0;
     for (size_t i = 0; i < rep->n_results; i++) {
