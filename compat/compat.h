@@ -96,6 +96,8 @@ typedef struct compat_xgb compat_xgb;
  * (libxgboost.so, libxgboost.so.0). Resolves only the functions that version has.
  */
 int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err);
+/* Load the libxgboost.so of a pip wheel (xgboost/lib/, with its bundled xgboost.libs/). */
+int compat_xgb_open_wheel(const char *wheel, compat_xgb **out, smx_err *err);
 void compat_xgb_close(compat_xgb *x);
 compat_version compat_xgb_version(const compat_xgb *x);
 const char *compat_xgb_path(const compat_xgb *x);
@@ -164,6 +166,12 @@ typedef struct compat_dmatrix compat_dmatrix;
 /* A DMatrix from a dense row-major float32 matrix (missing: usually NAN; nthread 0 = all). */
 int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
                               float missing, int nthread, compat_dmatrix **out, smx_err *err);
+/* A QuantileDMatrix (XGBoost 1.7+, hist only) from a dense matrix: XGBoost sketches the data
+ * straight into its histogram index without a CSR copy. labels/weights (weights may be
+ * NULL) are set before sketching, so a weighted sketch sees them. */
+int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                                  const float *labels, const float *weights, int max_bin,
+                                  int nthread, compat_dmatrix **out, smx_err *err);
 /* A DMatrix from CSR (indptr nrow+1 entries; indices uint32). */
 int compat_dmatrix_from_csr(compat_xgb *x, const size_t *indptr, const uint32_t *indices,
                             const float *values, uint64_t nrow, uint64_t ncol, compat_dmatrix **out,
@@ -582,8 +590,8 @@ void compat_resave_free(compat_resave *r);
 /* ---- wheels: the libxgboost.so inside a pip wheel ----------------------------------------- */
 
 /*
- * Extract the bundled lib/libxgboost.so of the wheel at path (a zip, read with libarchive)
- * into a cache directory keyed by the wheel's sha256 ($XDG_CACHE_HOME/smxgb, else
+ * Extract the bundled xgboost/lib/libxgboost.so (and the *.libs/ it needs) of the wheel at path
+ * (a zip, read with libarchive) into a cache directory keyed by the wheel's sha256 ($XDG_CACHE_HOME/smxgb, else
  * ~/.cache/smxgb; cache_dir overrides) and return its path (malloc'd). Reuses a cached copy.
  */
 int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, smx_err *err);

@@ -118,6 +118,9 @@ int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err)
     RESOLVE(x, XGDMatrixCreateFromCSREx);
     RESOLVE(x, XGDMatrixCreateFromFile);
     RESOLVE(x, XGDMatrixCreateFromMat_omp);
+    RESOLVE(x, XGProxyDMatrixCreate);
+    RESOLVE(x, XGProxyDMatrixSetDataDense);
+    RESOLVE(x, XGQuantileDMatrixCreateFromCallback);
     RESOLVE(x, XGDMatrixFree);
     RESOLVE(x, XGDMatrixSetFloatInfo);
     RESOLVE(x, XGDMatrixNumRow);
@@ -504,6 +507,69 @@ int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint
         return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGDMatrixCreateFromMat");
     if (rc != 0)
         return compat_xgb_fail(x, err, "create DMatrix");
+    return new_dmatrix(x, h, out, err);
+}
+
+/* One-batch iterator for XGQuantileDMatrixCreateFromCallback: the whole matrix at once. */
+typedef struct qdm_iter {
+    compat_xgb *x;
+    DMatrixHandle proxy;
+    const float *X, *labels, *weights;
+    uint64_t nrow, ncol;
+    int done, failed;
+} qdm_iter;
+
+static void qdm_reset(void *it) { ((qdm_iter *)it)->done = 0; }
+
+static int qdm_next(void *vit)
+{
+    qdm_iter *it = vit;
+    if (it->done)
+        return 0;
+    char arr[200];
+    snprintf(arr, sizeof arr,
+             "{\"data\": [%llu, true], \"shape\": [%llu, %llu], \"typestr\": \"<f4\", "
+             "\"version\": 3}",
+             (unsigned long long)(uintptr_t)it->X, (unsigned long long)it->nrow,
+             (unsigned long long)it->ncol);
+    if (it->x->XGProxyDMatrixSetDataDense(it->proxy, arr) != 0 ||
+        it->x->XGDMatrixSetFloatInfo(it->proxy, "label", it->labels, it->nrow) != 0 ||
+        (it->weights &&
+         it->x->XGDMatrixSetFloatInfo(it->proxy, "weight", it->weights, it->nrow) != 0)) {
+        it->failed = 1;
+        return 0;
+    }
+    it->done = 1;
+    return 1;
+}
+
+int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                                  const float *labels, const float *weights, int max_bin,
+                                  int nthread, compat_dmatrix **out, smx_err *err)
+{
+    *out = NULL;
+    if (!x->XGProxyDMatrixCreate || !x->XGProxyDMatrixSetDataDense ||
+        !x->XGQuantileDMatrixCreateFromCallback || !x->XGDMatrixSetFloatInfo)
+        return smx_fail(err, SMX_ERUNTIME,
+                        "this XGBoost has no XGQuantileDMatrixCreateFromCallback (1.7+)");
+    qdm_iter it = {.x = x, .X = X, .labels = labels, .weights = weights, .nrow = nrow,
+                   .ncol = ncol};
+    if (x->XGProxyDMatrixCreate(&it.proxy) != 0)
+        return compat_xgb_fail(x, err, "create proxy DMatrix");
+    char cfg[128];
+    snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": %d}", nthread,
+             max_bin);
+    DMatrixHandle h = NULL;
+    int rc = x->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, qdm_reset, qdm_next, cfg,
+                                                    &h);
+    if (rc != 0 || it.failed) {
+        compat_xgb_fail(x, err, "create QuantileDMatrix");
+        if (h)
+            x->XGDMatrixFree(h);
+        x->XGDMatrixFree(it.proxy);
+        return SMX_ERUNTIME;
+    }
+    x->XGDMatrixFree(it.proxy);
     return new_dmatrix(x, h, out, err);
 }
 

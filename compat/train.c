@@ -655,10 +655,15 @@ static int metric_maximize(const char *name)
 
 /* ---- training ---------------------------------------------------------------------------- */
 
-static int to_dmatrix(compat_xgb *x, compat_train_data *d, uint64_t ncol, compat_dmatrix **out,
-                      smx_err *err)
+static int to_dmatrix(compat_xgb *x, compat_train_data *d, uint64_t ncol, int quantile_bins,
+                      compat_dmatrix **out, smx_err *err)
 {
     int rc;
+    if (quantile_bins > 0 && d->format == COMPAT_DATA_CSV)
+        /* hist on dense data: XGBoost sketches our buffer directly (no CSR copy); the trees
+         * are the same as from a DMatrix */
+        return compat_dmatrix_quantile_dense(x, d->X, d->nrow, d->ncol, d->labels, d->weights,
+                                             quantile_bins, 0, out, err);
     if (d->format == COMPAT_DATA_CSV)
         rc = compat_dmatrix_from_dense(x, d->X, d->nrow, d->ncol, NAN, 0, out, err);
     else
@@ -792,11 +797,21 @@ int compat_train(compat_xgb *x, const compat_train_opts *o, compat_train_data *t
         k = train->nrow;
     if ((rc = check_matrix(x, train, ncol, k, &dcheck, err)))
         goto out;
-    if ((rc = to_dmatrix(x, train, ncol, &dtrain, err)))
+    /* tree_method=hist on dense data trains from a QuantileDMatrix (XGBoost 1.7+) */
+    int qbins = 0;
+    const char *tm = hp_get(hp, nhp, "tree_method");
+    if (tm && !strcmp(tm, "hist") && compat_version_cmp(xv, (compat_version){1, 7, 0}) >= 0 &&
+        !getenv("SMXGB_TRAIN_NO_QUANTILE")) {
+        long long mb = 256;
+        if ((s = hp_get(hp, nhp, "max_bin")))
+            parse_int(s, &mb);
+        qbins = mb > 1 ? (int)mb : 0;
+    }
+    if ((rc = to_dmatrix(x, train, ncol, qbins, &dtrain, err)))
         goto out;
     compat_data_free_features(train); /* XGBoost has its own copy now */
     if (val) {
-        if ((rc = to_dmatrix(x, val, ncol, &dval, err)))
+        if ((rc = to_dmatrix(x, val, ncol, 0, &dval, err)))
             goto out;
         compat_data_free_features(val);
     }

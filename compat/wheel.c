@@ -1,9 +1,10 @@
 /*
- * XGBoost from a pip wheel: `pip download xgboost==1.5.2` gives a .whl (a zip) that bundles
- * the exact libxgboost.so the container pins. We read the zip with libarchive, find the one
- * entry whose path ends in lib/libxgboost.so, and copy it into a cache directory keyed by the
- * wheel's sha256, so the next run dlopens the cached copy without unpacking anything. The
- * copy is written to a temporary name and renamed, so concurrent runs never see half a file.
+ * XGBoost from a pip wheel: the exact build a container pins (xgboost-1.5.2-...-manylinux.whl)
+ * without installing it. A wheel is a zip; its native library is xgboost/lib/libxgboost.so,
+ * and manylinux wheels bundle their dependencies (libgomp) in xgboost.libs/, found through
+ * the library's $ORIGIN rpath. Those two folders are extracted (regular files only, paths
+ * checked) into a private temporary directory, the library is loaded with dlopen, and the
+ * directory is removed again: the mapping stays valid after the files are unlinked.
  */
 #include "compat.h"
 
@@ -11,153 +12,118 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define WHEEL_LIB_MAX (2ull << 30) /* a libxgboost.so larger than 2 GiB is not one */
+#define WHEEL_MAX_BYTES (1ull << 31) /* uncompressed bytes extracted from one wheel */
 
-static int sha256_file(const char *path, char hex[65], smx_err *err)
+/* Only xgboost/lib/ and *.libs/ entries, relative, without ".." or empty components. */
+static int wanted(const char *p)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return smx_fail(err, SMX_EIO, "cannot open wheel %s: %s", path, strerror(errno));
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
-        fclose(f);
-        EVP_MD_CTX_free(c);
-        return smx_fail(err, SMX_ENOMEM, "sha256 context");
+    if (!*p || p[0] == '/' || strstr(p, "..") || strstr(p, "//"))
+        return 0;
+    if (!strncmp(p, "xgboost/lib/", 12))
+        return 1;
+    const char *slash = strchr(p, '/');
+    return slash && slash - p > 5 && !strncmp(slash - 5, ".libs", 5) && !strchr(slash + 1, '/');
+}
+
+static int mkdirs(const char *root, const char *rel, smx_err *err)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", root, rel);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return smx_fail(err, SMX_EINVAL, "path too long in wheel: %s", rel);
+    for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+        *p = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return smx_fail(err, SMX_EIO, "cannot create %s: %s", path, strerror(errno));
+        *p = '/';
     }
-    unsigned char buf[65536], d[32];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        EVP_DigestUpdate(c, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    unsigned dl = 0;
-    EVP_DigestFinal_ex(c, d, &dl);
-    EVP_MD_CTX_free(c);
-    if (bad)
-        return smx_fail(err, SMX_EIO, "cannot read wheel %s", path);
-    smx_sha256_hex(d, hex);
     return SMX_OK;
 }
 
-static int mkdirs(const char *path)
+static int extract(const char *wheel, const char *root, int *found, smx_err *err)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
-}
-
-static int is_lib_entry(const char *p)
-{
-    size_t n = strlen(p), k = strlen("lib/libxgboost.so");
-    return n >= k && !strcmp(p + n - k, "lib/libxgboost.so") && (n == k || p[n - k - 1] == '/');
-}
-
-int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, smx_err *err)
-{
-    *lib_path = NULL;
-    char hex[65];
-    int rc = sha256_file(path, hex, err);
-    if (rc)
-        return rc;
-    smx_buf dir = SMX_BUF_INIT;
-    if (cache_dir && *cache_dir)
-        smx_buf_puts(&dir, cache_dir);
-    else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME"))
-        smx_buf_printf(&dir, "%s/smxgb", getenv("XDG_CACHE_HOME"));
-    else if (getenv("HOME") && *getenv("HOME"))
-        smx_buf_printf(&dir, "%s/.cache/smxgb", getenv("HOME"));
-    else
-        smx_buf_puts(&dir, "/tmp/smxgb-cache");
-    smx_buf_printf(&dir, "/wheels/%s", hex);
-    if (!dir.data)
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    smx_buf lib = SMX_BUF_INIT;
-    smx_buf_printf(&lib, "%s/libxgboost.so", dir.data);
-    struct stat st;
-    if (lib.data && stat(lib.data, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        smx_buf_free(&dir);
-        *lib_path = lib.data;
-        return SMX_OK;
-    }
-    if (mkdirs(dir.data)) {
-        rc = smx_fail(err, SMX_EIO, "cannot create cache directory %s: %s", dir.data, strerror(errno));
-        goto out;
-    }
-
     struct archive *a = archive_read_new();
+    if (!a)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
     archive_read_support_format_zip(a);
-    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-        rc = smx_fail(err, SMX_EFORMAT, "%s is not a wheel (zip): %s", path, archive_error_string(a));
+    int rc = SMX_OK;
+    if (archive_read_open_filename(a, wheel, 1 << 16) != ARCHIVE_OK) {
+        rc = smx_fail(err, SMX_EIO, "%s is not a readable wheel (zip): %s", wheel,
+                      archive_error_string(a));
         archive_read_free(a);
-        goto out;
+        return rc;
     }
+    uint64_t total = 0;
     struct archive_entry *e;
-    int found = 0, r;
+    int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        if (!name || !is_lib_entry(name) || archive_entry_filetype(e) != AE_IFREG)
+        const char *p = archive_entry_pathname(e);
+        if (!p || archive_entry_filetype(e) != AE_IFREG || !wanted(p))
             continue;
-        found = 1;
-        if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > WHEEL_LIB_MAX) {
-            rc = smx_fail(err, SMX_ELIMIT, "%s: %s is larger than 2 GiB", path, name);
+        if ((rc = mkdirs(root, p, err)))
             break;
-        }
-        smx_buf tmp = SMX_BUF_INIT;
-        smx_buf_printf(&tmp, "%s/.libxgboost.so.%ld", dir.data, (long)getpid());
-        int fd = tmp.data ? open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700) : -1;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", root, p);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
         if (fd < 0) {
-            rc = smx_fail(err, SMX_EIO, "cannot write into %s: %s", dir.data, strerror(errno));
-            smx_buf_free(&tmp);
+            rc = smx_fail(err, SMX_EIO, "cannot create %s: %s", path, strerror(errno));
             break;
         }
         const void *buf;
-        size_t n;
+        size_t len;
         la_int64_t off;
-        uint64_t total = 0;
-        while ((r = archive_read_data_block(a, &buf, &n, &off)) == ARCHIVE_OK) {
-            total += n;
-            if (total > WHEEL_LIB_MAX || pwrite(fd, buf, n, off) != (ssize_t)n) {
-                r = ARCHIVE_FATAL;
+        while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+            total += len;
+            if (total > WHEEL_MAX_BYTES) {
+                rc = smx_fail(err, SMX_ELIMIT, "%s: more than 2 GiB of libraries", wheel);
+                break;
+            }
+            if (pwrite(fd, buf, len, off) != (ssize_t)len) {
+                rc = smx_fail(err, SMX_EIO, "cannot write %s: %s", path, strerror(errno));
                 break;
             }
         }
-        if (close(fd) || r != ARCHIVE_EOF) {
-            rc = smx_fail(err, SMX_EFORMAT, "%s: cannot extract %s: %s", path, name,
-                          archive_error_string(a) ? archive_error_string(a) : "write failed");
-            unlink(tmp.data);
-        } else if (rename(tmp.data, lib.data)) {
-            rc = smx_fail(err, SMX_EIO, "cannot rename into %s: %s", lib.data, strerror(errno));
-            unlink(tmp.data);
-        }
-        smx_buf_free(&tmp);
-        break;
+        close(fd);
+        if (!rc && r != ARCHIVE_EOF)
+            rc = smx_fail(err, SMX_EFORMAT, "%s: entry %s: %s", wheel, p, archive_error_string(a));
+        if (rc)
+            break;
+        if (!strcmp(p, "xgboost/lib/libxgboost.so"))
+            *found = 1;
     }
-    if (!rc && r != ARCHIVE_OK && r != ARCHIVE_EOF && !found)
-        rc = smx_fail(err, SMX_EFORMAT, "%s: corrupt wheel: %s", path, archive_error_string(a));
-    else if (!rc && !found)
-        rc = smx_fail(err, SMX_EFORMAT,
-                      "%s has no lib/libxgboost.so (is it an xgboost wheel for this platform?)", path);
+    if (!rc && r != ARCHIVE_EOF && r != ARCHIVE_OK)
+        rc = smx_fail(err, SMX_EFORMAT, "%s: %s", wheel, archive_error_string(a));
     archive_read_free(a);
-out:
-    smx_buf_free(&dir);
-    if (rc) {
-        smx_buf_free(&lib);
-        return rc;
+    return rc;
+}
+
+int compat_xgb_open_wheel(const char *wheel, compat_xgb **out, smx_err *err)
+{
+    *out = NULL;
+    const char *td = getenv("TMPDIR");
+    char root[4096];
+    snprintf(root, sizeof root, "%s/smxgb-wheel-XXXXXX", td && *td ? td : "/tmp");
+    if (!mkdtemp(root))
+        return smx_fail(err, SMX_EIO, "cannot create a temporary directory: %s", strerror(errno));
+    int found = 0;
+    int rc = extract(wheel, root, &found, err);
+    if (!rc && !found)
+        rc = smx_fail(err, SMX_EFORMAT,
+                      "%s has no xgboost/lib/libxgboost.so: pass an XGBoost wheel for Linux "
+                      "(e.g. xgboost-1.5.2-py3-none-manylinux2014_x86_64.whl)",
+                      wheel);
+    if (!rc) {
+        char lib[4200];
+        snprintf(lib, sizeof lib, "%s/xgboost/lib/libxgboost.so", root);
+        rc = compat_xgb_open(lib, out, err);
     }
-    *lib_path = lib.data;
-    return SMX_OK;
+    smx_err ignore = {0};
+    artifact_remove_tree(root, &ignore);
+    return rc;
 }

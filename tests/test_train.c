@@ -524,8 +524,9 @@ Test(train, cli_reports_data_and_hyperparameter_errors)
     free(hp);
 }
 
-/* Byte equality with what Debian's python3-xgboost writes from xgb.train + save_raw. */
-Test(train, same_bytes_as_python_xgb_train)
+/* Byte equality with what Debian's python3-xgboost writes from xgb.train + save_raw, with the
+ * default tree method (DMatrix) and with hist (smxgb trains from a QuantileDMatrix there). */
+static void same_bytes_as_python(const char *tree_method)
 {
     if (th_run("/usr/bin/python3 -c 'import xgboost, numpy' 2>/dev/null", NULL) != 0)
         cr_skip_test("/usr/bin/python3 has no xgboost (scripts/setup.sh installs it)");
@@ -537,8 +538,8 @@ Test(train, same_bytes_as_python_xgb_train)
     cr_assert_eq(th_smxgb(NULL,
                           "train --train '%s' --validation '%s' -c 1.7-1 -p num_round=40 -p "
                           "objective=binary:logistic -p eval_metric=auc,logloss -p "
-                          "early_stopping_rounds=3 -p max_depth=4 -q -o '%s'",
-                          train, val, art),
+                          "early_stopping_rounds=3 -p max_depth=4 -p tree_method=%s -q -o '%s'",
+                          train, val, tree_method, art),
                  0);
     extract_model(art, "py");
     char script[4096];
@@ -550,10 +551,10 @@ Test(train, same_bytes_as_python_xgb_train)
         "v = np.loadtxt('%s', delimiter=',', dtype=np.float32)\n"
         "dt = xgb.DMatrix(t[:, 1:], label=t[:, 0]); dv = xgb.DMatrix(v[:, 1:], label=v[:, 0])\n"
         "b = xgb.train({'objective': 'binary:logistic', 'eval_metric': ['auc', 'logloss'], "
-        "'max_depth': 4}, dt, 40, evals=[(dt, 'train'), (dv, 'validation')], "
-        "early_stopping_rounds=3, verbose_eval=False)\n"
+        "'max_depth': 4, 'tree_method': '%s'}, dt, 40, evals=[(dt, 'train'), (dv, "
+        "'validation')], early_stopping_rounds=3, verbose_eval=False)\n"
         "open('%s/py.bin', 'wb').write(b.save_raw('deprecated'))\n\"",
-        train, val, dir);
+        train, val, tree_method, dir);
     cr_assert_eq(th_run(script, NULL), 0);
     size_t n1, n2;
     char *ours = th_read(model_path("py"), &n1);
@@ -565,4 +566,55 @@ Test(train, same_bytes_as_python_xgb_train)
     free(train);
     free(val);
     free(art);
+}
+
+Test(train, same_bytes_as_python_xgb_train)
+{
+    same_bytes_as_python("auto");
+}
+Test(train, same_bytes_as_python_xgb_train_hist)
+{
+    same_bytes_as_python("hist");
+}
+
+Test(train, trains_with_the_libxgboost_of_a_wheel)
+{
+    /* a wheel laid out as pip's: xgboost/lib/libxgboost.so (here Debian's library) */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import zipfile, sys\n"
+             "z = zipfile.ZipFile('%s/xgb.whl', 'w', zipfile.ZIP_DEFLATED)\n"
+             "z.write('%s', 'xgboost/lib/libxgboost.so')\n"
+             "z.writestr('../outside', 'x')\n"
+             "z.close()\n"
+             "z = zipfile.ZipFile('%s/nolib.whl', 'w'); z.writestr('xgboost/core.py', ''); "
+             "z.close()\"",
+             dir, "/usr/lib/x86_64-linux-gnu/libxgboost.so.0", dir);
+    cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
+    char *train = strdup(th_path(dir, "train.csv"));
+    write_data(train, 300, 8);
+    char *out = NULL;
+    /* TMPDIR=dir: the wheel is unpacked under dir, so a '..' entry would land in dir */
+    snprintf(cmd, sizeof cmd,
+             "TMPDIR='%s' %s train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel "
+             "'%s/xgb.whl' --json -o '%s/w.tar.gz'",
+             dir, SMXGB_BIN, train, dir, dir);
+    int rc = th_run(cmd, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    json_t *j = th_json(out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "xgboost_version")), "1.7.4");
+    cr_assert(strstr(json_string_value(json_object_get(j, "xgboost")), "xgb.whl"));
+    cr_assert(json_is_true(json_object_get(j, "ok")));
+    json_decref(j);
+    free(out);
+    cr_assert(access(th_path(dir, "outside"), F_OK) != 0, "a '..' entry is never extracted");
+
+    rc = th_smxgb(&out,
+                  "train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel '%s/nolib.whl' "
+                  "-o '%s/w2.tar.gz' 2>&1",
+                  train, dir, dir);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "has no xgboost/lib/libxgboost.so"), "%s", out);
+    free(out);
+    free(train);
 }

@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 static struct {
-    const char *train, *validation, *container, *hp_file, *output, *content_type, *xgboost_lib;
+    const char *train, *validation, *container, *hp_file, *output, *content_type, *xgboost_lib,
+        *xgboost_wheel;
     str_list params;
     int json, quiet;
 } o;
@@ -38,6 +39,8 @@ static const opt train_opts[] = {
      "text/csv or text/libsvm (default: by extension, else from the first line)"},
     {OPT_STRING, 0, "xgboost-lib", &o.xgboost_lib, "PATH",
      "train with this libxgboost.so (default: the system's, or $SMXGB_XGBOOST_LIB)"},
+    {OPT_STRING, 0, "xgboost-wheel", &o.xgboost_wheel, "WHEEL",
+     "train with the libxgboost.so of this pip wheel, e.g. the exact version a container pins"},
     {OPT_FLAG, 'q', "quiet", &o.quiet, NULL, "do not print the per-round evaluation lines"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the result as JSON (rounds are not printed)"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
@@ -265,10 +268,16 @@ static int cmd_train(int argc, char **argv)
             goto out;
         }
     }
-    int rc = compat_xgb_open(o.xgboost_lib, &x, &err);
+    if (o.xgboost_lib && o.xgboost_wheel) {
+        fprintf(stderr, "smxgb train: give --xgboost-lib or --xgboost-wheel, not both\n");
+        code = EXIT_USAGE;
+        goto out;
+    }
+    int rc = o.xgboost_wheel ? compat_xgb_open_wheel(o.xgboost_wheel, &x, &err)
+                             : compat_xgb_open(o.xgboost_lib, &x, &err);
     if (rc) {
         fprintf(stderr, "smxgb train: %s\n", err.msg);
-        code = EXIT_INTERNAL;
+        code = rc == SMX_ERUNTIME || rc == SMX_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
         goto out;
     }
     /* bad hyperparameters fail before any data is read */
@@ -374,7 +383,11 @@ static int cmd_train(int argc, char **argv)
         json_object_set_new(j, "output", json_string(o.output));
         json_object_set_new(j, "sha256", json_string(report->scan->sha256_hex));
         json_object_set_new(j, "container", json_string(c->tag));
-        json_object_set_new(j, "xgboost", json_string(compat_xgb_path(x)));
+        char vb[32];
+        json_object_set_new(j, "xgboost",
+                            json_string(o.xgboost_wheel ? o.xgboost_wheel : compat_xgb_path(x)));
+        json_object_set_new(j, "xgboost_version",
+                            json_string(compat_version_str(compat_xgb_version(x), vb, sizeof vb)));
         json_object_set_new(j, "format", json_string(res.format));
         json_object_set_new(j, "model_bytes", json_integer((json_int_t)res.model_len));
         json_object_set_new(j, "objective", json_string(res.objective));
@@ -408,7 +421,10 @@ static int cmd_train(int argc, char **argv)
                 if (res.best_ntree_limit)
                     fprintf(f, " (best_ntree_limit %d)", res.best_ntree_limit);
             }
-            fprintf(f, " in %.2fs\n", t_train);
+            char vb[32];
+            fprintf(f, " in %.2fs with XGBoost %s (%s)\n", t_train,
+                    compat_version_str(compat_xgb_version(x), vb, sizeof vb),
+                    o.xgboost_wheel ? o.xgboost_wheel : compat_xgb_path(x));
             fprintf(f,
                     "wrote %s (xgboost-model: %s, %zu bytes, as container %s's training writes "
                     "it; loads back and predicts identically on %d rows)\n",
