@@ -534,7 +534,7 @@ Test(verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
     json_decref(rep);
     /* cached under the wheel's sha256: a second run reuses the file */
     char *cached = NULL;
-    snprintf(cmd, sizeof cmd, "ls '%s'/cache/smxgb/wheels/*/libxgboost.so", dir);
+    snprintf(cmd, sizeof cmd, "ls '%s'/cache/smxgb/wheels/*/xgboost/lib/libxgboost.so", dir);
     cr_assert_eq(th_run(cmd, &cached), 0);
     struct stat st1, st2;
     cached[strcspn(cached, "\n")] = '\0';
