@@ -372,8 +372,8 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
     char *save = NULL;
     strtok_r(csv, "\n", &save); /* header */
     for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *f[12];
-        cr_assert_eq(split_csv(line, f, 12), 12, "%s", line);
+        char *f[13];
+        cr_assert_eq(split_csv(line, f, 13), 13, "%s", line);
         const char *file = f[0], *fmt = f[1], *payload = f[2], *wmin = f[3], *wmax = f[4],
                    *obj = f[5], *ncls = f[6], *proto = f[7], *pclass = f[8], *comp = f[9],
                    *foreign = f[10], *preds = f[11];
@@ -396,6 +396,7 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
         }
         if (*comp)
             cr_assert_str_eq(m->joblib_compression, comp, "%s", file);
+        cr_assert_eq(m->pickle_joblib_arrays, atoi(f[12]), "%s: joblib inline arrays", file);
         if (*foreign)
             cr_assert(strstr(m->foreign, foreign), "%s: foreign '%s'", file, m->foreign);
         if (*proto && strcmp(payload, "none")) {
@@ -449,5 +450,48 @@ Test(readers, long_protocol0_number_lines)
         cr_assert_eq(m->format, COMPAT_FMT_PICKLE);
         cr_assert_not(m->corrupt, "%s", m->problem);
         compat_model_info_free(m);
+    }
+}
+
+/* A tree whose arrays disagree with its num_nodes: the problem names the tree and the byte
+ * offset where it starts, in JSON and in UBJSON. */
+Test(readers, inconsistent_tree_names_tree_and_offset)
+{
+    static const struct {
+        const char *file, *from, *to, *tree_start;
+        size_t n;
+    } cases[] = {
+        {"1.7.4/binary_logistic.json", "\"num_nodes\":\"15\"", "\"num_nodes\":\"16\"",
+         "{\"base_weights\"", 16},
+        {"1.7.4/binary_logistic.ubj",
+         "num_nodesSL\0\0\0\0\0\0\0\x02"
+         "15",
+         "num_nodesSL\0\0\0\0\0\0\0\x02"
+         "16",
+         "{L\0\0\0\0\0\0\0\x0c"
+         "base_weights",
+         21},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", MODELS, cases[c].file);
+        size_t len;
+        char *b = th_read(path, &len);
+        char *at = memmem(b, len, cases[c].from, cases[c].n);
+        cr_assert(at, "%s", cases[c].file);
+        memcpy(at, cases[c].to, cases[c].n);
+        size_t tl = c ? 22 : strlen(cases[c].tree_start);
+        char *tree = memmem(b, len, cases[c].tree_start, tl);
+        cr_assert(tree && tree < at);
+        compat_model_info *m;
+        smx_err err = {0};
+        cr_assert_eq(compat_identify(b, len, path, &m, &err), SMX_OK);
+        cr_assert(m->corrupt, "%s", cases[c].file);
+        char want[96];
+        snprintf(want, sizeof want, "tree 0 (at byte offset %zu)", (size_t)(tree - b));
+        cr_assert(strstr(m->problem, want), "%s: %s (want '%s')", cases[c].file, m->problem, want);
+        cr_assert(strstr(m->problem, "one value per node"), "%s", m->problem);
+        compat_model_info_free(m);
+        free(b);
     }
 }

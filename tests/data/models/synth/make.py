@@ -209,9 +209,35 @@ wr("dump.txt", b"booster[0]:\n0:[f0<0.5] yes=1,no=2,missing=1\n\t1:leaf=0.1\n\t2
    format="foreign", payload="none", foreign="text dump")
 
 cols = ["file", "format", "payload", "writer_min", "writer_max", "objective", "num_class", "protocol",
-        "pclass", "compression", "foreign", "preds"]
+        "pclass", "compression", "foreign", "preds", "joblib_arrays"]
+
+# ---- an uncompressed joblib file: numpy array bytes inline before the Booster ---------------
+# joblib's NumpyPickler writes each array's raw bytes right after the pickled NumpyArrayWrapper;
+# only joblib's unpickler can step over them.
+np_m = module("joblib.numpy_pickle")
+module("joblib")
+Wrapper = cls(np_m, "NumpyArrayWrapper")
+
+
+class JoblibPickler(pickle._Pickler):
+    def save(self, obj, save_persistent_id=True):
+        super().save(obj, save_persistent_id)
+        if isinstance(obj, Wrapper):
+            self.write(obj.raw)
+
+
+w = Wrapper()
+w.shape, w.order, w.dtype, w.allow_mmap = (2,), "C", "int64", False
+w.raw = struct.pack("<qq", 0, 1)
+clf2 = XGBClassifier()
+clf2.classes_, clf2._Booster, clf2.n_estimators = w, booster(snapubj), 10
+bio = io.BytesIO()
+JoblibPickler(bio, protocol=3).dump(clf2)
+wr("joblib_plain_numpy.joblib", bio.getvalue(), format="pickle", payload="snap_ubj", writer_min="1.7.4",
+   writer_max="1.7.4", protocol=3, pclass="xgboost.sklearn XGBClassifier", objective="binary:logistic",
+   num_class=0, preds="1.7.4/binary_logistic.preds.txt", joblib_arrays=1)
 with open("expect.csv", "w", newline="") as f:
-    w = csv.DictWriter(f, cols, restval="", lineterminator="\n")
-    w.writeheader()
+    dw = csv.DictWriter(f, cols, restval="", lineterminator="\n")
+    dw.writeheader()
     for r in rows:
-        w.writerow(r)
+        dw.writerow(r)
