@@ -372,8 +372,8 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
     char *save = NULL;
     strtok_r(csv, "\n", &save); /* header */
     for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *f[13];
-        cr_assert_eq(split_csv(line, f, 13), 13, "%s", line);
+        char *f[16];
+        cr_assert_eq(split_csv(line, f, 16), 16, "%s", line);
         const char *file = f[0], *fmt = f[1], *payload = f[2], *wmin = f[3], *wmax = f[4],
                    *obj = f[5], *ncls = f[6], *proto = f[7], *pclass = f[8], *comp = f[9],
                    *foreign = f[10], *preds = f[11];
@@ -397,6 +397,12 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
         if (*comp)
             cr_assert_str_eq(m->joblib_compression, comp, "%s", file);
         cr_assert_eq(m->pickle_joblib_arrays, atoi(f[12]), "%s: joblib inline arrays", file);
+        cr_assert_eq(m->base_score_array, atoi(f[13]), "%s: base_score array", file);
+        cr_assert_eq(m->ubj_typed_f64, atoi(f[14]), "%s: UBJ $D arrays", file);
+        cr_assert_eq(m->ubj_typed_i8, atoi(f[15]), "%s: UBJ $i/$I arrays", file);
+        if (*obj && !m->writer_exact)
+            cr_assert(strstr(m->writer_note, "inferred") || strstr(m->writer_note, "header"),
+                      "%s: says how the version was inferred: %s", file, m->writer_note);
         if (*foreign)
             cr_assert(strstr(m->foreign, foreign), "%s: foreign '%s'", file, m->foreign);
         if (*proto && strcmp(payload, "none")) {
