@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define MODELS SMXGB_TESTDATA "/models"
 
@@ -500,4 +501,37 @@ Test(readers, inconsistent_tree_names_tree_and_offset)
         compat_model_info_free(m);
         free(b);
     }
+}
+
+/* A few hundred KB of zlib that inflate to 100 MB: refused past the limit, not allocated. */
+Test(readers, compression_bombs_are_cut_off)
+{
+    static unsigned char in[1 << 20], out[1 << 20];
+    memset(in, 'N', sizeof in);
+    in[0] = 0x80, in[1] = 4; /* a pickle, so the content is worth reading */
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    cr_assert_eq(deflateInit(&z, 9), Z_OK);
+    smx_buf b = SMX_BUF_INIT;
+    for (int i = 0; i < 100; i++) {
+        z.next_in = in;
+        z.avail_in = sizeof in;
+        do {
+            z.next_out = out;
+            z.avail_out = sizeof out;
+            deflate(&z, i == 99 ? Z_FINISH : Z_NO_FLUSH);
+            smx_buf_append(&b, out, sizeof out - z.avail_out);
+        } while (z.avail_out == 0);
+        in[0] = in[1] = 'N';
+    }
+    deflateEnd(&z);
+    cr_assert_lt(b.len, 1 << 20);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(b.data, b.len, "model.joblib", &m, &err), SMX_OK);
+    cr_assert(m->corrupt);
+    cr_assert(strstr(m->problem, "decompresses to more than"), "%s", m->problem);
+    cr_assert_str_eq(m->joblib_compression, "zlib");
+    compat_model_info_free(m);
+    smx_buf_free(&b);
 }

@@ -161,6 +161,13 @@ for proto in (1, 2, 4):
     wr(f"pickle_p{proto}_cfgoff.pkl", pickle.dumps(booster(cfgoff), protocol=proto), payload="snap_cfgoff",
        writer_min="1.2.1", writer_max="1.2.1", protocol=proto, pclass="xgboost.core Booster",
        preds="1.7.4/binary_logistic.preds.txt", **PK)
+# the 1.0-1 container: XGBoost 1.0 wrote no binf magic inside the snapshot
+bin10 = to_10(bl)
+cfg10 = dict(cfg12, version=[1, 0, 2])
+cfgoff10 = b"CONFIG-offset:" + struct.pack("<q", len(bin10)) + bin10 + json.dumps(cfg10, separators=(",", ":")).encode()
+wr("pickle_p3_cfgoff10.pkl", pickle.dumps(booster(cfgoff10), protocol=3), payload="snap_cfgoff",
+   writer_min="1.0.2", writer_max="1.0.2", protocol=3, pclass="xgboost.core Booster",
+   preds="1.7.4/binary_logistic.preds.txt", **PK)
 wr("pickle_p3_snapjson.pkl", pickle.dumps(booster(snapjson), protocol=3), payload="snap_json", writer_min="1.5.2",
    writer_max="1.5.2", protocol=3, pclass="xgboost.core Booster", preds="1.5.2/binary_logistic.preds.txt", **PK)
 wr("pickle_p5_snapubj.pkl", pickle.dumps(booster(snapubj), protocol=5), payload="snap_ubj", writer_min="1.7.4",
