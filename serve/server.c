@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -238,6 +239,26 @@ static int listen_socket(const serve_server_opts *o, int *fd_out, unsigned *port
     return SMX_OK;
 }
 
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    int e = errno;
+    ssize_t w = write(stop_pipe[1], "x", 1);
+    (void)w;
+    errno = e;
+}
+
+static void restore_signals(const struct sigaction *term, const struct sigaction *intr)
+{
+    sigaction(SIGTERM, term, NULL);
+    sigaction(SIGINT, intr, NULL);
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
+    stop_pipe[0] = stop_pipe[1] = -1;
+}
+
 int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
 {
     pthread_once(&scratch_once, scratch_init);
@@ -248,12 +269,22 @@ int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
     int rc = listen_socket(o, &fd, &port, &v6, err);
     if (rc)
         return rc;
-    /* the pool threads inherit a mask without SIGTERM/SIGINT: only sigwait() below sees them */
-    sigset_t set, old;
+    /* SIGTERM/SIGINT write to a pipe that this thread waits on: whichever thread the signal
+     * lands on (libxgboost and MHD have their own), and even if the parent ignored it */
+    if (pipe2(stop_pipe, O_CLOEXEC)) {
+        close(fd);
+        return smx_fail(err, SMX_EIO, "pipe: %s", strerror(errno));
+    }
+    struct sigaction sa = {0}, old_term, old_int;
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO |
                      (v6 ? MHD_USE_IPv6 : 0);
     unsigned workers = o->workers ? o->workers : 1;
@@ -264,14 +295,14 @@ int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
                          &on_completed, &sv, MHD_OPTION_NOTIFY_CONNECTION, &on_connection, &sv,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
     if (!d) {
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        restore_signals(&old_term, &old_int);
         close(fd);
         return smx_fail(err, SMX_ERUNTIME, "libmicrohttpd failed to start on %s:%u", o->host, port);
     }
     if (o->on_listen)
         o->on_listen(o->ctx, port);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0)
+    char c;
+    while (read(stop_pipe[0], &c, 1) < 0 && errno == EINTR)
         ;
     /* stop accepting, let in-flight requests finish (at most the timeout), stop */
     MHD_socket lfd = MHD_quiesce_daemon(d);
@@ -284,6 +315,6 @@ int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
         waited_ms += 5;
     }
     MHD_stop_daemon(d);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    restore_signals(&old_term, &old_int);
     return SMX_OK;
 }
