@@ -298,17 +298,18 @@ void serve_app_too_large(serve_response *rs)
 /* Flask adds "; charset=utf-8" to text mimetypes */
 static const char *mimetype(const char *accept, smx_buf *ct_buf)
 {
+    /* the result outlives this request's stack: static text or the thread's buffer */
     if (!strcmp(accept, "text/csv"))
         return "text/csv; charset=utf-8";
-    if (!strncmp(accept, "text/", 5) || !strcmp(accept, "application/xml")) {
-        smx_buf_reset(ct_buf);
+    if (!strcmp(accept, "application/json"))
+        return "application/json";
+    smx_buf_reset(ct_buf);
+    if (!strncmp(accept, "text/", 5) || !strcmp(accept, "application/xml"))
         smx_buf_printf(ct_buf, "%s; charset=utf-8", accept);
-        return ct_buf->data;
-    }
-    return accept;
+    else
+        smx_buf_puts(ct_buf, accept);
+    return ct_buf->data ? ct_buf->data : "";
 }
-
-static _Thread_local smx_buf ct_buf;
 
 static void invocations(serve_app *a, const serve_request *rq, serve_scratch *s, smx_buf *out,
                         serve_response *rs)
@@ -415,7 +416,7 @@ static void invocations(serve_app *a, const serve_request *rq, serve_scratch *s,
             message(rs, 500, out, "%s", err.msg);
             return;
         }
-        text(rs, 200, mimetype(accept, &ct_buf), out->data, out->len);
+        text(rs, 200, mimetype(accept, &s->ct), out->data, out->len);
         return;
     }
     int okind;
@@ -424,7 +425,7 @@ static void invocations(serve_app *a, const serve_request *rq, serve_scratch *s,
         okind = a->batch ? SERVE_OUT_BATCH : SERVE_OUT_SINGLE_LINE;
         ct = "text/csv; charset=utf-8";
     } else {
-        ct = mimetype(accept, &ct_buf);
+        ct = mimetype(accept, &s->ct);
         if (a->batch)
             okind = SERVE_OUT_BATCH;
         else if (!strcmp(accept, "application/json"))

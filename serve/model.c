@@ -306,6 +306,7 @@ void serve_scratch_free(serve_scratch *s)
     free(s->pad);
     free(s->acc);
     free(s->tmp);
+    smx_buf_free(&s->ct);
     memset(s, 0, sizeof *s);
 }
 

@@ -121,6 +121,7 @@ typedef struct serve_scratch {
     size_t acc_cap;
     float *tmp;
     size_t tmp_cap;
+    smx_buf ct; /* the response's Content-Type when it is not a constant */
 } serve_scratch;
 void serve_scratch_free(serve_scratch *s);
 
