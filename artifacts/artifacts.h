@@ -52,7 +52,7 @@ int smx_buf_reserve(smx_buf *b, size_t extra);
 int smx_buf_append(smx_buf *b, const void *p, size_t n);
 int smx_buf_puts(smx_buf *b, const char *s);
 int smx_buf_printf(smx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int smx_buf_vprintf(smx_buf *b, const char *fmt, va_list ap);
+int smx_buf_vprintf(smx_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void smx_buf_reset(smx_buf *b);
 void smx_buf_free(smx_buf *b);
 /* Read a whole file, refusing files larger than max_bytes. */

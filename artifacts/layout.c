@@ -24,16 +24,20 @@
 
 const artifact_code_doc artifact_finding_codes[] = {
     {"archive-empty-file", "error", "the artifact is a 0-byte file"},
-    {"archive-not-gzip", "error", "not gzip-compressed (plain tar, bzip2, xz, zstd, zip...): SageMaker needs a .tar.gz"},
-    {"archive-not-tar", "error", "gzip-compressed, but not a tar archive (e.g. a gzipped model file)"},
-    {"archive-unrecognised", "error", "neither a compressed file nor an archive (e.g. a bare model file)"},
+    {"archive-not-gzip", "error",
+     "not gzip-compressed (plain tar, bzip2, xz, zstd, zip...): SageMaker needs a .tar.gz"},
+    {"archive-not-tar", "error",
+     "gzip-compressed, but not a tar archive (e.g. a gzipped model file)"},
+    {"archive-unrecognised", "error",
+     "neither a compressed file nor an archive (e.g. a bare model file)"},
     {"archive-truncated", "error", "the archive ends early (incomplete upload or download)"},
     {"archive-corrupt", "error", "bad gzip data, bad tar header checksum or garbage"},
     {"archive-empty", "error", "a valid archive without a single entry"},
     {"limit-entries", "error", "more entries than the limit (--max-entries)"},
     {"limit-bytes", "error", "more uncompressed bytes than the limit (--max-bytes)"},
     {"limit-entry-bytes", "error", "an entry declares more bytes than the limit (--max-bytes)"},
-    {"limit-ratio", "error", "inflates more than the ratio limit (--max-ratio): a decompression bomb"},
+    {"limit-ratio", "error",
+     "inflates more than the ratio limit (--max-ratio): a decompression bomb"},
     {"entry-absolute-path", "error", "an entry with an absolute path"},
     {"entry-dotdot", "error", "an entry with a '..' component that escapes the model directory"},
     {"entry-symlink", "error", "a symbolic link"},
@@ -43,18 +47,25 @@ const artifact_code_doc artifact_finding_codes[] = {
     {"entry-setid", "error", "setuid, setgid or sticky permission bits"},
     {"entry-name-too-long", "error", "a name component over 255 bytes or a path over 4095 bytes"},
     {"entry-bad-name", "error", "an empty name or one with control characters"},
-    {"entry-duplicate", "error", "the same path stored twice with different content (the last one wins)"},
+    {"entry-duplicate", "error",
+     "the same path stored twice with different content (the last one wins)"},
     {"entry-duplicate-same", "warning", "the same path stored twice with identical content"},
     {"entry-sparse", "warning", "a sparse file"},
-    {"layout-no-model", "error", "no file at the top level that the container would load: /ping never passes"},
-    {"layout-multiple-models", "error", "several top-level files while ensemble is on: every one is loaded as a model"},
-    {"layout-dotfile-loaded", "error", "a dotfile (e.g. macOS ._xgboost-model) that this container loads or may load"},
-    {"layout-first-entry", "error", "this container loads the first entry in directory order, which may not be the model"},
+    {"layout-no-model", "error",
+     "no file at the top level that the container would load: /ping never passes"},
+    {"layout-multiple-models", "error",
+     "several top-level files while ensemble is on: every one is loaded as a model"},
+    {"layout-dotfile-loaded", "error",
+     "a dotfile (e.g. macOS ._xgboost-model) that this container loads or may load"},
+    {"layout-first-entry", "error",
+     "this container loads the first entry in directory order, which may not be the model"},
     {"layout-dotfile", "warning", "a dotfile at the top level; this container skips it"},
-    {"layout-order-nondeterministic", "warning", "several candidates with ensemble off: which one loads depends on directory order"},
+    {"layout-order-nondeterministic", "warning",
+     "several candidates with ensemble off: which one loads depends on directory order"},
     {"layout-model-name", "warning", "the model file is not named xgboost-model"},
     {"layout-empty-model", "error", "a model file of 0 bytes"},
-    {"layout-directory", "warning", "directories in the archive; the container never looks inside them"},
+    {"layout-directory", "warning",
+     "directories in the archive; the container never looks inside them"},
     {NULL, NULL, NULL}};
 
 const char *artifact_severity_name(artifact_severity s)
@@ -62,7 +73,10 @@ const char *artifact_severity_name(artifact_severity s)
     return s == ARTIFACT_ERROR ? "error" : s == ARTIFACT_WARNING ? "warning" : "info";
 }
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
 int artifact_findings_add(artifact_findings *f, const char *code, artifact_severity sev,
                           const char *entry, const char *hint, const char *fmt, ...)
@@ -116,10 +130,10 @@ static const char *HINT_REPACK =
 int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
 {
     int rc = SMX_OK;
-#define ADD(...)                                              \
-    do {                                                      \
-        if ((rc = artifact_findings_add(out, __VA_ARGS__)))   \
-            return rc;                                        \
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        if ((rc = artifact_findings_add(out, __VA_ARGS__)))                                        \
+            return rc;                                                                             \
     } while (0)
 
     switch (s->problem) {
@@ -158,12 +172,12 @@ int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
         break;
     case ARTIFACT_P_LIMIT_ENTRIES:
         ADD("limit-entries", ARTIFACT_ERROR, NULL,
-            "a model artifact needs one file; raise --max-entries only if this is intended",
-            "%s", s->problem_msg);
+            "a model artifact needs one file; raise --max-entries only if this is intended", "%s",
+            s->problem_msg);
         break;
     case ARTIFACT_P_LIMIT_BYTES:
-        ADD("limit-bytes", ARTIFACT_ERROR, NULL, "raise --max-bytes if the model really is this large",
-            "%s", s->problem_msg);
+        ADD("limit-bytes", ARTIFACT_ERROR, NULL,
+            "raise --max-bytes if the model really is this large", "%s", s->problem_msg);
         break;
     case ARTIFACT_P_LIMIT_ENTRY_BYTES:
         ADD("limit-entry-bytes", ARTIFACT_ERROR, NULL,
@@ -183,12 +197,10 @@ int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
         const char *p = e->raw_path;
         if (e->flags & ARTIFACT_F_ABSOLUTE)
             ADD("entry-absolute-path", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has an absolute path: extraction would write outside the model directory",
-                p);
+                "'%s' has an absolute path: extraction would write outside the model directory", p);
         if (e->flags & ARTIFACT_F_DOTDOT)
             ADD("entry-dotdot", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has a '..' component: extraction would write outside the model directory",
-                p);
+                "'%s' has a '..' component: extraction would write outside the model directory", p);
         if (e->flags & ARTIFACT_F_LONGNAME)
             ADD("entry-name-too-long", ARTIFACT_ERROR, p, HINT_REPACK,
                 "'%.80s...' (%zu bytes) has a name the file system cannot create", p, strlen(p));
@@ -354,10 +366,11 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
     /* os.listdir() also returns implied directories; 0.90-1 does not filter them out */
     size_t n_listed = nc + (rules->regular_files_only ? 0 : n_implied);
 
-#define ADDL(...)                                             \
-    do {                                                      \
-        if ((rc = artifact_findings_add(out, __VA_ARGS__)))   \
-            return rc;                                        \
+#define PER_CODE 10
+#define ADDL(...)                                                                                  \
+    do {                                                                                           \
+        if ((rc = artifact_findings_add(out, __VA_ARGS__)))                                        \
+            return rc;                                                                             \
     } while (0)
 
     if (n_model_files == 0) {
@@ -383,16 +396,20 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
     if (n_model_files == 0)
         return rc;
 
-    /* Per-candidate checks. */
+    /* Per-candidate checks: each code names at most PER_CODE entries, then one summary, so a
+     * hostile archive with thousands of entries gives a readable report in linear time. */
+    size_t n_unnamed = 0, n_dotfiles = 0;
     for (size_t k = 0; k < nc; k++) {
         const artifact_entry *e = &s->entries[candidates[k]];
         int dot = e->path[0] == '.';
         if (e->type != ARTIFACT_FILE || dot)
             continue;
         if (e->size == 0)
-            ADDL("layout-empty-model", ARTIFACT_ERROR, e->path, "check the step that saved the model",
-                 "'%s' is empty (0 bytes): loading it fails", e->path);
-        if (strcmp(e->path, MODEL_NAME) != 0 && strncmp(e->path, MODEL_NAME "-", 14) != 0)
+            ADDL("layout-empty-model", ARTIFACT_ERROR, e->path,
+                 "check the step that saved the model", "'%s' is empty (0 bytes): loading it fails",
+                 e->path);
+        if (strcmp(e->path, MODEL_NAME) != 0 && strncmp(e->path, MODEL_NAME "-", 14) != 0 &&
+            ++n_unnamed <= PER_CODE)
             ADDL("layout-model-name", ARTIFACT_WARNING, e->path,
                  "name the model file xgboost-model (what SageMaker training writes)",
                  "'%s' is loaded as a model but is not named xgboost-model", e->path);
@@ -403,7 +420,10 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
         const artifact_entry *e = &s->entries[i];
         if (!usable(e) || e->depth != 1 || e->path[0] != '.')
             continue;
-        const char *hint = "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`";
+        if (++n_dotfiles > PER_CODE)
+            continue;
+        const char *hint =
+            "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`";
         if (rules->skips_dotfiles)
             ADDL("layout-dotfile", ARTIFACT_WARNING, e->path, hint,
                  "'%s' is a dotfile; this container skips it", e->path);
@@ -419,10 +439,23 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
                  e->path);
     }
 
+    if (n_unnamed > PER_CODE)
+        ADDL("layout-model-name", ARTIFACT_WARNING, NULL,
+             "name the model file xgboost-model (what SageMaker training writes)",
+             "and %zu more files loaded as models that are not named xgboost-model",
+             n_unnamed - PER_CODE);
+    if (n_dotfiles > PER_CODE)
+        ADDL(rules->skips_dotfiles ? "layout-dotfile" : "layout-dotfile-loaded",
+             rules->skips_dotfiles ? ARTIFACT_WARNING : ARTIFACT_ERROR, NULL,
+             "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`",
+             "and %zu more dotfiles at the top level", n_dotfiles - PER_CODE);
+
     if (rules->ensemble && nc > 1) {
         smx_buf names = SMX_BUF_INIT;
-        for (size_t k = 0; k < nc; k++)
+        for (size_t k = 0; k < nc && k < PER_CODE; k++)
             smx_buf_printf(&names, "%s'%s'", k ? ", " : "", s->entries[candidates[k]].path);
+        if (nc > PER_CODE)
+            smx_buf_printf(&names, " and %zu more", nc - PER_CODE);
         rc = artifact_findings_add(
             out, "layout-multiple-models", ARTIFACT_ERROR, NULL,
             "keep only the model file at the top level, or set SAGEMAKER_INFERENCE_ENSEMBLE=false "

@@ -38,41 +38,61 @@
 void artifact_limits_default(artifact_limits *l)
 {
     l->max_entries = 10000;
-    l->max_total_bytes = 8ull << 30;  /* 8 GiB */
+    l->max_total_bytes = 8ull << 30; /* 8 GiB */
     l->max_entry_bytes = 8ull << 30;
     l->max_ratio = 200.0;
-    l->ratio_floor = 64ull << 20;     /* 64 MiB */
+    l->ratio_floor = 64ull << 20; /* 64 MiB */
 }
 
 const char *artifact_type_name(artifact_type t)
 {
     switch (t) {
-    case ARTIFACT_FILE: return "file";
-    case ARTIFACT_DIR: return "directory";
-    case ARTIFACT_SYMLINK: return "symlink";
-    case ARTIFACT_HARDLINK: return "hardlink";
-    case ARTIFACT_CHARDEV: return "character-device";
-    case ARTIFACT_BLOCKDEV: return "block-device";
-    case ARTIFACT_FIFO: return "fifo";
-    case ARTIFACT_SOCKET: return "socket";
-    default: return "other";
+    case ARTIFACT_FILE:
+        return "file";
+    case ARTIFACT_DIR:
+        return "directory";
+    case ARTIFACT_SYMLINK:
+        return "symlink";
+    case ARTIFACT_HARDLINK:
+        return "hardlink";
+    case ARTIFACT_CHARDEV:
+        return "character-device";
+    case ARTIFACT_BLOCKDEV:
+        return "block-device";
+    case ARTIFACT_FIFO:
+        return "fifo";
+    case ARTIFACT_SOCKET:
+        return "socket";
+    default:
+        return "other";
     }
 }
 
 const char *artifact_problem_name(artifact_problem p)
 {
     switch (p) {
-    case ARTIFACT_P_NONE: return "none";
-    case ARTIFACT_P_EMPTY_FILE: return "empty-file";
-    case ARTIFACT_P_NOT_GZIP: return "not-gzip";
-    case ARTIFACT_P_NOT_TAR: return "not-tar";
-    case ARTIFACT_P_UNRECOGNISED: return "unrecognised";
-    case ARTIFACT_P_TRUNCATED: return "truncated";
-    case ARTIFACT_P_CORRUPT: return "corrupt";
-    case ARTIFACT_P_LIMIT_ENTRIES: return "limit-entries";
-    case ARTIFACT_P_LIMIT_BYTES: return "limit-bytes";
-    case ARTIFACT_P_LIMIT_ENTRY_BYTES: return "limit-entry-bytes";
-    case ARTIFACT_P_LIMIT_RATIO: return "limit-ratio";
+    case ARTIFACT_P_NONE:
+        return "none";
+    case ARTIFACT_P_EMPTY_FILE:
+        return "empty-file";
+    case ARTIFACT_P_NOT_GZIP:
+        return "not-gzip";
+    case ARTIFACT_P_NOT_TAR:
+        return "not-tar";
+    case ARTIFACT_P_UNRECOGNISED:
+        return "unrecognised";
+    case ARTIFACT_P_TRUNCATED:
+        return "truncated";
+    case ARTIFACT_P_CORRUPT:
+        return "corrupt";
+    case ARTIFACT_P_LIMIT_ENTRIES:
+        return "limit-entries";
+    case ARTIFACT_P_LIMIT_BYTES:
+        return "limit-bytes";
+    case ARTIFACT_P_LIMIT_ENTRY_BYTES:
+        return "limit-entry-bytes";
+    case ARTIFACT_P_LIMIT_RATIO:
+        return "limit-ratio";
     }
     return "unknown";
 }
@@ -87,10 +107,10 @@ typedef struct reader {
     int gzip;
     z_stream zs;
     int zs_ready;
-    int z_end;            /* a gzip member ended and no input followed */
-    unsigned char *out;   /* inflated output handed to libarchive */
+    int z_end;          /* a gzip member ended and no input followed */
+    unsigned char *out; /* inflated output handed to libarchive */
     uint64_t inflated;
-    int zproblem;         /* ARTIFACT_P_TRUNCATED / CORRUPT seen by inflate */
+    int zproblem; /* ARTIFACT_P_TRUNCATED / CORRUPT seen by inflate */
     char zmsg[200];
     uint64_t zoffset;
     unsigned char first[1024]; /* the first inflated bytes, to recognise an empty tar */
@@ -120,7 +140,10 @@ static ssize_t fill(reader *r)
 }
 
 /* Compressed offset of the next byte inflate will look at. */
-static uint64_t zpos(const reader *r) { return r->consumed - r->zs.avail_in; }
+static uint64_t zpos(const reader *r)
+{
+    return r->consumed - r->zs.avail_in;
+}
 
 /*
  * Inflate up to READ_BLOCK bytes into r->out. Handles concatenated gzip members, as gzip -d
@@ -152,9 +175,23 @@ static ssize_t inflate_some(reader *r)
         if (r->z_end) {
             /* more input after a complete member: another member, or trailing garbage */
             if (r->zs.avail_in >= 2 && (r->zs.next_in[0] != 0x1f || r->zs.next_in[1] != 0x8b)) {
-                /* bytes after the gzip data are ignored by gzip -d with a warning; so do we */
-                r->zs.avail_in = 0;
-                continue;
+                /* Zero padding (tape blocking) is harmless. Anything else is data hidden after
+                 * the archive: gzip -d warns and exits 2, so `tar -xzf` refuses the file. */
+                size_t k = 0;
+                while (k < r->zs.avail_in && r->zs.next_in[k] == 0)
+                    k++;
+                if (k == r->zs.avail_in) {
+                    r->zs.avail_in = 0;
+                    continue;
+                }
+                r->zproblem = ARTIFACT_P_CORRUPT;
+                r->zoffset = zpos(r) + k;
+                snprintf(r->zmsg, sizeof r->zmsg,
+                         "data after the end of the gzip stream at compressed byte %llu (GNU tar "
+                         "refuses such a file: 'trailing garbage ignored', exit 2); re-create the "
+                         "archive",
+                         (unsigned long long)r->zoffset);
+                return -1;
             }
             inflateReset(&r->zs);
             r->z_end = 0;
@@ -170,8 +207,7 @@ static ssize_t inflate_some(reader *r)
             r->zproblem = ARTIFACT_P_CORRUPT;
             r->zoffset = zpos(r);
             snprintf(r->zmsg, sizeof r->zmsg, "bad gzip data at compressed byte %llu: %s",
-                     (unsigned long long)r->zoffset,
-                     r->zs.msg ? r->zs.msg : "inflate failed");
+                     (unsigned long long)r->zoffset, r->zs.msg ? r->zs.msg : "inflate failed");
             return -1;
         }
     }
@@ -257,14 +293,22 @@ static artifact_type entry_type(struct archive_entry *ae)
     if (archive_entry_hardlink(ae))
         return ARTIFACT_HARDLINK;
     switch (archive_entry_filetype(ae)) {
-    case AE_IFREG: return ARTIFACT_FILE;
-    case AE_IFDIR: return ARTIFACT_DIR;
-    case AE_IFLNK: return ARTIFACT_SYMLINK;
-    case AE_IFCHR: return ARTIFACT_CHARDEV;
-    case AE_IFBLK: return ARTIFACT_BLOCKDEV;
-    case AE_IFIFO: return ARTIFACT_FIFO;
-    case AE_IFSOCK: return ARTIFACT_SOCKET;
-    default: return ARTIFACT_OTHER;
+    case AE_IFREG:
+        return ARTIFACT_FILE;
+    case AE_IFDIR:
+        return ARTIFACT_DIR;
+    case AE_IFLNK:
+        return ARTIFACT_SYMLINK;
+    case AE_IFCHR:
+        return ARTIFACT_CHARDEV;
+    case AE_IFBLK:
+        return ARTIFACT_BLOCKDEV;
+    case AE_IFIFO:
+        return ARTIFACT_FIFO;
+    case AE_IFSOCK:
+        return ARTIFACT_SOCKET;
+    default:
+        return ARTIFACT_OTHER;
     }
 }
 
@@ -299,7 +343,10 @@ static const char *sniff_filter(const unsigned char *h, size_t n)
         return "gzip";
     if (n >= 3 && memcmp(h, "BZh", 3) == 0)
         return "bzip2";
-    if (n >= 6 && memcmp(h, "\xfd" "7zXZ\0", 6) == 0)
+    if (n >= 6 && memcmp(h,
+                         "\xfd"
+                         "7zXZ\0",
+                         6) == 0)
         return "xz";
     if (n >= 4 && memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0)
         return "zstd";
@@ -390,8 +437,7 @@ static void fail_from(artifact_scan *s, const reader *r, const char *m, uint64_t
 
 /* Stream one entry's data: digest, limits, hooks. Returns SMX_OK, or a hook's status. */
 static int read_data(struct archive *a, reader *r, artifact_scan *s, artifact_entry *e,
-                     const artifact_limits *lim, const artifact_hooks *hooks, int want,
-                     int *stop)
+                     const artifact_limits *lim, const artifact_hooks *hooks, int want, int *stop)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)
@@ -408,8 +454,9 @@ static int read_data(struct archive *a, reader *r, artifact_scan *s, artifact_en
         if (ar < ARCHIVE_WARN) {
             char where[600];
             e->flags |= ARTIFACT_F_TRUNCATED;
-            snprintf(where, sizeof where, "inside entry '%.400s' after %llu of %lld data bytes: ",
-                     e->raw_path, (unsigned long long)e->data_bytes, (long long)e->size);
+            snprintf(where, sizeof where,
+                     "inside entry '%.400s' after %llu of %lld data bytes: ", e->raw_path,
+                     (unsigned long long)e->data_bytes, (long long)e->size);
             fail_from(s, r, archive_error_string(a), r->gzip ? zpos(r) : r->consumed, where);
             *stop = 1;
             break;
@@ -429,8 +476,8 @@ static int read_data(struct archive *a, reader *r, artifact_scan *s, artifact_en
             set_problem(s, ARTIFACT_P_LIMIT_RATIO, r->consumed,
                         "%llu bytes inflated from %llu compressed bytes (more than %.0f:1) while "
                         "reading entry '%s': a decompression bomb?",
-                        (unsigned long long)s->uncompressed_bytes,
-                        (unsigned long long)r->consumed, lim->max_ratio, e->raw_path);
+                        (unsigned long long)s->uncompressed_bytes, (unsigned long long)r->consumed,
+                        lim->max_ratio, e->raw_path);
             *stop = 1;
             break;
         }
@@ -510,7 +557,8 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
     if (filt)
         snprintf(s->filter, sizeof s->filter, "%s", filt);
     if (filt && (!strcmp(filt, "zip") || !strcmp(filt, "7z"))) {
-        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is a %s archive, not a gzip-compressed tar", filt);
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is a %s archive, not a gzip-compressed tar",
+                    filt);
         goto drain;
     }
     if (!filt) {
@@ -523,7 +571,8 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
         goto drain;
     }
     if (!strcmp(filt, "none"))
-        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is an uncompressed tar archive, not gzip-compressed");
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0,
+                    "this is an uncompressed tar archive, not gzip-compressed");
     else if (strcmp(filt, "gzip") != 0)
         set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is %s-compressed, not gzip-compressed", filt);
 
@@ -560,6 +609,17 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
         }
         if (ar == ARCHIVE_EOF)
             break;
+        if (ar == ARCHIVE_RETRY) {
+            /* libarchive found a header with a bad checksum and would skip ahead to the next
+             * plausible one; tar and Python's tarfile stop there, and so do we */
+            const char *m = archive_error_string(a);
+            set_problem(s, ARTIFACT_P_CORRUPT, hdr_off,
+                        "damaged tar header after entry %zu ('%.400s'): %s", s->n_entries,
+                        s->n_entries ? s->entries[s->n_entries - 1].raw_path : "",
+                        m ? m : "bad checksum");
+            stop = 1;
+            break;
+        }
         if (ar < ARCHIVE_WARN) {
             const char *m = archive_error_string(a);
             if (!r.zproblem && s->n_entries == 0 && m && strstr(m, "Unrecognized archive format")) {
@@ -568,7 +628,14 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
                     zeros = r.first[i] == 0;
                 if (zeros)
                     break; /* only end-of-archive blocks: a valid tar with no entries */
-                if (r.gzip)
+                const unsigned char *h0 = r.gzip ? r.first : r.head;
+                size_t h0_len = r.gzip ? r.first_len : r.head_len;
+                if (h0_len >= 512 && !memcmp(h0 + 257, "ustar", 5))
+                    set_problem(s, ARTIFACT_P_CORRUPT, 0,
+                                "the first tar header (entry '%.100s') has a bad checksum: the "
+                                "archive is damaged",
+                                (const char *)h0);
+                else if (r.gzip)
                     set_problem(s, ARTIFACT_P_NOT_TAR, 0,
                                 "gzip-compressed, but the content is not a tar archive");
                 else
@@ -585,8 +652,8 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
             break;
         }
         if (s->n_entries >= limits->max_entries) {
-            set_problem(s, ARTIFACT_P_LIMIT_ENTRIES, hdr_off,
-                        "more than %llu entries (limit)", (unsigned long long)limits->max_entries);
+            set_problem(s, ARTIFACT_P_LIMIT_ENTRIES, hdr_off, "more than %llu entries (limit)",
+                        (unsigned long long)limits->max_entries);
             stop = 1;
             break;
         }
@@ -604,7 +671,7 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
         e->raw_path = strdup(raw);
         e->path = normalise(raw, &e->flags, &e->depth);
         e->type = entry_type(ae);
-        const char *lt = e->type == ARTIFACT_HARDLINK ? archive_entry_hardlink(ae)
+        const char *lt = e->type == ARTIFACT_HARDLINK  ? archive_entry_hardlink(ae)
                          : e->type == ARTIFACT_SYMLINK ? archive_entry_symlink(ae)
                                                        : NULL;
         e->link_target = lt ? strdup(lt) : NULL;
@@ -631,7 +698,8 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
             set_problem(s, ARTIFACT_P_LIMIT_BYTES, hdr_off,
                         "entry '%s' declares %lld bytes, which takes the archive over the limit "
                         "of %llu uncompressed bytes",
-                        e->raw_path, (long long)e->size, (unsigned long long)limits->max_total_bytes);
+                        e->raw_path, (long long)e->size,
+                        (unsigned long long)limits->max_total_bytes);
             stop = 1;
             break;
         }
@@ -671,7 +739,8 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
             goto done;
         }
         if (n < 0)
-            set_problem(s, (artifact_problem)r.zproblem, r.zoffset, "after the last entry: %s", r.zmsg);
+            set_problem(s, (artifact_problem)r.zproblem, r.zoffset, "after the last entry: %s",
+                        r.zmsg);
     }
     if (mark_duplicates(s)) {
         rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);

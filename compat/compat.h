@@ -59,6 +59,34 @@ const compat_container *compat_container_default(void);
  */
 artifact_layout_rules compat_layout_rules(const compat_container *c, const char *ensemble_env);
 
+/* ---- image URIs (images.c; the SDK's xgboost.json, compiled in) -------------------------- */
+
+typedef enum compat_image_kind {
+    COMPAT_IMAGE_XGBOOST,             /* sagemaker-xgboost with a published version tag */
+    COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG, /* sagemaker-xgboost, tag not published (or a digest) */
+    COMPAT_IMAGE_LEGACY,              /* the legacy built-in algorithm image xgboost:1 */
+    COMPAT_IMAGE_OTHER                /* not an XGBoost image */
+} compat_image_kind;
+
+typedef struct compat_image {
+    compat_image_kind kind;
+    char uri[512];
+    char account[32], region[64], domain[32], repository[256], tag[128], digest[160];
+    char version[32];           /* container version ("1.7-1", "1" for legacy), "" if none */
+    const char *processor;      /* "cpu" (-cpu-py3 tags), "arm64", or NULL */
+    int graviton;
+    int official_account;       /* the account is AWS's registry for the region */
+    const compat_container *container; /* the container table entry, NULL if none */
+    char note[320];             /* what is unusual about it, "" if nothing */
+} compat_image;
+
+const char *compat_image_kind_name(compat_image_kind k);
+/* Split an image URI and look it up. SMX_OK for any string (im->kind says what it is). */
+int compat_image_parse(const char *uri, compat_image *im, smx_err *err);
+/* AWS's URI for version in region ("683313688378.dkr.ecr.us-east-1.amazonaws.com/
+ * sagemaker-xgboost:1.7-1"); returns 0, or -1 when not published there. */
+int compat_image_uri(const char *version, const char *region, int graviton, char *out, size_t n);
+
 /* ---- the XGBoost runtime (dlopen) -------------------------------------------------------- */
 
 typedef struct compat_xgb compat_xgb;
@@ -68,6 +96,8 @@ typedef struct compat_xgb compat_xgb;
  * (libxgboost.so, libxgboost.so.0). Resolves only the functions that version has.
  */
 int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err);
+/* Load the libxgboost.so of a pip wheel (xgboost/lib/, with its bundled xgboost.libs/). */
+int compat_xgb_open_wheel(const char *wheel, compat_xgb **out, smx_err *err);
 void compat_xgb_close(compat_xgb *x);
 compat_version compat_xgb_version(const compat_xgb *x);
 const char *compat_xgb_path(const compat_xgb *x);
@@ -129,6 +159,152 @@ int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const ui
                                const compat_predict_opts *o, const float **out, uint64_t shape[2],
                                smx_err *err);
 
+/* ---- training: DMatrix and boosting rounds (runtime.c) ---------------------------------- */
+
+typedef struct compat_dmatrix compat_dmatrix;
+
+/* A DMatrix from a dense row-major float32 matrix (missing: usually NAN; nthread 0 = all). */
+int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                              float missing, int nthread, compat_dmatrix **out, smx_err *err);
+/* A QuantileDMatrix (XGBoost 1.7+, hist only) from a dense matrix: XGBoost sketches the data
+ * straight into its histogram index without a CSR copy. labels/weights (weights may be
+ * NULL) are set before sketching, so a weighted sketch sees them. */
+int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                                  const float *labels, const float *weights, int max_bin,
+                                  int nthread, compat_dmatrix **out, smx_err *err);
+/* A DMatrix from CSR (indptr nrow+1 entries; indices uint32). */
+int compat_dmatrix_from_csr(compat_xgb *x, const size_t *indptr, const uint32_t *indices,
+                            const float *values, uint64_t nrow, uint64_t ncol, compat_dmatrix **out,
+                            smx_err *err);
+/* "label", "weight", "base_margin": XGBoost copies the values. */
+int compat_dmatrix_set_float_info(compat_dmatrix *d, const char *field, const float *v, uint64_t n,
+                                  smx_err *err);
+int compat_dmatrix_shape(compat_dmatrix *d, uint64_t *nrow, uint64_t *ncol, smx_err *err);
+void compat_dmatrix_free(compat_dmatrix *d);
+/* A new booster whose cache holds the given matrices (at most 8). */
+int compat_booster_create(compat_xgb *x, compat_dmatrix *const *cache, size_t n,
+                          compat_booster **out, smx_err *err);
+/* One boosting round (XGBoosterUpdateOneIter). */
+int compat_booster_update(compat_booster *b, int iter, compat_dmatrix *train, smx_err *err);
+/* XGBoost's evaluation string for round iter ("[0]\ttrain-rmse:0.5\t..."), malloc'd. */
+int compat_booster_eval(compat_booster *b, int iter, compat_dmatrix *const *d,
+                        const char *const *names, size_t n, char **out, smx_err *err);
+/* The memory snapshot pickle stores (XGBoosterSerializeToBuffer), malloc'd. */
+int compat_booster_serialize(compat_booster *b, void **out, size_t *len, smx_err *err);
+/* Predict a DMatrix; out->values malloc'd (free with compat_pred_free). */
+int compat_booster_predict_dmatrix(compat_booster *b, compat_dmatrix *d,
+                                   const compat_predict_opts *o, compat_pred *out, smx_err *err);
+
+/* ---- training data: the container's CSV and LIBSVM channels (traindata.c) ---------------- */
+
+typedef enum compat_data_format {
+    COMPAT_DATA_AUTO = 0, /* by extension, else sniffed from the first line */
+    COMPAT_DATA_CSV,      /* label first, no header; csv_weights=1: label,weight,features */
+    COMPAT_DATA_LIBSVM    /* "label[:weight] idx:value ..." */
+} compat_data_format;
+
+/* "text/csv", "csv", "text/libsvm", "libsvm", ... -> format; -1 if not a content type we read. */
+int compat_data_format_parse(const char *content_type);
+const char *compat_data_format_name(compat_data_format f);
+
+typedef struct compat_train_data {
+    compat_data_format format;
+    uint64_t nrow, ncol;
+    float *X;                /* CSV: dense row-major nrow x ncol, NaN = missing (empty cell) */
+    size_t *indptr;          /* LIBSVM: CSR, nrow + 1 entries */
+    uint32_t *indices;
+    float *values;
+    float *labels;           /* nrow */
+    float *weights;          /* nrow, or NULL when the channel has no weights */
+    size_t n_files;          /* files read (a channel may be a directory) */
+    uint64_t bytes;          /* bytes read */
+    size_t cap_rows, cap_nnz; /* private: allocation sizes */
+} compat_train_data;
+
+typedef struct compat_data_opts {
+    compat_data_format format; /* AUTO: decided per channel from its first file */
+    int csv_weights;           /* the csv_weights=1 hyperparameter */
+    uint64_t max_rows;         /* 0 = no limit */
+} compat_data_opts;
+
+/*
+ * Parse one whole buffer (name is used in messages: "train.csv: line 3, column 2: ...") and
+ * append its rows to d; the first buffer fixes d->format (AUTO sniffs) and, for CSV, the
+ * number of columns. Errors: a header row, ragged rows, a cell that is not a number, a
+ * missing label, a bad LIBSVM token; each names the file, line and column.
+ */
+int compat_data_parse(const char *buf, size_t len, const char *name, const compat_data_opts *o,
+                      compat_train_data *d, smx_err *err);
+/* Read a channel: a file, or every regular non-hidden file of a directory in name order. */
+int compat_data_load(const char *path, const compat_data_opts *o, compat_train_data *d,
+                     smx_err *err);
+/* Release the feature buffers only (after the DMatrix has copied them); labels stay. */
+void compat_data_free_features(compat_train_data *d);
+void compat_data_free(compat_train_data *d);
+
+/* ---- training for a container (train.c) ------------------------------------------------ */
+
+typedef struct compat_kv compat_kv; /* defined with the model facts below */
+
+/* One metric of one evaluation set in a round: "validation", "rmse", 0.123. */
+typedef struct compat_eval_metric {
+    char set[32];
+    char name[64];
+    double value;
+} compat_eval_metric;
+
+/* Called after each round with that round's metrics (none when there is nothing to
+ * evaluate); return nonzero to stop training. */
+typedef int (*compat_train_eval_fn)(void *ctx, int iter, int num_round,
+                                    const compat_eval_metric *m, size_t n);
+
+typedef struct compat_train_opts {
+    const compat_container *container;
+    const compat_kv *hyperparameters; /* SageMaker names, string values (hp.json) */
+    size_t n_hyperparameters;
+    compat_train_eval_fn on_round;
+    void *ctx;
+    int check_rows;                   /* rows kept to compare the saved model; 0 = 1000 */
+} compat_train_opts;
+
+typedef struct compat_train_result {
+    unsigned char *model;   /* the file the container's training writes as xgboost-model */
+    size_t model_len;
+    const char *format;     /* "deprecated" (legacy binary) or "ubj" */
+    int num_round;          /* requested */
+    int rounds;             /* boosted */
+    int best_iteration;     /* -1 without early stopping */
+    int best_ntree_limit;   /* 0 when not stored */
+    double best_score;
+    char objective[64];
+    char metric[128];       /* the metric early stopping watched ("validation-auc") */
+    uint64_t n_train, n_validation, num_feature;
+    int compared_rows;      /* rows predicted by the saved model and the in-process booster */
+    float max_abs_diff;     /* largest difference between the two (0 = identical) */
+} compat_train_result;
+
+/* Every hyperparameter name smxgb train accepts, for messages ("a, b, c"). */
+const char *compat_train_hyperparameter_names(void);
+/*
+ * Check hyperparameters as the container's validation does, plus what the container's
+ * XGBoost (c->xgboost) and the loaded XGBoost (xgb_version) support: unknown names list the
+ * valid ones; num_round is required; ranges, categories, objective/num_class and eval_metric
+ * rules. Returns SMX_EINVAL with a message naming the hyperparameter.
+ */
+int compat_train_validate(const compat_container *c, compat_version xgb_version,
+                          const compat_kv *hp, size_t n, smx_err *err);
+/*
+ * Train on train (and validation, which may be NULL) as the container's training does:
+ * watchlist train then validation, early stopping on the last metric of the last set,
+ * best_score/best_iteration (and best_ntree_limit where that container's XGBoost writes it)
+ * stored as attributes; then serialize in the format that container's training writes, load
+ * those bytes back and compare predictions with the in-process booster. Frees the feature
+ * buffers of the data once the DMatrix has them.
+ */
+int compat_train(compat_xgb *x, const compat_train_opts *o, compat_train_data *train,
+                 compat_train_data *validation, compat_train_result *r, smx_err *err);
+void compat_train_result_free(compat_train_result *r);
+
 /* ---- verify: an artifact checked against container versions ----------------------------- */
 
 typedef struct compat_finding {
@@ -142,6 +318,11 @@ typedef struct compat_result {
     int layout_errors;           /* error findings about the archive or this container's layout */
     size_t *loads;               /* entry indexes this container would load, archive order */
     size_t n_loads;
+    /* the verdict for the model entries it loads (see compat_judge) */
+    int verdict;                 /* compat_verdict */
+    struct compat_reason *reasons;
+    size_t n_reasons;
+    char *hint;                  /* NULL when ok */
 } compat_result;
 
 typedef struct compat_report {
@@ -151,6 +332,9 @@ typedef struct compat_report {
     compat_result *results;
     size_t n_results;
     size_t n_errors, n_warnings;
+    struct compat_model *models; /* the top-level files, identified (and load-checked) */
+    size_t n_models;
+    char *runtime;               /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
 } compat_report;
 
 typedef struct compat_verify_opts {
@@ -159,6 +343,11 @@ typedef struct compat_verify_opts {
     const char *const *env; /* "KEY=VALUE" as the endpoint would set them */
     size_t n_env;
     artifact_limits limits;
+    /* load checks: every identified model is loaded in a child process by this XGBoost */
+    int no_load_check;            /* skip them */
+    const char *xgboost_lib;      /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
+    uint64_t load_max_bytes;      /* models larger than this are identified from their first
+                                     bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
 } compat_verify_opts;
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
@@ -242,11 +431,12 @@ typedef struct compat_model_info {
     char **pickle_globals;        /* every module/class the pickle references */
     size_t n_pickle_globals;
     int pickle_is_booster;        /* the top-level object is an xgboost.core.Booster */
+    int pickle_joblib_arrays;     /* joblib wrote numpy arrays inline: plain pickle.load fails */
     char joblib_compression[16];  /* "zlib", "gzip", "bz2", "xz", "lzma", "lz4" */
     /* foreign files */
     char foreign[128];            /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
     /* the model bytes XGBoost would receive (for a pickle: the payload), owned */
-    unsigned char *payload_bytes;
+    unsigned char *payload_bytes; /* pickles and joblib files only; NULL: the file itself */
     size_t payload_len;
     /* parsed trees, for the reference predictor (NULL when not parsed) */
     compat_tree *trees;
@@ -259,6 +449,13 @@ typedef struct compat_model_info {
     int corrupt;
     char problem[SMX_ERRMAX];     /* names the byte offset and what was expected */
 } compat_model_info;
+
+/*
+ * Is v inside the writer range of m? writer_min/writer_max are inclusive; a writer_max with
+ * patch -1 means any patch of that minor (the binary header stores no patch), a major of -1
+ * means unbounded on that side. 0 when nothing is known.
+ */
+int compat_version_in_writer_range(const compat_model_info *m, compat_version v);
 
 /*
  * Identify model bytes and extract the facts above, without calling XGBoost. name is the
@@ -277,5 +474,141 @@ void compat_model_info_free(compat_model_info *m);
  */
 int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
                              int iteration_end, compat_pred *out, smx_err *err);
+
+
+/* ---- verdicts: the load rules (rules.json) applied to a model and a reader ----------------- */
+
+typedef enum compat_verdict {
+    COMPAT_VERDICT_OK = 0,
+    COMPAT_VERDICT_WRONG = 1, /* loads, but predicts something else than the writer intended */
+    COMPAT_VERDICT_FAILS = 2  /* the load raises: the endpoint never passes /ping */
+} compat_verdict;
+const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "fails" */
+
+typedef struct compat_reason {
+    char *rule;      /* "FMT-UBJ", or "LOAD-CHECK" for a real load */
+    int verdict;     /* what this reason implies; ok for a note */
+    char *entry;     /* the model entry it is about, or NULL */
+    char *message;
+    char *source;    /* reference section / fixture rows */
+} compat_reason;
+
+typedef struct compat_judgement {
+    int verdict; /* compat_verdict */
+    compat_reason *reasons;
+    size_t n_reasons;
+    char *hint; /* a concrete fix, NULL when ok */
+} compat_judgement;
+
+/* Who loads the file: an XGBoost version, and the Python the container runs (NULL when the
+ * bytes go straight to XGBoost, as in our own load checks: pickle-level rules are skipped). */
+typedef struct compat_reader {
+    compat_version xgboost;
+    const char *python;
+    const char *tag; /* container tag, for messages; may be NULL */
+} compat_reader;
+
+typedef struct compat_judge_opts {
+    const char *artifact;   /* named in hints ("smxgb convert ARTIFACT ..."); NULL = ARTIFACT */
+    compat_version runtime; /* the XGBoost convert would use; major -1 = none */
+} compat_judge_opts;
+
+/*
+ * Apply every load rule to model m, stored under file name `name` (the extension matters),
+ * for reader r. Fills out (free with compat_judgement_free). SMX_EFORMAT if rules.json is bad.
+ */
+int compat_judge(const compat_model_info *m, const char *name, const compat_reader *r,
+                 const compat_judge_opts *o, compat_judgement *out, smx_err *err);
+void compat_judgement_free(compat_judgement *j);
+/* Add a reason (copies the strings); returns SMX_OK or SMX_ENOMEM. */
+int compat_judgement_add(compat_judgement *j, const char *rule, int verdict, const char *entry,
+                         const char *message, const char *source);
+/* Number of rules and the id of rule i (for listings and tests). */
+int compat_rules(size_t *n, smx_err *err);
+const char *compat_rule_id(size_t i);
+
+/*
+ * Conversion plan: the format ("deprecated", "ubj" or "json") in which XGBoost `runtime`
+ * should re-save m so that reader r loads it correctly. SMX_EINVAL with the reason in err
+ * when the runtime cannot read m correctly itself or no format it writes suits r.
+ */
+int compat_convert_plan(const compat_model_info *m, const char *name, compat_version runtime,
+                        const compat_reader *r, const char **format, smx_err *err);
+
+/* ---- load checks: a real load in a child process ------------------------------------------ */
+
+#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger model files: identified from their head */
+
+typedef struct compat_load_limits {
+    uint64_t max_memory; /* RLIMIT_AS of the child, bytes; 0 = 4 GiB */
+    int timeout_ms;      /* 0 = 60 s */
+} compat_load_limits;
+
+typedef struct compat_loadcheck {
+    int ran;             /* 0: not attempted (see note) */
+    int loaded;          /* the runtime loaded it */
+    char version[32];    /* the runtime's version */
+    char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
+    uint64_t rows, cols; /* prediction shape from the runtime */
+    int compared;        /* predictions compared with the reference predictor */
+    double max_diff;     /* largest |runtime - reference| */
+    char note[256];      /* why no comparison, or other remarks */
+} compat_loadcheck;
+
+/* Generate nrow deterministic test rows for m (NaN = missing; categorical features get small
+ * integer categories). *X malloc'd, nrow x *ncol. */
+int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol,
+                    smx_err *err);
+
+/*
+ * Load the exact bytes the container would see (a pickle: its payload, restored the way
+ * Booster.__setstate__ does; otherwise the file as `name`) with the XGBoost at lib (NULL =
+ * default) in a child process under limits, predict generated rows, and compare with
+ * compat_reference_predict. Crashes, aborts and timeouts of the child are reported in out,
+ * never propagated. Returns SMX_OK when out describes the attempt.
+ */
+int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len,
+                         const char *name, const char *lib, const compat_load_limits *lim,
+                         compat_loadcheck *out, smx_err *err);
+
+/*
+ * Re-save model bytes with the XGBoost at lib in `format`, in a child process, and predict
+ * generated rows with both the original and the re-saved model. *out malloc'd; pred_a/pred_b
+ * malloc'd rows x cols each.
+ */
+typedef struct compat_resave {
+    void *bytes;
+    size_t len;
+    float *pred_a, *pred_b;
+    uint64_t rows, cols;
+    char version[32];
+} compat_resave;
+int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len, const char *name,
+                      const char *lib, const char *format, const compat_load_limits *lim,
+                      compat_resave *out, smx_err *err);
+void compat_resave_free(compat_resave *r);
+
+/* ---- wheels: the libxgboost.so inside a pip wheel ----------------------------------------- */
+
+/*
+ * Extract the bundled xgboost/lib/libxgboost.so (and the *.libs/ it needs) of the wheel at path
+ * (a zip, read with libarchive) into a cache directory keyed by the wheel's sha256 ($XDG_CACHE_HOME/smxgb, else
+ * ~/.cache/smxgb; cache_dir overrides) and return its path (malloc'd). Reuses a cached copy.
+ */
+int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, smx_err *err);
+
+/* ---- the model entries verify identified -------------------------------------------------- */
+
+typedef struct compat_model {
+    size_t entry;             /* index into scan->entries */
+    compat_model_info *info;  /* NULL if it could not be identified (see error) */
+    int partial;              /* identified from its first bytes only (a large file) */
+    uint64_t bytes;           /* its size */
+    compat_loadcheck load;    /* the load check with the runtime */
+    char error[SMX_ERRMAX];
+} compat_model;
+
+/* The identified model for entry index `entry` of the report, or NULL. */
+const compat_model *compat_report_model(const compat_report *r, size_t entry);
 
 #endif

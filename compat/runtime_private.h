@@ -54,10 +54,20 @@ struct compat_xgb {
     int (*XGDMatrixCreateFromCSREx)(const size_t *, const unsigned *, const float *, size_t, size_t,
                                     size_t, DMatrixHandle *);
     int (*XGDMatrixCreateFromFile)(const char *, int, DMatrixHandle *);
+    int (*XGDMatrixCreateFromMat_omp)(const float *, bst_ulong, bst_ulong, float, DMatrixHandle *, int);
+    int (*XGProxyDMatrixCreate)(DMatrixHandle *);
+    int (*XGProxyDMatrixSetDataDense)(DMatrixHandle, const char *);
+    int (*XGQuantileDMatrixCreateFromCallback)(void *, DMatrixHandle, void *, void (*)(void *),
+                                               int (*)(void *), const char *, DMatrixHandle *);
     int (*XGDMatrixFree)(DMatrixHandle);
     int (*XGDMatrixSetFloatInfo)(DMatrixHandle, const char *, const float *, bst_ulong);
     int (*XGDMatrixNumRow)(DMatrixHandle, bst_ulong *);
     int (*XGDMatrixNumCol)(DMatrixHandle, bst_ulong *);
+};
+
+struct compat_dmatrix {
+    compat_xgb *x;
+    DMatrixHandle h;
 };
 
 struct compat_booster {

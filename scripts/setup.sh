@@ -12,6 +12,8 @@ PKGS=(
   python3 tar gzip bzip2 xz-utils zstd
   clang libclang-rt-14-dev
   time hyperfine wrk
+  python3-xgboost python3-numpy python3-pandas
+  nodejs npm curl
 )
 
 missing=()
@@ -24,6 +26,12 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# s3rver, the local S3 server the s3:// source tests download from (tests/s3/package.json)
+if [ ! -e tests/s3/node_modules/s3rver/bin/s3rver.js ]; then
+  npm install --prefix tests/s3 --no-audit --no-fund >/dev/null 2>&1 ||
+    echo "setup: npm could not install s3rver; the s3:// end-to-end test will be skipped"
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}

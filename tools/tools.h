@@ -49,6 +49,9 @@ int exit_for_status(int status);
 /* Verify-style report output. */
 json_t *report_to_json(const compat_report *r);
 void report_print_text(FILE *f, const compat_report *r);
+/* What compat_identify found in a model file (tools/model_report.c). */
+json_t *model_info_to_json(const compat_model_info *m);
+void model_info_print_text(FILE *f, const compat_model_info *m);
 /* Print a JSON value followed by a newline; returns 0 or -1. */
 int print_json(FILE *f, json_t *v);
 

@@ -1,0 +1,392 @@
+/*
+ * JSON models and JSON memory snapshots (formats.md section 2), parsed with jansson and read
+ * through the same document view as UBJSON (model_doc.c).
+ *
+ * jansson builds the whole document, roughly ten times the size of the text. Up to
+ * MODEL_JSON_DOM_MAX bytes that is what we do; beyond it we still report the format and the
+ * learner facts that matter for verdicts (version, objective, base_score, booster, counts)
+ * by parsing only the small "learner_model_param", "objective" and "version" members found
+ * by a bounded text scan, and leave the trees unparsed (the reference predictor then says it
+ * has no trees to evaluate).
+ */
+#include "model_private.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static md_kind j_kind(const mdoc *d, mnode n)
+{
+    (void)d;
+    if (!n)
+        return MD_NULL;
+    switch (json_typeof((const json_t *)n)) {
+    case JSON_OBJECT:
+        return MD_OBJ;
+    case JSON_ARRAY:
+        return MD_ARR;
+    case JSON_STRING:
+        return MD_STR;
+    case JSON_INTEGER:
+        return MD_INT;
+    case JSON_REAL:
+        return MD_REAL;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return MD_BOOL;
+    default:
+        return MD_NULL;
+    }
+}
+
+static mnode j_get(const mdoc *d, mnode obj, const char *key)
+{
+    (void)d;
+    return obj ? json_object_get((const json_t *)obj, key) : NULL;
+}
+
+static size_t j_size(const mdoc *d, mnode n)
+{
+    (void)d;
+    const json_t *j = n;
+    if (json_is_array(j))
+        return json_array_size(j);
+    if (json_is_object(j))
+        return json_object_size(j);
+    return 0;
+}
+
+static mnode j_at(const mdoc *d, mnode arr, size_t i)
+{
+    (void)d;
+    return json_array_get((const json_t *)arr, i);
+}
+
+static int scalar(const json_t *j, double *out)
+{
+    if (json_is_number(j)) {
+        *out = json_number_value(j);
+        return 0;
+    }
+    if (json_is_boolean(j)) {
+        *out = json_is_true(j);
+        return 0;
+    }
+    if (json_is_string(j)) {
+        const char *s = json_string_value(j);
+        char *e;
+        if (!*s)
+            return -1;
+        *out = strtod(s, &e);
+        return *e ? -1 : 0;
+    }
+    return -1;
+}
+
+static int j_num_at(const mdoc *d, mnode arr, size_t i, double *out)
+{
+    (void)d;
+    const json_t *e = json_array_get((const json_t *)arr, i);
+    if (!e || !(json_is_number(e) || json_is_boolean(e)))
+        return -1;
+    return scalar(e, out);
+}
+
+static int j_num(const mdoc *d, mnode n, double *out)
+{
+    (void)d;
+    return n ? scalar(n, out) : -1;
+}
+
+static const char *j_str(const mdoc *d, mnode n, size_t *len)
+{
+    (void)d;
+    if (!json_is_string((const json_t *)n))
+        return NULL;
+    *len = json_string_length((const json_t *)n);
+    return json_string_value((const json_t *)n);
+}
+
+/* Object members by index: jansson iterates in insertion order; we walk the iterator. */
+static mnode j_member(const mdoc *d, mnode obj, size_t i, const char **key, size_t *klen)
+{
+    (void)d;
+    json_t *o = (json_t *)obj;
+    size_t k = 0;
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it), k++)
+        if (k == i) {
+            *key = json_object_iter_key(it);
+            *klen = strlen(*key);
+            return json_object_iter_value(it);
+        }
+    return NULL;
+}
+
+static int j_elem_kind(const mdoc *d, mnode arr)
+{
+    (void)d;
+    const json_t *e = json_array_get((const json_t *)arr, 0);
+    if (json_is_boolean(e))
+        return 1;
+    if (json_is_integer(e))
+        return 2;
+    return 0;
+}
+
+/* For documents too large for a DOM: the JSON value that follows `"key":` (first match at or
+ * after from), parsed on its own; NULL if absent or malformed. Only small values are taken. */
+static json_t *scan_value(const unsigned char *b, size_t len, const char *key, size_t from)
+{
+    size_t kl = strlen(key);
+    for (size_t i = from; i + kl + 3 < len; i++) {
+        if (b[i] != '"' || memcmp(b + i + 1, key, kl) || b[i + 1 + kl] != '"')
+            continue;
+        size_t j = i + kl + 2;
+        while (j < len && (b[j] == ' ' || b[j] == '\n' || b[j] == '\t' || b[j] == '\r'))
+            j++;
+        if (j >= len || b[j] != ':')
+            continue;
+        j++;
+        size_t lim = len - j < 65536 ? len - j : 65536;
+        json_error_t e;
+        return json_loadb((const char *)b + j, lim, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &e);
+    }
+    return NULL;
+}
+
+static int read_large(const unsigned char *b, size_t len, compat_model_info *m, const mdoc *d)
+{
+    json_t *root = json_object();
+    json_t *learner = json_object();
+    json_t *lmp = scan_value(b, len, "learner_model_param", 0);
+    json_t *obj = scan_value(b, len, "objective", 0);
+    /* "version" is the last member: search the tail first */
+    json_t *ver = scan_value(b, len, "version", len > 4096 ? len - 4096 : 0);
+    if (!root || !learner)
+        return SMX_ENOMEM;
+    if (lmp)
+        json_object_set_new(learner, "learner_model_param", lmp);
+    if (obj)
+        json_object_set_new(learner, "objective", obj);
+    json_object_set_new(root, "learner", learner);
+    if (ver)
+        json_object_set_new(root, "version", ver);
+    int rc = model_doc_extract(d, root, m, 0);
+    json_decref(root);
+    model_detail(m,
+                 "JSON model of %zu bytes (larger than %zu: learner facts only, trees not "
+                 "parsed)",
+                 len, (size_t)MODEL_JSON_DOM_MAX);
+    return rc;
+}
+
+/*
+ * XGBoost writes non-finite floats as bare NaN / Infinity / -Infinity tokens (1.7.4 does for
+ * the unused split_conditions of categorical nodes), which jansson rejects. Rewrite those
+ * tokens, outside strings, in place into same-length numbers (0e0, 3.40e+38), so byte offsets
+ * in error messages stay those of the file.
+ */
+static void fix_nonfinite(unsigned char *b, size_t len)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in_str) {
+            if (b[i] == '\\')
+                i++;
+            else if (b[i] == '"')
+                in_str = 0;
+        } else if (b[i] == '"') {
+            in_str = 1;
+        } else if (b[i] == 'N' && len - i >= 3 && !memcmp(b + i, "NaN", 3)) {
+            memcpy(b + i, "0e0", 3);
+        } else if (b[i] == 'I' && len - i >= 8 && !memcmp(b + i, "Infinity", 8)) {
+            memcpy(b + i, "3.40e+38", 8);
+        }
+    }
+}
+
+/* ---- trees parsed one at a time ----------------------------------------------------------- */
+
+typedef struct span {
+    size_t s, e; /* [s, e) */
+} span;
+
+typedef struct trees {
+    size_t arr_s, arr_e; /* the "trees" array, '[' .. past ']' */
+    span *el;
+    size_t n, cap;
+} trees;
+
+/*
+ * One structural pass over the text (strings skipped, nesting checked): find the first
+ * "trees" member whose value is an array, and the extent of each object in it. Returns 1 when
+ * found, 0 when the text has none or is not well nested (the full parser then reports), -1 on
+ * out of memory.
+ */
+static int find_trees(const unsigned char *b, size_t len, trees *t)
+{
+    char stack[MODEL_MAX_DEPTH + 1];
+    int depth = 0, keyed = 0, tdepth = -1;
+    size_t ks = 0, ke = 0, el_s = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = b[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < len && b[j] != '"')
+                j += b[j] == '\\' ? 2 : 1;
+            if (j >= len)
+                return 0;
+            ks = i + 1, ke = j;
+            i = j;
+        } else if (c == ':') {
+            keyed = depth > 0 && stack[depth - 1] == '{';
+        } else if (c == '{' || c == '[') {
+            if (depth == MODEL_MAX_DEPTH)
+                return 0;
+            if (c == '[' && tdepth < 0 && keyed && ke - ks == 5 && !memcmp(b + ks, "trees", 5)) {
+                tdepth = depth + 1;
+                t->arr_s = i;
+            } else if (c == '{' && tdepth >= 0 && depth == tdepth) {
+                el_s = i;
+            }
+            stack[depth++] = (char)c;
+            keyed = 0;
+        } else if (c == '}' || c == ']') {
+            if (!depth || stack[depth - 1] != (c == '}' ? '{' : '['))
+                return 0;
+            depth--;
+            if (tdepth >= 0 && c == '}' && depth == tdepth) {
+                if (t->n == t->cap) {
+                    size_t nc = t->cap ? t->cap * 2 : 64;
+                    span *v = realloc(t->el, nc * sizeof *v);
+                    if (!v)
+                        return -1;
+                    t->el = v;
+                    t->cap = nc;
+                }
+                t->el[t->n++] = (span){el_s, i + 1};
+            } else if (tdepth >= 0 && c == ']' && depth == tdepth - 1) {
+                t->arr_e = i + 1;
+                tdepth = -2; /* done; keep checking the nesting of the rest */
+            }
+            keyed = 0;
+        } else if (c == ',') {
+            keyed = 0;
+        }
+    }
+    return depth == 0 && tdepth == -2;
+}
+
+typedef struct jctx {
+    const unsigned char *b;
+    const trees *t;
+    json_t *root;
+    const json_t *cur; /* the tree being read, and where it starts */
+    size_t cur_off;
+} jctx;
+
+static int json_fail(compat_model_info *m, const json_error_t *e, size_t base, size_t len,
+                     const char *what)
+{
+    size_t at = base + (size_t)(e->position > 0 ? e->position : 0);
+    int trunc = at >= len || strstr(e->text, "premature end") || strstr(e->text, "unexpected end");
+    return model_corrupt(m, "%s JSON at byte offset %zu%s: %s", trunc ? "truncated" : "corrupt", at,
+                         what, e->text);
+}
+
+static int j_ext_tree(const mdoc *d, size_t i, mnode *out, compat_model_info *m)
+{
+    const jctx *c = d->ctx;
+    span sp = c->t->el[i];
+    size_t n = sp.e - sp.s;
+    unsigned char *copy = malloc(n ? n : 1);
+    if (!copy)
+        return SMX_ENOMEM;
+    memcpy(copy, c->b + sp.s, n);
+    fix_nonfinite(copy, n);
+    json_error_t e;
+    json_t *tn = json_loadb((const char *)copy, n, JSON_ALLOW_NUL, &e);
+    free(copy);
+    if (!tn) {
+        char w[64];
+        snprintf(w, sizeof w, " (in tree %zu)", i);
+        return json_fail(m, &e, sp.s, (size_t)-1, w);
+    }
+    jctx *mc = (jctx *)c; /* ours: the view is read-only only to model_doc.c */
+    mc->cur = tn;
+    mc->cur_off = sp.s;
+    *out = tn;
+    return SMX_OK;
+}
+
+static void j_ext_free(const mdoc *d, mnode n)
+{
+    (void)d;
+    json_decref((json_t *)n);
+}
+
+static size_t j_offset(const mdoc *d, mnode n)
+{
+    const jctx *c = d->ctx;
+    return n && n == c->cur ? c->cur_off : (size_t)-1;
+}
+
+int read_json(const unsigned char *b, size_t len, compat_model_info *m)
+{
+    m->format = COMPAT_FMT_JSON;
+    m->payload = COMPAT_PAYLOAD_JSON;
+    model_detail(m, "JSON model");
+    trees t = {0, 0, NULL, 0, 0};
+    jctx c = {b, &t, NULL, NULL, 0};
+    mdoc d = {&c,    j_kind,   j_get,       j_size, j_at,       j_num_at,   j_num,
+              j_str, j_member, j_elem_kind, 0,      j_ext_tree, j_ext_free, j_offset};
+    int found = find_trees(b, len, &t);
+    if (found < 0) {
+        free(t.el);
+        return SMX_ENOMEM;
+    }
+    /* the document without its trees: text before and after the array, "[]" in between */
+    size_t skel_len = found ? t.arr_s + 2 + (len - t.arr_e) : len;
+    if (!found) {
+        d.ext_tree = NULL;
+        d.ext_free = NULL;
+        if (len > MODEL_JSON_DOM_MAX) {
+            free(t.el);
+            return read_large(b, len, m, &d);
+        }
+    } else if (skel_len > MODEL_JSON_DOM_MAX) {
+        free(t.el);
+        return read_large(b, len, m, &d);
+    }
+    unsigned char *skel = malloc(skel_len ? skel_len : 1);
+    if (!skel) {
+        free(t.el);
+        return SMX_ENOMEM;
+    }
+    if (found) {
+        memcpy(skel, b, t.arr_s);
+        memcpy(skel + t.arr_s, "[]", 2);
+        memcpy(skel + t.arr_s + 2, b + t.arr_e, len - t.arr_e);
+        d.n_ext = t.n;
+    } else {
+        memcpy(skel, b, len);
+    }
+    fix_nonfinite(skel, skel_len);
+    json_error_t e;
+    json_t *root = json_loadb((const char *)skel, skel_len, JSON_ALLOW_NUL, &e);
+    free(skel);
+    if (!root) {
+        /* positions past the trees shift by what was cut out */
+        size_t pos = (size_t)(e.position > 0 ? e.position : 0);
+        if (found && pos > t.arr_s + 2)
+            e.position += (int)(t.arr_e - t.arr_s - 2);
+        free(t.el);
+        return json_fail(m, &e, 0, len, "");
+    }
+    c.root = root;
+    int rc = model_doc_extract(&d, root, m, 0);
+    json_decref(root);
+    free(t.el);
+    return rc;
+}

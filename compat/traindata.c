@@ -1,0 +1,782 @@
+/*
+ * Training channels the way SageMaker's XGBoost algorithm takes them: CSV with the label in
+ * the first column and no header (label,weight,features with csv_weights=1), or LIBSVM
+ * ("label[:weight] index:value ..."), a file or a directory of files per channel.
+ *
+ * The parser is ours rather than XGBoost's URI loader because it is faster and because its
+ * errors can say what is wrong and where: a header row, a ragged row, a cell that is not a
+ * number, each with the file, line and column. CSV rows go straight into one dense float32
+ * buffer (NaN for an empty cell, XGBoost's "missing"), grown geometrically, which the trainer
+ * hands to XGDMatrixCreateFromMat and frees before the first round. LIBSVM rows go into CSR
+ * arrays. Files are read in chunks, so the page cache of a large file is not held in memory.
+ *
+ * Numbers: a decimal with at most 19 significant digits and a power of ten within 10^22 is
+ * converted exactly (Clinger's fast path: both operands are exact doubles, so the one
+ * multiplication or division rounds correctly); anything else goes through strtod. The double
+ * is then rounded to float32, which is what numpy/pandas followed by DMatrix produce.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_CELL_ECHO 40
+#define MAX_COLUMNS   1000000u
+
+/* ---- content types ----------------------------------------------------------------------- */
+
+int compat_data_format_parse(const char *ct)
+{
+    if (!ct)
+        return COMPAT_DATA_AUTO;
+    /* parameters such as "; label_size=1" are ignored, as the container ignores them */
+    size_t n = strcspn(ct, "; ");
+    static const struct {
+        const char *name;
+        compat_data_format f;
+    } names[] = {{"csv", COMPAT_DATA_CSV},
+                 {"text/csv", COMPAT_DATA_CSV},
+                 {"libsvm", COMPAT_DATA_LIBSVM},
+                 {"text/libsvm", COMPAT_DATA_LIBSVM},
+                 {"text/x-libsvm", COMPAT_DATA_LIBSVM},
+                 {"auto", COMPAT_DATA_AUTO}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i].name) == n && !strncasecmp(ct, names[i].name, n))
+            return (int)names[i].f;
+    return -1;
+}
+
+const char *compat_data_format_name(compat_data_format f)
+{
+    switch (f) {
+    case COMPAT_DATA_CSV:
+        return "text/csv";
+    case COMPAT_DATA_LIBSVM:
+        return "text/libsvm";
+    default:
+        return "auto";
+    }
+}
+
+/* ---- numbers ----------------------------------------------------------------------------- */
+
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Special values pandas and numpy accept. */
+static int parse_special(const char *p, size_t n, double *out)
+{
+    const char *s = p;
+    int neg = 0;
+    if (n && (*s == '-' || *s == '+')) {
+        neg = *s == '-';
+        s++;
+        n--;
+    }
+    if ((n == 3 && !strncasecmp(s, "nan", 3))) {
+        *out = NAN;
+        return 0;
+    }
+    if ((n == 3 && !strncasecmp(s, "inf", 3)) || (n == 8 && !strncasecmp(s, "infinity", 8))) {
+        *out = neg ? -INFINITY : INFINITY;
+        return 0;
+    }
+    return -1;
+}
+
+/* Parse the whole of [p, p+n) as a decimal number; 0 on success. */
+static int parse_number(const char *p, size_t n, double *out)
+{
+    const char *s = p, *end = p + n;
+    int neg = 0;
+    if (s < end && (*s == '-' || *s == '+')) {
+        neg = *s == '-';
+        s++;
+    }
+    uint64_t mant = 0;
+    int sig = 0, dropped = 0, exp10 = 0, digits = 0;
+    while (s < end && (unsigned)(*s - '0') < 10) {
+        if (sig < 19) {
+            mant = mant * 10 + (uint64_t)(*s - '0');
+            if (mant)
+                sig++;
+        } else {
+            dropped++;
+        }
+        digits++;
+        s++;
+    }
+    exp10 += dropped;
+    if (s < end && *s == '.') {
+        s++;
+        while (s < end && (unsigned)(*s - '0') < 10) {
+            if (sig < 19) {
+                mant = mant * 10 + (uint64_t)(*s - '0');
+                if (mant)
+                    sig++;
+                exp10--;
+            } else {
+                dropped++;
+            }
+            digits++;
+            s++;
+        }
+    }
+    if (!digits)
+        return parse_special(p, n, out);
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        int eneg = 0, e = 0, edigits = 0;
+        if (s < end && (*s == '-' || *s == '+')) {
+            eneg = *s == '-';
+            s++;
+        }
+        while (s < end && (unsigned)(*s - '0') < 10) {
+            if (e < 100000)
+                e = e * 10 + (*s - '0');
+            edigits++;
+            s++;
+        }
+        if (!edigits)
+            return -1;
+        exp10 += eneg ? -e : e;
+    }
+    if (s != end)
+        return -1;
+    if (!dropped && mant <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)mant;
+        d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+        *out = neg ? -d : d;
+        return 0;
+    }
+    /* slow path: let the C library round it correctly */
+    char stack[128];
+    char *tmp = n < sizeof stack ? stack : malloc(n + 1);
+    if (!tmp)
+        return -1;
+    memcpy(tmp, p, n);
+    tmp[n] = 0;
+    char *e;
+    *out = strtod(tmp, &e);
+    int ok = e == tmp + n;
+    if (tmp != stack)
+        free(tmp);
+    return ok ? 0 : -1;
+}
+
+/* ---- growing buffers --------------------------------------------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c += c / 2 + 1024;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* ---- the line parser --------------------------------------------------------------------- */
+
+typedef struct parser {
+    const char *name;
+    const compat_data_opts *o;
+    compat_train_data *d;
+    uint64_t line;      /* 1-based line number of the line being parsed */
+    uint64_t file_rows; /* rows read from this file so far (line 1 is a header only if 0) */
+    size_t cap_feat;    /* CSV: X capacity in rows */
+    size_t cap_idx;     /* LIBSVM: indices/values capacity */
+    size_t cap_ptr;     /* LIBSVM: indptr capacity */
+    size_t cap_w;
+    smx_err *err;
+} parser;
+
+static void echo_cell(char *out, size_t n, const char *p, size_t len)
+{
+    size_t k = len > MAX_CELL_ECHO ? MAX_CELL_ECHO : len;
+    size_t j = 0;
+    for (size_t i = 0; i < k && j + 5 < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c < 0x7f)
+            out[j++] = (char)c;
+        else
+            j += (size_t)snprintf(out + j, n - j, "\\x%02x", c);
+    }
+    if (len > k && j + 4 < n) {
+        memcpy(out + j, "...", 3);
+        j += 3;
+    }
+    out[j] = 0;
+}
+
+static int oom(parser *ps)
+{
+    return smx_fail(ps->err, SMX_ENOMEM, "out of memory");
+}
+
+static int add_row_label(parser *ps, float label, float weight, int has_weight)
+{
+    compat_train_data *d = ps->d;
+    if (grow((void **)&d->labels, &d->cap_rows, d->nrow + 1, sizeof(float)))
+        return oom(ps);
+    d->labels[d->nrow] = label;
+    if (has_weight) {
+        if (grow((void **)&d->weights, &ps->cap_w, d->nrow + 1, sizeof(float)))
+            return oom(ps);
+        d->weights[d->nrow] = weight;
+    }
+    return 0;
+}
+
+static inline int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Count the cells of a CSV line (commas + 1). */
+static size_t csv_cells(const char *p, const char *end)
+{
+    size_t n = 1;
+    for (const char *q = p; (q = memchr(q, ',', (size_t)(end - q))); q++)
+        n++;
+    return n;
+}
+
+static int csv_line(parser *ps, const char *p, const char *end)
+{
+    compat_train_data *d = ps->d;
+    int w = ps->o->csv_weights ? 1 : 0;
+    if (d->nrow == 0 && d->ncol == 0) {
+        size_t cells = csv_cells(p, end);
+        if (cells < (size_t)(2 + w))
+            return smx_fail(ps->err, SMX_EFORMAT,
+                            "%s: line %llu has %zu column%s; CSV training data needs the label, %s"
+                            "at least one feature",
+                            ps->name, (unsigned long long)ps->line, cells, cells == 1 ? "" : "s",
+                            w ? "the weight (csv_weights=1) and " : "");
+        if (cells - 1 - w > MAX_COLUMNS)
+            return smx_fail(ps->err, SMX_ELIMIT, "%s: line %llu has %zu columns (limit %u)",
+                            ps->name, (unsigned long long)ps->line, cells, MAX_COLUMNS);
+        d->ncol = cells - 1 - (size_t)w;
+    }
+    if (ps->o->max_rows && d->nrow >= ps->o->max_rows)
+        return smx_fail(ps->err, SMX_ELIMIT, "%s: more than %llu rows", ps->name,
+                        (unsigned long long)ps->o->max_rows);
+    if (grow((void **)&d->X, &ps->cap_feat, d->nrow + 1, d->ncol * sizeof(float)))
+        return oom(ps);
+    float *row = d->X + d->nrow * d->ncol;
+    size_t want = d->ncol + 1 + (size_t)w, col = 0;
+    float label = 0, weight = 1;
+    const char *c = p;
+    for (;;) {
+        const char *ce = memchr(c, ',', (size_t)(end - c));
+        if (!ce)
+            ce = end;
+        if (col >= want) {
+            size_t have = col + csv_cells(c, end);
+            return smx_fail(ps->err, SMX_EFORMAT,
+                            "%s: line %llu has %zu columns, but the first row has %zu; every "
+                            "row needs the same columns",
+                            ps->name, (unsigned long long)ps->line, have, want);
+        }
+        const char *a = c, *b = ce;
+        while (a < b && is_blank(*a))
+            a++;
+        while (b > a && is_blank(b[-1]))
+            b--;
+        double v;
+        if (a == b) {
+            if (col <= (size_t)w)
+                return smx_fail(ps->err, SMX_EFORMAT,
+                                "%s: line %llu, column %zu: the %s is empty (only feature cells "
+                                "may be empty: they are missing values)",
+                                ps->name, (unsigned long long)ps->line, col + 1,
+                                col == 0 ? "label" : "weight");
+            v = NAN;
+        } else if (parse_number(a, (size_t)(b - a), &v)) {
+            char cell[MAX_CELL_ECHO * 4 + 8];
+            echo_cell(cell, sizeof cell, a, (size_t)(b - a));
+            if (ps->file_rows == 0)
+                return smx_fail(
+                    ps->err, SMX_EFORMAT,
+                    "%s: line %llu looks like a header (column %zu is '%s'): SageMaker's "
+                    "CSV training data has no header row and the label in the first "
+                    "column; remove the header (e.g. tail -n +2)",
+                    ps->name, (unsigned long long)ps->line, col + 1, cell);
+            return smx_fail(ps->err, SMX_EFORMAT,
+                            "%s: line %llu, column %zu: '%s' is not a number (every cell must be "
+                            "numeric; column 1 is the label%s)",
+                            ps->name, (unsigned long long)ps->line, col + 1, cell,
+                            w ? ", column 2 the weight" : "");
+        }
+        if (col == 0)
+            label = (float)v;
+        else if (w && col == 1)
+            weight = (float)v;
+        else
+            row[col - 1 - (size_t)w] = (float)v;
+        col++;
+        if (ce == end)
+            break;
+        c = ce + 1;
+    }
+    if (col != want)
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu has %zu columns, but the first row has %zu; every row "
+                        "needs the same columns",
+                        ps->name, (unsigned long long)ps->line, col, want);
+    if (isnan(label))
+        return smx_fail(ps->err, SMX_EFORMAT, "%s: line %llu, column 1: the label is NaN", ps->name,
+                        (unsigned long long)ps->line);
+    if (add_row_label(ps, label, weight, w))
+        return SMX_ENOMEM;
+    d->nrow++;
+    return 0;
+}
+
+static int libsvm_line(parser *ps, const char *p, const char *end)
+{
+    compat_train_data *d = ps->d;
+    if (ps->o->max_rows && d->nrow >= ps->o->max_rows)
+        return smx_fail(ps->err, SMX_ELIMIT, "%s: more than %llu rows", ps->name,
+                        (unsigned long long)ps->o->max_rows);
+    const char *hash = memchr(p, '#', (size_t)(end - p));
+    if (hash)
+        end = hash;
+    if (grow((void **)&d->indptr, &ps->cap_ptr, d->nrow + 2, sizeof(size_t)))
+        return oom(ps);
+    if (d->nrow == 0)
+        d->indptr[0] = 0;
+    size_t start = d->indptr[d->nrow], nnz = start;
+    const char *s = p;
+    int tok = 0;
+    float label = 0, weight = 1;
+    int has_weight = 0, sorted = 1;
+    uint32_t last = 0;
+    while (s < end) {
+        while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
+            s++;
+        if (s >= end)
+            break;
+        const char *t = s;
+        while (s < end && !(*s == ' ' || *s == '\t' || *s == '\r'))
+            s++;
+        size_t tl = (size_t)(s - t);
+        size_t col = (size_t)tok + 1;
+        const char *colon = memchr(t, ':', tl);
+        char cell[MAX_CELL_ECHO * 4 + 8];
+        double v;
+        if (tok == 0) {
+            size_t ll = colon ? (size_t)(colon - t) : tl;
+            if (parse_number(t, ll, &v) || isnan(v)) {
+                echo_cell(cell, sizeof cell, t, tl);
+                return smx_fail(ps->err, SMX_EFORMAT,
+                                "%s: line %llu, token 1: '%s' is not a label (LIBSVM rows are "
+                                "'label[:weight] index:value ...')",
+                                ps->name, (unsigned long long)ps->line, cell);
+            }
+            label = (float)v;
+            if (colon) {
+                if (parse_number(colon + 1, tl - ll - 1, &v)) {
+                    echo_cell(cell, sizeof cell, t, tl);
+                    return smx_fail(ps->err, SMX_EFORMAT,
+                                    "%s: line %llu, token 1: '%s': the weight after ':' is not a "
+                                    "number",
+                                    ps->name, (unsigned long long)ps->line, cell);
+                }
+                weight = (float)v;
+                has_weight = 1;
+            }
+        } else {
+            if (!colon) {
+                echo_cell(cell, sizeof cell, t, tl);
+                return smx_fail(ps->err, SMX_EFORMAT,
+                                "%s: line %llu, token %zu: '%s' is not 'index:value'", ps->name,
+                                (unsigned long long)ps->line, col, cell);
+            }
+            size_t il = (size_t)(colon - t);
+            if (il == 3 && !strncmp(t, "qid", 3))
+                return smx_fail(ps->err, SMX_EFORMAT,
+                                "%s: line %llu: 'qid:' (ranking groups) is not supported by "
+                                "smxgb train",
+                                ps->name, (unsigned long long)ps->line);
+            uint64_t idx = 0;
+            int okidx = il > 0 && il <= 10;
+            for (size_t i = 0; okidx && i < il; i++) {
+                if ((unsigned)(t[i] - '0') >= 10)
+                    okidx = 0;
+                else
+                    idx = idx * 10 + (uint64_t)(t[i] - '0');
+            }
+            if (!okidx || idx >= MAX_COLUMNS) {
+                echo_cell(cell, sizeof cell, t, tl);
+                return smx_fail(ps->err, SMX_EFORMAT,
+                                "%s: line %llu, token %zu: '%s': the feature index must be an "
+                                "integer from 0 to %u",
+                                ps->name, (unsigned long long)ps->line, col, cell, MAX_COLUMNS - 1);
+            }
+            if (parse_number(colon + 1, tl - il - 1, &v)) {
+                echo_cell(cell, sizeof cell, t, tl);
+                return smx_fail(ps->err, SMX_EFORMAT,
+                                "%s: line %llu, token %zu: '%s': the value is not a number",
+                                ps->name, (unsigned long long)ps->line, col, cell);
+            }
+            if (grow((void **)&d->indices, &ps->cap_idx, nnz + 1, sizeof(uint32_t)) ||
+                grow((void **)&d->values, &d->cap_nnz, nnz + 1, sizeof(float)))
+                return oom(ps);
+            if (nnz > start && (uint32_t)idx <= last)
+                sorted = 0;
+            last = (uint32_t)idx;
+            d->indices[nnz] = (uint32_t)idx;
+            d->values[nnz] = (float)v;
+            nnz++;
+            if (idx + 1 > d->ncol)
+                d->ncol = idx + 1;
+        }
+        tok++;
+    }
+    if (tok == 0)
+        return 0; /* a comment-only line */
+    if (!sorted) {
+        /* insertion sort of the row by index (rows are short); duplicates are an error */
+        for (size_t i = start + 1; i < nnz; i++) {
+            uint32_t ki = d->indices[i];
+            float vi = d->values[i];
+            size_t j = i;
+            while (j > start && d->indices[j - 1] > ki) {
+                d->indices[j] = d->indices[j - 1];
+                d->values[j] = d->values[j - 1];
+                j--;
+            }
+            d->indices[j] = ki;
+            d->values[j] = vi;
+        }
+        for (size_t i = start + 1; i < nnz; i++)
+            if (d->indices[i] == d->indices[i - 1])
+                return smx_fail(ps->err, SMX_EFORMAT,
+                                "%s: line %llu: feature index %u appears twice", ps->name,
+                                (unsigned long long)ps->line, d->indices[i]);
+    }
+    if (has_weight && !d->weights && d->nrow > 0)
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu has a weight ('label:weight') but earlier rows do not; "
+                        "give every row a weight or none",
+                        ps->name, (unsigned long long)ps->line);
+    if (!has_weight && d->weights)
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu has no weight, but earlier rows have one ('label:weight'); "
+                        "give every row a weight or none",
+                        ps->name, (unsigned long long)ps->line);
+    if (add_row_label(ps, label, weight, has_weight))
+        return SMX_ENOMEM;
+    d->indptr[d->nrow + 1] = nnz;
+    d->nrow++;
+    return 0;
+}
+
+/* Decide the format from the first non-empty line. */
+static int sniff(const char *p, const char *end)
+{
+    const char *comma = memchr(p, ',', (size_t)(end - p));
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    if (comma)
+        return COMPAT_DATA_CSV;
+    if (colon)
+        return COMPAT_DATA_LIBSVM;
+    return -1;
+}
+
+/* Parse the complete lines of [buf, buf+len); returns bytes consumed, or -1 on error (err set).
+ * final: the buffer ends the file, so a last line without '\n' is complete. */
+static long long parse_lines(parser *ps, const char *buf, size_t len, int final)
+{
+    const char *p = buf, *end = buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl && !final)
+            break;
+        const char *le = nl ? nl : end;
+        const char *a = p, *b = le;
+        while (a < b && is_blank(*a))
+            a++;
+        while (b > a && is_blank(b[-1]))
+            b--;
+        if (a < b) {
+            if (ps->d->format == COMPAT_DATA_AUTO) {
+                int f = sniff(a, b);
+                if (f < 0) {
+                    char cell[MAX_CELL_ECHO * 4 + 8];
+                    echo_cell(cell, sizeof cell, a, (size_t)(b - a));
+                    smx_fail(ps->err, SMX_EFORMAT,
+                             "%s: line %llu ('%s') is neither CSV (label,feature,...) nor LIBSVM "
+                             "(label index:value ...); pass --content-type",
+                             ps->name, (unsigned long long)ps->line, cell);
+                    return -1;
+                }
+                ps->d->format = (compat_data_format)f;
+            }
+            int rc = ps->d->format == COMPAT_DATA_CSV ? csv_line(ps, a, b) : libsvm_line(ps, a, b);
+            if (rc)
+                return -1;
+            ps->file_rows++;
+        }
+        ps->line++;
+        p = nl ? nl + 1 : end;
+    }
+    return (long long)(p - buf);
+}
+
+static void parser_init(parser *ps, const char *name, const compat_data_opts *o,
+                        compat_train_data *d, smx_err *err)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->name = name;
+    ps->o = o;
+    ps->d = d;
+    ps->line = 1;
+    ps->cap_feat = d->ncol && d->format == COMPAT_DATA_CSV ? d->cap_rows : 0;
+    ps->cap_w = d->weights ? d->cap_rows : 0;
+    ps->cap_ptr = d->indptr ? d->cap_rows + 1 : 0;
+    ps->cap_idx = d->cap_nnz;
+    ps->err = err;
+    if (d->format == COMPAT_DATA_AUTO && o->format != COMPAT_DATA_AUTO)
+        d->format = o->format;
+}
+
+/* Capacities are tracked per array while parsing; keep them consistent for the next file by
+ * trimming every row array to the same capacity. */
+static int parser_finish(parser *ps)
+{
+    compat_train_data *d = ps->d;
+    size_t rows = d->nrow ? d->nrow : 1;
+    if (d->labels && d->cap_rows != rows) {
+        float *l = realloc(d->labels, rows * sizeof(float));
+        if (l)
+            d->labels = l;
+    }
+    if (d->X) {
+        float *x = realloc(d->X, rows * (d->ncol ? d->ncol : 1) * sizeof(float));
+        if (x)
+            d->X = x;
+    }
+    if (d->weights) {
+        float *w = realloc(d->weights, rows * sizeof(float));
+        if (w)
+            d->weights = w;
+    }
+    if (d->indptr) {
+        size_t *ip = realloc(d->indptr, (rows + 1) * sizeof(size_t));
+        if (ip)
+            d->indptr = ip;
+    }
+    d->cap_rows = rows;
+    if (d->indices) {
+        size_t nnz = d->indptr[d->nrow];
+        size_t keep = nnz ? nnz : 1;
+        uint32_t *ix = realloc(d->indices, keep * sizeof(uint32_t));
+        float *vv = realloc(d->values, keep * sizeof(float));
+        if (ix)
+            d->indices = ix;
+        if (vv)
+            d->values = vv;
+        d->cap_nnz = keep;
+    }
+    return 0;
+}
+
+static int check_weights_consistent(parser *ps, uint64_t rows_before, int had_weights)
+{
+    compat_train_data *d = ps->d;
+    if (d->format == COMPAT_DATA_LIBSVM && rows_before > 0 && d->nrow > rows_before &&
+        !had_weights && d->weights)
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s has weights ('label:weight') but the channel's earlier files do not",
+                        ps->name);
+    return 0;
+}
+
+int compat_data_parse(const char *buf, size_t len, const char *name, const compat_data_opts *o,
+                      compat_train_data *d, smx_err *err)
+{
+    parser ps;
+    parser_init(&ps, name, o, d, err);
+    uint64_t before = d->nrow;
+    int had_w = d->weights != NULL;
+    long long n = parse_lines(&ps, buf, len, 1);
+    parser_finish(&ps);
+    if (n < 0)
+        return err->status ? err->status : SMX_EFORMAT;
+    if (check_weights_consistent(&ps, before, had_w))
+        return SMX_EFORMAT;
+    d->n_files++;
+    d->bytes += len;
+    return SMX_OK;
+}
+
+static int load_file(const char *path, const compat_data_opts *o, compat_train_data *d,
+                     smx_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return smx_fail(err, SMX_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (d->format == COMPAT_DATA_AUTO && o->format == COMPAT_DATA_AUTO) {
+        const char *dot = strrchr(path, '.');
+        const char *slash = strrchr(path, '/');
+        if (dot && (!slash || dot > slash)) {
+            if (!strcasecmp(dot, ".csv"))
+                d->format = COMPAT_DATA_CSV;
+            else if (!strcasecmp(dot, ".libsvm") || !strcasecmp(dot, ".svm"))
+                d->format = COMPAT_DATA_LIBSVM;
+        }
+    }
+    parser ps;
+    parser_init(&ps, path, o, d, err);
+    uint64_t before = d->nrow;
+    int had_w = d->weights != NULL;
+    size_t cap = 4u << 20, have = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    int rc = SMX_OK;
+    uint64_t total = 0;
+    for (;;) {
+        if (have == cap) {
+            if (cap >= (256u << 20)) {
+                rc = smx_fail(err, SMX_ELIMIT, "%s: line %llu is longer than 256 MiB", path,
+                              (unsigned long long)ps.line);
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + have, cap - have);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = smx_fail(err, SMX_EIO, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        total += (uint64_t)r;
+        have += (size_t)r;
+        long long used = parse_lines(&ps, buf, have, r == 0);
+        if (used < 0) {
+            rc = err->status ? err->status : SMX_EFORMAT;
+            break;
+        }
+        memmove(buf, buf + used, have - (size_t)used);
+        have -= (size_t)used;
+        if (r == 0)
+            break;
+    }
+    free(buf);
+    close(fd);
+    parser_finish(&ps);
+    if (rc)
+        return rc;
+    if (check_weights_consistent(&ps, before, had_w))
+        return SMX_EFORMAT;
+    d->n_files++;
+    d->bytes += total;
+    return SMX_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int compat_data_load(const char *path, const compat_data_opts *o, compat_train_data *d,
+                     smx_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return smx_fail(err, SMX_EIO, "cannot read %s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        int rc = load_file(path, o, d, err);
+        if (!rc && d->nrow == 0)
+            return smx_fail(err, SMX_EFORMAT, "%s has no rows", path);
+        return rc;
+    }
+    DIR *dir = opendir(path);
+    if (!dir)
+        return smx_fail(err, SMX_EIO, "cannot read directory %s: %s", path, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = SMX_OK;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *full;
+        if (asprintf(&full, "%s/%s", path, e->d_name) < 0) {
+            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+            break;
+        }
+        struct stat fs;
+        if (stat(full, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+            free(full);
+            continue;
+        }
+        if (grow((void **)&names, &cap, n + 1, sizeof *names)) {
+            free(full);
+            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+            break;
+        }
+        names[n++] = full;
+    }
+    closedir(dir);
+    if (!rc && n == 0)
+        rc = smx_fail(err, SMX_EFORMAT, "%s: no data files (hidden files are skipped)", path);
+    if (!rc)
+        qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = load_file(names[i], o, d, err);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (!rc && d->nrow == 0)
+        rc = smx_fail(err, SMX_EFORMAT, "%s: the files have no rows", path);
+    return rc;
+}
+
+void compat_data_free_features(compat_train_data *d)
+{
+    free(d->X);
+    free(d->indptr);
+    free(d->indices);
+    free(d->values);
+    d->X = NULL;
+    d->indptr = NULL;
+    d->indices = NULL;
+    d->values = NULL;
+    d->cap_nnz = 0;
+}
+
+void compat_data_free(compat_train_data *d)
+{
+    compat_data_free_features(d);
+    free(d->labels);
+    free(d->weights);
+    memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,223 @@
+/*
+ * gate: what smxgb needs to stand between `terraform plan` and `terraform apply`.
+ *
+ *   probe   does to a running server what SageMaker does to a new container: GET /ping with a
+ *           2 s timeout every interval until 200 with an empty body or the startup window ends,
+ *           then one POST /invocations that must be accepted within 250 ms, answer 2xx within
+ *           60 s and return at most 6 MiB (libcurl).
+ *   fetch   turns an artifact source (a path, s3://bucket/key, https://...) into a local file:
+ *           SigV4-signed S3 GETs (libcurl CURLOPT_AWS_SIGV4), streamed to a temporary file,
+ *           size and ETag checked, retried with backoff on 5xx and timeouts.
+ *   plan    reads `terraform show -json` output: every aws_sagemaker_model container (image,
+ *           model data, environment) and every endpoint configuration variant (startup and
+ *           download timeouts, serverless limits), with values unknown until apply marked.
+ *
+ * Library code: nothing here prints or exits; callers get an SMX_* status, an smx_err message,
+ * and optional callbacks for live progress.
+ */
+#ifndef SMXGB_GATE_H
+#define SMXGB_GATE_H
+
+#include "../artifacts/artifacts.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- probe ------------------------------------------------------------------------------- */
+
+/* SageMaker's numbers (hosting contract); see gate_probe_opts_default. */
+#define GATE_PING_TIMEOUT 2.0             /* "The request timeout on /ping attempts is 2 seconds" */
+#define GATE_PING_INTERVAL 5.0            /* SDK local mode polls every 5 s */
+#define GATE_STARTUP_TIMEOUT 240.0        /* "4 minutes after startup" (last documented default) */
+#define GATE_STARTUP_MIN 60.0             /* ContainerStartupHealthCheckTimeoutInSeconds range */
+#define GATE_STARTUP_MAX 3600.0
+#define GATE_CONNECT_TIMEOUT 0.25         /* "accept socket connection requests within 250 ms" */
+#define GATE_INVOKE_TIMEOUT 60.0          /* "must respond to requests within 60 seconds" */
+#define GATE_MAX_PAYLOAD ((size_t)6291456) /* InvokeEndpoint body limit, 6 MiB */
+#define GATE_SERVERLESS_MAX_PAYLOAD ((size_t)4000000) /* serverless: 4 MB */
+
+typedef enum gate_step { GATE_STEP_PING, GATE_STEP_INVOKE } gate_step;
+
+typedef enum gate_outcome {
+    GATE_OK = 0,        /* ping: 200 with an empty body; invoke: 2xx within limits */
+    GATE_REFUSED,       /* nothing listening / connection reset */
+    GATE_CONNECT_SLOW,  /* connection not accepted within the connect timeout */
+    GATE_TIMEOUT,       /* no (complete) answer within the request timeout */
+    GATE_BAD_STATUS,    /* an HTTP status other than the one required */
+    GATE_PING_BODY,     /* ping answered 200 but with a body */
+    GATE_TOO_LARGE,     /* response (or request) larger than the payload limit */
+    GATE_NET_ERROR,     /* any other transport error */
+    GATE_SERVER_GONE    /* the watched server process exited */
+} gate_outcome;
+
+const char *gate_outcome_name(gate_outcome o);
+
+typedef struct gate_attempt {
+    gate_step step;
+    int n;                /* 1-based attempt number within its step */
+    double t_start;       /* seconds since the probe started */
+    double duration;      /* seconds the attempt took */
+    double connect_time;  /* seconds until the connection was accepted (0 if never) */
+    long status;          /* HTTP status, 0 if none */
+    gate_outcome outcome;
+    size_t body_len;      /* response body bytes received */
+    char what[320];       /* one line for a timeline: "200, empty body", "timed out after 2.0 s" */
+} gate_attempt;
+
+typedef struct gate_probe_opts {
+    const char *url;         /* base URL: "http://127.0.0.1:8080" (a trailing '/' is fine) */
+    double startup_timeout;  /* seconds the container has to pass /ping */
+    double interval;         /* seconds between the starts of two /ping attempts */
+    double ping_timeout;     /* per /ping request */
+    double connect_timeout;  /* per connection */
+    double invoke_timeout;   /* the /invocations request */
+    size_t max_payload;      /* request and response body limit */
+    /* the sample for /invocations; sample NULL = ping only */
+    const void *sample;
+    size_t sample_len;
+    const char *content_type;
+    const char *accept;      /* NULL = no Accept header */
+    /* optional: called between attempts; return 0 when the server is known to be gone */
+    int (*alive)(void *ctx);
+    /* optional: called after each attempt, for a live timeline */
+    void (*on_attempt)(const gate_attempt *a, void *ctx);
+    void *ctx;
+} gate_probe_opts;
+
+/* SageMaker's timings; url and sample left NULL. */
+void gate_probe_opts_default(gate_probe_opts *o);
+
+typedef struct gate_probe_result {
+    gate_attempt *attempts;
+    size_t n_attempts;
+    int healthy;            /* /ping passed and, with a sample, /invocations passed */
+    int ping_ok;
+    double ping_ok_at;      /* seconds from start to the first healthy /ping */
+    int invoked;            /* an /invocations request was made */
+    int invoke_ok;
+    long invoke_status;
+    char *invoke_body;      /* the first bytes of the response (NUL-terminated, <= 4 KiB) */
+    char *invoke_content_type;
+    double elapsed;
+    char verdict[512];      /* one sentence: why healthy or not */
+} gate_probe_result;
+
+/*
+ * Run the probe. Returns SMX_OK whenever the probe ran (result->healthy says the verdict);
+ * SMX_EINVAL for bad options; SMX_ERUNTIME if libcurl cannot be set up.
+ */
+int gate_probe(const gate_probe_opts *o, gate_probe_result *result, smx_err *err);
+void gate_probe_result_free(gate_probe_result *r);
+
+/* ---- fetch: artifact sources ------------------------------------------------------------- */
+
+/* 1 for "s3://..." and "https://" / "http://" sources, 0 for local paths. */
+int gate_source_is_remote(const char *src);
+
+typedef struct gate_fetch_opts {
+    const char *s3_endpoint; /* NULL: $AWS_ENDPOINT_URL_S3, else AWS (virtual-hosted style) */
+    const char *region;      /* NULL: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1 */
+    const char *tmpdir;      /* NULL: $TMPDIR or /tmp */
+    int retries;             /* extra attempts on 5xx / timeouts / resets */
+    double backoff;          /* first retry delay in seconds, doubled each time */
+    double timeout;          /* seconds without progress before a transfer is abandoned */
+    uint64_t max_bytes;      /* refuse larger objects (0 = no limit) */
+    /* optional progress: bytes so far, total (0 unknown) */
+    void (*progress)(uint64_t now, uint64_t total, void *ctx);
+    void *ctx;
+} gate_fetch_opts;
+
+void gate_fetch_opts_default(gate_fetch_opts *o);
+
+typedef struct gate_fetch_info {
+    char *url;        /* the URL requested (malloc'd) */
+    uint64_t bytes;   /* bytes written */
+    char etag[128];   /* as sent by the server, quotes removed; "" if none */
+    int etag_checked; /* the ETag was a plain MD5 and it matched */
+    int attempts;
+} gate_fetch_info;
+
+/*
+ * Download src into a new temporary file (mode 0600) and return its path in *local (malloc'd;
+ * the caller unlinks it). Local paths are not copied: *local is a copy of src. Errors:
+ * SMX_EINVAL bad source, SMX_EIO network/HTTP failures with a message that says what to do.
+ */
+int gate_fetch(const char *src, const gate_fetch_opts *o, char **local, gate_fetch_info *info,
+               smx_err *err);
+void gate_fetch_info_free(gate_fetch_info *i);
+
+/*
+ * Download every object under an S3 prefix (s3://bucket/prefix/, ListObjectsV2) into a new
+ * private temporary directory, the prefix trimmed from each key as SageMaker does for
+ * CompressionType None + S3Prefix. Keys with '.' or '..' components are refused. *local_dir
+ * is malloc'd; the caller removes the tree (artifact_remove_tree).
+ */
+int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *o, char **local_dir,
+                      size_t *n_objects, smx_err *err);
+
+/* The HTTPS URL an s3:// source is fetched from with these options (malloc'd). */
+int gate_s3_url(const char *s3uri, const gate_fetch_opts *o, char **url, smx_err *err);
+
+/* ---- plan: terraform show -json ---------------------------------------------------------- */
+
+/* A string field of the plan: known, absent, or unknown until apply. */
+typedef struct gate_value {
+    char *s;     /* NULL when absent or unknown */
+    int unknown; /* known only after apply */
+} gate_value;
+
+typedef struct gate_plan_container {
+    char *model_address;    /* "module.ml.aws_sagemaker_model.xgb" */
+    char *module_address;   /* "module.ml" or "" for the root module */
+    gate_value model_name;  /* the SageMaker model name */
+    char *actions;          /* "create", "update", "delete,create", "no-op" ... */
+    const char *block;      /* "primary_container" or "container" */
+    int index;              /* position in the block */
+    gate_value image;
+    gate_value mode;        /* SingleModel | MultiModel */
+    gate_value model_data_url;
+    int has_data_source;    /* a model_data_source block is present */
+    gate_value s3_uri, s3_data_type, compression_type;
+    int env_unknown;        /* the environment map (or part of it) is unknown until apply */
+    char **env;             /* "KEY=VALUE" */
+    size_t n_env;
+} gate_plan_container;
+
+typedef struct gate_plan_variant {
+    char *config_address;  /* "aws_sagemaker_endpoint_configuration.ec" */
+    char *module_address;
+    char *variant_name;    /* may be NULL */
+    int shadow;            /* from shadow_production_variants */
+    gate_value model_name;
+    char *model_ref;       /* from configuration: the model resource address it references */
+    long startup_timeout;  /* -1 = not set, -2 = unknown until apply */
+    long download_timeout; /* same */
+    int serverless;
+    long memory_size_mb;   /* -1 / -2 as above */
+    long max_concurrency;
+    char *instance_type;   /* may be NULL */
+} gate_plan_variant;
+
+typedef struct gate_plan {
+    char *format_version;
+    char *terraform_version;
+    gate_plan_container *containers;
+    size_t n_containers;
+    gate_plan_variant *variants;
+    size_t n_variants;
+    size_t n_models; /* aws_sagemaker_model resources seen (including ones without containers) */
+} gate_plan;
+
+/*
+ * Parse `terraform show -json` output (buf, len). Accepts format_version 1.x and ignores
+ * unknown keys. Reads resource_changes (create/update/replace/no-op; deletes are skipped) or,
+ * when a file has none, planned_values (root and child modules). Returns SMX_EFORMAT with the
+ * JSON path of the problem for anything that is not a plan.
+ */
+int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err);
+void gate_plan_free(gate_plan *p);
+
+/* Look up KEY in a container's environment; NULL if absent. */
+const char *gate_plan_env(const gate_plan_container *c, const char *key);
+
+#endif

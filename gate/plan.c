@@ -1,0 +1,546 @@
+/*
+ * The Terraform plan reader: `terraform show -json PLANFILE` in, the SageMaker models and
+ * endpoint configurations the plan would create or change out (jansson).
+ *
+ * resource_changes is the primary source: it lists every resource of every module with its
+ * address, and `change.after_unknown` mirrors `change.after` with `true` where a value is
+ * known only after apply (a model_data_url built from an aws_s3_object created in the same
+ * plan, a computed name). Deletes are skipped; no-ops are kept (the caller decides). A file
+ * without resource_changes (`terraform show -json` of a state, or a trimmed plan) is read from
+ * planned_values, root module and child modules recursively.
+ *
+ * Nested blocks are JSON arrays (primary_container[0], container[i],
+ * model_data_source[0].s3_data_source[0], production_variants[i].serverless_config[0]).
+ * An endpoint configuration's model_name is often unknown (it refers to a model created in
+ * the same plan), so the `configuration` section's references are read too, to join variants
+ * to models by address.
+ */
+#include "gate.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    gate_plan *p;
+    json_t *config; /* configuration.root_module, may be NULL */
+    smx_err *err;
+} reader;
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static int is_true(json_t *v) { return json_is_true(v); }
+
+/* after_unknown child: object member, array element, or the whole subtree when it is `true`. */
+static json_t *unk_get(json_t *unk, const char *key)
+{
+    if (is_true(unk))
+        return unk;
+    return json_is_object(unk) ? json_object_get(unk, key) : NULL;
+}
+static json_t *unk_at(json_t *unk, size_t i)
+{
+    if (is_true(unk))
+        return unk;
+    return json_is_array(unk) ? json_array_get(unk, i) : NULL;
+}
+
+static int value_of(json_t *obj, json_t *unk, const char *key, gate_value *v)
+{
+    json_t *x = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    memset(v, 0, sizeof *v);
+    if (json_is_string(x)) {
+        v->s = strdup(json_string_value(x));
+        return v->s ? 0 : -1;
+    }
+    if (json_is_number(x)) {
+        char b[64];
+        snprintf(b, sizeof b, "%.0f", json_number_value(x));
+        v->s = strdup(b);
+        return v->s ? 0 : -1;
+    }
+    if (is_true(unk_get(unk, key)))
+        v->unknown = 1;
+    return 0;
+}
+
+/* A number field: value, -1 absent/null, -2 unknown until apply. */
+static long number_of(json_t *obj, json_t *unk, const char *key)
+{
+    json_t *x = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    if (json_is_number(x))
+        return (long)json_number_value(x);
+    if (is_true(unk_get(unk, key)))
+        return -2;
+    return -1;
+}
+
+static void value_free(gate_value *v)
+{
+    free(v->s);
+    v->s = NULL;
+}
+
+static char *actions_str(json_t *actions)
+{
+    smx_buf b = SMX_BUF_INIT;
+    size_t i;
+    json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        if (json_is_string(a))
+            smx_buf_printf(&b, "%s%s", b.len ? "," : "", json_string_value(a));
+    }
+    if (!b.data)
+        return strdup("");
+    return b.data;
+}
+
+static int only_deletes(json_t *actions)
+{
+    if (!json_is_array(actions) || !json_array_size(actions))
+        return 0;
+    size_t i;
+    json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        const char *s = json_string_value(a);
+        if (!s || (strcmp(s, "delete") && strcmp(s, "forget")))
+            return 0;
+    }
+    return 1;
+}
+
+static int add_container(reader *r, const char *address, const char *module, const gate_value *name,
+                         const char *actions, const char *block, int index, json_t *c, json_t *cu)
+{
+    gate_plan *p = r->p;
+    gate_plan_container *v = realloc(p->containers, (p->n_containers + 1) * sizeof *v);
+    if (!v)
+        return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+    p->containers = v;
+    gate_plan_container *k = &v[p->n_containers++];
+    memset(k, 0, sizeof *k);
+    k->model_address = strdup(address);
+    k->module_address = strdup(module);
+    k->model_name.s = dup_or_null(name->s);
+    k->model_name.unknown = name->unknown;
+    k->actions = strdup(actions);
+    k->block = block;
+    k->index = index;
+    int bad = !k->model_address || !k->module_address || !k->actions;
+    if (json_is_object(c) || is_true(cu)) {
+        bad |= value_of(c, cu, "image", &k->image);
+        bad |= value_of(c, cu, "mode", &k->mode);
+        bad |= value_of(c, cu, "model_data_url", &k->model_data_url);
+        json_t *mds = json_is_object(c) ? json_object_get(c, "model_data_source") : NULL;
+        json_t *mdsu = unk_get(cu, "model_data_source");
+        json_t *m0 = json_array_get(mds, 0);
+        if (json_is_object(m0)) {
+            json_t *s3 = json_array_get(json_object_get(m0, "s3_data_source"), 0);
+            json_t *s3u = unk_get(unk_at(mdsu, 0), "s3_data_source");
+            s3u = unk_at(s3u, 0);
+            k->has_data_source = 1;
+            bad |= value_of(s3, s3u, "s3_uri", &k->s3_uri);
+            bad |= value_of(s3, s3u, "s3_data_type", &k->s3_data_type);
+            bad |= value_of(s3, s3u, "compression_type", &k->compression_type);
+        }
+        json_t *env = json_is_object(c) ? json_object_get(c, "environment") : NULL;
+        json_t *envu = unk_get(cu, "environment");
+        if (is_true(envu))
+            k->env_unknown = 1;
+        if (json_is_object(env)) {
+            const char *key;
+            json_t *val;
+            json_object_foreach(env, key, val)
+            {
+                if (is_true(unk_get(envu, key)))
+                    k->env_unknown = 1;
+                if (!json_is_string(val))
+                    continue;
+                char **e = realloc(k->env, (k->n_env + 1) * sizeof *e);
+                if (!e)
+                    return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+                k->env = e;
+                if (asprintf(&k->env[k->n_env], "%s=%s", key, json_string_value(val)) < 0)
+                    return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+                k->n_env++;
+            }
+        } else if (json_is_object(envu)) {
+            const char *key;
+            json_t *val;
+            json_object_foreach(envu, key, val) if (is_true(val)) k->env_unknown = 1;
+        }
+    } else {
+        /* the block exists but its element is neither known nor marked unknown */
+        k->image.unknown = 1;
+    }
+    return bad ? smx_fail(r->err, SMX_ENOMEM, "out of memory") : SMX_OK;
+}
+
+static int read_model(reader *r, const char *address, const char *module, const char *actions,
+                      json_t *after, json_t *unk)
+{
+    r->p->n_models++;
+    gate_value name;
+    if (value_of(after, unk, "name", &name))
+        return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+    int rc = SMX_OK;
+    size_t before = r->p->n_containers;
+    static const char *const blocks[] = {"primary_container", "container"};
+    for (int b = 0; b < 2 && !rc; b++) {
+        json_t *arr = json_is_object(after) ? json_object_get(after, blocks[b]) : NULL;
+        json_t *au = unk_get(unk, blocks[b]);
+        if (arr && !json_is_array(arr) && !json_is_null(arr)) {
+            rc = smx_fail(r->err, SMX_EFORMAT, "%s: %s: expected an array (a Terraform block)",
+                          address, blocks[b]);
+            break;
+        }
+        size_t n = json_array_size(arr);
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = add_container(r, address, module, &name, actions, blocks[b], (int)i,
+                               json_array_get(arr, i), unk_at(au, i));
+        if (!n && is_true(au))
+            rc = add_container(r, address, module, &name, actions, blocks[b], 0, NULL, au);
+    }
+    if (!rc && r->p->n_containers == before && is_true(unk))
+        rc = add_container(r, address, module, &name, actions, "primary_container", 0, NULL, unk);
+    value_free(&name);
+    return rc;
+}
+
+/* Strip "[...]" index suffixes: module.ml["a"].aws_x.y[0] -> module.ml.aws_x.y */
+static char *strip_indexes(const char *s)
+{
+    char *o = malloc(strlen(s) + 1);
+    if (!o)
+        return NULL;
+    size_t j = 0;
+    int depth = 0, quoted = 0;
+    for (const char *p = s; *p; p++) {
+        if (quoted) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                quoted = 0;
+            continue;
+        }
+        if (*p == '"' && depth) {
+            quoted = 1;
+            continue;
+        }
+        if (*p == '[') {
+            depth++;
+            continue;
+        }
+        if (*p == ']') {
+            if (depth)
+                depth--;
+            continue;
+        }
+        if (!depth)
+            o[j++] = *p;
+    }
+    o[j] = '\0';
+    return o;
+}
+
+/* The configuration module for a module address ("" root, "module.a.module.b"). */
+static json_t *config_module(json_t *root, const char *module)
+{
+    json_t *m = root;
+    char *clean = strip_indexes(module);
+    if (!clean)
+        return NULL;
+    char *save = NULL;
+    int expect_name = 0;
+    for (char *t = strtok_r(clean, ".", &save); t && m; t = strtok_r(NULL, ".", &save)) {
+        if (!expect_name && !strcmp(t, "module")) {
+            expect_name = 1;
+            continue;
+        }
+        m = json_object_get(json_object_get(json_object_get(m, "module_calls"), t), "module");
+        expect_name = 0;
+    }
+    free(clean);
+    return m;
+}
+
+/* From the configuration: which aws_sagemaker_model variant i of a config refers to. */
+static char *model_ref_of(reader *r, const char *module, const char *address, const char *block,
+                          size_t i)
+{
+    if (!r->config)
+        return NULL;
+    json_t *m = config_module(r->config, module);
+    if (!m)
+        return NULL;
+    char *clean = strip_indexes(address);
+    if (!clean)
+        return NULL;
+    /* the address inside its module (module components lost their indexes above) */
+    const char *q = strstr(clean, "aws_sagemaker_endpoint_configuration.");
+    const char *local = q ? q : clean;
+    char *ref = NULL;
+    size_t k;
+    json_t *res;
+    json_array_foreach(json_object_get(m, "resources"), k, res)
+    {
+        const char *a = json_string_value(json_object_get(res, "address"));
+        if (!a || strcmp(a, local))
+            continue;
+        json_t *pv = json_array_get(
+            json_object_get(json_object_get(res, "expressions"), block), i);
+        json_t *refs = json_object_get(json_object_get(pv, "model_name"), "references");
+        size_t j;
+        json_t *s;
+        json_array_foreach(refs, j, s)
+        {
+            const char *t = json_string_value(s);
+            if (!t || strncmp(t, "aws_sagemaker_model.", 20))
+                continue;
+            const char *dot = strchr(t + 20, '.');
+            size_t len = dot ? (size_t)(dot - t) : strlen(t);
+            if (asprintf(&ref, "%s%s%.*s", module, *module ? "." : "", (int)len, t) < 0)
+                ref = NULL;
+            break;
+        }
+        break;
+    }
+    free(clean);
+    return ref;
+}
+
+static int read_config(reader *r, const char *address, const char *module, json_t *after,
+                       json_t *unk)
+{
+    static const char *const blocks[] = {"production_variants", "shadow_production_variants"};
+    for (int b = 0; b < 2; b++) {
+        json_t *arr = json_is_object(after) ? json_object_get(after, blocks[b]) : NULL;
+        json_t *au = unk_get(unk, blocks[b]);
+        size_t n = json_array_size(arr);
+        for (size_t i = 0; i < n; i++) {
+            json_t *pv = json_array_get(arr, i), *pu = unk_at(au, i);
+            gate_plan *p = r->p;
+            gate_plan_variant *v = realloc(p->variants, (p->n_variants + 1) * sizeof *v);
+            if (!v)
+                return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+            p->variants = v;
+            gate_plan_variant *x = &v[p->n_variants++];
+            memset(x, 0, sizeof *x);
+            x->config_address = strdup(address);
+            x->module_address = strdup(module);
+            x->shadow = b;
+            gate_value vn;
+            value_of(pv, pu, "variant_name", &vn);
+            x->variant_name = vn.s;
+            value_of(pv, pu, "model_name", &x->model_name);
+            gate_value it;
+            value_of(pv, pu, "instance_type", &it);
+            x->instance_type = it.s;
+            x->startup_timeout = number_of(pv, pu, "container_startup_health_check_timeout_in_seconds");
+            x->download_timeout = number_of(pv, pu, "model_data_download_timeout_in_seconds");
+            json_t *sc = json_array_get(json_object_get(pv, "serverless_config"), 0);
+            json_t *scu = unk_at(unk_get(pu, "serverless_config"), 0);
+            x->memory_size_mb = -1;
+            x->max_concurrency = -1;
+            if (json_is_object(sc)) {
+                x->serverless = 1;
+                x->memory_size_mb = number_of(sc, scu, "memory_size_in_mb");
+                x->max_concurrency = number_of(sc, scu, "max_concurrency");
+            }
+            x->model_ref = model_ref_of(r, module, address, blocks[b], i);
+            if (!x->config_address || !x->module_address)
+                return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+        }
+    }
+    return SMX_OK;
+}
+
+static int read_resource(reader *r, const char *type, const char *address, const char *module,
+                         const char *actions, json_t *after, json_t *unk)
+{
+    if (!strcmp(type, "aws_sagemaker_model"))
+        return read_model(r, address, module, actions, after, unk);
+    if (!strcmp(type, "aws_sagemaker_endpoint_configuration"))
+        return read_config(r, address, module, after, unk);
+    return SMX_OK;
+}
+
+static int walk_planned(reader *r, json_t *mod, const char *path, int depth)
+{
+    if (depth > 64)
+        return smx_fail(r->err, SMX_EFORMAT, "%s: modules nested more than 64 deep", path);
+    const char *maddr = json_string_value(json_object_get(mod, "address"));
+    json_t *res = json_object_get(mod, "resources");
+    if (res && !json_is_array(res))
+        return smx_fail(r->err, SMX_EFORMAT, "%s.resources: expected an array", path);
+    size_t i;
+    json_t *x;
+    json_array_foreach(res, i, x)
+    {
+        const char *type = json_string_value(json_object_get(x, "type"));
+        const char *addr = json_string_value(json_object_get(x, "address"));
+        const char *mode = json_string_value(json_object_get(x, "mode"));
+        if (!type || !addr || (mode && strcmp(mode, "managed")))
+            continue;
+        int rc = read_resource(r, type, addr, maddr ? maddr : "", "planned",
+                               json_object_get(x, "values"), NULL);
+        if (rc)
+            return rc;
+    }
+    json_t *kids = json_object_get(mod, "child_modules");
+    if (kids && !json_is_array(kids))
+        return smx_fail(r->err, SMX_EFORMAT, "%s.child_modules: expected an array", path);
+    json_array_foreach(kids, i, x)
+    {
+        char sub[512];
+        snprintf(sub, sizeof sub, "%.400s.child_modules[%zu]", path, i);
+        int rc = walk_planned(r, x, sub, depth + 1);
+        if (rc)
+            return rc;
+    }
+    return SMX_OK;
+}
+
+int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err)
+{
+    *out = NULL;
+    json_error_t je;
+    json_t *root = json_loadb(buf, len, 0, &je);
+    if (!root)
+        return smx_fail(err, SMX_EFORMAT,
+                        "not JSON (line %d, column %d: %s); expected `terraform show -json PLANFILE` "
+                        "output",
+                        je.line, je.column, je.text);
+    int rc = SMX_OK;
+    gate_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        json_decref(root);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    reader r = {p, NULL, err};
+    const char *fv = json_string_value(json_object_get(root, "format_version"));
+    if (!json_is_object(root) || !fv) {
+        rc = smx_fail(err, SMX_EFORMAT,
+                      "no format_version: this is not `terraform show -json PLANFILE` output "
+                      "(run `terraform plan -out=tfplan && terraform show -json tfplan`)");
+        goto out;
+    }
+    if (strncmp(fv, "1.", 2) != 0 && strcmp(fv, "1") != 0) {
+        rc = smx_fail(err, SMX_EFORMAT,
+                      "format_version \"%s\": only 1.x plan JSON is understood", fv);
+        goto out;
+    }
+    p->format_version = strdup(fv);
+    p->terraform_version = dup_or_null(json_string_value(json_object_get(root, "terraform_version")));
+    r.config = json_object_get(json_object_get(root, "configuration"), "root_module");
+    if (r.config && !json_is_object(r.config))
+        r.config = NULL;
+
+    json_t *rcs = json_object_get(root, "resource_changes");
+    if (rcs && !json_is_array(rcs)) {
+        rc = smx_fail(err, SMX_EFORMAT, "resource_changes: expected an array");
+        goto out;
+    }
+    if (json_array_size(rcs)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(rcs, i, x)
+        {
+            const char *type = json_string_value(json_object_get(x, "type"));
+            const char *addr = json_string_value(json_object_get(x, "address"));
+            const char *mode = json_string_value(json_object_get(x, "mode"));
+            if (!type || !addr || (mode && strcmp(mode, "managed")))
+                continue;
+            if (strcmp(type, "aws_sagemaker_model") &&
+                strcmp(type, "aws_sagemaker_endpoint_configuration"))
+                continue;
+            if (json_object_get(x, "deposed"))
+                continue;
+            json_t *ch = json_object_get(x, "change");
+            if (!json_is_object(ch)) {
+                rc = smx_fail(err, SMX_EFORMAT, "resource_changes[%zu] (%s): no change object", i,
+                              addr);
+                goto out;
+            }
+            json_t *actions = json_object_get(ch, "actions");
+            if (only_deletes(actions))
+                continue;
+            char *acts = actions_str(actions);
+            const char *module = json_string_value(json_object_get(x, "module_address"));
+            rc = acts ? read_resource(&r, type, addr, module ? module : "", acts,
+                                      json_object_get(ch, "after"),
+                                      json_object_get(ch, "after_unknown"))
+                      : smx_fail(err, SMX_ENOMEM, "out of memory");
+            free(acts);
+            if (rc)
+                goto out;
+        }
+    } else {
+        json_t *pv = json_object_get(json_object_get(root, "planned_values"), "root_module");
+        if (!pv)
+            pv = json_object_get(json_object_get(root, "values"), "root_module"); /* a state */
+        if (pv && !json_is_object(pv)) {
+            rc = smx_fail(err, SMX_EFORMAT, "planned_values.root_module: expected an object");
+            goto out;
+        }
+        if (pv)
+            rc = walk_planned(&r, pv, "planned_values.root_module", 0);
+    }
+out:
+    json_decref(root);
+    if (rc) {
+        gate_plan_free(p);
+        return rc;
+    }
+    *out = p;
+    return SMX_OK;
+}
+
+void gate_plan_free(gate_plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_containers; i++) {
+        gate_plan_container *c = &p->containers[i];
+        free(c->model_address);
+        free(c->module_address);
+        value_free(&c->model_name);
+        free(c->actions);
+        value_free(&c->image);
+        value_free(&c->mode);
+        value_free(&c->model_data_url);
+        value_free(&c->s3_uri);
+        value_free(&c->s3_data_type);
+        value_free(&c->compression_type);
+        for (size_t k = 0; k < c->n_env; k++)
+            free(c->env[k]);
+        free(c->env);
+    }
+    free(p->containers);
+    for (size_t i = 0; i < p->n_variants; i++) {
+        gate_plan_variant *v = &p->variants[i];
+        free(v->config_address);
+        free(v->module_address);
+        free(v->variant_name);
+        value_free(&v->model_name);
+        free(v->model_ref);
+        free(v->instance_type);
+    }
+    free(p->variants);
+    free(p->format_version);
+    free(p->terraform_version);
+    free(p);
+}
+
+const char *gate_plan_env(const gate_plan_container *c, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *v = NULL;
+    for (size_t i = 0; i < c->n_env; i++)
+        if (!strncmp(c->env[i], key, kl) && c->env[i][kl] == '=')
+            v = c->env[i] + kl + 1;
+    return v;
+}

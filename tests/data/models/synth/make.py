@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Build the model files the measured fixtures do not cover, from the real 1.5.2/1.7.4 files.
+
+Run from this directory: python3 make.py. Standard library only; no XGBoost is needed.
+
+- legacy binaries in the 0.90 layout (no magic, major 0, base_score stored as a margin, booster
+  counts in the gbtree parameters, no attributes) and the 1.0 layout (no magic, major 1 minor 0),
+  rewritten from 1.7.4 binaries field by field per formats.md 1.1, so they predict what the
+  1.7.4 originals predict;
+- pickles of an xgboost.core.Booster (the class is a stand-in registered under that module
+  name; pickle only records the name) in protocols 0-5, holding each payload kind: a 0.90
+  binary, a "CONFIG-offset:" snapshot (1.2), a JSON snapshot (1.5) and a UBJSON snapshot (1.7);
+  an xgboost.sklearn.XGBClassifier pickle; scikit-learn pickles;
+- joblib-style compressed pickles (zlib, gzip, bz2, xz, lzma) and recognisable foreign files
+  (LightGBM text, ONNX, tar, gzip-compressed tar, XGBoost text dump).
+
+expect.csv records, for each file, what it was built as: the tests compare the readers to it.
+"""
+import bz2, csv, gzip, io, json, lzma, math, pickle, struct, sys, tarfile, types, zlib
+
+SRC = ".."
+rows = []
+
+
+def rd(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def wr(name, data, **facts):
+    with open(name, "wb") as f:
+        f.write(data)
+    rows.append(dict(file=name, **facts))
+
+
+def split_binary(b):
+    """Offsets of a 1.x binary: header, names, gbtree param, rest."""
+    h = 4 if b[:4] == b"binf" else 0
+    p = h + 136
+    n = struct.unpack_from("<Q", b, p)[0]
+    obj = b[p + 8 : p + 8 + n]
+    p += 8 + n
+    n2 = struct.unpack_from("<Q", b, p)[0]
+    booster = b[p + 8 : p + 8 + n2]
+    p += 8 + n2
+    return h, obj.decode(), booster.decode(), p
+
+
+def to_090(b, ncls=0):
+    h, obj, booster, gp = split_binary(b)
+    hdr = bytearray(b[h : h + 136])
+    bs, nf = struct.unpack_from("<fI", hdr, 0)
+    margin = -math.log(1 / bs - 1) if obj in ("binary:logistic", "reg:logistic") else bs
+    struct.pack_into("<f", hdr, 0, margin)
+    struct.pack_into("<iii", hdr, 8, ncls, 0, 0)  # num_class, no attributes, no metrics
+    hdr[20:136] = bytes(116)  # 0.90: reserved
+    body = bytearray(b[h + 136 : gp + 160])
+    g = gp - h - 136  # gbtree param inside body
+    struct.pack_into("<ii", body, g + 4, 1, nf)  # num_roots, num_feature
+    struct.pack_into("<i", body, g + 24, max(ncls, 1))  # num_output_group
+    # trees, tree_info: unchanged; drop the attributes at the end
+    rest = b[gp + 160 :]
+    ntrees = struct.unpack_from("<i", b, gp)[0]
+    p = 0
+    for _ in range(ntrees):
+        nn = struct.unpack_from("<i", rest, p + 4)[0]
+        p += 148 + nn * 36
+    p += 4 * ntrees
+    if booster == "dart":
+        p += 8 + 4 * struct.unpack_from("<Q", rest, p)[0]
+    return bytes(hdr) + bytes(body) + rest[:p]
+
+
+def to_10(b):
+    h, obj, booster, gp = split_binary(b)
+    hdr = bytearray(b[h : h + 136])
+    struct.pack_into("<II", hdr, 20, 1, 0)
+    struct.pack_into("<Ii", hdr, 28, 0, 0)  # no num_target / boost_from_average before 1.6/1.7
+    return bytes(hdr) + b[h + 136 :]
+
+
+def with_version(b, major, minor):
+    h, _, _, _ = split_binary(b)
+    hdr = bytearray(b[: h + 136])
+    struct.pack_into("<II", hdr, h + 20, major, minor)
+    if (major, minor) < (1, 6):
+        struct.pack_into("<Ii", hdr, h + 28, 0, 0)
+    return bytes(hdr) + b[h + 136 :]
+
+
+# ---- legacy binaries ----------------------------------------------------------------------
+bl = rd(f"{SRC}/1.7.4/binary_logistic.bin")
+ms = rd(f"{SRC}/1.7.4/multi_softprob.bin")
+rg = rd(f"{SRC}/1.7.4/reg_squarederror.bin")
+b090 = to_090(bl)
+wr("bin090_binary_logistic.bin", b090, format="binary", payload="bin", writer_min="", writer_max="0.90",
+   objective="binary:logistic", num_class=0, preds="1.7.4/binary_logistic.preds.txt")
+wr("bin090_multi_softprob.bin", to_090(ms, 3), format="binary", payload="bin", writer_min="",
+   writer_max="0.90", objective="multi:softprob", num_class=3, preds="1.7.4/multi_softprob.preds.txt")
+wr("bin10_reg_squarederror.bin", to_10(rg), format="binary", payload="bin", writer_min="1.0",
+   writer_max="1.0", objective="reg:squarederror", num_class=0, preds="1.7.4/reg_squarederror.preds.txt")
+
+# ---- payloads ------------------------------------------------------------------------------
+bin12 = with_version(bl, 1, 2)
+cfg12 = {"learner": {"generic_param": {"n_jobs": "0", "nthread": "0", "seed": "0"},
+                     "gradient_booster": {"name": "gbtree"},
+                     "learner_model_param": {"base_score": "0.500000", "num_class": "0", "num_feature": "6"},
+                     "learner_train_param": {"booster": "gbtree", "objective": "binary:logistic"},
+                     "objective": {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}}},
+         "version": [1, 2, 1]}
+cfgoff = b"CONFIG-offset:" + struct.pack("<q", len(bin12)) + bin12 + json.dumps(cfg12, separators=(",", ":")).encode()
+model15 = json.loads(rd(f"{SRC}/1.5.2/binary_logistic.json"))
+cfg15 = {"learner": {"generic_param": {"nthread": "0"},
+                     "learner_model_param": model15["learner"]["learner_model_param"],
+                     "learner_train_param": {"booster": "gbtree", "objective": "binary:logistic"},
+                     "objective": model15["learner"]["objective"]},
+         "version": [1, 5, 2]}
+snapjson = json.dumps({"Config": cfg15, "Model": model15}, separators=(",", ":")).encode()
+snapubj = rd(f"{SRC}/1.7.4-python/binary_logistic.state")
+
+# ---- pickles: stand-in classes registered under the real module names ---------------------
+
+
+def module(name):
+    m = types.ModuleType(name)
+    sys.modules[name] = m
+    return m
+
+
+core, skl = module("xgboost.core"), module("xgboost.sklearn")
+module("xgboost")
+pipe_m, forest_m = module("sklearn.pipeline"), module("sklearn.ensemble._forest")
+module("sklearn"), module("sklearn.ensemble")
+
+
+def cls(mod, name):
+    c = type(name, (), {})
+    c.__module__ = mod.__name__
+    c.__qualname__ = name
+    setattr(mod, name, c)
+    return c
+
+
+Booster, XGBClassifier = cls(core, "Booster"), cls(skl, "XGBClassifier")
+Pipeline, RandomForestClassifier = cls(pipe_m, "Pipeline"), cls(forest_m, "RandomForestClassifier")
+
+
+def booster(raw):
+    b = Booster()
+    b.handle = bytearray(raw)
+    b.best_iteration = 9
+    b.best_ntree_limit = 10
+    return b
+
+
+PK = dict(format="pickle", objective="binary:logistic", num_class=0)
+for proto in (0, 2):
+    wr(f"pickle_p{proto}_090.pkl", pickle.dumps(booster(b090), protocol=proto), payload="bin", writer_min="",
+       writer_max="0.90", protocol=proto, pclass="xgboost.core Booster", preds="1.7.4/binary_logistic.preds.txt", **PK)
+for proto in (1, 2, 4):
+    wr(f"pickle_p{proto}_cfgoff.pkl", pickle.dumps(booster(cfgoff), protocol=proto), payload="snap_cfgoff",
+       writer_min="1.2.1", writer_max="1.2.1", protocol=proto, pclass="xgboost.core Booster",
+       preds="1.7.4/binary_logistic.preds.txt", **PK)
+# the 1.0-1 container: XGBoost 1.0 wrote no binf magic inside the snapshot
+bin10 = to_10(bl)
+cfg10 = dict(cfg12, version=[1, 0, 2])
+cfgoff10 = b"CONFIG-offset:" + struct.pack("<q", len(bin10)) + bin10 + json.dumps(cfg10, separators=(",", ":")).encode()
+wr("pickle_p3_cfgoff10.pkl", pickle.dumps(booster(cfgoff10), protocol=3), payload="snap_cfgoff",
+   writer_min="1.0.2", writer_max="1.0.2", protocol=3, pclass="xgboost.core Booster",
+   preds="1.7.4/binary_logistic.preds.txt", **PK)
+wr("pickle_p3_snapjson.pkl", pickle.dumps(booster(snapjson), protocol=3), payload="snap_json", writer_min="1.5.2",
+   writer_max="1.5.2", protocol=3, pclass="xgboost.core Booster", preds="1.5.2/binary_logistic.preds.txt", **PK)
+wr("pickle_p5_snapubj.pkl", pickle.dumps(booster(snapubj), protocol=5), payload="snap_ubj", writer_min="1.7.4",
+   writer_max="1.7.4", protocol=5, pclass="xgboost.core Booster", preds="1.7.4/binary_logistic.preds.txt", **PK)
+clf = XGBClassifier()
+clf.n_estimators, clf._Booster, clf.use_label_encoder = 10, booster(snapubj), False
+sk_clf = pickle.dumps(clf, protocol=4)
+wr("pickle_xgbclassifier.pkl", sk_clf, payload="snap_ubj", writer_min="1.7.4", writer_max="1.7.4", protocol=4,
+   pclass="xgboost.sklearn XGBClassifier", preds="1.7.4/binary_logistic.preds.txt", **PK)
+pipe = Pipeline()
+pipe.steps = [("clf", clf)]
+wr("pickle_sklearn_pipeline.pkl", pickle.dumps(pipe, protocol=4), format="foreign", payload="snap_ubj",
+   protocol=4, pclass="sklearn.pipeline Pipeline", foreign="scikit-learn")
+rf = RandomForestClassifier()
+rf.n_estimators, rf.estimators_ = 3, [1, 2, 3]
+wr("pickle_sklearn_rf.pkl", pickle.dumps(rf, protocol=4), format="foreign", payload="none", protocol=4,
+   pclass="sklearn.ensemble._forest RandomForestClassifier", foreign="scikit-learn")
+
+# ---- joblib-style compression of the 1.7 Booster pickle -----------------------------------
+p4 = pickle.dumps(booster(snapubj), protocol=4)
+JB = dict(payload="snap_ubj", writer_min="1.7.4", writer_max="1.7.4", protocol=4, pclass="xgboost.core Booster",
+          objective="binary:logistic", num_class=0, preds="1.7.4/binary_logistic.preds.txt")
+wr("joblib_zlib.joblib", zlib.compress(p4, 3), format="joblib", compression="zlib", **JB)
+wr("joblib_gzip.joblib", gzip.compress(p4, 3, mtime=0), format="joblib", compression="gzip", **JB)
+wr("joblib_bz2.joblib", bz2.compress(p4), format="foreign", compression="bz2", payload="none")
+wr("joblib_xz.joblib", lzma.compress(p4), format="foreign", compression="xz", payload="none")
+wr("joblib_lzma.joblib", lzma.compress(p4, format=lzma.FORMAT_ALONE), format="foreign", compression="lzma",
+   payload="none")
+
+# ---- foreign files -------------------------------------------------------------------------
+wr("lightgbm.txt", b"tree\nversion=v3\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\n"
+   b"max_feature_idx=5\nobjective=binary sigmoid:1\nfeature_names=f0 f1 f2 f3 f4 f5\n\nTree=0\n",
+   format="foreign", payload="none", foreign="LightGBM")
+onnx = (b"\x08\x07" + b"\x12\x08skl2onnx" + b"\x1a\x061.16.0" + b"\x22\x07ai.onnx" + b"\x28\x00"
+        + b"\x3a\x04\x0a\x02\x10\x01")
+wr("model.onnx", onnx, format="foreign", payload="none", foreign="ONNX")
+tb = io.BytesIO()
+with tarfile.open(fileobj=tb, mode="w", format=tarfile.GNU_FORMAT) as t:
+    ti = tarfile.TarInfo("xgboost-model")
+    ti.size = len(bl)
+    t.addfile(ti, io.BytesIO(bl))
+wr("inner.tar", tb.getvalue(), format="foreign", payload="none", foreign="tar archive")
+wr("inner.tar.gz", gzip.compress(tb.getvalue(), mtime=0), format="foreign", payload="none",
+   foreign="gzip-compressed tar")
+wr("dump.txt", b"booster[0]:\n0:[f0<0.5] yes=1,no=2,missing=1\n\t1:leaf=0.1\n\t2:leaf=-0.1\n",
+   format="foreign", payload="none", foreign="text dump")
+
+cols = ["file", "format", "payload", "writer_min", "writer_max", "objective", "num_class", "protocol",
+        "pclass", "compression", "foreign", "preds", "joblib_arrays", "base_array", "typed_f64", "typed_i8"]
+
+# ---- an uncompressed joblib file: numpy array bytes inline before the Booster ---------------
+# joblib's NumpyPickler writes each array's raw bytes right after the pickled NumpyArrayWrapper;
+# only joblib's unpickler can step over them.
+np_m = module("joblib.numpy_pickle")
+module("joblib")
+Wrapper = cls(np_m, "NumpyArrayWrapper")
+
+
+class JoblibPickler(pickle._Pickler):
+    def save(self, obj, save_persistent_id=True):
+        super().save(obj, save_persistent_id)
+        if isinstance(obj, Wrapper):
+            self.write(obj.raw)
+
+
+w = Wrapper()
+w.shape, w.order, w.dtype, w.allow_mmap = (2,), "C", "int64", False
+w.raw = struct.pack("<qq", 0, 1)
+clf2 = XGBClassifier()
+clf2.classes_, clf2._Booster, clf2.n_estimators = w, booster(snapubj), 10
+bio = io.BytesIO()
+JoblibPickler(bio, protocol=3).dump(clf2)
+wr("joblib_plain_numpy.joblib", bio.getvalue(), format="pickle", payload="snap_ubj", writer_min="1.7.4",
+   writer_max="1.7.4", protocol=3, pclass="xgboost.sklearn XGBClassifier", objective="binary:logistic",
+   num_class=0, preds="1.7.4/binary_logistic.preds.txt", joblib_arrays=1)
+
+# ---- JSON/UBJSON field variants of other writers ---------------------------------------------
+
+
+def ubj_load(b):
+    """Our own small UBJSON reader (XGBoost's subset); typed arrays become Typed."""
+    pos = [0]
+
+    def take(n):
+        v = b[pos[0] : pos[0] + n]
+        pos[0] += n
+        return v
+
+    def integer(t):
+        f = {"i": ">b", "U": ">B", "I": ">h", "l": ">i", "L": ">q"}[t]
+        return struct.unpack(f, take(struct.calcsize(f)))[0]
+
+    def value(t):
+        if t == "{":
+            o = {}
+            while b[pos[0] : pos[0] + 1] != b"}":
+                k = take(integer(chr(take(1)[0]))).decode()
+                o[k] = value(chr(take(1)[0]))
+            take(1)
+            return o
+        if t == "[":
+            if b[pos[0] : pos[0] + 1] == b"$":
+                take(1)
+                et = chr(take(1)[0])
+                take(1)  # '#'
+                n = integer(chr(take(1)[0]))
+                return Typed(et, [scalar(et) for _ in range(n)])
+            take(1)  # '#'
+            n = integer(chr(take(1)[0]))
+            return [value(chr(take(1)[0])) for _ in range(n)]
+        if t == "S":
+            return take(integer(chr(take(1)[0]))).decode()
+        if t in "TF":
+            return t == "T"
+        return scalar(t)
+
+    def scalar(t):
+        if t == "d":
+            return struct.unpack(">f", take(4))[0]
+        if t == "D":
+            return struct.unpack(">d", take(8))[0]
+        return integer(t)
+
+    return value(chr(take(1)[0]))
+
+
+class Typed:
+    def __init__(self, t, v):
+        self.t, self.v = t, v
+
+
+def ubj_dump(o):
+    fmt = {"i": ">b", "U": ">B", "I": ">h", "l": ">i", "L": ">q", "d": ">f", "D": ">d"}
+
+    def length(n):
+        return b"L" + struct.pack(">q", n)
+
+    if isinstance(o, dict):
+        return b"{" + b"".join(length(len(k)) + k.encode() + ubj_dump(v) for k, v in o.items()) + b"}"
+    if isinstance(o, Typed):
+        return b"[$" + o.t.encode() + b"#" + length(len(o.v)) + b"".join(struct.pack(fmt[o.t], x) for x in o.v)
+    if isinstance(o, list):
+        return b"[#" + length(len(o)) + b"".join(ubj_dump(x) for x in o)
+    if isinstance(o, str):
+        return b"S" + length(len(o.encode())) + o.encode()
+    if isinstance(o, bool):
+        return b"T" if o else b"F"
+    if isinstance(o, int):
+        return (b"i" + struct.pack(">b", o)) if -128 <= o < 128 else (b"l" + struct.pack(">i", o))
+    return b"d" + struct.pack(">f", o)
+
+
+# 3.1-style UBJSON: base_score as a one-element array string, float64 ($D) split conditions and
+# int16 ($I) children, as the newer writers' typed arrays allow (formats.md 3.3)
+u = ubj_load(rd(f"{SRC}/3.0.5/binary_logistic.ubj"))
+assert ubj_dump(u) == rd(f"{SRC}/3.0.5/binary_logistic.ubj"), "the UBJSON round trip is exact"
+lmp = u["learner"]["learner_model_param"]
+lmp["base_score"] = "[" + lmp["base_score"] + "]"
+for t in u["learner"]["gradient_booster"]["model"]["trees"]:
+    t["split_conditions"] = Typed("D", t["split_conditions"].v)
+    t["left_children"] = Typed("I", t["left_children"].v)
+    t["split_type"] = Typed("i", t["split_type"].v)
+u["version"] = [3, 1, 0]
+wr("ubj31_typed.ubj", ubj_dump(u), format="ubjson", payload="ubj", writer_min="3.1.0", writer_max="3.1.0",
+   objective="binary:logistic", num_class=0, preds="3.0.5/binary_logistic.preds.txt", base_array=1,
+   typed_f64=1, typed_i8=1)
+
+# 3.1-style JSON: a per-class base_score array
+j = json.loads(rd(f"{SRC}/3.0.5/multi_softprob.json"))
+bs = j["learner"]["learner_model_param"]["base_score"]
+j["learner"]["learner_model_param"]["base_score"] = "[" + ",".join([bs] * 3) + "]"
+j["version"] = [3, 1, 0]
+wr("json31_base_score_array.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="3.1.0", writer_max="3.1.0", objective="multi:softprob", num_class=3,
+   preds="3.0.5/multi_softprob.preds.txt", base_array=1)
+
+# 1.0-1.2-style JSON: leaf_child_counts, no split_type/categories
+j = json.loads(rd(f"{SRC}/1.5.2/binary_logistic.json"))
+for t in j["learner"]["gradient_booster"]["model"]["trees"]:
+    for k in ("split_type", "categories", "categories_nodes", "categories_segments", "categories_sizes"):
+        del t[k]
+    t["leaf_child_counts"] = [0] * len(t["left_children"])
+del j["learner"]["feature_names"], j["learner"]["feature_types"]
+j["version"] = [1, 2, 1]
+wr("json12_leaf_child_counts.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="1.2.1", writer_max="1.2.1", objective="binary:logistic", num_class=0,
+   preds="1.5.2/binary_logistic.preds.txt")
+del j["version"]
+wr("json_noversion_12.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="1.0.0", writer_max="1.2", objective="binary:logistic", num_class=0,
+   preds="1.5.2/binary_logistic.preds.txt")
+j = json.loads(rd(f"{SRC}/1.7.4/reg_squarederror.json"))
+del j["version"]
+wr("json_noversion_16.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="1.6.0", writer_max="", objective="reg:squarederror", num_class=0,
+   preds="1.7.4/reg_squarederror.preds.txt")
+
+with open("expect.csv", "w", newline="") as f:
+    dw = csv.DictWriter(f, cols, restval="", lineterminator="\n")
+    dw.writeheader()
+    for r in rows:
+        dw.writerow(r)

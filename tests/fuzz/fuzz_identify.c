@@ -1,0 +1,48 @@
+/*
+ * Fuzz model identification: every reader behind compat_identify (legacy binary, JSON,
+ * UBJSON, pickle opcode scan and payload extraction, joblib/gzip unwrapping, foreign-file
+ * sniffing) and the reference predictor on whatever trees come out, on arbitrary bytes.
+ * The first input byte picks a prefix that steers the bytes to one reader, so each reader is
+ * reached without the fuzzer having to find its magic first.
+ */
+#include "compat/compat.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const prefixes[] = {"", "binf", "{L", "\x80\x04", "CONFIG-offset:", "{\""};
+    if (size < 1)
+        return 0;
+    const char *pre = prefixes[data[0] % 6];
+    size_t pl = strlen(pre);
+    unsigned char *buf = malloc(pl + size - 1 + 1);
+    if (!buf)
+        return 0;
+    memcpy(buf, pre, pl);
+    memcpy(buf + pl, data + 1, size - 1);
+    size_t len = pl + size - 1;
+
+    compat_model_info *m = NULL;
+    smx_err err = {0};
+    if (compat_identify(buf, len, "xgboost-model", &m, &err) == SMX_OK) {
+        static const float rows[2 * 8] = {0.5f, -1,  3, NAN,   1,      0, 2, -0.25f,
+                                          NAN,  NAN, 7, 1e30f, -1e30f, 0, 1, 1};
+        compat_pred p;
+        if (compat_reference_predict(m, rows, 2, 8, 0, &p, &err) == SMX_OK)
+            compat_pred_free(&p);
+        if (m->payload_bytes) { /* what a load check would hand to XGBoost */
+            compat_model_info *in = NULL;
+            if (compat_identify(m->payload_bytes, m->payload_len, "payload", &in, &err) == SMX_OK)
+                compat_model_info_free(in);
+        }
+        compat_model_info_free(m);
+    }
+    free(buf);
+    return 0;
+}

@@ -1,0 +1,175 @@
+/*
+ * `smxgb check` end to end on good and broken artifacts: one report for all of them, the
+ * verify results per container, the serve + probe step (or a clear note when this build has
+ * no serve verb), exit codes, JSON and JUnit.
+ */
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static void setup(void)
+{
+    dir = th_tmpdir();
+    size_t n;
+    char *m = th_model(&n);
+    th_entry good[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+    th_write_archive(th_path(dir, "good.tar.gz"), "gzip", "pax", good, 1);
+    th_entry nested[] = {{"model/", 'd', 0, NULL, 0, NULL},
+                         {"model/xgboost-model", 'f', 0, m, n, NULL}};
+    th_write_archive(th_path(dir, "nested.tar.gz"), "gzip", "pax", nested, 2);
+    th_write(th_path(dir, "plain.tar"), m, n); /* not an archive at all */
+    free(m);
+}
+static void teardown(void)
+{
+    th_rmrf(dir);
+    free(dir);
+}
+TestSuite(check, .init = setup, .fini = teardown);
+
+static json_t *case_named(json_t *rep, const char *artifact_suffix, const char *container)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(rep, "cases"), i, c)
+    {
+        const char *a = json_string_value(json_object_get(c, "name"));
+        const char *t = json_string_value(json_object_get(c, "container"));
+        size_t al = strlen(a), sl = strlen(artifact_suffix);
+        if (al >= sl && !strcmp(a + al - sl, artifact_suffix) && t && !strcmp(t, container))
+            return c;
+    }
+    return NULL;
+}
+
+static int has_code(json_t *c, const char *code)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(c, "findings"), i, f) if (
+        !strcmp(json_string_value(json_object_get(f, "code")), code)) return 1;
+    return 0;
+}
+
+Test(check, good_and_broken_in_one_report)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "check %s %s %s --container 1.7-1 --container 1.0-1 --json",
+                      th_path(dir, "good.tar.gz"), th_path(dir, "nested.tar.gz"),
+                      th_path(dir, "plain.tar"));
+    cr_assert_eq(rc, 1, "%s", out);
+    json_t *j = th_json(out);
+    cr_assert_eq(json_array_size(json_object_get(j, "cases")), 6, "3 artifacts x 2 containers");
+    json_t *g = case_named(j, "good.tar.gz", "1.7-1");
+    cr_assert_not_null(g);
+    cr_assert_str_eq(json_string_value(json_object_get(g, "status")), "pass", "%s", out);
+    /* served and probed when this build has the serve verb; said clearly when not */
+    int serve = th_smxgb(NULL, "help serve >/dev/null 2>&1") == 0;
+    if (serve) {
+        cr_assert(has_code(g, "probe-healthy"), "the good artifact passes its health check: %s", out);
+        json_t *probe = json_object_get(g, "probe");
+        cr_assert(json_is_true(json_object_get(probe, "healthy")));
+        cr_assert(has_code(g, "sample-generated"), "rows as wide as the model: %s", out);
+    } else {
+        cr_assert(has_code(g, "serve-unavailable"), "%s", out);
+    }
+    json_t *nst = case_named(j, "nested.tar.gz", "1.0-1");
+    cr_assert_str_eq(json_string_value(json_object_get(nst, "status")), "fail");
+    cr_assert(has_code(nst, "layout-no-model"));
+    cr_assert(has_code(nst, "serve-skipped"), "a failed verify is not served: %s", out);
+    json_t *pl = case_named(j, "plain.tar", "1.7-1");
+    cr_assert_str_eq(json_string_value(json_object_get(pl, "status")), "fail");
+    json_decref(j);
+    free(out);
+}
+
+Test(check, exit_codes_text_and_junit)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "check %s --container 1.7-1 --no-serve --junit %s",
+                      th_path(dir, "good.tar.gz"), th_path(dir, "r.xml"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "PASS") && strstr(out, "OK: 1 case passed"), "%s", out);
+    free(out);
+    char *xml = th_read(th_path(dir, "r.xml"), NULL);
+    cr_assert(strstr(xml, "tests=\"1\" failures=\"0\""), "%s", xml);
+    cr_assert(strstr(xml, "classname=\"smxgb.check\""), "%s", xml);
+    free(xml);
+
+    rc = th_smxgb(&out, "check %s --no-serve", th_path(dir, "nested.tar.gz"));
+    cr_assert_eq(rc, 1);
+    cr_assert(strstr(out, "FAIL  ") && strstr(out, "layout-no-model"), "%s", out);
+    free(out);
+    cr_assert_eq(th_smxgb(&out, "check %s --no-serve 2>&1", th_path(dir, "absent.tar.gz")), 2);
+    cr_assert(strstr(out, "artifact-unreadable"), "%s", out);
+    free(out);
+    cr_assert_eq(th_smxgb(&out, "check %s --container 9.9-9 2>&1", th_path(dir, "good.tar.gz")), 2);
+    free(out);
+    cr_assert_eq(th_smxgb(&out, "check 2>&1"), 2);
+    free(out);
+}
+
+/* ---- against `smxgb serve` (when this build has it) ---------------------------------------- */
+
+static int have_serve(void) { return th_smxgb(NULL, "help serve >/dev/null 2>&1") == 0; }
+
+Test(check, probe_against_smxgb_serve, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    char cmd[4096];
+    char *out = NULL;
+    /* a port nothing listens on yet: the first pings are refused until the server is up */
+    int port = 0;
+    {
+        char *p = NULL;
+        th_run("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); "
+               "print(s.getsockname()[1])'",
+               &p);
+        port = atoi(p);
+        free(p);
+    }
+    snprintf(cmd, sizeof cmd, "%s serve %s --port %d --quiet >/dev/null 2>&1 & echo $!", SMXGB_BIN,
+             th_path(dir, "good.tar.gz"), port);
+    cr_assert_eq(th_run(cmd, &out), 0);
+    int pid = atoi(out);
+    free(out);
+    cr_assert_gt(pid, 0);
+    th_write(th_path(dir, "rows.csv"), "0.1,0.2,0.3,0.4,0.5,0.6\n", 24);
+    int rc = th_smxgb(&out,
+                      "probe http://127.0.0.1:%d --interval 0.2 --startup-timeout 30 --sample %s "
+                      "--content-type text/csv --json",
+                      port, th_path(dir, "rows.csv"));
+    snprintf(cmd, sizeof cmd, "kill %d", pid);
+    th_run(cmd, NULL);
+    cr_assert_eq(rc, 0, "smxgb serve passes SageMaker's health check: %s", out);
+    json_t *j = th_json(out);
+    json_t *inv = json_object_get(j, "invocation");
+    cr_assert_eq(json_integer_value(json_object_get(inv, "status")), 200);
+    const char *body = json_string_value(json_object_get(inv, "body"));
+    cr_assert(body && (body[0] == '0' || body[0] == '1'), "a probability: %s", body);
+    json_decref(j);
+    free(out);
+}
+
+Test(check, model_that_does_not_load_fails_its_health_check, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    th_entry junk[] = {{"xgboost-model", 'f', 0, "this is not a model\n", 20, NULL}};
+    th_write_archive(th_path(dir, "junk.tar.gz"), "gzip", "pax", junk, 1);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "check %s --container 1.7-1 --startup-timeout 20 --json",
+                      th_path(dir, "junk.tar.gz"));
+    cr_assert_eq(rc, 1, "%s", out);
+    json_t *j = th_json(out);
+    json_t *c = json_array_get(json_object_get(j, "cases"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(c, "status")), "fail");
+    cr_assert(has_code(c, "probe-unhealthy") || has_code(c, "serve-skipped"),
+              "either verify or the health check says so: %s", out);
+    json_decref(j);
+    free(out);
+}

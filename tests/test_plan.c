@@ -1,0 +1,404 @@
+/*
+ * The Terraform plan reader on hand-written `terraform show -json` fixtures (tests/data/plan):
+ * one model, a module, an A/B pair, serverless, values unknown until apply, non-XGBoost and
+ * legacy images, a pipeline with script mode and an uncompressed source, planned_values only.
+ * Then `smxgb plan` end to end with --artifact mappings: one good and two broken models, and
+ * the CI outputs (JSON, JUnit, GitHub Actions annotations).
+ */
+#include "gate/gate.h"
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PLAN(name) SMXGB_TESTDATA "/plan/" name
+
+static gate_plan *load(const char *path)
+{
+    size_t n;
+    char *text = th_read(path, &n);
+    gate_plan *p = NULL;
+    smx_err err = {0};
+    cr_assert_eq(gate_plan_parse(text, n, &p, &err), SMX_OK, "%s: %s", path, err.msg);
+    free(text);
+    return p;
+}
+
+static const gate_plan_variant *variant(const gate_plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_variants; i++)
+        if (p->variants[i].variant_name && !strcmp(p->variants[i].variant_name, name))
+            return &p->variants[i];
+    cr_assert_fail("no variant %s", name);
+    return NULL;
+}
+
+Test(plan_reader, one_model)
+{
+    gate_plan *p = load(PLAN("one_model.json"));
+    cr_assert_str_eq(p->format_version, "1.2");
+    cr_assert_eq(p->n_containers, 1);
+    const gate_plan_container *c = &p->containers[0];
+    cr_assert_str_eq(c->model_address, "aws_sagemaker_model.churn");
+    cr_assert_str_eq(c->module_address, "");
+    cr_assert_str_eq(c->block, "primary_container");
+    cr_assert_str_eq(c->image.s,
+                     "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1");
+    cr_assert_str_eq(c->model_data_url.s, "s3://acme-models/churn/model.tar.gz");
+    cr_assert_str_eq(c->actions, "create");
+    cr_assert_str_eq(gate_plan_env(c, "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"), "text/csv");
+    cr_assert_not(c->has_data_source, "model_data_source is only marked computed");
+    const gate_plan_variant *v = variant(p, "AllTraffic");
+    cr_assert_eq(v->startup_timeout, 600);
+    cr_assert_eq(v->download_timeout, 600);
+    cr_assert_str_eq(v->model_name.s, "churn-xgb");
+    cr_assert_not(v->serverless);
+    gate_plan_free(p);
+}
+
+Test(plan_reader, module_joins_variant_through_configuration)
+{
+    gate_plan *p = load(PLAN("module.json"));
+    cr_assert_eq(p->n_containers, 1);
+    cr_assert_str_eq(p->containers[0].model_address, "module.ml.aws_sagemaker_model.xgb");
+    cr_assert_str_eq(p->containers[0].module_address, "module.ml");
+    cr_assert_eq(p->n_variants, 1);
+    cr_assert(p->variants[0].model_name.unknown, "model_name is known only after apply");
+    cr_assert_str_eq(p->variants[0].model_ref, "module.ml.aws_sagemaker_model.xgb");
+    cr_assert_eq(p->variants[0].startup_timeout, 120);
+    gate_plan_free(p);
+}
+
+Test(plan_reader, planned_values_only_walks_child_modules)
+{
+    gate_plan *p = load(PLAN("planned_values_only.json"));
+    cr_assert_eq(p->n_containers, 1);
+    cr_assert_str_eq(p->containers[0].model_address, "module.ml.aws_sagemaker_model.xgb");
+    cr_assert_str_eq(p->containers[0].module_address, "module.ml");
+    cr_assert_str_eq(p->containers[0].model_data_url.s,
+                     "s3://acme-models/churn/2026-11-22/model.tar.gz");
+    gate_plan_free(p);
+}
+
+Test(plan_reader, ab_pair)
+{
+    gate_plan *p = load(PLAN("ab_pair.json"));
+    cr_assert_eq(p->n_containers, 2);
+    cr_assert_eq(p->n_variants, 2);
+    cr_assert_str_eq(variant(p, "A")->model_name.s, "churn-a");
+    cr_assert_eq(variant(p, "B")->startup_timeout, 90);
+    cr_assert(strstr(p->containers[1].image.s, ":1.5-1"));
+    gate_plan_free(p);
+}
+
+Test(plan_reader, serverless)
+{
+    gate_plan *p = load(PLAN("serverless.json"));
+    const gate_plan_variant *v = variant(p, "AllTraffic");
+    cr_assert(v->serverless);
+    cr_assert_eq(v->memory_size_mb, 2048);
+    cr_assert_eq(v->max_concurrency, 5);
+    cr_assert_eq(v->startup_timeout, -1, "not set");
+    gate_plan_free(p);
+}
+
+Test(plan_reader, unknown_values)
+{
+    gate_plan *p = load(PLAN("unknown.json"));
+    cr_assert_eq(p->n_containers, 1, "aws_s3_object is not a model");
+    const gate_plan_container *c = &p->containers[0];
+    cr_assert_null(c->model_data_url.s);
+    cr_assert(c->model_data_url.unknown);
+    cr_assert(c->model_name.unknown);
+    cr_assert_not(c->image.unknown);
+    cr_assert_str_eq(p->variants[0].model_ref, "aws_sagemaker_model.fresh");
+    gate_plan_free(p);
+}
+
+Test(plan_reader, pipeline_with_uncompressed_source)
+{
+    gate_plan *p = load(PLAN("pipeline_script_uncompressed.json"));
+    cr_assert_eq(p->n_containers, 2);
+    cr_assert_str_eq(p->containers[0].block, "container");
+    cr_assert_str_eq(gate_plan_env(&p->containers[0], "SAGEMAKER_PROGRAM"), "inference.py");
+    const gate_plan_container *c = &p->containers[1];
+    cr_assert_eq(c->index, 1);
+    cr_assert(c->has_data_source);
+    cr_assert_str_eq(c->s3_uri.s, "s3://acme-models/raw/xgboost-model");
+    cr_assert_str_eq(c->compression_type.s, "None");
+    cr_assert_str_eq(c->s3_data_type.s, "S3Object");
+    gate_plan_free(p);
+}
+
+Test(plan_reader, deletes_are_skipped_and_bad_input_refused)
+{
+    const char *del = "{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":"
+                      "\"aws_sagemaker_model.old\",\"mode\":\"managed\",\"type\":"
+                      "\"aws_sagemaker_model\",\"change\":{\"actions\":[\"delete\"],\"after\":null}}]}";
+    gate_plan *p = NULL;
+    smx_err err = {0};
+    cr_assert_eq(gate_plan_parse(del, strlen(del), &p, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(p->n_containers, 0);
+    gate_plan_free(p);
+    const char *bad[] = {"", "[]", "{\"resource_changes\": []}",
+                         "{\"format_version\":\"2.0\",\"resource_changes\":[]}",
+                         "{\"format_version\":\"1.2\",\"resource_changes\":{}}",
+                         "{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":\"a.b\","
+                         "\"type\":\"aws_sagemaker_model\"}]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err.msg[0] = '\0';
+        cr_assert_eq(gate_plan_parse(bad[i], strlen(bad[i]), &p, &err), SMX_EFORMAT, "%s", bad[i]);
+        cr_assert(err.msg[0], "says why: %s", bad[i]);
+    }
+}
+
+/* ---- end to end ---------------------------------------------------------------------------- */
+
+static char *dir;
+static void setup(void)
+{
+    dir = th_tmpdir();
+    size_t n;
+    char *m = th_model(&n);
+    th_entry good[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+    th_write_archive(th_path(dir, "good.tar.gz"), "gzip", "pax", good, 1);
+    th_entry nested[] = {{"model/", 'd', 0, NULL, 0, NULL},
+                         {"model/xgboost-model", 'f', 0, m, n, NULL}};
+    th_write_archive(th_path(dir, "nested.tar.gz"), "gzip", "pax", nested, 2);
+    th_entry stray[] = {{"xgboost-model", 'f', 0, m, n, NULL},
+                        {"notes.txt", 'f', 0, "feature list\n", 13, NULL}};
+    th_write_archive(th_path(dir, "stray.tar.gz"), "gzip", "pax", stray, 2);
+    th_write(th_path(dir, "raw-model"), m, n);
+    free(m);
+}
+static void teardown(void)
+{
+    th_rmrf(dir);
+    free(dir);
+}
+
+#define MAP_GOOD_AND_BROKEN                                                                        \
+    "--artifact s3://acme-models/good/model.tar.gz=%s/good.tar.gz "                                \
+    "--artifact s3://acme-models/nested/model.tar.gz=%s/nested.tar.gz "                            \
+    "--artifact s3://acme-models/stray/model.tar.gz=%s/stray.tar.gz"
+
+Test(plan_cli, one_good_two_broken_exits_1_naming_both, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve " MAP_GOOD_AND_BROKEN " 2>&1",
+                      PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "PASS  aws_sagemaker_model.good"), "%s", out);
+    cr_assert(strstr(out, "FAIL  module.team.aws_sagemaker_model.nested"), "%s", out);
+    cr_assert(strstr(out, "FAIL  aws_sagemaker_model.stray"), "%s", out);
+    cr_assert(strstr(out, "layout-no-model"), "the reason for the nested one: %s", out);
+    cr_assert(strstr(out, "layout-multiple-models"), "the reason for the stray one: %s", out);
+    const char *summary = strstr(out, "FAIL: 2 of 3");
+    cr_assert_not_null(summary, "%s", out);
+    cr_assert(strstr(summary, "nested") && strstr(summary, "stray") && !strstr(summary, "good"),
+              "the summary names both broken models: %s", summary);
+    free(out);
+
+    /* JSON: one case per model container, with the reasons */
+    rc = th_smxgb(&out, "plan %s --no-serve --json " MAP_GOOD_AND_BROKEN,
+                  PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_eq(rc, 1);
+    json_t *j = th_json(out);
+    cr_assert(json_is_false(json_object_get(j, "ok")));
+    json_t *cases = json_object_get(j, "cases");
+    cr_assert_eq(json_array_size(cases), 3);
+    size_t i;
+    json_t *c;
+    int failed = 0;
+    json_array_foreach(cases, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *st = json_string_value(json_object_get(c, "status"));
+        cr_assert_str_eq(json_string_value(json_object_get(c, "container")), "1.7-1");
+        if (strstr(name, "good"))
+            cr_assert_str_eq(st, "pass", "%s", name);
+        else {
+            cr_assert_str_eq(st, "fail", "%s", name);
+            failed++;
+        }
+    }
+    cr_assert_eq(failed, 2);
+    json_decref(j);
+    free(out);
+}
+
+Test(plan_cli, junit_and_github_annotations, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    const char *junit = th_path(dir, "report.xml");
+    int rc = th_smxgb(&out, "plan %s --no-serve --junit %s " MAP_GOOD_AND_BROKEN,
+                      PLAN("good_and_broken.json"), junit, dir, dir, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    free(out);
+    char *xml = th_read(junit, NULL);
+    cr_assert(strstr(xml, "<testsuites name=\"smxgb plan\" tests=\"3\" failures=\"2\""), "%s", xml);
+    cr_assert(strstr(xml, "name=\"aws_sagemaker_model.good primary_container[0] [1.7-1]\""), "%s",
+              xml);
+    cr_assert(strstr(xml, "<failure type=\"layout-no-model\""), "%s", xml);
+    cr_assert(strstr(xml, "<failure type=\"layout-multiple-models\""), "%s", xml);
+    free(xml);
+    /* the XML parses (python3's parser is strict about escaping) */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "python3 -c 'import sys,xml.dom.minidom as m; m.parse(sys.argv[1])' %s",
+             junit);
+    cr_assert_eq(th_run(cmd, NULL), 0, "JUnit XML is well-formed");
+
+    rc = th_smxgb(&out, "plan %s --no-serve " MAP_GOOD_AND_BROKEN " 2>&1 | grep '^::'",
+                  PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_neq(rc, 0, "no annotations outside GitHub Actions: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "GITHUB_ACTIONS=true %s plan %s --no-serve " MAP_GOOD_AND_BROKEN " | grep '^::error'",
+             SMXGB_BIN, PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_eq(th_run(cmd, &out), 0);
+    cr_assert(strstr(out, "::error file=" SMXGB_TESTDATA "/plan/good_and_broken.json,title=smxgb "
+                          "layout-no-model module.team.aws_sagemaker_model.nested"),
+              "%s", out);
+    cr_assert(strstr(out, "layout-multiple-models"), "%s", out);
+    cr_assert_null(strstr(out, "aws_sagemaker_model.good"), "no annotation for the good one: %s",
+                   out);
+    free(out);
+}
+
+Test(plan_cli, unknown_values_and_other_images_are_reported, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve", PLAN("unknown.json"));
+    cr_assert_eq(rc, 0, "unknown until apply is not an error: %s", out);
+    cr_assert(strstr(out, "SKIP  aws_sagemaker_model.fresh"), "%s", out);
+    cr_assert(strstr(out, "known only after apply"), "%s", out);
+    free(out);
+    rc = th_smxgb(&out, "plan %s --no-serve", PLAN("non_xgboost.json"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "SKIP  aws_sagemaker_model.torch"), "%s", out);
+    cr_assert(strstr(out, "not a SageMaker XGBoost image"), "%s", out);
+    cr_assert(strstr(out, "plan-image-legacy"), "%s", out);
+    free(out);
+}
+
+Test(plan_cli, module_ab_serverless_and_pipeline, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out,
+                      "plan %s --no-serve --artifact "
+                      "s3://acme-models/churn/2026-11-22/model.tar.gz=%s/good.tar.gz",
+                      PLAN("module.json"), dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "window is 120 s"), "the module's endpoint config is joined: %s", out);
+    free(out);
+
+    rc = th_smxgb(&out,
+                  "plan %s --no-serve --artifact s3://acme-models/churn/a/model.tar.gz=%s/good.tar.gz "
+                  "--artifact s3://acme-models/churn/b/model.tar.gz=%s/stray.tar.gz",
+                  PLAN("ab_pair.json"), dir, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "PASS  aws_sagemaker_model.a primary_container[0]  [container 1.7-1]"),
+              "%s", out);
+    cr_assert(strstr(out, "FAIL  aws_sagemaker_model.b primary_container[0]  [container 1.5-1]"),
+              "%s", out);
+    free(out);
+
+    rc = th_smxgb(&out, "plan %s --no-serve --artifact s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz",
+                  PLAN("serverless.json"), dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "4 MB"), "%s", out);
+    free(out);
+    rc = th_smxgb(&out,
+                  "plan %s --no-serve --artifact s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz",
+                  PLAN("serverless_bad_memory.json"), dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "plan-serverless-memory"), "%s", out);
+    free(out);
+
+    rc = th_smxgb(&out,
+                  "plan %s --no-serve --artifact s3://acme-models/pipe/model.tar.gz=%s/stray.tar.gz "
+                  "--artifact s3://acme-models/raw/xgboost-model=%s/raw-model",
+                  PLAN("pipeline_script_uncompressed.json"), dir, dir);
+    cr_assert_eq(rc, 0, "script mode does not count layout errors; the raw file is one model: %s",
+                 out);
+    cr_assert(strstr(out, "script mode"), "%s", out);
+    cr_assert(strstr(out, "xgboost-model in /opt/ml/model"), "%s", out);
+    free(out);
+}
+
+Test(plan_cli, unreadable_inputs_exit_2, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    cr_assert_eq(th_smxgb(&out, "plan %s/missing.json 2>&1", dir), 2);
+    free(out);
+    th_write(th_path(dir, "state.json"), "{\"values\": 1}", 13);
+    cr_assert_eq(th_smxgb(&out, "plan %s 2>&1", th_path(dir, "state.json")), 2, "%s", out);
+    cr_assert(strstr(out, "format_version"), "%s", out);
+    free(out);
+    cr_assert_eq(th_smxgb(&out, "plan %s --no-serve --artifact "
+                                "s3://acme-models/good/model.tar.gz=%s/absent.tar.gz 2>&1",
+                          PLAN("one_model.json"), dir),
+                 2, "a mapping that does not point at a file");
+    free(out);
+}
+
+/* The `smxgb plan` command lines of the README's CI jobs, with the binary under test. */
+static size_t readme_commands(char cmds[][1024], size_t max)
+{
+    char *readme = th_read(SMXGB_SOURCE_DIR "/README.md", NULL);
+    const char *needle = "/opt/smxgb/build/tools/smxgb plan ";
+    size_t n = 0;
+    for (const char *p = strstr(readme, needle); p && n < max; p = strstr(p + 1, needle)) {
+        const char *args = p + strlen("/opt/smxgb/build/tools/smxgb");
+        size_t len = strcspn(args, "\n");
+        snprintf(cmds[n++], 1024, "%s%.*s", SMXGB_BIN, (int)len, args);
+    }
+    free(readme);
+    return n;
+}
+
+Test(plan_cli, readme_ci_jobs_without_terraform, .init = setup, .fini = teardown)
+{
+    char cmds[4][1024];
+    size_t n = readme_commands(cmds, 4);
+    cr_assert_eq(n, 2, "a GitHub Actions and a GitLab CI job");
+    for (size_t i = 0; i < n; i++) {
+        /* `terraform show -json tfplan > plan.json` stands here as a fixture */
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "cd %s && cp %s plan.json && rm -f smxgb.xml && %s", dir,
+                 PLAN("non_xgboost.json"), cmds[i]);
+        char *out = NULL;
+        cr_assert_eq(th_run(cmd, &out), 0, "%s: %s", cmds[i], out);
+        free(out);
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import sys,xml.dom.minidom as m; "
+                 "d=m.parse(sys.argv[1]); print(len(d.getElementsByTagName(\"testcase\")))' %s",
+                 th_path(dir, "smxgb.xml"));
+        cr_assert_eq(th_run(cmd, &out), 0, "the job's JUnit report is written and parses");
+        cr_assert_str_eq(out, "2\n", "one testcase per model container");
+        free(out);
+    }
+}
+
+Test(plan_cli, uncompressed_prefix_mapped_to_a_directory, .init = setup, .fini = teardown)
+{
+    mkdir(th_path(dir, "prefix"), 0755);
+    size_t n;
+    char *m = th_model(&n);
+    th_write(th_path(dir, "prefix/xgboost-model"), m, n);
+    free(m);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve --artifact s3://acme-models/raw-prefix=%s",
+                      PLAN("uncompressed_prefix.json"), th_path(dir, "prefix"));
+    cr_assert_eq(rc, 0, "a prefix mapping may omit its trailing '/': %s", out);
+    cr_assert(strstr(out, "the prefix's files"), "%s", out);
+    free(out);
+    th_write(th_path(dir, "prefix/notes.txt"), "hello\n", 6);
+    rc = th_smxgb(&out, "plan %s --no-serve --artifact s3://acme-models/raw-prefix/=%s",
+                  PLAN("uncompressed_prefix.json"), th_path(dir, "prefix"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "layout-multiple-models"), "%s", out);
+    free(out);
+}

@@ -1,0 +1,620 @@
+/*
+ * smxgb train: the training-data parser (values, and the errors a user sees for a header,
+ * a ragged row, a non-numeric cell), hyperparameter validation per container, early stopping
+ * attributes, the container's model format, predictions of the packaged model against a
+ * booster trained in-process, determinism of the artifact, and byte equality with Debian's
+ * python3-xgboost xgb.train where it is installed.
+ */
+#include "helpers.h"
+
+#include "compat/compat.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dir;
+static void setup(void)
+{
+    dir = th_tmpdir();
+}
+static void teardown(void)
+{
+    th_rmrf(dir);
+    free(dir);
+}
+TestSuite(train, .init = setup, .fini = teardown);
+
+static int parse(const char *text, int csv_weights, compat_data_format f, compat_train_data *d,
+                 smx_err *err)
+{
+    memset(d, 0, sizeof *d);
+    compat_data_opts o = {.format = f, .csv_weights = csv_weights};
+    return compat_data_parse(text, strlen(text), "train.csv", &o, d, err);
+}
+
+/* ---- CSV --------------------------------------------------------------------------------- */
+
+Test(train, csv_values_go_into_one_dense_buffer)
+{
+    compat_train_data d;
+    smx_err err = {0};
+    const char *text = "1,0.5,-2e-3,\n0, 3 ,1.25E2,7\r\n\n2,nan,0.1,-0\n";
+    cr_assert_eq(parse(text, 0, COMPAT_DATA_AUTO, &d, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(d.format, COMPAT_DATA_CSV);
+    cr_assert_eq(d.nrow, 3);
+    cr_assert_eq(d.ncol, 3);
+    cr_assert_eq(d.labels[0], 1.0f);
+    cr_assert_eq(d.labels[2], 2.0f);
+    cr_assert_eq(d.X[0], 0.5f);
+    cr_assert_eq(d.X[1], strtof("-2e-3", NULL));
+    cr_assert(isnan(d.X[2]), "an empty cell is a missing value");
+    cr_assert_eq(d.X[3], 3.0f);
+    cr_assert_eq(d.X[4], 125.0f);
+    cr_assert(isnan(d.X[6]));
+    cr_assert_eq(d.X[7], strtof("0.1", NULL));
+    cr_assert_null(d.weights);
+    compat_data_free(&d);
+}
+
+Test(train, csv_numbers_round_like_numpy)
+{
+    /* every value must equal float32(correctly rounded double), what pandas + DMatrix give */
+    char text[1 << 16];
+    size_t n = 0;
+    unsigned s = 12345;
+    double want[400];
+    for (int i = 0; i < 200; i++) {
+        s = s * 1103515245u + 12345u;
+        double v = ((double)(s >> 8) / (1 << 24) - 0.5) * pow(10, (int)(s % 13) - 6);
+        char cell[64];
+        snprintf(cell, sizeof cell, (i % 3) ? "%.17g" : "%.6g", v);
+        want[i] = strtod(cell, NULL);
+        n += (size_t)snprintf(text + n, sizeof text - n, "0,%s\n", cell);
+    }
+    compat_train_data d;
+    smx_err err = {0};
+    cr_assert_eq(parse(text, 0, COMPAT_DATA_CSV, &d, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(d.nrow, 200);
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(d.X[i], (float)want[i], "row %d: %.9g vs %.9g", i, d.X[i], want[i]);
+    compat_data_free(&d);
+}
+
+Test(train, csv_weights_column)
+{
+    compat_train_data d;
+    smx_err err = {0};
+    cr_assert_eq(parse("1,0.5,10,11\n0,2,20,21\n", 1, COMPAT_DATA_CSV, &d, &err), SMX_OK, "%s",
+                 err.msg);
+    cr_assert_eq(d.ncol, 2);
+    cr_assert_not_null(d.weights);
+    cr_assert_eq(d.weights[0], 0.5f);
+    cr_assert_eq(d.weights[1], 2.0f);
+    cr_assert_eq(d.X[2], 20.0f);
+    compat_data_free(&d);
+}
+
+Test(train, csv_header_row_is_named)
+{
+    compat_train_data d;
+    smx_err err = {0};
+    int rc = parse("churned,tenure,charges\n1,2,3\n", 0, COMPAT_DATA_CSV, &d, &err);
+    cr_assert_eq(rc, SMX_EFORMAT);
+    cr_assert(strstr(err.msg, "train.csv: line 1 looks like a header"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "'churned'"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "no header row"), "%s", err.msg);
+    compat_data_free(&d);
+}
+
+Test(train, csv_ragged_row_is_named)
+{
+    compat_train_data d;
+    smx_err err = {0};
+    int rc = parse("1,2,3\n0,4,5\n1,6\n", 0, COMPAT_DATA_CSV, &d, &err);
+    cr_assert_eq(rc, SMX_EFORMAT);
+    cr_assert(strstr(err.msg, "line 3 has 2 columns, but the first row has 3"), "%s", err.msg);
+    compat_data_free(&d);
+    rc = parse("1,2,3\n0,4,5,6,7\n", 0, COMPAT_DATA_CSV, &d, &err);
+    cr_assert(strstr(err.msg, "line 2 has 5 columns, but the first row has 3"), "%s", err.msg);
+    compat_data_free(&d);
+}
+
+Test(train, csv_non_numeric_cell_names_row_and_column)
+{
+    compat_train_data d;
+    smx_err err = {0};
+    int rc = parse("1,2,3\n0,4,5\n1,6,abc\n", 0, COMPAT_DATA_CSV, &d, &err);
+    cr_assert_eq(rc, SMX_EFORMAT);
+    cr_assert(strstr(err.msg, "train.csv: line 3, column 3: 'abc' is not a number"), "%s", err.msg);
+    compat_data_free(&d);
+    rc = parse("1,2,3\n,4,5\n", 0, COMPAT_DATA_CSV, &d, &err);
+    cr_assert(strstr(err.msg, "line 2, column 1: the label is empty"), "%s", err.msg);
+    compat_data_free(&d);
+    rc = parse("1,2,3\n0,0x10,5\n", 0, COMPAT_DATA_CSV, &d, &err);
+    cr_assert(strstr(err.msg, "line 2, column 2: '0x10' is not a number"), "%s", err.msg);
+    compat_data_free(&d);
+}
+
+/* ---- LIBSVM ------------------------------------------------------------------------------ */
+
+Test(train, libsvm_rows_go_into_csr)
+{
+    compat_train_data d;
+    smx_err err = {0};
+    cr_assert_eq(
+        parse("1 3:0.5 1:2\n0 2:1.5  # comment\n\n1 5:-1\n", 0, COMPAT_DATA_AUTO, &d, &err), SMX_OK,
+        "%s", err.msg);
+    cr_assert_eq(d.format, COMPAT_DATA_LIBSVM);
+    cr_assert_eq(d.nrow, 3);
+    cr_assert_eq(d.ncol, 6, "indexes are used as they are: num_feature = max index + 1");
+    cr_assert_eq(d.indptr[1], 2);
+    cr_assert_eq(d.indices[0], 1, "a row's indexes are sorted");
+    cr_assert_eq(d.values[0], 2.0f);
+    cr_assert_eq(d.indices[2], 2);
+    cr_assert_eq(d.indptr[3], 4);
+    compat_data_free(&d);
+
+    cr_assert_eq(parse("1:2 1:1\n0:0.5 2:1\n", 0, COMPAT_DATA_LIBSVM, &d, &err), SMX_OK, "%s",
+                 err.msg);
+    cr_assert_not_null(d.weights);
+    cr_assert_eq(d.weights[1], 0.5f);
+    compat_data_free(&d);
+}
+
+Test(train, libsvm_errors_name_line_and_token)
+{
+    compat_train_data d;
+    smx_err err = {0};
+    cr_assert_eq(parse("1 1:2\n0 3\n", 0, COMPAT_DATA_LIBSVM, &d, &err), SMX_EFORMAT);
+    cr_assert(strstr(err.msg, "line 2, token 2: '3' is not 'index:value'"), "%s", err.msg);
+    compat_data_free(&d);
+    parse("1 1:2\n0 1:x\n", 0, COMPAT_DATA_LIBSVM, &d, &err);
+    cr_assert(strstr(err.msg, "line 2, token 2: '1:x': the value is not a number"), "%s", err.msg);
+    compat_data_free(&d);
+    parse("1 1:2 1:3\n", 0, COMPAT_DATA_LIBSVM, &d, &err);
+    cr_assert(strstr(err.msg, "feature index 1 appears twice"), "%s", err.msg);
+    compat_data_free(&d);
+    parse("1:1 1:2\n0 1:3\n", 0, COMPAT_DATA_LIBSVM, &d, &err);
+    cr_assert(strstr(err.msg, "line 2 has no weight"), "%s", err.msg);
+    compat_data_free(&d);
+}
+
+Test(train, a_directory_channel_reads_every_file_in_order)
+{
+    mkdir(th_path(dir, "ch"), 0755);
+    th_write(th_path(dir, "ch/b.csv"), "0,2\n", 4);
+    th_write(th_path(dir, "ch/a.csv"), "1,1\n", 4);
+    th_write(th_path(dir, "ch/.hidden"), "x,y\n", 4);
+    compat_train_data d = {0};
+    compat_data_opts o = {0};
+    smx_err err = {0};
+    cr_assert_eq(compat_data_load(th_path(dir, "ch"), &o, &d, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(d.nrow, 2);
+    cr_assert_eq(d.n_files, 2);
+    cr_assert_eq(d.labels[0], 1.0f);
+    cr_assert_eq(d.X[1], 2.0f);
+    compat_data_free(&d);
+}
+
+/* ---- hyperparameters --------------------------------------------------------------------- */
+
+static int validate(const char *tag, const char *const *kv, size_t n, smx_err *err)
+{
+    compat_kv hp[16];
+    for (size_t i = 0; i < n; i++) {
+        hp[i].key = (char *)kv[2 * i];
+        hp[i].value = (char *)kv[2 * i + 1];
+    }
+    const compat_container *c = compat_container_find(tag);
+    cr_assert_not_null(c, "%s", tag);
+    return compat_train_validate(c, (compat_version){1, 7, 4}, hp, n, err);
+}
+
+Test(train, hyperparameters_are_validated_per_container)
+{
+    smx_err err = {0};
+    const char *ok[] = {"num_round", "10",          "objective",   "binary:logistic", "eta",
+                        "0.3",       "eval_metric", "auc,logloss", "learning_rate",   "0.2"};
+    cr_assert_eq(validate("1.5-1", ok, 5, &err), SMX_OK, "%s", err.msg);
+
+    const char *absl[] = {"num_round", "10", "objective", "reg:absoluteerror"};
+    cr_assert_eq(validate("1.5-1", absl, 2, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "needs XGBoost 1.7"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "1.5-1 has XGBoost 1.5.2"), "%s", err.msg);
+    cr_assert_eq(validate("1.7-1", absl, 2, &err), SMX_OK, "%s", err.msg);
+
+    const char *typo[] = {"num_round", "10", "etta", "0.1"};
+    cr_assert_eq(validate("1.7-1", typo, 2, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "unknown hyperparameter 'etta' (did you mean 'eta'?)"), "%s",
+              err.msg);
+    cr_assert(strstr(err.msg, "max_depth") && strstr(err.msg, "colsample_bytree"),
+              "the message lists the valid names: %s", err.msg);
+
+    const char *none[] = {"eta", "0.1"};
+    cr_assert_eq(validate("1.7-1", none, 1, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "num_round is required"), "%s", err.msg);
+
+    const char *range[] = {"num_round", "10", "eta", "1.5"};
+    cr_assert_eq(validate("1.7-1", range, 2, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "eta=1.5 is out of range [0, 1]"), "%s", err.msg);
+
+    const char *notint[] = {"num_round", "10.5"};
+    cr_assert_eq(validate("1.7-1", notint, 1, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "num_round='10.5': expected an integer"), "%s", err.msg);
+
+    const char *multi[] = {"num_round", "10", "objective", "multi:softmax"};
+    cr_assert_eq(validate("1.7-1", multi, 2, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "needs num_class"), "%s", err.msg);
+
+    const char *auc[] = {"num_round", "10", "eval_metric", "auc"};
+    cr_assert_eq(validate("1.7-1", auc, 2, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "auc is only for classification and ranking"), "%s", err.msg);
+
+    const char *f1[] = {"num_round", "10", "objective", "binary:logistic", "eval_metric", "f1"};
+    cr_assert_eq(validate("1.7-1", f1, 3, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "computed by the container in Python"), "%s", err.msg);
+
+    const char *obj[] = {"num_round", "10", "objective", "reg:quantileerror"};
+    cr_assert_eq(validate("1.7-1", obj, 2, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "needs XGBoost 2.0"), "%s", err.msg);
+
+    const char *old[] = {"num_round", "10"};
+    cr_assert_eq(validate("0.90-2", old, 1, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "predicts nothing"), "%s", err.msg);
+}
+
+/* ---- training end to end ----------------------------------------------------------------- */
+
+/* A small binary classification set: y depends on x0 + x1, with noise. */
+static void write_data(const char *path, int rows, unsigned seed)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    unsigned s = seed;
+    for (int i = 0; i < rows; i++) {
+        float x[4];
+        for (int j = 0; j < 4; j++) {
+            s = s * 1103515245u + 12345u;
+            x[j] = (float)((s >> 8) % 10000) / 10000.0f;
+        }
+        s = s * 1103515245u + 12345u;
+        float noise = (float)((s >> 8) % 1000) / 1000.0f - 0.5f;
+        int y = x[0] + 0.7f * x[1] + 0.6f * noise > 0.9f;
+        fprintf(f, "%d,%.4f,%.4f,%.4f,%.4f\n", y, x[0], x[1], x[2], x[3]);
+    }
+    fclose(f);
+}
+
+/* Extract xgboost-model from an artifact into dir/name. */
+static void extract_model(const char *artifact, const char *name)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s.d' && tar -xzf '%s' -C '%s/%s.d' xgboost-model", dir,
+             name, artifact, dir, name);
+    cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
+}
+
+static const char *model_path(const char *name)
+{
+    static char p[1024];
+    snprintf(p, sizeof p, "%s/%s.d/xgboost-model", dir, name);
+    return p;
+}
+
+/* Train in-process with the low-level wrappers, as xgb.train would. */
+static compat_booster *train_in_process(compat_xgb *x, const char *csv, int rounds)
+{
+    compat_train_data d = {0};
+    compat_data_opts o = {0};
+    smx_err err = {0};
+    cr_assert_eq(compat_data_load(csv, &o, &d, &err), SMX_OK, "%s", err.msg);
+    compat_dmatrix *m;
+    cr_assert_eq(compat_dmatrix_from_dense(x, d.X, d.nrow, d.ncol, NAN, 0, &m, &err), SMX_OK);
+    cr_assert_eq(compat_dmatrix_set_float_info(m, "label", d.labels, d.nrow, &err), SMX_OK);
+    compat_booster *b;
+    cr_assert_eq(compat_booster_create(x, &m, 1, &b, &err), SMX_OK, "%s", err.msg);
+    compat_booster_set_param(b, "objective", "binary:logistic", &err);
+    compat_booster_set_param(b, "max_depth", "3", &err);
+    compat_booster_set_param(b, "seed", "3", &err);
+    compat_booster_set_param(b, "subsample", "0.8", &err);
+    for (int i = 0; i < rounds; i++)
+        cr_assert_eq(compat_booster_update(b, i, m, &err), SMX_OK, "%s", err.msg);
+    compat_dmatrix_free(m);
+    compat_data_free(&d);
+    return b;
+}
+
+static void predict_all(compat_xgb *x, compat_booster *b, const char *csv, compat_pred *out)
+{
+    compat_train_data d = {0};
+    compat_data_opts o = {0};
+    smx_err err = {0};
+    cr_assert_eq(compat_data_load(csv, &o, &d, &err), SMX_OK, "%s", err.msg);
+    compat_dmatrix *m;
+    cr_assert_eq(compat_dmatrix_from_dense(x, d.X, d.nrow, d.ncol, NAN, 0, &m, &err), SMX_OK);
+    compat_predict_opts po = {.missing = NAN};
+    cr_assert_eq(compat_booster_predict_dmatrix(b, m, &po, out, &err), SMX_OK, "%s", err.msg);
+    compat_dmatrix_free(m);
+    compat_data_free(&d);
+}
+
+static void trains_loads_and_predicts_identically(const char *tag, const char *magic, size_t ml)
+{
+    char *train = strdup(th_path(dir, "train.csv"));
+    write_data(train, 1500, 1);
+    char *art = strdup(th_path(dir, "model.tar.gz"));
+    char *out = NULL;
+    int rc = th_smxgb(&out,
+                      "train --train '%s' --container %s -p num_round=15 -p max_depth=3 -p "
+                      "objective=binary:logistic -p seed=3 -p subsample=0.8 -o '%s' 2>&1",
+                      train, tag, art);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "[14]\ttrain-logloss:"), "one XGBoost evaluation line per round: %s",
+              out);
+    free(out);
+
+    /* verify for that container says ok (exit 0, no errors) */
+    rc = th_smxgb(&out, "verify --json --container %s '%s'", tag, art);
+    json_t *rep = th_json(out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(json_is_true(json_object_get(rep, "ok")), "%s", out);
+    json_decref(rep);
+    free(out);
+
+    /* the container's format, and the same predictions as a booster trained in-process */
+    extract_model(art, tag);
+    size_t n;
+    char *bytes = th_read(model_path(tag), &n);
+    cr_assert(n > ml && !memcmp(bytes, magic, ml), "%s: wrong model format", tag);
+    free(bytes);
+    compat_xgb *x;
+    smx_err err = {0};
+    cr_assert_eq(compat_xgb_open(NULL, &x, &err), SMX_OK, "%s", err.msg);
+    compat_booster *loaded, *mem = train_in_process(x, train, 15);
+    cr_assert_eq(compat_booster_load_file(x, model_path(tag), &loaded, &err), SMX_OK, "%s",
+                 err.msg);
+    compat_pred a, b;
+    predict_all(x, mem, train, &a);
+    predict_all(x, loaded, train, &b);
+    cr_assert_eq(a.rows, 1500);
+    cr_assert_eq(a.rows, b.rows);
+    cr_assert_eq(memcmp(a.values, b.values, a.rows * a.cols * sizeof(float)), 0,
+                 "the packaged model predicts differently from the in-process booster");
+    compat_pred_free(&a);
+    compat_pred_free(&b);
+    compat_booster_free(loaded);
+    compat_booster_free(mem);
+    compat_xgb_close(x);
+    free(train);
+    free(art);
+}
+
+Test(train, for_1_5_1_legacy_binary_verified_and_identical)
+{
+    trains_loads_and_predicts_identically("1.5-1", "binf", 4);
+}
+
+Test(train, for_3_0_5_ubjson_verified_and_identical)
+{
+    trains_loads_and_predicts_identically("3.0-5", "{L\0\0\0\0\0\0\0\x07learner", 17);
+}
+
+static char *attr_of(const char *model, const char *key)
+{
+    compat_xgb *x;
+    smx_err err = {0};
+    cr_assert_eq(compat_xgb_open(NULL, &x, &err), SMX_OK);
+    compat_booster *b;
+    cr_assert_eq(compat_booster_load_file(x, model, &b, &err), SMX_OK, "%s", err.msg);
+    char *v = NULL;
+    compat_booster_attr(b, key, &v, &err);
+    compat_booster_free(b);
+    compat_xgb_close(x);
+    return v;
+}
+
+Test(train, early_stopping_stores_best_iteration_and_best_ntree_limit)
+{
+    char *train = strdup(th_path(dir, "train.csv"));
+    char *val = strdup(th_path(dir, "val.csv"));
+    write_data(train, 800, 1);
+    write_data(val, 300, 99);
+    const char *tags[] = {"1.7-1", "3.0-5"};
+    for (int t = 0; t < 2; t++) {
+        char art[1024];
+        snprintf(art, sizeof art, "%s/es-%s.tar.gz", dir, tags[t]);
+        char *out = NULL;
+        int rc = th_smxgb(&out,
+                          "train --train '%s' --validation '%s' --container %s -p num_round=300 "
+                          "-p eta=0.5 -p max_depth=6 -p objective=binary:logistic -p "
+                          "eval_metric=logloss -p early_stopping_rounds=5 -o '%s' 2>&1",
+                          train, val, tags[t], art);
+        cr_assert_eq(rc, 0, "%s", out);
+        /* find the best round from the printed validation-logloss lines */
+        int best = -1, last = -1;
+        double bestv = 1e300;
+        for (char *p = out; (p = strstr(p, "validation-logloss:")); p++) {
+            double v = strtod(p + strlen("validation-logloss:"), NULL);
+            last++;
+            if (v < bestv) {
+                bestv = v;
+                best = last;
+            }
+        }
+        cr_assert(last >= 0 && last < 299, "training stopped early: %d rounds", last + 1);
+        cr_assert_eq(last, best + 5, "stops 5 rounds after the best");
+        extract_model(art, tags[t]);
+        char *bi = attr_of(model_path(tags[t]), "best_iteration");
+        char *bn = attr_of(model_path(tags[t]), "best_ntree_limit");
+        char *bs = attr_of(model_path(tags[t]), "best_score");
+        cr_assert_not_null(bi);
+        cr_assert_eq(atoi(bi), best, "best_iteration %s, printed best %d", bi, best);
+        cr_assert_not_null(bs);
+        cr_assert(fabs(strtod(bs, NULL) - bestv) < 1e-5, "best_score %s vs %.5f", bs, bestv);
+        if (t == 0) {
+            cr_assert_not_null(bn, "1.7-1 (xgb.train 1.7) stores best_ntree_limit");
+            cr_assert_eq(atoi(bn), best + 1);
+        } else {
+            cr_assert_null(bn, "XGBoost 3.x training does not store best_ntree_limit");
+        }
+        free(bi);
+        free(bn);
+        free(bs);
+        free(out);
+    }
+    free(train);
+    free(val);
+}
+
+Test(train, same_input_and_seed_give_the_same_artifact_bytes)
+{
+    char *train = strdup(th_path(dir, "train.csv"));
+    write_data(train, 1000, 5);
+    char *a = strdup(th_path(dir, "a.tar.gz")), *b = strdup(th_path(dir, "b.tar.gz"));
+    const char *args = "-p num_round=10 -p subsample=0.7 -p colsample_bytree=0.8 -p seed=11 "
+                       "-p tree_method=hist --container 1.7-1 -q";
+    cr_assert_eq(th_smxgb(NULL, "train --train '%s' %s -o '%s'", train, args, a), 0);
+    cr_assert_eq(th_smxgb(NULL, "train --train '%s' %s -o '%s'", train, args, b), 0);
+    size_t na, nb;
+    char *da = th_read(a, &na), *db = th_read(b, &nb);
+    cr_assert_eq(na, nb);
+    cr_assert_eq(memcmp(da, db, na), 0, "two runs gave different artifacts");
+    free(da);
+    free(db);
+    free(train);
+    free(a);
+    free(b);
+}
+
+Test(train, cli_reports_data_and_hyperparameter_errors)
+{
+    char *csv = strdup(th_path(dir, "h.csv"));
+    th_write(csv, "label,f1\n1,2\n", 14);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "train --train '%s' -c 1.7-1 -p num_round=2 -o '%s/x.tar.gz' 2>&1", csv,
+                      dir);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "line 1 looks like a header"), "%s", out);
+    cr_assert(access(th_path(dir, "x.tar.gz"), F_OK) != 0, "no artifact on failure");
+    free(out);
+
+    char *hp = strdup(th_path(dir, "hyperparameters.json"));
+    const char *j = "{\"num_round\": \"5\", \"objective\": \"reg:absoluteerror\"}";
+    th_write(hp, j, strlen(j));
+    th_write(csv, "1,2\n0,3\n", 8);
+    rc = th_smxgb(&out, "train --train '%s' -c 1.5-1 --hyperparameters '%s' -o '%s/x.tar.gz' 2>&1",
+                  csv, hp, dir);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "reg:absoluteerror' needs XGBoost 1.7"), "%s", out);
+    free(out);
+
+    j = "{\"num_round\": 5}";
+    th_write(hp, j, strlen(j));
+    rc = th_smxgb(&out, "train --train '%s' -c 1.7-1 --hyperparameters '%s' -o '%s/x.tar.gz' 2>&1",
+                  csv, hp, dir);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "writes every hyperparameter value as a string"), "%s", out);
+    free(out);
+    free(csv);
+    free(hp);
+}
+
+/* Byte equality with what Debian's python3-xgboost writes from xgb.train + save_raw, with the
+ * default tree method (DMatrix) and with hist (smxgb trains from a QuantileDMatrix there). */
+static void same_bytes_as_python(const char *tree_method)
+{
+    if (th_run("/usr/bin/python3 -c 'import xgboost, numpy' 2>/dev/null", NULL) != 0)
+        cr_skip_test("/usr/bin/python3 has no xgboost (scripts/setup.sh installs it)");
+    char *train = strdup(th_path(dir, "train.csv"));
+    char *val = strdup(th_path(dir, "val.csv"));
+    write_data(train, 600, 2);
+    write_data(val, 200, 4);
+    char *art = strdup(th_path(dir, "m.tar.gz"));
+    cr_assert_eq(th_smxgb(NULL,
+                          "train --train '%s' --validation '%s' -c 1.7-1 -p num_round=40 -p "
+                          "objective=binary:logistic -p eval_metric=auc,logloss -p "
+                          "early_stopping_rounds=3 -p max_depth=4 -p tree_method=%s -q -o '%s'",
+                          train, val, tree_method, art),
+                 0);
+    extract_model(art, "py");
+    char script[4096];
+    snprintf(
+        script, sizeof script,
+        "/usr/bin/python3 -c \"\n"
+        "import numpy as np, xgboost as xgb\n"
+        "t = np.loadtxt('%s', delimiter=',', dtype=np.float32)\n"
+        "v = np.loadtxt('%s', delimiter=',', dtype=np.float32)\n"
+        "dt = xgb.DMatrix(t[:, 1:], label=t[:, 0]); dv = xgb.DMatrix(v[:, 1:], label=v[:, 0])\n"
+        "b = xgb.train({'objective': 'binary:logistic', 'eval_metric': ['auc', 'logloss'], "
+        "'max_depth': 4, 'tree_method': '%s'}, dt, 40, evals=[(dt, 'train'), (dv, "
+        "'validation')], early_stopping_rounds=3, verbose_eval=False)\n"
+        "open('%s/py.bin', 'wb').write(b.save_raw('deprecated'))\n\"",
+        train, val, tree_method, dir);
+    cr_assert_eq(th_run(script, NULL), 0);
+    size_t n1, n2;
+    char *ours = th_read(model_path("py"), &n1);
+    char *theirs = th_read(th_path(dir, "py.bin"), &n2);
+    cr_assert_eq(n1, n2, "model sizes differ: %zu vs %zu", n1, n2);
+    cr_assert_eq(memcmp(ours, theirs, n1), 0, "smxgb train and xgb.train wrote different bytes");
+    free(ours);
+    free(theirs);
+    free(train);
+    free(val);
+    free(art);
+}
+
+Test(train, same_bytes_as_python_xgb_train)
+{
+    same_bytes_as_python("auto");
+}
+Test(train, same_bytes_as_python_xgb_train_hist)
+{
+    same_bytes_as_python("hist");
+}
+
+Test(train, trains_with_the_libxgboost_of_a_wheel)
+{
+    /* a wheel laid out as pip's: xgboost/lib/libxgboost.so (here Debian's library) */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import zipfile, sys\n"
+             "z = zipfile.ZipFile('%s/xgb.whl', 'w', zipfile.ZIP_DEFLATED)\n"
+             "z.write('%s', 'xgboost/lib/libxgboost.so')\n"
+             "z.writestr('../outside', 'x')\n"
+             "z.close()\n"
+             "z = zipfile.ZipFile('%s/nolib.whl', 'w'); z.writestr('xgboost/core.py', ''); "
+             "z.close()\"",
+             dir, "/usr/lib/x86_64-linux-gnu/libxgboost.so.0", dir);
+    cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
+    char *train = strdup(th_path(dir, "train.csv"));
+    write_data(train, 300, 8);
+    char *out = NULL;
+    /* TMPDIR=dir: the wheel is unpacked under dir, so a '..' entry would land in dir */
+    snprintf(cmd, sizeof cmd,
+             "TMPDIR='%s' %s train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel "
+             "'%s/xgb.whl' --json -o '%s/w.tar.gz'",
+             dir, SMXGB_BIN, train, dir, dir);
+    int rc = th_run(cmd, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    json_t *j = th_json(out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "xgboost_version")), "1.7.4");
+    cr_assert(strstr(json_string_value(json_object_get(j, "xgboost")), "xgb.whl"));
+    cr_assert(json_is_true(json_object_get(j, "ok")));
+    json_decref(j);
+    free(out);
+    cr_assert(access(th_path(dir, "outside"), F_OK) != 0, "a '..' entry is never extracted");
+
+    rc = th_smxgb(&out,
+                  "train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel '%s/nolib.whl' "
+                  "-o '%s/w2.tar.gz' 2>&1",
+                  train, dir, dir);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "has no xgboost/lib/libxgboost.so"), "%s", out);
+    free(out);
+    free(train);
+}

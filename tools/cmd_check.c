@@ -1,0 +1,155 @@
+/*
+ * smxgb check ARTIFACT...: verify -> serve on loopback -> probe with SageMaker's timings ->
+ * stop, for every artifact and container version, in one report.
+ */
+#include "gate_cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+    str_list containers, env;
+    const char *sample, *content_type, *accept, *junit, *s3_endpoint;
+    double startup_timeout, interval;
+    int json, no_serve, verbose;
+} o;
+
+static const opt check_opts_table[] = {
+    {OPT_LIST, 'c', "container", &o.containers, "TAG",
+     "container version to check and serve (repeatable; default: verify every version, serve "
+     "with serve's default)"},
+    {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
+     "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
+    {OPT_STRING, 0, "sample", &o.sample, "FILE",
+     "POST this file to /invocations (default: rows as wide as the model)"},
+    {OPT_STRING, 0, "content-type", &o.content_type, "T", "Content-Type of the sample"},
+    {OPT_STRING, 0, "accept", &o.accept, "A", "Accept header for /invocations"},
+    {OPT_DOUBLE, 0, "startup-timeout", &o.startup_timeout, "S",
+     "startup window for /ping (default 240 s, SageMaker's documented 4 minutes)"},
+    {OPT_DOUBLE, 0, "interval", &o.interval, "S", "seconds between /ping attempts (default 0.5)"},
+    {OPT_FLAG, 0, "no-serve", &o.no_serve, NULL, "verify only; do not serve and probe"},
+    {OPT_STRING, 0, "s3-endpoint", &o.s3_endpoint, "URL",
+     "S3 endpoint for s3:// artifacts (default $AWS_ENDPOINT_URL_S3, else AWS)"},
+    {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
+    {OPT_STRING, 0, "junit", &o.junit, "FILE",
+     "also write a JUnit XML report (one testcase per artifact and container)"},
+    {OPT_FLAG, 'v', "verbose", &o.verbose, NULL, "print each probe's timeline to stderr"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+static const verb_doc check_doc = {
+    "check",
+    "smxgb check ARTIFACT... [--container TAG]... [--env KEY=VALUE]... [--sample FILE "
+    "--content-type T] [--json] [--junit FILE]",
+    "verify, serve and health-check artifacts: will the endpoint pass its health check?",
+    "For every ARTIFACT (a path, s3://bucket/key or https:// URL) and container version:\n"
+    "  1. verify it as `smxgb verify` does (archive, layout, what the container loads);\n"
+    "  2. serve it with `smxgb serve` on 127.0.0.1 on a free port, in a child process;\n"
+    "  3. probe it as SageMaker does (see `smxgb help probe`): /ping until 200 with an empty\n"
+    "     body, then one /invocations with --sample or 3 generated CSV rows as wide as the\n"
+    "     model (its feature count comes from loading it in a separate process);\n"
+    "  4. stop it with SIGTERM.\n"
+    "A container whose verify fails is not served. One report covers all artifacts. With\n"
+    "GITHUB_ACTIONS=true each error and warning is also printed as a workflow annotation.\n"
+    "s3:// artifacts are downloaded with the credentials of the environment (AWS_ACCESS_KEY_ID,\n"
+    "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; region AWS_REGION or AWS_DEFAULT_REGION).\n"
+    "Codes besides verify's (see `smxgb help codes`): probe-healthy, probe-unhealthy (the\n"
+    "verdict and the server's log), serve-skipped, serve-unavailable, serve-failed,\n"
+    "serve-ignores-sigterm, sample-generated, sample-none, artifact-unreadable,\n"
+    "container-loads.\n\n"
+    "JSON schema: {\"verb\": \"check\", \"ok\", \"cases\": [{\"name\", \"container\", "
+    "\"artifact\", \"status\": \"pass\"|\"fail\"|\"skip\", \"seconds\",\n"
+    "  \"findings\": [{\"severity\", \"code\", \"message\", \"hint\"}], \"verify\"?: <verify "
+    "--json>, \"probe\"?: <probe --json>}]}",
+    check_opts_table,
+    "  0  every artifact passes for every container checked\n"
+    "  1  errors found (verify findings or a failed health check)\n"
+    "  2  usage error, or an artifact cannot be read or downloaded"};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    int n = opts_parse(argc, argv, &check_doc);
+    if (n == -2)
+        return EXIT_OK;
+    if (n < 0)
+        return EXIT_USAGE;
+    if (n < 1) {
+        fprintf(stderr, "smxgb check: need at least one ARTIFACT\nusage: %s\n", check_doc.usage);
+        return EXIT_USAGE;
+    }
+    if (!!o.sample != !!o.content_type) {
+        fprintf(stderr, "smxgb check: --sample and --content-type go together\n");
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < o.env.n; i++)
+        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
+            fprintf(stderr, "smxgb check: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
+            return EXIT_USAGE;
+        }
+    for (size_t i = 0; i < o.containers.n; i++)
+        if (!compat_container_find(o.containers.v[i])) {
+            fprintf(stderr, "smxgb check: unknown container '%s' (see `smxgb help verify`)\n",
+                    o.containers.v[i]);
+            return EXIT_USAGE;
+        }
+    check_opts co = {.env = o.env.v,
+                     .n_env = o.env.n,
+                     .sample = o.sample,
+                     .content_type = o.content_type,
+                     .accept = o.accept,
+                     .startup_timeout = o.startup_timeout,
+                     .interval = o.interval,
+                     .no_serve = o.no_serve,
+                     .verbose = o.verbose};
+    co.script_mode = compat_env_get(o.env.v, o.env.n, "SAGEMAKER_PROGRAM") != NULL;
+    greport rep = {.verb = "check"};
+    for (int a = 1; a <= n; a++) {
+        const char *src = argv[a];
+        double t0 = now_s();
+        char *local = NULL;
+        int tmp = 0;
+        smx_err err = {0};
+        if (source_fetch(src, o.s3_endpoint, &local, &tmp, &err)) {
+            gcase *c = greport_add(&rep, src, NULL, src);
+            gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable", NULL, "%s", err.msg);
+            c->io_error = 1;
+            continue;
+        }
+        compat_report *vr = NULL;
+        size_t first = rep.n;
+        check_verify(&rep, NULL, src, src, local, o.containers.v, o.containers.n, &co, &vr);
+        if (vr) {
+            for (size_t k = first; k < rep.n; k++) {
+                gcase *c = rep.cases[k];
+                /* serve every container asked for; without --container, serve's default */
+                const compat_container *d = compat_container_default();
+                int serve_it = o.containers.n ? 1 : (d && c->container && !strcmp(c->container, d->tag));
+                if (serve_it)
+                    check_serve(c, local, o.containers.n ? c->container : NULL, vr, &co);
+            }
+            compat_report_free(vr);
+        }
+        double dt = (now_s() - t0) / (double)(rep.n > first ? rep.n - first : 1);
+        for (size_t k = first; k < rep.n; k++)
+            rep.cases[k]->seconds = dt;
+        if (tmp)
+            unlink(local);
+        free(local);
+    }
+    greport_out out = {.json = o.json, .junit = o.junit};
+    int code = greport_finish(&rep, &out);
+    greport_free(&rep);
+    str_list_free(&o.containers);
+    str_list_free(&o.env);
+    return code;
+}
+
+SMXGB_VERB(check, cmd_check, check_doc, 60)

@@ -1,0 +1,317 @@
+/*
+ * smxgb inspect ARTIFACT|MODEL_FILE: say what a model file is (format, writer version,
+ * objective, booster, shapes, base_score, features that limit which XGBoost can read it,
+ * pickle classes and payload), without calling XGBoost. For a model.tar.gz the archive is
+ * streamed once and every top-level regular file is identified; an entry larger than
+ * --max-model-bytes is identified from its first bytes and its tail (where JSON and UBJSON
+ * keep the version), so memory stays bounded whatever the artifact holds.
+ */
+#include "tools.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+    int json;
+    uint64_t max_model;
+} o;
+
+static const opt inspect_opts[] = {
+    {OPT_FLAG, 0, "json", &o.json, NULL, "print the result as JSON"},
+    {OPT_U64, 0, "max-model-bytes", &o.max_model, "N",
+     "read at most N bytes of one model into memory (default 512M); larger models are "
+     "identified from their head and tail"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+static const verb_doc inspect_doc = {
+    "inspect",
+    "smxgb inspect ARTIFACT|MODEL_FILE [--json]",
+    "say what a model file is: format, writer version, objective, shapes, features",
+    "Reads a model file (legacy binary, JSON, UBJSON, pickle, joblib) or every top-level file\n"
+    "of a model.tar.gz and prints what it is, without loading it in XGBoost: the format and\n"
+    "the writer's XGBoost version (exact when the file stores it, else the range the bytes\n"
+    "allow, with how it was inferred), objective, booster, num_feature/num_class/num_target,\n"
+    "base_score as stored, tree count, categorical splits and vector leaves, attributes such\n"
+    "as best_iteration, feature names and types; for a pickle its protocol, the classes it\n"
+    "references and the embedded model. Files that are recognisably something else (LightGBM,\n"
+    "ONNX, scikit-learn pickles, archives) are named. Truncated or corrupt files are reported\n"
+    "with the byte offset and what was expected there.\n\n"
+    "JSON schema: {\"file\", \"kind\": \"model\"|\"artifact\", \"ok\", \"models\": [{\"entry\",\n"
+    "  \"bytes\", \"partial\", \"format\", \"payload\", \"detail\", \"writer\": {\"exact\", "
+    "\"min\",\n"
+    "  \"max\", \"max_any_patch\", \"note\"}, \"objective\", \"booster\", \"num_feature\",\n"
+    "  \"num_class\", \"num_target\", \"base_score\": {\"stored\", \"array\", \"is_margin\"},\n"
+    "  \"num_trees\", \"features\": {..}, \"attributes\", \"feature_names\", \"feature_types\",\n"
+    "  \"pickle\"?, \"foreign\"?, \"corrupt\", \"problem\"}], \"archive_problem\"?}",
+    inspect_opts,
+    "  0  every model file was recognised and is intact\n"
+    "  1  a model file is corrupt, truncated or not a model\n"
+    "  2  usage error, or the file cannot be read"};
+
+#define TAIL 65536
+
+typedef struct entry_buf {
+    char *path;
+    uint64_t size;
+    unsigned char *head;
+    size_t head_len;
+    unsigned char tail[TAIL];
+    size_t tail_len; /* ring: bytes past the head, last TAIL kept */
+    uint64_t seen;
+} entry_buf;
+
+typedef struct ctx {
+    size_t cap;
+    entry_buf *v;
+    size_t n;
+} ctx;
+
+static int want(void *c, const artifact_entry *e)
+{
+    (void)c;
+    return e->type == ARTIFACT_FILE && e->depth == 1;
+}
+
+static int on_data(void *cv, const artifact_entry *e, const void *buf, size_t len, int64_t off)
+{
+    ctx *c = cv;
+    (void)off;
+    if (!c->n || strcmp(c->v[c->n - 1].path, e->path) || c->v[c->n - 1].seen == UINT64_MAX) {
+        entry_buf *nv = realloc(c->v, (c->n + 1) * sizeof *nv);
+        if (!nv)
+            return SMX_ENOMEM;
+        c->v = nv;
+        entry_buf *b = &c->v[c->n++];
+        memset(b, 0, sizeof *b);
+        b->path = strdup(e->path);
+        b->size = e->size > 0 ? (uint64_t)e->size : 0;
+        if (!b->path)
+            return SMX_ENOMEM;
+    }
+    entry_buf *b = &c->v[c->n - 1];
+    const unsigned char *p = buf;
+    b->seen += len;
+    if (b->head_len < c->cap) {
+        size_t take = c->cap - b->head_len < len ? c->cap - b->head_len : len;
+        unsigned char *nh = realloc(b->head, b->head_len + take + 1);
+        if (!nh)
+            return SMX_ENOMEM;
+        b->head = nh;
+        memcpy(b->head + b->head_len, p, take);
+        b->head_len += take;
+        p += take;
+        len -= take;
+    }
+    for (size_t i = 0; i < len; i++) /* past the head: keep the last TAIL bytes */
+        b->tail[(b->tail_len++) % TAIL] = p[i];
+    return SMX_OK;
+}
+
+static void on_end(void *cv, const artifact_entry *e)
+{
+    ctx *c = cv;
+    if (c->n && !strcmp(c->v[c->n - 1].path, e->path))
+        c->v[c->n - 1].seen = c->v[c->n - 1].seen; /* entry complete */
+}
+
+static void tail_bytes(const entry_buf *b, unsigned char *out, size_t *n)
+{
+    size_t k = b->tail_len < TAIL ? b->tail_len : TAIL;
+    size_t start = b->tail_len < TAIL ? 0 : b->tail_len % TAIL;
+    for (size_t i = 0; i < k; i++)
+        out[i] = b->tail[(start + i) % TAIL];
+    *n = k;
+}
+
+/* A model too big to hold: identify its head, then read the version from its tail. */
+static void partial_facts(compat_model_info *m, const entry_buf *b)
+{
+    unsigned char *t = malloc(TAIL);
+    size_t n = 0;
+    if (!t)
+        return;
+    tail_bytes(b, t, &n);
+    m->corrupt = 0;
+    m->problem[0] = 0;
+    int maj = -1, min = -1, pat = -1;
+    if (m->format == COMPAT_FMT_UBJSON) {
+        /* ... L <len 7> "version" [ # L <count 3> i MAJ i MIN i PATCH } */
+        for (size_t i = n >= 9 ? n - 9 : 0; i-- > 0;)
+            if (!memcmp(t + i, "\x07version[#", 10) && n - i >= 10 + 9 + 6) {
+                const unsigned char *v = t + i + 10 + 9; /* past the count (L + 8 bytes) */
+                if (v[0] == 'i' && v[2] == 'i' && v[4] == 'i')
+                    maj = v[1], min = v[3], pat = v[5];
+                break;
+            }
+    } else if (m->format == COMPAT_FMT_JSON) {
+        for (size_t i = n; i-- > 0;)
+            if (i + 10 < n && !memcmp(t + i, "\"version\"", 9)) {
+                char s[64];
+                size_t l = n - i < 63 ? n - i : 63;
+                memcpy(s, t + i, l);
+                s[l] = 0;
+                if (sscanf(s, "\"version\":[%d,%d,%d]", &maj, &min, &pat) != 3)
+                    maj = -1;
+                break;
+            }
+    }
+    if (maj >= 0) {
+        m->writer_min = m->writer_max = (compat_version){maj, min, pat};
+        m->writer_exact = 1;
+        snprintf(m->writer_note, sizeof m->writer_note,
+                 "stored in the file (\"version\": [%d, %d, %d], read from its last bytes)", maj,
+                 min, pat);
+    }
+    char d[sizeof m->detail];
+    snprintf(d, sizeof d, "%.100s; only the first %zu bytes were parsed", m->detail, b->head_len);
+    memcpy(m->detail, d, sizeof d);
+    free(t);
+}
+
+static int report_one(const char *label, const unsigned char *buf, size_t len, uint64_t size,
+                      int partial, const entry_buf *b, json_t *models, int *bad)
+{
+    compat_model_info *m;
+    smx_err err = {0};
+    if (compat_identify(buf, len, label, &m, &err)) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        return EXIT_INTERNAL;
+    }
+    if (partial && b)
+        partial_facts(m, b);
+    if (m->corrupt || m->format == COMPAT_FMT_UNKNOWN || m->format == COMPAT_FMT_FOREIGN)
+        *bad = 1;
+    if (models) {
+        json_t *j = model_info_to_json(m);
+        json_object_set_new(j, "entry", json_string(label));
+        json_object_set_new(j, "bytes", json_integer((json_int_t)size));
+        json_object_set_new(j, "partial", json_boolean(partial));
+        json_array_append_new(models, j);
+    } else {
+        printf("%s  (%llu bytes%s)\n", label, (unsigned long long)size,
+               partial ? ", identified from its first bytes" : "");
+        model_info_print_text(stdout, m);
+    }
+    compat_model_info_free(m);
+    return EXIT_OK;
+}
+
+static int looks_like_archive(const unsigned char *b, size_t n)
+{
+    return (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) || (n >= 3 && !memcmp(b, "BZh", 3)) ||
+           (n >= 6 && !memcmp(b,
+                              "\xfd"
+                              "7zXZ\0",
+                              6)) ||
+           (n >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4)) ||
+           (n >= 262 && !memcmp(b + 257, "ustar", 5));
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+    int n = opts_parse(argc, argv, &inspect_doc);
+    if (n == -2)
+        return EXIT_OK;
+    if (n < 0)
+        return EXIT_USAGE;
+    if (n != 1) {
+        fprintf(stderr, "smxgb inspect: need exactly one ARTIFACT or MODEL_FILE\nusage: %s\n",
+                inspect_doc.usage);
+        return EXIT_USAGE;
+    }
+    const char *path = argv[1];
+    size_t cap = o.max_model ? (size_t)o.max_model : (size_t)512 << 20;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "smxgb inspect: cannot open '%s': %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    unsigned char head[512];
+    size_t hn = fread(head, 1, sizeof head, f);
+    fclose(f);
+
+    json_t *out = o.json ? json_object() : NULL, *models = o.json ? json_array() : NULL;
+    int bad = 0, rc = EXIT_OK, done = 0;
+    if (looks_like_archive(head, hn)) {
+        ctx c = {cap, NULL, 0};
+        artifact_hooks h = {&c, want, on_data, on_end};
+        artifact_limits lim;
+        artifact_limits_default(&lim);
+        artifact_scan *s = NULL;
+        smx_err err = {0};
+        int src = artifact_scan_file(path, &lim, &h, &s, &err);
+        if (src != SMX_OK) {
+            fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+            rc = exit_for_status(src);
+        } else if (s->n_entries == 0 &&
+                   (s->problem == ARTIFACT_P_NOT_TAR || s->problem == ARTIFACT_P_UNRECOGNISED)) {
+            /* a compressed file that is not an archive: a model file (joblib, gzip) */
+        } else {
+            done = 1;
+            if (out) {
+                json_object_set_new(out, "kind", json_string("artifact"));
+                if (s->problem != ARTIFACT_P_NONE)
+                    json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
+            } else {
+                printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
+                if (s->problem != ARTIFACT_P_NONE)
+                    printf("  archive problem: %s\n", s->problem_msg);
+            }
+            if (s->problem != ARTIFACT_P_NONE)
+                bad = 1;
+            for (size_t i = 0; i < s->n_entries; i++) {
+                const artifact_entry *e = &s->entries[i];
+                if (!want(NULL, e))
+                    continue;
+                entry_buf *b = NULL;
+                for (size_t k = 0; k < c.n; k++)
+                    if (!strcmp(c.v[k].path, e->path))
+                        b = &c.v[k];
+                static const unsigned char empty[1];
+                int partial = b && b->seen > b->head_len;
+                int r = report_one(e->path, b ? b->head : empty, b ? b->head_len : 0,
+                                   b ? b->seen : 0, partial, b, models, &bad);
+                if (r)
+                    rc = r;
+            }
+        }
+        for (size_t k = 0; k < c.n; k++)
+            free(c.v[k].path), free(c.v[k].head);
+        free(c.v);
+        artifact_scan_free(s);
+        if (rc != EXIT_OK && !done) {
+            json_decref(out);
+            json_decref(models);
+            return rc;
+        }
+    }
+    if (!done) {
+        smx_buf b = SMX_BUF_INIT;
+        smx_err err = {0};
+        int r = smx_buf_read_file(&b, path, cap, &err);
+        if (r) {
+            fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+            json_decref(out);
+            json_decref(models);
+            return exit_for_status(r);
+        }
+        if (out)
+            json_object_set_new(out, "kind", json_string("model"));
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        rc = report_one(base, (const unsigned char *)b.data, b.len, b.len, 0, NULL, models, &bad);
+        smx_buf_free(&b);
+    }
+    if (out) {
+        json_object_set_new(out, "file", json_string(path));
+        json_object_set_new(out, "ok", json_boolean(!bad));
+        json_object_set_new(out, "models", models);
+        print_json(stdout, out);
+        json_decref(out);
+    }
+    if (rc)
+        return rc;
+    return bad ? EXIT_FINDINGS : EXIT_OK;
+}
+
+SMXGB_VERB(inspect, cmd_inspect, inspect_doc, 25)

@@ -1,0 +1,134 @@
+/*
+ * smxgb probe URL: health-check a running server the way SageMaker checks a new container,
+ * printing a timeline of the attempts and the verdict.
+ */
+#include "gate_cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+    double startup_timeout, interval;
+    const char *sample, *content_type, *accept;
+    int json;
+} o;
+
+static const opt probe_opts[] = {
+    {OPT_DOUBLE, 0, "startup-timeout", &o.startup_timeout, "S",
+     "startup window for /ping, as ContainerStartupHealthCheckTimeoutInSeconds (SageMaker "
+     "accepts 60-3600; default 240, the documented 4 minutes)"},
+    {OPT_DOUBLE, 0, "interval", &o.interval, "S",
+     "seconds between /ping attempts (default 5, as SageMaker SDK local mode)"},
+    {OPT_STRING, 0, "sample", &o.sample, "FILE", "POST this file to /invocations once healthy"},
+    {OPT_STRING, 0, "content-type", &o.content_type, "T",
+     "Content-Type of the sample (text/csv, text/libsvm, application/x-recordio-protobuf...)"},
+    {OPT_STRING, 0, "accept", &o.accept, "A", "Accept header for /invocations"},
+    {OPT_FLAG, 0, "json", &o.json, NULL, "print the attempts and the verdict as JSON"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+static const verb_doc probe_doc = {
+    "probe",
+    "smxgb probe URL [--startup-timeout S] [--interval S] [--sample FILE --content-type T "
+    "[--accept A]] [--json]",
+    "health-check a running server with SageMaker's timings",
+    "Does to the server at URL what SageMaker does to a new container:\n"
+    "  - GET /ping with a 2 s timeout, first at once and then every interval, until it answers\n"
+    "    200 with an empty body or no attempt fits in the startup window;\n"
+    "  - then, with --sample, one POST /invocations: the connection must be accepted within\n"
+    "    250 ms, the answer must be a 2xx within 60 s, and request and response at most 6 MiB.\n"
+    "Every attempt is a new connection. Works against any server: `smxgb serve`, the real\n"
+    "container (docker run -p 8080:8080 -v $PWD/model:/opt/ml/model IMAGE serve), a proxy.\n"
+    "Prints a timeline of the attempts and the verdict.\n\n"
+    "JSON schema: {\"url\", \"healthy\", \"verdict\", \"elapsed\", \"attempts\": [{\"step\": "
+    "\"ping\"|\"invoke\", \"n\", \"t\", \"duration\", \"status\", \"outcome\", \"what\"}],\n"
+    "  \"invocation\"?: {\"status\", \"content_type\", \"body\"}}",
+    probe_opts,
+    "  0  healthy: /ping passed (and /invocations, with a sample)\n"
+    "  1  not healthy\n"
+    "  2  usage error, or the sample cannot be read"};
+
+static void on_attempt(const gate_attempt *a, void *ctx)
+{
+    (void)ctx;
+    printf("  %+8.2fs  %-4s %-12s #%-3d %-13s %s (%.0f ms)\n", a->t_start,
+           a->step == GATE_STEP_PING ? "GET" : "POST",
+           a->step == GATE_STEP_PING ? "/ping" : "/invocations", a->n,
+           gate_outcome_name(a->outcome), a->what, a->duration * 1000);
+    fflush(stdout);
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+    int n = opts_parse(argc, argv, &probe_doc);
+    if (n == -2)
+        return EXIT_OK;
+    if (n < 0)
+        return EXIT_USAGE;
+    if (n != 1) {
+        fprintf(stderr, "smxgb probe: need exactly one URL\nusage: %s\n", probe_doc.usage);
+        return EXIT_USAGE;
+    }
+    gate_probe_opts po;
+    gate_probe_opts_default(&po);
+    po.url = argv[1];
+    if (o.startup_timeout) {
+        if (o.startup_timeout <= 0) {
+            fprintf(stderr, "smxgb probe: --startup-timeout must be positive\n");
+            return EXIT_USAGE;
+        }
+        if (o.startup_timeout < GATE_STARTUP_MIN || o.startup_timeout > GATE_STARTUP_MAX)
+            fprintf(stderr,
+                    "smxgb probe: note: SageMaker accepts a startup health-check timeout of "
+                    "60-3600 s; probing with %g s\n",
+                    o.startup_timeout);
+        po.startup_timeout = o.startup_timeout;
+    }
+    if (o.interval) {
+        if (o.interval <= 0) {
+            fprintf(stderr, "smxgb probe: --interval must be positive\n");
+            return EXIT_USAGE;
+        }
+        po.interval = o.interval;
+    }
+    if (!!o.sample != !!o.content_type) {
+        fprintf(stderr, "smxgb probe: --sample and --content-type go together\n");
+        return EXIT_USAGE;
+    }
+    smx_buf sample = SMX_BUF_INIT;
+    smx_err err = {0};
+    if (o.sample) {
+        if (smx_buf_read_file(&sample, o.sample, (size_t)64 << 20, &err)) {
+            fprintf(stderr, "smxgb probe: %s\n", err.msg);
+            return EXIT_USAGE;
+        }
+        po.sample = sample.data ? sample.data : "";
+        po.sample_len = sample.len;
+        po.content_type = o.content_type;
+        po.accept = o.accept;
+    }
+    if (!o.json) {
+        printf("probe %s (startup window %.0f s, /ping every %g s with a %.0f s timeout)\n",
+               po.url, po.startup_timeout, po.interval, po.ping_timeout);
+        po.on_attempt = on_attempt;
+    }
+    gate_probe_result r;
+    int rc = gate_probe(&po, &r, &err);
+    smx_buf_free(&sample);
+    if (rc) {
+        fprintf(stderr, "smxgb probe: %s\n", err.msg);
+        gate_probe_result_free(&r);
+        return exit_for_status(rc);
+    }
+    if (o.json) {
+        json_t *j = probe_to_json(po.url, &r);
+        print_json(stdout, j);
+        json_decref(j);
+    } else {
+        printf("%s\n", r.verdict);
+    }
+    int code = r.healthy ? EXIT_OK : EXIT_FINDINGS;
+    gate_probe_result_free(&r);
+    return code;
+}
+
+SMXGB_VERB(probe, cmd_probe, probe_doc, 50)

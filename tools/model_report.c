@@ -1,0 +1,172 @@
+/*
+ * Printers for what compat_identify found in a model file: one JSON object (inspect --json,
+ * and any verb that wants to show model facts) and the human text form.
+ */
+#include "tools.h"
+
+#include <string.h>
+
+static json_t *version_json(compat_version v)
+{
+    char b[32];
+    if (v.major < 0)
+        return json_null();
+    return json_string(compat_version_str(v, b, sizeof b));
+}
+
+static json_t *strs_json(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+json_t *model_info_to_json(const compat_model_info *m)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "format", json_string(compat_format_name(m->format)));
+    json_object_set_new(j, "payload", json_string(compat_payload_name(m->payload)));
+    json_object_set_new(j, "detail", json_string(m->detail));
+    json_t *w = json_object();
+    json_object_set_new(w, "exact", json_boolean(m->writer_exact));
+    json_object_set_new(w, "min", version_json(m->writer_min));
+    json_object_set_new(w, "max", version_json(m->writer_max));
+    json_object_set_new(w, "max_any_patch",
+                        json_boolean(m->writer_max.major >= 0 && m->writer_max.patch < 0));
+    json_object_set_new(w, "note", json_string(m->writer_note));
+    json_object_set_new(j, "writer", w);
+    json_object_set_new(j, "objective", m->objective[0] ? json_string(m->objective) : json_null());
+    json_object_set_new(j, "booster", m->booster[0] ? json_string(m->booster) : json_null());
+    json_object_set_new(j, "num_feature", json_integer(m->num_feature));
+    json_object_set_new(j, "num_class", json_integer(m->num_class));
+    json_object_set_new(j, "num_target", json_integer(m->num_target));
+    json_t *bs = json_object();
+    json_object_set_new(bs, "stored", m->base_score[0] ? json_string(m->base_score) : json_null());
+    json_object_set_new(bs, "array", json_boolean(m->base_score_array));
+    json_object_set_new(bs, "is_margin", json_boolean(m->base_score_is_margin));
+    json_object_set_new(j, "base_score", bs);
+    json_object_set_new(j, "boost_from_average",
+                        m->boost_from_average < 0 ? json_null()
+                                                  : json_integer(m->boost_from_average));
+    json_object_set_new(j, "num_trees", json_integer(m->num_trees));
+    json_object_set_new(j, "num_parallel_tree", json_integer(m->num_parallel_tree));
+    json_t *f = json_object();
+    json_object_set_new(f, "categorical_splits", json_boolean(m->has_categorical));
+    json_object_set_new(f, "size_leaf_vector", json_integer(m->size_leaf_vector));
+    json_object_set_new(f, "vector_leaves", json_boolean(m->size_leaf_vector > 1));
+    json_object_set_new(f, "leaf_weights", json_boolean(m->has_leaf_weights));
+    json_object_set_new(f, "cats_container", json_boolean(m->has_cats_container));
+    json_object_set_new(f, "ubj_typed_f64", json_boolean(m->ubj_typed_f64));
+    json_object_set_new(f, "ubj_typed_i8", json_boolean(m->ubj_typed_i8));
+    json_object_set_new(f, "json_default_left_int", json_boolean(m->json_default_left_int));
+    json_object_set_new(f, "json_split_type", json_boolean(m->json_has_split_type));
+    json_object_set_new(f, "json_leaf_child_counts", json_boolean(m->json_has_leaf_child_counts));
+    json_object_set_new(j, "features", f);
+    json_t *a = json_object();
+    for (size_t i = 0; i < m->n_attrs; i++)
+        json_object_set_new(a, m->attrs[i].key, json_string(m->attrs[i].value));
+    json_object_set_new(j, "attributes", a);
+    json_object_set_new(j, "feature_names", strs_json(m->feature_names, m->n_feature_names));
+    json_object_set_new(j, "feature_types", strs_json(m->feature_types, m->n_feature_types));
+    if (m->pickle_protocol || m->format == COMPAT_FMT_PICKLE || m->n_pickle_globals) {
+        json_t *p = json_object();
+        json_object_set_new(p, "protocol", json_integer(m->pickle_protocol));
+        json_object_set_new(p, "class", json_string(m->pickle_class));
+        json_object_set_new(p, "is_booster", json_boolean(m->pickle_is_booster));
+        json_object_set_new(p, "joblib_arrays", json_boolean(m->pickle_joblib_arrays));
+        json_object_set_new(p, "globals", strs_json(m->pickle_globals, m->n_pickle_globals));
+        json_object_set_new(p, "payload_bytes", json_integer((json_int_t)m->payload_len));
+        json_object_set_new(j, "pickle", p);
+    }
+    if (m->joblib_compression[0])
+        json_object_set_new(j, "compression", json_string(m->joblib_compression));
+    if (m->foreign[0])
+        json_object_set_new(j, "foreign", json_string(m->foreign));
+    json_object_set_new(j, "corrupt", json_boolean(m->corrupt));
+    json_object_set_new(j, "problem", m->corrupt ? json_string(m->problem) : json_null());
+    return j;
+}
+
+static void writer_text(FILE *f, const compat_model_info *m)
+{
+    char a[32], b[32];
+    if (m->writer_min.major < 0 && m->writer_max.major < 0) {
+        fprintf(f, "  writer        unknown%s%s\n", m->writer_note[0] ? " - " : "", m->writer_note);
+        return;
+    }
+    if (m->writer_exact)
+        fprintf(f, "  writer        XGBoost %s", compat_version_str(m->writer_min, a, sizeof a));
+    else if (m->writer_min.major < 0)
+        fprintf(f, "  writer        XGBoost %s or older",
+                compat_version_str(m->writer_max, a, sizeof a));
+    else if (m->writer_max.major < 0)
+        fprintf(f, "  writer        XGBoost %s or later",
+                compat_version_str(m->writer_min, a, sizeof a));
+    else if (m->writer_max.patch < 0 && m->writer_min.major == m->writer_max.major &&
+             m->writer_min.minor == m->writer_max.minor)
+        fprintf(f, "  writer        XGBoost %d.%d.x", m->writer_max.major, m->writer_max.minor);
+    else
+        fprintf(
+            f, "  writer        XGBoost %s .. %s%s", compat_version_str(m->writer_min, a, sizeof a),
+            compat_version_str(m->writer_max, b, sizeof b), m->writer_max.patch < 0 ? ".x" : "");
+    fprintf(f, "\n                (%s)\n", m->writer_note);
+}
+
+void model_info_print_text(FILE *f, const compat_model_info *m)
+{
+    fprintf(f, "  format        %s (%s)\n", compat_format_name(m->format), m->detail);
+    if (m->foreign[0])
+        fprintf(f, "  not XGBoost   %s\n", m->foreign);
+    if (m->format == COMPAT_FMT_PICKLE || m->format == COMPAT_FMT_JOBLIB || m->n_pickle_globals) {
+        fprintf(f, "  pickle        protocol %d, object %s%s\n", m->pickle_protocol,
+                m->pickle_class[0] ? m->pickle_class : "?",
+                m->pickle_is_booster ? " (a Booster)" : "");
+        fprintf(f, "  references   ");
+        for (size_t i = 0; i < m->n_pickle_globals; i++)
+            fprintf(f, " %s%s", m->pickle_globals[i], i + 1 < m->n_pickle_globals ? "," : "");
+        fprintf(f, "\n  payload       %s (%zu bytes)\n", compat_payload_name(m->payload),
+                m->payload_len);
+    }
+    if (m->pickle_joblib_arrays)
+        fprintf(f, "  joblib        numpy arrays are written inline (joblib.dump): plain "
+                   "pickle.load fails on this file, only joblib.load reads it\n");
+    if (m->joblib_compression[0])
+        fprintf(f, "  compression   %s\n", m->joblib_compression);
+    if (m->payload != COMPAT_PAYLOAD_NONE) {
+        writer_text(f, m);
+        fprintf(f, "  objective     %s\n", m->objective[0] ? m->objective : "?");
+        fprintf(f, "  booster       %s", m->booster[0] ? m->booster : "?");
+        if (strcmp(m->booster, "gblinear"))
+            fprintf(f, ", %lld trees (num_parallel_tree %lld)", (long long)m->num_trees,
+                    (long long)m->num_parallel_tree);
+        fprintf(f, "\n  features      %lld   classes %lld   targets %lld\n",
+                (long long)m->num_feature, (long long)m->num_class, (long long)m->num_target);
+        fprintf(f, "  base_score    %s%s%s\n", m->base_score[0] ? m->base_score : "?",
+                m->base_score_array ? " (a per-output array: 3.1+)" : "",
+                m->base_score_is_margin ? " (stored as a margin: 0.90 and older)" : "");
+        if (m->has_categorical || m->size_leaf_vector > 1 || m->has_cats_container ||
+            m->ubj_typed_f64 || m->ubj_typed_i8)
+            fprintf(f, "  uses         %s%s%s%s%s\n",
+                    m->has_categorical ? " categorical-splits" : "",
+                    m->size_leaf_vector > 1 ? " vector-leaves" : "",
+                    m->has_cats_container ? " cats-container" : "",
+                    m->ubj_typed_f64 ? " ubj-float64-arrays" : "",
+                    m->ubj_typed_i8 ? " ubj-int8/16-arrays" : "");
+        int shown = 0; /* "objective"/"metrics" are XGBoost's own (1.0+ binaries) */
+        for (size_t i = 0; i < m->n_attrs; i++)
+            if (strcmp(m->attrs[i].key, "objective") && strcmp(m->attrs[i].key, "metrics"))
+                fprintf(f, "%s %s=%.60s", shown++ ? "" : "  attributes   ", m->attrs[i].key,
+                        m->attrs[i].value);
+        if (shown)
+            fprintf(f, "\n");
+        if (m->n_feature_names) {
+            fprintf(f, "  feature names");
+            for (size_t i = 0; i < m->n_feature_names && i < 20; i++)
+                fprintf(f, " %s%s", m->feature_names[i], i < m->n_feature_types ? "" : "");
+            fprintf(f, "%s\n", m->n_feature_names > 20 ? " ..." : "");
+        }
+    }
+    if (m->corrupt)
+        fprintf(f, "  PROBLEM       %s\n", m->problem);
+}
