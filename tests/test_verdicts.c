@@ -388,6 +388,29 @@ Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
     json_decref(j);
 }
 
+/* An sklearn wrapper pickle fails in every container (Booster methods are called on it), but
+ * the booster inside it can be re-saved as the model file the container expects. */
+Test(verdicts, convert_unwraps_an_sklearn_pickle)
+{
+    const char *a = package_as_model("synth/pickle_xgbclassifier.pkl", "skl.tar.gz");
+    int rc;
+    json_t *rep = verify_json("-c 1.7-1", a, &rc);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "fails");
+    cr_assert(has_reason(rep, "1.7-1", "PKL-CLASS"));
+    json_decref(rep);
+    char out[4096];
+    snprintf(out, sizeof out, "%s/booster.tar.gz", dir);
+    char *o = NULL;
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.7-1 -o '%s'", a, out), 0, "%s", o);
+    cr_assert(strstr(o, "max |diff| 0"), "%s", o);
+    free(o);
+    rep = verify_json("-c 1.7-1", out, &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
+    json_decref(rep);
+}
+
 Test(verdicts, convert_refuses_and_says_why)
 {
     char out[4096];
