@@ -418,6 +418,7 @@ typedef struct compat_model_info {
     char **pickle_globals;        /* every module/class the pickle references */
     size_t n_pickle_globals;
     int pickle_is_booster;        /* the top-level object is an xgboost.core.Booster */
+    int pickle_joblib_arrays;     /* joblib wrote numpy arrays inline: plain pickle.load fails */
     char joblib_compression[16];  /* "zlib", "gzip", "bz2", "xz", "lzma", "lz4" */
     /* foreign files */
     char foreign[128];            /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */

@@ -18,8 +18,12 @@
 #include <string.h>
 #include <zlib.h>
 
-/* Largest decompressed size we accept from a joblib/gzip wrapper. */
-#define WRAP_MAX ((size_t)2 << 30)
+/* Largest decompressed size we accept from a joblib/gzip wrapper: WRAP_RATIO times the
+ * compressed size, at least WRAP_FLOOR, never more than WRAP_MAX (a few bytes of zlib must not
+ * make us allocate gigabytes). */
+#define WRAP_MAX   ((size_t)2 << 30)
+#define WRAP_FLOOR ((size_t)64 << 20)
+#define WRAP_RATIO 100
 
 /* ---- helpers shared by the readers -------------------------------------------------------- */
 
@@ -358,7 +362,10 @@ static int inflate_all(const unsigned char *b, size_t len, int gzip, unsigned ch
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, gzip ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK)
         return SMX_ENOMEM;
-    size_t cap = len * 4 + 4096, n = 0;
+    size_t limit = len > WRAP_MAX / WRAP_RATIO ? WRAP_MAX : len * WRAP_RATIO;
+    if (limit < WRAP_FLOOR)
+        limit = WRAP_FLOOR;
+    size_t cap = len < limit / 4 ? len * 4 + 4096 : limit, n = 0;
     unsigned char *o = malloc(cap);
     if (!o) {
         inflateEnd(&z);
@@ -369,12 +376,15 @@ static int inflate_all(const unsigned char *b, size_t len, int gzip, unsigned ch
     size_t fed = 0;
     while (rc != Z_STREAM_END) {
         if (n == cap) {
-            if (cap >= WRAP_MAX) {
-                snprintf(why, why_n, "decompresses to more than %zu bytes", WRAP_MAX);
+            if (cap >= limit) {
+                snprintf(why, why_n,
+                         "decompresses to more than %zu bytes (the limit for %zu compressed "
+                         "bytes); not read further",
+                         limit, len);
                 rc = Z_MEM_ERROR;
                 break;
             }
-            cap = cap * 2 > WRAP_MAX ? WRAP_MAX : cap * 2;
+            cap = cap * 2 > limit ? limit : cap * 2;
             unsigned char *no = realloc(o, cap);
             if (!no) {
                 free(o);
@@ -474,6 +484,8 @@ static int identify_wrapped(const unsigned char *b, size_t len, const char *name
             snprintf(m->joblib_compression, sizeof m->joblib_compression, "%s", comp);
         }
         free(o);
+        if (!m->detail[0])
+            model_detail(m, "%s-compressed data, not completely read", comp);
         return model_corrupt(m, "%s-compressed data %s", comp, why);
     }
     if (gzip && n >= 262 && !memcmp(o + 257, "ustar", 5)) {

@@ -76,9 +76,21 @@ static int num_array(const mdoc *d, mnode arr, size_t n, size_t *got, double **o
     return 0;
 }
 
-static int tree_err(compat_model_info *m, size_t t, const char *what)
+/* " (at byte offset N)" when the document knows where n is, else "". Static buffer: use
+ * once per message. */
+static const char *where(const mdoc *d, mnode n)
 {
-    return model_corrupt(m, "tree %zu: %s", t, what);
+    static _Thread_local char buf[48];
+    size_t off = d->offset && n ? d->offset(d, n) : (size_t)-1;
+    if (off == (size_t)-1)
+        return "";
+    snprintf(buf, sizeof buf, " (at byte offset %zu)", off);
+    return buf;
+}
+
+static int tree_err(const mdoc *d, mnode tn, compat_model_info *m, size_t t, const char *what)
+{
+    return model_corrupt(m, "tree %zu%s: %s", t, where(d, tn), what);
 }
 
 static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, compat_tree *tr)
@@ -86,10 +98,10 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
     mnode tp = G(tn, "tree_param");
     int64_t nn = 0, slv = 0;
     if (get_i64(d, G(tp, "num_nodes"), &nn) || nn <= 0 || nn > MODEL_MAX_NODES)
-        return tree_err(m, t, "expected tree_param.num_nodes >= 1");
+        return tree_err(d, tn, m, t, "expected tree_param.num_nodes >= 1");
     get_i64(d, G(tp, "size_leaf_vector"), &slv);
     if (slv < 0 || slv > 1 << 20)
-        return tree_err(m, t, "tree_param.size_leaf_vector out of range");
+        return tree_err(d, tn, m, t, "tree_param.size_leaf_vector out of range");
     size_t n = (size_t)nn;
     if (G(tn, "split_type"))
         m->json_has_split_type = 1;
@@ -107,8 +119,9 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
     int rc = 0;
 #define ARR(name, var, count)                                                                      \
     if (!rc && (rc = num_array(d, G(tn, name), count, NULL, &var)) != 0)                           \
-        rc = rc == SMX_ENOMEM ? rc                                                                 \
-                              : tree_err(m, t, "expected \"" name "\" with one value per node");
+        rc = rc == SMX_ENOMEM                                                                      \
+                 ? rc                                                                              \
+                 : tree_err(d, tn, m, t, "expected \"" name "\" with one value per node");
     ARR("left_children", l, n);
     ARR("right_children", r, n);
     ARR("split_indices", si, n);
@@ -144,7 +157,7 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
             char w[128];
             snprintf(w, sizeof w, "node %zu has children %.0f/%.0f, expected -1 or 1..%zu", i, l[i],
                      r[i], n - 1);
-            rc = tree_err(m, t, w);
+            rc = tree_err(d, tn, m, t, w);
             break;
         }
         tr->split_index[i] = si[i] >= 0 && si[i] < 4294967295.0 ? (uint32_t)si[i] : 0;
@@ -164,7 +177,7 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
                 num_array(d, G(tn, "categories_sizes"), (size_t)-1, &ncz, &cz) ||
                 num_array(d, G(tn, "categories"), (size_t)-1, &ncv, &cv) || ncn != ncs ||
                 ncn != ncz)
-                rc = tree_err(m, t,
+                rc = tree_err(d, tn, m, t,
                               "categorical split without consistent categories_nodes/"
                               "segments/sizes/categories arrays");
             if (!rc) {
@@ -181,7 +194,7 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
             for (size_t j = 0; !rc && j < ncn; j++) {
                 if (!(cn[j] >= 0 && cn[j] < (double)n && cs[j] >= 0 && cz[j] >= 0 &&
                       cs[j] + cz[j] <= (double)ncv)) {
-                    rc = tree_err(m, t, "a categories segment lies outside \"categories\"");
+                    rc = tree_err(d, tn, m, t, "a categories segment lies outside \"categories\"");
                     break;
                 }
                 size_t node = (size_t)cn[j];
@@ -218,7 +231,8 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
     mnode mp = G(model, "gbtree_model_param");
     int64_t nt = 0, npt = 1, slv = 0;
     if (get_i64(d, G(mp, "num_trees"), &nt) || nt < 0 || nt > MODEL_MAX_TREES)
-        return model_corrupt(m, "expected gbtree_model_param.num_trees");
+        return model_corrupt(m, "expected gbtree_model_param.num_trees%s",
+                             where(d, mp ? mp : model));
     get_i64(d, G(mp, "num_parallel_tree"), &npt);
     if (!get_i64(d, G(mp, "size_leaf_vector"), &slv) && slv > m->size_leaf_vector)
         m->size_leaf_vector = slv;
@@ -228,11 +242,16 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
         m->has_cats_container = 1;
     mnode trees = G(model, "trees");
     mnode info = G(model, "tree_info");
-    if (d->kind(d, trees) != MD_ARR || d->size(d, trees) != (size_t)nt)
-        return model_corrupt(m, "expected \"trees\" with num_trees (%lld) trees", (long long)nt);
+    size_t ntr = d->ext_tree                   ? d->n_ext
+                 : d->kind(d, trees) == MD_ARR ? d->size(d, trees)
+                                               : (size_t)-1;
+    if (ntr != (size_t)nt)
+        return model_corrupt(m, "expected \"trees\" with num_trees (%lld) trees, found %lld%s",
+                             (long long)nt, (long long)(ntr == (size_t)-1 ? -1 : (long long)ntr),
+                             where(d, trees));
     if (d->kind(d, info) != MD_ARR || d->size(d, info) != (size_t)nt)
-        return model_corrupt(m, "expected \"tree_info\" with num_trees (%lld) entries",
-                             (long long)nt);
+        return model_corrupt(m, "expected \"tree_info\" with num_trees (%lld) entries%s",
+                             (long long)nt, where(d, info ? info : model));
     m->trees = calloc(nt ? (size_t)nt : 1, sizeof *m->trees);
     m->tree_info = calloc(nt ? (size_t)nt : 1, sizeof *m->tree_info);
     if (!m->trees || !m->tree_info)
@@ -241,12 +260,24 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
     for (size_t t = 0; t < (size_t)nt; t++) {
         double g;
         if (d->num_at(d, info, t, &g) || g < 0 || g > 1e6)
-            return model_corrupt(m, "tree_info[%zu] is not a group index", t);
+            return model_corrupt(m, "tree_info[%zu] is not a group index%s", t, where(d, info));
         m->tree_info[t] = (int)g;
-        mnode tn = d->at(d, trees, t);
-        if (d->kind(d, tn) != MD_OBJ)
-            return model_corrupt(m, "trees[%zu] is not an object", t);
+        mnode tn = NULL;
+        if (d->ext_tree) {
+            int rc = d->ext_tree(d, t, &tn, m);
+            if (rc)
+                return rc;
+        } else {
+            tn = d->at(d, trees, t);
+        }
+        if (d->kind(d, tn) != MD_OBJ) {
+            if (d->ext_free)
+                d->ext_free(d, tn);
+            return model_corrupt(m, "trees[%zu] is not an object%s", t, where(d, tn ? tn : trees));
+        }
         int rc = read_tree(d, tn, t, m, &m->trees[t]);
+        if (d->ext_free)
+            d->ext_free(d, tn);
         if (rc)
             return rc;
     }
@@ -256,7 +287,7 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
 static int read_booster(const mdoc *d, mnode gb, compat_model_info *m)
 {
     if (get_str(d, G(gb, "name"), m->booster, sizeof m->booster))
-        return model_corrupt(m, "expected gradient_booster.name");
+        return model_corrupt(m, "expected gradient_booster.name%s", where(d, gb));
     if (!strcmp(m->booster, "gbtree"))
         return read_gbtree(d, G(gb, "model"), m);
     if (!strcmp(m->booster, "dart")) {
@@ -270,7 +301,8 @@ static int read_booster(const mdoc *d, mnode gb, compat_model_info *m)
             return rc;
         if (rc || nw != (size_t)m->num_trees) {
             free(w);
-            return model_corrupt(m, "expected dart weight_drop with one weight per tree");
+            return model_corrupt(m, "expected dart weight_drop with one weight per tree%s",
+                                 where(d, gb));
         }
         m->tree_weights = malloc((nw ? nw : 1) * sizeof *m->tree_weights);
         if (!m->tree_weights) {
@@ -289,7 +321,7 @@ static int read_booster(const mdoc *d, mnode gb, compat_model_info *m)
         if (rc == SMX_ENOMEM)
             return rc;
         if (rc)
-            return model_corrupt(m, "expected gblinear model.weights");
+            return model_corrupt(m, "expected gblinear model.weights%s", where(d, gb));
         m->linear_weights = malloc((nw ? nw : 1) * sizeof *m->linear_weights);
         if (!m->linear_weights) {
             free(w);
@@ -346,7 +378,8 @@ int model_doc_extract(const mdoc *d, mnode root, compat_model_info *m, int ubj)
         model_detail(m, "%s memory snapshot {\"Config\",\"Model\"}", ubj ? "UBJSON" : "JSON");
     }
     if (d->kind(d, learner) != MD_OBJ)
-        return model_corrupt(m, "expected a \"learner\" object");
+        return model_corrupt(m, "expected a \"learner\" object%s",
+                             where(d, learner ? learner : root));
 
     mnode attrs = G(learner, "attributes");
     size_t na = d->kind(d, attrs) == MD_OBJ ? d->size(d, attrs) : 0;

@@ -87,6 +87,14 @@ struct mdoc {
     mnode (*member)(const mdoc *d, mnode obj, size_t i, const char **key, size_t *klen);
     /* is this array's element kind boolean (1), integer (2), other (0)? checks element 0 */
     int (*elem_kind)(const mdoc *d, mnode arr);
+    /* Optional: the gbtree "trees" kept out of the document and parsed one at a time (JSON),
+     * so memory holds one tree's document, not all of them. ext_tree returns SMX_OK and the
+     * tree's node, or a status (and m->problem); ext_free releases it. */
+    size_t n_ext;
+    int (*ext_tree)(const mdoc *d, size_t i, mnode *out, compat_model_info *m);
+    void (*ext_free)(const mdoc *d, mnode n);
+    /* Optional: byte offset of a node in the input, (size_t)-1 if unknown. */
+    size_t (*offset)(const mdoc *d, mnode n);
 };
 
 /* Extract everything from a model document (root = {"learner":..,"version":..}) or a

@@ -183,13 +183,12 @@ static int read_large(const unsigned char *b, size_t len, compat_model_info *m, 
 
 /*
  * XGBoost writes non-finite floats as bare NaN / Infinity / -Infinity tokens (1.7.4 does for
- * the unused split_conditions of categorical nodes), which jansson rejects. Copy the text with
- * those tokens, outside strings, replaced by same-length numbers (0e0, 3.40e+38), so byte
- * offsets in error messages stay those of the file. NULL (no copy needed) if there are none.
+ * the unused split_conditions of categorical nodes), which jansson rejects. Rewrite those
+ * tokens, outside strings, in place into same-length numbers (0e0, 3.40e+38), so byte offsets
+ * in error messages stay those of the file.
  */
-static unsigned char *replace_nonfinite(const unsigned char *b, size_t len, int *nomem)
+static void fix_nonfinite(unsigned char *b, size_t len)
 {
-    unsigned char *c = NULL;
     int in_str = 0;
     for (size_t i = 0; i < len; i++) {
         if (in_str) {
@@ -197,31 +196,140 @@ static unsigned char *replace_nonfinite(const unsigned char *b, size_t len, int 
                 i++;
             else if (b[i] == '"')
                 in_str = 0;
-            continue;
-        }
-        if (b[i] == '"') {
+        } else if (b[i] == '"') {
             in_str = 1;
-            continue;
+        } else if (b[i] == 'N' && len - i >= 3 && !memcmp(b + i, "NaN", 3)) {
+            memcpy(b + i, "0e0", 3);
+        } else if (b[i] == 'I' && len - i >= 8 && !memcmp(b + i, "Infinity", 8)) {
+            memcpy(b + i, "3.40e+38", 8);
         }
-        const char *rep = NULL;
-        size_t n = 0;
-        if (b[i] == 'N' && len - i >= 3 && !memcmp(b + i, "NaN", 3))
-            rep = "0e0", n = 3;
-        else if (b[i] == 'I' && len - i >= 8 && !memcmp(b + i, "Infinity", 8))
-            rep = "3.40e+38", n = 8;
-        if (!rep)
-            continue;
-        if (!c) {
-            if (!(c = malloc(len ? len : 1))) {
-                *nomem = 1;
-                return NULL;
-            }
-            memcpy(c, b, len);
-        }
-        memcpy(c + i, rep, n);
-        i += n - 1;
     }
-    return c;
+}
+
+/* ---- trees parsed one at a time ----------------------------------------------------------- */
+
+typedef struct span {
+    size_t s, e; /* [s, e) */
+} span;
+
+typedef struct trees {
+    size_t arr_s, arr_e; /* the "trees" array, '[' .. past ']' */
+    span *el;
+    size_t n, cap;
+} trees;
+
+/*
+ * One structural pass over the text (strings skipped, nesting checked): find the first
+ * "trees" member whose value is an array, and the extent of each object in it. Returns 1 when
+ * found, 0 when the text has none or is not well nested (the full parser then reports), -1 on
+ * out of memory.
+ */
+static int find_trees(const unsigned char *b, size_t len, trees *t)
+{
+    char stack[MODEL_MAX_DEPTH + 1];
+    int depth = 0, keyed = 0, tdepth = -1;
+    size_t ks = 0, ke = 0, el_s = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = b[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < len && b[j] != '"')
+                j += b[j] == '\\' ? 2 : 1;
+            if (j >= len)
+                return 0;
+            ks = i + 1, ke = j;
+            i = j;
+        } else if (c == ':') {
+            keyed = depth > 0 && stack[depth - 1] == '{';
+        } else if (c == '{' || c == '[') {
+            if (depth == MODEL_MAX_DEPTH)
+                return 0;
+            if (c == '[' && tdepth < 0 && keyed && ke - ks == 5 && !memcmp(b + ks, "trees", 5)) {
+                tdepth = depth + 1;
+                t->arr_s = i;
+            } else if (c == '{' && tdepth >= 0 && depth == tdepth) {
+                el_s = i;
+            }
+            stack[depth++] = (char)c;
+            keyed = 0;
+        } else if (c == '}' || c == ']') {
+            if (!depth || stack[depth - 1] != (c == '}' ? '{' : '['))
+                return 0;
+            depth--;
+            if (tdepth >= 0 && c == '}' && depth == tdepth) {
+                if (t->n == t->cap) {
+                    size_t nc = t->cap ? t->cap * 2 : 64;
+                    span *v = realloc(t->el, nc * sizeof *v);
+                    if (!v)
+                        return -1;
+                    t->el = v;
+                    t->cap = nc;
+                }
+                t->el[t->n++] = (span){el_s, i + 1};
+            } else if (tdepth >= 0 && c == ']' && depth == tdepth - 1) {
+                t->arr_e = i + 1;
+                tdepth = -2; /* done; keep checking the nesting of the rest */
+            }
+            keyed = 0;
+        } else if (c == ',') {
+            keyed = 0;
+        }
+    }
+    return depth == 0 && tdepth == -2;
+}
+
+typedef struct jctx {
+    const unsigned char *b;
+    const trees *t;
+    json_t *root;
+    const json_t *cur; /* the tree being read, and where it starts */
+    size_t cur_off;
+} jctx;
+
+static int json_fail(compat_model_info *m, const json_error_t *e, size_t base, size_t len,
+                     const char *what)
+{
+    size_t at = base + (size_t)(e->position > 0 ? e->position : 0);
+    int trunc = at >= len || strstr(e->text, "premature end") || strstr(e->text, "unexpected end");
+    return model_corrupt(m, "%s JSON at byte offset %zu%s: %s", trunc ? "truncated" : "corrupt", at,
+                         what, e->text);
+}
+
+static int j_ext_tree(const mdoc *d, size_t i, mnode *out, compat_model_info *m)
+{
+    const jctx *c = d->ctx;
+    span sp = c->t->el[i];
+    size_t n = sp.e - sp.s;
+    unsigned char *copy = malloc(n ? n : 1);
+    if (!copy)
+        return SMX_ENOMEM;
+    memcpy(copy, c->b + sp.s, n);
+    fix_nonfinite(copy, n);
+    json_error_t e;
+    json_t *tn = json_loadb((const char *)copy, n, JSON_ALLOW_NUL, &e);
+    free(copy);
+    if (!tn) {
+        char w[64];
+        snprintf(w, sizeof w, " (in tree %zu)", i);
+        return json_fail(m, &e, sp.s, (size_t)-1, w);
+    }
+    jctx *mc = (jctx *)c; /* ours: the view is read-only only to model_doc.c */
+    mc->cur = tn;
+    mc->cur_off = sp.s;
+    *out = tn;
+    return SMX_OK;
+}
+
+static void j_ext_free(const mdoc *d, mnode n)
+{
+    (void)d;
+    json_decref((json_t *)n);
+}
+
+static size_t j_offset(const mdoc *d, mnode n)
+{
+    const jctx *c = d->ctx;
+    return n && n == c->cur ? c->cur_off : (size_t)-1;
 }
 
 int read_json(const unsigned char *b, size_t len, compat_model_info *m)
@@ -229,23 +337,56 @@ int read_json(const unsigned char *b, size_t len, compat_model_info *m)
     m->format = COMPAT_FMT_JSON;
     m->payload = COMPAT_PAYLOAD_JSON;
     model_detail(m, "JSON model");
-    mdoc d = {NULL, j_kind, j_get, j_size, j_at, j_num_at, j_num, j_str, j_member, j_elem_kind};
-    if (len > MODEL_JSON_DOM_MAX)
-        return read_large(b, len, m, &d);
-    json_error_t e;
-    int nomem = 0;
-    unsigned char *fixed = replace_nonfinite(b, len, &nomem);
-    if (nomem)
+    trees t = {0, 0, NULL, 0, 0};
+    jctx c = {b, &t, NULL, NULL, 0};
+    mdoc d = {&c,    j_kind,   j_get,       j_size, j_at,       j_num_at,   j_num,
+              j_str, j_member, j_elem_kind, 0,      j_ext_tree, j_ext_free, j_offset};
+    int found = find_trees(b, len, &t);
+    if (found < 0) {
+        free(t.el);
         return SMX_ENOMEM;
-    json_t *root = json_loadb((const char *)(fixed ? fixed : b), len, JSON_ALLOW_NUL, &e);
-    free(fixed);
-    if (!root) {
-        int trunc = (size_t)e.position >= len || strstr(e.text, "premature end") ||
-                    strstr(e.text, "unexpected end");
-        return model_corrupt(m, "%s JSON at byte offset %d (line %d, column %d): %s",
-                             trunc ? "truncated" : "corrupt", e.position, e.line, e.column, e.text);
     }
+    /* the document without its trees: text before and after the array, "[]" in between */
+    size_t skel_len = found ? t.arr_s + 2 + (len - t.arr_e) : len;
+    if (!found) {
+        d.ext_tree = NULL;
+        d.ext_free = NULL;
+        if (len > MODEL_JSON_DOM_MAX) {
+            free(t.el);
+            return read_large(b, len, m, &d);
+        }
+    } else if (skel_len > MODEL_JSON_DOM_MAX) {
+        free(t.el);
+        return read_large(b, len, m, &d);
+    }
+    unsigned char *skel = malloc(skel_len ? skel_len : 1);
+    if (!skel) {
+        free(t.el);
+        return SMX_ENOMEM;
+    }
+    if (found) {
+        memcpy(skel, b, t.arr_s);
+        memcpy(skel + t.arr_s, "[]", 2);
+        memcpy(skel + t.arr_s + 2, b + t.arr_e, len - t.arr_e);
+        d.n_ext = t.n;
+    } else {
+        memcpy(skel, b, len);
+    }
+    fix_nonfinite(skel, skel_len);
+    json_error_t e;
+    json_t *root = json_loadb((const char *)skel, skel_len, JSON_ALLOW_NUL, &e);
+    free(skel);
+    if (!root) {
+        /* positions past the trees shift by what was cut out */
+        size_t pos = (size_t)(e.position > 0 ? e.position : 0);
+        if (found && pos > t.arr_s + 2)
+            e.position += (int)(t.arr_e - t.arr_s - 2);
+        free(t.el);
+        return json_fail(m, &e, 0, len, "");
+    }
+    c.root = root;
     int rc = model_doc_extract(&d, root, m, 0);
     json_decref(root);
+    free(t.el);
     return rc;
 }

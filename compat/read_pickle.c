@@ -36,7 +36,8 @@ typedef struct pk {
     size_t n_cands;
     char pending_attr[32];
     int first_class_done;
-    int joblib;
+    int joblib, oob;
+    size_t joblib_stop;
 } pk;
 
 enum { MEMO_MAX = 1 << 20 };
@@ -300,6 +301,40 @@ static unsigned char *decode(it_kind k, const unsigned char *p, size_t n, size_t
     }
 }
 
+/*
+ * After joblib's inline array data: find byte-string opcodes (B, 0x8e BINBYTES8, 0x96
+ * BYTEARRAY8, C) whose contents start like an XGBoost payload and whose length fits.
+ */
+static void resync(pk *s, size_t from)
+{
+    static const struct {
+        const char *sig;
+        size_t n;
+    } sigs[] = {{"binf", 4}, {"CONFIG-offset:", 14}, {"{L\0\0\0\0\0\0\0", 9}, {"{\"", 2}};
+    for (size_t i = from; i + 2 < s->len; i++) {
+        int hit = 0;
+        for (size_t k = 0; k < sizeof sigs / sizeof sigs[0] && !hit; k++)
+            hit = s->len - i >= sigs[k].n && !memcmp(s->b + i, sigs[k].sig, sigs[k].n);
+        if (!hit)
+            continue;
+        static const struct {
+            unsigned char op;
+            size_t lb;
+        } ops[] = {{'B', 4}, {0x8e, 8}, {0x96, 8}, {'C', 1}};
+        for (size_t k = 0; k < 4; k++) {
+            size_t lb = ops[k].lb;
+            if (i < lb + 1 || s->b[i - lb - 1] != ops[k].op)
+                continue;
+            uint64_t n = le(s->b + i - lb, lb);
+            if (n >= 16 && n <= s->len - i) {
+                candidate(s, IT_BYTES, s->b + i, (size_t)n);
+                i += (size_t)n - 1;
+                break;
+            }
+        }
+    }
+}
+
 static int scan(pk *s)
 {
     int proto = -1, binary_ops = 0;
@@ -371,7 +406,7 @@ static int scan(pk *s)
             else if (op != '0' && op != '1' && op != '2' && op != '(')
                 push(s, IT_NONE, NULL, 0);
             if (op == 0x97)
-                model_note(s->m, "the pickle uses out-of-band buffers (protocol 5 NEXT_BUFFER)");
+                s->oob = 1;
             break;
         case 0x94: /* MEMOIZE */
             rc = memo_put(s, s->next_memo++);
@@ -488,10 +523,11 @@ static int scan(pk *s)
         }
         default:
             if (s->joblib) {
-                model_note(s->m,
-                           "joblib pickle with inline numpy array data: scan stopped at byte "
-                           "offset %zu",
-                           at);
+                /* joblib writes numpy array bytes between opcodes, which only its own
+                 * unpickler can step over; look for the Booster's bytes further on */
+                resync(s, at);
+                s->m->pickle_joblib_arrays = 1;
+                s->joblib_stop = at;
                 s->m->pickle_protocol = proto >= 0 ? proto : 1;
                 return 0;
             }
@@ -529,8 +565,13 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m, int de
     if (rc)
         return rc;
     m->pickle_is_booster = !strcmp(m->pickle_class, "xgboost.core Booster");
-    model_detail(m, "pickle protocol %d of %s", m->pickle_protocol,
-                 m->pickle_class[0] ? m->pickle_class : "a builtin value");
+    char extra[128] = "";
+    if (m->pickle_joblib_arrays)
+        snprintf(extra, sizeof extra, ", joblib numpy data inline at byte %zu", s.joblib_stop);
+    else if (s.oob)
+        snprintf(extra, sizeof extra, ", out-of-band buffers (protocol 5 NEXT_BUFFER)");
+    model_detail(m, "pickle protocol %d of %s%s", m->pickle_protocol,
+                 m->pickle_class[0] ? m->pickle_class : "a builtin value", extra);
 
     /* the embedded model: the first candidate that identifies as XGBoost bytes */
     for (size_t i = 0; i < s.n_cands; i++) {

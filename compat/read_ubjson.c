@@ -24,6 +24,7 @@ typedef struct ub_member {
 
 struct ub_node {
     md_kind kind;
+    size_t off; /* byte offset of the type marker */
     char tmark; /* typed arrays: element marker; 0 otherwise */
     union {
         int64_t i;
@@ -328,6 +329,7 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
     if (!n)
         return ENOMEM_RC;
     memset(n, 0, sizeof *n);
+    n->off = p->pos - 1;
     *out = n;
     switch (t) {
     case '{':
@@ -546,6 +548,12 @@ static int k_elem_kind(const mdoc *d, mnode arr)
     return k == MD_BOOL ? 1 : k == MD_INT ? 2 : 0;
 }
 
+static size_t k_offset(const mdoc *d, mnode n)
+{
+    (void)d;
+    return n ? ((const ub_node *)n)->off : (size_t)-1;
+}
+
 int read_ubjson(const unsigned char *b, size_t len, compat_model_info *m)
 {
     ub p = {b, len, 0, NULL, m, 0, 0};
@@ -566,7 +574,8 @@ int read_ubjson(const unsigned char *b, size_t len, compat_model_info *m)
     }
     m->ubj_typed_f64 = p.typed_f64;
     m->ubj_typed_i8 = p.typed_i8;
-    mdoc d = {NULL, k_kind, k_get, k_size, k_at, k_num_at, k_num, k_str, k_member, k_elem_kind};
+    mdoc d = {NULL,  k_kind,   k_get,       k_size, k_at, k_num_at, k_num,
+              k_str, k_member, k_elem_kind, 0,      NULL, NULL,     k_offset};
     rc = model_doc_extract(&d, root, m, 1);
     if (rc == SMX_OK && p.pos < len)
         model_detail(m, "%s, %zu trailing bytes ignored", m->detail, len - p.pos);

@@ -396,6 +396,88 @@ static int try_once(const char *src, const char *url, const gate_fetch_opts *o, 
     return TRY_OK;
 }
 
+/* Download url into fd (truncated first on every attempt), with retries, size and ETag checks. */
+static int fetch_fd(const char *src, const char *url, const gate_fetch_opts *opts, int is_s3,
+                    int fd, const char *path, gate_fetch_info *info, smx_err *err)
+{
+    struct xfer x = {.fd = fd, .max_bytes = opts->max_bytes, .o = opts};
+    x.md5 = EVP_MD_CTX_new();
+    double delay = opts->backoff > 0 ? opts->backoff : 0.5;
+    int result = TRY_FAIL;
+    for (int attempt = 0; attempt <= opts->retries; attempt++) {
+        info->attempts = attempt + 1;
+        if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET)) {
+            smx_fail(err, SMX_EIO, "%s: %s", path, strerror(errno));
+            result = TRY_FAIL;
+            break;
+        }
+        x.bytes = 0;
+        x.content_length = -1;
+        x.etag[0] = x.bucket_region[0] = x.sse[0] = '\0';
+        smx_buf_reset(&x.errbody);
+        if (!x.md5 || !EVP_DigestInit_ex(x.md5, EVP_md5(), NULL)) {
+            smx_fail(err, SMX_ERUNTIME, "OpenSSL: MD5 unavailable");
+            result = TRY_FAIL;
+            break;
+        }
+        result = try_once(src, url, opts, is_s3, &x, err);
+        if (result != TRY_RETRY)
+            break;
+        if (attempt < opts->retries) {
+            sleep_s(delay);
+            delay *= 2;
+        }
+    }
+    if (result == TRY_RETRY) {
+        char prev[SMX_ERRMAX];
+        snprintf(prev, sizeof prev, "%s", err->msg);
+        smx_fail(err, SMX_EIO, "%.900s (gave up after %d attempts)", prev, info->attempts);
+    }
+    if (result == TRY_OK) {
+        unsigned char d[EVP_MAX_MD_SIZE];
+        unsigned dl = 0;
+        EVP_DigestFinal_ex(x.md5, d, &dl);
+        char hex[33];
+        for (unsigned i = 0; i < 16 && i < dl; i++)
+            snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        snprintf(info->etag, sizeof info->etag, "%s", x.etag);
+        int plain = strlen(x.etag) == 32 && !strchr(x.etag, '-') && strcasecmp(x.sse, "aws:kms");
+        if (plain) {
+            if (strcasecmp(hex, x.etag)) {
+                smx_fail(err, SMX_EIO,
+                         "%s: the download does not match its ETag (MD5 %s, ETag %s); the "
+                         "object changed during the download or was corrupted: try again",
+                         src, hex, x.etag);
+                result = TRY_FAIL;
+            } else {
+                info->etag_checked = 1;
+            }
+        }
+    }
+    EVP_MD_CTX_free(x.md5);
+    smx_buf_free(&x.errbody);
+    info->bytes = x.bytes;
+    if (result != TRY_OK)
+        return err->status ? err->status : SMX_EIO;
+    return SMX_OK;
+}
+
+static int temp_file(const gate_fetch_opts *opts, const char *stem, char **path, smx_err *err)
+{
+    const char *tmpdir = opts->tmpdir ? opts->tmpdir : getenv("TMPDIR");
+    if (asprintf(path, "%s/%s-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", stem) < 0) {
+        *path = NULL;
+        return smx_fail(err, SMX_ENOMEM, "out of memory"), -1;
+    }
+    int fd = mkstemp(*path);
+    if (fd < 0) {
+        smx_fail(err, SMX_EIO, "cannot create a temporary file %s: %s", *path, strerror(errno));
+        free(*path);
+        *path = NULL;
+    }
+    return fd;
+}
+
 int gate_fetch(const char *src, const gate_fetch_opts *opts, char **local, gate_fetch_info *info,
                smx_err *err)
 {
@@ -431,89 +513,241 @@ int gate_fetch(const char *src, const gate_fetch_opts *opts, char **local, gate_
     } else if (!(url = strdup(src))) {
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    const char *tmpdir = opts->tmpdir ? opts->tmpdir : getenv("TMPDIR");
     char *path = NULL;
-    if (asprintf(&path, "%s/smxgb-src-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) {
-        free(url);
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    }
-    int fd = mkstemp(path);
+    int fd = temp_file(opts, "smxgb-src", &path, err);
     if (fd < 0) {
-        rc = smx_fail(err, SMX_EIO, "cannot create a temporary file %s: %s", path, strerror(errno));
+        free(url);
+        return err->status;
+    }
+    rc = fetch_fd(src, url, opts, is_s3, fd, path, info, err);
+    if (close(fd) && !rc)
+        rc = smx_fail(err, SMX_EIO, "%s: %s", path, strerror(errno));
+    if (rc) {
+        unlink(path);
         free(path);
         free(url);
         return rc;
     }
-    struct xfer x = {.fd = fd, .max_bytes = opts->max_bytes, .o = opts};
-    x.md5 = EVP_MD_CTX_new();
-    double delay = opts->backoff > 0 ? opts->backoff : 0.5;
-    int result = TRY_FAIL;
-    for (int attempt = 0; attempt <= opts->retries; attempt++) {
-        info->attempts = attempt + 1;
-        if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET)) {
-            rc = smx_fail(err, SMX_EIO, "%s: %s", path, strerror(errno));
-            result = TRY_FAIL;
-            break;
-        }
-        x.bytes = 0;
-        x.content_length = -1;
-        x.etag[0] = x.bucket_region[0] = x.sse[0] = '\0';
-        smx_buf_reset(&x.errbody);
-        if (!x.md5 || !EVP_DigestInit_ex(x.md5, EVP_md5(), NULL)) {
-            rc = smx_fail(err, SMX_ERUNTIME, "OpenSSL: MD5 unavailable");
-            result = TRY_FAIL;
-            break;
-        }
-        result = try_once(src, url, opts, is_s3, &x, err);
-        if (result != TRY_RETRY)
-            break;
-        if (attempt < opts->retries) {
-            sleep_s(delay);
-            delay *= 2;
-        }
-    }
-    if (result == TRY_RETRY) {
-        char prev[SMX_ERRMAX];
-        snprintf(prev, sizeof prev, "%s", err->msg);
-        smx_fail(err, SMX_EIO, "%.900s (gave up after %d attempts)", prev, info->attempts);
-    }
-    if (result == TRY_OK) {
-        unsigned char d[EVP_MAX_MD_SIZE];
-        unsigned dl = 0;
-        EVP_DigestFinal_ex(x.md5, d, &dl);
-        char hex[33];
-        for (unsigned i = 0; i < 16 && i < dl; i++)
-            snprintf(hex + 2 * i, 3, "%02x", d[i]);
-        snprintf(info->etag, sizeof info->etag, "%s", x.etag);
-        int plain = strlen(x.etag) == 32 && !strchr(x.etag, '-') && strcasecmp(x.sse, "aws:kms");
-        if (plain) {
-            if (strcasecmp(hex, x.etag)) {
-                rc = smx_fail(err, SMX_EIO,
-                              "%s: the download does not match its ETag (MD5 %s, ETag %s); the "
-                              "object changed during the download or was corrupted: try again",
-                              src, hex, x.etag);
-                result = TRY_FAIL;
-            } else {
-                info->etag_checked = 1;
-            }
-        }
-    }
-    EVP_MD_CTX_free(x.md5);
-    smx_buf_free(&x.errbody);
-    if (close(fd) && result == TRY_OK) {
-        rc = smx_fail(err, SMX_EIO, "%s: %s", path, strerror(errno));
-        result = TRY_FAIL;
-    }
-    if (result != TRY_OK) {
-        unlink(path);
-        free(path);
-        free(url);
-        return err->status ? err->status : SMX_EIO;
-    }
-    info->bytes = x.bytes;
     info->url = url;
     if (info == &scratch)
         gate_fetch_info_free(&scratch);
     *local = path;
     return SMX_OK;
+}
+
+/* ---- S3 prefixes (CompressionType None + S3Prefix) ---------------------------------------- */
+
+/* Percent-encode a query value (everything but unreserved characters). */
+static void encode_query(smx_buf *b, const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            smx_buf_append(b, p, 1);
+        else
+            smx_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+/* The text between <tag> and </tag> starting at *pos; advances *pos. malloc'd or NULL. */
+static char *xml_next(const char *s, const char *tag, const char **pos)
+{
+    char open[64], close_[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close_, sizeof close_, "</%s>", tag);
+    const char *a = strstr(*pos, open);
+    if (!a)
+        return NULL;
+    a += strlen(open);
+    const char *e = strstr(a, close_);
+    if (!e)
+        return NULL;
+    *pos = e + strlen(close_);
+    (void)s;
+    /* undo the five XML escapes S3 uses */
+    char *out = malloc((size_t)(e - a) + 1);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (const char *p = a; p < e;) {
+        static const char *const ents[][2] = {
+            {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}};
+        int done = 0;
+        for (size_t k = 0; k < 5 && !done; k++) {
+            size_t l = strlen(ents[k][0]);
+            if (!strncmp(p, ents[k][0], l)) {
+                out[j++] = ents[k][1][0];
+                p += l;
+                done = 1;
+            }
+        }
+        if (!done)
+            out[j++] = *p++;
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* mkdir -p for the directories of rel under dir; refuses unsafe paths. */
+static int make_parents(const char *dir, const char *rel, smx_err *err)
+{
+    if (!*rel || rel[0] == '/' || strstr(rel, "//"))
+        return smx_fail(err, SMX_EUNSAFE, "object name '%s' is not a safe relative path", rel);
+    char *copy = strdup(rel);
+    if (!copy)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    for (char *p = copy;; p++) {
+        char *slash = strchr(p, '/');
+        size_t cl = slash ? (size_t)(slash - p) : strlen(p);
+        if ((cl == 2 && !strncmp(p, "..", 2)) || (cl == 1 && *p == '.')) {
+            free(copy);
+            return smx_fail(err, SMX_EUNSAFE, "object name '%s' has a '.' or '..' component", rel);
+        }
+        if (!slash)
+            break;
+        *slash = '\0';
+        char *d = NULL;
+        if (asprintf(&d, "%s/%s", dir, copy) < 0) {
+            free(copy);
+            return smx_fail(err, SMX_ENOMEM, "out of memory");
+        }
+        int ok = mkdir(d, 0700) == 0 || errno == EEXIST;
+        free(d);
+        *slash = '/';
+        if (!ok) {
+            free(copy);
+            return smx_fail(err, SMX_EIO, "cannot create a directory for '%s': %s", rel,
+                            strerror(errno));
+        }
+        p = slash;
+    }
+    free(copy);
+    return SMX_OK;
+}
+
+int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **local_dir,
+                      size_t *n_objects, smx_err *err)
+{
+    gate_fetch_opts dflt;
+    if (!opts) {
+        gate_fetch_opts_default(&dflt);
+        opts = &dflt;
+    }
+    *local_dir = NULL;
+    *n_objects = 0;
+    size_t sl = strlen(s3prefix);
+    if (strncmp(s3prefix, "s3://", 5) || !sl || s3prefix[sl - 1] != '/')
+        return smx_fail(err, SMX_EINVAL, "'%s' is not an s3:// prefix ending in '/'", s3prefix);
+    int rc = gate_curl_init(err);
+    if (rc)
+        return rc;
+    const char *bslash = strchr(s3prefix + 5, '/');
+    char *bucket_uri = strndup(s3prefix, (size_t)(bslash - s3prefix) + 1); /* s3://bucket/ */
+    const char *prefix = bslash + 1;
+    char *base = NULL;
+    if (!bucket_uri)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    /* the bucket's URL: ".../bucket/" path style, "https://bucket.s3.REGION.../" otherwise */
+    rc = gate_s3_url(bucket_uri, opts, &base, err);
+    free(bucket_uri);
+    if (rc)
+        return rc;
+    char dirt[4096];
+    const char *tmpdir = opts->tmpdir ? opts->tmpdir : getenv("TMPDIR");
+    snprintf(dirt, sizeof dirt, "%s/smxgb-prefix-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(dirt)) {
+        free(base);
+        return smx_fail(err, SMX_EIO, "cannot create a temporary directory: %s", strerror(errno));
+    }
+    char *token = NULL;
+    size_t count = 0;
+    rc = SMX_OK;
+    for (int page = 0; page < 1000 && !rc; page++) {
+        smx_buf q = SMX_BUF_INIT;
+        smx_buf_puts(&q, base);
+        smx_buf_puts(&q, "?");
+        if (token) {
+            smx_buf_puts(&q, "continuation-token=");
+            encode_query(&q, token);
+            smx_buf_puts(&q, "&");
+        }
+        smx_buf_puts(&q, "list-type=2&prefix=");
+        encode_query(&q, prefix);
+        char *lpath = NULL;
+        int fd = temp_file(opts, "smxgb-list", &lpath, err);
+        gate_fetch_info li = {0};
+        if (fd < 0) {
+            smx_buf_free(&q);
+            rc = err->status;
+            break;
+        }
+        rc = fetch_fd(s3prefix, q.data, opts, 1, fd, lpath, &li, err);
+        close(fd);
+        smx_buf_free(&q);
+        smx_buf body = SMX_BUF_INIT;
+        if (!rc)
+            rc = smx_buf_read_file(&body, lpath, (size_t)64 << 20, err);
+        unlink(lpath);
+        free(lpath);
+        if (rc) {
+            smx_buf_free(&body);
+            break;
+        }
+        const char *pos = body.data ? body.data : "";
+        char *key;
+        while (!rc && (key = xml_next(body.data, "Key", &pos))) {
+            size_t kl = strlen(key);
+            if (strncmp(key, prefix, strlen(prefix)) || (kl && key[kl - 1] == '/')) {
+                free(key); /* outside the prefix, or a "folder" marker */
+                continue;
+            }
+            const char *rel = key + strlen(prefix);
+            rc = make_parents(dirt, rel, err);
+            char *dst = NULL, *obj = NULL, *objurl = NULL;
+            if (!rc && (asprintf(&dst, "%s/%s", dirt, rel) < 0 ||
+                        asprintf(&obj, "%s%s", s3prefix, rel) < 0))
+                rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+            if (!rc)
+                rc = gate_s3_url(obj, opts, &objurl, err);
+            if (!rc) {
+                int ofd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+                if (ofd < 0) {
+                    rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
+                } else {
+                    gate_fetch_info oi = {0};
+                    rc = fetch_fd(obj, objurl, opts, 1, ofd, dst, &oi, err);
+                    if (close(ofd) && !rc)
+                        rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
+                    count++;
+                }
+            }
+            free(dst);
+            free(obj);
+            free(objurl);
+            free(key);
+        }
+        const char *tp = body.data ? body.data : "";
+        char *trunc = xml_next(body.data, "IsTruncated", &tp);
+        int more = trunc && !strcmp(trunc, "true");
+        free(trunc);
+        free(token);
+        token = NULL;
+        if (more && !rc) {
+            tp = body.data;
+            token = xml_next(body.data, "NextContinuationToken", &tp);
+        }
+        smx_buf_free(&body);
+        if (!more || !token)
+            break;
+    }
+    free(token);
+    free(base);
+    if (!rc && !count)
+        rc = smx_fail(err, SMX_EIO, "%s: no objects under this prefix", s3prefix);
+    if (rc) {
+        artifact_remove_tree(dirt, NULL);
+        return rc;
+    }
+    *local_dir = strdup(dirt);
+    *n_objects = count;
+    return *local_dir ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
 }

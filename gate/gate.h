@@ -146,6 +146,15 @@ int gate_fetch(const char *src, const gate_fetch_opts *o, char **local, gate_fet
                smx_err *err);
 void gate_fetch_info_free(gate_fetch_info *i);
 
+/*
+ * Download every object under an S3 prefix (s3://bucket/prefix/, ListObjectsV2) into a new
+ * private temporary directory, the prefix trimmed from each key as SageMaker does for
+ * CompressionType None + S3Prefix. Keys with '.' or '..' components are refused. *local_dir
+ * is malloc'd; the caller removes the tree (artifact_remove_tree).
+ */
+int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *o, char **local_dir,
+                      size_t *n_objects, smx_err *err);
+
 /* The HTTPS URL an s3:// source is fetched from with these options (malloc'd). */
 int gate_s3_url(const char *s3uri, const gate_fetch_opts *o, char **url, smx_err *err);
 

@@ -111,3 +111,65 @@ Test(check, exit_codes_text_and_junit)
     cr_assert_eq(th_smxgb(&out, "check 2>&1"), 2);
     free(out);
 }
+
+/* ---- against `smxgb serve` (when this build has it) ---------------------------------------- */
+
+static int have_serve(void) { return th_smxgb(NULL, "help serve >/dev/null 2>&1") == 0; }
+
+Test(check, probe_against_smxgb_serve, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    char cmd[4096];
+    char *out = NULL;
+    /* a port nothing listens on yet: the first pings are refused until the server is up */
+    int port = 0;
+    {
+        char *p = NULL;
+        th_run("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); "
+               "print(s.getsockname()[1])'",
+               &p);
+        port = atoi(p);
+        free(p);
+    }
+    snprintf(cmd, sizeof cmd, "%s serve %s --port %d --quiet >/dev/null 2>&1 & echo $!", SMXGB_BIN,
+             th_path(dir, "good.tar.gz"), port);
+    cr_assert_eq(th_run(cmd, &out), 0);
+    int pid = atoi(out);
+    free(out);
+    cr_assert_gt(pid, 0);
+    th_write(th_path(dir, "rows.csv"), "0.1,0.2,0.3,0.4,0.5,0.6\n", 24);
+    int rc = th_smxgb(&out,
+                      "probe http://127.0.0.1:%d --interval 0.2 --startup-timeout 30 --sample %s "
+                      "--content-type text/csv --json",
+                      port, th_path(dir, "rows.csv"));
+    snprintf(cmd, sizeof cmd, "kill %d", pid);
+    th_run(cmd, NULL);
+    cr_assert_eq(rc, 0, "smxgb serve passes SageMaker's health check: %s", out);
+    json_t *j = th_json(out);
+    json_t *inv = json_object_get(j, "invocation");
+    cr_assert_eq(json_integer_value(json_object_get(inv, "status")), 200);
+    const char *body = json_string_value(json_object_get(inv, "body"));
+    cr_assert(body && (body[0] == '0' || body[0] == '1'), "a probability: %s", body);
+    json_decref(j);
+    free(out);
+}
+
+Test(check, model_that_does_not_load_fails_its_health_check, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    th_entry junk[] = {{"xgboost-model", 'f', 0, "this is not a model\n", 20, NULL}};
+    th_write_archive(th_path(dir, "junk.tar.gz"), "gzip", "pax", junk, 1);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "check %s --container 1.7-1 --startup-timeout 20 --json",
+                      th_path(dir, "junk.tar.gz"));
+    cr_assert_eq(rc, 1, "%s", out);
+    json_t *j = th_json(out);
+    json_t *c = json_array_get(json_object_get(j, "cases"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(c, "status")), "fail");
+    cr_assert(has_code(c, "probe-unhealthy") || has_code(c, "serve-skipped"),
+              "either verify or the health check says so: %s", out);
+    json_decref(j);
+    free(out);
+}

@@ -381,3 +381,24 @@ Test(plan_cli, readme_ci_jobs_without_terraform, .init = setup, .fini = teardown
         free(out);
     }
 }
+
+Test(plan_cli, uncompressed_prefix_mapped_to_a_directory, .init = setup, .fini = teardown)
+{
+    mkdir(th_path(dir, "prefix"), 0755);
+    size_t n;
+    char *m = th_model(&n);
+    th_write(th_path(dir, "prefix/xgboost-model"), m, n);
+    free(m);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve --artifact s3://acme-models/raw-prefix=%s",
+                      PLAN("uncompressed_prefix.json"), th_path(dir, "prefix"));
+    cr_assert_eq(rc, 0, "a prefix mapping may omit its trailing '/': %s", out);
+    cr_assert(strstr(out, "the prefix's files"), "%s", out);
+    free(out);
+    th_write(th_path(dir, "prefix/notes.txt"), "hello\n", 6);
+    rc = th_smxgb(&out, "plan %s --no-serve --artifact s3://acme-models/raw-prefix/=%s",
+                  PLAN("uncompressed_prefix.json"), th_path(dir, "prefix"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "layout-multiple-models"), "%s", out);
+    free(out);
+}

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define MODELS SMXGB_TESTDATA "/models"
 
@@ -372,8 +373,8 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
     char *save = NULL;
     strtok_r(csv, "\n", &save); /* header */
     for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *f[12];
-        cr_assert_eq(split_csv(line, f, 12), 12, "%s", line);
+        char *f[16];
+        cr_assert_eq(split_csv(line, f, 16), 16, "%s", line);
         const char *file = f[0], *fmt = f[1], *payload = f[2], *wmin = f[3], *wmax = f[4],
                    *obj = f[5], *ncls = f[6], *proto = f[7], *pclass = f[8], *comp = f[9],
                    *foreign = f[10], *preds = f[11];
@@ -396,6 +397,13 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
         }
         if (*comp)
             cr_assert_str_eq(m->joblib_compression, comp, "%s", file);
+        cr_assert_eq(m->pickle_joblib_arrays, atoi(f[12]), "%s: joblib inline arrays", file);
+        cr_assert_eq(m->base_score_array, atoi(f[13]), "%s: base_score array", file);
+        cr_assert_eq(m->ubj_typed_f64, atoi(f[14]), "%s: UBJ $D arrays", file);
+        cr_assert_eq(m->ubj_typed_i8, atoi(f[15]), "%s: UBJ $i/$I arrays", file);
+        if (*obj && !m->writer_exact)
+            cr_assert(strstr(m->writer_note, "inferred") || strstr(m->writer_note, "header"),
+                      "%s: says how the version was inferred: %s", file, m->writer_note);
         if (*foreign)
             cr_assert(strstr(m->foreign, foreign), "%s: foreign '%s'", file, m->foreign);
         if (*proto && strcmp(payload, "none")) {
@@ -450,4 +458,80 @@ Test(readers, long_protocol0_number_lines)
         cr_assert_not(m->corrupt, "%s", m->problem);
         compat_model_info_free(m);
     }
+}
+
+/* A tree whose arrays disagree with its num_nodes: the problem names the tree and the byte
+ * offset where it starts, in JSON and in UBJSON. */
+Test(readers, inconsistent_tree_names_tree_and_offset)
+{
+    static const struct {
+        const char *file, *from, *to, *tree_start;
+        size_t n;
+    } cases[] = {
+        {"1.7.4/binary_logistic.json", "\"num_nodes\":\"15\"", "\"num_nodes\":\"16\"",
+         "{\"base_weights\"", 16},
+        {"1.7.4/binary_logistic.ubj",
+         "num_nodesSL\0\0\0\0\0\0\0\x02"
+         "15",
+         "num_nodesSL\0\0\0\0\0\0\0\x02"
+         "16",
+         "{L\0\0\0\0\0\0\0\x0c"
+         "base_weights",
+         21},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", MODELS, cases[c].file);
+        size_t len;
+        char *b = th_read(path, &len);
+        char *at = memmem(b, len, cases[c].from, cases[c].n);
+        cr_assert(at, "%s", cases[c].file);
+        memcpy(at, cases[c].to, cases[c].n);
+        size_t tl = c ? 22 : strlen(cases[c].tree_start);
+        char *tree = memmem(b, len, cases[c].tree_start, tl);
+        cr_assert(tree && tree < at);
+        compat_model_info *m;
+        smx_err err = {0};
+        cr_assert_eq(compat_identify(b, len, path, &m, &err), SMX_OK);
+        cr_assert(m->corrupt, "%s", cases[c].file);
+        char want[96];
+        snprintf(want, sizeof want, "tree 0 (at byte offset %zu)", (size_t)(tree - b));
+        cr_assert(strstr(m->problem, want), "%s: %s (want '%s')", cases[c].file, m->problem, want);
+        cr_assert(strstr(m->problem, "one value per node"), "%s", m->problem);
+        compat_model_info_free(m);
+        free(b);
+    }
+}
+
+/* A few hundred KB of zlib that inflate to 100 MB: refused past the limit, not allocated. */
+Test(readers, compression_bombs_are_cut_off)
+{
+    static unsigned char in[1 << 20], out[1 << 20];
+    memset(in, 'N', sizeof in);
+    in[0] = 0x80, in[1] = 4; /* a pickle, so the content is worth reading */
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    cr_assert_eq(deflateInit(&z, 9), Z_OK);
+    smx_buf b = SMX_BUF_INIT;
+    for (int i = 0; i < 100; i++) {
+        z.next_in = in;
+        z.avail_in = sizeof in;
+        do {
+            z.next_out = out;
+            z.avail_out = sizeof out;
+            deflate(&z, i == 99 ? Z_FINISH : Z_NO_FLUSH);
+            smx_buf_append(&b, out, sizeof out - z.avail_out);
+        } while (z.avail_out == 0);
+        in[0] = in[1] = 'N';
+    }
+    deflateEnd(&z);
+    cr_assert_lt(b.len, 1 << 20);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(b.data, b.len, "model.joblib", &m, &err), SMX_OK);
+    cr_assert(m->corrupt);
+    cr_assert(strstr(m->problem, "decompresses to more than"), "%s", m->problem);
+    cr_assert_str_eq(m->joblib_compression, "zlib");
+    compat_model_info_free(m);
+    smx_buf_free(&b);
 }

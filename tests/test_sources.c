@@ -88,7 +88,9 @@ static void expected_signature(const struct rec *r, const char *secret, char out
     cr_assert_eq(sscanf(scope, "%15[^/]/%63[^/]/%15[^/]/", date, region, service), 3);
 
     smx_buf canon = SMX_BUF_INIT;
-    smx_buf_printf(&canon, "GET\n%s\n\n", r->path);
+    const char *qm = strchr(r->path, '?');
+    smx_buf_printf(&canon, "GET\n%.*s\n%s\n", (int)(qm ? qm - r->path : (long)strlen(r->path)),
+                   r->path, qm ? qm + 1 : "");
     char copy[512];
     snprintf(copy, sizeof copy, "%s", signed_headers);
     char *save = NULL;
@@ -323,6 +325,57 @@ Test(sources, etag_and_length_are_checked)
     th_server_stop(s);
 }
 
+
+Test(sources, prefix_listing_is_signed_and_trimmed)
+{
+    aws_env(NULL);
+    struct rec r = {.body = "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name>"
+                            "<Contents><Key>models/v1/</Key></Contents>"
+                            "<Contents><Key>models/v1/xgboost-model</Key></Contents>"
+                            "<IsTruncated>false</IsTruncated></ListBucketResult>"};
+    r.body_len = strlen(r.body);
+    th_server *s = th_server_start(rec_handler, &r);
+    gate_fetch_opts o;
+    gate_fetch_opts_default(&o);
+    o.s3_endpoint = th_server_url(s);
+    char *dirp = NULL;
+    size_t n = 0;
+    smx_err err = {0};
+    cr_assert_eq(gate_fetch_prefix("s3://b/models/v1/", &o, &dirp, &n, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(n, 1, "the folder marker is not an object");
+    cr_assert_eq(r.requests, 2, "one list, one object");
+    struct stat st;
+    cr_assert_eq(stat(th_path(dirp, "xgboost-model"), &st), 0, "the prefix is trimmed");
+    th_rmrf(dirp);
+    free(dirp);
+    cr_assert_eq(gate_fetch_prefix("s3://b/models/v1", &o, &dirp, &n, &err), SMX_EINVAL);
+
+    /* the list request's signature covers its query string */
+    struct rec one = {.body = "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"};
+    one.body_len = strlen(one.body);
+    th_server *s2 = th_server_start(rec_handler, &one);
+    o.s3_endpoint = th_server_url(s2);
+    cr_assert_eq(gate_fetch_prefix("s3://b/a b/", &o, &dirp, &n, &err), SMX_EIO, "empty prefix");
+    cr_assert(strstr(err.msg, "no objects"), "%s", err.msg);
+    cr_assert_str_eq(one.path, "/b/?list-type=2&prefix=a%20b%2F");
+    char sig[65];
+    expected_signature(&one, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", sig);
+    char *auth = hdr(&one, "Authorization");
+    cr_assert(strstr(auth, sig), "expected %s in %s", sig, auth);
+    free(auth);
+
+    /* keys that would escape the directory are refused */
+    struct rec evil = {.body = "<ListBucketResult><Contents><Key>p/../../etc/x</Key></Contents>"
+                               "<IsTruncated>false</IsTruncated></ListBucketResult>"};
+    evil.body_len = strlen(evil.body);
+    th_server *s3 = th_server_start(rec_handler, &evil);
+    o.s3_endpoint = th_server_url(s3);
+    cr_assert_eq(gate_fetch_prefix("s3://b/p/", &o, &dirp, &n, &err), SMX_EUNSAFE, "%s", err.msg);
+    th_server_stop(s);
+    th_server_stop(s2);
+    th_server_stop(s3);
+}
+
 /* ---- s3rver ------------------------------------------------------------------------------ */
 
 static pid_t s3rver_pid;
@@ -453,6 +506,32 @@ Test(s3rver, verify_check_and_plan_download_from_s3, .fini = s3rver_stop, .timeo
     cr_assert(strstr(out, "PASS  aws_sagemaker_model.good"), "downloaded from s3rver: %s", out);
     cr_assert(strstr(out, "FAIL  module.team.aws_sagemaker_model.nested"), "%s", out);
     cr_assert(strstr(out, "layout-no-model"), "%s", out);
+    free(out);
+
+    /* CompressionType None + S3Prefix: every object under the prefix, downloaded */
+    snprintf(cmd, sizeof cmd,
+             "curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H "
+             "'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T %s "
+             "http://127.0.0.1:%d/acme-models/raw-prefix/xgboost-model",
+             SMXGB_TESTDATA "/model-1.7.4-binary_logistic.bin", s3rver_port);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s %s plan %s/plan/uncompressed_prefix.json --no-serve 2>&1", env,
+             SMXGB_BIN, SMXGB_TESTDATA);
+    rc = th_run(cmd, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "1 object under s3://acme-models/raw-prefix/"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "printf 'a,b\\n' | curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H "
+             "'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T - "
+             "http://127.0.0.1:%d/acme-models/raw-prefix/features.csv",
+             s3rver_port);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s %s plan %s/plan/uncompressed_prefix.json --no-serve 2>&1", env,
+             SMXGB_BIN, SMXGB_TESTDATA);
+    rc = th_run(cmd, &out);
+    cr_assert_eq(rc, 1, "a stray file under the prefix is loaded as a model too: %s", out);
+    cr_assert(strstr(out, "layout-multiple-models"), "%s", out);
     free(out);
 
     /* the README's CI job, with the plan's models in S3 and GITHUB_ACTIONS set */

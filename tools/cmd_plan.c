@@ -62,6 +62,11 @@ static const verb_doc plan_doc = {
     "Values known only after apply are reported as such. Each artifact then comes from an\n"
     "--artifact mapping or is downloaded (s3:// with the environment's AWS credentials,\n"
     "https://), and is checked as `smxgb check` does. One case per model container.\n\n"
+    "Codes besides verify's (see `smxgb help codes`): plan-image-tag (unpublished tag),\n"
+    "plan-image-legacy, plan-image-other, plan-image-account, plan-model-data (none, or unknown\n"
+    "until apply), plan-model-data-url, plan-env-invalid, plan-env-too-long,\n"
+    "plan-timeout-range, plan-serverless-memory, plan-unknown, artifact-unreadable, and check's\n"
+    "probe-unhealthy, serve-unavailable, serve-skipped.\n\n"
     "JSON schema: as `smxgb check --json`, with \"verb\": \"plan\" and \"file\".",
     plan_opts,
     "  0  every model container passes (skipped ones are listed)\n"
@@ -374,8 +379,11 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     }
 
     /* the model data */
-    int uncompressed = k->compression_type.s && !strcmp(k->compression_type.s, "None");
-    int prefix = k->s3_data_type.s && !strcmp(k->s3_data_type.s, "S3Prefix");
+    /* model_data_source is Optional+Computed: the API may echo one for a model_data_url model,
+     * so model_data_url, when set, decides */
+    int uncompressed = !k->model_data_url.s && k->compression_type.s &&
+                       !strcmp(k->compression_type.s, "None");
+    int prefix = !k->model_data_url.s && k->s3_data_type.s && !strcmp(k->s3_data_type.s, "S3Prefix");
     if (!source) {
         int unknown = k->model_data_url.unknown || k->s3_uri.unknown;
         if (!c->skipped) {
@@ -429,13 +437,21 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         local = strdup(mapped);
         gcase_msg(c, ARTIFACT_INFO, "artifact-mapped", NULL, "%s -> %s", source, mapped);
     } else if (uncompressed && prefix) {
-        gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
-                  "map the prefix to a local directory: --artifact S3URI=DIR",
-                  "%s is an S3 prefix (CompressionType None); smxgb downloads single objects only",
-                  source);
-        c->io_error = 1;
-        c->seconds = now_s() - t0;
-        return;
+        gate_fetch_opts fo;
+        gate_fetch_opts_default(&fo);
+        fo.s3_endpoint = o.s3_endpoint;
+        size_t nobj = 0;
+        if (gate_fetch_prefix(source, &fo, &local, &nobj, &err)) {
+            gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
+                      "check the prefix, or map it to a local directory: --artifact S3URI=DIR",
+                      "%s", err.msg);
+            c->io_error = 1;
+            c->seconds = now_s() - t0;
+            return;
+        }
+        tmp = 2; /* a directory */
+        gcase_msg(c, ARTIFACT_INFO, "artifact-downloaded", NULL, "%zu object%s under %s", nobj,
+                  nobj == 1 ? "" : "s", source);
     } else if (source_fetch(source, o.s3_endpoint, &local, &tmp, &err)) {
         gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
                   "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s", err.msg);
@@ -478,7 +494,9 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         unlink(packaged);
         free(packaged);
     }
-    if (tmp)
+    if (tmp == 2)
+        artifact_remove_tree(local, NULL);
+    else if (tmp)
         unlink(local);
     free(local);
     c->seconds = now_s() - t0;

@@ -38,6 +38,8 @@ static const verb_doc verify_doc = {
     "verify",
     "smxgb verify ARTIFACT [--container TAG]... [--env KEY=VALUE]... [--json]",
     "check a model.tar.gz the way SageMaker and each container version read it",
+    "ARTIFACT is a path, s3://bucket/key (AWS credentials from the environment) or an https://\n"
+    "URL; remote artifacts are downloaded to a temporary file first.\n"
     "Reads the archive in one streaming pass (memory does not grow with its size) and reports:\n"
     "  - archive errors: not a gzip-compressed tar, truncated or corrupt, empty, limits exceeded;\n"
     "  - unsafe entries: absolute or '..' paths, links, devices, FIFOs, set-id bits, bad names,\n"

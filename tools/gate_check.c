@@ -174,23 +174,37 @@ static int model_width(const char *local, const char *entry, uint64_t *width, ch
 
 /* ---- serve + probe ------------------------------------------------------------------------ */
 
+/* 0: this binary has no serve verb; 1: it has; 2: it has and takes --env KEY=VALUE. */
 static int serve_verb_available(void)
 {
     static int cached = -1;
-    if (cached < 0) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            int dn = open("/dev/null", O_WRONLY);
-            if (dn >= 0) {
-                dup2(dn, 1);
-                dup2(dn, 2);
-            }
-            execl("/proc/self/exe", "smxgb", "help", "serve", (char *)NULL);
-            _exit(127);
-        }
-        int st = 0;
-        cached = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (cached >= 0)
+        return cached;
+    cached = 0;
+    int fds[2];
+    if (pipe(fds))
+        return cached;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        dup2(fds[1], 1);
+        if (dn >= 0)
+            dup2(dn, 2);
+        close(fds[0]);
+        execl("/proc/self/exe", "smxgb", "help", "serve", (char *)NULL);
+        _exit(127);
     }
+    close(fds[1]);
+    smx_buf help = SMX_BUF_INIT;
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fds[0], chunk, sizeof chunk)) > 0)
+        smx_buf_append(&help, chunk, (size_t)n);
+    close(fds[0]);
+    int st = 0;
+    if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        cached = help.data && strstr(help.data, "--env") ? 2 : 1;
+    smx_buf_free(&help);
     return cached;
 }
 
@@ -249,6 +263,9 @@ static char *log_tail(const char *path, size_t max)
         b.data[--b.len] = '\0';
     char *t = strdup(start);
     smx_buf_free(&b);
+    for (char *q = t; q && *q; q++) /* one line in reports and annotations */
+        if (*q == '\n')
+            *q = ' ';
     return t;
 }
 
@@ -297,6 +314,7 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
                   "not served: verify already found errors for this container");
         return;
     }
+    int serve_env = serve_verb_available() == 2;
     if (!serve_verb_available()) {
         gcase_msg(c, ARTIFACT_WARNING, "serve-unavailable", NULL,
                   "the health check was not run: this smxgb build has no `serve` verb");
@@ -370,12 +388,27 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
             }
             free(kv);
         }
-        if (tag)
-            execl("/proc/self/exe", "smxgb", "serve", local, "--port", portstr, "--quiet",
-                  "--container", tag, (char *)NULL);
-        else
-            execl("/proc/self/exe", "smxgb", "serve", local, "--port", portstr, "--quiet",
-                  (char *)NULL);
+        /* smxgb serve ARTIFACT --port N --quiet [--container TAG] [--env KEY=VALUE]... */
+        const char **args = calloc(10 + 2 * o->n_env, sizeof *args);
+        if (!args)
+            _exit(127);
+        size_t a = 0;
+        args[a++] = "smxgb";
+        args[a++] = "serve";
+        args[a++] = local;
+        args[a++] = "--port";
+        args[a++] = portstr;
+        args[a++] = "--quiet";
+        if (tag) {
+            args[a++] = "--container";
+            args[a++] = tag;
+        }
+        for (size_t i = 0; serve_env && i < o->n_env; i++) {
+            args[a++] = "--env";
+            args[a++] = o->env[i];
+        }
+        args[a] = NULL;
+        execv("/proc/self/exe", (char *const *)args);
         _exit(127);
     }
     close(logfd);

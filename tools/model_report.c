@@ -74,6 +74,7 @@ json_t *model_info_to_json(const compat_model_info *m)
         json_object_set_new(p, "protocol", json_integer(m->pickle_protocol));
         json_object_set_new(p, "class", json_string(m->pickle_class));
         json_object_set_new(p, "is_booster", json_boolean(m->pickle_is_booster));
+        json_object_set_new(p, "joblib_arrays", json_boolean(m->pickle_joblib_arrays));
         json_object_set_new(p, "globals", strs_json(m->pickle_globals, m->n_pickle_globals));
         json_object_set_new(p, "payload_bytes", json_integer((json_int_t)m->payload_len));
         json_object_set_new(j, "pickle", p);
@@ -127,6 +128,9 @@ void model_info_print_text(FILE *f, const compat_model_info *m)
         fprintf(f, "\n  payload       %s (%zu bytes)\n", compat_payload_name(m->payload),
                 m->payload_len);
     }
+    if (m->pickle_joblib_arrays)
+        fprintf(f, "  joblib        numpy arrays are written inline (joblib.dump): plain "
+                   "pickle.load fails on this file, only joblib.load reads it\n");
     if (m->joblib_compression[0])
         fprintf(f, "  compression   %s\n", m->joblib_compression);
     if (m->payload != COMPAT_PAYLOAD_NONE) {

@@ -161,6 +161,13 @@ for proto in (1, 2, 4):
     wr(f"pickle_p{proto}_cfgoff.pkl", pickle.dumps(booster(cfgoff), protocol=proto), payload="snap_cfgoff",
        writer_min="1.2.1", writer_max="1.2.1", protocol=proto, pclass="xgboost.core Booster",
        preds="1.7.4/binary_logistic.preds.txt", **PK)
+# the 1.0-1 container: XGBoost 1.0 wrote no binf magic inside the snapshot
+bin10 = to_10(bl)
+cfg10 = dict(cfg12, version=[1, 0, 2])
+cfgoff10 = b"CONFIG-offset:" + struct.pack("<q", len(bin10)) + bin10 + json.dumps(cfg10, separators=(",", ":")).encode()
+wr("pickle_p3_cfgoff10.pkl", pickle.dumps(booster(cfgoff10), protocol=3), payload="snap_cfgoff",
+   writer_min="1.0.2", writer_max="1.0.2", protocol=3, pclass="xgboost.core Booster",
+   preds="1.7.4/binary_logistic.preds.txt", **PK)
 wr("pickle_p3_snapjson.pkl", pickle.dumps(booster(snapjson), protocol=3), payload="snap_json", writer_min="1.5.2",
    writer_max="1.5.2", protocol=3, pclass="xgboost.core Booster", preds="1.5.2/binary_logistic.preds.txt", **PK)
 wr("pickle_p5_snapubj.pkl", pickle.dumps(booster(snapubj), protocol=5), payload="snap_ubj", writer_min="1.7.4",
@@ -209,9 +216,157 @@ wr("dump.txt", b"booster[0]:\n0:[f0<0.5] yes=1,no=2,missing=1\n\t1:leaf=0.1\n\t2
    format="foreign", payload="none", foreign="text dump")
 
 cols = ["file", "format", "payload", "writer_min", "writer_max", "objective", "num_class", "protocol",
-        "pclass", "compression", "foreign", "preds"]
+        "pclass", "compression", "foreign", "preds", "joblib_arrays", "base_array", "typed_f64", "typed_i8"]
+
+# ---- an uncompressed joblib file: numpy array bytes inline before the Booster ---------------
+# joblib's NumpyPickler writes each array's raw bytes right after the pickled NumpyArrayWrapper;
+# only joblib's unpickler can step over them.
+np_m = module("joblib.numpy_pickle")
+module("joblib")
+Wrapper = cls(np_m, "NumpyArrayWrapper")
+
+
+class JoblibPickler(pickle._Pickler):
+    def save(self, obj, save_persistent_id=True):
+        super().save(obj, save_persistent_id)
+        if isinstance(obj, Wrapper):
+            self.write(obj.raw)
+
+
+w = Wrapper()
+w.shape, w.order, w.dtype, w.allow_mmap = (2,), "C", "int64", False
+w.raw = struct.pack("<qq", 0, 1)
+clf2 = XGBClassifier()
+clf2.classes_, clf2._Booster, clf2.n_estimators = w, booster(snapubj), 10
+bio = io.BytesIO()
+JoblibPickler(bio, protocol=3).dump(clf2)
+wr("joblib_plain_numpy.joblib", bio.getvalue(), format="pickle", payload="snap_ubj", writer_min="1.7.4",
+   writer_max="1.7.4", protocol=3, pclass="xgboost.sklearn XGBClassifier", objective="binary:logistic",
+   num_class=0, preds="1.7.4/binary_logistic.preds.txt", joblib_arrays=1)
+
+# ---- JSON/UBJSON field variants of other writers ---------------------------------------------
+
+
+def ubj_load(b):
+    """Our own small UBJSON reader (XGBoost's subset); typed arrays become Typed."""
+    pos = [0]
+
+    def take(n):
+        v = b[pos[0] : pos[0] + n]
+        pos[0] += n
+        return v
+
+    def integer(t):
+        f = {"i": ">b", "U": ">B", "I": ">h", "l": ">i", "L": ">q"}[t]
+        return struct.unpack(f, take(struct.calcsize(f)))[0]
+
+    def value(t):
+        if t == "{":
+            o = {}
+            while b[pos[0] : pos[0] + 1] != b"}":
+                k = take(integer(chr(take(1)[0]))).decode()
+                o[k] = value(chr(take(1)[0]))
+            take(1)
+            return o
+        if t == "[":
+            if b[pos[0] : pos[0] + 1] == b"$":
+                take(1)
+                et = chr(take(1)[0])
+                take(1)  # '#'
+                n = integer(chr(take(1)[0]))
+                return Typed(et, [scalar(et) for _ in range(n)])
+            take(1)  # '#'
+            n = integer(chr(take(1)[0]))
+            return [value(chr(take(1)[0])) for _ in range(n)]
+        if t == "S":
+            return take(integer(chr(take(1)[0]))).decode()
+        if t in "TF":
+            return t == "T"
+        return scalar(t)
+
+    def scalar(t):
+        if t == "d":
+            return struct.unpack(">f", take(4))[0]
+        if t == "D":
+            return struct.unpack(">d", take(8))[0]
+        return integer(t)
+
+    return value(chr(take(1)[0]))
+
+
+class Typed:
+    def __init__(self, t, v):
+        self.t, self.v = t, v
+
+
+def ubj_dump(o):
+    fmt = {"i": ">b", "U": ">B", "I": ">h", "l": ">i", "L": ">q", "d": ">f", "D": ">d"}
+
+    def length(n):
+        return b"L" + struct.pack(">q", n)
+
+    if isinstance(o, dict):
+        return b"{" + b"".join(length(len(k)) + k.encode() + ubj_dump(v) for k, v in o.items()) + b"}"
+    if isinstance(o, Typed):
+        return b"[$" + o.t.encode() + b"#" + length(len(o.v)) + b"".join(struct.pack(fmt[o.t], x) for x in o.v)
+    if isinstance(o, list):
+        return b"[#" + length(len(o)) + b"".join(ubj_dump(x) for x in o)
+    if isinstance(o, str):
+        return b"S" + length(len(o.encode())) + o.encode()
+    if isinstance(o, bool):
+        return b"T" if o else b"F"
+    if isinstance(o, int):
+        return (b"i" + struct.pack(">b", o)) if -128 <= o < 128 else (b"l" + struct.pack(">i", o))
+    return b"d" + struct.pack(">f", o)
+
+
+# 3.1-style UBJSON: base_score as a one-element array string, float64 ($D) split conditions and
+# int16 ($I) children, as the newer writers' typed arrays allow (formats.md 3.3)
+u = ubj_load(rd(f"{SRC}/3.0.5/binary_logistic.ubj"))
+assert ubj_dump(u) == rd(f"{SRC}/3.0.5/binary_logistic.ubj"), "the UBJSON round trip is exact"
+lmp = u["learner"]["learner_model_param"]
+lmp["base_score"] = "[" + lmp["base_score"] + "]"
+for t in u["learner"]["gradient_booster"]["model"]["trees"]:
+    t["split_conditions"] = Typed("D", t["split_conditions"].v)
+    t["left_children"] = Typed("I", t["left_children"].v)
+    t["split_type"] = Typed("i", t["split_type"].v)
+u["version"] = [3, 1, 0]
+wr("ubj31_typed.ubj", ubj_dump(u), format="ubjson", payload="ubj", writer_min="3.1.0", writer_max="3.1.0",
+   objective="binary:logistic", num_class=0, preds="3.0.5/binary_logistic.preds.txt", base_array=1,
+   typed_f64=1, typed_i8=1)
+
+# 3.1-style JSON: a per-class base_score array
+j = json.loads(rd(f"{SRC}/3.0.5/multi_softprob.json"))
+bs = j["learner"]["learner_model_param"]["base_score"]
+j["learner"]["learner_model_param"]["base_score"] = "[" + ",".join([bs] * 3) + "]"
+j["version"] = [3, 1, 0]
+wr("json31_base_score_array.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="3.1.0", writer_max="3.1.0", objective="multi:softprob", num_class=3,
+   preds="3.0.5/multi_softprob.preds.txt", base_array=1)
+
+# 1.0-1.2-style JSON: leaf_child_counts, no split_type/categories
+j = json.loads(rd(f"{SRC}/1.5.2/binary_logistic.json"))
+for t in j["learner"]["gradient_booster"]["model"]["trees"]:
+    for k in ("split_type", "categories", "categories_nodes", "categories_segments", "categories_sizes"):
+        del t[k]
+    t["leaf_child_counts"] = [0] * len(t["left_children"])
+del j["learner"]["feature_names"], j["learner"]["feature_types"]
+j["version"] = [1, 2, 1]
+wr("json12_leaf_child_counts.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="1.2.1", writer_max="1.2.1", objective="binary:logistic", num_class=0,
+   preds="1.5.2/binary_logistic.preds.txt")
+del j["version"]
+wr("json_noversion_12.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="1.0.0", writer_max="1.2", objective="binary:logistic", num_class=0,
+   preds="1.5.2/binary_logistic.preds.txt")
+j = json.loads(rd(f"{SRC}/1.7.4/reg_squarederror.json"))
+del j["version"]
+wr("json_noversion_16.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="1.6.0", writer_max="", objective="reg:squarederror", num_class=0,
+   preds="1.7.4/reg_squarederror.preds.txt")
+
 with open("expect.csv", "w", newline="") as f:
-    w = csv.DictWriter(f, cols, restval="", lineterminator="\n")
-    w.writeheader()
+    dw = csv.DictWriter(f, cols, restval="", lineterminator="\n")
+    dw.writeheader()
     for r in rows:
-        w.writerow(r)
+        dw.writerow(r)
