@@ -2,13 +2,14 @@
 # Benchmark: `smxgb verify` on a ~200 MB model.tar.gz against `gzip -dc > /dev/null` on the
 # same file: wall time (hyperfine) and peak RSS (/usr/bin/time -v), printed as ratios. A second,
 # 4x smaller artifact shows whether verify's peak RSS grows with the artifact.
-#   bench/verify.sh            (TREES=21500 gives a ~200 MB artifact; VERIFY_ARGS to add options)
+#   bench/verify.sh            (TREES=21500 gives a ~200 MB artifact; VERIFY_ARGS replaces -c 1.7-1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SMXGB=${SMXGB:-$PWD/build/tools/smxgb}
 WORK=${WORK:-$PWD/build/bench}
 TREES=${TREES:-21500}
-VERIFY_ARGS=${VERIFY_ARGS:-}
+# the model is a 1.7 legacy binary: ok for 1.7-1 (0.90-x would predict nothing, 3.2-0 fail)
+VERIFY_ARGS=${VERIFY_ARGS:--c 1.7-1}
 for t in hyperfine /usr/bin/time python3; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing (scripts/setup.sh installs it)" >&2; exit 2; }
 done

@@ -318,6 +318,11 @@ typedef struct compat_result {
     int layout_errors;           /* error findings about the archive or this container's layout */
     size_t *loads;               /* entry indexes this container would load, archive order */
     size_t n_loads;
+    /* the verdict for the model entries it loads (see compat_judge) */
+    int verdict;                 /* compat_verdict */
+    struct compat_reason *reasons;
+    size_t n_reasons;
+    char *hint;                  /* NULL when ok */
 } compat_result;
 
 typedef struct compat_report {
@@ -327,6 +332,9 @@ typedef struct compat_report {
     compat_result *results;
     size_t n_results;
     size_t n_errors, n_warnings;
+    struct compat_model *models; /* the top-level files, identified (and load-checked) */
+    size_t n_models;
+    char *runtime;               /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
 } compat_report;
 
 typedef struct compat_verify_opts {
@@ -335,6 +343,11 @@ typedef struct compat_verify_opts {
     const char *const *env; /* "KEY=VALUE" as the endpoint would set them */
     size_t n_env;
     artifact_limits limits;
+    /* load checks: every identified model is loaded in a child process by this XGBoost */
+    int no_load_check;            /* skip them */
+    const char *xgboost_lib;      /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
+    uint64_t load_max_bytes;      /* models larger than this are identified from their first
+                                     bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
 } compat_verify_opts;
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
@@ -461,5 +474,141 @@ void compat_model_info_free(compat_model_info *m);
  */
 int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
                              int iteration_end, compat_pred *out, smx_err *err);
+
+
+/* ---- verdicts: the load rules (rules.json) applied to a model and a reader ----------------- */
+
+typedef enum compat_verdict {
+    COMPAT_VERDICT_OK = 0,
+    COMPAT_VERDICT_WRONG = 1, /* loads, but predicts something else than the writer intended */
+    COMPAT_VERDICT_FAILS = 2  /* the load raises: the endpoint never passes /ping */
+} compat_verdict;
+const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "fails" */
+
+typedef struct compat_reason {
+    char *rule;      /* "FMT-UBJ", or "LOAD-CHECK" for a real load */
+    int verdict;     /* what this reason implies; ok for a note */
+    char *entry;     /* the model entry it is about, or NULL */
+    char *message;
+    char *source;    /* reference section / fixture rows */
+} compat_reason;
+
+typedef struct compat_judgement {
+    int verdict; /* compat_verdict */
+    compat_reason *reasons;
+    size_t n_reasons;
+    char *hint; /* a concrete fix, NULL when ok */
+} compat_judgement;
+
+/* Who loads the file: an XGBoost version, and the Python the container runs (NULL when the
+ * bytes go straight to XGBoost, as in our own load checks: pickle-level rules are skipped). */
+typedef struct compat_reader {
+    compat_version xgboost;
+    const char *python;
+    const char *tag; /* container tag, for messages; may be NULL */
+} compat_reader;
+
+typedef struct compat_judge_opts {
+    const char *artifact;   /* named in hints ("smxgb convert ARTIFACT ..."); NULL = ARTIFACT */
+    compat_version runtime; /* the XGBoost convert would use; major -1 = none */
+} compat_judge_opts;
+
+/*
+ * Apply every load rule to model m, stored under file name `name` (the extension matters),
+ * for reader r. Fills out (free with compat_judgement_free). SMX_EFORMAT if rules.json is bad.
+ */
+int compat_judge(const compat_model_info *m, const char *name, const compat_reader *r,
+                 const compat_judge_opts *o, compat_judgement *out, smx_err *err);
+void compat_judgement_free(compat_judgement *j);
+/* Add a reason (copies the strings); returns SMX_OK or SMX_ENOMEM. */
+int compat_judgement_add(compat_judgement *j, const char *rule, int verdict, const char *entry,
+                         const char *message, const char *source);
+/* Number of rules and the id of rule i (for listings and tests). */
+int compat_rules(size_t *n, smx_err *err);
+const char *compat_rule_id(size_t i);
+
+/*
+ * Conversion plan: the format ("deprecated", "ubj" or "json") in which XGBoost `runtime`
+ * should re-save m so that reader r loads it correctly. SMX_EINVAL with the reason in err
+ * when the runtime cannot read m correctly itself or no format it writes suits r.
+ */
+int compat_convert_plan(const compat_model_info *m, const char *name, compat_version runtime,
+                        const compat_reader *r, const char **format, smx_err *err);
+
+/* ---- load checks: a real load in a child process ------------------------------------------ */
+
+#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger model files: identified from their head */
+
+typedef struct compat_load_limits {
+    uint64_t max_memory; /* RLIMIT_AS of the child, bytes; 0 = 4 GiB */
+    int timeout_ms;      /* 0 = 60 s */
+} compat_load_limits;
+
+typedef struct compat_loadcheck {
+    int ran;             /* 0: not attempted (see note) */
+    int loaded;          /* the runtime loaded it */
+    char version[32];    /* the runtime's version */
+    char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
+    uint64_t rows, cols; /* prediction shape from the runtime */
+    int compared;        /* predictions compared with the reference predictor */
+    double max_diff;     /* largest |runtime - reference| */
+    char note[256];      /* why no comparison, or other remarks */
+} compat_loadcheck;
+
+/* Generate nrow deterministic test rows for m (NaN = missing; categorical features get small
+ * integer categories). *X malloc'd, nrow x *ncol. */
+int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol,
+                    smx_err *err);
+
+/*
+ * Load the exact bytes the container would see (a pickle: its payload, restored the way
+ * Booster.__setstate__ does; otherwise the file as `name`) with the XGBoost at lib (NULL =
+ * default) in a child process under limits, predict generated rows, and compare with
+ * compat_reference_predict. Crashes, aborts and timeouts of the child are reported in out,
+ * never propagated. Returns SMX_OK when out describes the attempt.
+ */
+int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len,
+                         const char *name, const char *lib, const compat_load_limits *lim,
+                         compat_loadcheck *out, smx_err *err);
+
+/*
+ * Re-save model bytes with the XGBoost at lib in `format`, in a child process, and predict
+ * generated rows with both the original and the re-saved model. *out malloc'd; pred_a/pred_b
+ * malloc'd rows x cols each.
+ */
+typedef struct compat_resave {
+    void *bytes;
+    size_t len;
+    float *pred_a, *pred_b;
+    uint64_t rows, cols;
+    char version[32];
+} compat_resave;
+int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len, const char *name,
+                      const char *lib, const char *format, const compat_load_limits *lim,
+                      compat_resave *out, smx_err *err);
+void compat_resave_free(compat_resave *r);
+
+/* ---- wheels: the libxgboost.so inside a pip wheel ----------------------------------------- */
+
+/*
+ * Extract the bundled xgboost/lib/libxgboost.so (and the *.libs/ it needs) of the wheel at path
+ * (a zip, read with libarchive) into a cache directory keyed by the wheel's sha256 ($XDG_CACHE_HOME/smxgb, else
+ * ~/.cache/smxgb; cache_dir overrides) and return its path (malloc'd). Reuses a cached copy.
+ */
+int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, smx_err *err);
+
+/* ---- the model entries verify identified -------------------------------------------------- */
+
+typedef struct compat_model {
+    size_t entry;             /* index into scan->entries */
+    compat_model_info *info;  /* NULL if it could not be identified (see error) */
+    int partial;              /* identified from its first bytes only (a large file) */
+    uint64_t bytes;           /* its size */
+    compat_loadcheck load;    /* the load check with the runtime */
+    char error[SMX_ERRMAX];
+} compat_model;
+
+/* The identified model for entry index `entry` of the report, or NULL. */
+const compat_model *compat_report_model(const compat_report *r, size_t entry);
 
 #endif

@@ -423,10 +423,14 @@ int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nro
         predict_config(cfg, sizeof cfg, o);
         const bst_ulong *shp;
         bst_ulong dim;
-        if (x->XGBoosterPredictFromDense(b->h, arr, cfg, NULL, &shp, &dim, out) != 0)
+        if (x->XGBoosterPredictFromDense(b->h, arr, cfg, NULL, &shp, &dim, out) == 0) {
+            shape_of(shp, dim, shape);
+            return SMX_OK;
+        }
+        /* gblinear has no in-place prediction ("Inplace predict is not supported by current
+         * booster"): fall back to a DMatrix below */
+        if (!x->XGDMatrixCreateFromMat)
             return compat_xgb_fail(x, err, "predict");
-        shape_of(shp, dim, shape);
-        return SMX_OK;
     }
     if (!x->XGDMatrixCreateFromMat)
         return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no dense prediction entry point");

@@ -6,9 +6,18 @@
  * directory (artifact_check_layout with that version's rules from the table). A finding that
  * several containers share is reported once with the set of containers it applies to, so the
  * report reads "for 0.90-1, 0.90-2, 1.0-1: ..." rather than the same sentence eleven times.
+ *
+ * While streaming, every top-level regular file is buffered (up to load_max_bytes; a larger
+ * one keeps only its first bytes, so memory stays bounded whatever the artifact's size) and
+ * identified by the readers as soon as its data ends; small enough models are then loaded
+ * for real in a child process (loadcheck.c) and the buffer is dropped. After the layout, each
+ * container gets a verdict for the files it loads: the load rules (verdict.c) for its XGBoost
+ * and Python, and the load check where the runtime is the container's own XGBoost version.
  */
 #include "compat.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,11 +79,294 @@ void compat_report_free(compat_report *r)
         free(r->findings[i].f.entry);
     }
     free(r->findings);
-    for (size_t i = 0; i < r->n_results; i++)
+    for (size_t i = 0; i < r->n_results; i++) {
+        compat_judgement j = {0, r->results[i].reasons, r->results[i].n_reasons, r->results[i].hint};
+        compat_judgement_free(&j);
         free(r->results[i].loads);
+    }
     free(r->results);
+    for (size_t i = 0; i < r->n_models; i++)
+        compat_model_info_free(r->models[i].info);
+    free(r->models);
+    free(r->runtime);
     artifact_scan_free(r->scan);
     free(r);
+}
+
+
+/* ---- identifying the model files while streaming ------------------------------------------ */
+
+#define MAX_MODELS 64
+#define HEAD_BYTES (4u << 20) /* what a file too large to buffer is identified from */
+
+typedef struct ident_ctx {
+    compat_report *r;
+    const compat_verify_opts *o;
+    size_t cap_models;
+    uint64_t max_bytes; /* full buffering up to this size */
+    smx_buf buf;
+    int partial;
+    size_t file_ordinal; /* how many regular files the scan has shown the hooks */
+    size_t ordinal;      /* of the file being read */
+    uint64_t seen;
+    int failed;   /* out of memory */
+    char runtime_version[32];
+    int runtime_failed; /* the runtime could not be opened: do not retry per file */
+    char runtime_error[SMX_ERRMAX];
+} ident_ctx;
+
+static int ident_want(void *vc, const artifact_entry *e)
+{
+    ident_ctx *c = vc;
+    size_t ord = c->file_ordinal++; /* the scan asks for every regular file, in order */
+    if (e->depth != 1 || e->type != ARTIFACT_FILE || c->r->n_models >= MAX_MODELS)
+        return 0;
+    smx_buf_reset(&c->buf);
+    c->partial = e->size > 0 && (uint64_t)e->size > c->max_bytes;
+    c->ordinal = ord;
+    c->seen = 0;
+    return 1;
+}
+
+static int ident_data(void *vc, const artifact_entry *e, const void *buf, size_t len, int64_t off)
+{
+    (void)e;
+    (void)off;
+    ident_ctx *c = vc;
+    uint64_t limit = c->partial ? HEAD_BYTES : c->max_bytes;
+    c->seen += len;
+    if (c->buf.len >= limit) {
+        c->partial = 1;
+        return SMX_OK;
+    }
+    size_t take = len;
+    if (c->buf.len + take > limit) {
+        take = (size_t)(limit - c->buf.len);
+        c->partial = 1;
+    }
+    if (smx_buf_append(&c->buf, buf, take)) {
+        c->failed = 1;
+        return SMX_ENOMEM;
+    }
+    return SMX_OK;
+}
+
+static int is_xgboost_model(const compat_model_info *m)
+{
+    return m && !m->corrupt &&
+           (m->format == COMPAT_FMT_BINARY || m->format == COMPAT_FMT_JSON ||
+            m->format == COMPAT_FMT_UBJSON || m->format == COMPAT_FMT_PICKLE) &&
+           m->payload != COMPAT_PAYLOAD_NONE;
+}
+
+static void ident_end(void *vc, const artifact_entry *e)
+{
+    ident_ctx *c = vc;
+    compat_report *r = c->r;
+    if (c->failed)
+        return;
+    if (r->n_models == c->cap_models) {
+        size_t nc = c->cap_models ? c->cap_models * 2 : 4;
+        compat_model *v = realloc(r->models, nc * sizeof *v);
+        if (!v) {
+            c->failed = 1;
+            return;
+        }
+        r->models = v;
+        c->cap_models = nc;
+    }
+    compat_model *cm = &r->models[r->n_models++];
+    memset(cm, 0, sizeof *cm);
+    cm->entry = c->ordinal; /* resolved to an entry index after the scan */
+    cm->bytes = c->seen;
+    cm->partial = c->partial;
+    smx_err err = {0};
+    const char *data = c->buf.data ? c->buf.data : "";
+    if (compat_identify(data, c->buf.len, e->path, &cm->info, &err) != SMX_OK) {
+        snprintf(cm->error, sizeof cm->error, "%s", err.msg);
+        cm->info = NULL;
+    } else if (cm->partial && cm->info->corrupt) {
+        /* only the head was read: the reader ran out of bytes, the file is not corrupt */
+        snprintf(cm->error, sizeof cm->error,
+                 "identified from its first %zu bytes of %llu (the rest was not read)", c->buf.len,
+                 (unsigned long long)cm->bytes);
+        cm->info->corrupt = 0;
+    }
+    if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
+        !(e->flags & ARTIFACT_F_TRUNCATED)) {
+        compat_load_limits lim = {0, 0};
+        smx_err lerr = {0};
+        if (compat_loadcheck_run(cm->info, data, c->buf.len, e->path, c->o->xgboost_lib, &lim,
+                                 &cm->load, &lerr) != SMX_OK) {
+            cm->load.ran = 0;
+            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
+        } else if (!cm->load.loaded && !cm->load.version[0] &&
+                   (strstr(cm->load.error, "libxgboost") || strstr(cm->load.error, "XGBoost library"))) {
+            /* the library itself could not be opened: say it once, do not fork per file */
+            c->runtime_failed = 1;
+            snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
+            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", cm->load.error);
+            cm->load.ran = 0;
+            cm->load.error[0] = '\0';
+        } else if (cm->load.version[0]) {
+            snprintf(c->runtime_version, sizeof c->runtime_version, "%s", cm->load.version);
+        }
+    } else if (cm->partial) {
+        snprintf(cm->load.note, sizeof cm->load.note,
+                 "not load-checked: %llu bytes, over the %llu-byte limit for load checks",
+                 (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
+    }
+    smx_buf_free(&c->buf);
+}
+
+const compat_model *compat_report_model(const compat_report *r, size_t entry)
+{
+    for (size_t i = 0; i < r->n_models; i++)
+        if (r->models[i].entry == entry)
+            return &r->models[i];
+    return NULL;
+}
+
+/* ---- verdicts ----------------------------------------------------------------------------- */
+
+static int same_version(compat_version a, const char *b)
+{
+    compat_version v;
+    return compat_version_parse(b, &v) == 0 && a.major == v.major && a.minor == v.minor &&
+           (a.patch < 0 ? 0 : a.patch) == (v.patch < 0 ? 0 : v.patch);
+}
+
+static int judge_result(compat_report *r, compat_result *res, const char *artifact,
+                        compat_version runtime, smx_err *err)
+{
+    compat_judgement all = {0};
+    int rc = SMX_OK;
+    size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
+    if (res->layout_errors)
+        rc = compat_judgement_add(&all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
+                                  "this container's listing of /opt/ml/model fails (see the errors above)",
+                                  "container.md §2");
+    else if (!nl)
+        rc = compat_judgement_add(&all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
+                                  "no file this container would load", "container.md §2");
+    compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
+    compat_judge_opts jo = {artifact, runtime};
+    /* a layout that fails decides the verdict; the files are judged only when it is sound
+     * (and then at most MAX_MODELS of them were identified) */
+    size_t judged = res->layout_errors ? 0 : nl;
+    if (judged > MAX_MODELS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%zu model files: only the first %d were identified", judged, MAX_MODELS);
+        rc = compat_judgement_add(&all, "UNIDENTIFIED", COMPAT_VERDICT_OK, NULL, msg, NULL);
+        judged = MAX_MODELS;
+    }
+    for (size_t k = 0; k < judged && !rc; k++) {
+        const artifact_entry *e = &r->scan->entries[res->loads[k]];
+        const compat_model *cm = compat_report_model(r, res->loads[k]);
+        if (!cm || !cm->info) {
+            char msg[SMX_ERRMAX + 64];
+            snprintf(msg, sizeof msg, "not identified%s%s", cm ? ": " : " (too many files)",
+                     cm ? cm->error : "");
+            rc = compat_judgement_add(&all, "UNIDENTIFIED", COMPAT_VERDICT_OK, e->path, msg, NULL);
+            continue;
+        }
+        compat_judgement j;
+        if ((rc = compat_judge(cm->info, e->path, &rd, &jo, &j, err)))
+            break;
+        for (size_t i = 0; i < j.n_reasons && !rc; i++)
+            rc = compat_judgement_add(&all, j.reasons[i].rule, j.reasons[i].verdict, e->path,
+                                      j.reasons[i].message, j.reasons[i].source);
+        if (!rc && cm->partial && cm->error[0])
+            rc = compat_judgement_add(&all, "PARTIAL", COMPAT_VERDICT_OK, e->path, cm->error, NULL);
+        /* a real load by this container's own XGBoost version outranks the rules */
+        if (!rc && cm->load.ran && cm->load.version[0] && same_version(res->c->xgboost, cm->load.version)) {
+            char msg[SMX_ERRMAX + 128];
+            int v = COMPAT_VERDICT_OK;
+            if (!cm->load.loaded) {
+                snprintf(msg, sizeof msg, "loaded with XGBoost %s: failed: %s", cm->load.version,
+                         cm->load.error);
+                v = COMPAT_VERDICT_FAILS;
+            } else if (cm->load.compared) {
+                int bad = !(cm->load.max_diff <= 1e-5);
+                snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok; predictions on %llu rows %s the reference predictor (max |diff| %.3g)%s%s",
+                         cm->load.version, (unsigned long long)cm->load.rows,
+                         bad ? "DIFFER from" : "match", cm->load.max_diff,
+                         cm->load.note[0] ? "; " : "", cm->load.note);
+                v = bad ? COMPAT_VERDICT_WRONG : COMPAT_VERDICT_OK;
+            } else {
+                snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok (%s)", cm->load.version,
+                         cm->load.note[0] ? cm->load.note : "predictions not compared");
+            }
+            rc = compat_judgement_add(&all, "LOAD-CHECK", v, e->path, msg, "a real load in a child process");
+        }
+        if (!rc && j.hint && !all.hint && !(all.hint = strdup(j.hint)))
+            rc = SMX_ENOMEM;
+        compat_judgement_free(&j);
+    }
+    if (rc == SMX_ENOMEM)
+        smx_fail(err, rc, "out of memory");
+    if (!rc && all.verdict != COMPAT_VERDICT_OK && !all.hint) {
+        const char *h = res->layout_errors || !nl ? "fix the archive layout first (see the errors above)"
+                                                  : "load the model with this container's XGBoost "
+                                                    "version and re-save it with save_model";
+        if (!(all.hint = strdup(h)))
+            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    res->verdict = all.verdict;
+    res->reasons = all.reasons;
+    res->n_reasons = all.n_reasons;
+    res->hint = all.verdict == COMPAT_VERDICT_OK ? (free(all.hint), NULL) : all.hint;
+    return rc;
+}
+
+/* Several files that are all real XGBoost models, with ensemble on, are an ensemble: a
+ * supported feature, so a warning rather than an error. */
+static void ensembles(compat_report *r)
+{
+    for (size_t i = 0; i < r->n_findings; i++) {
+        compat_finding *cf = &r->findings[i];
+        if (strcmp(cf->f.code, "layout-multiple-models") || cf->f.severity != ARTIFACT_ERROR)
+            continue;
+        int all_models = 1;
+        size_t nfiles = 0;
+        for (size_t k = 0; k < r->n_results && all_models; k++) {
+            if (!(cf->containers & (1ull << k)))
+                continue;
+            const compat_result *res = &r->results[k];
+            nfiles = res->n_loads;
+            all_models = res->n_loads <= MAX_MODELS;
+            for (size_t l = 0; l < res->n_loads && all_models; l++) {
+                const compat_model *cm = compat_report_model(r, res->loads[l]);
+                all_models = cm && is_xgboost_model(cm->info);
+            }
+        }
+        if (!all_models || !cf->containers)
+            continue;
+        smx_buf m = SMX_BUF_INIT;
+        smx_buf_printf(&m,
+                       "%zu top-level files, every one an XGBoost model, and SAGEMAKER_INFERENCE_ENSEMBLE "
+                       "is on: the container loads them all and serves their mean prediction (a vote "
+                       "for multi:softmax and binary:hinge)",
+                       nfiles);
+        char *h = strdup("intended? then nothing to do; otherwise keep one model file, or set "
+                         "SAGEMAKER_INFERENCE_ENSEMBLE=false");
+        if (!m.data || !h) {
+            smx_buf_free(&m);
+            free(h);
+            continue;
+        }
+        free(cf->f.message);
+        free(cf->f.hint);
+        cf->f.message = m.data;
+        cf->f.hint = h;
+        cf->f.code = "layout-ensemble";
+        cf->f.severity = ARTIFACT_WARNING;
+        r->n_errors--;
+        r->n_warnings++;
+        for (size_t k = 0; k < r->n_results; k++)
+            if (cf->containers & (1ull << k))
+                r->results[k].layout_errors--;
+    }
 }
 
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err)
@@ -114,10 +406,34 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
     }
     r->n_results = nsel;
 
-    rc = artifact_scan_file(path, &o->limits, NULL, &r->scan, err);
-    if (rc) {
+    ident_ctx ic = {0};
+    ic.r = r;
+    ic.o = o;
+    ic.max_bytes = o->load_max_bytes ? o->load_max_bytes : COMPAT_IDENTIFY_MAX;
+    artifact_hooks hooks = {&ic, ident_want, ident_data, ident_end};
+    rc = artifact_scan_file(path, &o->limits, &hooks, &r->scan, err);
+    smx_buf_free(&ic.buf);
+    if (rc || ic.failed) {
         compat_report_free(r);
-        return rc;
+        return rc ? rc : smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    /* the hooks counted regular files: turn the counts into entry indexes */
+    for (size_t k = 0; k < r->n_models; k++) {
+        size_t found = (size_t)-1, ord = 0;
+        for (size_t i = 0; i < r->scan->n_entries && found == (size_t)-1; i++)
+            if (r->scan->entries[i].type == ARTIFACT_FILE && ord++ == r->models[k].entry)
+                found = i;
+        r->models[k].entry = found;
+    }
+    compat_version runtime = {-1, 0, -1};
+    if (ic.runtime_version[0]) {
+        compat_version_parse(ic.runtime_version, &runtime);
+        smx_buf rt = SMX_BUF_INIT;
+        smx_buf_printf(&rt, "XGBoost %s (%s)", ic.runtime_version,
+                       o->xgboost_lib ? o->xgboost_lib
+                       : getenv("SMXGB_XGBOOST_LIB") && *getenv("SMXGB_XGBOOST_LIB") ? getenv("SMXGB_XGBOOST_LIB")
+                                                                                   : "system libxgboost");
+        r->runtime = rt.data;
     }
     size_t cap = 0;
     artifact_findings af = {0};
@@ -148,6 +464,17 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
         }
         free(af.v);
         memset(&af, 0, sizeof af);
+    }
+    ensembles(r);
+    for (size_t i = 0; i < nsel; i++) {
+        if ((rc = judge_result(r, &r->results[i], path, runtime, err))) {
+            compat_report_free(r);
+            return rc;
+        }
+        /* a container that would fail or predict wrongly is an error of the report (its
+         * layout errors are already counted) */
+        if (r->results[i].verdict != COMPAT_VERDICT_OK && !r->results[i].layout_errors)
+            r->n_errors++;
     }
     *out = r;
     return SMX_OK;

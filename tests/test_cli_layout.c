@@ -91,15 +91,24 @@ Test(cli_layout, gnu_tar_with_and_without_dot_prefix_is_clean)
     const char *a = th_path(dir, "a.tar.gz");
     cr_assert_eq(sh("tar -C '@/m' -czf '@/a.tar.gz' xgboost-model", dir), 0);
     json_t *r;
-    cr_assert_eq(verify_json(a, NULL, &r), 0);
-    cr_assert(json_is_true(json_object_get(r, "ok")));
+    cr_assert_eq(verify_json(a, NULL, &r), 1,
+                 "a 1.7.4 binary: 0.90-x load it and predict nothing, 3.2-0 cannot read it");
     cr_assert_eq(n_findings(r, "warning"), 0);
+    cr_assert_eq(n_findings(r, "error"), 0, "the layout is clean for every version");
     cr_assert_eq(json_array_size(json_object_get(r, "containers")), 11, "every version by default");
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(r, "containers"), i, c)
+        cr_assert_str_eq(json_string_value(json_object_get(c, "layout")), "ok");
+    json_decref(r);
+    cr_assert_eq(verify_json(a, "-c 1.7-1", &r), 0);
+    cr_assert(json_is_true(json_object_get(r, "ok")));
     json_decref(r);
 
     const char *b = th_path(dir, "b.tar.gz");
     cr_assert_eq(sh("tar -C '@/m' -czf '@/b.tar.gz' .", dir), 0);
-    cr_assert_eq(verify_json(b, NULL, &r), 0, "./xgboost-model is the top-level xgboost-model");
+    cr_assert_eq(verify_json(b, NULL, &r), 1, "./xgboost-model is the top-level xgboost-model");
+    cr_assert_eq(n_findings(r, "error"), 0);
     cr_assert_eq(n_findings(r, "warning"), 0, "the ./ root entry is not a directory warning");
     json_t *c0 = json_array_get(json_object_get(r, "containers"), 7);
     cr_assert_str_eq(json_string_value(json_object_get(c0, "container")), "1.7-1");
@@ -118,7 +127,7 @@ Test(cli_layout, python_tarfile_pax_and_gnu_formats)
                  dir, fmts[i]);
         cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
         json_t *r;
-        cr_assert_eq(verify_json(th_path(dir, "py.tar.gz"), NULL, &r), 0, "%s", fmts[i]);
+        cr_assert_eq(verify_json(th_path(dir, "py.tar.gz"), "-c 1.7-1", &r), 0, "%s", fmts[i]);
         cr_assert_eq(n_findings(r, "warning"), 0);
         json_decref(r);
     }
@@ -257,7 +266,7 @@ Test(cli_layout, package_is_deterministic_end_to_end)
 
     /* the result verifies clean */
     json_t *r;
-    cr_assert_eq(verify_json(th_path(dir, "p1.tar.gz"), NULL, &r), 0);
+    cr_assert_eq(verify_json(th_path(dir, "p1.tar.gz"), "-c 1.7-1", &r), 0);
     json_decref(r);
 
     /* refusals are usage errors with the file named, and write nothing */

@@ -30,6 +30,101 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+static json_t *reasons_json(const compat_result *res)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < res->n_reasons; i++) {
+        const compat_reason *x = &res->reasons[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "rule", json_string(x->rule));
+        json_object_set_new(o, "verdict", json_string(compat_verdict_name(x->verdict)));
+        json_object_set_new(o, "entry", str_or_null(x->entry));
+        json_object_set_new(o, "message", json_string(x->message));
+        json_object_set_new(o, "source", str_or_null(x->source));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static void writer_text(const compat_model_info *m, char *buf, size_t n)
+{
+    char a[32], b[32];
+    if (m->writer_min.major < 0 && m->writer_max.major < 0)
+        snprintf(buf, n, "unknown");
+    else if (m->writer_exact || m->writer_max.major < 0)
+        snprintf(buf, n, "%s", compat_version_str(m->writer_min.major >= 0 ? m->writer_min : m->writer_max, a, sizeof a));
+    else if (m->writer_min.major < 0)
+        snprintf(buf, n, "<=%s", compat_version_str(m->writer_max, a, sizeof a));
+    else if (!compat_version_cmp(m->writer_min, m->writer_max))
+        snprintf(buf, n, "%s", compat_version_str(m->writer_min, a, sizeof a));
+    else
+        snprintf(buf, n, "%s-%s", compat_version_str(m->writer_min, a, sizeof a),
+                 compat_version_str(m->writer_max, b, sizeof b));
+}
+
+static json_t *models_json(const compat_report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_models; i++) {
+        const compat_model *cm = &r->models[i];
+        if (cm->entry >= r->scan->n_entries)
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "entry", json_string(r->scan->entries[cm->entry].path));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)cm->bytes));
+        json_object_set_new(o, "partial", json_boolean(cm->partial));
+        const compat_model_info *m = cm->info;
+        if (m) {
+            char w[64];
+            writer_text(m, w, sizeof w);
+            json_object_set_new(o, "format", json_string(compat_format_name(m->format)));
+            json_object_set_new(o, "payload", json_string(compat_payload_name(m->payload)));
+            json_object_set_new(o, "detail", json_string(m->detail));
+            json_object_set_new(o, "writer", json_string(w));
+            json_object_set_new(o, "objective", json_string(m->objective));
+            json_object_set_new(o, "booster", json_string(m->booster));
+            json_object_set_new(o, "num_feature", json_integer(m->num_feature));
+            if (m->corrupt)
+                json_object_set_new(o, "problem", json_string(m->problem));
+        } else {
+            json_object_set_new(o, "error", json_string(cm->error));
+        }
+        const compat_loadcheck *l = &cm->load;
+        json_t *lc = json_object();
+        json_object_set_new(lc, "ran", json_boolean(l->ran));
+        if (l->ran) {
+            json_object_set_new(lc, "xgboost", json_string(l->version));
+            json_object_set_new(lc, "loaded", json_boolean(l->loaded));
+            json_object_set_new(lc, "error", l->loaded ? json_null() : json_string(l->error));
+            json_object_set_new(lc, "compared", json_boolean(l->compared));
+            json_object_set_new(lc, "max_abs_diff",
+                                l->compared && l->max_diff < 1e300 ? json_real(l->max_diff) : json_null());
+        }
+        json_object_set_new(lc, "note", l->note[0] ? json_string(l->note) : json_null());
+        json_object_set_new(o, "load_check", lc);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static void print_load(FILE *f, const compat_loadcheck *l)
+{
+    if (!l->ran) {
+        if (l->note[0])
+            fprintf(f, "      %s\n", l->note);
+        return;
+    }
+    if (!l->loaded) {
+        fprintf(f, "      loaded with XGBoost %s: failed: %s\n", l->version[0] ? l->version : "?", l->error);
+        return;
+    }
+    if (l->compared)
+        fprintf(f, "      loaded with XGBoost %s: ok; largest difference from the reference predictor %.3g%s%s\n",
+                l->version, l->max_diff, l->note[0] ? "; " : "", l->note);
+    else
+        fprintf(f, "      loaded with XGBoost %s: ok (%s)\n", l->version, l->note[0] ? l->note : "not compared");
+}
+
 json_t *report_to_json(const compat_report *r)
 {
     const artifact_scan *s = r->scan;
@@ -87,9 +182,14 @@ json_t *report_to_json(const compat_report *r)
         for (size_t k = 0; k < res->n_loads && k < nl; k++)
             json_array_append_new(loads, json_string(s->entries[res->loads[k]].path));
         json_object_set_new(o, "loads", loads);
+        json_object_set_new(o, "verdict", json_string(compat_verdict_name(res->verdict)));
+        json_object_set_new(o, "reasons", reasons_json(res));
+        json_object_set_new(o, "hint", str_or_null(res->hint));
         json_array_append_new(cs, o);
     }
     json_object_set_new(j, "containers", cs);
+    json_object_set_new(j, "models", models_json(r));
+    json_object_set_new(j, "runtime", str_or_null(r->runtime));
     return j;
 }
 
@@ -151,6 +251,32 @@ void report_print_text(FILE *f, const compat_report *r)
                 fprintf(f, "          fix: %s\n", cf->f.hint);
         }
     }
+    if (r->n_models) {
+        fprintf(f, "\n  models:\n");
+        for (size_t i = 0; i < r->n_models; i++) {
+            const compat_model *cm = &r->models[i];
+            if (cm->entry >= s->n_entries)
+                continue;
+            const compat_model_info *m = cm->info;
+            if (!m) {
+                fprintf(f, "    %s: not identified: %s\n", s->entries[cm->entry].path, cm->error);
+                continue;
+            }
+            char w[64];
+            writer_text(m, w, sizeof w);
+            fprintf(f, "    %s: %s", s->entries[cm->entry].path, m->detail[0] ? m->detail : compat_format_name(m->format));
+            if (m->format != COMPAT_FMT_FOREIGN && m->format != COMPAT_FMT_UNKNOWN)
+                fprintf(f, ", written by XGBoost %s, %s %s, %lld features", w,
+                        m->objective[0] ? m->objective : "?", m->booster[0] ? m->booster : "?",
+                        (long long)m->num_feature);
+            fprintf(f, "\n");
+            if (m->corrupt)
+                fprintf(f, "      damaged: %s\n", m->problem);
+            if (cm->partial && cm->error[0])
+                fprintf(f, "      %s\n", cm->error);
+            print_load(f, &cm->load);
+        }
+    }
     if (r->n_results) {
         fprintf(f, "\n  containers:\n");
         for (size_t i = 0; i < r->n_results; i++) {
@@ -169,6 +295,19 @@ void report_print_text(FILE *f, const compat_report *r)
                     fprintf(f, " (first in directory order of %zu)", res->n_loads);
             }
             fprintf(f, "\n");
+            fprintf(f, "             verdict: %s\n", res->verdict == COMPAT_VERDICT_OK ? "ok"
+                                                   : res->verdict == COMPAT_VERDICT_WRONG ? "WRONG PREDICTIONS"
+                                                                                          : "FAILS");
+            for (size_t k = 0; k < res->n_reasons; k++) {
+                const compat_reason *x = &res->reasons[k];
+                if (x->verdict == COMPAT_VERDICT_OK && res->verdict != COMPAT_VERDICT_OK &&
+                    strcmp(x->rule, "LOAD-CHECK"))
+                    continue;
+                fprintf(f, "               - %s%s%s: %s\n", x->rule, x->verdict == COMPAT_VERDICT_OK ? " (note)" : "",
+                        "", x->message);
+            }
+            if (res->hint)
+                fprintf(f, "             fix: %s\n", res->hint);
         }
     }
     fprintf(f, "\n%s: %zu error%s, %zu warning%s\n", r->n_errors ? "FAIL" : "OK", r->n_errors,

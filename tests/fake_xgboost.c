@@ -1,0 +1,82 @@
+/*
+ * A stand-in libxgboost for the load-check tests: it exports just enough of the C API for
+ * the runtime to open it, reports version 1.7.4, and misbehaves on load the way broken
+ * builds do, chosen by $FAKE_XGB_MODE: "segv" (crash), "abort" (std::terminate-like abort
+ * with a message on stderr), "hang" (never returns), "error" (a normal load error).
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void XGBoostVersion(int *major, int *minor, int *patch);
+const char *XGBGetLastError(void);
+int XGBoosterCreate(const void *dmats[], uint64_t n, void **out);
+int XGBoosterFree(void *h);
+int XGBoosterLoadModel(void *h, const char *path);
+int XGBoosterLoadModelFromBuffer(void *h, const void *buf, uint64_t len);
+int XGBoosterUnserializeFromBuffer(void *h, const void *buf, uint64_t len);
+
+void XGBoostVersion(int *major, int *minor, int *patch)
+{
+    *major = 1;
+    *minor = 7;
+    *patch = 4;
+}
+
+const char *XGBGetLastError(void) { return "[00:00:00] fake.cc:1: Check failed: fake load error"; }
+
+int XGBoosterCreate(const void *dmats[], uint64_t n, void **out)
+{
+    (void)dmats;
+    (void)n;
+    static int dummy;
+    *out = &dummy;
+    return 0;
+}
+
+int XGBoosterFree(void *h)
+{
+    (void)h;
+    return 0;
+}
+
+static int misbehave(void)
+{
+    const char *m = getenv("FAKE_XGB_MODE");
+    if (m && !strcmp(m, "segv")) {
+        raise(SIGSEGV);
+    } else if (m && !strcmp(m, "abort")) {
+        fprintf(stderr, "terminate called after throwing an instance of 'std::bad_alloc'\n");
+        abort();
+    } else if (m && !strcmp(m, "hang")) {
+        for (;;)
+            pause();
+    }
+    return -1;
+}
+
+int XGBoosterLoadModel(void *h, const char *path)
+{
+    (void)h;
+    (void)path;
+    return misbehave();
+}
+
+int XGBoosterLoadModelFromBuffer(void *h, const void *buf, uint64_t len)
+{
+    (void)h;
+    (void)buf;
+    (void)len;
+    return misbehave();
+}
+
+int XGBoosterUnserializeFromBuffer(void *h, const void *buf, uint64_t len)
+{
+    (void)h;
+    (void)buf;
+    (void)len;
+    return misbehave();
+}

@@ -1,0 +1,703 @@
+/*
+ * Verdicts end to end: every fixture model, packaged as xgboost-model, through `smxgb verify
+ * --json`, against the load matrix measured with ten real XGBoost versions
+ * (data/verdicts/matrix-sagemaker.csv: the rows loaded from a file named xgboost-model, as
+ * SageMaker does, plus the snapshot rows that stand for pickle.load); convert round trips;
+ * load checks whose child crashes, aborts or hangs; XGBoost taken from a pip wheel; the rules
+ * engine on models no fixture has (pickles, 3.1+ base_score arrays).
+ */
+#include "compat/compat.h"
+#include "helpers.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dir;
+static void setup(void) { dir = th_tmpdir(); }
+static void teardown(void)
+{
+    th_rmrf(dir);
+    free(dir);
+}
+TestSuite(verdicts, .init = setup, .fini = teardown, .timeout = 300);
+
+static const char *model_path(const char *rel) { return th_path(SMXGB_TESTDATA "/models", rel); }
+
+/*
+ * The fixture file rel, or a byte-identical one (same sha256 in manifest.csv): tests/data keeps
+ * one copy of each distinct file (3.0.5's extensionless .bin is its .ubj, a .raw is its .bin).
+ */
+static const char *fixture_file(const char *rel)
+{
+    static char found[4096];
+    if (access(model_path(rel), R_OK) == 0) {
+        snprintf(found, sizeof found, "%s", model_path(rel));
+        return found;
+    }
+    char *text = th_read(SMXGB_TESTDATA "/models/manifest.csv", NULL);
+    char want_sha[80] = "", key[256];
+    snprintf(key, sizeof key, ",models/%s,", rel);
+    char *line = strstr(text, key);
+    cr_assert_not_null(line, "%s is in manifest.csv", rel);
+    char *eol = line + strcspn(line, "\r\n");
+    char *comma = eol;
+    while (comma > line && *comma != ',')
+        comma--;
+    snprintf(want_sha, sizeof want_sha, "%.*s", (int)(eol - comma - 1), comma + 1);
+    found[0] = '\0';
+    for (char *l = strtok(text, "\r\n"); l && !found[0]; l = strtok(NULL, "\r\n")) {
+        size_t n = strlen(l);
+        if (n < 64 || strcmp(l + n - 64, want_sha))
+            continue;
+        char *f = strstr(l, ",models/");
+        if (!f)
+            continue;
+        f += strlen(",models/");
+        char other[256];
+        snprintf(other, sizeof other, "%.*s", (int)strcspn(f, ","), f);
+        if (access(model_path(other), R_OK) == 0)
+            snprintf(found, sizeof found, "%s", model_path(other));
+    }
+    free(text);
+    cr_assert(found[0], "a file with the bytes of %s (sha256 %s) in tests/data/models", rel, want_sha);
+    return found;
+}
+
+/* Package the bytes of a fixture file as xgboost-model into dir/name. */
+static const char *package_as_model(const char *fixture_rel, const char *name)
+{
+    size_t n;
+    char *m = th_read(fixture_file(fixture_rel), &n);
+    th_entry e[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+    char out[4096];
+    snprintf(out, sizeof out, "%s/%s", dir, name);
+    th_write_archive(out, "gzip", "ustar", e, 1);
+    free(m);
+    return th_path(dir, name);
+}
+
+static json_t *verify_json(const char *extra, const char *path, int *rc)
+{
+    char *out = NULL;
+    *rc = th_smxgb(&out, "verify --json %s '%s'", extra ? extra : "", path);
+    json_t *j = th_json(out);
+    free(out);
+    return j;
+}
+
+static json_t *container_of(json_t *rep, const char *tag)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(rep, "containers"), i, c) if (
+        !strcmp(json_string_value(json_object_get(c, "container")), tag)) return c;
+    return NULL;
+}
+
+static const char *verdict_of(json_t *rep, const char *tag)
+{
+    json_t *c = container_of(rep, tag);
+    cr_assert_not_null(c, "container %s in the report", tag);
+    return json_string_value(json_object_get(c, "verdict"));
+}
+
+static int has_reason(json_t *rep, const char *tag, const char *rule)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(container_of(rep, tag), "reasons"), i, x) if (
+        !strcmp(json_string_value(json_object_get(x, "rule")), rule)) return 1;
+    return 0;
+}
+
+/* ---- the measured matrix as the oracle ---------------------------------------------------- */
+
+/* Split one CSV line (RFC 4180 quotes) into at most max fields, in place. */
+static size_t csv_split(char *line, char **f, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        if (*p == '"') {
+            char *w = ++p, *start = p;
+            for (;;) {
+                if (*p == '"' && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                } else if (*p == '"' || !*p) {
+                    break;
+                } else {
+                    *w++ = *p++;
+                }
+            }
+            if (*p == '"')
+                p++;
+            *w = '\0';
+            f[n++] = start;
+            if (*p == ',')
+                p++;
+            else
+                break;
+        } else {
+            f[n++] = p;
+            char *c = strchr(p, ',');
+            if (!c)
+                break;
+            *c = '\0';
+            p = c + 1;
+        }
+    }
+    return n;
+}
+
+typedef struct row {
+    char file[128], reader[16], name[32], verdict[24];
+} row;
+
+static row *load_matrix(size_t *n)
+{
+    size_t len;
+    char *text = th_read(SMXGB_TESTDATA "/verdicts/matrix-sagemaker.csv", &len);
+    row *rows = calloc(1024, sizeof *rows);
+    size_t k = 0;
+    char *save = NULL;
+    int first = 1;
+    for (char *line = strtok_r(text, "\n", &save); line && k < 1024; line = strtok_r(NULL, "\n", &save)) {
+        if (first) {
+            first = 0;
+            continue;
+        }
+        char *f[9] = {0};
+        if (csv_split(line, f, 9) < 8)
+            continue;
+        /* writer,config,format,file,reader,name_used,load_ok,max_abs_diff,error */
+        const char *err = f[8] ? f[8] : "";
+        const char *v;
+        if (strcmp(f[6], "1"))
+            v = "fails";
+        else if (!*err && *f[7] && atof(f[7]) <= 1e-5)
+            v = "ok";
+        else
+            v = "wrong-predictions";
+        snprintf(rows[k].file, sizeof rows[k].file, "%s", f[3] + strlen("models/"));
+        snprintf(rows[k].reader, sizeof rows[k].reader, "%s", f[4]);
+        snprintf(rows[k].name, sizeof rows[k].name, "%s", f[5]);
+        snprintf(rows[k].verdict, sizeof rows[k].verdict, "%s", v);
+        k++;
+    }
+    free(text);
+    *n = k;
+    return rows;
+}
+
+static const row *find_row(const row *rows, size_t n, const char *file, const char *reader, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(rows[i].file, file) && !strcmp(rows[i].reader, reader) && !strcmp(rows[i].name, name))
+            return &rows[i];
+    return NULL;
+}
+
+/* The measured version standing for a container's pinned XGBoost: the same release, or the
+ * same minor series (1.0.0 -> 1.0.2, 1.2.0 -> 1.2.1); NULL when not measured (3.2.0). */
+static const char *measured_reader(const char *pinned)
+{
+    static const char *measured[] = {"0.90", "1.0.2", "1.2.1", "1.3.3", "1.5.2", "1.7.4",
+                                     "2.0.3", "2.1.4", "3.0.5", "3.4.1", NULL};
+    for (const char **m = measured; *m; m++) {
+        if (!strcmp(*m, pinned))
+            return *m;
+        size_t k = strrchr(*m, '.') - *m;
+        if (strchr(*m, '.') != strrchr(*m, '.') && !strncmp(*m, pinned, k + 1) &&
+            strchr(pinned, '.') != strrchr(pinned, '.'))
+            return *m;
+    }
+    return NULL;
+}
+
+Test(verdicts, every_fixture_model_agrees_with_the_measured_matrix)
+{
+    size_t nrows;
+    row *rows = load_matrix(&nrows);
+    cr_assert_gt(nrows, 600, "matrix rows: %zu", nrows);
+    /* every distinct file of the matrix */
+    const compat_container *tab;
+    size_t nt;
+    smx_err err = {0};
+    cr_assert_eq(compat_containers(&tab, &nt, &err), SMX_OK, "%s", err.msg);
+    size_t pairs = 0, files = 0;
+    smx_buf mismatches = SMX_BUF_INIT;
+    for (size_t i = 0; i < nrows; i++) {
+        if (strcmp(rows[i].name, "xgboost-model"))
+            continue;
+        int seen = 0;
+        for (size_t k = 0; k < i; k++)
+            seen |= !strcmp(rows[k].file, rows[i].file) && !strcmp(rows[k].name, "xgboost-model");
+        if (seen)
+            continue;
+        files++;
+        const char *file = rows[i].file;
+        const char *a = package_as_model(file, "m.tar.gz");
+        int rc;
+        json_t *rep = verify_json(NULL, a, &rc);
+        int is_pickle = strstr(file, ".pkl") != NULL;
+        char state[160];
+        snprintf(state, sizeof state, "%.*s.state", (int)(strrchr(file, '.') - file), file);
+        for (size_t c = 0; c < nt; c++) {
+            const char *reader = measured_reader(tab[c].xgboost_str);
+            if (!reader)
+                continue;
+            const row *r = find_row(rows, nrows, file, reader, "xgboost-model");
+            cr_assert_not_null(r, "%s read by %s is in the matrix", file, reader);
+            const char *want = r->verdict;
+            if (is_pickle) {
+                /* the container's pickle.load restores the snapshot (XGBoosterUnserializeFromBuffer)
+                 * before it ever calls load_model on the file */
+                const row *s = find_row(rows, nrows, state, reader, "(UnserializeFromBuffer)");
+                cr_assert_not_null(s, "%s unserialized by %s is in the matrix", state, reader);
+                if (!strcmp(s->verdict, "ok"))
+                    want = "ok";
+            }
+            const char *got = verdict_of(rep, tab[c].tag);
+            pairs++;
+            if (strcmp(got, want))
+                smx_buf_printf(&mismatches, "  %s in %s (XGBoost %s, measured %s): verdict %s, measured %s\n",
+                               file, tab[c].tag, tab[c].xgboost_str, reader, got, want);
+        }
+        /* the report exits 1 exactly when some container is not ok */
+        int any_bad = 0;
+        for (size_t c = 0; c < nt; c++)
+            any_bad |= strcmp(verdict_of(rep, tab[c].tag), "ok") != 0;
+        cr_assert_eq(rc, any_bad ? 1 : 0, "%s: exit status %d", file, rc);
+        json_decref(rep);
+    }
+    free(rows);
+    cr_assert_geq(files, 65, "every fixture model file (%zu)", files);
+    cr_assert_geq(pairs, 65 * 10, "pairs compared: %zu", pairs);
+    cr_assert_null(mismatches.data, "verdicts that disagree with the measured matrix:\n%s",
+                   mismatches.data ? mismatches.data : "");
+}
+
+Test(verdicts, reasons_and_hints_say_what_to_do)
+{
+    const char *a = package_as_model("3.0.5/binary_logistic.bin", "ubj.tar.gz");
+    int rc;
+    json_t *rep = verify_json("-c 1.5-1 -c 1.7-1", a, &rc);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(verdict_of(rep, "1.5-1"), "fails");
+    cr_assert(has_reason(rep, "1.5-1", "FMT-UBJ"), "UBJSON needs 1.6+");
+    const char *hint = json_string_value(json_object_get(container_of(rep, "1.5-1"), "hint"));
+    cr_assert(hint && strstr(hint, "smxgb convert") && strstr(hint, "--container 1.5-1"), "hint: %s", hint);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
+    cr_assert(json_is_null(json_object_get(container_of(rep, "1.7-1"), "hint")));
+    /* the real load by Debian's 1.7.4 is reported, compared with the reference predictor */
+    json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+    cr_assert(json_is_true(json_object_get(lc, "loaded")), "loaded with 1.7.4");
+    cr_assert_str_eq(json_string_value(json_object_get(lc, "xgboost")), "1.7.4");
+    cr_assert(json_is_number(json_object_get(lc, "max_abs_diff")) &&
+                  json_number_value(json_object_get(lc, "max_abs_diff")) <= 1e-5,
+              "predictions match the reference predictor");
+    cr_assert(has_reason(rep, "1.7-1", "LOAD-CHECK"));
+    json_decref(rep);
+
+    char *out = NULL;
+    cr_assert_eq(th_smxgb(&out, "verify -c 1.5-1 '%s'", a), 1);
+    cr_assert(strstr(out, "FAILS") && strstr(out, "UBJSON needs XGBoost >= 1.6"), "%s", out);
+    cr_assert(strstr(out, "fix: run `smxgb convert"), "%s", out);
+    cr_assert(strstr(out, "loaded with XGBoost 1.7.4: ok"), "%s", out);
+    free(out);
+}
+
+/* ---- convert ------------------------------------------------------------------------------ */
+
+Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
+{
+    const char *a = package_as_model("3.0.5/binary_logistic.bin", "in.tar.gz");
+    char out1[4096], out2[4096];
+    snprintf(out1, sizeof out1, "%s/c1.tar.gz", dir);
+    snprintf(out2, sizeof out2, "%s/c2.tar.gz", dir);
+    char *o = NULL;
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.5-1 -o '%s' --json", a, out1), 0, "%s", o);
+    json_t *j = th_json(o);
+    free(o);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "to"), "format")), "deprecated");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "to"), "writer")), "1.7.4");
+    cr_assert_eq(json_number_value(json_object_get(j, "max_abs_diff")), 0.0, "equal predictions");
+    cr_assert_geq(json_integer_value(json_object_get(j, "rows")), 8);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "verdict")), "ok");
+    const char *sha1 = json_string_value(json_object_get(j, "sha256"));
+
+    /* the 1.5-1 rules accept the result, and a real 1.7.4 load predicts what the reference
+     * predictor computes from the converted file */
+    int rc;
+    json_t *rep = verify_json("-c 1.5-1 -c 1.7-1", out1, &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(verdict_of(rep, "1.5-1"), "ok");
+    json_t *m0 = json_array_get(json_object_get(rep, "models"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(m0, "payload")), compat_payload_name(COMPAT_PAYLOAD_BIN));
+    json_t *lc = json_object_get(m0, "load_check");
+    cr_assert(json_is_true(json_object_get(lc, "loaded")));
+    cr_assert(json_number_value(json_object_get(lc, "max_abs_diff")) <= 1e-5);
+    json_decref(rep);
+
+    /* the converted file predicts what the writer (3.0.5) predicted on the fixture rows
+     * (the reference predictor on the converted file vs the writer's own output) */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/x' && tar -C '%s/x' -xzf '%s'", dir, dir, out1);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    size_t n;
+    char *conv = th_read(th_path(dir, "x/xgboost-model"), &n);
+    compat_model_info *ci;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(conv, n, "xgboost-model", &ci, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(ci->payload, COMPAT_PAYLOAD_BIN);
+    char *tm = th_read(SMXGB_TESTDATA "/verdicts/test_matrix.csv", NULL);
+    char *pr = th_read(SMXGB_TESTDATA "/verdicts/3.0.5-binary_logistic.preds.txt", NULL);
+    float X[20 * 6];
+    double want[20];
+    size_t nx = 0, np = 0;
+    for (char *t = strtok(tm, ",\n"); t && nx < 120; t = strtok(NULL, ",\n"))
+        X[nx++] = strcmp(t, "nan") && strcmp(t, "NaN") ? strtof(t, NULL) : NAN;
+    for (char *t = strtok(pr, "\n"); t && np < 20; t = strtok(NULL, "\n"))
+        want[np++] = strtod(t, NULL);
+    cr_assert_eq(nx, 120);
+    cr_assert_eq(np, 20);
+    compat_pred p = {0};
+    cr_assert_eq(compat_reference_predict(ci, X, 20, 6, 0, &p, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(p.rows * p.cols, 20);
+    for (size_t i = 0; i < 20; i++)
+        cr_assert(fabs(p.values[i] - want[i]) <= 1e-5, "row %zu: converted %g, writer %g", i, p.values[i], want[i]);
+    compat_pred_free(&p);
+    compat_model_info_free(ci);
+    free(conv);
+    free(tm);
+    free(pr);
+
+    /* deterministic: the same input converts to the same bytes */
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.5-1-arm64 -o '%s' --json", a, out2), 0, "%s", o);
+    json_t *j2 = th_json(o);
+    free(o);
+    cr_assert_str_eq(sha1, json_string_value(json_object_get(j2, "sha256")));
+    json_decref(j2);
+    json_decref(j);
+}
+
+Test(verdicts, convert_refuses_and_says_why)
+{
+    char out[4096];
+    snprintf(out, sizeof out, "%s/never.tar.gz", dir);
+    char *o = NULL;
+    /* vector-leaf trees: Debian's 1.7.4 cannot read them at all */
+    const char *mt = package_as_model("3.0.5/multi_output_tree.ubj", "mt.tar.gz");
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.5-1 -o '%s' 2>&1", mt, out), 1, "%s", o);
+    cr_assert(strstr(o, "refused") && strstr(o, "1.7.4"), "%s", o);
+    free(o);
+    cr_assert_neq(access(out, F_OK), 0, "nothing written");
+    /* 0.90 reads no format 1.7.4 writes correctly */
+    const char *ubj = package_as_model("3.0.5/reg_squarederror.ubj", "r.tar.gz");
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 0.90-2 -o '%s' 2>&1", ubj, out), 1, "%s", o);
+    cr_assert(strstr(o, "refused") && strstr(o, "no format"), "%s", o);
+    free(o);
+    cr_assert_neq(access(out, F_OK), 0, "nothing written");
+    /* already fine: nothing to do */
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.7-1 -o '%s'", ubj, out), 0, "%s", o);
+    cr_assert(strstr(o, "nothing to convert"), "%s", o);
+    free(o);
+    cr_assert_neq(access(out, F_OK), 0, "nothing written");
+}
+
+/* ---- load checks that go wrong ------------------------------------------------------------ */
+
+static json_t *fake_verify(const char *mode, const char *a, int *rc)
+{
+    char *out = NULL;
+    *rc = th_smxgb(&out, "verify --json -c 1.7-1 -c 1.5-1 --xgboost-lib '%s' '%s' 2>/dev/null",
+                   SMXGB_FAKE_XGBOOST, a);
+    (void)mode;
+    json_t *j = th_json(out);
+    free(out);
+    return j;
+}
+
+Test(verdicts, a_crashing_or_hanging_load_never_takes_smxgb_down)
+{
+    const char *a = package_as_model("1.7.4/binary_logistic.bin", "b.tar.gz");
+    static const char *modes[] = {"segv", "abort", "error"};
+    for (size_t i = 0; i < 3; i++) {
+        setenv("FAKE_XGB_MODE", modes[i], 1);
+        int rc;
+        json_t *rep = fake_verify(modes[i], a, &rc);
+        cr_assert_eq(rc, 1, "%s: a report with errors, not a crash of smxgb", modes[i]);
+        json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+        cr_assert(json_is_false(json_object_get(lc, "loaded")), "%s", modes[i]);
+        const char *e = json_string_value(json_object_get(lc, "error"));
+        if (!strcmp(modes[i], "error"))
+            cr_assert(e && strstr(e, "fake load error"), "%s: %s", modes[i], e);
+        else
+            cr_assert(e && (strstr(e, "crashed (SIG") || strstr(e, "without a result")), "%s: %s", modes[i], e);
+        if (!strcmp(modes[i], "abort"))
+            cr_assert(strstr(e, "bad_alloc"), "the child's stderr is quoted: %s", e);
+        /* the fake claims 1.7.4: its failure decides 1.7-1, not 1.5-1 */
+        cr_assert_str_eq(verdict_of(rep, "1.7-1"), "fails");
+        cr_assert(has_reason(rep, "1.7-1", "LOAD-CHECK"));
+        cr_assert_str_eq(verdict_of(rep, "1.5-1"), "ok");
+        json_decref(rep);
+    }
+    unsetenv("FAKE_XGB_MODE");
+}
+
+Test(verdicts, a_hanging_load_is_killed_at_the_deadline)
+{
+    size_t n;
+    char *bytes = th_read(model_path("1.7.4/binary_logistic.bin"), &n);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(bytes, n, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
+    setenv("FAKE_XGB_MODE", "hang", 1);
+    compat_load_limits lim = {0, 1500};
+    compat_loadcheck lc;
+    cr_assert_eq(compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &lim, &lc, &err),
+                 SMX_OK, "%s", err.msg);
+    unsetenv("FAKE_XGB_MODE");
+    cr_assert(lc.ran && !lc.loaded);
+    cr_assert(strstr(lc.error, "timed out"), "%s", lc.error);
+    /* and the real library loads the same bytes, predictions equal to the reference */
+    cr_assert_eq(compat_loadcheck_run(m, bytes, n, "xgboost-model", NULL, NULL, &lc, &err), SMX_OK, "%s", err.msg);
+    cr_assert(lc.loaded, "%s", lc.error);
+    cr_assert_str_eq(lc.version, "1.7.4");
+    cr_assert(lc.compared && lc.max_diff <= 1e-5, "max diff %g (%s)", lc.max_diff, lc.note);
+    compat_model_info_free(m);
+    free(bytes);
+}
+
+/* ---- XGBoost from a pip wheel ------------------------------------------------------------- */
+
+static void write_wheel(const char *out, const char *lib_src, const char *lib_name)
+{
+    struct archive *a = archive_write_new();
+    archive_write_set_format_zip(a);
+    cr_assert_eq(archive_write_open_filename(a, out), ARCHIVE_OK);
+    const char *meta = "Metadata-Version: 2.1\nName: xgboost\nVersion: 1.7.4\n";
+    struct {
+        const char *name;
+        const char *data;
+        size_t len;
+    } files[2] = {{"xgboost-1.7.4.dist-info/METADATA", meta, strlen(meta)}, {lib_name, NULL, 0}};
+    size_t nl = 0;
+    char *lib = lib_src ? th_read(lib_src, &nl) : NULL;
+    files[1].data = lib;
+    files[1].len = nl;
+    for (size_t i = 0; i < (lib_src ? 2u : 1u); i++) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, files[i].name);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)files[i].len);
+        cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK);
+        cr_assert_eq(archive_write_data(a, files[i].data, files[i].len), (la_ssize_t)files[i].len);
+        archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    free(lib);
+}
+
+Test(verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
+{
+    /* Debian's library: libxgboost.so is a symlink to the real file */
+    char real[4096];
+    ssize_t k = readlink("/usr/lib/x86_64-linux-gnu/libxgboost.so", real, sizeof real - 1);
+    cr_assert_gt(k, 0, "Debian's libxgboost-dev is installed");
+    real[k] = '\0';
+    char lib[8192];
+    snprintf(lib, sizeof lib, "%s%s", real[0] == '/' ? "" : "/usr/lib/x86_64-linux-gnu/", real);
+    const char *whl = th_path(dir, "xgboost-1.7.4-py3-none-manylinux2014_x86_64.whl");
+    write_wheel(whl, lib, "xgboost/lib/libxgboost.so");
+    const char *a = package_as_model("1.7.4/reg_squarederror.bin", "w.tar.gz");
+    char *out = NULL;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME='%s/cache' %s verify --json -c 1.7-1 --xgboost-wheel '%s' '%s'",
+             dir, SMXGB_BIN, whl, a);
+    cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
+    json_t *rep = th_json(out);
+    free(out);
+    const char *runtime = json_string_value(json_object_get(rep, "runtime"));
+    cr_assert(runtime && strstr(runtime, "/cache/smxgb/wheels/") && strstr(runtime, "1.7.4"), "%s", runtime);
+    json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+    cr_assert(json_is_true(json_object_get(lc, "loaded")));
+    json_decref(rep);
+    /* cached under the wheel's sha256: a second run reuses the file */
+    char *cached = NULL;
+    snprintf(cmd, sizeof cmd, "ls '%s'/cache/smxgb/wheels/*/xgboost/lib/libxgboost.so", dir);
+    cr_assert_eq(th_run(cmd, &cached), 0);
+    struct stat st1, st2;
+    cached[strcspn(cached, "\n")] = '\0';
+    cr_assert_eq(stat(cached, &st1), 0);
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' >/dev/null",
+             dir, SMXGB_BIN, whl, a);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    cr_assert_eq(stat(cached, &st2), 0);
+    cr_assert_eq(st1.st_ino, st2.st_ino, "not extracted again");
+    free(cached);
+
+    /* a wheel without the library is a usage error that says so */
+    const char *bad = th_path(dir, "xgboost-0-py3-none-any.whl");
+    write_wheel(bad, NULL, NULL);
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' 2>&1",
+             dir, SMXGB_BIN, bad, a);
+    cr_assert_eq(th_run(cmd, &out), 2, "%s", out);
+    cr_assert(strstr(out, "xgboost/lib/libxgboost.so"), "%s", out);
+    free(out);
+}
+
+/* ---- ensembles ---------------------------------------------------------------------------- */
+
+Test(verdicts, several_real_models_are_an_ensemble_warning)
+{
+    size_t n1, n2;
+    char *m1 = th_read(model_path("1.7.4/binary_logistic.bin"), &n1);
+    char *m2 = th_read(model_path("1.7.4/binary_logistic.json"), &n2);
+    th_entry e[] = {{"model-a", 'f', 0, m1, n1, NULL}, {"model-b", 'f', 0, m2, n2, NULL}};
+    th_write_archive(th_path(dir, "ens.tar.gz"), "gzip", "ustar", e, 2);
+    int rc;
+    json_t *rep = verify_json("-c 1.7-1", th_path(dir, "ens.tar.gz"), &rc);
+    cr_assert_eq(rc, 0, "an ensemble of real models is supported");
+    cr_assert(th_has_finding(rep, "layout-ensemble", "1.7-1"));
+    cr_assert(!th_has_finding(rep, "layout-multiple-models", "1.7-1"));
+    json_decref(rep);
+    /* JSON from 1.7.4 fails in 1.5-1: the ensemble fails there as a whole */
+    rep = verify_json("-c 1.5-1", th_path(dir, "ens.tar.gz"), &rc);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(verdict_of(rep, "1.5-1"), "fails");
+    json_decref(rep);
+
+    th_entry e2[] = {{"xgboost-model", 'f', 0, m1, n1, NULL}, {"notes.txt", 'f', 0, "notes", 5, NULL}};
+    th_write_archive(th_path(dir, "stray.tar.gz"), "gzip", "ustar", e2, 2);
+    rep = verify_json("-c 1.7-1", th_path(dir, "stray.tar.gz"), &rc);
+    cr_assert_eq(rc, 1, "a stray file is still an error");
+    cr_assert(th_has_finding(rep, "layout-multiple-models", "1.7-1"));
+    json_decref(rep);
+    free(m1);
+    free(m2);
+}
+
+/* ---- the rules on models no fixture has --------------------------------------------------- */
+
+static compat_judgement judge(compat_model_info *m, const char *tag)
+{
+    const compat_container *c = compat_container_find(tag);
+    cr_assert_not_null(c);
+    compat_reader r = {c->xgboost, c->python, c->tag};
+    compat_judgement j;
+    smx_err err = {0};
+    cr_assert_eq(compat_judge(m, "xgboost-model", &r, NULL, &j, &err), SMX_OK, "%s", err.msg);
+    return j;
+}
+
+static int judged_by(const compat_judgement *j, const char *rule)
+{
+    for (size_t i = 0; i < j->n_reasons; i++)
+        if (!strcmp(j->reasons[i].rule, rule))
+            return 1;
+    return 0;
+}
+
+static compat_model_info base_model(compat_format f, compat_payload p, const char *writer)
+{
+    compat_model_info m;
+    memset(&m, 0, sizeof m);
+    m.format = f;
+    m.payload = p;
+    compat_version_parse(writer, &m.writer_min);
+    m.writer_max = m.writer_min;
+    m.writer_exact = 1;
+    snprintf(m.objective, sizeof m.objective, "binary:logistic");
+    snprintf(m.booster, sizeof m.booster, "gbtree");
+    m.num_feature = 5;
+    m.num_target = 1;
+    return m;
+}
+
+Test(verdicts, base_score_array_predicts_wrongly_before_3_1)
+{
+    compat_model_info m = base_model(COMPAT_FMT_UBJSON, COMPAT_PAYLOAD_UBJ, "3.1.0");
+    m.base_score_array = 1;
+    snprintf(m.base_score, sizeof m.base_score, "[4.5E-1]");
+    compat_judgement j = judge(&m, "1.7-1");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_WRONG);
+    cr_assert(judged_by(&j, "BS-ARRAY"));
+    compat_judgement_free(&j);
+    j = judge(&m, "3.0-5");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_WRONG);
+    compat_judgement_free(&j);
+    j = judge(&m, "3.2-0");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_OK);
+    compat_judgement_free(&j);
+}
+
+Test(verdicts, pickles_protocol_class_and_snapshot_version_count)
+{
+    compat_model_info m = base_model(COMPAT_FMT_PICKLE, COMPAT_PAYLOAD_SNAP_UBJ, "1.7.4");
+    m.pickle_protocol = 5;
+    m.pickle_is_booster = 1;
+    compat_judgement j = judge(&m, "1.7-1");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_OK, "Python 3.9 reads protocol 5");
+    compat_judgement_free(&j);
+    j = judge(&m, "1.3-1");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_FAILS);
+    cr_assert(judged_by(&j, "PKL-PROTO5"), "Python 3.7 cannot read protocol 5");
+    cr_assert(judged_by(&j, "SNAP-UBJ"), "and 1.3.3 cannot read a UBJ snapshot");
+    compat_judgement_free(&j);
+    j = judge(&m, "3.0-5");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_OK);
+    cr_assert(judged_by(&j, "SNAP-UBJ"), "a note: restored by another version than its writer");
+    compat_judgement_free(&j);
+
+    /* a 0.90 pickle (its payload is a 0.90 binary) only in 0.90-x */
+    compat_model_info old = base_model(COMPAT_FMT_PICKLE, COMPAT_PAYLOAD_BIN, "0.90");
+    old.pickle_protocol = 2;
+    old.pickle_is_booster = 1;
+    j = judge(&old, "0.90-2");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_OK);
+    compat_judgement_free(&j);
+    j = judge(&old, "1.0-1");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_FAILS);
+    cr_assert(judged_by(&j, "SNAP-090"));
+    compat_judgement_free(&j);
+
+    /* an sklearn wrapper fails everywhere: the container calls Booster methods on it */
+    m.pickle_is_booster = 0;
+    snprintf(m.pickle_class, sizeof m.pickle_class, "xgboost.sklearn XGBClassifier");
+    j = judge(&m, "1.7-1");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_FAILS);
+    cr_assert(judged_by(&j, "PKL-CLASS"));
+    cr_assert(strstr(j.reasons[0].message, "XGBClassifier"), "%s", j.reasons[0].message);
+    compat_judgement_free(&j);
+}
+
+Test(verdicts, every_rule_names_its_source)
+{
+    size_t n;
+    smx_err err = {0};
+    cr_assert_eq(compat_rules(&n, &err), SMX_OK, "%s", err.msg);
+    cr_assert_geq(n, 30);
+    char *text = th_read(SMXGB_SOURCE_DIR "/compat/rules.json", NULL);
+    json_t *j = th_json(text);
+    free(text);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(j, "rules"), i, r)
+    {
+        const char *src = json_string_value(json_object_get(r, "source"));
+        cr_assert(src && (strstr(src, "formats.md") || strstr(src, "container.md") || strstr(src, "matrix.csv")),
+                  "rule %s has a source", json_string_value(json_object_get(r, "id")));
+        cr_assert_str_eq(json_string_value(json_object_get(r, "id")), compat_rule_id(i));
+    }
+    json_decref(j);
+}
