@@ -587,41 +587,103 @@ static char *xml_next(const char *s, const char *tag, const char **pos)
     return out;
 }
 
-/* mkdir -p for the directories of rel under dir; refuses unsafe paths. */
+/* mkdir -p for the directories of rel (already checked by safe_rel) under dir. */
 static int make_parents(const char *dir, const char *rel, smx_err *err)
 {
-    if (!*rel || rel[0] == '/' || strstr(rel, "//"))
-        return smx_fail(err, SMX_EUNSAFE, "object name '%s' is not a safe relative path", rel);
     char *copy = strdup(rel);
     if (!copy)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
-    for (char *p = copy;; p++) {
-        char *slash = strchr(p, '/');
-        size_t cl = slash ? (size_t)(slash - p) : strlen(p);
-        if ((cl == 2 && !strncmp(p, "..", 2)) || (cl == 1 && *p == '.')) {
-            free(copy);
-            return smx_fail(err, SMX_EUNSAFE, "object name '%s' has a '.' or '..' component", rel);
-        }
-        if (!slash)
-            break;
+    for (char *slash = strchr(copy, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         char *d = NULL;
-        if (asprintf(&d, "%s/%s", dir, copy) < 0) {
-            free(copy);
-            return smx_fail(err, SMX_ENOMEM, "out of memory");
-        }
-        int ok = mkdir(d, 0700) == 0 || errno == EEXIST;
+        int ok = asprintf(&d, "%s/%s", dir, copy) >= 0 && (mkdir(d, 0700) == 0 || errno == EEXIST);
+        int e = errno;
         free(d);
         *slash = '/';
         if (!ok) {
             free(copy);
             return smx_fail(err, SMX_EIO, "cannot create a directory for '%s': %s", rel,
-                            strerror(errno));
+                            strerror(e));
         }
-        p = slash;
     }
     free(copy);
     return SMX_OK;
+}
+
+static int safe_rel(const char *rel, smx_err *err)
+{
+    if (!*rel || rel[0] == '/' || strstr(rel, "//"))
+        return smx_fail(err, SMX_EUNSAFE, "object name '%s' is not a safe relative path", rel);
+    for (const char *p = rel; *p;) {
+        size_t cl = strcspn(p, "/");
+        if ((cl == 2 && !strncmp(p, "..", 2)) || (cl == 1 && *p == '.'))
+            return smx_fail(err, SMX_EUNSAFE, "object name '%s' has a '.' or '..' component", rel);
+        p += cl;
+        if (*p == '/')
+            p++;
+    }
+    return SMX_OK;
+}
+
+void gate_s3_list_free(gate_s3_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->keys[i]);
+    free(l->keys);
+    free(l->token);
+    memset(l, 0, sizeof *l);
+}
+
+int gate_s3_list_parse(const char *buf, size_t len, const char *prefix, gate_s3_list *l,
+                       smx_err *err)
+{
+    memset(l, 0, sizeof *l);
+    char *text = malloc(len + 1);
+    if (!text)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    memcpy(text, buf, len);
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        free(text);
+        return smx_fail(err, SMX_EFORMAT, "the S3 listing contains a NUL byte");
+    }
+    size_t pl = strlen(prefix);
+    int rc = SMX_OK;
+    const char *pos = text;
+    char *key;
+    while (!rc && (key = xml_next(text, "Key", &pos))) {
+        size_t kl = strlen(key);
+        if (strncmp(key, prefix, pl) || (kl && key[kl - 1] == '/')) {
+            free(key); /* outside the prefix, or a "folder" marker */
+            continue;
+        }
+        rc = safe_rel(key + pl, err);
+        if (!rc && l->n >= 100000)
+            rc = smx_fail(err, SMX_ELIMIT, "more than 100000 objects under the prefix");
+        if (!rc) {
+            char **v = realloc(l->keys, (l->n + 1) * sizeof *v);
+            if (!v) {
+                rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+            } else {
+                l->keys = v;
+                l->keys[l->n++] = key;
+                key = NULL;
+            }
+        }
+        free(key);
+    }
+    const char *tp = text;
+    char *trunc = xml_next(text, "IsTruncated", &tp);
+    l->truncated = trunc && !strcmp(trunc, "true");
+    free(trunc);
+    if (l->truncated) {
+        tp = text;
+        l->token = xml_next(text, "NextContinuationToken", &tp);
+    }
+    free(text);
+    if (rc)
+        gate_s3_list_free(l);
+    return rc;
 }
 
 int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **local_dir,
@@ -692,15 +754,10 @@ int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **
             smx_buf_free(&body);
             break;
         }
-        const char *pos = body.data ? body.data : "";
-        char *key;
-        while (!rc && (key = xml_next(body.data, "Key", &pos))) {
-            size_t kl = strlen(key);
-            if (strncmp(key, prefix, strlen(prefix)) || (kl && key[kl - 1] == '/')) {
-                free(key); /* outside the prefix, or a "folder" marker */
-                continue;
-            }
-            const char *rel = key + strlen(prefix);
+        gate_s3_list l;
+        rc = gate_s3_list_parse(body.data ? body.data : "", body.len, prefix, &l, err);
+        for (size_t i = 0; !rc && i < l.n; i++) {
+            const char *rel = l.keys[i] + strlen(prefix);
             rc = make_parents(dirt, rel, err);
             char *dst = NULL, *obj = NULL, *objurl = NULL;
             if (!rc && (asprintf(&dst, "%s/%s", dirt, rel) < 0 ||
@@ -723,20 +780,17 @@ int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **
             free(dst);
             free(obj);
             free(objurl);
-            free(key);
         }
-        const char *tp = body.data ? body.data : "";
-        char *trunc = xml_next(body.data, "IsTruncated", &tp);
-        int more = trunc && !strcmp(trunc, "true");
-        free(trunc);
         free(token);
         token = NULL;
-        if (more && !rc) {
-            tp = body.data;
-            token = xml_next(body.data, "NextContinuationToken", &tp);
+        int more = !rc && l.truncated && l.token;
+        if (more) {
+            token = l.token;
+            l.token = NULL;
         }
+        gate_s3_list_free(&l);
         smx_buf_free(&body);
-        if (!more || !token)
+        if (!more)
             break;
     }
     free(token);

@@ -155,6 +155,20 @@ void gate_fetch_info_free(gate_fetch_info *i);
 int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *o, char **local_dir,
                       size_t *n_objects, smx_err *err);
 
+/* One page of a ListObjectsV2 answer: the keys under prefix (folder markers dropped). */
+typedef struct gate_s3_list {
+    char **keys;
+    size_t n;
+    int truncated;
+    char *token; /* NextContinuationToken, or NULL */
+} gate_s3_list;
+
+/* Parse a ListObjectsV2 XML body (buf, len). SMX_EUNSAFE for a key whose name below the
+ * prefix is absolute or has '.' / '..' components; SMX_EFORMAT for a NUL byte. */
+int gate_s3_list_parse(const char *buf, size_t len, const char *prefix, gate_s3_list *l,
+                       smx_err *err);
+void gate_s3_list_free(gate_s3_list *l);
+
 /* The HTTPS URL an s3:// source is fetched from with these options (malloc'd). */
 int gate_s3_url(const char *s3uri, const gate_fetch_opts *o, char **url, smx_err *err);
 

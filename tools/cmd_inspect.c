@@ -52,8 +52,6 @@ static const verb_doc inspect_doc = {
 #define TAIL 65536
 
 typedef struct entry_buf {
-    char *path;
-    uint64_t size;
     unsigned char *head;
     size_t head_len;
     unsigned char tail[TAIL];
@@ -61,11 +59,21 @@ typedef struct entry_buf {
     uint64_t seen;
 } entry_buf;
 
+/*
+ * Entries are identified as soon as they end (on_end), and only their report is kept: memory
+ * holds one entry's head (at most --max-model-bytes) at a time, whatever the artifact holds.
+ */
 typedef struct ctx {
     size_t cap;
-    entry_buf *v;
-    size_t n;
+    entry_buf cur;
+    int have_cur;
+    json_t *models; /* --json: reports go here */
+    smx_buf text;   /* else: the text reports, printed after the archive summary */
+    int bad, rc;
 } ctx;
+
+static int report_one(const char *label, const unsigned char *buf, size_t len, uint64_t size,
+                      int partial, const entry_buf *b, json_t *models, FILE *out, int *bad);
 
 static int want(void *c, const artifact_entry *e)
 {
@@ -76,20 +84,15 @@ static int want(void *c, const artifact_entry *e)
 static int on_data(void *cv, const artifact_entry *e, const void *buf, size_t len, int64_t off)
 {
     ctx *c = cv;
+    (void)e;
     (void)off;
-    if (!c->n || strcmp(c->v[c->n - 1].path, e->path) || c->v[c->n - 1].seen == UINT64_MAX) {
-        entry_buf *nv = realloc(c->v, (c->n + 1) * sizeof *nv);
-        if (!nv)
-            return SMX_ENOMEM;
-        c->v = nv;
-        entry_buf *b = &c->v[c->n++];
-        memset(b, 0, sizeof *b);
-        b->path = strdup(e->path);
-        b->size = e->size > 0 ? (uint64_t)e->size : 0;
-        if (!b->path)
-            return SMX_ENOMEM;
+    if (!c->have_cur) {
+        c->cur.head = NULL;
+        c->cur.head_len = c->cur.tail_len = 0;
+        c->cur.seen = 0;
+        c->have_cur = 1;
     }
-    entry_buf *b = &c->v[c->n - 1];
+    entry_buf *b = &c->cur;
     const unsigned char *p = buf;
     b->seen += len;
     if (b->head_len < c->cap) {
@@ -111,8 +114,28 @@ static int on_data(void *cv, const artifact_entry *e, const void *buf, size_t le
 static void on_end(void *cv, const artifact_entry *e)
 {
     ctx *c = cv;
-    if (c->n && !strcmp(c->v[c->n - 1].path, e->path))
-        c->v[c->n - 1].seen = c->v[c->n - 1].seen; /* entry complete */
+    static const unsigned char empty[1];
+    entry_buf *b = c->have_cur ? &c->cur : NULL;
+    int partial = b && b->seen > b->head_len;
+    char *t = NULL;
+    size_t tn = 0;
+    FILE *f = c->models ? NULL : open_memstream(&t, &tn);
+    if (!c->models && !f) {
+        c->rc = EXIT_INTERNAL;
+    } else {
+        int r = report_one(e->path, b ? b->head : empty, b ? b->head_len : 0, b ? b->seen : 0,
+                           partial, b, c->models, f, &c->bad);
+        if (r)
+            c->rc = r;
+    }
+    if (f) {
+        fclose(f);
+        smx_buf_append(&c->text, t, tn);
+        free(t);
+    }
+    if (b)
+        free(b->head);
+    c->have_cur = 0;
 }
 
 static void tail_bytes(const entry_buf *b, unsigned char *out, size_t *n)
@@ -170,7 +193,7 @@ static void partial_facts(compat_model_info *m, const entry_buf *b)
 }
 
 static int report_one(const char *label, const unsigned char *buf, size_t len, uint64_t size,
-                      int partial, const entry_buf *b, json_t *models, int *bad)
+                      int partial, const entry_buf *b, json_t *models, FILE *out, int *bad)
 {
     compat_model_info *m;
     smx_err err = {0};
@@ -189,9 +212,9 @@ static int report_one(const char *label, const unsigned char *buf, size_t len, u
         json_object_set_new(j, "partial", json_boolean(partial));
         json_array_append_new(models, j);
     } else {
-        printf("%s  (%llu bytes%s)\n", label, (unsigned long long)size,
-               partial ? ", identified from its first bytes" : "");
-        model_info_print_text(stdout, m);
+        fprintf(out, "%s  (%llu bytes%s)\n", label, (unsigned long long)size,
+                partial ? ", identified from its first bytes" : "");
+        model_info_print_text(out, m);
     }
     compat_model_info_free(m);
     return EXIT_OK;
@@ -234,13 +257,15 @@ static int cmd_inspect(int argc, char **argv)
     json_t *out = o.json ? json_object() : NULL, *models = o.json ? json_array() : NULL;
     int bad = 0, rc = EXIT_OK, done = 0;
     if (looks_like_archive(head, hn)) {
-        ctx c = {cap, NULL, 0};
+        ctx c = {.cap = cap, .models = models, .text = SMX_BUF_INIT};
         artifact_hooks h = {&c, want, on_data, on_end};
         artifact_limits lim;
         artifact_limits_default(&lim);
         artifact_scan *s = NULL;
         smx_err err = {0};
         int src = artifact_scan_file(path, &lim, &h, &s, &err);
+        if (c.have_cur) /* the scan stopped inside an entry */
+            free(c.cur.head);
         if (src != SMX_OK) {
             fprintf(stderr, "smxgb inspect: %s\n", err.msg);
             rc = exit_for_status(src);
@@ -257,28 +282,16 @@ static int cmd_inspect(int argc, char **argv)
                 printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
                 if (s->problem != ARTIFACT_P_NONE)
                     printf("  archive problem: %s\n", s->problem_msg);
+                if (c.text.len)
+                    fwrite(c.text.data, 1, c.text.len, stdout);
             }
             if (s->problem != ARTIFACT_P_NONE)
-                bad = 1;
-            for (size_t i = 0; i < s->n_entries; i++) {
-                const artifact_entry *e = &s->entries[i];
-                if (!want(NULL, e))
-                    continue;
-                entry_buf *b = NULL;
-                for (size_t k = 0; k < c.n; k++)
-                    if (!strcmp(c.v[k].path, e->path))
-                        b = &c.v[k];
-                static const unsigned char empty[1];
-                int partial = b && b->seen > b->head_len;
-                int r = report_one(e->path, b ? b->head : empty, b ? b->head_len : 0,
-                                   b ? b->seen : 0, partial, b, models, &bad);
-                if (r)
-                    rc = r;
-            }
+                c.bad = 1;
+            bad |= c.bad;
+            if (c.rc)
+                rc = c.rc;
         }
-        for (size_t k = 0; k < c.n; k++)
-            free(c.v[k].path), free(c.v[k].head);
-        free(c.v);
+        smx_buf_free(&c.text);
         artifact_scan_free(s);
         if (rc != EXIT_OK && !done) {
             json_decref(out);
@@ -299,7 +312,8 @@ static int cmd_inspect(int argc, char **argv)
         if (out)
             json_object_set_new(out, "kind", json_string("model"));
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        rc = report_one(base, (const unsigned char *)b.data, b.len, b.len, 0, NULL, models, &bad);
+        rc = report_one(base, (const unsigned char *)b.data, b.len, b.len, 0, NULL, models, stdout,
+                        &bad);
         smx_buf_free(&b);
     }
     if (out) {
