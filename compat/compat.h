@@ -348,6 +348,7 @@ typedef struct compat_verify_opts {
     const char *xgboost_lib;      /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
     uint64_t load_max_bytes;      /* models larger than this are identified from their first
                                      bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
+    const char *display;          /* the artifact as the user named it (hints); NULL = path */
 } compat_verify_opts;
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */

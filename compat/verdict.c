@@ -118,10 +118,34 @@ static const char *wrapper_key(const compat_model_info *m)
     return "raw";
 }
 
+/* Is any value of the stored base_score ("5E-1", "[5E-1,4E-1]") other than 0.5? */
+static int base_score_not_half(const compat_model_info *m)
+{
+    const char *p = m->base_score;
+    int any = 0;
+    while (*p) {
+        while (*p == '[' || *p == ',' || *p == ' ')
+            p++;
+        if (!*p || *p == ']')
+            break;
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p)
+            return 1; /* unparsable: assume it matters */
+        any = 1;
+        if (v != 0.5)
+            return 1;
+        p = end;
+    }
+    return !any;
+}
+
 static int has_flag(const compat_model_info *m, const char *f)
 {
     if (!strcmp(f, "base_score_array"))
         return m->base_score_array;
+    if (!strcmp(f, "base_score_not_half"))
+        return base_score_not_half(m);
     if (!strcmp(f, "categorical"))
         return m->has_categorical;
     if (!strcmp(f, "vector_leaf"))

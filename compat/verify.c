@@ -467,7 +467,7 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
     }
     ensembles(r);
     for (size_t i = 0; i < nsel; i++) {
-        if ((rc = judge_result(r, &r->results[i], path, runtime, err))) {
+        if ((rc = judge_result(r, &r->results[i], o->display ? o->display : path, runtime, err))) {
             compat_report_free(r);
             return rc;
         }

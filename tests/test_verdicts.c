@@ -631,8 +631,18 @@ Test(verdicts, base_score_array_predicts_wrongly_before_3_1)
     snprintf(m.base_score, sizeof m.base_score, "[4.5E-1]");
     compat_judgement j = judge(&m, "1.7-1");
     cr_assert_eq(j.verdict, COMPAT_VERDICT_WRONG);
+    cr_assert(judged_by(&j, "BS-ARRAY-SILENT"));
+    compat_judgement_free(&j);
+    j = judge(&m, "1.0-1");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_FAILS, "1.0-1.1 cannot parse it at all");
     cr_assert(judged_by(&j, "BS-ARRAY"));
     compat_judgement_free(&j);
+    /* an array of 0.5 values: the 0.5 fallback predicts the same */
+    snprintf(m.base_score, sizeof m.base_score, "[5E-1,5E-1,5E-1]");
+    j = judge(&m, "1.7-1");
+    cr_assert_eq(j.verdict, COMPAT_VERDICT_OK);
+    compat_judgement_free(&j);
+    snprintf(m.base_score, sizeof m.base_score, "[4.5E-1]");
     j = judge(&m, "3.0-5");
     cr_assert_eq(j.verdict, COMPAT_VERDICT_WRONG);
     compat_judgement_free(&j);
@@ -700,4 +710,60 @@ Test(verdicts, every_rule_names_its_source)
         cr_assert_str_eq(json_string_value(json_object_get(r, "id")), compat_rule_id(i));
     }
     json_decref(j);
+}
+
+/* ---- files no measured version wrote: the reference's rules ------------------------------- */
+
+/*
+ * Synthetic files (tests/data/models/synth, made by make.py from real ones) for what the
+ * fixtures lack: 0.90-layout binaries and pickles, CONFIG-offset/JSON/UBJ snapshot pickles, an
+ * sklearn wrapper, joblib, a 3.1-style base_score array. Expected verdicts per container, in
+ * table order (0.90-1 0.90-2 1.0-1 1.2-1 1.2-2 1.3-1 1.5-1 1.7-1 1.7-1-1 3.0-5 3.2-0), from
+ * formats.md §1.4, §2.5, §4, §5 and container.md §2: o = ok, F = fails, W = wrong-predictions.
+ */
+Test(verdicts, synthetic_models_follow_the_reference_rules)
+{
+    static const struct {
+        const char *file, *want;
+    } cases[] = {
+        {"bin090_binary_logistic.bin", "oooooooooo F"},
+        {"bin10_reg_squarederror.bin", "WWoooooooo F"},
+        {"pickle_p0_090.pkl", "ooFFFFFFFFF"},
+        {"pickle_p2_090.pkl", "ooFFFFFFFFF"},
+        {"pickle_p1_cfgoff.pkl", "FFooooooooF"},
+        {"pickle_p3_cfgoff10.pkl", "FFooooooooF"},
+        {"pickle_p3_snapjson.pkl", "FFFFFooooo F"},
+        {"pickle_p5_snapubj.pkl", "FFFFFFFoooo"},
+        {"pickle_xgbclassifier.pkl", "FFFFFFFFFFF"},
+        {"pickle_sklearn_rf.pkl", "FFFFFFFFFFF"},
+        {"joblib_zlib.joblib", "FFFFFFFFFFF"},
+        {"lightgbm.txt", "FFFFFFFFFFF"},
+        {"json12_leaf_child_counts.json", "FFooooooooo"},
+        {"ubj31_typed.ubj", "FFFFFFFFFWo"},
+    };
+    static const char *tags[] = {"0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1",
+                                 "1.5-1",  "1.7-1",  "1.7-1-1", "3.0-5", "3.2-0"};
+    smx_buf bad = SMX_BUF_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "synth/%s", cases[i].file);
+        const char *a = package_as_model(rel, "s.tar.gz");
+        int rc;
+        json_t *rep = verify_json(NULL, a, &rc);
+        char want[16];
+        size_t k = 0;
+        for (const char *p = cases[i].want; *p; p++)
+            if (*p != ' ')
+                want[k++] = *p;
+        want[k] = '\0';
+        cr_assert_eq(k, 11, "%s: 11 expectations", cases[i].file);
+        for (size_t c = 0; c < 11; c++) {
+            const char *w = want[c] == 'o' ? "ok" : want[c] == 'F' ? "fails" : "wrong-predictions";
+            const char *got = verdict_of(rep, tags[c]);
+            if (strcmp(got, w))
+                smx_buf_printf(&bad, "  %s in %s: %s, expected %s\n", cases[i].file, tags[c], got, w);
+        }
+        json_decref(rep);
+    }
+    cr_assert_null(bad.data, "verdicts that disagree with the reference rules:\n%s", bad.data ? bad.data : "");
 }

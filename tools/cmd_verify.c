@@ -135,6 +135,7 @@ static int cmd_verify(int argc, char **argv)
     int tmp = 0;
     int rc = source_fetch(argv[1], o.s3_endpoint, &local, &tmp, &err);
     if (!rc) {
+        vo.display = argv[1];
         rc = compat_verify(local, &vo, &r, &err);
         if (tmp)
             unlink(local);
