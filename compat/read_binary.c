@@ -337,6 +337,13 @@ int read_binary(const unsigned char *b, size_t len, compat_model_info *m)
         v17 = major > 1 || (major == 1 && minor >= 7);
     m->num_target = v16 && ntarget >= 1 ? ntarget : 1;
     m->boost_from_average = v17 ? bfa : -1;
+    /* provisional writer range from the header (refined by binary_version at the end), so that
+     * a file read only in part (verify reads the head of a huge model) still says who wrote it */
+    if (major == 0)
+        model_set_writer(m, (compat_version){-1, 0, -1}, (compat_version){0, 90, -1}, 0);
+    else if (major <= 3 && minor <= 99)
+        model_set_writer(m, (compat_version){(int)major, (int)minor, -1},
+                         (compat_version){(int)major, (int)minor, -1}, 0);
 
     const unsigned char *s;
     size_t sl;

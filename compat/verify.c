@@ -97,7 +97,7 @@ void compat_report_free(compat_report *r)
 /* ---- identifying the model files while streaming ------------------------------------------ */
 
 #define MAX_MODELS 64
-#define HEAD_BYTES (4u << 20) /* what a file too large to buffer is identified from */
+#define HEAD_BYTES (1u << 20) /* what a file too large to buffer is identified from */
 
 typedef struct ident_ctx {
     compat_report *r;
@@ -133,7 +133,7 @@ static int ident_data(void *vc, const artifact_entry *e, const void *buf, size_t
     (void)e;
     (void)off;
     ident_ctx *c = vc;
-    uint64_t limit = c->partial ? HEAD_BYTES : c->max_bytes;
+    uint64_t limit = c->partial && HEAD_BYTES < c->max_bytes ? HEAD_BYTES : c->max_bytes;
     c->seen += len;
     if (c->buf.len >= limit) {
         c->partial = 1;
@@ -185,12 +185,13 @@ static void ident_end(void *vc, const artifact_entry *e)
     if (compat_identify(data, c->buf.len, e->path, &cm->info, &err) != SMX_OK) {
         snprintf(cm->error, sizeof cm->error, "%s", err.msg);
         cm->info = NULL;
-    } else if (cm->partial && cm->info->corrupt) {
-        /* only the head was read: the reader ran out of bytes, the file is not corrupt */
+    } else if (cm->partial) {
+        /* only the head was read: if the reader ran out of bytes, the file is not corrupt */
         snprintf(cm->error, sizeof cm->error,
                  "identified from its first %zu bytes of %llu (the rest was not read)", c->buf.len,
                  (unsigned long long)cm->bytes);
         cm->info->corrupt = 0;
+        cm->info->problem[0] = '\0';
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
         !(e->flags & ARTIFACT_F_TRUNCATED)) {

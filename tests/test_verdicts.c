@@ -767,3 +767,21 @@ Test(verdicts, synthetic_models_follow_the_reference_rules)
     }
     cr_assert_null(bad.data, "verdicts that disagree with the reference rules:\n%s", bad.data ? bad.data : "");
 }
+
+/* A model over --load-max-bytes is identified from its head only (memory stays bounded for
+ * huge artifacts): the header facts still drive the rules, and nothing is loaded. */
+Test(verdicts, a_large_model_is_judged_from_its_head)
+{
+    const char *a = package_as_model("1.7.4/multi_softprob.bin", "big.tar.gz");
+    int rc;
+    json_t *rep = verify_json("--load-max-bytes 4096 -c 0.90-1 -c 1.7-1", a, &rc);
+    json_t *m0 = json_array_get(json_object_get(rep, "models"), 0);
+    cr_assert(json_is_true(json_object_get(m0, "partial")));
+    cr_assert_str_eq(json_string_value(json_object_get(m0, "writer")), "1.7");
+    cr_assert(json_is_false(json_object_get(json_object_get(m0, "load_check"), "ran")));
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
+    cr_assert_str_eq(verdict_of(rep, "0.90-1"), "wrong-predictions", "FMT-BIN-1 from the header");
+    cr_assert(has_reason(rep, "1.7-1", "PARTIAL"));
+    cr_assert_eq(rc, 1);
+    json_decref(rep);
+}
