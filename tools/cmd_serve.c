@@ -1,0 +1,230 @@
+/*
+ * smxgb serve ARTIFACT|DIR: answer /ping, /execution-parameters and /invocations exactly as
+ * a SageMaker XGBoost container version would, from a model.tar.gz (extracted safely into a
+ * private temporary directory) or a model directory.
+ */
+#include "../serve/serve.h"
+#include "tools.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static struct {
+    const char *container;
+    const char *host;
+    int port;
+    int workers;
+    str_list env;
+    int quiet;
+} o = {.port = -1, .workers = -1};
+
+static const opt serve_opts[] = {
+    {OPT_STRING, 'c', "container", &o.container, "TAG",
+     "container version to mimic (default 1.7-1)"},
+    {OPT_STRING, 0, "host", &o.host, "H",
+     "address to listen on (default 127.0.0.1; 0.0.0.0 as the container does)"},
+    {OPT_INT, 'p', "port", &o.port, "N",
+     "port (default $SAGEMAKER_BIND_TO_PORT, else 8080; 0 = any free port, printed)"},
+    {OPT_INT, 'w', "workers", &o.workers, "N",
+     "worker threads (default $SAGEMAKER_MODEL_SERVER_WORKERS, else the CPU count)"},
+    {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
+     "endpoint environment, e.g. SAGEMAKER_INFERENCE_OUTPUT=predicted_label (repeatable; "
+     "overrides the process environment)"},
+    {OPT_FLAG, 'q', "quiet", &o.quiet, NULL, "no access log"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+static const verb_doc serve_doc = {
+    "serve",
+    "smxgb serve ARTIFACT|DIR [--container TAG] [--host H] [--port N] [--workers N] "
+    "[--env K=V]... [--quiet]",
+    "serve a model the way a SageMaker XGBoost container does, without Docker",
+    "Answers GET /ping, GET /execution-parameters and POST /invocations with the container's\n"
+    "status codes, error texts, headers and body bytes: CSV (sniffed delimiter, empty fields\n"
+    "and nan as missing), LIBSVM (also when Content-Type is absent) and RecordIO-protobuf\n"
+    "requests; text/csv, application/json, JSON lines and RecordIO-protobuf answers; numbers\n"
+    "printed as Python prints them. The model files are chosen as the container version does\n"
+    "(every top-level file is an ensemble member unless SAGEMAKER_INFERENCE_ENSEMBLE=false).\n"
+    "Environment read (process environment, then --env): SAGEMAKER_BIND_TO_PORT,\n"
+    "SAGEMAKER_MODEL_SERVER_WORKERS, SAGEMAKER_MODEL_SERVER_TIMEOUT (connection timeout, s),\n"
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, SAGEMAKER_INFERENCE_OUTPUT, SAGEMAKER_BATCH,\n"
+    "SAGEMAKER_INFERENCE_ENSEMBLE, MAX_CONTENT_LENGTH.\n"
+    "Logs one line per request on stderr (method, path, status, body bytes, microseconds).\n"
+    "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n"
+    "Pickled models are not supported yet (the container unpickles them).",
+    serve_opts,
+    "  0  stopped by SIGTERM/SIGINT\n"
+    "  1  the model cannot be loaded: the container would never answer /ping\n"
+    "  2  usage error, or the artifact cannot be read or extracted\n"
+    "  3  internal failure"};
+
+static void log_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", line);
+}
+
+typedef struct listen_ctx {
+    const char *host;
+    const compat_container *c;
+    serve_model *model;
+    unsigned workers;
+} listen_ctx;
+
+static void on_listen(void *ctx, unsigned port)
+{
+    listen_ctx *l = ctx;
+    fprintf(stderr,
+            "smxgb serve: listening on http://%s:%u (container %s, %s, %zu model file%s, %u "
+            "worker%s)\n",
+            l->host, port, l->c->tag, l->model ? serve_model_objective(l->model) : "no model",
+            l->model ? serve_model_count(l->model) : 0,
+            l->model && serve_model_count(l->model) == 1 ? "" : "s", l->workers,
+            l->workers == 1 ? "" : "s");
+    fflush(stderr);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    int n = opts_parse(argc, argv, &serve_doc);
+    if (n == -2)
+        return EXIT_OK;
+    if (n < 0)
+        return EXIT_USAGE;
+    if (n != 1) {
+        fprintf(stderr, "smxgb serve: need exactly one ARTIFACT or DIR\nusage: %s\n",
+                serve_doc.usage);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < o.env.n; i++)
+        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
+            fprintf(stderr, "smxgb serve: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
+            return EXIT_USAGE;
+        }
+    const compat_container *c =
+        o.container ? compat_container_find(o.container) : compat_container_default();
+    if (!c) {
+        fprintf(stderr, "smxgb serve: unknown container '%s' (see smxgb help verify)\n",
+                o.container);
+        return EXIT_USAGE;
+    }
+    /* the environment: the process's, then --env (later entries win) */
+    size_t n_environ = 0;
+    while (environ[n_environ])
+        n_environ++;
+    const char **env = malloc((n_environ + o.env.n + 1) * sizeof *env);
+    if (!env)
+        return EXIT_INTERNAL;
+    for (size_t i = 0; i < n_environ; i++)
+        env[i] = environ[i];
+    for (size_t i = 0; i < o.env.n; i++)
+        env[n_environ + i] = o.env.v[i];
+    size_t n_env = n_environ + o.env.n;
+
+    unsigned port = 8080;
+    const char *v = compat_env_get(env, n_env, "SAGEMAKER_BIND_TO_PORT");
+    if (o.port >= 0)
+        port = (unsigned)o.port;
+    else if (v && *v)
+        port = (unsigned)atoi(v);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned workers = cpus > 0 ? (unsigned)cpus : 1;
+    v = compat_env_get(env, n_env, "SAGEMAKER_MODEL_SERVER_WORKERS");
+    if (o.workers > 0)
+        workers = (unsigned)o.workers;
+    else if (v && atoi(v) > 0)
+        workers = (unsigned)atoi(v);
+    unsigned timeout = 60;
+    v = compat_env_get(env, n_env, "SAGEMAKER_MODEL_SERVER_TIMEOUT");
+    if (v && atoi(v) > 0)
+        timeout = (unsigned)atoi(v);
+    if (port > 65535) {
+        fprintf(stderr, "smxgb serve: port %u out of range\n", port);
+        free(env);
+        return EXIT_USAGE;
+    }
+
+    const char *path = argv[1];
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "smxgb serve: cannot read '%s'\n", path);
+        free(env);
+        return EXIT_USAGE;
+    }
+    smx_err err = {0};
+    char *dir = NULL;
+    int extracted = 0;
+    if (S_ISDIR(st.st_mode)) {
+        dir = strdup(path);
+    } else {
+        artifact_limits lim;
+        artifact_limits_default(&lim);
+        if (artifact_extract(path, NULL, &lim, &dir, &err)) {
+            fprintf(stderr, "smxgb serve: %s\n", err.msg);
+            free(env);
+            return exit_for_status(err.status);
+        }
+        extracted = 1;
+    }
+    int code = EXIT_OK;
+    serve_model *model = NULL;
+    serve_app *app = NULL;
+    serve_model_opts mo = {
+        .container = c, .ensemble_env = compat_env_get(env, n_env, "SAGEMAKER_INFERENCE_ENSEMBLE")};
+    int lrc = serve_model_load(dir, &mo, &model, &err);
+    char load_error[SMX_ERRMAX] = "";
+    if (lrc) {
+        if (lrc == SMX_ERUNTIME || lrc == SMX_ENOMEM) {
+            fprintf(stderr, "smxgb serve: %s\n", err.msg);
+            code = exit_for_status(lrc);
+            goto out;
+        }
+        if (c->eager_load) {
+            fprintf(stderr,
+                    "smxgb serve: the model cannot be loaded, so container %s would never answer "
+                    "/ping (its worker fails to boot):\n%s\n",
+                    c->tag, err.msg);
+            code = EXIT_FINDINGS;
+            goto out;
+        }
+        snprintf(load_error, sizeof load_error, "%s", err.msg);
+        fprintf(stderr,
+                "smxgb serve: warning: the model cannot be loaded; container %s loads lazily, "
+                "answers /ping and fails every /invocations with 500:\n%s\n",
+                c->tag, err.msg);
+    }
+    serve_app_opts ao = {.container = c, .env = env, .n_env = n_env};
+    if (serve_app_new(&ao, model, lrc ? load_error : NULL, &app, &err)) {
+        fprintf(stderr, "smxgb serve: %s\n", err.msg);
+        code = exit_for_status(err.status);
+        goto out;
+    }
+    listen_ctx lc = {o.host ? o.host : "127.0.0.1", c, model, workers};
+    serve_server_opts so = {.host = lc.host,
+                            .port = port,
+                            .workers = workers,
+                            .timeout = timeout,
+                            .log = o.quiet ? NULL : log_line,
+                            .on_listen = on_listen,
+                            .ctx = &lc};
+    if (serve_server_run(app, &so, &err)) {
+        fprintf(stderr, "smxgb serve: %s\n", err.msg);
+        code = exit_for_status(err.status);
+    }
+out:
+    serve_app_free(app);
+    serve_model_free(model);
+    if (extracted) {
+        smx_err e2 = {0};
+        artifact_remove_tree(dir, &e2);
+    }
+    free(dir);
+    free(env);
+    str_list_free(&o.env);
+    return code;
+}
+
+SMXGB_VERB(serve, cmd_serve, serve_doc, 40)
