@@ -837,3 +837,52 @@ Test(verdicts, a_large_model_is_judged_from_its_head)
     cr_assert_eq(rc, 1);
     json_decref(rep);
 }
+
+/*
+ * Models from the SageMaker container's own test resources (fixtures/container): the 3.2.0
+ * UBJSON model of XC master stores base_score as an array, and a real 1.7.4 load predicts
+ * something else than the model says (BS-ARRAY-SILENT, seen by a real load, not only by the
+ * rule); the 1.0.0 pickle loads in 1.0-1 ... 3.0-5; the 0.90 pickle only in 0.90-x.
+ */
+Test(verdicts, container_test_resources)
+{
+    size_t n;
+    char *m = th_read(SMXGB_TESTDATA "/verdicts/container/master-abalone-3.2.0.ubj", &n);
+    th_entry e[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+    th_write_archive(th_path(dir, "c.tar.gz"), "gzip", "ustar", e, 1);
+    free(m);
+    int rc;
+    json_t *rep = verify_json(NULL, th_path(dir, "c.tar.gz"), &rc);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "wrong-predictions");
+    cr_assert(has_reason(rep, "1.7-1", "BS-ARRAY-SILENT") && has_reason(rep, "1.7-1", "LOAD-CHECK"));
+    cr_assert_str_eq(verdict_of(rep, "3.0-5"), "wrong-predictions");
+    cr_assert_str_eq(verdict_of(rep, "3.2-0"), "ok");
+    json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+    cr_assert(json_number_value(json_object_get(lc, "max_abs_diff")) > 1.0,
+              "1.7.4 predicts with base_score 0.5 instead of the stored intercept");
+    json_decref(rep);
+
+    static const struct {
+        const char *file, *ok_from, *ok_to;
+    } pk[] = {{"1.0-1-pickled_model.pkl", "1.0-1", "3.0-5"}, {"0.90-2-pickled_model.pkl", "0.90-1", "0.90-2"}};
+    static const char *tags[] = {"0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1",
+                                 "1.5-1",  "1.7-1",  "1.7-1-1", "3.0-5", "3.2-0"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/verdicts/container/%s", SMXGB_TESTDATA, pk[i].file);
+        m = th_read(path, &n);
+        th_entry e2[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+        th_write_archive(th_path(dir, "p.tar.gz"), "gzip", "ustar", e2, 1);
+        free(m);
+        rep = verify_json(NULL, th_path(dir, "p.tar.gz"), &rc);
+        int in = 0;
+        for (size_t c = 0; c < 11; c++) {
+            if (!strcmp(tags[c], pk[i].ok_from))
+                in = 1;
+            cr_assert_str_eq(verdict_of(rep, tags[c]), in ? "ok" : "fails", "%s in %s", pk[i].file, tags[c]);
+            if (!strcmp(tags[c], pk[i].ok_to))
+                in = 0;
+        }
+        json_decref(rep);
+    }
+}
