@@ -26,7 +26,10 @@ void XGBoostVersion(int *major, int *minor, int *patch)
     *patch = 4;
 }
 
-const char *XGBGetLastError(void) { return "[00:00:00] fake.cc:1: Check failed: fake load error"; }
+const char *XGBGetLastError(void)
+{
+    return "[00:00:00] fake.cc:1: Check failed: fake load error";
+}
 
 int XGBoosterCreate(const void *dmats[], uint64_t n, void **out)
 {
