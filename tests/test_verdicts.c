@@ -553,6 +553,37 @@ Test(verdicts, a_hanging_load_is_killed_at_the_deadline)
     free(bytes);
 }
 
+/* The child's address space is limited: a load that needs more memory dies alone. */
+Test(verdicts, a_load_over_the_memory_limit_dies_in_the_child)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cr_skip_test("AddressSanitizer builds run the child without an address-space limit");
+#else
+    size_t n;
+    char *bytes = th_read(model_path("1.7.4/binary_logistic.bin"), &n);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(bytes, n, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
+    setenv("FAKE_XGB_MODE", "oom", 1);
+    compat_loadcheck lc;
+    compat_load_limits small = {256u << 20, 20000};
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &small, &lc, &err),
+        SMX_OK, "%s", err.msg);
+    cr_assert(!lc.loaded && strstr(lc.error, "crashed (SIGABRT)") && strstr(lc.error, "bad_alloc"),
+              "256 MiB limit: %s", lc.error);
+    compat_load_limits big = {4ull << 30, 20000};
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &big, &lc, &err),
+        SMX_OK, "%s", err.msg);
+    cr_assert(!lc.loaded && strstr(lc.error, "fake load error"),
+              "4 GiB limit: the allocation works: %s", lc.error);
+    unsetenv("FAKE_XGB_MODE");
+    compat_model_info_free(m);
+    free(bytes);
+#endif
+}
+
 /* ---- XGBoost from a pip wheel ------------------------------------------------------------- */
 
 static void write_wheel(const char *out, const char *lib_src, const char *lib_name)
