@@ -6,7 +6,7 @@
 #   3. a body over MAX_CONTENT_LENGTH gets 413 before it is sent;
 #   4. malformed HTTP gets 400;
 #   5. SIGTERM while a request is in flight: the request completes, serve exits 0.
-# Exit 0 when every check passes. Needs wrk and python3 (scripts/setup.sh installs both).
+# Exit 0 when every check passes. Needs wrk, curl and python3 (scripts/setup.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SMXGB=${SMXGB:-build/tools/smxgb}
@@ -25,7 +25,9 @@ start_serve() {
   pid=$!
   for _ in $(seq 100); do
     port=$(sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p' "$tmp/serve.log")
-    [ -n "$port" ] && return 0
+    if [ -n "$port" ] && curl -fs -m 2 -o /dev/null "http://127.0.0.1:$port/ping"; then
+      return 0
+    fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done

@@ -263,19 +263,20 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
             return model_corrupt(m, "tree_info[%zu] is not a group index%s", t, where(d, info));
         m->tree_info[t] = (int)g;
         mnode tn = NULL;
+        const mdoc *td = d;
         if (d->ext_tree) {
-            int rc = d->ext_tree(d, t, &tn, m);
+            int rc = d->ext_tree(d, t, &td, &tn, m);
             if (rc)
                 return rc;
         } else {
             tn = d->at(d, trees, t);
         }
-        if (d->kind(d, tn) != MD_OBJ) {
+        if (td->kind(td, tn) != MD_OBJ) {
             if (d->ext_free)
                 d->ext_free(d, tn);
-            return model_corrupt(m, "trees[%zu] is not an object%s", t, where(d, tn ? tn : trees));
+            return model_corrupt(m, "trees[%zu] is not an object%s", t, where(td, tn ? tn : trees));
         }
-        int rc = read_tree(d, tn, t, m, &m->trees[t]);
+        int rc = read_tree(td, tn, t, m, &m->trees[t]);
         if (d->ext_free)
             d->ext_free(d, tn);
         if (rc)

@@ -88,10 +88,11 @@ struct mdoc {
     /* is this array's element kind boolean (1), integer (2), other (0)? checks element 0 */
     int (*elem_kind)(const mdoc *d, mnode arr);
     /* Optional: the gbtree "trees" kept out of the document and parsed one at a time (JSON),
-     * so memory holds one tree's document, not all of them. ext_tree returns SMX_OK and the
-     * tree's node, or a status (and m->problem); ext_free releases it. */
+     * so memory holds one tree's document, not all of them. ext_tree returns SMX_OK, the
+     * tree's node and the view to read it with (*td), or a status (and m->problem); ext_free
+     * releases it. */
     size_t n_ext;
-    int (*ext_tree)(const mdoc *d, size_t i, mnode *out, compat_model_info *m);
+    int (*ext_tree)(const mdoc *d, size_t i, const mdoc **td, mnode *out, compat_model_info *m);
     void (*ext_free)(const mdoc *d, mnode n);
     /* Optional: byte offset of a node in the input, (size_t)-1 if unknown. */
     size_t (*offset)(const mdoc *d, mnode n);

@@ -31,6 +31,10 @@ static const char page_405[] =
 static const char page_413[] =
     "<!doctype html>\n<html lang=en>\n<title>413 Request Entity Too Large</title>\n<h1>Request "
     "Entity Too Large</h1>\n<p>The data value transmitted exceeds the capacity limit.</p>\n";
+/* gunicorn's answer to a request it cannot frame (e.g. Content-Length given twice) */
+static const char page_400[] =
+    "<html>\n  <head>\n    <title>Bad Request</title>\n  </head>\n  <body>\n    <h1><p>Bad "
+    "Request</p></h1>\n    Invalid HTTP Header: 'CONTENT-LENGTH'\n  </body>\n</html>\n";
 static const char page_500[] =
     "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal "
     "Server Error</h1>\n<p>The server encountered an internal error and was unable to complete "
@@ -293,6 +297,11 @@ int serve_app_reads_body(const char *method, const char *path)
 void serve_app_too_large(serve_response *rs)
 {
     STATIC(rs, 413, HTML_CT, page_413);
+}
+
+void serve_app_bad_framing(serve_response *rs)
+{
+    STATIC(rs, 400, "text/html", page_400);
 }
 
 /* Flask adds "; charset=utf-8" to text mimetypes */

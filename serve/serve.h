@@ -183,6 +183,9 @@ int serve_app_reads_body(const char *method, const char *path);
 
 /* The 413 answer (body larger than MAX_CONTENT_LENGTH). */
 void serve_app_too_large(serve_response *rs);
+/* The 400 answer to a request whose body cannot be framed safely: Content-Length given twice
+ * with different values (a request-smuggling pattern; the HTTP library would take the first). */
+void serve_app_bad_framing(serve_response *rs);
 
 /*
  * Answer one request. The body of the response is static or written into out (cleared

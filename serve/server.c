@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +111,26 @@ static enum MHD_Result queue(struct MHD_Connection *c, conn *k, const serve_resp
     return ret;
 }
 
+/* Content-Length headers that disagree (RFC 9112 6.3: the message cannot be framed). */
+typedef struct cl_check {
+    const char *first;
+    int conflict;
+} cl_check;
+
+static enum MHD_Result cl_conflict(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    cl_check *ck = cls;
+    if (!key || strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (!ck->first)
+        ck->first = value ? value : "";
+    else if (strcmp(ck->first, value ? value : "") != 0)
+        ck->conflict = 1;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -131,6 +152,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&sv->in_flight, 1);
         smx_buf_reset(&k->body);
         k->reads_body = serve_app_reads_body(method, url);
+        cl_check ck = {NULL, 0};
+        MHD_get_connection_values(c, MHD_HEADER_KIND, cl_conflict, &ck);
+        if (ck.conflict) {
+            serve_response rs;
+            serve_app_bad_framing(&rs);
+            k->too_large = 1; /* the body, if any, is drained unread */
+            return queue(c, k, &rs);
+        }
         if (k->reads_body) {
             const char *cl =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

@@ -535,3 +535,51 @@ Test(readers, compression_bombs_are_cut_off)
     compat_model_info_free(m);
     smx_buf_free(&b);
 }
+
+/* Trees are read by a fast parser that takes only what XGBoost writes; anything else (here an
+ * escaped string and a mixed array in every tree) goes to jansson, with the same result. */
+Test(readers, json_trees_outside_the_fast_path_read_the_same)
+{
+    size_t len, nrow, ncol;
+    char *b = th_read(MODELS "/1.7.4/binary_logistic.json", &len);
+    smx_buf o = SMX_BUF_INIT;
+    const char *p = b, *hit;
+    size_t trees = 0;
+    while ((hit = strstr(p, "{\"base_weights\""))) {
+        smx_buf_append(&o, p, (size_t)(hit - p));
+        smx_buf_puts(&o, "{\"note\":\"a \\\"quoted\\\" word\",\"mixed\":[1,\"x\",{}],");
+        p = hit + 1;
+        trees++;
+    }
+    smx_buf_puts(&o, p);
+    cr_assert_eq(trees, 10);
+    float *X = test_matrix(&nrow, &ncol);
+    compat_model_info *a, *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(b, len, "a.json", &a, &err), SMX_OK);
+    cr_assert_eq(compat_identify(o.data, o.len, "b.json", &m, &err), SMX_OK);
+    cr_assert_not(m->corrupt, "%s", m->problem);
+    compat_pred pa, pb;
+    cr_assert_eq(compat_reference_predict(a, X, nrow, ncol, 0, &pa, &err), SMX_OK);
+    cr_assert_eq(compat_reference_predict(m, X, nrow, ncol, 0, &pb, &err), SMX_OK);
+    for (size_t k = 0; k < nrow; k++)
+        cr_assert_eq(pa.values[k], pb.values[k]);
+    compat_pred_free(&pa);
+    compat_pred_free(&pb);
+    compat_model_info_free(a);
+    compat_model_info_free(m);
+
+    /* a broken tree: jansson's message, at the offset in the whole file */
+    char *bad = strstr(o.data + o.len / 2, "\"left_children\":[");
+    cr_assert(bad);
+    bad[17] = '}';
+    cr_assert_eq(compat_identify(o.data, o.len, "c.json", &m, &err), SMX_OK);
+    cr_assert(m->corrupt);
+    char want[64];
+    snprintf(want, sizeof want, "at byte offset %zu", (size_t)(bad + 17 - o.data));
+    cr_assert(strstr(m->problem, want), "%s (want %s)", m->problem, want);
+    compat_model_info_free(m);
+    smx_buf_free(&o);
+    free(b);
+    free(X);
+}

@@ -458,6 +458,48 @@ Test(serve, max_content_length)
     cr_expect_eq(srv_stop(&s), 0);
 }
 
+/* Send raw bytes on a new connection; the first line of the answer into out. */
+static void raw_exchange(const srv *s, const char *req, char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[1024] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    first_line(buf, n > 0 ? (size_t)n : 0, out, cap);
+    out[strcspn(out, "\r")] = '\0';
+}
+
+Test(serve, requests_that_cannot_be_framed_get_400)
+{
+    srv s;
+    cr_assert_eq(srv_start(&s, "-q " DATA "/models/reg"), 0);
+    char line[256];
+    /* two Content-Length values: which one frames the body is ambiguous (request smuggling) */
+    raw_exchange(&s,
+                 "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                 "Content-Length: 5\r\nContent-Length: 7\r\n\r\n1,2,3",
+                 line, sizeof line);
+    cr_expect_str_eq(line, "HTTP/1.1 400 Bad Request");
+    raw_exchange(&s, "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", line,
+                 sizeof line);
+    cr_expect_str_eq(line, "HTTP/1.1 400 Bad Request");
+    raw_exchange(&s, "GET /ping HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", line, sizeof line);
+    cr_expect_str_eq(line, "HTTP/1.1 400 Bad Request");
+    /* the same value twice frames the body unambiguously */
+    raw_exchange(&s,
+                 "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                 "Content-Length: 5\r\nContent-Length: 5\r\n\r\n1,2,3",
+                 line, sizeof line);
+    cr_expect_str_eq(line, "HTTP/1.1 200 OK");
+    cr_expect_eq(srv_stop(&s), 0);
+}
+
 Test(serve, default_accept_and_batch)
 {
     srv s;

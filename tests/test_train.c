@@ -363,6 +363,9 @@ static void trains_loads_and_predicts_identically(const char *tag, const char *m
     json_t *rep = th_json(out);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(json_is_true(json_object_get(rep, "ok")), "%s", out);
+    json_t *c0 = json_array_get(json_object_get(rep, "containers"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(c0, "container")), tag);
+    cr_assert_str_eq(json_string_value(json_object_get(c0, "verdict")), "ok", "%s", out);
     json_decref(rep);
     free(out);
 
@@ -615,6 +618,30 @@ Test(train, trains_with_the_libxgboost_of_a_wheel)
                   train, dir, dir);
     cr_assert_eq(rc, 2, "%s", out);
     cr_assert(strstr(out, "has no xgboost/lib/libxgboost.so"), "%s", out);
+    free(out);
+    free(train);
+}
+
+Test(train, a_verdict_other_than_ok_fails_train_and_removes_the_artifact)
+{
+    /* binary:logitraw from XGBoost >= 1.3.1 predicts shifted margins in 1.2-x containers */
+    char *train = strdup(th_path(dir, "train.csv"));
+    write_data(train, 300, 8);
+    char *out = NULL;
+    int rc = th_smxgb(&out,
+                      "train --train '%s' -c 1.2-2 -p num_round=3 -p objective=binary:logitraw "
+                      "-o '%s/lr.tar.gz' 2>&1",
+                      train, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "fails verify for container 1.2-2"), "%s", out);
+    cr_assert(strstr(out, "OBJ-LR-SHIFT"), "the verdict's rule is shown: %s", out);
+    cr_assert(access(th_path(dir, "lr.tar.gz"), F_OK) != 0, "the artifact is removed");
+    free(out);
+    rc = th_smxgb(&out,
+                  "train --train '%s' -c 1.3-1 -p num_round=3 -p objective=binary:logitraw "
+                  "-o '%s/lr.tar.gz' -q 2>&1",
+                  train, dir);
+    cr_assert_eq(rc, 0, "1.3-1 reads 1.7 logitraw margins as written: %s", out);
     free(out);
     free(train);
 }

@@ -2,7 +2,8 @@
  * Verdicts end to end: every fixture model, packaged as xgboost-model, through `smxgb verify
  * --json`, against the load matrix measured with ten real XGBoost versions
  * (data/verdicts/matrix-sagemaker.csv: the rows loaded from a file named xgboost-model, as
- * SageMaker does, plus the snapshot rows that stand for pickle.load); convert round trips;
+ * SageMaker does, and under a misleading .json/.ubj name, plus the snapshot rows that stand for
+ * pickle.load); convert round trips;
  * load checks whose child crashes, aborts or hangs; XGBoost taken from a pip wheel; the rules
  * engine on models no fixture has (pickles, 3.1+ base_score arrays).
  */
@@ -67,6 +68,19 @@ static const char *fixture_file(const char *rel)
     free(text);
     cr_assert(found[0], "a file with the bytes of %s (sha256 %s) in tests/data/models", rel, want_sha);
     return found;
+}
+
+/* Package the bytes of a fixture file as entry into dir/name. */
+static const char *package_named(const char *fixture_rel, const char *entry, const char *name)
+{
+    size_t n;
+    char *m = th_read(fixture_file(fixture_rel), &n);
+    th_entry e[] = {{entry, 'f', 0, m, n, NULL}};
+    char out[4096];
+    snprintf(out, sizeof out, "%s/%s", dir, name);
+    th_write_archive(out, "gzip", "ustar", e, 1);
+    free(m);
+    return th_path(dir, name);
 }
 
 /* Package the bytes of a fixture file as xgboost-model into dir/name. */
@@ -164,11 +178,11 @@ static row *load_matrix(size_t *n)
 {
     size_t len;
     char *text = th_read(SMXGB_TESTDATA "/verdicts/matrix-sagemaker.csv", &len);
-    row *rows = calloc(1024, sizeof *rows);
+    row *rows = calloc(2048, sizeof *rows);
     size_t k = 0;
     char *save = NULL;
     int first = 1;
-    for (char *line = strtok_r(text, "\n", &save); line && k < 1024; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(text, "\n", &save); line && k < 2048; line = strtok_r(NULL, "\n", &save)) {
         if (first) {
             first = 0;
             continue;
@@ -221,7 +235,22 @@ static const char *measured_reader(const char *pinned)
     return NULL;
 }
 
+static void check_matrix(const char *name_used, const char *entry_name, size_t min_files);
+
 Test(verdicts, every_fixture_model_agrees_with_the_measured_matrix)
+{
+    check_matrix("xgboost-model", "xgboost-model", 65);
+}
+
+/* The same files under a misleading extension (XGBoost dispatches on it): a binary named
+ * model.json, a binary or JSON named model.ubj. */
+Test(verdicts, misnamed_files_agree_with_the_measured_matrix)
+{
+    check_matrix("wrongext.json", "model.json", 40);
+    check_matrix("wrongext.ubj", "model.ubj", 15);
+}
+
+static void check_matrix(const char *name_used, const char *entry_name, size_t min_files)
 {
     size_t nrows;
     row *rows = load_matrix(&nrows);
@@ -234,16 +263,16 @@ Test(verdicts, every_fixture_model_agrees_with_the_measured_matrix)
     size_t pairs = 0, files = 0;
     smx_buf mismatches = SMX_BUF_INIT;
     for (size_t i = 0; i < nrows; i++) {
-        if (strcmp(rows[i].name, "xgboost-model"))
+        if (strcmp(rows[i].name, name_used))
             continue;
         int seen = 0;
         for (size_t k = 0; k < i; k++)
-            seen |= !strcmp(rows[k].file, rows[i].file) && !strcmp(rows[k].name, "xgboost-model");
+            seen |= !strcmp(rows[k].file, rows[i].file) && !strcmp(rows[k].name, name_used);
         if (seen)
             continue;
         files++;
         const char *file = rows[i].file;
-        const char *a = package_as_model(file, "m.tar.gz");
+        const char *a = package_named(file, entry_name, "m.tar.gz");
         int rc;
         json_t *rep = verify_json(NULL, a, &rc);
         int is_pickle = strstr(file, ".pkl") != NULL;
@@ -253,7 +282,7 @@ Test(verdicts, every_fixture_model_agrees_with_the_measured_matrix)
             const char *reader = measured_reader(tab[c].xgboost_str);
             if (!reader)
                 continue;
-            const row *r = find_row(rows, nrows, file, reader, "xgboost-model");
+            const row *r = find_row(rows, nrows, file, reader, name_used);
             cr_assert_not_null(r, "%s read by %s is in the matrix", file, reader);
             const char *want = r->verdict;
             if (is_pickle) {
@@ -278,8 +307,8 @@ Test(verdicts, every_fixture_model_agrees_with_the_measured_matrix)
         json_decref(rep);
     }
     free(rows);
-    cr_assert_geq(files, 65, "every fixture model file (%zu)", files);
-    cr_assert_geq(pairs, 65 * 10, "pairs compared: %zu", pairs);
+    cr_assert_geq(files, min_files, "every fixture model file (%zu)", files);
+    cr_assert_geq(pairs, min_files * 10, "pairs compared: %zu", pairs);
     cr_assert_null(mismatches.data, "verdicts that disagree with the measured matrix:\n%s",
                    mismatches.data ? mismatches.data : "");
 }
@@ -386,6 +415,29 @@ Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
     cr_assert_str_eq(sha1, json_string_value(json_object_get(j2, "sha256")));
     json_decref(j2);
     json_decref(j);
+}
+
+/* An sklearn wrapper pickle fails in every container (Booster methods are called on it), but
+ * the booster inside it can be re-saved as the model file the container expects. */
+Test(verdicts, convert_unwraps_an_sklearn_pickle)
+{
+    const char *a = package_as_model("synth/pickle_xgbclassifier.pkl", "skl.tar.gz");
+    int rc;
+    json_t *rep = verify_json("-c 1.7-1", a, &rc);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "fails");
+    cr_assert(has_reason(rep, "1.7-1", "PKL-CLASS"));
+    json_decref(rep);
+    char out[4096];
+    snprintf(out, sizeof out, "%s/booster.tar.gz", dir);
+    char *o = NULL;
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.7-1 -o '%s'", a, out), 0, "%s", o);
+    cr_assert(strstr(o, "max |diff| 0"), "%s", o);
+    free(o);
+    rep = verify_json("-c 1.7-1", out, &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
+    json_decref(rep);
 }
 
 Test(verdicts, convert_refuses_and_says_why)
@@ -784,4 +836,53 @@ Test(verdicts, a_large_model_is_judged_from_its_head)
     cr_assert(has_reason(rep, "1.7-1", "PARTIAL"));
     cr_assert_eq(rc, 1);
     json_decref(rep);
+}
+
+/*
+ * Models from the SageMaker container's own test resources (fixtures/container): the 3.2.0
+ * UBJSON model of XC master stores base_score as an array, and a real 1.7.4 load predicts
+ * something else than the model says (BS-ARRAY-SILENT, seen by a real load, not only by the
+ * rule); the 1.0.0 pickle loads in 1.0-1 ... 3.0-5; the 0.90 pickle only in 0.90-x.
+ */
+Test(verdicts, container_test_resources)
+{
+    size_t n;
+    char *m = th_read(SMXGB_TESTDATA "/verdicts/container/master-abalone-3.2.0.ubj", &n);
+    th_entry e[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+    th_write_archive(th_path(dir, "c.tar.gz"), "gzip", "ustar", e, 1);
+    free(m);
+    int rc;
+    json_t *rep = verify_json(NULL, th_path(dir, "c.tar.gz"), &rc);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "wrong-predictions");
+    cr_assert(has_reason(rep, "1.7-1", "BS-ARRAY-SILENT") && has_reason(rep, "1.7-1", "LOAD-CHECK"));
+    cr_assert_str_eq(verdict_of(rep, "3.0-5"), "wrong-predictions");
+    cr_assert_str_eq(verdict_of(rep, "3.2-0"), "ok");
+    json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+    cr_assert(json_number_value(json_object_get(lc, "max_abs_diff")) > 1.0,
+              "1.7.4 predicts with base_score 0.5 instead of the stored intercept");
+    json_decref(rep);
+
+    static const struct {
+        const char *file, *ok_from, *ok_to;
+    } pk[] = {{"1.0-1-pickled_model.pkl", "1.0-1", "3.0-5"}, {"0.90-2-pickled_model.pkl", "0.90-1", "0.90-2"}};
+    static const char *tags[] = {"0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1",
+                                 "1.5-1",  "1.7-1",  "1.7-1-1", "3.0-5", "3.2-0"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/verdicts/container/%s", SMXGB_TESTDATA, pk[i].file);
+        m = th_read(path, &n);
+        th_entry e2[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+        th_write_archive(th_path(dir, "p.tar.gz"), "gzip", "ustar", e2, 1);
+        free(m);
+        rep = verify_json(NULL, th_path(dir, "p.tar.gz"), &rc);
+        int in = 0;
+        for (size_t c = 0; c < 11; c++) {
+            if (!strcmp(tags[c], pk[i].ok_from))
+                in = 1;
+            cr_assert_str_eq(verdict_of(rep, tags[c]), in ? "ok" : "fails", "%s in %s", pk[i].file, tags[c]);
+            if (!strcmp(tags[c], pk[i].ok_to))
+                in = 0;
+        }
+        json_decref(rep);
+    }
 }
