@@ -600,6 +600,11 @@ Test(serve, pickles_load_as_the_container_unpickles_them)
     srv s;
     cr_assert_eq(srv_start(&s, "-q " DATA "/models/pickled"), 0);
     cr_expect_eq(srv_stop(&s), 0);
+#ifdef __SANITIZE_ADDRESS__
+    /* XGBoost's own fallback load of the pickle asks for a terabyte buffer: bad_alloc in a
+     * normal build, an abort under AddressSanitizer (operator new cannot return NULL) */
+    cr_skip_test("the 0.90 pickle part runs in the normal build only");
+#endif
     cr_expect_eq(srv_start(&s, DATA "/models/pickle090"), 1);
     char *log = th_read(s.log, NULL);
     cr_expect(strstr(log, "cannot be loaded:\nPickle load error=") != NULL, "%s", log);
