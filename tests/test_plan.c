@@ -402,3 +402,13 @@ Test(plan_cli, uncompressed_prefix_mapped_to_a_directory, .init = setup, .fini =
     cr_assert(strstr(out, "layout-multiple-models"), "%s", out);
     free(out);
 }
+
+Test(plan_cli, unpublished_image_tag_is_an_error)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve", PLAN("unpublished_tag.json"));
+    cr_assert_eq(rc, 1, "an image that cannot be pulled fails the endpoint: %s", out);
+    cr_assert(strstr(out, "plan-image-tag") && strstr(out, "'1.7-2'"), "%s", out);
+    cr_assert_null(strstr(out, "artifact-unreadable"), "no download for an unusable image: %s", out);
+    free(out);
+}

@@ -29,6 +29,7 @@ struct rec {
     const char *body;
     size_t body_len;
     const char *extra;
+    double delay; /* seconds before answering */
     int requests;
     char path[2048];
     char headers[8192]; /* of the last request */
@@ -50,6 +51,7 @@ static void rec_handler(const th_request *rq, th_response *rs, void *ctx)
     rs->body = r->body;
     rs->body_len = r->body_len;
     rs->extra_headers = r->extra;
+    rs->delay = r->delay;
 }
 
 static char *hdr(const struct rec *r, const char *name)
@@ -374,6 +376,27 @@ Test(sources, prefix_listing_is_signed_and_trimmed)
     th_server_stop(s);
     th_server_stop(s2);
     th_server_stop(s3);
+}
+
+
+Test(sources, stalled_transfer_times_out_and_is_retried)
+{
+    aws_env(NULL);
+    struct rec r = {.body = "abc", .body_len = 3, .delay = 3.0};
+    th_server *s = th_server_start(rec_handler, &r);
+    gate_fetch_opts o;
+    gate_fetch_opts_default(&o);
+    o.s3_endpoint = th_server_url(s);
+    o.timeout = 1;
+    o.retries = 1;
+    o.backoff = 0.05;
+    char *local = NULL;
+    gate_fetch_info info;
+    smx_err err = {0};
+    cr_assert_eq(gate_fetch("s3://b/k.tar.gz", &o, &local, &info, &err), SMX_EIO);
+    cr_assert_eq(info.attempts, 2, "a timeout is retried");
+    cr_assert(strstr(err.msg, "gave up after 2 attempts"), "%s", err.msg);
+    th_server_stop(s);
 }
 
 /* ---- s3rver ------------------------------------------------------------------------------ */
