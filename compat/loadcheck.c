@@ -47,9 +47,9 @@ int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *
     uint64_t s = 0x5eed;
     for (size_t r = 0; r < nrow; r++)
         for (size_t c = 0; c < nc; c++) {
-            int cat = m->has_categorical &&
-                      (c >= m->n_feature_types || !m->feature_types || !m->feature_types[c] ||
-                       !strcmp(m->feature_types[c], "c"));
+            int cat =
+                m->has_categorical && (c >= m->n_feature_types || !m->feature_types ||
+                                       !m->feature_types[c] || !strcmp(m->feature_types[c], "c"));
             uint32_t u = lcg(&s);
             float v;
             if (r > 0 && u % 9 == 0)
@@ -84,7 +84,10 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-static void put_u64(int fd, uint64_t v) { (void)write_all(fd, &v, sizeof v); }
+static void put_u64(int fd, uint64_t v)
+{
+    (void)write_all(fd, &v, sizeof v);
+}
 static void put_blob(int fd, const void *p, uint64_t n)
 {
     put_u64(fd, n);
@@ -200,9 +203,9 @@ static void child_main(int fd, const job *jb, const compat_load_limits *lim)
 /* ---- the parent --------------------------------------------------------------------------- */
 
 typedef struct child_result {
-    smx_buf out;      /* what the child wrote on the result pipe */
+    smx_buf out; /* what the child wrote on the result pipe */
     char stderr_line[512];
-    int status;       /* waitpid status */
+    int status; /* waitpid status */
     int timed_out;
 } child_result;
 
@@ -356,7 +359,8 @@ static void child_death(const child_result *cr, int timeout_ms, char *out, size_
 {
     const char *sep = cr->stderr_line[0] ? ": " : "";
     if (cr->timed_out) {
-        snprintf(out, n, "timed out after %d s (killed)%s%s", timeout_ms / 1000, sep, cr->stderr_line);
+        snprintf(out, n, "timed out after %d s (killed)%s%s", timeout_ms / 1000, sep,
+                 cr->stderr_line);
     } else if (WIFSIGNALED(cr->status)) {
         const char *abbr = sigabbrev_np(WTERMSIG(cr->status));
         snprintf(out, n, "crashed (SIG%s)%s%s", abbr ? abbr : "?", sep, cr->stderr_line);
@@ -410,9 +414,9 @@ static int write_file(const char *path, const void *p, size_t n, smx_err *err)
 
 #define NROWS 16
 
-int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len, const char *name,
-                         const char *lib, const compat_load_limits *lim, compat_loadcheck *out,
-                         smx_err *err)
+int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len,
+                         const char *name, const char *lib, const compat_load_limits *lim,
+                         compat_loadcheck *out, smx_err *err)
 {
     memset(out, 0, sizeof *out);
     float *X = NULL;
@@ -446,7 +450,8 @@ int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t l
         copy_str(out->version, sizeof out->version, p, n);
     uint64_t kind = get_u64(&r);
     if (r.bad) {
-        child_death(&cr, lim && lim->timeout_ms > 0 ? lim->timeout_ms : 60000, out->error, sizeof out->error);
+        child_death(&cr, lim && lim->timeout_ms > 0 ? lim->timeout_ms : 60000, out->error,
+                    sizeof out->error);
     } else if (kind == MSG_ERR) {
         p = get_blob(&r, &n);
         copy_str(out->error, sizeof out->error, p, n);
@@ -458,14 +463,16 @@ int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t l
         if (r.bad) {
             snprintf(out->note, sizeof out->note, "the child stopped while sending predictions");
         } else if (out->rows == 0 && out->cols == 0) {
-            snprintf(out->note, sizeof out->note, "predict failed: %.*s", (int)(n < 200 ? n : 200), p);
+            snprintf(out->note, sizeof out->note, "predict failed: %.*s", (int)(n < 200 ? n : 200),
+                     p);
         } else if (n != out->rows * out->cols * sizeof(float)) {
             snprintf(out->note, sizeof out->note, "malformed prediction message");
         } else {
             compat_pred ref = {0};
             smx_err rerr = {0};
             if (compat_reference_predict(m, X, NROWS, ncol, 0, &ref, &rerr) != SMX_OK) {
-                snprintf(out->note, sizeof out->note, "not compared: reference predictor: %.200s", rerr.msg);
+                snprintf(out->note, sizeof out->note, "not compared: reference predictor: %.200s",
+                         rerr.msg);
             } else if (ref.rows * ref.cols != out->rows * out->cols) {
                 out->compared = 1;
                 out->max_diff = INFINITY;
@@ -574,8 +581,9 @@ int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len,
             }
         }
         if (!out->bytes || !out->pred_a || !out->pred_b) {
-            rc = smx_fail(err, SMX_ERUNTIME, "the re-save child sent an incomplete result "
-                                             "(or the two models predict different shapes)");
+            rc = smx_fail(err, SMX_ERUNTIME,
+                          "the re-save child sent an incomplete result "
+                          "(or the two models predict different shapes)");
             compat_resave_free(out);
         }
     }

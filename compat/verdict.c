@@ -73,7 +73,9 @@ const char *compat_rule_id(size_t i)
 
 const char *compat_verdict_name(int v)
 {
-    return v == COMPAT_VERDICT_FAILS ? "fails" : v == COMPAT_VERDICT_WRONG ? "wrong-predictions" : "ok";
+    return v == COMPAT_VERDICT_FAILS   ? "fails"
+           : v == COMPAT_VERDICT_WRONG ? "wrong-predictions"
+                                       : "ok";
 }
 
 static int verdict_of(const char *s)
@@ -90,22 +92,32 @@ static int verdict_of(const char *s)
 static const char *payload_key(compat_payload p)
 {
     switch (p) {
-    case COMPAT_PAYLOAD_BIN: return "bin";
-    case COMPAT_PAYLOAD_JSON: return "json";
-    case COMPAT_PAYLOAD_UBJ: return "ubj";
-    case COMPAT_PAYLOAD_SNAP_CFGOFF: return "snap_cfgoff";
-    case COMPAT_PAYLOAD_SNAP_JSON: return "snap_json";
-    case COMPAT_PAYLOAD_SNAP_UBJ: return "snap_ubj";
-    default: return "none";
+    case COMPAT_PAYLOAD_BIN:
+        return "bin";
+    case COMPAT_PAYLOAD_JSON:
+        return "json";
+    case COMPAT_PAYLOAD_UBJ:
+        return "ubj";
+    case COMPAT_PAYLOAD_SNAP_CFGOFF:
+        return "snap_cfgoff";
+    case COMPAT_PAYLOAD_SNAP_JSON:
+        return "snap_json";
+    case COMPAT_PAYLOAD_SNAP_UBJ:
+        return "snap_ubj";
+    default:
+        return "none";
     }
 }
 
 static const char *format_key(compat_format f)
 {
     switch (f) {
-    case COMPAT_FMT_FOREIGN: return "foreign";
-    case COMPAT_FMT_UNKNOWN: return "unknown";
-    default: return "xgboost";
+    case COMPAT_FMT_FOREIGN:
+        return "foreign";
+    case COMPAT_FMT_UNKNOWN:
+        return "unknown";
+    default:
+        return "xgboost";
     }
 }
 
@@ -169,7 +181,8 @@ static int in_list(json_t *arr, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), s)) return 1;
+    json_array_foreach(arr, i,
+                       v) if (json_is_string(v) && !strcmp(json_string_value(v), s)) return 1;
     return 0;
 }
 
@@ -195,7 +208,10 @@ static void name_ext(const char *name, char *ext, size_t n)
     ext[k] = '\0';
 }
 
-static int known(compat_version v) { return v.major >= 0; }
+static int known(compat_version v)
+{
+    return v.major >= 0;
+}
 
 static int cond_holds(json_t *w, const compat_model_info *m, const char *name)
 {
@@ -233,8 +249,10 @@ static int cond_holds(json_t *w, const compat_model_info *m, const char *name)
         return 0;
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(w, "flags"), i, f) if (!has_flag(m, json_string_value(f))) return 0;
-    json_array_foreach(json_object_get(w, "flags_not"), i, f) if (has_flag(m, json_string_value(f))) return 0;
+    json_array_foreach(json_object_get(w, "flags"), i,
+                       f) if (!has_flag(m, json_string_value(f))) return 0;
+    json_array_foreach(json_object_get(w, "flags_not"), i,
+                       f) if (has_flag(m, json_string_value(f))) return 0;
     if ((v = json_object_get(w, "name_ext"))) {
         char ext[16];
         name_ext(name, ext, sizeof ext);
@@ -278,8 +296,9 @@ static void writer_str(const compat_model_info *m, char *buf, size_t n)
         snprintf(buf, n, "an unknown XGBoost");
     else if (m->writer_exact || !known(m->writer_max) ||
              (known(m->writer_min) && !compat_version_cmp(m->writer_min, m->writer_max)))
-        snprintf(buf, n, "XGBoost %s",
-                 compat_version_str(known(m->writer_min) ? m->writer_min : m->writer_max, a, sizeof a));
+        snprintf(
+            buf, n, "XGBoost %s",
+            compat_version_str(known(m->writer_min) ? m->writer_min : m->writer_max, a, sizeof a));
     else if (!known(m->writer_min))
         snprintf(buf, n, "XGBoost <= %s", compat_version_str(m->writer_max, a, sizeof a));
     else
@@ -414,7 +433,8 @@ static int judge_rules(const compat_model_info *m, const char *name, const compa
                     continue;
             }
             char *msg = expand(json_string_value(json_object_get(o, "why")), m, r);
-            rc = msg ? compat_judgement_add(out, id, COMPAT_VERDICT_OK, NULL, msg, src) : SMX_ENOMEM;
+            rc =
+                msg ? compat_judgement_add(out, id, COMPAT_VERDICT_OK, NULL, msg, src) : SMX_ENOMEM;
             free(msg);
             if (rc)
                 return smx_fail(err, rc, "out of memory");
@@ -426,7 +446,8 @@ static int judge_rules(const compat_model_info *m, const char *name, const compa
 /* ---- conversion plan ---------------------------------------------------------------------- */
 
 /* What m would look like re-saved by XGBoost `runtime` in `format`. */
-static compat_model_info resaved(const compat_model_info *m, compat_version runtime, const char *format)
+static compat_model_info resaved(const compat_model_info *m, compat_version runtime,
+                                 const char *format)
 {
     compat_model_info c = *m;
     c.format = !strcmp(format, "deprecated") ? COMPAT_FMT_BINARY
@@ -468,10 +489,11 @@ int compat_convert_plan(const compat_model_info *m, const char *name, compat_ver
     compat_version_str(runtime, rv, sizeof rv);
     compat_version_str(r->xgboost, tv, sizeof tv);
     if (m->format == COMPAT_FMT_FOREIGN || m->format == COMPAT_FMT_UNKNOWN)
-        return smx_fail(err, SMX_EINVAL, "it is not an XGBoost model%s%s", m->foreign[0] ? ": " : "",
-                        m->foreign);
+        return smx_fail(err, SMX_EINVAL, "it is not an XGBoost model%s%s",
+                        m->foreign[0] ? ": " : "", m->foreign);
     if (m->format == COMPAT_FMT_JOBLIB)
-        return smx_fail(err, SMX_EINVAL, "a joblib-compressed file: load it with joblib and save_model");
+        return smx_fail(err, SMX_EINVAL,
+                        "a joblib-compressed file: load it with joblib and save_model");
     if (m->corrupt)
         return smx_fail(err, SMX_EINVAL, "the model is damaged: %s", m->problem);
     if (m->format == COMPAT_FMT_PICKLE && (!m->payload_bytes || !m->payload_len))
@@ -488,8 +510,9 @@ int compat_convert_plan(const compat_model_info *m, const char *name, compat_ver
             if (j.reasons[i].verdict != COMPAT_VERDICT_OK)
                 smx_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", j.reasons[i].rule,
                                j.reasons[i].message);
-        rc = smx_fail(err, SMX_EINVAL, "XGBoost %s (the runtime) does not read this model correctly: %s",
-                      rv, why.data ? why.data : "");
+        rc = smx_fail(err, SMX_EINVAL,
+                      "XGBoost %s (the runtime) does not read this model correctly: %s", rv,
+                      why.data ? why.data : "");
         smx_buf_free(&why);
         compat_judgement_free(&j);
         return rc;
@@ -499,8 +522,8 @@ int compat_convert_plan(const compat_model_info *m, const char *name, compat_ver
     smx_buf why = SMX_BUF_INIT;
     for (size_t i = 0; i < 3; i++) {
         if (!runtime_writes(runtime, fmts[i], m)) {
-            smx_buf_printf(&why, "%s%s: XGBoost %s cannot write it for this model", why.len ? "; " : "",
-                           fmts[i], rv);
+            smx_buf_printf(&why, "%s%s: XGBoost %s cannot write it for this model",
+                           why.len ? "; " : "", fmts[i], rv);
             continue;
         }
         compat_model_info c = resaved(m, runtime, fmts[i]);
@@ -517,13 +540,14 @@ int compat_convert_plan(const compat_model_info *m, const char *name, compat_ver
         }
         for (size_t k = 0; k < jc.n_reasons; k++)
             if (jc.reasons[k].verdict != COMPAT_VERDICT_OK) {
-                smx_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", fmts[i], jc.reasons[k].message);
+                smx_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", fmts[i],
+                               jc.reasons[k].message);
                 break;
             }
         compat_judgement_free(&jc);
     }
-    rc = smx_fail(err, SMX_EINVAL, "no format XGBoost %s writes loads correctly in XGBoost %s (%s)", rv,
-                  tv, why.data ? why.data : "");
+    rc = smx_fail(err, SMX_EINVAL, "no format XGBoost %s writes loads correctly in XGBoost %s (%s)",
+                  rv, tv, why.data ? why.data : "");
     smx_buf_free(&why);
     return rc;
 }
@@ -546,14 +570,17 @@ int compat_judge(const compat_model_info *m, const char *name, const compat_read
     smx_buf h = SMX_BUF_INIT;
     const char *fmt = NULL;
     smx_err perr = {0};
-    if (o && known(o->runtime) && compat_convert_plan(m, name, o->runtime, r, &fmt, &perr) == SMX_OK) {
+    if (o && known(o->runtime) &&
+        compat_convert_plan(m, name, o->runtime, r, &fmt, &perr) == SMX_OK) {
         char rv[32];
         smx_buf_printf(&h,
                        "run `smxgb convert %s --container %s -o converted.tar.gz`: it re-saves the "
                        "model as %s with XGBoost %s, which %s loads correctly, and proves the "
                        "predictions equal",
                        o->artifact ? o->artifact : "ARTIFACT", r->tag ? r->tag : "TAG",
-                       !strcmp(fmt, "deprecated") ? "a legacy binary" : !strcmp(fmt, "ubj") ? "UBJSON" : "JSON",
+                       !strcmp(fmt, "deprecated") ? "a legacy binary"
+                       : !strcmp(fmt, "ubj")      ? "UBJSON"
+                                                  : "JSON",
                        compat_version_str(o->runtime, rv, sizeof rv),
                        r->tag ? r->tag : "that container");
     } else if (hint_rule && json_string_value(json_object_get(hint_rule, "hint"))) {
@@ -570,7 +597,8 @@ int compat_judge(const compat_model_info *m, const char *name, const compat_read
         for (size_t i = 0; i < nt; i++) {
             compat_reader cr = {tab[i].xgboost, tab[i].python, tab[i].tag};
             compat_judgement cj = {0};
-            if (judge_rules(m, name, &cr, &cj, NULL, NULL) == SMX_OK && cj.verdict == COMPAT_VERDICT_OK)
+            if (judge_rules(m, name, &cr, &cj, NULL, NULL) == SMX_OK &&
+                cj.verdict == COMPAT_VERDICT_OK)
                 smx_buf_printf(&okl, "%s%s", okl.len ? ", " : "", tab[i].tag);
             compat_judgement_free(&cj);
         }

@@ -279,7 +279,9 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
                                       j.reasons[i].message, j.reasons[i].source);
         if (!rc && cm->partial && cm->error[0])
             rc = compat_judgement_add(&all, "PARTIAL", COMPAT_VERDICT_OK, e->path, cm->error, NULL);
-        /* a real load by this container's own XGBoost version outranks the rules */
+        /* a real load by this container's own XGBoost version counts like a rule: a failure
+         * or a difference makes the verdict worse; a clean load does not clear a rule (the
+         * generated rows may not exercise what the rule is about) */
         if (!rc && cm->load.ran && cm->load.version[0] && same_version(res->c->xgboost, cm->load.version)) {
             char msg[SMX_ERRMAX + 128];
             int v = COMPAT_VERDICT_OK;

@@ -84,7 +84,8 @@ static int extract(const char *wheel, const char *root, int *found, smx_err *err
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     archive_read_support_format_zip(a);
     if (archive_read_open_filename(a, wheel, 65536) != ARCHIVE_OK) {
-        int rc = smx_fail(err, SMX_EFORMAT, "%s is not a wheel (zip): %s", wheel, archive_error_string(a));
+        int rc = smx_fail(err, SMX_EFORMAT, "%s is not a wheel (zip): %s", wheel,
+                          archive_error_string(a));
         archive_read_free(a);
         return rc;
     }
@@ -162,7 +163,8 @@ int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, s
     if (stat(lib.data, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
         goto out; /* cached */
     if (mkdirs(tmp.data, 1)) {
-        rc = smx_fail(err, SMX_EIO, "cannot create cache directory %s: %s", tmp.data, strerror(errno));
+        rc = smx_fail(err, SMX_EIO, "cannot create cache directory %s: %s", tmp.data,
+                      strerror(errno));
         goto out;
     }
     int found = 0;
@@ -172,8 +174,10 @@ int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, s
                       "%s has no xgboost/lib/libxgboost.so: pass an XGBoost wheel for Linux "
                       "(e.g. xgboost-1.5.2-py3-none-manylinux2014_x86_64.whl)",
                       path);
-    if (!rc && rename(tmp.data, dir.data) != 0 && !(stat(lib.data, &st) == 0 && S_ISREG(st.st_mode)))
-        rc = smx_fail(err, SMX_EIO, "cannot move the extracted wheel into %s: %s", dir.data, strerror(errno));
+    if (!rc && rename(tmp.data, dir.data) != 0 &&
+        !(stat(lib.data, &st) == 0 && S_ISREG(st.st_mode)))
+        rc = smx_fail(err, SMX_EIO, "cannot move the extracted wheel into %s: %s", dir.data,
+                      strerror(errno));
     smx_err ignore = {0};
     if (access(tmp.data, F_OK) == 0)
         artifact_remove_tree(tmp.data, &ignore); /* failed, or another run got there first */

@@ -2,7 +2,8 @@
  * A stand-in libxgboost for the load-check tests: it exports just enough of the C API for
  * the runtime to open it, reports version 1.7.4, and misbehaves on load the way broken
  * builds do, chosen by $FAKE_XGB_MODE: "segv" (crash), "abort" (std::terminate-like abort
- * with a message on stderr), "hang" (never returns), "error" (a normal load error).
+ * with a message on stderr), "oom" (a 1 GiB allocation, aborting if it fails), "hang" (never
+ * returns), "error" (a normal load error).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -26,7 +27,10 @@ void XGBoostVersion(int *major, int *minor, int *patch)
     *patch = 4;
 }
 
-const char *XGBGetLastError(void) { return "[00:00:00] fake.cc:1: Check failed: fake load error"; }
+const char *XGBGetLastError(void)
+{
+    return "[00:00:00] fake.cc:1: Check failed: fake load error";
+}
 
 int XGBoosterCreate(const void *dmats[], uint64_t n, void **out)
 {
@@ -51,6 +55,14 @@ static int misbehave(void)
     } else if (m && !strcmp(m, "abort")) {
         fprintf(stderr, "terminate called after throwing an instance of 'std::bad_alloc'\n");
         abort();
+    } else if (m && !strcmp(m, "oom")) {
+        /* what a huge model does: fails only if the address space is limited */
+        void *p = malloc((size_t)1 << 30);
+        if (!p) {
+            fprintf(stderr, "terminate called after throwing an instance of 'std::bad_alloc'\n");
+            abort();
+        }
+        free(p);
     } else if (m && !strcmp(m, "hang")) {
         for (;;)
             pause();

@@ -20,7 +20,10 @@
 #include <unistd.h>
 
 static char *dir;
-static void setup(void) { dir = th_tmpdir(); }
+static void setup(void)
+{
+    dir = th_tmpdir();
+}
 static void teardown(void)
 {
     th_rmrf(dir);
@@ -28,7 +31,10 @@ static void teardown(void)
 }
 TestSuite(verdicts, .init = setup, .fini = teardown, .timeout = 300);
 
-static const char *model_path(const char *rel) { return th_path(SMXGB_TESTDATA "/models", rel); }
+static const char *model_path(const char *rel)
+{
+    return th_path(SMXGB_TESTDATA "/models", rel);
+}
 
 /*
  * The fixture file rel, or a byte-identical one (same sha256 in manifest.csv): tests/data keeps
@@ -66,7 +72,8 @@ static const char *fixture_file(const char *rel)
             snprintf(found, sizeof found, "%s", model_path(other));
     }
     free(text);
-    cr_assert(found[0], "a file with the bytes of %s (sha256 %s) in tests/data/models", rel, want_sha);
+    cr_assert(found[0], "a file with the bytes of %s (sha256 %s) in tests/data/models", rel,
+              want_sha);
     return found;
 }
 
@@ -109,8 +116,9 @@ static json_t *container_of(json_t *rep, const char *tag)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(rep, "containers"), i, c) if (
-        !strcmp(json_string_value(json_object_get(c, "container")), tag)) return c;
+    json_array_foreach(
+        json_object_get(rep, "containers"), i,
+        c) if (!strcmp(json_string_value(json_object_get(c, "container")), tag)) return c;
     return NULL;
 }
 
@@ -125,8 +133,9 @@ static int has_reason(json_t *rep, const char *tag, const char *rule)
 {
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(container_of(rep, tag), "reasons"), i, x) if (
-        !strcmp(json_string_value(json_object_get(x, "rule")), rule)) return 1;
+    json_array_foreach(
+        json_object_get(container_of(rep, tag), "reasons"), i,
+        x) if (!strcmp(json_string_value(json_object_get(x, "rule")), rule)) return 1;
     return 0;
 }
 
@@ -182,7 +191,8 @@ static row *load_matrix(size_t *n)
     size_t k = 0;
     char *save = NULL;
     int first = 1;
-    for (char *line = strtok_r(text, "\n", &save); line && k < 2048; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(text, "\n", &save); line && k < 2048;
+         line = strtok_r(NULL, "\n", &save)) {
         if (first) {
             first = 0;
             continue;
@@ -210,10 +220,12 @@ static row *load_matrix(size_t *n)
     return rows;
 }
 
-static const row *find_row(const row *rows, size_t n, const char *file, const char *reader, const char *name)
+static const row *find_row(const row *rows, size_t n, const char *file, const char *reader,
+                           const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(rows[i].file, file) && !strcmp(rows[i].reader, reader) && !strcmp(rows[i].name, name))
+        if (!strcmp(rows[i].file, file) && !strcmp(rows[i].reader, reader) &&
+            !strcmp(rows[i].name, name))
             return &rows[i];
     return NULL;
 }
@@ -222,7 +234,7 @@ static const row *find_row(const row *rows, size_t n, const char *file, const ch
  * same minor series (1.0.0 -> 1.0.2, 1.2.0 -> 1.2.1); NULL when not measured (3.2.0). */
 static const char *measured_reader(const char *pinned)
 {
-    static const char *measured[] = {"0.90", "1.0.2", "1.2.1", "1.3.3", "1.5.2", "1.7.4",
+    static const char *measured[] = {"0.90",  "1.0.2", "1.2.1", "1.3.3", "1.5.2", "1.7.4",
                                      "2.0.3", "2.1.4", "3.0.5", "3.4.1", NULL};
     for (const char **m = measured; *m; m++) {
         if (!strcmp(*m, pinned))
@@ -286,8 +298,8 @@ static void check_matrix(const char *name_used, const char *entry_name, size_t m
             cr_assert_not_null(r, "%s read by %s is in the matrix", file, reader);
             const char *want = r->verdict;
             if (is_pickle) {
-                /* the container's pickle.load restores the snapshot (XGBoosterUnserializeFromBuffer)
-                 * before it ever calls load_model on the file */
+                /* the container's pickle.load restores the snapshot
+                 * (XGBoosterUnserializeFromBuffer) before it ever calls load_model on the file */
                 const row *s = find_row(rows, nrows, state, reader, "(UnserializeFromBuffer)");
                 cr_assert_not_null(s, "%s unserialized by %s is in the matrix", state, reader);
                 if (!strcmp(s->verdict, "ok"))
@@ -296,7 +308,8 @@ static void check_matrix(const char *name_used, const char *entry_name, size_t m
             const char *got = verdict_of(rep, tab[c].tag);
             pairs++;
             if (strcmp(got, want))
-                smx_buf_printf(&mismatches, "  %s in %s (XGBoost %s, measured %s): verdict %s, measured %s\n",
+                smx_buf_printf(&mismatches,
+                               "  %s in %s (XGBoost %s, measured %s): verdict %s, measured %s\n",
                                file, tab[c].tag, tab[c].xgboost_str, reader, got, want);
         }
         /* the report exits 1 exactly when some container is not ok */
@@ -322,7 +335,8 @@ Test(verdicts, reasons_and_hints_say_what_to_do)
     cr_assert_str_eq(verdict_of(rep, "1.5-1"), "fails");
     cr_assert(has_reason(rep, "1.5-1", "FMT-UBJ"), "UBJSON needs 1.6+");
     const char *hint = json_string_value(json_object_get(container_of(rep, "1.5-1"), "hint"));
-    cr_assert(hint && strstr(hint, "smxgb convert") && strstr(hint, "--container 1.5-1"), "hint: %s", hint);
+    cr_assert(hint && strstr(hint, "smxgb convert") && strstr(hint, "--container 1.5-1"),
+              "hint: %s", hint);
     cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
     cr_assert(json_is_null(json_object_get(container_of(rep, "1.7-1"), "hint")));
     /* the real load by Debian's 1.7.4 is reported, compared with the reference predictor */
@@ -352,11 +366,14 @@ Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
     snprintf(out1, sizeof out1, "%s/c1.tar.gz", dir);
     snprintf(out2, sizeof out2, "%s/c2.tar.gz", dir);
     char *o = NULL;
-    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.5-1 -o '%s' --json", a, out1), 0, "%s", o);
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.5-1 -o '%s' --json", a, out1), 0, "%s",
+                 o);
     json_t *j = th_json(o);
     free(o);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "to"), "format")), "deprecated");
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "to"), "writer")), "1.7.4");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "to"), "format")),
+                     "deprecated");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "to"), "writer")),
+                     "1.7.4");
     cr_assert_eq(json_number_value(json_object_get(j, "max_abs_diff")), 0.0, "equal predictions");
     cr_assert_geq(json_integer_value(json_object_get(j, "rows")), 8);
     cr_assert_str_eq(json_string_value(json_object_get(j, "verdict")), "ok");
@@ -369,7 +386,8 @@ Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
     cr_assert_eq(rc, 0);
     cr_assert_str_eq(verdict_of(rep, "1.5-1"), "ok");
     json_t *m0 = json_array_get(json_object_get(rep, "models"), 0);
-    cr_assert_str_eq(json_string_value(json_object_get(m0, "payload")), compat_payload_name(COMPAT_PAYLOAD_BIN));
+    cr_assert_str_eq(json_string_value(json_object_get(m0, "payload")),
+                     compat_payload_name(COMPAT_PAYLOAD_BIN));
     json_t *lc = json_object_get(m0, "load_check");
     cr_assert(json_is_true(json_object_get(lc, "loaded")));
     cr_assert(json_number_value(json_object_get(lc, "max_abs_diff")) <= 1e-5);
@@ -401,7 +419,8 @@ Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
     cr_assert_eq(compat_reference_predict(ci, X, 20, 6, 0, &p, &err), SMX_OK, "%s", err.msg);
     cr_assert_eq(p.rows * p.cols, 20);
     for (size_t i = 0; i < 20; i++)
-        cr_assert(fabs(p.values[i] - want[i]) <= 1e-5, "row %zu: converted %g, writer %g", i, p.values[i], want[i]);
+        cr_assert(fabs(p.values[i] - want[i]) <= 1e-5, "row %zu: converted %g, writer %g", i,
+                  p.values[i], want[i]);
     compat_pred_free(&p);
     compat_model_info_free(ci);
     free(conv);
@@ -409,7 +428,8 @@ Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
     free(pr);
 
     /* deterministic: the same input converts to the same bytes */
-    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.5-1-arm64 -o '%s' --json", a, out2), 0, "%s", o);
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.5-1-arm64 -o '%s' --json", a, out2), 0,
+                 "%s", o);
     json_t *j2 = th_json(o);
     free(o);
     cr_assert_str_eq(sha1, json_string_value(json_object_get(j2, "sha256")));
@@ -453,7 +473,8 @@ Test(verdicts, convert_refuses_and_says_why)
     cr_assert_neq(access(out, F_OK), 0, "nothing written");
     /* 0.90 reads no format 1.7.4 writes correctly */
     const char *ubj = package_as_model("3.0.5/reg_squarederror.ubj", "r.tar.gz");
-    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 0.90-2 -o '%s' 2>&1", ubj, out), 1, "%s", o);
+    cr_assert_eq(th_smxgb(&o, "convert '%s' --container 0.90-2 -o '%s' 2>&1", ubj, out), 1, "%s",
+                 o);
     cr_assert(strstr(o, "refused") && strstr(o, "no format"), "%s", o);
     free(o);
     cr_assert_neq(access(out, F_OK), 0, "nothing written");
@@ -486,13 +507,15 @@ Test(verdicts, a_crashing_or_hanging_load_never_takes_smxgb_down)
         int rc;
         json_t *rep = fake_verify(modes[i], a, &rc);
         cr_assert_eq(rc, 1, "%s: a report with errors, not a crash of smxgb", modes[i]);
-        json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+        json_t *lc =
+            json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
         cr_assert(json_is_false(json_object_get(lc, "loaded")), "%s", modes[i]);
         const char *e = json_string_value(json_object_get(lc, "error"));
         if (!strcmp(modes[i], "error"))
             cr_assert(e && strstr(e, "fake load error"), "%s: %s", modes[i], e);
         else
-            cr_assert(e && (strstr(e, "crashed (SIG") || strstr(e, "without a result")), "%s: %s", modes[i], e);
+            cr_assert(e && (strstr(e, "crashed (SIG") || strstr(e, "without a result")), "%s: %s",
+                      modes[i], e);
         if (!strcmp(modes[i], "abort"))
             cr_assert(strstr(e, "bad_alloc"), "the child's stderr is quoted: %s", e);
         /* the fake claims 1.7.4: its failure decides 1.7-1, not 1.5-1 */
@@ -514,18 +537,51 @@ Test(verdicts, a_hanging_load_is_killed_at_the_deadline)
     setenv("FAKE_XGB_MODE", "hang", 1);
     compat_load_limits lim = {0, 1500};
     compat_loadcheck lc;
-    cr_assert_eq(compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &lim, &lc, &err),
-                 SMX_OK, "%s", err.msg);
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &lim, &lc, &err),
+        SMX_OK, "%s", err.msg);
     unsetenv("FAKE_XGB_MODE");
     cr_assert(lc.ran && !lc.loaded);
     cr_assert(strstr(lc.error, "timed out"), "%s", lc.error);
     /* and the real library loads the same bytes, predictions equal to the reference */
-    cr_assert_eq(compat_loadcheck_run(m, bytes, n, "xgboost-model", NULL, NULL, &lc, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(compat_loadcheck_run(m, bytes, n, "xgboost-model", NULL, NULL, &lc, &err), SMX_OK,
+                 "%s", err.msg);
     cr_assert(lc.loaded, "%s", lc.error);
     cr_assert_str_eq(lc.version, "1.7.4");
     cr_assert(lc.compared && lc.max_diff <= 1e-5, "max diff %g (%s)", lc.max_diff, lc.note);
     compat_model_info_free(m);
     free(bytes);
+}
+
+/* The child's address space is limited: a load that needs more memory dies alone. */
+Test(verdicts, a_load_over_the_memory_limit_dies_in_the_child)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cr_skip_test("AddressSanitizer builds run the child without an address-space limit");
+#else
+    size_t n;
+    char *bytes = th_read(model_path("1.7.4/binary_logistic.bin"), &n);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(bytes, n, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
+    setenv("FAKE_XGB_MODE", "oom", 1);
+    compat_loadcheck lc;
+    compat_load_limits small = {256u << 20, 20000};
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &small, &lc, &err),
+        SMX_OK, "%s", err.msg);
+    cr_assert(!lc.loaded && strstr(lc.error, "crashed (SIGABRT)") && strstr(lc.error, "bad_alloc"),
+              "256 MiB limit: %s", lc.error);
+    compat_load_limits big = {4ull << 30, 20000};
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &big, &lc, &err),
+        SMX_OK, "%s", err.msg);
+    cr_assert(!lc.loaded && strstr(lc.error, "fake load error"),
+              "4 GiB limit: the allocation works: %s", lc.error);
+    unsetenv("FAKE_XGB_MODE");
+    compat_model_info_free(m);
+    free(bytes);
+#endif
 }
 
 /* ---- XGBoost from a pip wheel ------------------------------------------------------------- */
@@ -574,13 +630,15 @@ Test(verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
     const char *a = package_as_model("1.7.4/reg_squarederror.bin", "w.tar.gz");
     char *out = NULL;
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME='%s/cache' %s verify --json -c 1.7-1 --xgboost-wheel '%s' '%s'",
-             dir, SMXGB_BIN, whl, a);
+    snprintf(cmd, sizeof cmd,
+             "XDG_CACHE_HOME='%s/cache' %s verify --json -c 1.7-1 --xgboost-wheel '%s' '%s'", dir,
+             SMXGB_BIN, whl, a);
     cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
     json_t *rep = th_json(out);
     free(out);
     const char *runtime = json_string_value(json_object_get(rep, "runtime"));
-    cr_assert(runtime && strstr(runtime, "/cache/smxgb/wheels/") && strstr(runtime, "1.7.4"), "%s", runtime);
+    cr_assert(runtime && strstr(runtime, "/cache/smxgb/wheels/") && strstr(runtime, "1.7.4"), "%s",
+              runtime);
     json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
     cr_assert(json_is_true(json_object_get(lc, "loaded")));
     json_decref(rep);
@@ -591,7 +649,8 @@ Test(verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
     struct stat st1, st2;
     cached[strcspn(cached, "\n")] = '\0';
     cr_assert_eq(stat(cached, &st1), 0);
-    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' >/dev/null",
+    snprintf(cmd, sizeof cmd,
+             "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' >/dev/null",
              dir, SMXGB_BIN, whl, a);
     cr_assert_eq(th_run(cmd, NULL), 0);
     cr_assert_eq(stat(cached, &st2), 0);
@@ -601,8 +660,9 @@ Test(verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
     /* a wheel without the library is a usage error that says so */
     const char *bad = th_path(dir, "xgboost-0-py3-none-any.whl");
     write_wheel(bad, NULL, NULL);
-    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' 2>&1",
-             dir, SMXGB_BIN, bad, a);
+    snprintf(cmd, sizeof cmd,
+             "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' 2>&1", dir,
+             SMXGB_BIN, bad, a);
     cr_assert_eq(th_run(cmd, &out), 2, "%s", out);
     cr_assert(strstr(out, "xgboost/lib/libxgboost.so"), "%s", out);
     free(out);
@@ -629,7 +689,8 @@ Test(verdicts, several_real_models_are_an_ensemble_warning)
     cr_assert_str_eq(verdict_of(rep, "1.5-1"), "fails");
     json_decref(rep);
 
-    th_entry e2[] = {{"xgboost-model", 'f', 0, m1, n1, NULL}, {"notes.txt", 'f', 0, "notes", 5, NULL}};
+    th_entry e2[] = {{"xgboost-model", 'f', 0, m1, n1, NULL},
+                     {"notes.txt", 'f', 0, "notes", 5, NULL}};
     th_write_archive(th_path(dir, "stray.tar.gz"), "gzip", "ustar", e2, 2);
     rep = verify_json("-c 1.7-1", th_path(dir, "stray.tar.gz"), &rc);
     cr_assert_eq(rc, 1, "a stray file is still an error");
@@ -757,7 +818,8 @@ Test(verdicts, every_rule_names_its_source)
     json_array_foreach(json_object_get(j, "rules"), i, r)
     {
         const char *src = json_string_value(json_object_get(r, "source"));
-        cr_assert(src && (strstr(src, "formats.md") || strstr(src, "container.md") || strstr(src, "matrix.csv")),
+        cr_assert(src && (strstr(src, "formats.md") || strstr(src, "container.md") ||
+                          strstr(src, "matrix.csv")),
                   "rule %s has a source", json_string_value(json_object_get(r, "id")));
         cr_assert_str_eq(json_string_value(json_object_get(r, "id")), compat_rule_id(i));
     }
@@ -793,7 +855,7 @@ Test(verdicts, synthetic_models_follow_the_reference_rules)
         {"json12_leaf_child_counts.json", "FFooooooooo"},
         {"ubj31_typed.ubj", "FFFFFFFFFWo"},
     };
-    static const char *tags[] = {"0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1",
+    static const char *tags[] = {"0.90-1", "0.90-2", "1.0-1",   "1.2-1", "1.2-2", "1.3-1",
                                  "1.5-1",  "1.7-1",  "1.7-1-1", "3.0-5", "3.2-0"};
     smx_buf bad = SMX_BUF_INIT;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -813,11 +875,13 @@ Test(verdicts, synthetic_models_follow_the_reference_rules)
             const char *w = want[c] == 'o' ? "ok" : want[c] == 'F' ? "fails" : "wrong-predictions";
             const char *got = verdict_of(rep, tags[c]);
             if (strcmp(got, w))
-                smx_buf_printf(&bad, "  %s in %s: %s, expected %s\n", cases[i].file, tags[c], got, w);
+                smx_buf_printf(&bad, "  %s in %s: %s, expected %s\n", cases[i].file, tags[c], got,
+                               w);
         }
         json_decref(rep);
     }
-    cr_assert_null(bad.data, "verdicts that disagree with the reference rules:\n%s", bad.data ? bad.data : "");
+    cr_assert_null(bad.data, "verdicts that disagree with the reference rules:\n%s",
+                   bad.data ? bad.data : "");
 }
 
 /* A model over --load-max-bytes is identified from its head only (memory stays bounded for
@@ -854,7 +918,8 @@ Test(verdicts, container_test_resources)
     int rc;
     json_t *rep = verify_json(NULL, th_path(dir, "c.tar.gz"), &rc);
     cr_assert_str_eq(verdict_of(rep, "1.7-1"), "wrong-predictions");
-    cr_assert(has_reason(rep, "1.7-1", "BS-ARRAY-SILENT") && has_reason(rep, "1.7-1", "LOAD-CHECK"));
+    cr_assert(has_reason(rep, "1.7-1", "BS-ARRAY-SILENT") &&
+              has_reason(rep, "1.7-1", "LOAD-CHECK"));
     cr_assert_str_eq(verdict_of(rep, "3.0-5"), "wrong-predictions");
     cr_assert_str_eq(verdict_of(rep, "3.2-0"), "ok");
     json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
@@ -864,8 +929,9 @@ Test(verdicts, container_test_resources)
 
     static const struct {
         const char *file, *ok_from, *ok_to;
-    } pk[] = {{"1.0-1-pickled_model.pkl", "1.0-1", "3.0-5"}, {"0.90-2-pickled_model.pkl", "0.90-1", "0.90-2"}};
-    static const char *tags[] = {"0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1",
+    } pk[] = {{"1.0-1-pickled_model.pkl", "1.0-1", "3.0-5"},
+              {"0.90-2-pickled_model.pkl", "0.90-1", "0.90-2"}};
+    static const char *tags[] = {"0.90-1", "0.90-2", "1.0-1",   "1.2-1", "1.2-2", "1.3-1",
                                  "1.5-1",  "1.7-1",  "1.7-1-1", "3.0-5", "3.2-0"};
     for (size_t i = 0; i < 2; i++) {
         char path[4096];
@@ -879,7 +945,8 @@ Test(verdicts, container_test_resources)
         for (size_t c = 0; c < 11; c++) {
             if (!strcmp(tags[c], pk[i].ok_from))
                 in = 1;
-            cr_assert_str_eq(verdict_of(rep, tags[c]), in ? "ok" : "fails", "%s in %s", pk[i].file, tags[c]);
+            cr_assert_str_eq(verdict_of(rep, tags[c]), in ? "ok" : "fails", "%s in %s", pk[i].file,
+                             tags[c]);
             if (!strcmp(tags[c], pk[i].ok_to))
                 in = 0;
         }

@@ -26,8 +26,10 @@ static struct {
 } o;
 
 static const opt convert_opts[] = {
-    {OPT_STRING, 'c', "container", &o.container, "TAG", "the container version to convert for (required)"},
-    {OPT_STRING, 'o', "output", &o.output, "OUT.tar.gz", "where to write the converted artifact (required)"},
+    {OPT_STRING, 'c', "container", &o.container, "TAG",
+     "the container version to convert for (required)"},
+    {OPT_STRING, 'o', "output", &o.output, "OUT.tar.gz",
+     "where to write the converted artifact (required)"},
     {OPT_STRING, 0, "xgboost-lib", &o.xgboost_lib, "PATH",
      "re-save with this libxgboost.so (default: $SMXGB_XGBOOST_LIB, else the system one)"},
     {OPT_STRING, 0, "xgboost-wheel", &o.xgboost_wheel, "FILE.whl",
@@ -46,7 +48,8 @@ static const verb_doc convert_doc = {
     "re-saved model predicts exactly what the original does on generated rows and that TAG's\n"
     "rules accept it, then packages it as xgboost-model (deterministic, like `smxgb package`)\n"
     "and verifies the result for TAG. Otherwise it refuses and says why; nothing is written.\n\n"
-    "JSON: {\"artifact\", \"container\", \"output\", \"from\": {\"format\", \"writer\"}, \"to\": {\"format\",\n"
+    "JSON: {\"artifact\", \"container\", \"output\", \"from\": {\"format\", \"writer\"}, \"to\": "
+    "{\"format\",\n"
     "  \"writer\"}, \"rows\", \"max_abs_diff\", \"verdict\", \"sha256\"} or {\"refused\": REASON}.",
     convert_opts,
     "  0  converted (or nothing to do: the model already loads correctly on TAG)\n"
@@ -142,7 +145,8 @@ static int cmd_convert(int argc, char **argv)
     if (n < 0)
         return EXIT_USAGE;
     if (n != 1 || !o.container || !o.output) {
-        fprintf(stderr, "smxgb convert: need ARTIFACT, --container TAG and -o OUT.tar.gz\nusage: %s\n",
+        fprintf(stderr,
+                "smxgb convert: need ARTIFACT, --container TAG and -o OUT.tar.gz\nusage: %s\n",
                 convert_doc.usage);
         return EXIT_USAGE;
     }
@@ -184,21 +188,26 @@ static int cmd_convert(int argc, char **argv)
     compat_result *res = &r->results[0];
     size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
     if (res->layout_errors || !nl) {
-        code = refuse("the archive itself fails for %s (run `smxgb verify` and fix the layout first)", tc->tag);
+        code =
+            refuse("the archive itself fails for %s (run `smxgb verify` and fix the layout first)",
+                   tc->tag);
         goto out;
     }
     if (nl != 1) {
-        code = refuse("%s loads several model files (an ensemble); convert handles one model file", tc->tag);
+        code = refuse("%s loads several model files (an ensemble); convert handles one model file",
+                      tc->tag);
         goto out;
     }
     const artifact_entry *e = &r->scan->entries[res->loads[0]];
     const compat_model *cm = compat_report_model(r, res->loads[0]);
     if (!cm || !cm->info) {
-        code = refuse("the model file could not be identified: %s", cm ? cm->error : "too many files");
+        code =
+            refuse("the model file could not be identified: %s", cm ? cm->error : "too many files");
         goto out;
     }
     if (cm->partial) {
-        code = refuse("%s", "the model file is larger than the size verify identifies and loads whole");
+        code = refuse("%s",
+                      "the model file is larger than the size verify identifies and loads whole");
         goto out;
     }
     if (res->verdict == COMPAT_VERDICT_OK) {
@@ -211,7 +220,8 @@ static int cmd_convert(int argc, char **argv)
             print_json(stdout, j);
             json_decref(j);
         } else {
-            printf("%s already loads correctly in %s (XGBoost %s): nothing to convert, nothing written\n",
+            printf("%s already loads correctly in %s (XGBoost %s): nothing to convert, nothing "
+                   "written\n",
                    artifact, tc->tag, tc->xgboost_str);
         }
         goto out;
@@ -222,7 +232,8 @@ static int cmd_convert(int argc, char **argv)
         goto out;
     }
     if (!cm->load.loaded) {
-        code = refuse("XGBoost %s (the runtime) cannot load it: %s", cm->load.version, cm->load.error);
+        code =
+            refuse("XGBoost %s (the runtime) cannot load it: %s", cm->load.version, cm->load.error);
         goto out;
     }
     compat_version runtime;
@@ -263,7 +274,8 @@ static int cmd_convert(int argc, char **argv)
             md = d;
     }
     if (!(md <= 1e-6)) {
-        code = refuse("the re-saved model predicts differently from the original (max |diff| %.3g)", md);
+        code = refuse("the re-saved model predicts differently from the original (max |diff| %.3g)",
+                      md);
         goto out;
     }
     /* 4. the re-saved bytes against TAG's rules */
@@ -289,7 +301,8 @@ static int cmd_convert(int argc, char **argv)
     /* 5. package it and verify the result once more */
     tmpdir = make_tmpdir();
     if (!tmpdir) {
-        fprintf(stderr, "smxgb convert: cannot create a temporary directory: %s\n", strerror(errno));
+        fprintf(stderr, "smxgb convert: cannot create a temporary directory: %s\n",
+                strerror(errno));
         code = EXIT_USAGE;
         goto out;
     }
@@ -305,7 +318,8 @@ static int cmd_convert(int argc, char **argv)
         char *end;
         long long v = strtoll(sde, &end, 10);
         if (*end || v < 0) {
-            fprintf(stderr, "smxgb convert: SOURCE_DATE_EPOCH='%s' is not a non-negative integer\n", sde);
+            fprintf(stderr, "smxgb convert: SOURCE_DATE_EPOCH='%s' is not a non-negative integer\n",
+                    sde);
             code = EXIT_USAGE;
             goto out;
         }
@@ -355,12 +369,14 @@ static int cmd_convert(int argc, char **argv)
         printf("  from: %s, written by XGBoost %s (%s in %s)\n",
                cm->info->detail[0] ? cm->info->detail : compat_format_name(cm->info->format), wfrom,
                compat_verdict_name(res->verdict), tc->tag);
-        printf("  to:   %s written by XGBoost %s, as xgboost-model\n", format_words(fmt), rs.version);
-        printf("  proof: %llu generated rows, original and converted predictions equal (max |diff| %.3g)\n",
+        printf("  to:   %s written by XGBoost %s, as xgboost-model\n", format_words(fmt),
+               rs.version);
+        printf("  proof: %llu generated rows, original and converted predictions equal (max |diff| "
+               "%.3g)\n",
                (unsigned long long)rs.rows, md);
         printf("  %s verdict for the result: %s\n", tc->tag, v2);
-        printf("wrote %s (%llu bytes, sha256 %s)\n", o.output, (unsigned long long)r2->scan->file_bytes,
-               r2->scan->sha256_hex);
+        printf("wrote %s (%llu bytes, sha256 %s)\n", o.output,
+               (unsigned long long)r2->scan->file_bytes, r2->scan->sha256_hex);
     }
 out:
     if (model_path.data)

@@ -375,7 +375,11 @@ static int cmd_train(int argc, char **argv)
 
     /* verify for the target container */
     const char *tags[1] = {c->tag};
-    compat_verify_opts vo = {.containers = tags, .n_containers = 1, .xgboost_lib = o.xgboost_lib};
+    /* no load check in a forked child: this process already runs XGBoost's OpenMP threads,
+     * and a child forked from it can hang in libgomp; compat_train has loaded the written
+     * bytes back and compared its predictions already. The load rules still apply. */
+    compat_verify_opts vo = {
+        .containers = tags, .n_containers = 1, .xgboost_lib = o.xgboost_lib, .no_load_check = 1};
     artifact_limits_default(&vo.limits);
     if ((rc = compat_verify(o.output, &vo, &report, &err))) {
         fprintf(stderr, "smxgb train: verify %s: %s\n", o.output, err.msg);

@@ -80,8 +80,9 @@ static const verb_doc verify_doc = {
     "time limits; a crash is reported, not inherited) and their predictions on generated rows\n"
     "compared with smxgb's reference predictor: \"models\": [{\"entry\", \"format\", \"payload\",\n"
     "\"writer\", \"objective\", \"booster\", \"load_check\": {\"xgboost\", \"loaded\", \"error\",\n"
-    "\"max_abs_diff\"}}]. That real load decides the verdict of the containers pinning the same\n"
-    "XGBoost version (Debian's 1.7.4 by default: 1.7-1, 1.7-1-1; --xgboost-wheel for another).",
+    "\"max_abs_diff\"}}]. A failed or mispredicting real load makes the verdict of the containers\n"
+    "pinning that XGBoost version fails / wrong-predictions (Debian's 1.7.4 by default: 1.7-1,\n"
+    "1.7-1-1; --xgboost-wheel for another), whatever the rules say.",
     verify_opts,
     "  0  no errors for any container checked\n"
     "  1  errors found\n"
