@@ -31,9 +31,9 @@ static void load_images(void)
     images = json_loadb((const char *)compat_image_uris_json, compat_image_uris_json_len, 0, &je);
 }
 
-static const char *const domains[] = {"amazonaws.com.cn", "amazonaws.com", "c2s.ic.gov",
-                                      "sc2s.sgov.gov",    "csp.hci.ic.gov", "cloud.adc-e.uk",
-                                      NULL};
+static const char *const domains[] = {
+    "amazonaws.com.cn", "amazonaws.com",  "c2s.ic.gov", "sc2s.sgov.gov",
+    "csp.hci.ic.gov",   "cloud.adc-e.uk", NULL};
 
 const char *compat_image_kind_name(compat_image_kind k)
 {
@@ -54,7 +54,8 @@ const char *compat_image_kind_name(compat_image_kind k)
 static const char *account_for(const char *scope, const char *version, const char *region,
                                const char **repo)
 {
-    json_t *v = json_object_get(json_object_get(json_object_get(images, scope), "versions"), version);
+    json_t *v =
+        json_object_get(json_object_get(json_object_get(images, scope), "versions"), version);
     if (!v)
         return NULL;
     if (repo)
@@ -176,7 +177,8 @@ int compat_image_parse(const char *uri, compat_image *im, smx_err *err)
     if (ve) {
         json_t *procs = json_object_get(ve, "processors");
         int wants_cpu_py3 = procs && json_array_size(procs) > 0;
-        shape_ok = im->graviton ? 1 : (wants_cpu_py3 ? im->processor != NULL : im->processor == NULL);
+        shape_ok =
+            im->graviton ? 1 : (wants_cpu_py3 ? im->processor != NULL : im->processor == NULL);
     }
     if (!ve || !shape_ok || !strcmp(version, "1")) {
         im->kind = COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG;
@@ -189,8 +191,8 @@ int compat_image_parse(const char *uri, compat_image *im, smx_err *err)
     im->container = compat_container_find(version);
     const char *acct = account_for(scope, version, im->region, NULL);
     if (!acct) {
-        snprintf(im->note, sizeof im->note,
-                 "sagemaker-xgboost:%s is not published in region %s", im->tag, im->region);
+        snprintf(im->note, sizeof im->note, "sagemaker-xgboost:%s is not published in region %s",
+                 im->tag, im->region);
     } else if (strcmp(acct, im->account) != 0) {
         snprintf(im->note, sizeof im->note,
                  "account %s is not AWS's sagemaker-xgboost registry for %s (%s): a private copy? "
@@ -227,7 +229,9 @@ int compat_image_uri(const char *version, const char *region, int graviton, char
         json_object_get(json_object_get(images, graviton ? "inference_graviton" : "inference"),
                         "versions"),
         version);
-    const char *suffix = graviton ? "-arm64" : json_array_size(json_object_get(ve, "processors")) ? "-cpu-py3" : "";
+    const char *suffix = graviton                                             ? "-arm64"
+                         : json_array_size(json_object_get(ve, "processors")) ? "-cpu-py3"
+                                                                              : "";
     snprintf(out, n, "%s.dkr.ecr.%s.%s/%s:%s%s", acct, region, dom, repo, version, suffix);
     return 0;
 }

@@ -26,57 +26,57 @@
 /* ---- probe ------------------------------------------------------------------------------- */
 
 /* SageMaker's numbers (hosting contract); see gate_probe_opts_default. */
-#define GATE_PING_TIMEOUT 2.0             /* "The request timeout on /ping attempts is 2 seconds" */
-#define GATE_PING_INTERVAL 5.0            /* SDK local mode polls every 5 s */
-#define GATE_STARTUP_TIMEOUT 240.0        /* "4 minutes after startup" (last documented default) */
-#define GATE_STARTUP_MIN 60.0             /* ContainerStartupHealthCheckTimeoutInSeconds range */
-#define GATE_STARTUP_MAX 3600.0
-#define GATE_CONNECT_TIMEOUT 0.25         /* "accept socket connection requests within 250 ms" */
-#define GATE_INVOKE_TIMEOUT 60.0          /* "must respond to requests within 60 seconds" */
-#define GATE_MAX_PAYLOAD ((size_t)6291456) /* InvokeEndpoint body limit, 6 MiB */
+#define GATE_PING_TIMEOUT           2.0   /* "The request timeout on /ping attempts is 2 seconds" */
+#define GATE_PING_INTERVAL          5.0   /* SDK local mode polls every 5 s */
+#define GATE_STARTUP_TIMEOUT        240.0 /* "4 minutes after startup" (last documented default) */
+#define GATE_STARTUP_MIN            60.0  /* ContainerStartupHealthCheckTimeoutInSeconds range */
+#define GATE_STARTUP_MAX            3600.0
+#define GATE_CONNECT_TIMEOUT        0.25 /* "accept socket connection requests within 250 ms" */
+#define GATE_INVOKE_TIMEOUT         60.0 /* "must respond to requests within 60 seconds" */
+#define GATE_MAX_PAYLOAD            ((size_t)6291456) /* InvokeEndpoint body limit, 6 MiB */
 #define GATE_SERVERLESS_MAX_PAYLOAD ((size_t)4000000) /* serverless: 4 MB */
 
 typedef enum gate_step { GATE_STEP_PING, GATE_STEP_INVOKE } gate_step;
 
 typedef enum gate_outcome {
-    GATE_OK = 0,        /* ping: 200 with an empty body; invoke: 2xx within limits */
-    GATE_REFUSED,       /* nothing listening / connection reset */
-    GATE_CONNECT_SLOW,  /* connection not accepted within the connect timeout */
-    GATE_TIMEOUT,       /* no (complete) answer within the request timeout */
-    GATE_BAD_STATUS,    /* an HTTP status other than the one required */
-    GATE_PING_BODY,     /* ping answered 200 but with a body */
-    GATE_TOO_LARGE,     /* response (or request) larger than the payload limit */
-    GATE_NET_ERROR,     /* any other transport error */
-    GATE_SERVER_GONE    /* the watched server process exited */
+    GATE_OK = 0,       /* ping: 200 with an empty body; invoke: 2xx within limits */
+    GATE_REFUSED,      /* nothing listening / connection reset */
+    GATE_CONNECT_SLOW, /* connection not accepted within the connect timeout */
+    GATE_TIMEOUT,      /* no (complete) answer within the request timeout */
+    GATE_BAD_STATUS,   /* an HTTP status other than the one required */
+    GATE_PING_BODY,    /* ping answered 200 but with a body */
+    GATE_TOO_LARGE,    /* response (or request) larger than the payload limit */
+    GATE_NET_ERROR,    /* any other transport error */
+    GATE_SERVER_GONE   /* the watched server process exited */
 } gate_outcome;
 
 const char *gate_outcome_name(gate_outcome o);
 
 typedef struct gate_attempt {
     gate_step step;
-    int n;                /* 1-based attempt number within its step */
-    double t_start;       /* seconds since the probe started */
-    double duration;      /* seconds the attempt took */
-    double connect_time;  /* seconds until the connection was accepted (0 if never) */
-    long status;          /* HTTP status, 0 if none */
+    int n;               /* 1-based attempt number within its step */
+    double t_start;      /* seconds since the probe started */
+    double duration;     /* seconds the attempt took */
+    double connect_time; /* seconds until the connection was accepted (0 if never) */
+    long status;         /* HTTP status, 0 if none */
     gate_outcome outcome;
-    size_t body_len;      /* response body bytes received */
-    char what[320];       /* one line for a timeline: "200, empty body", "timed out after 2.0 s" */
+    size_t body_len; /* response body bytes received */
+    char what[320];  /* one line for a timeline: "200, empty body", "timed out after 2.0 s" */
 } gate_attempt;
 
 typedef struct gate_probe_opts {
-    const char *url;         /* base URL: "http://127.0.0.1:8080" (a trailing '/' is fine) */
-    double startup_timeout;  /* seconds the container has to pass /ping */
-    double interval;         /* seconds between the starts of two /ping attempts */
-    double ping_timeout;     /* per /ping request */
-    double connect_timeout;  /* per connection */
-    double invoke_timeout;   /* the /invocations request */
-    size_t max_payload;      /* request and response body limit */
+    const char *url;        /* base URL: "http://127.0.0.1:8080" (a trailing '/' is fine) */
+    double startup_timeout; /* seconds the container has to pass /ping */
+    double interval;        /* seconds between the starts of two /ping attempts */
+    double ping_timeout;    /* per /ping request */
+    double connect_timeout; /* per connection */
+    double invoke_timeout;  /* the /invocations request */
+    size_t max_payload;     /* request and response body limit */
     /* the sample for /invocations; sample NULL = ping only */
     const void *sample;
     size_t sample_len;
     const char *content_type;
-    const char *accept;      /* NULL = no Accept header */
+    const char *accept; /* NULL = no Accept header */
     /* optional: called between attempts; return 0 when the server is known to be gone */
     int (*alive)(void *ctx);
     /* optional: called after each attempt, for a live timeline */
@@ -90,16 +90,16 @@ void gate_probe_opts_default(gate_probe_opts *o);
 typedef struct gate_probe_result {
     gate_attempt *attempts;
     size_t n_attempts;
-    int healthy;            /* /ping passed and, with a sample, /invocations passed */
+    int healthy; /* /ping passed and, with a sample, /invocations passed */
     int ping_ok;
-    double ping_ok_at;      /* seconds from start to the first healthy /ping */
-    int invoked;            /* an /invocations request was made */
+    double ping_ok_at; /* seconds from start to the first healthy /ping */
+    int invoked;       /* an /invocations request was made */
     int invoke_ok;
     long invoke_status;
-    char *invoke_body;      /* the first bytes of the response (NUL-terminated, <= 4 KiB) */
+    char *invoke_body; /* the first bytes of the response (NUL-terminated, <= 4 KiB) */
     char *invoke_content_type;
     double elapsed;
-    char verdict[512];      /* one sentence: why healthy or not */
+    char verdict[512]; /* one sentence: why healthy or not */
 } gate_probe_result;
 
 /*
@@ -181,35 +181,35 @@ typedef struct gate_value {
 } gate_value;
 
 typedef struct gate_plan_container {
-    char *model_address;    /* "module.ml.aws_sagemaker_model.xgb" */
-    char *module_address;   /* "module.ml" or "" for the root module */
-    gate_value model_name;  /* the SageMaker model name */
-    char *actions;          /* "create", "update", "delete,create", "no-op" ... */
-    const char *block;      /* "primary_container" or "container" */
-    int index;              /* position in the block */
+    char *model_address;   /* "module.ml.aws_sagemaker_model.xgb" */
+    char *module_address;  /* "module.ml" or "" for the root module */
+    gate_value model_name; /* the SageMaker model name */
+    char *actions;         /* "create", "update", "delete,create", "no-op" ... */
+    const char *block;     /* "primary_container" or "container" */
+    int index;             /* position in the block */
     gate_value image;
-    gate_value mode;        /* SingleModel | MultiModel */
+    gate_value mode; /* SingleModel | MultiModel */
     gate_value model_data_url;
-    int has_data_source;    /* a model_data_source block is present */
+    int has_data_source; /* a model_data_source block is present */
     gate_value s3_uri, s3_data_type, compression_type;
-    int env_unknown;        /* the environment map (or part of it) is unknown until apply */
-    char **env;             /* "KEY=VALUE" */
+    int env_unknown; /* the environment map (or part of it) is unknown until apply */
+    char **env;      /* "KEY=VALUE" */
     size_t n_env;
 } gate_plan_container;
 
 typedef struct gate_plan_variant {
-    char *config_address;  /* "aws_sagemaker_endpoint_configuration.ec" */
+    char *config_address; /* "aws_sagemaker_endpoint_configuration.ec" */
     char *module_address;
-    char *variant_name;    /* may be NULL */
-    int shadow;            /* from shadow_production_variants */
+    char *variant_name; /* may be NULL */
+    int shadow;         /* from shadow_production_variants */
     gate_value model_name;
     char *model_ref;       /* from configuration: the model resource address it references */
     long startup_timeout;  /* -1 = not set, -2 = unknown until apply */
     long download_timeout; /* same */
     int serverless;
-    long memory_size_mb;   /* -1 / -2 as above */
+    long memory_size_mb; /* -1 / -2 as above */
     long max_concurrency;
-    char *instance_type;   /* may be NULL */
+    char *instance_type; /* may be NULL */
 } gate_plan_variant;
 
 typedef struct gate_plan {

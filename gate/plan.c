@@ -28,9 +28,15 @@ typedef struct {
     smx_err *err;
 } reader;
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
-static int is_true(json_t *v) { return json_is_true(v); }
+static int is_true(json_t *v)
+{
+    return json_is_true(v);
+}
 
 /* after_unknown child: object member, array element, or the whole subtree when it is `true`. */
 static json_t *unk_get(json_t *unk, const char *key)
@@ -290,8 +296,7 @@ static char *model_ref_of(reader *r, const char *module, const char *address, co
         const char *a = json_string_value(json_object_get(res, "address"));
         if (!a || strcmp(a, local))
             continue;
-        json_t *pv = json_array_get(
-            json_object_get(json_object_get(res, "expressions"), block), i);
+        json_t *pv = json_array_get(json_object_get(json_object_get(res, "expressions"), block), i);
         json_t *refs = json_object_get(json_object_get(pv, "model_name"), "references");
         size_t j;
         json_t *s;
@@ -339,7 +344,8 @@ static int read_config(reader *r, const char *address, const char *module, json_
             gate_value it;
             value_of(pv, pu, "instance_type", &it);
             x->instance_type = it.s;
-            x->startup_timeout = number_of(pv, pu, "container_startup_health_check_timeout_in_seconds");
+            x->startup_timeout =
+                number_of(pv, pu, "container_startup_health_check_timeout_in_seconds");
             x->download_timeout = number_of(pv, pu, "model_data_download_timeout_in_seconds");
             json_t *sc = json_array_get(json_object_get(pv, "serverless_config"), 0);
             json_t *scu = unk_at(unk_get(pu, "serverless_config"), 0);
@@ -410,10 +416,11 @@ int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err)
     json_error_t je;
     json_t *root = json_loadb(buf, len, 0, &je);
     if (!root)
-        return smx_fail(err, SMX_EFORMAT,
-                        "not JSON (line %d, column %d: %s); expected `terraform show -json PLANFILE` "
-                        "output",
-                        je.line, je.column, je.text);
+        return smx_fail(
+            err, SMX_EFORMAT,
+            "not JSON (line %d, column %d: %s); expected `terraform show -json PLANFILE` "
+            "output",
+            je.line, je.column, je.text);
     int rc = SMX_OK;
     gate_plan *p = calloc(1, sizeof *p);
     if (!p) {
@@ -429,12 +436,13 @@ int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err)
         goto out;
     }
     if (strncmp(fv, "1.", 2) != 0 && strcmp(fv, "1") != 0) {
-        rc = smx_fail(err, SMX_EFORMAT,
-                      "format_version \"%s\": only 1.x plan JSON is understood", fv);
+        rc = smx_fail(err, SMX_EFORMAT, "format_version \"%s\": only 1.x plan JSON is understood",
+                      fv);
         goto out;
     }
     p->format_version = strdup(fv);
-    p->terraform_version = dup_or_null(json_string_value(json_object_get(root, "terraform_version")));
+    p->terraform_version =
+        dup_or_null(json_string_value(json_object_get(root, "terraform_version")));
     r.config = json_object_get(json_object_get(root, "configuration"), "root_module");
     if (r.config && !json_is_object(r.config))
         r.config = NULL;

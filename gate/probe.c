@@ -22,7 +22,10 @@
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
-static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 int gate_curl_init(smx_err *err)
 {
@@ -378,7 +381,8 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
         const gate_attempt *last = &r->attempts[r->n_attempts - 1];
         size_t pings = 0;
         for (size_t i = 0; i < r->n_attempts; i++)
-            pings += r->attempts[i].step == GATE_STEP_PING && r->attempts[i].outcome != GATE_SERVER_GONE;
+            pings +=
+                r->attempts[i].step == GATE_STEP_PING && r->attempts[i].outcome != GATE_SERVER_GONE;
         if (last->outcome == GATE_SERVER_GONE)
             snprintf(r->verdict, sizeof r->verdict,
                      "unhealthy: the server exited after %.1f s, before /ping ever answered 200 "

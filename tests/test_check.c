@@ -49,8 +49,9 @@ static int has_code(json_t *c, const char *code)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(c, "findings"), i, f) if (
-        !strcmp(json_string_value(json_object_get(f, "code")), code)) return 1;
+    json_array_foreach(
+        json_object_get(c, "findings"), i,
+        f) if (!strcmp(json_string_value(json_object_get(f, "code")), code)) return 1;
     return 0;
 }
 
@@ -69,7 +70,8 @@ Test(check, good_and_broken_in_one_report)
     /* served and probed when this build has the serve verb; said clearly when not */
     int serve = th_smxgb(NULL, "help serve >/dev/null 2>&1") == 0;
     if (serve) {
-        cr_assert(has_code(g, "probe-healthy"), "the good artifact passes its health check: %s", out);
+        cr_assert(has_code(g, "probe-healthy"), "the good artifact passes its health check: %s",
+                  out);
         json_t *probe = json_object_get(g, "probe");
         cr_assert(json_is_true(json_object_get(probe, "healthy")));
         cr_assert(has_code(g, "sample-generated"), "rows as wide as the model: %s", out);
@@ -114,7 +116,10 @@ Test(check, exit_codes_text_and_junit)
 
 /* ---- against `smxgb serve` (when this build has it) ---------------------------------------- */
 
-static int have_serve(void) { return th_smxgb(NULL, "help serve >/dev/null 2>&1") == 0; }
+static int have_serve(void)
+{
+    return th_smxgb(NULL, "help serve >/dev/null 2>&1") == 0;
+}
 
 Test(check, probe_against_smxgb_serve, .timeout = 120)
 {

@@ -82,6 +82,15 @@ Test(cli_inspect, bare_model_files)
     cr_assert(json_is_false(json_object_get(p, "is_booster")));
     json_decref(r);
 
+    cr_assert_eq(inspect_json(MODELS "/synth/json_feature_names.json", NULL, &r), 0);
+    m = model(r, 0);
+    cr_assert_eq(json_array_size(json_object_get(m, "feature_names")), 6);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "feature_names"), 2)),
+                     "region");
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "feature_types"), 2)),
+                     "c");
+    json_decref(r);
+
     /* the human form says the same in words */
     char *out = NULL;
     cr_assert_eq(th_smxgb(&out, "inspect '%s'", MODELS "/1.5.2/binary_logistic.bin"), 0);
@@ -93,6 +102,10 @@ Test(cli_inspect, bare_model_files)
     cr_assert_eq(th_smxgb(&out, "inspect '%s'", MODELS "/synth/bin090_binary_logistic.bin"), 0);
     cr_assert(strstr(out, "XGBoost 0.90 or older"), "%s", out);
     cr_assert(strstr(out, "stored as a margin"), "%s", out);
+    free(out);
+    cr_assert_eq(th_smxgb(&out, "inspect '%s'", MODELS "/synth/json_feature_names.json"), 0);
+    cr_assert(strstr(out, "region(c)"), "%s", out);
+    cr_assert(strstr(out, "categorical-splits"), "%s", out);
     free(out);
 }
 

@@ -30,7 +30,8 @@ Test(images, official_uri_maps_to_its_container)
 
 Test(images, cpu_py3_and_arm64_tags)
 {
-    compat_image im = parse("246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3");
+    compat_image im =
+        parse("246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3");
     cr_assert_eq(im.kind, COMPAT_IMAGE_XGBOOST);
     cr_assert_str_eq(im.version, "1.0-1");
     cr_assert_str_eq(im.processor, "cpu");
@@ -48,16 +49,19 @@ Test(images, cpu_py3_and_arm64_tags)
 
 Test(images, china_and_gov_partitions)
 {
-    compat_image im = parse("450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5");
+    compat_image im =
+        parse("450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5");
     cr_assert_eq(im.kind, COMPAT_IMAGE_XGBOOST);
     cr_assert_str_eq(im.region, "cn-north-1");
     cr_assert_str_eq(im.domain, "amazonaws.com.cn");
     cr_assert(im.official_account);
     char uri[512];
     cr_assert_eq(compat_image_uri("3.0-5", "cn-north-1", 0, uri, sizeof uri), 0);
-    cr_assert_str_eq(uri, "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5");
+    cr_assert_str_eq(uri,
+                     "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5");
     cr_assert_eq(compat_image_uri("0.90-1", "eu-west-1", 0, uri, sizeof uri), 0);
-    cr_assert_str_eq(uri, "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:0.90-1-cpu-py3");
+    cr_assert_str_eq(
+        uri, "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:0.90-1-cpu-py3");
     cr_assert_eq(compat_image_uri("1.7-1", "mars-north-1", 0, uri, sizeof uri), -1);
 }
 

@@ -134,15 +134,18 @@ Test(plan_reader, pipeline_with_uncompressed_source)
 
 Test(plan_reader, deletes_are_skipped_and_bad_input_refused)
 {
-    const char *del = "{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":"
-                      "\"aws_sagemaker_model.old\",\"mode\":\"managed\",\"type\":"
-                      "\"aws_sagemaker_model\",\"change\":{\"actions\":[\"delete\"],\"after\":null}}]}";
+    const char *del =
+        "{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":"
+        "\"aws_sagemaker_model.old\",\"mode\":\"managed\",\"type\":"
+        "\"aws_sagemaker_model\",\"change\":{\"actions\":[\"delete\"],\"after\":null}}]}";
     gate_plan *p = NULL;
     smx_err err = {0};
     cr_assert_eq(gate_plan_parse(del, strlen(del), &p, &err), SMX_OK, "%s", err.msg);
     cr_assert_eq(p->n_containers, 0);
     gate_plan_free(p);
-    const char *bad[] = {"", "[]", "{\"resource_changes\": []}",
+    const char *bad[] = {"",
+                         "[]",
+                         "{\"resource_changes\": []}",
                          "{\"format_version\":\"2.0\",\"resource_changes\":[]}",
                          "{\"format_version\":\"1.2\",\"resource_changes\":{}}",
                          "{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":\"a.b\","
@@ -246,8 +249,8 @@ Test(plan_cli, junit_and_github_annotations, .init = setup, .fini = teardown)
     free(xml);
     /* the XML parses (python3's parser is strict about escaping) */
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "python3 -c 'import sys,xml.dom.minidom as m; m.parse(sys.argv[1])' %s",
-             junit);
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import sys,xml.dom.minidom as m; m.parse(sys.argv[1])' %s", junit);
     cr_assert_eq(th_run(cmd, NULL), 0, "JUnit XML is well-formed");
 
     rc = th_smxgb(&out, "plan %s --no-serve " MAP_GOOD_AND_BROKEN " 2>&1 | grep '^::'",
@@ -294,10 +297,11 @@ Test(plan_cli, module_ab_serverless_and_pipeline, .init = setup, .fini = teardow
     cr_assert(strstr(out, "window is 120 s"), "the module's endpoint config is joined: %s", out);
     free(out);
 
-    rc = th_smxgb(&out,
-                  "plan %s --no-serve --artifact s3://acme-models/churn/a/model.tar.gz=%s/good.tar.gz "
-                  "--artifact s3://acme-models/churn/b/model.tar.gz=%s/stray.tar.gz",
-                  PLAN("ab_pair.json"), dir, dir);
+    rc = th_smxgb(
+        &out,
+        "plan %s --no-serve --artifact s3://acme-models/churn/a/model.tar.gz=%s/good.tar.gz "
+        "--artifact s3://acme-models/churn/b/model.tar.gz=%s/stray.tar.gz",
+        PLAN("ab_pair.json"), dir, dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "PASS  aws_sagemaker_model.a primary_container[0]  [container 1.7-1]"),
               "%s", out);
@@ -305,22 +309,24 @@ Test(plan_cli, module_ab_serverless_and_pipeline, .init = setup, .fini = teardow
               "%s", out);
     free(out);
 
-    rc = th_smxgb(&out, "plan %s --no-serve --artifact s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz",
-                  PLAN("serverless.json"), dir);
+    rc = th_smxgb(
+        &out, "plan %s --no-serve --artifact s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz",
+        PLAN("serverless.json"), dir);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "4 MB"), "%s", out);
     free(out);
-    rc = th_smxgb(&out,
-                  "plan %s --no-serve --artifact s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz",
-                  PLAN("serverless_bad_memory.json"), dir);
+    rc = th_smxgb(
+        &out, "plan %s --no-serve --artifact s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz",
+        PLAN("serverless_bad_memory.json"), dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "plan-serverless-memory"), "%s", out);
     free(out);
 
-    rc = th_smxgb(&out,
-                  "plan %s --no-serve --artifact s3://acme-models/pipe/model.tar.gz=%s/stray.tar.gz "
-                  "--artifact s3://acme-models/raw/xgboost-model=%s/raw-model",
-                  PLAN("pipeline_script_uncompressed.json"), dir, dir);
+    rc =
+        th_smxgb(&out,
+                 "plan %s --no-serve --artifact s3://acme-models/pipe/model.tar.gz=%s/stray.tar.gz "
+                 "--artifact s3://acme-models/raw/xgboost-model=%s/raw-model",
+                 PLAN("pipeline_script_uncompressed.json"), dir, dir);
     cr_assert_eq(rc, 0, "script mode does not count layout errors; the raw file is one model: %s",
                  out);
     cr_assert(strstr(out, "script mode"), "%s", out);
@@ -337,8 +343,9 @@ Test(plan_cli, unreadable_inputs_exit_2, .init = setup, .fini = teardown)
     cr_assert_eq(th_smxgb(&out, "plan %s 2>&1", th_path(dir, "state.json")), 2, "%s", out);
     cr_assert(strstr(out, "format_version"), "%s", out);
     free(out);
-    cr_assert_eq(th_smxgb(&out, "plan %s --no-serve --artifact "
-                                "s3://acme-models/good/model.tar.gz=%s/absent.tar.gz 2>&1",
+    cr_assert_eq(th_smxgb(&out,
+                          "plan %s --no-serve --artifact "
+                          "s3://acme-models/good/model.tar.gz=%s/absent.tar.gz 2>&1",
                           PLAN("one_model.json"), dir),
                  2, "a mapping that does not point at a file");
     free(out);
@@ -409,6 +416,7 @@ Test(plan_cli, unpublished_image_tag_is_an_error)
     int rc = th_smxgb(&out, "plan %s --no-serve", PLAN("unpublished_tag.json"));
     cr_assert_eq(rc, 1, "an image that cannot be pulled fails the endpoint: %s", out);
     cr_assert(strstr(out, "plan-image-tag") && strstr(out, "'1.7-2'"), "%s", out);
-    cr_assert_null(strstr(out, "artifact-unreadable"), "no download for an unusable image: %s", out);
+    cr_assert_null(strstr(out, "artifact-unreadable"), "no download for an unusable image: %s",
+                   out);
     free(out);
 }

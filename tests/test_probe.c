@@ -16,10 +16,10 @@ struct behaviour {
     int ping_status;       /* status of /ping */
     const char *ping_body; /* body of /ping */
     double ping_delay;
-    int fail_first;        /* this many /ping answers are 503 first */
+    int fail_first; /* this many /ping answers are 503 first */
     int inv_status;
     const char *inv_body;
-    size_t inv_len;        /* 0: strlen(inv_body) */
+    size_t inv_len; /* 0: strlen(inv_body) */
     double inv_delay;
     /* recorded */
     int pings;

@@ -24,8 +24,8 @@
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct rec {
-    int fail_first;  /* answer 503 to this many requests first */
-    int status;      /* then this (200 default) */
+    int fail_first; /* answer 503 to this many requests first */
+    int status;     /* then this (200 default) */
     const char *body;
     size_t body_len;
     const char *extra;
@@ -164,8 +164,8 @@ Test(sources, signed_request_headers_and_signature)
     char *date = hdr(&r, "x-amz-date");
     cr_assert_not_null(date, "x-amz-date is sent");
     cr_assert_eq(strlen(date), 16, "YYYYMMDDTHHMMSSZ: %s", date);
-    snprintf(want, sizeof want, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/%.8s/eu-west-1/s3/aws4_request",
-             date);
+    snprintf(want, sizeof want,
+             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/%.8s/eu-west-1/s3/aws4_request", date);
     cr_assert(!strncmp(auth, want, strlen(want)), "%s", auth);
     char *sha = hdr(&r, "x-amz-content-sha256");
     cr_assert_not_null(sha, "x-amz-content-sha256 is sent explicitly");
@@ -207,7 +207,8 @@ Test(sources, unsigned_without_credentials_and_https_urls)
     th_server *s = th_server_start(rec_handler, &r);
     char *local = NULL;
     smx_err err = {0};
-    cr_assert_eq(fetch(s, "s3://public-bucket/m.tar.gz", &local, NULL, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(fetch(s, "s3://public-bucket/m.tar.gz", &local, NULL, &err), SMX_OK, "%s",
+                 err.msg);
     char *auth = hdr(&r, "Authorization");
     cr_assert_null(auth, "no credentials, no signature");
     unlink(local);
@@ -261,8 +262,9 @@ Test(sources, clear_messages_for_403_and_404)
     cr_assert_eq(expired.requests, 1, "a 403 is not retried");
     th_server_stop(s);
 
-    struct rec denied = {.status = 403,
-                         .body = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"};
+    struct rec denied = {
+        .status = 403,
+        .body = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"};
     denied.body_len = strlen(denied.body);
     s = th_server_start(rec_handler, &denied);
     cr_assert_eq(fetch(s, "s3://b/k.tar.gz", &local, NULL, &err), SMX_EIO);
@@ -280,7 +282,8 @@ Test(sources, clear_messages_for_403_and_404)
               "%s", err.msg);
     th_server_stop(s);
 
-    struct rec moved = {.status = 301, .extra = "x-amz-bucket-region: ap-south-1\r\n",
+    struct rec moved = {.status = 301,
+                        .extra = "x-amz-bucket-region: ap-south-1\r\n",
                         .body = "<Error><Code>PermanentRedirect</Code></Error>"};
     moved.body_len = strlen(moved.body);
     s = th_server_start(rec_handler, &moved);
@@ -296,8 +299,8 @@ Test(sources, etag_and_length_are_checked)
 {
     aws_env(NULL);
     /* md5("abc") = 900150983cd24fb0d6963f7d28e17f72 */
-    struct rec ok = {.body = "abc", .body_len = 3,
-                     .extra = "ETag: \"900150983cd24fb0d6963f7d28e17f72\"\r\n"};
+    struct rec ok = {
+        .body = "abc", .body_len = 3, .extra = "ETag: \"900150983cd24fb0d6963f7d28e17f72\"\r\n"};
     th_server *s = th_server_start(rec_handler, &ok);
     char *local = NULL;
     gate_fetch_info info;
@@ -309,15 +312,15 @@ Test(sources, etag_and_length_are_checked)
     gate_fetch_info_free(&info);
     th_server_stop(s);
 
-    struct rec bad = {.body = "abd", .body_len = 3,
-                      .extra = "ETag: \"900150983cd24fb0d6963f7d28e17f72\"\r\n"};
+    struct rec bad = {
+        .body = "abd", .body_len = 3, .extra = "ETag: \"900150983cd24fb0d6963f7d28e17f72\"\r\n"};
     s = th_server_start(rec_handler, &bad);
     cr_assert_eq(fetch(s, "s3://b/k.tar.gz", &local, &info, &err), SMX_EIO);
     cr_assert(strstr(err.msg, "ETag"), "%s", err.msg);
     th_server_stop(s);
 
-    struct rec multipart = {.body = "abd", .body_len = 3,
-                            .extra = "ETag: \"d41d8cd98f00b204e9800998ecf8427e-3\"\r\n"};
+    struct rec multipart = {
+        .body = "abd", .body_len = 3, .extra = "ETag: \"d41d8cd98f00b204e9800998ecf8427e-3\"\r\n"};
     s = th_server_start(rec_handler, &multipart);
     cr_assert_eq(fetch(s, "s3://b/k.tar.gz", &local, &info, &err), SMX_OK, "%s", err.msg);
     cr_assert_not(info.etag_checked, "a multipart ETag is not an MD5");
@@ -326,7 +329,6 @@ Test(sources, etag_and_length_are_checked)
     gate_fetch_info_free(&info);
     th_server_stop(s);
 }
-
 
 Test(sources, prefix_listing_is_signed_and_trimmed)
 {
@@ -343,7 +345,8 @@ Test(sources, prefix_listing_is_signed_and_trimmed)
     char *dirp = NULL;
     size_t n = 0;
     smx_err err = {0};
-    cr_assert_eq(gate_fetch_prefix("s3://b/models/v1/", &o, &dirp, &n, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(gate_fetch_prefix("s3://b/models/v1/", &o, &dirp, &n, &err), SMX_OK, "%s",
+                 err.msg);
     cr_assert_eq(n, 1, "the folder marker is not an object");
     cr_assert_eq(r.requests, 2, "one list, one object");
     struct stat st;
@@ -353,7 +356,8 @@ Test(sources, prefix_listing_is_signed_and_trimmed)
     cr_assert_eq(gate_fetch_prefix("s3://b/models/v1", &o, &dirp, &n, &err), SMX_EINVAL);
 
     /* the list request's signature covers its query string */
-    struct rec one = {.body = "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"};
+    struct rec one = {.body =
+                          "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"};
     one.body_len = strlen(one.body);
     th_server *s2 = th_server_start(rec_handler, &one);
     o.s3_endpoint = th_server_url(s2);
@@ -377,7 +381,6 @@ Test(sources, prefix_listing_is_signed_and_trimmed)
     th_server_stop(s2);
     th_server_stop(s3);
 }
-
 
 Test(sources, stalled_transfer_times_out_and_is_retried)
 {
@@ -478,10 +481,11 @@ Test(s3rver, verify_check_and_plan_download_from_s3, .fini = s3rver_stop, .timeo
     const char *objs[][2] = {{"good.tar.gz", "good/model.tar.gz"},
                              {"nested.tar.gz", "nested/model.tar.gz"}};
     for (int i = 0; i < 2; i++) {
-        snprintf(cmd, sizeof cmd,
-                 "curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H "
-                 "'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T %s http://127.0.0.1:%d/acme-models/%s",
-                 th_path(dir, objs[i][0]), s3rver_port, objs[i][1]);
+        snprintf(
+            cmd, sizeof cmd,
+            "curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H "
+            "'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T %s http://127.0.0.1:%d/acme-models/%s",
+            th_path(dir, objs[i][0]), s3rver_port, objs[i][1]);
         cr_assert_eq(th_run(cmd, NULL), 0, "upload %s", objs[i][1]);
     }
     char env[512];
@@ -490,8 +494,9 @@ Test(s3rver, verify_check_and_plan_download_from_s3, .fini = s3rver_stop, .timeo
              "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d",
              s3rver_port);
     char *out = NULL;
-    snprintf(cmd, sizeof cmd, "%s %s verify s3://acme-models/good/model.tar.gz --container 1.7-1 --json",
-             env, SMXGB_BIN);
+    snprintf(cmd, sizeof cmd,
+             "%s %s verify s3://acme-models/good/model.tar.gz --container 1.7-1 --json", env,
+             SMXGB_BIN);
     cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
     json_t *j = th_json(out);
     cr_assert_str_eq(json_string_value(json_object_get(j, "artifact")),
@@ -511,10 +516,11 @@ Test(s3rver, verify_check_and_plan_download_from_s3, .fini = s3rver_stop, .timeo
     free(out);
 
     /* a key id the server does not know */
-    snprintf(cmd, sizeof cmd,
-             "AWS_ACCESS_KEY_ID=NOBODY AWS_SECRET_ACCESS_KEY=x AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d "
-             "%s verify s3://acme-models/good/model.tar.gz 2>&1",
-             s3rver_port, SMXGB_BIN);
+    snprintf(
+        cmd, sizeof cmd,
+        "AWS_ACCESS_KEY_ID=NOBODY AWS_SECRET_ACCESS_KEY=x AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d "
+        "%s verify s3://acme-models/good/model.tar.gz 2>&1",
+        s3rver_port, SMXGB_BIN);
     cr_assert_eq(th_run(cmd, &out), 2);
     cr_assert(strstr(out, "InvalidAccessKeyId") && strstr(out, "AWS_ACCESS_KEY_ID"), "%s", out);
     free(out);
@@ -570,8 +576,9 @@ Test(s3rver, verify_check_and_plan_download_from_s3, .fini = s3rver_stop, .timeo
              "'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T %s http://127.0.0.1:%d/acme-models/%s",
              th_path(dir, "nested.tar.gz"), s3rver_port, "stray/model.tar.gz");
     cr_assert_eq(th_run(cmd, NULL), 0);
-    snprintf(cmd, sizeof cmd, "cd %s && cp %s/plan/good_and_broken.json plan.json && %s GITHUB_ACTIONS=true %s",
-             dir, SMXGB_TESTDATA, env, job);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && cp %s/plan/good_and_broken.json plan.json && %s GITHUB_ACTIONS=true %s", dir,
+             SMXGB_TESTDATA, env, job);
     rc = th_run(cmd, &out);
     cr_assert_eq(rc, 1, "the job fails before terraform apply: %s", out);
     cr_assert(strstr(out, "::error file=plan.json,title=smxgb layout-no-model "

@@ -112,11 +112,12 @@ static void *conn_main(void *arg)
         sleep_s(rs.delay);
     if (rs.status) {
         char head[1024];
-        int n = snprintf(head, sizeof head,
-                         "HTTP/1.1 %d Test\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n",
-                         rs.status, rs.body_len, rs.content_type ? "Content-Type: " : "",
-                         rs.content_type ? rs.content_type : "", rs.content_type ? "\r\n" : "",
-                         rs.extra_headers ? rs.extra_headers : "");
+        int n =
+            snprintf(head, sizeof head,
+                     "HTTP/1.1 %d Test\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n",
+                     rs.status, rs.body_len, rs.content_type ? "Content-Type: " : "",
+                     rs.content_type ? rs.content_type : "", rs.content_type ? "\r\n" : "",
+                     rs.extra_headers ? rs.extra_headers : "");
         if (send_all(c->fd, head, (size_t)n) == 0 && rs.body_len)
             send_all(c->fd, rs.body, rs.body_len);
     }
@@ -176,7 +177,10 @@ th_server *th_server_start(th_handler h, void *ctx)
     return s;
 }
 
-int th_server_port(const th_server *s) { return s->port; }
+int th_server_port(const th_server *s)
+{
+    return s->port;
+}
 int th_server_requests(const th_server *s)
 {
     return __atomic_load_n(&s->requests, __ATOMIC_SEQ_CST);

@@ -21,7 +21,7 @@ typedef struct th_response {
     const char *content_type; /* NULL = none */
     const char *body;         /* not owned (must outlive the response) */
     size_t body_len;
-    double delay;             /* seconds to wait before answering */
+    double delay;              /* seconds to wait before answering */
     const char *extra_headers; /* "Name: value\r\n"... or NULL */
 } th_response;
 

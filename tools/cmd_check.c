@@ -131,7 +131,8 @@ static int cmd_check(int argc, char **argv)
                 gcase *c = rep.cases[k];
                 /* serve every container asked for; without --container, serve's default */
                 const compat_container *d = compat_container_default();
-                int serve_it = o.containers.n ? 1 : (d && c->container && !strcmp(c->container, d->tag));
+                int serve_it =
+                    o.containers.n ? 1 : (d && c->container && !strcmp(c->container, d->tag));
                 if (serve_it)
                     check_serve(c, local, o.containers.n ? c->container : NULL, vr, &co);
             }

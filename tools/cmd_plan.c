@@ -237,9 +237,8 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         smx_err e = {0};
         have_image = compat_image_parse(k->image.s, &im, &e) == SMX_OK;
     }
-    const char *version = have_image && im.kind == COMPAT_IMAGE_XGBOOST && im.container
-                              ? im.container->tag
-                              : NULL;
+    const char *version =
+        have_image && im.kind == COMPAT_IMAGE_XGBOOST && im.container ? im.container->tag : NULL;
     const char *source = k->model_data_url.s ? k->model_data_url.s : k->s3_uri.s;
     gcase *c = greport_add(rep, name, version, source);
     (void)plan_file;
@@ -247,8 +246,8 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         gcase_msg(c, ARTIFACT_INFO, "plan-unchanged", NULL,
                   "unchanged by this plan (already deployed); checked anyway");
     if (k->model_name.s)
-        gcase_msg(c, ARTIFACT_INFO, "plan-model", NULL, "SageMaker model '%s' (%s)", k->model_name.s,
-                  k->actions);
+        gcase_msg(c, ARTIFACT_INFO, "plan-model", NULL, "SageMaker model '%s' (%s)",
+                  k->model_name.s, k->actions);
 
     /* the image */
     if (!k->image.s) {
@@ -381,9 +380,10 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     /* the model data */
     /* model_data_source is Optional+Computed: the API may echo one for a model_data_url model,
      * so model_data_url, when set, decides */
-    int uncompressed = !k->model_data_url.s && k->compression_type.s &&
-                       !strcmp(k->compression_type.s, "None");
-    int prefix = !k->model_data_url.s && k->s3_data_type.s && !strcmp(k->s3_data_type.s, "S3Prefix");
+    int uncompressed =
+        !k->model_data_url.s && k->compression_type.s && !strcmp(k->compression_type.s, "None");
+    int prefix =
+        !k->model_data_url.s && k->s3_data_type.s && !strcmp(k->s3_data_type.s, "S3Prefix");
     if (!source) {
         int unknown = k->model_data_url.unknown || k->s3_uri.unknown;
         if (!c->skipped) {
@@ -461,7 +461,8 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
                   nobj == 1 ? "" : "s", source);
     } else if (source_fetch(source, o.s3_endpoint, &local, &tmp, &err)) {
         gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
-                  "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s", err.msg);
+                  "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s",
+                  err.msg);
         c->io_error = 1;
         c->seconds = now_s() - t0;
         return;
@@ -472,8 +473,8 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         const char *slash = strrchr(source, '/');
         const char *key_name = slash && slash[1] ? slash + 1 : "xgboost-model";
         if (package_uncompressed(local, key_name, &packaged, &err)) {
-            gcase_msg(c, ARTIFACT_ERROR, "artifact-uncompressed", NULL,
-                      "CompressionType None: %s", err.msg);
+            gcase_msg(c, ARTIFACT_ERROR, "artifact-uncompressed", NULL, "CompressionType None: %s",
+                      err.msg);
         } else {
             check_path = packaged;
             gcase_msg(c, ARTIFACT_INFO, "artifact-uncompressed", NULL,
@@ -526,9 +527,9 @@ static int cmd_plan(int argc, char **argv)
     }
     for (size_t i = 0; i < o.artifacts.n; i++) {
         const char *eq = strchr(o.artifacts.v[i], '=');
-        if (!eq || eq == o.artifacts.v[i] || !eq[1] ||
-            !gate_source_is_remote(o.artifacts.v[i])) {
-            fprintf(stderr, "smxgb plan: --artifact '%s': expected S3URI=LOCAL (s3:// or https://)\n",
+        if (!eq || eq == o.artifacts.v[i] || !eq[1] || !gate_source_is_remote(o.artifacts.v[i])) {
+            fprintf(stderr,
+                    "smxgb plan: --artifact '%s': expected S3URI=LOCAL (s3:// or https://)\n",
                     o.artifacts.v[i]);
             return EXIT_USAGE;
         }
@@ -538,7 +539,8 @@ static int cmd_plan(int argc, char **argv)
     smx_err err = {0};
     int rc = !strcmp(file, "-") ? SMX_EINVAL : smx_buf_read_file(&b, file, (size_t)1 << 30, &err);
     if (rc) {
-        fprintf(stderr, "smxgb plan: %s\n", rc == SMX_EINVAL ? "read the plan from a file" : err.msg);
+        fprintf(stderr, "smxgb plan: %s\n",
+                rc == SMX_EINVAL ? "read the plan from a file" : err.msg);
         return EXIT_USAGE;
     }
     gate_plan *p;

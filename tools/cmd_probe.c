@@ -107,8 +107,8 @@ static int cmd_probe(int argc, char **argv)
         po.accept = o.accept;
     }
     if (!o.json) {
-        printf("probe %s (startup window %.0f s, /ping every %g s with a %.0f s timeout)\n",
-               po.url, po.startup_timeout, po.interval, po.ping_timeout);
+        printf("probe %s (startup window %.0f s, /ping every %g s with a %.0f s timeout)\n", po.url,
+               po.startup_timeout, po.interval, po.ping_timeout);
         po.on_attempt = on_attempt;
     }
     gate_probe_result r;

@@ -338,7 +338,8 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
         uint64_t width = 0;
         char why[SMX_ERRMAX] = "";
         if (res && res->n_loads &&
-            model_width(local, rep->scan->entries[res->loads[0]].path, &width, why, sizeof why) == 0 &&
+            model_width(local, rep->scan->entries[res->loads[0]].path, &width, why, sizeof why) ==
+                0 &&
             width > 0 && width <= 100000) {
             for (int row = 0; row < 3; row++) {
                 for (uint64_t j = 0; j < width; j++)
@@ -347,7 +348,8 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
                 smx_buf_puts(&sample, "\n");
             }
             gcase_msg(c, ARTIFACT_INFO, "sample-generated", NULL,
-                      "sample: 3 generated text/csv rows of %llu features", (unsigned long long)width);
+                      "sample: 3 generated text/csv rows of %llu features",
+                      (unsigned long long)width);
             ctype = "text/csv";
         } else {
             gcase_msg(c, ARTIFACT_INFO, "sample-none", NULL,
@@ -455,7 +457,8 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
         } else {
             char *tail = log_tail(logpath, 600);
             char exitinfo[96] = "";
-            if (ch.exited && pr.attempts && pr.attempts[pr.n_attempts - 1].outcome == GATE_SERVER_GONE) {
+            if (ch.exited && pr.attempts &&
+                pr.attempts[pr.n_attempts - 1].outcome == GATE_SERVER_GONE) {
                 if (WIFEXITED(ch.status))
                     snprintf(exitinfo, sizeof exitinfo, " (the server exited with status %d)",
                              WEXITSTATUS(ch.status));

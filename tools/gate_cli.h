@@ -38,8 +38,8 @@ typedef struct greport {
 } greport;
 
 gcase *greport_add(greport *r, const char *name, const char *container, const char *artifact);
-void gcase_msg(gcase *c, artifact_severity sev, const char *code, const char *hint,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void gcase_msg(gcase *c, artifact_severity sev, const char *code, const char *hint, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
 void greport_free(greport *r);
 
 typedef struct greport_out {
@@ -61,14 +61,14 @@ json_t *probe_to_json(const char *url, const gate_probe_result *r);
 typedef struct check_opts {
     const char *const *env; /* KEY=VALUE for verify and the served process */
     size_t n_env;
-    const char *sample;     /* sample file, or NULL to generate rows as wide as the model */
+    const char *sample; /* sample file, or NULL to generate rows as wide as the model */
     const char *content_type, *accept;
     double startup_timeout; /* probe window (0: SageMaker's default) */
     double interval;        /* 0: 5 s */
     size_t max_payload;     /* 0: 6 MiB (serverless: 4 MB) */
     int no_serve;
-    int script_mode;        /* SAGEMAKER_PROGRAM: user code decides what loads */
-    int verbose;            /* print the probe timeline to stderr */
+    int script_mode; /* SAGEMAKER_PROGRAM: user code decides what loads */
+    int verbose;     /* print the probe timeline to stderr */
 } check_opts;
 
 /* Verify local against tags (n 0 = every version); adds one case per container to r (or

@@ -26,8 +26,8 @@ gcase *greport_add(greport *r, const char *name, const char *container, const ch
     return c;
 }
 
-void gcase_msg(gcase *c, artifact_severity sev, const char *code, const char *hint,
-               const char *fmt, ...)
+void gcase_msg(gcase *c, artifact_severity sev, const char *code, const char *hint, const char *fmt,
+               ...)
 {
     gcase_note *v = realloc(c->msgs, (c->n_msgs + 1) * sizeof *v);
     if (!v) {
@@ -91,7 +91,10 @@ static void print_text(FILE *f, const greport *r)
         const char *st = status_of(c);
         failed += c->errors > 0;
         skipped += !c->errors && c->skipped;
-        fprintf(f, "%s  %s", !strcmp(st, "fail") ? "FAIL" : !strcmp(st, "skip") ? "SKIP" : "PASS",
+        fprintf(f, "%s  %s",
+                !strcmp(st, "fail")   ? "FAIL"
+                : !strcmp(st, "skip") ? "SKIP"
+                                      : "PASS",
                 c->name);
         if (c->container)
             fprintf(f, "  [container %s]", c->container);
@@ -99,7 +102,7 @@ static void print_text(FILE *f, const greport *r)
         if (c->artifact)
             fprintf(f, "        artifact %s\n", c->artifact);
         for (int pass = 0; pass < 3; pass++) {
-            artifact_severity want = pass == 0 ? ARTIFACT_ERROR
+            artifact_severity want = pass == 0   ? ARTIFACT_ERROR
                                      : pass == 1 ? ARTIFACT_WARNING
                                                  : ARTIFACT_INFO;
             for (size_t k = 0; k < c->n_msgs; k++) {
@@ -120,7 +123,8 @@ static void print_text(FILE *f, const greport *r)
         int first = 1;
         for (size_t i = 0; i < r->n; i++)
             if (r->cases[i]->errors)
-                fprintf(f, "%s %s%s%s%s", first ? "" : ",", r->cases[i]->name, r->cases[i]->container ? " [" : "",
+                fprintf(f, "%s %s%s%s%s", first ? "" : ",", r->cases[i]->name,
+                        r->cases[i]->container ? " [" : "",
                         r->cases[i]->container ? r->cases[i]->container : "",
                         r->cases[i]->container ? "]" : ""),
                     first = 0;
@@ -321,10 +325,11 @@ json_t *probe_to_json(const char *url, const gate_probe_result *r)
     if (r->invoked) {
         json_t *inv = json_object();
         json_object_set_new(inv, "status", json_integer(r->invoke_status));
-        json_object_set_new(inv, "content_type", r->invoke_content_type
-                                                     ? json_string(r->invoke_content_type)
-                                                     : json_null());
-        json_object_set_new(inv, "body", r->invoke_body ? json_string(r->invoke_body) : json_null());
+        json_object_set_new(inv, "content_type",
+                            r->invoke_content_type ? json_string(r->invoke_content_type)
+                                                   : json_null());
+        json_object_set_new(inv, "body",
+                            r->invoke_body ? json_string(r->invoke_body) : json_null());
         json_object_set_new(j, "invocation", inv);
     }
     return j;

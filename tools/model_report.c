@@ -160,11 +160,16 @@ void model_info_print_text(FILE *f, const compat_model_info *m)
                         m->attrs[i].value);
         if (shown)
             fprintf(f, "\n");
-        if (m->n_feature_names) {
+        if (m->n_feature_names || m->n_feature_types) {
+            size_t nf =
+                m->n_feature_names > m->n_feature_types ? m->n_feature_names : m->n_feature_types;
             fprintf(f, "  feature names");
-            for (size_t i = 0; i < m->n_feature_names && i < 20; i++)
-                fprintf(f, " %s%s", m->feature_names[i], i < m->n_feature_types ? "" : "");
-            fprintf(f, "%s\n", m->n_feature_names > 20 ? " ..." : "");
+            for (size_t i = 0; i < nf && i < 20; i++)
+                fprintf(f, " %s%s%s%s", i < m->n_feature_names ? m->feature_names[i] : "?",
+                        i < m->n_feature_types ? "(" : "",
+                        i < m->n_feature_types ? m->feature_types[i] : "",
+                        i < m->n_feature_types ? ")" : "");
+            fprintf(f, "%s\n", nf > 20 ? " ..." : "");
         }
     }
     if (m->corrupt)

@@ -365,6 +365,14 @@ wr("json_noversion_16.json", json.dumps(j, separators=(",", ":")).encode(), form
    writer_min="1.6.0", writer_max="", objective="reg:squarederror", num_class=0,
    preds="1.7.4/reg_squarederror.preds.txt")
 
+# feature names and types (the fixtures were trained on a bare matrix)
+j = json.loads(rd(f"{SRC}/1.7.4/categorical.json"))
+j["learner"]["feature_names"] = ["age", "income", "region", "tenure", "calls", "score"]
+j["learner"]["feature_types"] = ["float", "float", "c", "int", "int", "float"]
+wr("json_feature_names.json", json.dumps(j, separators=(",", ":")).encode(), format="json", payload="json",
+   writer_min="1.7.4", writer_max="1.7.4", objective="reg:squarederror", num_class=0,
+   preds="1.7.4/categorical.preds.txt")
+
 with open("expect.csv", "w", newline="") as f:
     dw = csv.DictWriter(f, cols, restval="", lineterminator="\n")
     dw.writeheader()
