@@ -191,6 +191,16 @@ int serve_utf8_check(const char *buf, size_t len, serve_derr *de)
     const unsigned char *s = (const unsigned char *)buf;
     size_t i = 0;
     while (i < len) {
+        /* ASCII, 8 bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         unsigned char c = s[i];
         if (c < 0x80) {
             i++;

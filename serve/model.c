@@ -31,6 +31,7 @@ typedef struct mbooster {
     char *path;
     uint64_t num_feature;
     int iteration_end;
+    int pickled; /* loaded by pickle.load (the container's feature checks apply) */
 } mbooster;
 
 struct serve_model {
@@ -110,7 +111,7 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
     int old_msg = compat_version_cmp(c->xgboost, (compat_version){1, 2, 0}) < 0;
     smx_buf bytes = SMX_BUF_INIT;
     smx_err e = {0};
-    char e1[256];
+    char e1[256], e1buf[SMX_ERRMAX / 2];
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         snprintf(e1, sizeof e1, "[Errno 21] Is a directory: '%s'", path);
@@ -122,18 +123,51 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
     }
     if (smx_buf_read_file(&bytes, path, (size_t)1 << 34, &e))
         return smx_fail(err, SMX_EIO, "%s", e.msg);
+    compat_booster *b = NULL;
+    long pickled_ntl = -1;
     if (is_pickle((const unsigned char *)bytes.data, bytes.len)) {
-        smx_buf_free(&bytes);
-        return smx_fail(err, SMX_EFORMAT,
-                        "Model %s is a Python pickle; smxgb serve cannot load pickled Booster "
-                        "models yet (the container would unpickle it). Re-save it with "
-                        "Booster.save_model() to serve it here",
-                        path);
+        /* pickle.load: Booster.__setstate__ restores the memory snapshot it carries */
+        compat_model_info *mi = NULL;
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        if (compat_identify(bytes.data, bytes.len, base, &mi, &e)) {
+            smx_buf_free(&bytes);
+            return smx_fail(err, e.status, "%s", e.msg);
+        }
+        if (mi->format == COMPAT_FMT_PICKLE && !mi->pickle_is_booster) {
+            char cls[128];
+            const char *sp = strchr(mi->pickle_class, ' ');
+            snprintf(cls, sizeof cls, "%s", sp ? sp + 1 : mi->pickle_class);
+            compat_model_info_free(mi);
+            smx_buf_free(&bytes);
+            return smx_fail(err, SMX_EFORMAT,
+                            "Model %s is a pickle of %s, not of an xgboost.core.Booster: the "
+                            "container unpickles it and then fails with AttributeError: '%s' "
+                            "object has no attribute 'set_param'",
+                            path, cls[0] ? cls : "an unknown object", cls[0] ? cls : "object");
+        }
+        int urc = SMX_EFORMAT;
+        if (mi->payload_bytes && mi->payload_len)
+            urc = compat_booster_unserialize(m->x, mi->payload_bytes, mi->payload_len, &b, &e);
+        else
+            smx_fail(&e, SMX_EFORMAT, "the pickle carries no XGBoost model bytes");
+        for (size_t i = 0; i < mi->n_attrs; i++)
+            if (!strcmp(mi->attrs[i].key, "best_ntree_limit"))
+                pickled_ntl = atol(mi->attrs[i].value);
+        compat_model_info_free(mi);
+        if (urc) {
+            const char *ue = e.msg;
+            if (!strncmp(ue, "unserialize snapshot: ", 22))
+                ue += 22;
+            snprintf(e1buf, sizeof e1buf, "%.500s", ue);
+            b = NULL;
+        } else {
+            out->pickled = 1;
+        }
+    } else {
+        pickle_error((const unsigned char *)bytes.data, bytes.len, e1buf, sizeof e1buf);
     }
-    pickle_error((const unsigned char *)bytes.data, bytes.len, e1, sizeof e1);
     smx_buf_free(&bytes);
-    compat_booster *b;
-    if (compat_booster_load_file(m->x, path, &b, &e)) {
+    if (!b && compat_booster_load_file(m->x, path, &b, &e)) {
         const char *e2 = e.msg;
         if (!strncmp(e2, "load model: ", 12))
             e2 += 12;
@@ -141,7 +175,7 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
                         old_msg ? "Model at %s cannot be loaded:\n%s\n%s"
                                 : "Model %s cannot be loaded:\nPickle load error=%s\nXGB load "
                                   "model error=%s",
-                        old_msg ? dir : path, e1, e2);
+                        old_msg ? dir : path, e1buf, e2);
     }
     out->b = b;
     int rc = compat_booster_set_param(b, "nthread", "1", err);
@@ -152,12 +186,17 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
     if (!rc)
         rc = read_config(b, obj, sizeof obj, &nc, &npt, err);
     if (!rc && c->xgboost.major < 2) {
+        /* Booster.load_model restores the attribute; pickle.load the pickled Python one */
         char *ntl = NULL;
-        rc = compat_booster_attr(b, "best_ntree_limit", &ntl, err);
-        if (!rc && ntl) {
-            long v = atol(ntl);
-            out->iteration_end = (int)(v / (npt > 1 ? npt : 1));
+        long v = 0;
+        if (out->pickled) {
+            v = pickled_ntl > 0 ? pickled_ntl : 0;
+        } else {
+            rc = compat_booster_attr(b, "best_ntree_limit", &ntl, err);
+            if (!rc && ntl)
+                v = atol(ntl);
         }
+        out->iteration_end = (int)(v / (npt > 1 ? npt : 1));
         free(ntl);
     }
     if (!rc && !(out->path = strdup(path)))
@@ -354,8 +393,21 @@ static int cmp_float(const void *a, const void *b)
 int serve_model_predict(serve_model *model, const serve_matrix *m, serve_scratch *s, int csv_like,
                         serve_pred *out, smx_err *err)
 {
-    (void)csv_like; /* the container's feature checks apply to pickled models only */
     const float *res;
+    if (model->v[0].pickled) {
+        /* the container's own checks, for pickled models only (model[0] decides) */
+        uint64_t x = model->v[0].num_feature, y = m->ncol;
+        if (csv_like && !(x == y || x == y + 1))
+            return smx_fail(err, SMX_EINVAL,
+                            "Feature size of csv inference data %llu is not consistent with "
+                            "feature size of trained model %llu.",
+                            (unsigned long long)y, (unsigned long long)x);
+        if (!csv_like && y > x + 1)
+            return smx_fail(err, SMX_EINVAL,
+                            "Feature size of libsvm inference data %llu is larger than feature "
+                            "size of trained model %llu.",
+                            (unsigned long long)y, (unsigned long long)x);
+    }
     uint64_t shape[2];
     int rc = predict_one(&model->v[0], m, s, &res, shape, err);
     if (rc)

@@ -84,6 +84,49 @@ static int try_p(double v, int p, char *digits, int *e)
     return 0;
 }
 
+/* 25 significant digits from one correctly rounded printf, from which the correctly rounded
+ * p-digit strings (p <= 17) are derived without printing again, except when the digits
+ * after p read 5000...0 (the 25-digit rounding may hide which side of the tie v is on) */
+typedef struct wide {
+    char d[32];
+    int e;
+} wide;
+
+static int round_p(const wide *w, int p, char *digits, int *e)
+{
+    const char *d = w->d;
+    int up;
+    if (d[p] > '5') {
+        up = 1;
+    } else if (d[p] < '5') {
+        up = 0;
+    } else {
+        int rest = 0;
+        for (int i = p + 1; d[i]; i++)
+            rest |= d[i] != '0';
+        if (!rest)
+            return 0; /* undecidable here */
+        up = 1;
+    }
+    memcpy(digits, d, (size_t)p);
+    digits[p] = '\0';
+    *e = w->e;
+    if (up)
+        *e = bump(digits, *e);
+    return 1;
+}
+
+static int try_fast(double v, const wide *w, int p, char *digits, int *e)
+{
+    if (!round_p(w, p, digits, e))
+        return try_p(v, p, digits, e);
+    if (read_back(digits, *e) == v)
+        return 1;
+    if (is_pow2(v))
+        return try_p(v, p, digits, e);
+    return 0;
+}
+
 /* Shortest round-trip digits (no trailing zeros) and decimal exponent. */
 static int shortest(double v, char *digits, int *e)
 {
@@ -98,19 +141,27 @@ static int shortest(double v, char *digits, int *e)
         digits[n] = '\0';
         return n;
     }
-    int lo = 1, hi = 17;
-    char best[24];
-    int best_e = digits_p(v, 17, best);
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        char d[24];
-        int ed;
-        if (try_p(v, mid, d, &ed)) {
-            hi = mid;
-            memcpy(best, d, sizeof d);
-            best_e = ed;
-        } else {
-            lo = mid + 1;
+    wide w;
+    w.e = digits_p(v, 25, w.d);
+    char best[24], d[24];
+    int best_e, ed;
+    /* most values need 16 or 17 digits: try 16, then 15, then search below */
+    if (!try_fast(v, &w, 16, best, &best_e)) {
+        if (!round_p(&w, 17, best, &best_e))
+            best_e = digits_p(v, 17, best);
+    } else if (try_fast(v, &w, 15, d, &ed)) {
+        memcpy(best, d, sizeof d);
+        best_e = ed;
+        int lo = 1, hi = 15;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (try_fast(v, &w, mid, d, &ed)) {
+                hi = mid;
+                memcpy(best, d, sizeof d);
+                best_e = ed;
+            } else {
+                lo = mid + 1;
+            }
         }
     }
     int n = (int)strlen(best);

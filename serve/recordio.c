@@ -174,9 +174,10 @@ int serve_recordio_decode(const char *buf, size_t len, serve_matrix *m, serve_de
             m->indptr[rec] = m->nnz;
             for (size_t i = 0; i < t.n; i++) {
                 if (t.keys[i] >= width) {
+                    unsigned long long key = t.keys[i];
                     aialgs__data__record__free_unpacked(r, NULL);
-                    return rfail(de, "record %zu: key %llu is outside the shape %llu", rec,
-                                 (unsigned long long)t.keys[i], (unsigned long long)width);
+                    return rfail(de, "record %zu: key %llu is outside the shape %llu", rec, key,
+                                 (unsigned long long)width);
                 }
                 if (i && t.keys[i] <= t.keys[i - 1]) {
                     aialgs__data__record__free_unpacked(r, NULL);

@@ -54,7 +54,8 @@ static const verb_doc serve_doc = {
     "SAGEMAKER_INFERENCE_ENSEMBLE, MAX_CONTENT_LENGTH.\n"
     "Logs one line per request on stderr (method, path, status, body bytes, microseconds).\n"
     "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n"
-    "Pickled models are not supported yet (the container unpickles them).",
+    "Pickled Boosters are restored from the snapshot they carry, as pickle.load does, and get\n"
+    "the container's feature-count checks.",
     serve_opts,
     "  0  stopped by SIGTERM/SIGINT\n"
     "  1  the model cannot be loaded: the container would never answer /ping\n"

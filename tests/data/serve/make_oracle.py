@@ -263,6 +263,34 @@ for m in ["bin", "logitraw", "hinge", "softprob", "softmax", "poisson", "ens", "
                 resp, st, ct = str(e).encode(), 500, "text/html; charset=utf-8"
             case(m, f"{m}-sel-batch", env, body, ctype, None, st, ct, resp)
 
+# a pickled Booster (XGBoost 1.0.0, from the container's own test resources): pickle.load,
+# then the container's feature-count checks before XGBoost's
+import pickle
+
+pk = pickle.load(open(os.path.join(HERE, "models", "pickled", "xgboost-model"), "rb"))
+for name, body, ctype in [("4cols", b"0.1,0.2,0.3,0.4\n5.1,3.5,1.4,0.2", "text/csv"),
+                          ("3cols", b"6.1,3.0,4.9", "text/csv"),
+                          ("5cols", b"0.1,0.2,0.3,0.4,0.5", "text/csv"),
+                          ("2cols", b"0.1,0.2", "text/csv"),
+                          ("libsvm5", b"0 0:5.1 4:0.5", "text/libsvm"),
+                          ("libsvm6", b"0 0:5.1 5:0.5", "text/libsvm")]:
+    mat = csv_matrix(body) if ctype == "text/csv" else libsvm_matrix(body)
+    x, y = pk.num_features(), mat.num_col()
+    try:
+        if ctype == "text/libsvm" and y > x + 1:
+            raise ValueError("Feature size of libsvm inference data {} is larger than feature "
+                             "size of trained model {}.".format(y, x))
+        if ctype == "text/csv" and not (x == y or x == y + 1):
+            raise ValueError("Feature size of csv inference data {} is not consistent with "
+                             "feature size of trained model {}.".format(y, x))
+        preds = pk.predict(mat, ntree_limit=getattr(pk, "best_ntree_limit", 0),
+                           validate_features=False)
+        st, ct, resp = 200, "text/csv; charset=utf-8", default_body(preds, "text/csv", False)
+    except Exception as e:
+        st, ct = 400, "text/html; charset=utf-8"
+        resp = ("Unable to evaluate payload provided: %s" % e).encode()
+    case("pickled", "pickled-" + name, {}, body, ctype, None, st, ct, resp)
+
 with open(os.path.join(HERE, "oracle.jsonl"), "w") as f:
     for c in cases:
         f.write(json.dumps(c) + "\n")
