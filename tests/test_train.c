@@ -597,11 +597,12 @@ Test(train, trains_with_the_libxgboost_of_a_wheel)
     char *train = strdup(th_path(dir, "train.csv"));
     write_data(train, 300, 8);
     char *out = NULL;
-    /* TMPDIR=dir: the wheel is unpacked under dir, so a '..' entry would land in dir */
+    /* TMPDIR and the cache in dir: the wheel is unpacked under dir, so a '..' entry would land
+     * in dir */
     snprintf(cmd, sizeof cmd,
-             "TMPDIR='%s' %s train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel "
-             "'%s/xgb.whl' --json -o '%s/w.tar.gz'",
-             dir, SMXGB_BIN, train, dir, dir);
+             "TMPDIR='%s' XDG_CACHE_HOME='%s' %s train --train '%s' -c 1.7-1 -p num_round=3 "
+             "--xgboost-wheel '%s/xgb.whl' --json -o '%s/w.tar.gz'",
+             dir, dir, SMXGB_BIN, train, dir, dir);
     int rc = th_run(cmd, &out);
     cr_assert_eq(rc, 0, "%s", out);
     json_t *j = th_json(out);
@@ -616,6 +617,8 @@ Test(train, trains_with_the_libxgboost_of_a_wheel)
                   "train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel '%s/nolib.whl' "
                   "-o '%s/w2.tar.gz' 2>&1",
                   train, dir, dir);
+    cr_assert(access(th_path(dir, "smxgb/wheels"), F_OK) == 0,
+              "the wheel's library is cached under $XDG_CACHE_HOME/smxgb");
     cr_assert_eq(rc, 2, "%s", out);
     cr_assert(strstr(out, "has no xgboost/lib/libxgboost.so"), "%s", out);
     free(out);
