@@ -35,8 +35,14 @@ static void log_cb(const char *msg)
     }
 }
 
-const char *compat_xgb_log(void) { return tlog.data ? tlog.data : ""; }
-void compat_xgb_log_clear(void) { smx_buf_reset(&tlog); }
+const char *compat_xgb_log(void)
+{
+    return tlog.data ? tlog.data : "";
+}
+void compat_xgb_log_clear(void)
+{
+    smx_buf_reset(&tlog);
+}
 
 int compat_xgb_fail(const compat_xgb *x, smx_err *err, const char *what)
 {
@@ -151,8 +157,14 @@ void compat_xgb_close(compat_xgb *x)
     free(x);
 }
 
-compat_version compat_xgb_version(const compat_xgb *x) { return x->version; }
-const char *compat_xgb_path(const compat_xgb *x) { return x->path; }
+compat_version compat_xgb_version(const compat_xgb *x)
+{
+    return x->version;
+}
+const char *compat_xgb_path(const compat_xgb *x)
+{
+    return x->path;
+}
 
 /* ---- boosters ---------------------------------------------------------------------------- */
 
@@ -290,7 +302,8 @@ int compat_booster_boosted_rounds(compat_booster *b, int *n, smx_err *err)
     return SMX_OK;
 }
 
-int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len, smx_err *err)
+int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len,
+                        smx_err *err)
 {
     *out = NULL;
     *len = 0;
@@ -380,8 +393,8 @@ static int predict_via_dmatrix(compat_booster *b, DMatrixHandle d, uint64_t nrow
         unsigned ntree = 0; /* ntree_limit semantics differ by booster; 0 = all */
         if (x->version.major == 0) {
             int (*p)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *, const float **) =
-                (int (*)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *,
-                         const float **))(void *)x->XGBoosterPredict;
+                (int (*)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *, const float **))(
+                    void *)x->XGBoosterPredict;
             rc = p(b->h, d, o->margin ? 1 : 0, ntree, &len, &res);
         } else {
             rc = x->XGBoosterPredict(b->h, d, o->margin ? 1 : 0, ntree, 0, &len, &res);
@@ -407,6 +420,54 @@ static int predict_via_dmatrix(compat_booster *b, DMatrixHandle d, uint64_t nrow
     return SMX_OK;
 }
 
+/*
+ * One proxy DMatrix per thread for in-place prediction: without one, XGBoost builds a fresh
+ * proxy (and its Context, which reads the cgroup CPU quota files) on every call. The proxy
+ * only carries the array of the current call, so reusing it on its own thread is safe.
+ */
+typedef struct tl_proxy {
+    const compat_xgb *x;
+    DMatrixHandle h;
+    int (*free_fn)(DMatrixHandle);
+} tl_proxy;
+
+static pthread_key_t proxy_key;
+static pthread_once_t proxy_once = PTHREAD_ONCE_INIT;
+
+static void proxy_free(void *p)
+{
+    tl_proxy *t = p;
+    if (t->h && t->free_fn)
+        t->free_fn(t->h);
+    free(t);
+}
+
+static void proxy_init(void)
+{
+    pthread_key_create(&proxy_key, proxy_free);
+}
+
+static DMatrixHandle thread_proxy(compat_xgb *x)
+{
+    if (!x->XGProxyDMatrixCreate || !x->XGDMatrixFree)
+        return NULL;
+    pthread_once(&proxy_once, proxy_init);
+    tl_proxy *t = pthread_getspecific(proxy_key);
+    if (t && t->x == x)
+        return t->h;
+    if (!t && !(t = calloc(1, sizeof *t)))
+        return NULL;
+    if (t->h && t->free_fn)
+        t->free_fn(t->h);
+    t->h = NULL;
+    t->x = x;
+    t->free_fn = x->XGDMatrixFree;
+    if (x->XGProxyDMatrixCreate(&t->h) != 0)
+        t->h = NULL;
+    pthread_setspecific(proxy_key, t);
+    return t->h;
+}
+
 int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nrow, uint64_t ncol,
                                  const compat_predict_opts *o, const float **out, uint64_t shape[2],
                                  smx_err *err)
@@ -423,7 +484,7 @@ int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nro
         predict_config(cfg, sizeof cfg, o);
         const bst_ulong *shp;
         bst_ulong dim;
-        if (x->XGBoosterPredictFromDense(b->h, arr, cfg, NULL, &shp, &dim, out) == 0) {
+        if (x->XGBoosterPredictFromDense(b->h, arr, cfg, thread_proxy(x), &shp, &dim, out) == 0) {
             shape_of(shp, dim, shape);
             return SMX_OK;
         }
@@ -450,22 +511,25 @@ int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const ui
     if (x->XGBoosterPredictFromCSR && compat_version_cmp(x->version, v15) >= 0) {
         char ip[160], ix[160], vv[160], cfg[256];
         uint64_t nnz = indptr[nrow];
-        snprintf(ip, sizeof ip,
-                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u%zu\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)indptr, (unsigned long long)(nrow + 1),
-                 sizeof(size_t));
-        snprintf(ix, sizeof ix,
-                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u4\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)(nnz ? (const void *)indices : (const void *)indptr),
-                 (unsigned long long)nnz);
-        snprintf(vv, sizeof vv,
-                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<f4\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)(nnz ? (const void *)values : (const void *)indptr),
-                 (unsigned long long)nnz);
+        snprintf(
+            ip, sizeof ip,
+            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u%zu\", \"version\": 3}",
+            (unsigned long long)(uintptr_t)indptr, (unsigned long long)(nrow + 1), sizeof(size_t));
+        snprintf(
+            ix, sizeof ix,
+            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u4\", \"version\": 3}",
+            (unsigned long long)(uintptr_t)(nnz ? (const void *)indices : (const void *)indptr),
+            (unsigned long long)nnz);
+        snprintf(
+            vv, sizeof vv,
+            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<f4\", \"version\": 3}",
+            (unsigned long long)(uintptr_t)(nnz ? (const void *)values : (const void *)indptr),
+            (unsigned long long)nnz);
         predict_config(cfg, sizeof cfg, o);
         const bst_ulong *shp;
         bst_ulong dim;
-        if (x->XGBoosterPredictFromCSR(b->h, ip, ix, vv, ncol, cfg, NULL, &shp, &dim, out) != 0)
+        if (x->XGBoosterPredictFromCSR(b->h, ip, ix, vv, ncol, cfg, thread_proxy(x), &shp, &dim,
+                                       out) != 0)
             return compat_xgb_fail(x, err, "predict");
         shape_of(shp, dim, shape);
         return SMX_OK;
@@ -519,7 +583,10 @@ typedef struct qdm_iter {
     int done, failed;
 } qdm_iter;
 
-static void qdm_reset(void *it) { ((qdm_iter *)it)->done = 0; }
+static void qdm_reset(void *it)
+{
+    ((qdm_iter *)it)->done = 0;
+}
 
 static int qdm_next(void *vit)
 {
@@ -552,16 +619,16 @@ int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, 
         !x->XGQuantileDMatrixCreateFromCallback || !x->XGDMatrixSetFloatInfo)
         return smx_fail(err, SMX_ERUNTIME,
                         "this XGBoost has no XGQuantileDMatrixCreateFromCallback (1.7+)");
-    qdm_iter it = {.x = x, .X = X, .labels = labels, .weights = weights, .nrow = nrow,
-                   .ncol = ncol};
+    qdm_iter it = {
+        .x = x, .X = X, .labels = labels, .weights = weights, .nrow = nrow, .ncol = ncol};
     if (x->XGProxyDMatrixCreate(&it.proxy) != 0)
         return compat_xgb_fail(x, err, "create proxy DMatrix");
     char cfg[128];
     snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": %d}", nthread,
              max_bin);
     DMatrixHandle h = NULL;
-    int rc = x->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, qdm_reset, qdm_next, cfg,
-                                                    &h);
+    int rc =
+        x->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, qdm_reset, qdm_next, cfg, &h);
     if (rc != 0 || it.failed) {
         compat_xgb_fail(x, err, "create QuantileDMatrix");
         if (h)
