@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *default_libs[] = {"libxgboost.so", "libxgboost.so.0", NULL};
 
@@ -35,14 +36,8 @@ static void log_cb(const char *msg)
     }
 }
 
-const char *compat_xgb_log(void)
-{
-    return tlog.data ? tlog.data : "";
-}
-void compat_xgb_log_clear(void)
-{
-    smx_buf_reset(&tlog);
-}
+const char *compat_xgb_log(void) { return tlog.data ? tlog.data : ""; }
+void compat_xgb_log_clear(void) { smx_buf_reset(&tlog); }
 
 int compat_xgb_fail(const compat_xgb *x, smx_err *err, const char *what)
 {
@@ -147,24 +142,21 @@ int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err)
     return SMX_OK;
 }
 
+static void proxies_free(compat_xgb *x);
+
 void compat_xgb_close(compat_xgb *x)
 {
     if (!x)
         return;
+    proxies_free(x); /* after every thread that predicted has stopped */
     /* libxgboost keeps thread pools and static state: never dlclose it while the process
      * lives (unloading OpenMP runtimes is a known source of crashes at exit) */
     free(x->path);
     free(x);
 }
 
-compat_version compat_xgb_version(const compat_xgb *x)
-{
-    return x->version;
-}
-const char *compat_xgb_path(const compat_xgb *x)
-{
-    return x->path;
-}
+compat_version compat_xgb_version(const compat_xgb *x) { return x->version; }
+const char *compat_xgb_path(const compat_xgb *x) { return x->path; }
 
 /* ---- boosters ---------------------------------------------------------------------------- */
 
@@ -302,8 +294,7 @@ int compat_booster_boosted_rounds(compat_booster *b, int *n, smx_err *err)
     return SMX_OK;
 }
 
-int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len,
-                        smx_err *err)
+int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len, smx_err *err)
 {
     *out = NULL;
     *len = 0;
@@ -393,8 +384,8 @@ static int predict_via_dmatrix(compat_booster *b, DMatrixHandle d, uint64_t nrow
         unsigned ntree = 0; /* ntree_limit semantics differ by booster; 0 = all */
         if (x->version.major == 0) {
             int (*p)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *, const float **) =
-                (int (*)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *, const float **))(
-                    void *)x->XGBoosterPredict;
+                (int (*)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *,
+                         const float **))(void *)x->XGBoosterPredict;
             rc = p(b->h, d, o->margin ? 1 : 0, ntree, &len, &res);
         } else {
             rc = x->XGBoosterPredict(b->h, d, o->margin ? 1 : 0, ntree, 0, &len, &res);
@@ -423,49 +414,58 @@ static int predict_via_dmatrix(compat_booster *b, DMatrixHandle d, uint64_t nrow
 /*
  * One proxy DMatrix per thread for in-place prediction: without one, XGBoost builds a fresh
  * proxy (and its Context, which reads the cgroup CPU quota files) on every call. The proxy
- * only carries the array of the current call, so reusing it on its own thread is safe.
+ * only carries the array of the current call, so reusing it on its own thread is safe. The
+ * main thread keeps the old path (single-threaded tools gain nothing, and a proxy there
+ * would register C++ thread-local destructors that outlive the leak check at exit).
  */
 typedef struct tl_proxy {
     const compat_xgb *x;
     DMatrixHandle h;
-    int (*free_fn)(DMatrixHandle);
+    struct tl_proxy *next;
 } tl_proxy;
 
-static pthread_key_t proxy_key;
-static pthread_once_t proxy_once = PTHREAD_ONCE_INIT;
-
-static void proxy_free(void *p)
-{
-    tl_proxy *t = p;
-    if (t->h && t->free_fn)
-        t->free_fn(t->h);
-    free(t);
-}
-
-static void proxy_init(void)
-{
-    pthread_key_create(&proxy_key, proxy_free);
-}
+/* every proxy made, freed by compat_xgb_close: freeing one in a thread-exit destructor would
+ * call into XGBoost while the thread's C++ thread-locals are already gone */
+static pthread_mutex_t proxy_lock = PTHREAD_MUTEX_INITIALIZER;
+static tl_proxy *proxies;
+static _Thread_local tl_proxy *my_proxy;
 
 static DMatrixHandle thread_proxy(compat_xgb *x)
 {
-    if (!x->XGProxyDMatrixCreate || !x->XGDMatrixFree)
+    if (!x->XGProxyDMatrixCreate || !x->XGDMatrixFree || gettid() == getpid())
         return NULL;
-    pthread_once(&proxy_once, proxy_init);
-    tl_proxy *t = pthread_getspecific(proxy_key);
-    if (t && t->x == x)
-        return t->h;
-    if (!t && !(t = calloc(1, sizeof *t)))
+    if (my_proxy && my_proxy->x == x)
+        return my_proxy->h;
+    tl_proxy *t = calloc(1, sizeof *t);
+    if (!t)
         return NULL;
-    if (t->h && t->free_fn)
-        t->free_fn(t->h);
-    t->h = NULL;
     t->x = x;
-    t->free_fn = x->XGDMatrixFree;
-    if (x->XGProxyDMatrixCreate(&t->h) != 0)
-        t->h = NULL;
-    pthread_setspecific(proxy_key, t);
+    if (x->XGProxyDMatrixCreate(&t->h) != 0) {
+        free(t);
+        return NULL;
+    }
+    pthread_mutex_lock(&proxy_lock);
+    t->next = proxies;
+    proxies = t;
+    pthread_mutex_unlock(&proxy_lock);
+    my_proxy = t;
     return t->h;
+}
+
+static void proxies_free(compat_xgb *x)
+{
+    pthread_mutex_lock(&proxy_lock);
+    for (tl_proxy **pp = &proxies; *pp;) {
+        tl_proxy *t = *pp;
+        if (t->x == x) {
+            *pp = t->next;
+            x->XGDMatrixFree(t->h);
+            free(t);
+        } else {
+            pp = &t->next;
+        }
+    }
+    pthread_mutex_unlock(&proxy_lock);
 }
 
 int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nrow, uint64_t ncol,
@@ -511,20 +511,18 @@ int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const ui
     if (x->XGBoosterPredictFromCSR && compat_version_cmp(x->version, v15) >= 0) {
         char ip[160], ix[160], vv[160], cfg[256];
         uint64_t nnz = indptr[nrow];
-        snprintf(
-            ip, sizeof ip,
-            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u%zu\", \"version\": 3}",
-            (unsigned long long)(uintptr_t)indptr, (unsigned long long)(nrow + 1), sizeof(size_t));
-        snprintf(
-            ix, sizeof ix,
-            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u4\", \"version\": 3}",
-            (unsigned long long)(uintptr_t)(nnz ? (const void *)indices : (const void *)indptr),
-            (unsigned long long)nnz);
-        snprintf(
-            vv, sizeof vv,
-            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<f4\", \"version\": 3}",
-            (unsigned long long)(uintptr_t)(nnz ? (const void *)values : (const void *)indptr),
-            (unsigned long long)nnz);
+        snprintf(ip, sizeof ip,
+                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u%zu\", \"version\": 3}",
+                 (unsigned long long)(uintptr_t)indptr, (unsigned long long)(nrow + 1),
+                 sizeof(size_t));
+        snprintf(ix, sizeof ix,
+                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u4\", \"version\": 3}",
+                 (unsigned long long)(uintptr_t)(nnz ? (const void *)indices : (const void *)indptr),
+                 (unsigned long long)nnz);
+        snprintf(vv, sizeof vv,
+                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<f4\", \"version\": 3}",
+                 (unsigned long long)(uintptr_t)(nnz ? (const void *)values : (const void *)indptr),
+                 (unsigned long long)nnz);
         predict_config(cfg, sizeof cfg, o);
         const bst_ulong *shp;
         bst_ulong dim;
@@ -583,10 +581,7 @@ typedef struct qdm_iter {
     int done, failed;
 } qdm_iter;
 
-static void qdm_reset(void *it)
-{
-    ((qdm_iter *)it)->done = 0;
-}
+static void qdm_reset(void *it) { ((qdm_iter *)it)->done = 0; }
 
 static int qdm_next(void *vit)
 {
@@ -619,16 +614,16 @@ int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, 
         !x->XGQuantileDMatrixCreateFromCallback || !x->XGDMatrixSetFloatInfo)
         return smx_fail(err, SMX_ERUNTIME,
                         "this XGBoost has no XGQuantileDMatrixCreateFromCallback (1.7+)");
-    qdm_iter it = {
-        .x = x, .X = X, .labels = labels, .weights = weights, .nrow = nrow, .ncol = ncol};
+    qdm_iter it = {.x = x, .X = X, .labels = labels, .weights = weights, .nrow = nrow,
+                   .ncol = ncol};
     if (x->XGProxyDMatrixCreate(&it.proxy) != 0)
         return compat_xgb_fail(x, err, "create proxy DMatrix");
     char cfg[128];
     snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": %d}", nthread,
              max_bin);
     DMatrixHandle h = NULL;
-    int rc =
-        x->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, qdm_reset, qdm_next, cfg, &h);
+    int rc = x->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, qdm_reset, qdm_next, cfg,
+                                                    &h);
     if (rc != 0 || it.failed) {
         compat_xgb_fail(x, err, "create QuantileDMatrix");
         if (h)
