@@ -36,9 +36,9 @@ enum {
     MODEL_MAX_PICKLE_DEPTH = 4 /* pickles nested in joblib/gzip wrappers */
 };
 
-/* Largest JSON text parsed into a full document (jansson holds ~10x the text); bigger files
- * get the learner facts without trees. */
-#define MODEL_JSON_DOM_MAX ((size_t)512 << 20)
+/* Largest JSON text (or JSON skeleton, trees cut out) parsed into one jansson document, which
+ * holds ~10x the text; bigger ones get the learner facts without trees. */
+#define MODEL_JSON_DOM_MAX ((size_t)64 << 20)
 
 compat_model_info *model_info_new(void);
 void model_info_clear_trees(compat_model_info *m);

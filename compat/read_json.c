@@ -1,13 +1,17 @@
 /*
- * JSON models and JSON memory snapshots (formats.md section 2), parsed with jansson and read
- * through the same document view as UBJSON (model_doc.c).
+ * JSON models and JSON memory snapshots (formats.md section 2), read through the same document
+ * view as UBJSON (model_doc.c).
  *
- * jansson builds the whole document, roughly ten times the size of the text. Up to
- * MODEL_JSON_DOM_MAX bytes that is what we do; beyond it we still report the format and the
- * learner facts that matter for verdicts (version, objective, base_score, booster, counts)
- * by parsing only the small "learner_model_param", "objective" and "version" members found
- * by a bounded text scan, and leave the trees unparsed (the reference predictor then says it
- * has no trees to evaluate).
+ * Memory stays proportional to one tree, not to the model: one structural pass finds the
+ * "trees" array and the extent of each tree; jansson parses the rest (the skeleton, with the
+ * trees cut out), and each tree is parsed on its own when model_doc.c asks for it, by a small
+ * arena parser for the shapes XGBoost writes, or by jansson for anything else (which also
+ * gives precise error messages). Byte offsets in messages are those of the file.
+ *
+ * A text that cannot be split that way (no trees, not well nested) is parsed whole, up to
+ * MODEL_JSON_DOM_MAX bytes; beyond that only the learner facts that matter for verdicts
+ * (version, objective, base_score, shapes) are read from the small members found by a bounded
+ * text scan, and the trees are left unparsed (the reference predictor then says so).
  */
 #include "model_private.h"
 

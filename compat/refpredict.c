@@ -153,7 +153,7 @@ int compat_reference_predict(const compat_model_info *m, const float *X, size_t 
     int linear = !strcmp(m->booster, "gblinear");
     if (m->corrupt)
         return smx_fail(err, SMX_EINVAL, "the model is corrupt: %s", m->problem);
-    if (linear ? !m->linear_weights : (!m->trees && m->num_trees > 0))
+    if (!m->booster[0] || (linear ? !m->linear_weights : (!m->trees && m->num_trees > 0)))
         return smx_fail(err, SMX_EINVAL, "the %s model was not parsed (%s): nothing to evaluate",
                         m->booster[0] ? m->booster : "unknown", m->detail);
     int vleaf = m->size_leaf_vector > 1;

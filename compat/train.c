@@ -865,18 +865,28 @@ int compat_train(compat_xgb *x, const compat_train_opts *o, compat_train_data *t
         if (stop)
             break;
     }
-    /* xgb.train 1.3..1.7 stores best_ntree_limit next to best_iteration; 2.0+ does not */
-    if (r->best_iteration >= 0 && c->xgboost.major < 2) {
+    /* What xgb.train stores after training: with early stopping best_score and
+     * best_iteration (the callback), plus best_ntree_limit up to XGBoost 1.7 (2.0 dropped
+     * it). XGBoost 1.6/1.7 also store best_iteration = last round and best_ntree_limit
+     * without early stopping (CallbackContainer.after_training); 1.5 and older kept those
+     * on the Python object only. */
+    int stores_always = c->xgboost.major == 1 && c->xgboost.minor >= 6;
+    int best_it = r->best_iteration;
+    if (best_it < 0 && stores_always) {
         char v[24];
-        r->best_ntree_limit = (int)((r->best_iteration + 1) * npt);
+        best_it = r->rounds - 1;
+        snprintf(v, sizeof v, "%d", best_it);
+        if ((rc = compat_booster_set_attr(b, "best_iteration", v, err)))
+            goto out;
+    }
+    if (best_it >= 0 && c->xgboost.major < 2) {
+        char v[24];
+        r->best_ntree_limit = (int)((best_it + 1) * npt);
         snprintf(v, sizeof v, "%d", r->best_ntree_limit);
         if ((rc = compat_booster_set_attr(b, "best_ntree_limit", v, err)))
             goto out;
     }
 
-    /* what that container's training writes: save_model("xgboost-model") without extension is
-     * the legacy binary up to XGBoost 2.0 and UBJSON from 2.1; <= 1.2 pickled the booster,
-     * whose load_model fallback reads the legacy binary */
     /* xgb.train returns bst.copy(): a serialize/unserialize round trip that drops the
      * training state (the metrics attribute among it) before the model is saved */
     {

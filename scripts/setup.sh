@@ -13,13 +13,17 @@ PKGS=(
   clang libclang-rt-14-dev
   time hyperfine wrk
   python3-xgboost python3-numpy python3-pandas
-  nodejs npm curl
+  curl
 )
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (for s3rver in the tests): a machine may already have them from another
+# source (e.g. a nodesource nodejs that bundles npm and conflicts with Debian's npm package)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""

@@ -420,3 +420,33 @@ Test(plan_cli, unpublished_image_tag_is_an_error)
                    out);
     free(out);
 }
+
+Test(plan_cli, serverless_probe_uses_the_4_mb_payload_limit, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    if (th_smxgb(NULL, "help serve >/dev/null 2>&1") != 0)
+        cr_skip_test("this build has no `serve` verb");
+    /* 4.5 MB of valid rows: fine for a real-time endpoint (6 MiB), too large for serverless */
+    const char *row = "0.1,0.2,0.3,0.4,0.5,0.6\n";
+    size_t rl = strlen(row), rows = 4500000 / rl + 1;
+    char *big = malloc(rows * rl);
+    for (size_t i = 0; i < rows; i++)
+        memcpy(big + i * rl, row, rl);
+    th_write(th_path(dir, "big.csv"), big, rows * rl);
+    free(big);
+    char *out = NULL;
+    int rc = th_smxgb(&out,
+                      "plan %s --sample %s --content-type text/csv --artifact "
+                      "s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz",
+                      PLAN("serverless.json"), th_path(dir, "big.csv"), dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "probe-unhealthy") && strstr(out, "4000000"), "%s", out);
+    free(out);
+    rc = th_smxgb(&out,
+                  "plan %s --sample %s --content-type text/csv --artifact "
+                  "s3://acme-models/churn/a/model.tar.gz=%s/good.tar.gz --artifact "
+                  "s3://acme-models/churn/b/model.tar.gz=%s/good.tar.gz",
+                  PLAN("ab_pair.json"), th_path(dir, "big.csv"), dir, dir);
+    cr_assert(strstr(out, "probe-healthy"), "a real-time endpoint takes it: %s", out);
+    free(out);
+}

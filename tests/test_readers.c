@@ -590,3 +590,39 @@ Test(readers, json_trees_outside_the_fast_path_read_the_same)
     free(b);
     free(X);
 }
+
+/* A JSON model that cannot be split into trees and is larger than one document may be (here a
+ * 70 MB gblinear): the learner facts are still read, without building the document. */
+Test(readers, huge_unsplittable_json_gives_facts_without_a_document)
+{
+    smx_buf b = SMX_BUF_INIT;
+    smx_buf_puts(&b, "{\"learner\":{\"attributes\":{\"best_iteration\":\"3\"},\"feature_names\":[],"
+                     "\"feature_types\":[],\"gradient_booster\":{\"model\":{\"boosted_rounds\":4,"
+                     "\"weights\":[");
+    size_t n = 14u << 20;
+    smx_buf_reserve(&b, n * 5 + 512);
+    for (size_t i = 0; i < n; i++)
+        smx_buf_append(&b, i ? ",0.25" : "0.25", i ? 5 : 4);
+    smx_buf_printf(&b,
+                   "]},\"name\":\"gblinear\"},\"learner_model_param\":{\"base_score\":\"5E-1\","
+                   "\"num_class\":\"0\",\"num_feature\":\"%zu\",\"num_target\":\"1\"},"
+                   "\"objective\":{\"name\":\"reg:squarederror\",\"reg_loss_param\":{}}},"
+                   "\"version\":[1,7,4]}",
+                   n - 1);
+    cr_assert_gt(b.len, (size_t)64 << 20);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(b.data, b.len, "big.json", &m, &err), SMX_OK);
+    cr_assert_eq(m->format, COMPAT_FMT_JSON);
+    cr_assert_not(m->corrupt, "%s", m->problem);
+    cr_assert(m->writer_exact && m->writer_min.major == 1 && m->writer_min.minor == 7);
+    cr_assert_str_eq(m->objective, "reg:squarederror");
+    cr_assert_eq(m->num_feature, (int64_t)n - 1);
+    cr_assert_str_eq(m->base_score, "5E-1");
+    cr_assert(strstr(m->detail, "learner facts only"), "%s", m->detail);
+    compat_pred p;
+    cr_assert_neq(compat_reference_predict(m, (const float[1]){0}, 1, 1, 0, &p, &err), SMX_OK);
+    cr_assert(strstr(err.msg, "not parsed"), "%s", err.msg);
+    compat_model_info_free(m);
+    smx_buf_free(&b);
+}

@@ -303,6 +303,15 @@ Test(libsvm, shape_from_the_entries)
     cr_expect_eq(M.indptr[1], 4);
 }
 
+Test(libsvm, column_indexes_beyond_32_bits_keep_the_width)
+{
+    /* found by fuzz_libsvm: the width is what the container's CSR would have, so the
+     * column-count check against the model names the true number */
+    cr_assert_eq(svm("1133333335:3 331133333335:3 33333333335:3", 0), SMX_OK);
+    cr_expect_eq(M.ncol, 331133333336ull);
+    cr_expect_eq(M.nnz, 3);
+}
+
 Test(libsvm, shift_of_3x)
 {
     cr_assert_eq(svm("1 1:0.1 2:0.2 3:0.3", 1), SMX_OK);

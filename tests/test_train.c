@@ -597,11 +597,12 @@ Test(train, trains_with_the_libxgboost_of_a_wheel)
     char *train = strdup(th_path(dir, "train.csv"));
     write_data(train, 300, 8);
     char *out = NULL;
-    /* TMPDIR=dir: the wheel is unpacked under dir, so a '..' entry would land in dir */
+    /* TMPDIR and the cache in dir: the wheel is unpacked under dir, so a '..' entry would land
+     * in dir */
     snprintf(cmd, sizeof cmd,
-             "TMPDIR='%s' %s train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel "
-             "'%s/xgb.whl' --json -o '%s/w.tar.gz'",
-             dir, SMXGB_BIN, train, dir, dir);
+             "TMPDIR='%s' XDG_CACHE_HOME='%s' %s train --train '%s' -c 1.7-1 -p num_round=3 "
+             "--xgboost-wheel '%s/xgb.whl' --json -o '%s/w.tar.gz'",
+             dir, dir, SMXGB_BIN, train, dir, dir);
     int rc = th_run(cmd, &out);
     cr_assert_eq(rc, 0, "%s", out);
     json_t *j = th_json(out);
@@ -616,6 +617,8 @@ Test(train, trains_with_the_libxgboost_of_a_wheel)
                   "train --train '%s' -c 1.7-1 -p num_round=3 --xgboost-wheel '%s/nolib.whl' "
                   "-o '%s/w2.tar.gz' 2>&1",
                   train, dir, dir);
+    cr_assert(access(th_path(dir, "smxgb/wheels"), F_OK) == 0,
+              "the wheel's library is cached under $XDG_CACHE_HOME/smxgb");
     cr_assert_eq(rc, 2, "%s", out);
     cr_assert(strstr(out, "has no xgboost/lib/libxgboost.so"), "%s", out);
     free(out);
@@ -644,4 +647,57 @@ Test(train, a_verdict_other_than_ok_fails_train_and_removes_the_artifact)
     cr_assert_eq(rc, 0, "1.3-1 reads 1.7 logitraw margins as written: %s", out);
     free(out);
     free(train);
+}
+
+/* csv_weights=1 and no early stopping (xgb.train 1.7 then stores best_iteration = last round
+ * and best_ntree_limit anyway): the same bytes as xgb.train with DMatrix(weight=...). */
+static void same_bytes_weighted(const char *tree_method)
+{
+    if (th_run("/usr/bin/python3 -c 'import xgboost, numpy' 2>/dev/null", NULL) != 0)
+        cr_skip_test("/usr/bin/python3 has no xgboost (scripts/setup.sh installs it)");
+    char *plain = strdup(th_path(dir, "plain.csv"));
+    char *train = strdup(th_path(dir, "weighted.csv"));
+    write_data(plain, 700, 6);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "awk -F, 'BEGIN { OFS = \",\" } { w = (NR %% 4 + 1) * 0.5; $1 = $1 \",\" w; print }' "
+             "'%s' > '%s'",
+             plain, train);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    char *art = strdup(th_path(dir, "w.tar.gz"));
+    cr_assert_eq(th_smxgb(NULL,
+                          "train --train '%s' -c 1.7-1 -p num_round=12 -p csv_weights=1 -p "
+                          "objective=binary:logistic -p tree_method=%s -q -o '%s'",
+                          train, tree_method, art),
+                 0);
+    extract_model(art, "w");
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"\n"
+             "import numpy as np, xgboost as xgb\n"
+             "t = np.loadtxt('%s', delimiter=',', dtype=np.float32)\n"
+             "d = xgb.DMatrix(t[:, 2:], label=t[:, 0], weight=t[:, 1])\n"
+             "b = xgb.train({'objective': 'binary:logistic', 'tree_method': '%s'}, d, 12, "
+             "evals=[(d, 'train')], verbose_eval=False)\n"
+             "open('%s/w.bin', 'wb').write(b.save_raw('deprecated'))\n\"",
+             train, tree_method, dir);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    size_t n1, n2;
+    char *ours = th_read(model_path("w"), &n1);
+    char *theirs = th_read(th_path(dir, "w.bin"), &n2);
+    cr_assert_eq(n1, n2, "model sizes differ: %zu vs %zu", n1, n2);
+    cr_assert_eq(memcmp(ours, theirs, n1), 0, "smxgb train and xgb.train wrote different bytes");
+    free(ours);
+    free(theirs);
+    free(plain);
+    free(train);
+    free(art);
+}
+
+Test(train, same_bytes_as_python_weighted_hist)
+{
+    same_bytes_weighted("hist");
+}
+Test(train, same_bytes_as_python_weighted_approx)
+{
+    same_bytes_weighted("approx");
 }
