@@ -463,6 +463,10 @@ int compat_version_in_writer_range(const compat_model_info *m, compat_version v)
  * file name (the extension matters to XGBoost's own dispatch); limits guard allocations.
  * Returns SMX_OK with *out set for anything, recognised or not (info->format says which, and
  * info->corrupt/problem say what is wrong); SMX_ENOMEM otherwise.
+ * Memory beyond buf: the compact trees, one tree's JSON document at a time (a JSON skeleton
+ * of at most 64 MiB), and for joblib/gzip wrappers the inflated bytes (at most 100x the
+ * compressed size, at least 64 MiB, at most 2 GiB). A corrupt model keeps its facts but not
+ * its trees (trees NULL: the reference predictor refuses it).
  */
 int compat_identify(const void *buf, size_t len, const char *name, compat_model_info **out,
                     smx_err *err);

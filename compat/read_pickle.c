@@ -32,7 +32,7 @@ typedef struct pk {
     item last[2];
     item *memo;
     size_t n_memo, cap_memo, next_memo;
-    item cands[16];
+    item cands[32];
     size_t n_cands;
     char pending_attr[32];
     int first_class_done;
@@ -146,10 +146,28 @@ seen:
     return 0;
 }
 
+/* Does the start of these bytes look like an XGBoost payload? */
+static int looks_like_payload(const unsigned char *b, size_t n)
+{
+    if (n >= 4 && !memcmp(b, "binf", 4))
+        return 1;
+    if (n >= 14 && !memcmp(b, "CONFIG-offset:", 14))
+        return 1;
+    if (n >= 2 && b[0] == '{')
+        return 1;
+    return read_binary_sniff(b, n);
+}
+
+/* Remember a byte string that may be the model. Raw bytes must start like a payload;
+ * text-encoded ones (protocols 0-2) are decoded later, so only short strings (attribute and
+ * parameter names, which an sklearn wrapper has dozens of) are left out. */
 static void candidate(pk *s, it_kind k, const unsigned char *p, size_t n)
 {
-    if (n >= 16 && s->n_cands < sizeof s->cands / sizeof s->cands[0])
-        s->cands[s->n_cands++] = (item){k, p, n};
+    if (n < 16 || s->n_cands == sizeof s->cands / sizeof s->cands[0])
+        return;
+    if ((k == IT_BYTES || k == IT_STR) ? !looks_like_payload(p, n) : n < 64)
+        return;
+    s->cands[s->n_cands++] = (item){k, p, n};
 }
 
 static void string_pushed(pk *s, it_kind k, const unsigned char *p, size_t n)
@@ -537,18 +555,6 @@ static int scan(pk *s)
         if (rc)
             return rc;
     }
-}
-
-/* Does the start of these bytes look like an XGBoost payload? */
-static int looks_like_payload(const unsigned char *b, size_t n)
-{
-    if (n >= 4 && !memcmp(b, "binf", 4))
-        return 1;
-    if (n >= 14 && !memcmp(b, "CONFIG-offset:", 14))
-        return 1;
-    if (n >= 2 && b[0] == '{')
-        return 1;
-    return read_binary_sniff(b, n);
 }
 
 int read_pickle(const unsigned char *b, size_t len, compat_model_info *m, int depth)

@@ -701,3 +701,61 @@ Test(train, same_bytes_as_python_weighted_approx)
 {
     same_bytes_weighted("approx");
 }
+
+/* LIBSVM: the same bytes as xgb.train on XGBoost's own loader (DMatrix('f?format=libsvm'),
+ * what the 1.7-1 container's training uses); indexes kept as they are (1-based -> 7 columns). */
+Test(train, libsvm_same_bytes_as_python_xgb_train)
+{
+    if (th_run("/usr/bin/python3 -c 'import xgboost, numpy' 2>/dev/null", NULL) != 0)
+        cr_skip_test("/usr/bin/python3 has no xgboost (scripts/setup.sh installs it)");
+    char *train = strdup(th_path(dir, "train.libsvm"));
+    FILE *f = fopen(train, "w");
+    cr_assert_not_null(f);
+    unsigned s = 77;
+    for (int i = 0; i < 1200; i++) {
+        float x[7] = {0};
+        char line[256];
+        size_t n = 0;
+        for (int j = 1; j <= 6; j++) {
+            s = s * 1103515245u + 12345u;
+            if ((s >> 8) % 10 < 7) {
+                s = s * 1103515245u + 12345u;
+                x[j] = (float)((s >> 8) % 10000) / 10000.0f;
+                n += (size_t)snprintf(line + n, sizeof line - n, " %d:%.4f", j, x[j]);
+            }
+        }
+        fprintf(f, "%d%s\n", x[1] + 0.5f * x[2] > 0.7f, line);
+    }
+    fclose(f);
+    char *art = strdup(th_path(dir, "l.tar.gz"));
+    char *out = NULL;
+    cr_assert_eq(th_smxgb(&out,
+                          "train --train '%s' -c 1.7-1 -p num_round=8 -p objective=binary:logistic "
+                          "--json -o '%s'",
+                          train, art),
+                 0, "%s", out);
+    json_t *j = th_json(out);
+    cr_assert_eq(json_integer_value(json_object_get(j, "num_feature")), 7);
+    json_decref(j);
+    free(out);
+    extract_model(art, "l");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"\n"
+             "import xgboost as xgb\n"
+             "d = xgb.DMatrix('%s?format=libsvm')\n"
+             "b = xgb.train({'objective': 'binary:logistic'}, d, 8, evals=[(d, 'train')], "
+             "verbose_eval=False)\n"
+             "open('%s/l.bin', 'wb').write(b.save_raw('deprecated'))\n\" 2>/dev/null",
+             train, dir);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    size_t n1, n2;
+    char *ours = th_read(model_path("l"), &n1);
+    char *theirs = th_read(th_path(dir, "l.bin"), &n2);
+    cr_assert_eq(n1, n2, "model sizes differ: %zu vs %zu", n1, n2);
+    cr_assert_eq(memcmp(ours, theirs, n1), 0, "smxgb train and xgb.train wrote different bytes");
+    free(ours);
+    free(theirs);
+    free(train);
+    free(art);
+}

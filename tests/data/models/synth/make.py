@@ -173,7 +173,22 @@ wr("pickle_p3_snapjson.pkl", pickle.dumps(booster(snapjson), protocol=3), payloa
 wr("pickle_p5_snapubj.pkl", pickle.dumps(booster(snapubj), protocol=5), payload="snap_ubj", writer_min="1.7.4",
    writer_max="1.7.4", protocol=5, pclass="xgboost.core Booster", preds="1.7.4/binary_logistic.preds.txt", **PK)
 clf = XGBClassifier()
-clf.n_estimators, clf._Booster, clf.use_label_encoder = 10, booster(snapubj), False
+# the attributes XGBClassifier 1.7 pickles, in its order: dozens of parameter names before the
+# Booster
+for k, v in [("n_estimators", 10), ("objective", "binary:logistic"), ("max_depth", 3), ("max_leaves", None),
+             ("max_bin", None), ("grow_policy", None), ("learning_rate", 0.3), ("verbosity", None),
+             ("booster", None), ("tree_method", None), ("gamma", None), ("min_child_weight", None),
+             ("max_delta_step", None), ("subsample", None), ("sampling_method", None),
+             ("colsample_bytree", None), ("colsample_bylevel", None), ("colsample_bynode", None),
+             ("reg_alpha", None), ("reg_lambda", None), ("scale_pos_weight", None), ("base_score", None),
+             ("missing", float("nan")), ("num_parallel_tree", None), ("random_state", None), ("n_jobs", None),
+             ("monotone_constraints", None), ("interaction_constraints", None), ("importance_type", None),
+             ("gpu_id", None), ("validate_parameters", None), ("predictor", None),
+             ("enable_categorical", False), ("feature_types", None), ("max_cat_to_onehot", None),
+             ("max_cat_threshold", None), ("eval_metric", None), ("early_stopping_rounds", None),
+             ("callbacks", None), ("use_label_encoder", False), ("n_classes_", 2)]:
+    setattr(clf, k, v)
+clf._Booster = booster(snapubj)
 sk_clf = pickle.dumps(clf, protocol=4)
 wr("pickle_xgbclassifier.pkl", sk_clf, payload="snap_ubj", writer_min="1.7.4", writer_max="1.7.4", protocol=4,
    pclass="xgboost.sklearn XGBClassifier", preds="1.7.4/binary_logistic.preds.txt", **PK)
