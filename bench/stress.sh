@@ -21,7 +21,7 @@ fail=0
 
 # start_serve [serve options...]: starts smxgb serve on a free port; sets pid and port
 start_serve() {
-  (ulimit -n 8192; exec "$SMXGB" serve "$tmp/model.tar.gz" --port 0 --quiet "$@") 2>"$tmp/serve.log" &
+  (ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$SMXGB" serve "$tmp/model.tar.gz" --port 0 --quiet "$@") 2>"$tmp/serve.log" &
   pid=$!
   for _ in $(seq 100); do
     port=$(sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p' "$tmp/serve.log")
