@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *default_libs[] = {"libxgboost.so", "libxgboost.so.0", NULL};
 
@@ -141,10 +142,13 @@ int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err)
     return SMX_OK;
 }
 
+static void proxies_free(compat_xgb *x);
+
 void compat_xgb_close(compat_xgb *x)
 {
     if (!x)
         return;
+    proxies_free(x); /* after every thread that predicted has stopped */
     /* libxgboost keeps thread pools and static state: never dlclose it while the process
      * lives (unloading OpenMP runtimes is a known source of crashes at exit) */
     free(x->path);
@@ -407,6 +411,63 @@ static int predict_via_dmatrix(compat_booster *b, DMatrixHandle d, uint64_t nrow
     return SMX_OK;
 }
 
+/*
+ * One proxy DMatrix per thread for in-place prediction: without one, XGBoost builds a fresh
+ * proxy (and its Context, which reads the cgroup CPU quota files) on every call. The proxy
+ * only carries the array of the current call, so reusing it on its own thread is safe. The
+ * main thread keeps the old path (single-threaded tools gain nothing, and a proxy there
+ * would register C++ thread-local destructors that outlive the leak check at exit).
+ */
+typedef struct tl_proxy {
+    const compat_xgb *x;
+    DMatrixHandle h;
+    struct tl_proxy *next;
+} tl_proxy;
+
+/* every proxy made, freed by compat_xgb_close: freeing one in a thread-exit destructor would
+ * call into XGBoost while the thread's C++ thread-locals are already gone */
+static pthread_mutex_t proxy_lock = PTHREAD_MUTEX_INITIALIZER;
+static tl_proxy *proxies;
+static _Thread_local tl_proxy *my_proxy;
+
+static DMatrixHandle thread_proxy(compat_xgb *x)
+{
+    if (!x->XGProxyDMatrixCreate || !x->XGDMatrixFree || gettid() == getpid())
+        return NULL;
+    if (my_proxy && my_proxy->x == x)
+        return my_proxy->h;
+    tl_proxy *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->x = x;
+    if (x->XGProxyDMatrixCreate(&t->h) != 0) {
+        free(t);
+        return NULL;
+    }
+    pthread_mutex_lock(&proxy_lock);
+    t->next = proxies;
+    proxies = t;
+    pthread_mutex_unlock(&proxy_lock);
+    my_proxy = t;
+    return t->h;
+}
+
+static void proxies_free(compat_xgb *x)
+{
+    pthread_mutex_lock(&proxy_lock);
+    for (tl_proxy **pp = &proxies; *pp;) {
+        tl_proxy *t = *pp;
+        if (t->x == x) {
+            *pp = t->next;
+            x->XGDMatrixFree(t->h);
+            free(t);
+        } else {
+            pp = &t->next;
+        }
+    }
+    pthread_mutex_unlock(&proxy_lock);
+}
+
 int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nrow, uint64_t ncol,
                                  const compat_predict_opts *o, const float **out, uint64_t shape[2],
                                  smx_err *err)
@@ -423,7 +484,7 @@ int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nro
         predict_config(cfg, sizeof cfg, o);
         const bst_ulong *shp;
         bst_ulong dim;
-        if (x->XGBoosterPredictFromDense(b->h, arr, cfg, NULL, &shp, &dim, out) == 0) {
+        if (x->XGBoosterPredictFromDense(b->h, arr, cfg, thread_proxy(x), &shp, &dim, out) == 0) {
             shape_of(shp, dim, shape);
             return SMX_OK;
         }
@@ -465,7 +526,8 @@ int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const ui
         predict_config(cfg, sizeof cfg, o);
         const bst_ulong *shp;
         bst_ulong dim;
-        if (x->XGBoosterPredictFromCSR(b->h, ip, ix, vv, ncol, cfg, NULL, &shp, &dim, out) != 0)
+        if (x->XGBoosterPredictFromCSR(b->h, ip, ix, vv, ncol, cfg, thread_proxy(x), &shp, &dim,
+                                       out) != 0)
             return compat_xgb_fail(x, err, "predict");
         shape_of(shp, dim, shape);
         return SMX_OK;
