@@ -531,6 +531,10 @@ int compat_judgement_add(compat_judgement *j, const char *rule, int verdict, con
 /* Number of rules and the id of rule i (for listings and tests). */
 int compat_rules(size_t *n, smx_err *err);
 const char *compat_rule_id(size_t i);
+/* Rule i's first outcome ("fails" | "wrong-predictions"), its reason template and its source. */
+const char *compat_rule_verdict(size_t i);
+const char *compat_rule_why(size_t i);
+const char *compat_rule_source(size_t i);
 
 /*
  * Conversion plan: the format ("deprecated", "ubj" or "json") in which XGBoost `runtime`

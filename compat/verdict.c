@@ -71,6 +71,30 @@ const char *compat_rule_id(size_t i)
     return json_string_value(json_object_get(json_array_get(rules, i), "id"));
 }
 
+static const char *rule_outcome(size_t i, const char *key)
+{
+    if (get_rules(NULL))
+        return NULL;
+    json_t *o = json_array_get(json_object_get(json_array_get(rules, i), "outcomes"), 0);
+    return json_string_value(json_object_get(o, key));
+}
+
+const char *compat_rule_verdict(size_t i)
+{
+    return rule_outcome(i, "verdict");
+}
+const char *compat_rule_why(size_t i)
+{
+    return rule_outcome(i, "why");
+}
+
+const char *compat_rule_source(size_t i)
+{
+    if (get_rules(NULL))
+        return NULL;
+    return json_string_value(json_object_get(json_array_get(rules, i), "source"));
+}
+
 const char *compat_verdict_name(int v)
 {
     return v == COMPAT_VERDICT_FAILS   ? "fails"

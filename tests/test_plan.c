@@ -450,3 +450,69 @@ Test(plan_cli, serverless_probe_uses_the_4_mb_payload_limit, .init = setup, .fin
     cr_assert(strstr(out, "probe-healthy"), "a real-time endpoint takes it: %s", out);
     free(out);
 }
+
+/* Every code a plan report can hold is documented in `smxgb help codes`. */
+static void expect_documented(json_t *items, const char *key, const char *codes, const char *plan)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(items, i, f)
+    {
+        const char *code = json_string_value(json_object_get(f, key));
+        cr_assert_not_null(code, "%s: an item without a %s", plan, key);
+        char needle[128];
+        snprintf(needle, sizeof needle, "  %s ", code);
+        cr_expect(strstr(codes, needle), "%s: '%s' is not in `smxgb help codes`", plan, code);
+    }
+}
+
+Test(plan_cli, every_reported_code_is_documented, .init = setup, .fini = teardown)
+{
+    static const char *const plans[] = {"ab_pair.json",
+                                        "good_and_broken.json",
+                                        "module.json",
+                                        "non_xgboost.json",
+                                        "one_model.json",
+                                        "pipeline_script_uncompressed.json",
+                                        "planned_values_only.json",
+                                        "serverless.json",
+                                        "serverless_bad_memory.json",
+                                        "uncompressed_prefix.json",
+                                        "unknown.json",
+                                        "unpublished_tag.json"};
+    char *codes = NULL;
+    cr_assert_eq(th_smxgb(&codes, "help codes"), 0);
+    size_t n_codes = 0;
+    for (size_t k = 0; k < sizeof plans / sizeof *plans; k++) {
+        char *out = NULL;
+        th_smxgb(&out,
+                 "plan %s/plan/%s --no-serve --json " MAP_GOOD_AND_BROKEN
+                 " --artifact s3://acme-models/churn/2026-11-22/model.tar.gz=%s/good.tar.gz"
+                 " --artifact s3://acme-models/churn/a/model.tar.gz=%s/good.tar.gz"
+                 " --artifact s3://acme-models/churn/b/model.tar.gz=%s/stray.tar.gz"
+                 " --artifact s3://acme-models/churn/sl/model.tar.gz=%s/good.tar.gz"
+                 " --artifact s3://acme-models/pipe/model.tar.gz=%s/stray.tar.gz"
+                 " --artifact s3://acme-models/raw/xgboost-model=%s/raw-model 2>/dev/null",
+                 SMXGB_TESTDATA, plans[k], dir, dir, dir, dir, dir, dir, dir, dir, dir);
+        json_t *j = json_loads(out, 0, NULL);
+        cr_assert_not_null(j, "%s: no JSON: %.300s", plans[k], out);
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(j, "cases"), i, c)
+        {
+            json_t *f = json_object_get(c, "findings");
+            n_codes += json_array_size(f);
+            expect_documented(f, "code", codes, plans[k]);
+            json_t *v = json_object_get(c, "verify");
+            expect_documented(json_object_get(v, "findings"), "code", codes, plans[k]);
+            size_t m;
+            json_t *res;
+            json_array_foreach(json_object_get(v, "containers"), m, res)
+                expect_documented(json_object_get(res, "reasons"), "rule", codes, plans[k]);
+        }
+        json_decref(j);
+        free(out);
+    }
+    cr_assert_gt(n_codes, 20, "the fixtures produce findings to check");
+    free(codes);
+}

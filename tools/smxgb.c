@@ -77,9 +77,35 @@ static void print_overview(FILE *f)
 
 static void print_codes(FILE *f)
 {
-    fprintf(f, "Finding codes (stable identifiers, as in --json output):\n\n");
+    fprintf(f, "Finding codes (stable identifiers, as in --json output).\n\n"
+               "The archive and its layout (verify, check, plan):\n");
     for (const artifact_code_doc *c = artifact_finding_codes; c->code; c++)
         fprintf(f, "  %-30s %-8s %s\n", c->code, c->severity, c->meaning);
+    fprintf(
+        f,
+        "\nVerdict rules (verify's containers[].reasons[].rule; the data is compat/rules.json):\n");
+    size_t n = 0;
+    smx_err err = {0};
+    if (compat_rules(&n, &err) == SMX_OK) {
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "  %-18s %-17s %s\n  %-18s %-17s (source: %s)\n", compat_rule_id(i),
+                    compat_rule_verdict(i) ? compat_rule_verdict(i) : "",
+                    compat_rule_why(i) ? compat_rule_why(i) : "", "", "",
+                    compat_rule_source(i) ? compat_rule_source(i) : "?");
+    } else {
+        fprintf(f, "  (the rule table cannot be read: %s)\n", err.msg);
+    }
+    fprintf(f, "  %-18s %-17s %s\n", "LOAD-CHECK", "fails|note",
+            "the model loaded (or failed to load) with a real XGBoost in a child process");
+    fprintf(f, "  %-18s %-17s %s\n", "LAYOUT", "fails",
+            "the archive or this container's layout has errors: nothing loads");
+    fprintf(f, "  %-18s %-17s %s\n", "PARTIAL", "note",
+            "a large model was identified from its first bytes only (facts stored later unknown)");
+    fprintf(f, "  %-18s %-17s %s\n", "UNIDENTIFIED", "note",
+            "a model file that was not identified (over 64 files, or unreadable): not judged");
+    fprintf(f, "\nHealth checks and Terraform plans (check, plan):\n");
+    for (const artifact_code_doc *c = gate_finding_codes; c->code; c++)
+        fprintf(f, "  %-30s %-13s %s\n", c->code, c->severity, c->meaning);
 }
 
 static int cmd_help(int argc, char **argv)

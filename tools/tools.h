@@ -43,6 +43,9 @@ void tools_register_verb(const char *name, int (*fn)(int, char **), const verb_d
         tools_register_verb(#name, fn, &doc, order);                                               \
     }
 
+/* Codes that check and plan add to verify's (tools/codes.c). */
+extern const artifact_code_doc gate_finding_codes[];
+
 /* Map an smx status from a failed call to an exit code. */
 int exit_for_status(int status);
 
