@@ -494,7 +494,7 @@ static int identify_wrapped(const unsigned char *b, size_t len, const char *name
         return SMX_OK;
     }
     if (is_pickle_start(o, n)) {
-        rc = read_pickle(o, n, m, depth + 1);
+        rc = read_pickle(o, n, m);
         if (m->format == COMPAT_FMT_PICKLE) {
             m->format = COMPAT_FMT_JOBLIB;
             snprintf(m->joblib_compression, sizeof m->joblib_compression, "%s", comp);
@@ -579,7 +579,7 @@ int identify_bytes(const unsigned char *b, size_t len, const char *name, compat_
         return rc;
     }
     if (len >= 2 && b[0] == 0x80 && b[1] <= 5) {
-        int rc = read_pickle(b, len, m, depth);
+        int rc = read_pickle(b, len, m);
         classify_pickle(m);
         return rc;
     }
@@ -644,7 +644,7 @@ int identify_bytes(const unsigned char *b, size_t len, const char *name, compat_
         return SMX_OK;
     }
     if (is_pickle_start(b, len)) {
-        int rc = read_pickle(b, len, m, depth);
+        int rc = read_pickle(b, len, m);
         if (rc == SMX_EFORMAT && !m->n_pickle_globals) {
             /* not convincingly a pickle after all */
             m->format = COMPAT_FMT_UNKNOWN;

@@ -130,9 +130,7 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
     if (!rc && G(tn, "split_type")) {
         ARR("split_type", st, n);
     }
-    if (!rc && slv > 1) {
-        mnode lw = G(tn, "leaf_weights");
-        (void)lw;
+    if (!rc && slv > 1 && !G(tn, "leaf_weights")) { /* 2.0-3.1: leaf vectors in base_weights */
         ARR("base_weights", bw, n * (size_t)slv);
     }
 #undef ARR

@@ -57,7 +57,7 @@ void model_copy(char *dst, size_t cap, const char *s, size_t len);
 int read_binary(const unsigned char *b, size_t len, compat_model_info *m);
 int read_json(const unsigned char *b, size_t len, compat_model_info *m);
 int read_ubjson(const unsigned char *b, size_t len, compat_model_info *m);
-int read_pickle(const unsigned char *b, size_t len, compat_model_info *m, int depth);
+int read_pickle(const unsigned char *b, size_t len, compat_model_info *m);
 /* Magic-less legacy binary? (formats.md 1.5 rule 2) */
 int read_binary_sniff(const unsigned char *b, size_t len);
 /* Identify the payload bytes of a pickle or a snapshot into m->payload (and facts). */

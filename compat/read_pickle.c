@@ -557,9 +557,8 @@ static int scan(pk *s)
     }
 }
 
-int read_pickle(const unsigned char *b, size_t len, compat_model_info *m, int depth)
+int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
 {
-    (void)depth;
     pk s;
     memset(&s, 0, sizeof s);
     s.b = b;

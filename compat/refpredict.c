@@ -156,6 +156,10 @@ int compat_reference_predict(const compat_model_info *m, const float *X, size_t 
     if (!m->booster[0] || (linear ? !m->linear_weights : (!m->trees && m->num_trees > 0)))
         return smx_fail(err, SMX_EINVAL, "the %s model was not parsed (%s): nothing to evaluate",
                         m->booster[0] ? m->booster : "unknown", m->detail);
+    if (m->has_leaf_weights)
+        return smx_fail(err, SMX_EINVAL,
+                        "vector-leaf trees with \"leaf_weights\" (the XGBoost 3.2+ layout) are not "
+                        "evaluated by the reference predictor");
     int vleaf = m->size_leaf_vector > 1;
     size_t groups = 1;
     if (m->num_class > 1)

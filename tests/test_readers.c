@@ -626,3 +626,31 @@ Test(readers, huge_unsplittable_json_gives_facts_without_a_document)
     compat_model_info_free(m);
     smx_buf_free(&b);
 }
+
+/* Vector-leaf trees in the 3.2+ layout ("leaf_weights"): recognised, and not evaluated with
+ * the 2.0-3.1 reading of base_weights. */
+Test(readers, vector_leaf_trees_with_leaf_weights_are_flagged)
+{
+    size_t len;
+    char *b = th_read(MODELS "/3.0.5/multi_output_tree.json", &len);
+    smx_buf o = SMX_BUF_INIT;
+    const char *p = b, *hit;
+    while ((hit = strstr(p, "{\"base_weights\""))) {
+        smx_buf_append(&o, p, (size_t)(hit - p));
+        smx_buf_puts(&o, "{\"leaf_weights\":[0.5,0.5],");
+        p = hit + 1;
+    }
+    smx_buf_puts(&o, p);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(o.data, o.len, "mt.json", &m, &err), SMX_OK);
+    cr_assert_not(m->corrupt, "%s", m->problem);
+    cr_assert(m->has_leaf_weights);
+    cr_assert_eq(m->size_leaf_vector, 2);
+    compat_pred pr;
+    cr_assert_neq(compat_reference_predict(m, (const float[6]){0}, 1, 6, 0, &pr, &err), SMX_OK);
+    cr_assert(strstr(err.msg, "leaf_weights"), "%s", err.msg);
+    compat_model_info_free(m);
+    smx_buf_free(&o);
+    free(b);
+}

@@ -78,10 +78,12 @@ typedef struct listen_ctx {
 static void on_listen(void *ctx, unsigned port)
 {
     listen_ctx *l = ctx;
+    int v6 = strchr(l->host, ':') != NULL;
     fprintf(stderr,
-            "smxgb serve: listening on http://%s:%u (container %s, %s, %zu model file%s, %u "
+            "smxgb serve: listening on http://%s%s%s:%u (container %s, %s, %zu model file%s, %u "
             "worker%s)\n",
-            l->host, port, l->c->tag, l->model ? serve_model_objective(l->model) : "no model",
+            v6 ? "[" : "", l->host, v6 ? "]" : "", port, l->c->tag,
+            l->model ? serve_model_objective(l->model) : "no model",
             l->model ? serve_model_count(l->model) : 0,
             l->model && serve_model_count(l->model) == 1 ? "" : "s", l->workers,
             l->workers == 1 ? "" : "s");
