@@ -4,9 +4,8 @@
  *
  * Memory stays proportional to one tree, not to the model: one structural pass finds the
  * "trees" array and the extent of each tree; jansson parses the rest (the skeleton, with the
- * trees cut out), and each tree is parsed on its own when model_doc.c asks for it, by a small
- * arena parser for the shapes XGBoost writes, or by jansson for anything else (which also
- * gives precise error messages). Byte offsets in messages are those of the file.
+ * trees cut out), and each tree is parsed on its own, also by jansson, when model_doc.c asks
+ * for it. Byte offsets in messages are those of the file.
  *
  * A text that cannot be split that way (no trees, not well nested) is parsed whole, up to
  * MODEL_JSON_DOM_MAX bytes; beyond that only the learner facts that matter for verdicts
@@ -295,456 +294,14 @@ static int json_fail(compat_model_info *m, const json_error_t *e, size_t base, s
                          what, e->text);
 }
 
-/* ---- a fast path for tree objects ---------------------------------------------------------
- *
- * Most of a JSON model is its trees, and most of a tree is arrays of numbers. jansson makes
- * one allocation per number; this small parser reads a tree object into an arena that is
- * reused for the next tree, with arrays of scalars kept as plain vectors of doubles. It only
- * takes what XGBoost writes (no escapes in strings, arrays either all scalars or all
- * containers); anything else, including malformed text, goes to jansson, which then also
- * gives the precise error message.
- */
-
-typedef struct fj fj;
-typedef struct fj_member {
-    const char *k;
-    size_t kl;
-    fj *v;
-} fj_member;
-
-struct fj {
-    md_kind kind;
-    int ek; /* scalar arrays: 1 all booleans, 2 all integers, 0 otherwise */
-    int scalars;
-    union {
-        double num;
-        struct {
-            const char *p;
-            size_t n;
-        } s;
-        struct {
-            double *v;
-            size_t n;
-        } nums;
-        struct {
-            fj **v;
-            size_t n;
-        } a;
-        struct {
-            fj_member *v;
-            size_t n;
-        } o;
-    } u;
-};
-
-typedef struct fj_arena {
-    char *mem;
-    size_t used, cap;
-    int failed;
-} fj_arena;
-
-static void *fj_alloc(fj_arena *a, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (a->cap - a->used < n) { /* too small for this tree: fail, the caller grows and retries */
-        a->failed = 1;
-        return NULL;
-    }
-    void *r = a->mem + a->used;
-    a->used += n;
-    return r;
-}
-
+/* The context of one JSON model: its text, where its trees are, the tree being read. */
 struct jctx {
     const unsigned char *b;
     const trees *t;
     json_t *root;
-    const void *cur; /* the tree being read, where it starts, and which parser read it */
+    const json_t *cur; /* the tree being read and where it starts */
     size_t cur_off;
-    int cur_fast;
-    fj_arena arena; /* the fast path's arena, its text, and its view */
-    char *text;
-    mdoc fdoc;
 };
-
-typedef struct fjp {
-    const char *p, *end;
-    fj_arena *a;
-    int depth;
-} fjp;
-
-static void fj_ws(fjp *q)
-{
-    while (q->p < q->end && (*q->p == ' ' || *q->p == '\n' || *q->p == '\t' || *q->p == '\r'))
-        q->p++;
-}
-
-static int fj_number(fjp *q, double *out, int *is_int)
-{
-    const char *p = q->p;
-    int neg = 0;
-    if (p < q->end && *p == '-')
-        neg = 1, p++;
-    const char *d0 = p;
-    int64_t v = 0;
-    while (p < q->end && *p >= '0' && *p <= '9' && p - d0 < 18)
-        v = v * 10 + (*p++ - '0');
-    if (p > d0 &&
-        (p >= q->end || (*p != '.' && *p != 'e' && *p != 'E' && !(*p >= '0' && *p <= '9')))) {
-        *out = (double)(neg ? -v : v);
-        *is_int = 1;
-        q->p = p;
-        return 0;
-    }
-    char *e;
-    *out = strtod(q->p, &e); /* the text is NUL-terminated */
-    if (e == q->p || e > q->end)
-        return -1;
-    *is_int = 0;
-    q->p = e;
-    return 0;
-}
-
-static fj *fj_value(fjp *q);
-
-static int fj_scalar(fjp *q, double *v, int *k)
-{
-    char c = *q->p;
-    if (c == 't' && q->end - q->p >= 4 && !memcmp(q->p, "true", 4)) {
-        *v = 1, *k = 1, q->p += 4;
-        return 0;
-    }
-    if (c == 'f' && q->end - q->p >= 5 && !memcmp(q->p, "false", 5)) {
-        *v = 0, *k = 1, q->p += 5;
-        return 0;
-    }
-    int is_int;
-    if (fj_number(q, v, &is_int))
-        return -1;
-    *k = is_int ? 2 : 0;
-    return 0;
-}
-
-static fj *fj_array(fjp *q, fj *n)
-{
-    q->p++;
-    fj_ws(q);
-    n->kind = MD_ARR;
-    if (q->p < q->end && *q->p == ']') {
-        q->p++;
-        n->scalars = 1;
-        return n;
-    }
-    if (q->p >= q->end)
-        return NULL;
-    char c = *q->p;
-    size_t cap = 16, k = 0;
-    if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f') {
-        n->scalars = 1;
-        double *v = fj_alloc(q->a, cap * sizeof *v);
-        int ek = -1;
-        for (;;) {
-            if (!v)
-                return NULL;
-            if (k == cap) {
-                double *nv = fj_alloc(q->a, 2 * cap * sizeof *nv);
-                if (!nv)
-                    return NULL;
-                memcpy(nv, v, k * sizeof *v);
-                v = nv, cap *= 2;
-            }
-            int kind;
-            if (q->p >= q->end || fj_scalar(q, &v[k], &kind))
-                return NULL;
-            ek = ek == -1 ? kind : ek == kind ? ek : 0;
-            k++;
-            fj_ws(q);
-            if (q->p < q->end && *q->p == ',') {
-                q->p++;
-                fj_ws(q);
-                continue;
-            }
-            if (q->p < q->end && *q->p == ']')
-                break;
-            return NULL;
-        }
-        q->p++;
-        n->ek = ek < 0 ? 0 : ek;
-        n->u.nums.v = v;
-        n->u.nums.n = k;
-        return n;
-    }
-    fj **v = fj_alloc(q->a, cap * sizeof *v);
-    for (;;) {
-        if (!v)
-            return NULL;
-        if (k == cap) {
-            fj **nv = fj_alloc(q->a, 2 * cap * sizeof *nv);
-            if (!nv)
-                return NULL;
-            memcpy(nv, v, k * sizeof *v);
-            v = nv, cap *= 2;
-        }
-        if (!(v[k++] = fj_value(q)))
-            return NULL;
-        fj_ws(q);
-        if (q->p < q->end && *q->p == ',') {
-            q->p++;
-            continue;
-        }
-        if (q->p < q->end && *q->p == ']')
-            break;
-        return NULL;
-    }
-    q->p++;
-    n->u.a.v = v;
-    n->u.a.n = k;
-    return n;
-}
-
-static int fj_string(fjp *q, const char **s, size_t *n)
-{
-    const char *p = ++q->p;
-    while (q->p < q->end && *q->p != '"') {
-        if (*q->p == '\\' || (unsigned char)*q->p < 0x20)
-            return -1; /* escapes: leave it to jansson */
-        q->p++;
-    }
-    if (q->p >= q->end)
-        return -1;
-    *s = p;
-    *n = (size_t)(q->p - p);
-    q->p++;
-    return 0;
-}
-
-static fj *fj_object(fjp *q, fj *n)
-{
-    q->p++;
-    n->kind = MD_OBJ;
-    size_t cap = 32, k = 0;
-    fj_member *v = fj_alloc(q->a, cap * sizeof *v);
-    fj_ws(q);
-    if (q->p < q->end && *q->p == '}') {
-        q->p++;
-        n->u.o.v = v;
-        return v ? n : NULL;
-    }
-    for (;;) {
-        if (!v)
-            return NULL;
-        if (k == cap) {
-            fj_member *nv = fj_alloc(q->a, 2 * cap * sizeof *nv);
-            if (!nv)
-                return NULL;
-            memcpy(nv, v, k * sizeof *v);
-            v = nv, cap *= 2;
-        }
-        fj_ws(q);
-        if (q->p >= q->end || *q->p != '"' || fj_string(q, &v[k].k, &v[k].kl))
-            return NULL;
-        fj_ws(q);
-        if (q->p >= q->end || *q->p != ':')
-            return NULL;
-        q->p++;
-        if (!(v[k++].v = fj_value(q)))
-            return NULL;
-        fj_ws(q);
-        if (q->p < q->end && *q->p == ',') {
-            q->p++;
-            continue;
-        }
-        if (q->p < q->end && *q->p == '}')
-            break;
-        return NULL;
-    }
-    q->p++;
-    n->u.o.v = v;
-    n->u.o.n = k;
-    return n;
-}
-
-static fj *fj_value(fjp *q)
-{
-    fj_ws(q);
-    if (q->p >= q->end || ++q->depth > MODEL_MAX_DEPTH)
-        return NULL;
-    fj *n = fj_alloc(q->a, sizeof *n);
-    if (!n)
-        return NULL;
-    memset(n, 0, sizeof *n);
-    fj *r = NULL;
-    switch (*q->p) {
-    case '{':
-        r = fj_object(q, n);
-        break;
-    case '[':
-        r = fj_array(q, n);
-        break;
-    case '"':
-        n->kind = MD_STR;
-        r = fj_string(q, &n->u.s.p, &n->u.s.n) ? NULL : n;
-        break;
-    case 'n':
-        if (q->end - q->p >= 4 && !memcmp(q->p, "null", 4)) {
-            q->p += 4;
-            n->kind = MD_NULL;
-            r = n;
-        }
-        break;
-    default: {
-        int k;
-        if (!fj_scalar(q, &n->u.num, &k)) {
-            n->kind = k == 1 ? MD_BOOL : k == 2 ? MD_INT : MD_REAL;
-            r = n;
-        }
-    }
-    }
-    q->depth--;
-    return r;
-}
-
-static md_kind f_kind(const mdoc *d, mnode n)
-{
-    (void)d;
-    return n ? ((const fj *)n)->kind : MD_NULL;
-}
-
-static mnode f_get(const mdoc *d, mnode obj, const char *key)
-{
-    (void)d;
-    const fj *o = obj;
-    if (!o || o->kind != MD_OBJ)
-        return NULL;
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < o->u.o.n; i++)
-        if (o->u.o.v[i].kl == kl && !memcmp(o->u.o.v[i].k, key, kl))
-            return o->u.o.v[i].v;
-    return NULL;
-}
-
-static size_t f_size(const mdoc *d, mnode n)
-{
-    (void)d;
-    const fj *a = n;
-    if (!a)
-        return 0;
-    if (a->kind == MD_OBJ)
-        return a->u.o.n;
-    if (a->kind != MD_ARR)
-        return 0;
-    return a->scalars ? a->u.nums.n : a->u.a.n;
-}
-
-static mnode f_at(const mdoc *d, mnode arr, size_t i)
-{
-    (void)d;
-    const fj *a = arr;
-    if (!a || a->kind != MD_ARR || a->scalars || i >= a->u.a.n)
-        return NULL;
-    return a->u.a.v[i];
-}
-
-static int f_scalar(const fj *n, double *out)
-{
-    if (!n)
-        return -1;
-    if (n->kind == MD_INT || n->kind == MD_REAL || n->kind == MD_BOOL) {
-        *out = n->u.num;
-        return 0;
-    }
-    if (n->kind == MD_STR) {
-        char tmp[64];
-        if (!n->u.s.n || n->u.s.n >= sizeof tmp)
-            return -1;
-        memcpy(tmp, n->u.s.p, n->u.s.n);
-        tmp[n->u.s.n] = 0;
-        char *e;
-        *out = strtod(tmp, &e);
-        return *e ? -1 : 0;
-    }
-    return -1;
-}
-
-static int f_num_at(const mdoc *d, mnode arr, size_t i, double *out)
-{
-    (void)d;
-    const fj *a = arr;
-    if (!a || a->kind != MD_ARR)
-        return -1;
-    if (a->scalars) {
-        if (i >= a->u.nums.n)
-            return -1;
-        *out = a->u.nums.v[i];
-        return 0;
-    }
-    if (i >= a->u.a.n || a->u.a.v[i]->kind == MD_STR)
-        return -1;
-    return f_scalar(a->u.a.v[i], out);
-}
-
-static int f_num(const mdoc *d, mnode n, double *out)
-{
-    (void)d;
-    return f_scalar(n, out);
-}
-
-static const char *f_str(const mdoc *d, mnode n, size_t *len)
-{
-    (void)d;
-    const fj *s = n;
-    if (!s || s->kind != MD_STR)
-        return NULL;
-    *len = s->u.s.n;
-    return s->u.s.p;
-}
-
-static mnode f_member(const mdoc *d, mnode obj, size_t i, const char **key, size_t *klen)
-{
-    (void)d;
-    const fj *o = obj;
-    if (!o || o->kind != MD_OBJ || i >= o->u.o.n)
-        return NULL;
-    *key = o->u.o.v[i].k;
-    *klen = o->u.o.v[i].kl;
-    return o->u.o.v[i].v;
-}
-
-static int f_elem_kind(const mdoc *d, mnode arr)
-{
-    (void)d;
-    const fj *a = arr;
-    return a && a->kind == MD_ARR && a->scalars && a->u.nums.n ? a->ek : 0;
-}
-
-static size_t f_offset(const mdoc *d, mnode n);
-
-/* Parse tree i with the fast path; NULL if it did not take it. */
-static fj *fast_tree(jctx *c, span sp, unsigned char *text)
-{
-    size_t n = sp.e - sp.s, room = 8 * n + 4096; /* nodes and vectors: a few times the text */
-    for (int tries = 0; tries < 2; tries++, room *= 4) {
-        size_t want = room;
-        if (c->arena.cap < want) {
-            char *m = realloc(c->arena.mem, want);
-            if (!m)
-                return NULL;
-            c->arena.mem = m;
-            c->arena.cap = want;
-        }
-        c->arena.used = 0;
-        c->arena.failed = 0;
-        fjp q = {(const char *)text, (const char *)text + n, &c->arena, 0};
-        fj *r = fj_value(&q);
-        if (r) {
-            fj_ws(&q);
-            return q.p == q.end && r->kind == MD_OBJ ? r : NULL;
-        }
-        if (!c->arena.failed) /* not the JSON we take: jansson reads it */
-            return NULL;
-    } /* else the arena was too small: once more with room to spare */
-    return NULL;
-}
 
 static int j_ext_tree(const mdoc *d, size_t i, const mdoc **td, mnode *out, compat_model_info *m)
 {
@@ -758,16 +315,6 @@ static int j_ext_tree(const mdoc *d, size_t i, const mdoc **td, mnode *out, comp
     copy[n] = 0;
     fix_nonfinite(copy, n);
     c->cur_off = sp.s;
-    fj *f = fast_tree(c, sp, copy);
-    if (f) {
-        free(c->text);
-        c->text = (char *)copy; /* the tree's strings point into it */
-        c->cur = f;
-        c->cur_fast = 1;
-        *td = &c->fdoc;
-        *out = f;
-        return SMX_OK;
-    }
     json_error_t e;
     json_t *tn = json_loadb((const char *)copy, n, JSON_ALLOW_NUL, &e);
     free(copy);
@@ -777,7 +324,6 @@ static int j_ext_tree(const mdoc *d, size_t i, const mdoc **td, mnode *out, comp
         return json_fail(m, &e, sp.s, (size_t)-1, w);
     }
     c->cur = tn;
-    c->cur_fast = 0;
     *td = d;
     *out = tn;
     return SMX_OK;
@@ -785,19 +331,11 @@ static int j_ext_tree(const mdoc *d, size_t i, const mdoc **td, mnode *out, comp
 
 static void j_ext_free(const mdoc *d, mnode n)
 {
-    const jctx *c = d->ctx;
-    if (n && n == c->cur && c->cur_fast)
-        return; /* the arena is reused for the next tree */
+    (void)d;
     json_decref((json_t *)n);
 }
 
 static size_t j_offset(const mdoc *d, mnode n)
-{
-    const jctx *c = d->ctx;
-    return n && n == c->cur ? c->cur_off : (size_t)-1;
-}
-
-static size_t f_offset(const mdoc *d, mnode n)
 {
     const jctx *c = d->ctx;
     return n && n == c->cur ? c->cur_off : (size_t)-1;
@@ -812,8 +350,6 @@ int read_json(const unsigned char *b, size_t len, compat_model_info *m)
     jctx c = {.b = b, .t = &t};
     mdoc d = {&c,    j_kind,   j_get,       j_size, j_at,       j_num_at,   j_num,
               j_str, j_member, j_elem_kind, 0,      j_ext_tree, j_ext_free, j_offset};
-    c.fdoc = (mdoc){&c,    f_kind,   f_get,       f_size, f_at, f_num_at, f_num,
-                    f_str, f_member, f_elem_kind, 0,      NULL, NULL,     f_offset};
     int found = find_trees(b, len, &t);
     if (found < 0) {
         free(t.el);
@@ -861,7 +397,5 @@ int read_json(const unsigned char *b, size_t len, compat_model_info *m)
     int rc = model_doc_extract(&d, root, m, 0);
     json_decref(root);
     free(t.el);
-    free(c.arena.mem);
-    free(c.text);
     return rc;
 }
