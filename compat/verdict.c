@@ -113,26 +113,6 @@ static int verdict_of(const char *s)
 
 /* ---- facts ------------------------------------------------------------------------------- */
 
-static const char *payload_key(compat_payload p)
-{
-    switch (p) {
-    case COMPAT_PAYLOAD_BIN:
-        return "bin";
-    case COMPAT_PAYLOAD_JSON:
-        return "json";
-    case COMPAT_PAYLOAD_UBJ:
-        return "ubj";
-    case COMPAT_PAYLOAD_SNAP_CFGOFF:
-        return "snap_cfgoff";
-    case COMPAT_PAYLOAD_SNAP_JSON:
-        return "snap_json";
-    case COMPAT_PAYLOAD_SNAP_UBJ:
-        return "snap_ubj";
-    default:
-        return "none";
-    }
-}
-
 static const char *format_key(compat_format f)
 {
     switch (f) {
@@ -247,9 +227,9 @@ static int cond_holds(json_t *w, const compat_model_info *m, const char *name)
         return 0;
     if ((v = json_object_get(w, "wrapper")) && strcmp(json_string_value(v), wrapper_key(m)))
         return 0;
-    if ((v = json_object_get(w, "payload")) && !in_list(v, payload_key(m->payload)))
+    if ((v = json_object_get(w, "payload")) && !in_list(v, compat_payload_name(m->payload)))
         return 0;
-    if ((v = json_object_get(w, "payload_not")) && in_list(v, payload_key(m->payload)))
+    if ((v = json_object_get(w, "payload_not")) && in_list(v, compat_payload_name(m->payload)))
         return 0;
     /* rules about XGBoost models do not apply to files that are none */
     if ((json_object_get(w, "payload") || json_object_get(w, "objective") ||
