@@ -178,3 +178,29 @@ Test(check, model_that_does_not_load_fails_its_health_check, .timeout = 120)
     json_decref(j);
     free(out);
 }
+
+/* A model the container's XGBoost cannot read fails check for that container even though the
+ * XGBoost smxgb serves with (1.7.4) loads it: the verdict counts, not only the health check. */
+Test(check, a_failing_verdict_fails_that_container)
+{
+    size_t n;
+    char *m = th_read(SMXGB_TESTDATA "/models/3.0.5/binary_logistic.ubj", &n);
+    cr_assert(m);
+    th_entry e[] = {{"xgboost-model", 'f', 0, m, n, NULL}};
+    th_write_archive(th_path(dir, "ubj.tar.gz"), "gzip", "pax", e, 1);
+    free(m);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "check --json -c 1.5-1 -c 3.0-5 '%s/ubj.tar.gz'", dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    json_t *rep = th_json(out);
+    json_t *c15 = case_named(rep, "ubj.tar.gz", "1.5-1");
+    json_t *c30 = case_named(rep, "ubj.tar.gz", "3.0-5");
+    cr_assert(c15 && c30, "%s", out);
+    cr_expect_str_eq(json_string_value(json_object_get(c15, "status")), "fail");
+    cr_expect(has_code(c15, "verdict-fails"), "%s", out);
+    cr_expect(has_code(c15, "serve-skipped"), "a failing container is not served: %s", out);
+    cr_expect_str_eq(json_string_value(json_object_get(c30, "status")), "pass");
+    cr_expect(!has_code(c30, "verdict-fails"), "%s", out);
+    json_decref(rep);
+    free(out);
+}

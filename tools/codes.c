@@ -55,4 +55,8 @@ const artifact_code_doc gate_finding_codes[] = {
     {"serve-ignores-sigterm", "warning", "the server did not stop on SIGTERM"},
     {"serve-skipped", "info", "not served: verify already found errors for this container"},
     {"serve-unavailable", "warning", "the serve step could not start"},
+    {"verdict-fails", "error",
+     "the load rules or a real load: this container cannot load the model"},
+    {"verdict-wrong-predictions", "error",
+     "this container loads the model but predicts something else"},
     {NULL, NULL, NULL}};

@@ -79,6 +79,22 @@ size_t check_verify(greport *r, gcase *into, const char *name, const char *sourc
             }
             gcase_msg(c, sev, f->f.code, f->f.hint, "%s", f->f.message);
         }
+        if (res->verdict != COMPAT_VERDICT_OK && !res->layout_errors) {
+            /* the load rules or a real load say this container cannot use the model */
+            smx_buf b = SMX_BUF_INIT;
+            for (size_t k = 0; k < res->n_reasons; k++)
+                if (res->reasons[k].verdict != COMPAT_VERDICT_OK)
+                    smx_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", res->reasons[k].rule,
+                                   res->reasons[k].message);
+            const char *code = res->verdict == COMPAT_VERDICT_FAILS ? "verdict-fails"
+                                                                    : "verdict-wrong-predictions";
+            gcase_msg(
+                c, o->script_mode ? ARTIFACT_INFO : ARTIFACT_ERROR, code, res->hint,
+                "container %s (XGBoost %s) %s the model: %s", res->c->tag, res->c->xgboost_str,
+                res->verdict == COMPAT_VERDICT_FAILS ? "cannot load" : "loads but mispredicts",
+                b.data ? b.data : "see verify");
+            smx_buf_free(&b);
+        }
         size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
         if (nl && !res->layout_errors) {
             smx_buf b = SMX_BUF_INIT;
