@@ -105,6 +105,39 @@ static int read_config(compat_booster *b, char *objective, size_t objn, int *num
     return SMX_OK;
 }
 
+/*
+ * We load with the runtime's XGBoost, which may read what the container's pinned one cannot
+ * (a 3.0.5 UBJSON model under 1.5-1's XGBoost 1.5.2). When the load rules say the pinned
+ * version fails on these bytes, the container's load raises: say so and why.
+ */
+static int pinned_cannot_load(const compat_container *c, const char *path, const smx_buf *bytes,
+                              smx_err *err)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    compat_model_info *mi = NULL;
+    smx_err e = {0};
+    if (compat_identify(bytes->data, bytes->len, base, &mi, &e) != SMX_OK)
+        return 0; /* out of memory: the real load below decides */
+    compat_reader rd = {c->xgboost, c->python, c->tag};
+    compat_judge_opts jo = {.artifact = NULL, .runtime = {-1, 0, 0}};
+    compat_judgement j = {0};
+    int fails =
+        compat_judge(mi, base, &rd, &jo, &j, &e) == SMX_OK && j.verdict == COMPAT_VERDICT_FAILS;
+    if (fails) {
+        smx_buf why = SMX_BUF_INIT;
+        for (size_t k = 0; k < j.n_reasons; k++)
+            if (j.reasons[k].verdict == COMPAT_VERDICT_FAILS)
+                smx_buf_printf(&why, "\n  %s: %s", j.reasons[k].rule, j.reasons[k].message);
+        smx_fail(err, SMX_EFORMAT, "Model %s cannot be loaded by XGBoost %s (container %s):%s%s%s",
+                 path, c->xgboost_str, c->tag, why.data ? why.data : "", j.hint ? "\n  fix: " : "",
+                 j.hint ? j.hint : "");
+        smx_buf_free(&why);
+    }
+    compat_judgement_free(&j);
+    compat_model_info_free(mi);
+    return fails;
+}
+
 static int load_one(serve_model *m, const char *dir, const char *path, mbooster *out, smx_err *err)
 {
     const compat_container *c = m->c;
@@ -299,6 +332,17 @@ int serve_model_load(const char *dir, const serve_model_opts *o, serve_model **o
         if (m->v[i].b)
             m->n = i + 1;
     }
+    /* loaded by the runtime's XGBoost; when the container pins another version, its rules
+     * decide whether that version could have read the same bytes */
+    if (!rc && compat_version_cmp(compat_xgb_version(m->x), c->xgboost) != 0)
+        for (size_t i = 0; i < want && !rc; i++) {
+            smx_buf bytes = SMX_BUF_INIT;
+            smx_err e = {0};
+            if (smx_buf_read_file(&bytes, files[i], (size_t)1 << 34, &e) == SMX_OK &&
+                pinned_cannot_load(c, files[i], &bytes, err))
+                rc = SMX_EFORMAT;
+            smx_buf_free(&bytes);
+        }
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);

@@ -593,6 +593,35 @@ Test(serve, model_that_cannot_load_never_answers_ping)
     free(d);
 }
 
+/* smxgb loads with its own XGBoost (1.7.4), which reads a 3.0.5 UBJSON model; 1.5-1 pins
+ * XGBoost 1.5.2, which cannot, so serving for 1.5-1 does what that container does. */
+Test(serve, a_model_the_pinned_xgboost_cannot_read_is_not_served)
+{
+    char *d = strdup(th_path(tmp, "ubj"));
+    mkdir(d, 0755);
+    size_t n;
+    char *m = th_read(SMXGB_TESTDATA "/models/3.0.5/binary_logistic.ubj", &n);
+    cr_assert(m);
+    th_write(th_path(d, "xgboost-model"), m, n);
+    free(m);
+    srv s;
+    char args[1024];
+    snprintf(args, sizeof args, "--container 1.5-1 '%s'", d);
+    cr_expect_eq(srv_start(&s, args), 1);
+    char *log = th_read(s.log, NULL);
+    cr_expect(strstr(log, "cannot be loaded by XGBoost 1.5.2 (container 1.5-1)") &&
+                  strstr(log, "FMT-UBJ"),
+              "%s", log);
+    free(log);
+    snprintf(args, sizeof args, "-q --container 3.0-5 '%s'", d);
+    cr_assert_eq(srv_start(&s, args), 0);
+    resp r;
+    http(&s, "GET", "/ping", NULL, NULL, 0, &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(srv_stop(&s), 0);
+    free(d);
+}
+
 Test(serve, pickles_load_as_the_container_unpickles_them)
 {
     /* an XGBoost 1.0.0 pickle loads (see oracle.jsonl for its answers); a 0.90 one does not,
