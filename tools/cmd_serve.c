@@ -55,7 +55,11 @@ static const verb_doc serve_doc = {
     "Logs one line per request on stderr (method, path, status, body bytes, microseconds).\n"
     "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n"
     "Pickled Boosters are restored from the snapshot they carry, as pickle.load does, and get\n"
-    "the container's feature-count checks.",
+    "the container's feature-count checks.\n"
+    "Predictions come from the XGBoost smxgb runs (Debian's 1.7.4). When the container pins\n"
+    "another version, the load rules (smxgb help codes) decide whether that version could read\n"
+    "the model; when it could not, serve does what the container does (exit 1 for an eager\n"
+    "loader, 500 on /invocations for a lazy one) and says why.",
     serve_opts,
     "  0  stopped by SIGTERM/SIGINT\n"
     "  1  the model cannot be loaded: the container would never answer /ping\n"
