@@ -47,7 +47,10 @@ typedef struct smx_buf {
     size_t cap;
 } smx_buf;
 
-#define SMX_BUF_INIT {NULL, 0, 0}
+#define SMX_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 int smx_buf_reserve(smx_buf *b, size_t extra);
 int smx_buf_append(smx_buf *b, const void *p, size_t n);
 int smx_buf_puts(smx_buf *b, const char *s);
@@ -78,16 +81,16 @@ const char *artifact_type_name(artifact_type t);
 
 /* Entry flags: properties that make an entry unsafe or suspicious. */
 enum {
-    ARTIFACT_F_ABSOLUTE = 1u << 0,  /* path starts with '/' */
-    ARTIFACT_F_DOTDOT = 1u << 1,    /* a ".." component */
-    ARTIFACT_F_SETID = 1u << 2,     /* setuid, setgid or sticky bit */
-    ARTIFACT_F_LONGNAME = 1u << 3,  /* a component > 255 bytes or path > 4095 bytes */
-    ARTIFACT_F_DUPLICATE = 1u << 4, /* same normalised path as an earlier entry */
+    ARTIFACT_F_ABSOLUTE = 1u << 0,    /* path starts with '/' */
+    ARTIFACT_F_DOTDOT = 1u << 1,      /* a ".." component */
+    ARTIFACT_F_SETID = 1u << 2,       /* setuid, setgid or sticky bit */
+    ARTIFACT_F_LONGNAME = 1u << 3,    /* a component > 255 bytes or path > 4095 bytes */
+    ARTIFACT_F_DUPLICATE = 1u << 4,   /* same normalised path as an earlier entry */
     ARTIFACT_F_DUP_DIFFERS = 1u << 5, /* ...and different content or type */
-    ARTIFACT_F_SPARSE = 1u << 6,    /* a sparse entry (holes) */
-    ARTIFACT_F_BADNAME = 1u << 7,   /* empty name, control characters or invalid encoding */
-    ARTIFACT_F_TRUNCATED = 1u << 8, /* the archive ended inside this entry's data */
-    ARTIFACT_F_SUPERSEDED = 1u << 9 /* a later entry has the same path (extraction replaces it) */
+    ARTIFACT_F_SPARSE = 1u << 6,      /* a sparse entry (holes) */
+    ARTIFACT_F_BADNAME = 1u << 7,     /* empty name, control characters or invalid encoding */
+    ARTIFACT_F_TRUNCATED = 1u << 8,   /* the archive ended inside this entry's data */
+    ARTIFACT_F_SUPERSEDED = 1u << 9   /* a later entry has the same path (extraction replaces it) */
 };
 
 typedef struct artifact_entry {
@@ -95,11 +98,11 @@ typedef struct artifact_entry {
     char *path;        /* normalised: no leading "./", no "//", no trailing "/" ("" = the root) */
     char *link_target; /* symlink or hardlink target, else NULL */
     artifact_type type;
-    int64_t size;       /* size declared in the header */
+    int64_t size;        /* size declared in the header */
     uint64_t data_bytes; /* bytes of data actually read */
-    unsigned mode;      /* permission bits, incl. setuid/setgid/sticky */
-    unsigned flags;     /* ARTIFACT_F_* */
-    int depth;          /* path components; 1 = top level, 0 = the root itself */
+    unsigned mode;       /* permission bits, incl. setuid/setgid/sticky */
+    unsigned flags;      /* ARTIFACT_F_* */
+    int depth;           /* path components; 1 = top level, 0 = the root itself */
     int has_sha256;
     unsigned char sha256[32]; /* of the data, for regular files */
     uint64_t header_offset;   /* compressed bytes consumed when the header was read */
@@ -107,11 +110,11 @@ typedef struct artifact_entry {
 
 /* Limits: every one is enforced while streaming, before the offending data is held. */
 typedef struct artifact_limits {
-    uint64_t max_entries;      /* number of entries */
-    uint64_t max_total_bytes;  /* uncompressed bytes, summed over entries (declared or read) */
-    uint64_t max_entry_bytes;  /* declared size of one entry */
-    double max_ratio;          /* uncompressed / compressed, checked past ratio_floor */
-    uint64_t ratio_floor;      /* uncompressed bytes below which the ratio is not checked */
+    uint64_t max_entries;     /* number of entries */
+    uint64_t max_total_bytes; /* uncompressed bytes, summed over entries (declared or read) */
+    uint64_t max_entry_bytes; /* declared size of one entry */
+    double max_ratio;         /* uncompressed / compressed, checked past ratio_floor */
+    uint64_t ratio_floor;     /* uncompressed bytes below which the ratio is not checked */
 } artifact_limits;
 
 void artifact_limits_default(artifact_limits *l);
@@ -119,12 +122,12 @@ void artifact_limits_default(artifact_limits *l);
 /* What stopped the scan early, if anything. The entries read so far are kept. */
 typedef enum artifact_problem {
     ARTIFACT_P_NONE = 0,
-    ARTIFACT_P_EMPTY_FILE,      /* zero bytes */
-    ARTIFACT_P_NOT_GZIP,        /* readable, but not gzip-compressed (see scan->filter) */
-    ARTIFACT_P_NOT_TAR,         /* gzip, but the content is not a tar archive */
-    ARTIFACT_P_UNRECOGNISED,    /* neither a known compression nor an archive */
-    ARTIFACT_P_TRUNCATED,       /* the data stops early */
-    ARTIFACT_P_CORRUPT,         /* bad checksum, bad gzip data, garbage header */
+    ARTIFACT_P_EMPTY_FILE,   /* zero bytes */
+    ARTIFACT_P_NOT_GZIP,     /* readable, but not gzip-compressed (see scan->filter) */
+    ARTIFACT_P_NOT_TAR,      /* gzip, but the content is not a tar archive */
+    ARTIFACT_P_UNRECOGNISED, /* neither a known compression nor an archive */
+    ARTIFACT_P_TRUNCATED,    /* the data stops early */
+    ARTIFACT_P_CORRUPT,      /* bad checksum, bad gzip data, garbage header */
     ARTIFACT_P_LIMIT_ENTRIES,
     ARTIFACT_P_LIMIT_BYTES,
     ARTIFACT_P_LIMIT_ENTRY_BYTES,
@@ -145,7 +148,7 @@ typedef struct artifact_hooks {
 
 typedef struct artifact_scan {
     char *path;
-    char sha256_hex[65];       /* of the whole file, including trailing bytes */
+    char sha256_hex[65]; /* of the whole file, including trailing bytes */
     uint64_t file_bytes;
     uint64_t uncompressed_bytes; /* data bytes of all entries */
     char filter[32];             /* "gzip", "none", "bzip2", "xz", "zstd", ... */
@@ -154,7 +157,7 @@ typedef struct artifact_scan {
     size_t n_entries;
     artifact_problem problem;
     char problem_msg[SMX_ERRMAX];
-    uint64_t problem_offset;     /* compressed byte offset where the problem showed */
+    uint64_t problem_offset; /* compressed byte offset where the problem showed */
 } artifact_scan;
 
 /*
@@ -175,7 +178,11 @@ typedef struct artifact_layout_rules {
     int ensemble;           /* every remaining file is loaded (1.2-2+ with ensemble on) */
 } artifact_layout_rules;
 
-typedef enum artifact_severity { ARTIFACT_INFO, ARTIFACT_WARNING, ARTIFACT_ERROR } artifact_severity;
+typedef enum artifact_severity {
+    ARTIFACT_INFO,
+    ARTIFACT_WARNING,
+    ARTIFACT_ERROR
+} artifact_severity;
 const char *artifact_severity_name(artifact_severity s);
 
 typedef struct artifact_finding {

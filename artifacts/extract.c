@@ -21,16 +21,16 @@
 #include <unistd.h>
 
 typedef struct xctx {
-    int root;   /* directory fd of the new tree */
-    int fd;     /* file being written, or -1 */
+    int root; /* directory fd of the new tree */
+    int fd;   /* file being written, or -1 */
     smx_err *err;
     const char *archive;
 } xctx;
 
 static int unsafe(const artifact_entry *e)
 {
-    return (e->flags & (ARTIFACT_F_ABSOLUTE | ARTIFACT_F_DOTDOT | ARTIFACT_F_LONGNAME |
-                        ARTIFACT_F_BADNAME)) ||
+    return (e->flags &
+            (ARTIFACT_F_ABSOLUTE | ARTIFACT_F_DOTDOT | ARTIFACT_F_LONGNAME | ARTIFACT_F_BADNAME)) ||
            (e->type != ARTIFACT_FILE && e->type != ARTIFACT_DIR);
 }
 

@@ -104,8 +104,9 @@ static int collect(const char *input, const artifact_package_opts *o, pkg_item *
                           "inside it. Keep the model directory flat",
                           p.data);
         } else if (!S_ISREG(es.st_mode)) {
-            rc = smx_fail(err, SMX_EINVAL, "%s: not a regular file (links, devices and FIFOs are "
-                                           "not packaged)",
+            rc = smx_fail(err, SMX_EINVAL,
+                          "%s: not a regular file (links, devices and FIFOs are "
+                          "not packaged)",
                           p.data);
         } else if (es.st_size == 0) {
             rc = smx_fail(err, SMX_EINVAL, "%s: empty file (0 bytes); loading it as a model fails",
@@ -192,7 +193,8 @@ static int write_item(struct archive *a, struct archive_entry *ae, const pkg_ite
         }
     }
     if (total != it->size)
-        rc = smx_fail(err, SMX_EIO, "%s: the file changed size while being packaged (%lld, now %lld bytes)",
+        rc = smx_fail(err, SMX_EIO,
+                      "%s: the file changed size while being packaged (%lld, now %lld bytes)",
                       it->src, (long long)it->size, (long long)total);
 out:
     close(fd);

@@ -62,7 +62,10 @@ int smx_buf_append(smx_buf *b, const void *p, size_t n)
     return SMX_OK;
 }
 
-int smx_buf_puts(smx_buf *b, const char *s) { return smx_buf_append(b, s, strlen(s)); }
+int smx_buf_puts(smx_buf *b, const char *s)
+{
+    return smx_buf_append(b, s, strlen(s));
+}
 
 int smx_buf_vprintf(smx_buf *b, const char *fmt, va_list ap)
 {

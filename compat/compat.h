@@ -30,20 +30,20 @@ const char *compat_version_str(compat_version v, char *buf, size_t n);
 /* ---- the container table ----------------------------------------------------------------- */
 
 typedef struct compat_container {
-    const char *tag;          /* "1.7-1" */
-    compat_version xgboost;   /* pinned XGBoost */
-    const char *xgboost_str;  /* "1.7.4" */
-    const char *python;       /* "3.9" */
-    const char **image_tags;  /* NULL-terminated, e.g. "1.5-1", "1.5-1-arm64" */
+    const char *tag;              /* "1.7-1" */
+    compat_version xgboost;       /* pinned XGBoost */
+    const char *xgboost_str;      /* "1.7.4" */
+    const char *python;           /* "3.9" */
+    const char **image_tags;      /* NULL-terminated, e.g. "1.5-1", "1.5-1-arm64" */
     artifact_layout_rules layout; /* ensemble here = supports ensemble (env decides) */
-    int eager_load;           /* loads at worker boot (1.2-2+): a failure kills the server */
-    int ping_checks_model;    /* /ping runs load_model */
-    int honours_accept;       /* Accept header (1.2-2+) */
-    int selectable_output;    /* SAGEMAKER_INFERENCE_OUTPUT (1.0-1+) */
-    int csv_single_line;      /* <= 1.2-1: ",".join(preds) */
-    int libsvm_shift;         /* 3.x: indexes shifted by -1 when the minimum is >= 1 */
-    const char *training_writes; /* "pickle" | "save_model" */
-    const char *source;       /* where the facts come from */
+    int eager_load;               /* loads at worker boot (1.2-2+): a failure kills the server */
+    int ping_checks_model;        /* /ping runs load_model */
+    int honours_accept;           /* Accept header (1.2-2+) */
+    int selectable_output;        /* SAGEMAKER_INFERENCE_OUTPUT (1.0-1+) */
+    int csv_single_line;          /* <= 1.2-1: ",".join(preds) */
+    int libsvm_shift;             /* 3.x: indexes shifted by -1 when the minimum is >= 1 */
+    const char *training_writes;  /* "pickle" | "save_model" */
+    const char *source;           /* where the facts come from */
 } compat_container;
 
 /* The table, parsed once from the embedded containers.json; NULL-free array of n entries. */
@@ -72,12 +72,12 @@ typedef struct compat_image {
     compat_image_kind kind;
     char uri[512];
     char account[32], region[64], domain[32], repository[256], tag[128], digest[160];
-    char version[32];           /* container version ("1.7-1", "1" for legacy), "" if none */
-    const char *processor;      /* "cpu" (-cpu-py3 tags), "arm64", or NULL */
+    char version[32];      /* container version ("1.7-1", "1" for legacy), "" if none */
+    const char *processor; /* "cpu" (-cpu-py3 tags), "arm64", or NULL */
     int graviton;
-    int official_account;       /* the account is AWS's registry for the region */
+    int official_account;              /* the account is AWS's registry for the region */
     const compat_container *container; /* the container table entry, NULL if none */
-    char note[320];             /* what is unusual about it, "" if nothing */
+    char note[320];                    /* what is unusual about it, "" if nothing */
 } compat_image;
 
 const char *compat_image_kind_name(compat_image_kind k);
@@ -127,7 +127,8 @@ int compat_booster_config(compat_booster *b, char **json, smx_err *err);
 int compat_booster_num_features(compat_booster *b, uint64_t *n, smx_err *err);
 int compat_booster_boosted_rounds(compat_booster *b, int *n, smx_err *err);
 /* Serialize the model: format "json", "ubj" or "deprecated" (legacy binary). *out malloc'd. */
-int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len, smx_err *err);
+int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len,
+                        smx_err *err);
 int compat_booster_save_file(compat_booster *b, const char *path, smx_err *err);
 
 /* Predictions: out receives malloc'd values, row-major, shape rows x cols (cols 1 for 1-D). */
@@ -210,14 +211,14 @@ const char *compat_data_format_name(compat_data_format f);
 typedef struct compat_train_data {
     compat_data_format format;
     uint64_t nrow, ncol;
-    float *X;                /* CSV: dense row-major nrow x ncol, NaN = missing (empty cell) */
-    size_t *indptr;          /* LIBSVM: CSR, nrow + 1 entries */
+    float *X;       /* CSV: dense row-major nrow x ncol, NaN = missing (empty cell) */
+    size_t *indptr; /* LIBSVM: CSR, nrow + 1 entries */
     uint32_t *indices;
     float *values;
-    float *labels;           /* nrow */
-    float *weights;          /* nrow, or NULL when the channel has no weights */
-    size_t n_files;          /* files read (a channel may be a directory) */
-    uint64_t bytes;          /* bytes read */
+    float *labels;            /* nrow */
+    float *weights;           /* nrow, or NULL when the channel has no weights */
+    size_t n_files;           /* files read (a channel may be a directory) */
+    uint64_t bytes;           /* bytes read */
     size_t cap_rows, cap_nnz; /* private: allocation sizes */
 } compat_train_data;
 
@@ -255,8 +256,8 @@ typedef struct compat_eval_metric {
 
 /* Called after each round with that round's metrics (none when there is nothing to
  * evaluate); return nonzero to stop training. */
-typedef int (*compat_train_eval_fn)(void *ctx, int iter, int num_round,
-                                    const compat_eval_metric *m, size_t n);
+typedef int (*compat_train_eval_fn)(void *ctx, int iter, int num_round, const compat_eval_metric *m,
+                                    size_t n);
 
 typedef struct compat_train_opts {
     const compat_container *container;
@@ -264,23 +265,23 @@ typedef struct compat_train_opts {
     size_t n_hyperparameters;
     compat_train_eval_fn on_round;
     void *ctx;
-    int check_rows;                   /* rows kept to compare the saved model; 0 = 1000 */
+    int check_rows; /* rows kept to compare the saved model; 0 = 1000 */
 } compat_train_opts;
 
 typedef struct compat_train_result {
-    unsigned char *model;   /* the file the container's training writes as xgboost-model */
+    unsigned char *model; /* the file the container's training writes as xgboost-model */
     size_t model_len;
-    const char *format;     /* "deprecated" (legacy binary) or "ubj" */
-    int num_round;          /* requested */
-    int rounds;             /* boosted */
-    int best_iteration;     /* -1 without early stopping */
-    int best_ntree_limit;   /* 0 when not stored */
+    const char *format;   /* "deprecated" (legacy binary) or "ubj" */
+    int num_round;        /* requested */
+    int rounds;           /* boosted */
+    int best_iteration;   /* -1 without early stopping */
+    int best_ntree_limit; /* 0 when not stored */
     double best_score;
     char objective[64];
-    char metric[128];       /* the metric early stopping watched ("validation-auc") */
+    char metric[128]; /* the metric early stopping watched ("validation-auc") */
     uint64_t n_train, n_validation, num_feature;
-    int compared_rows;      /* rows predicted by the saved model and the in-process booster */
-    float max_abs_diff;     /* largest difference between the two (0 = identical) */
+    int compared_rows;  /* rows predicted by the saved model and the in-process booster */
+    float max_abs_diff; /* largest difference between the two (0 = identical) */
 } compat_train_result;
 
 /* Every hyperparameter name smxgb train accepts, for messages ("a, b, c"). */
@@ -308,7 +309,7 @@ void compat_train_result_free(compat_train_result *r);
 /* ---- verify: an artifact checked against container versions ----------------------------- */
 
 typedef struct compat_finding {
-    artifact_finding f; /* owned */
+    artifact_finding f;  /* owned */
     uint64_t containers; /* bit i = i-th container of the report; 0 = about the archive itself */
 } compat_finding;
 
@@ -319,10 +320,10 @@ typedef struct compat_result {
     size_t *loads;               /* entry indexes this container would load, archive order */
     size_t n_loads;
     /* the verdict for the model entries it loads (see compat_judge) */
-    int verdict;                 /* compat_verdict */
+    int verdict; /* compat_verdict */
     struct compat_reason *reasons;
     size_t n_reasons;
-    char *hint;                  /* NULL when ok */
+    char *hint; /* NULL when ok */
 } compat_result;
 
 typedef struct compat_report {
@@ -334,7 +335,7 @@ typedef struct compat_report {
     size_t n_errors, n_warnings;
     struct compat_model *models; /* the top-level files, identified (and load-checked) */
     size_t n_models;
-    char *runtime;               /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
+    char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
 } compat_report;
 
 typedef struct compat_verify_opts {
@@ -344,11 +345,11 @@ typedef struct compat_verify_opts {
     size_t n_env;
     artifact_limits limits;
     /* load checks: every identified model is loaded in a child process by this XGBoost */
-    int no_load_check;            /* skip them */
-    const char *xgboost_lib;      /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
-    uint64_t load_max_bytes;      /* models larger than this are identified from their first
-                                     bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
-    const char *display;          /* the artifact as the user named it (hints); NULL = path */
+    int no_load_check;       /* skip them */
+    const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
+    uint64_t load_max_bytes; /* models larger than this are identified from their first
+                                bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
+    const char *display;     /* the artifact as the user named it (hints); NULL = path */
 } compat_verify_opts;
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
@@ -366,12 +367,12 @@ void compat_report_free(compat_report *r);
 
 typedef enum compat_format {
     COMPAT_FMT_UNKNOWN = 0,
-    COMPAT_FMT_BINARY,     /* legacy binary ("deprecated"), with or without the binf magic */
-    COMPAT_FMT_JSON,       /* JSON model (save_model *.json) */
-    COMPAT_FMT_UBJSON,     /* UBJSON model */
-    COMPAT_FMT_PICKLE,     /* a Python pickle (the container tries pickle.load first) */
-    COMPAT_FMT_JOBLIB,     /* joblib-compressed pickle (zlib/gzip/bz2/lzma/lz4 wrapped) */
-    COMPAT_FMT_FOREIGN     /* recognisably something else: LightGBM, ONNX, sklearn, tar, gzip... */
+    COMPAT_FMT_BINARY, /* legacy binary ("deprecated"), with or without the binf magic */
+    COMPAT_FMT_JSON,   /* JSON model (save_model *.json) */
+    COMPAT_FMT_UBJSON, /* UBJSON model */
+    COMPAT_FMT_PICKLE, /* a Python pickle (the container tries pickle.load first) */
+    COMPAT_FMT_JOBLIB, /* joblib-compressed pickle (zlib/gzip/bz2/lzma/lz4 wrapped) */
+    COMPAT_FMT_FOREIGN /* recognisably something else: LightGBM, ONNX, sklearn, tar, gzip... */
 } compat_format;
 
 /* What the XGBoost bytes are (for a pickle: what its embedded payload is). */
@@ -397,58 +398,59 @@ typedef struct compat_tree compat_tree; /* a parsed tree, for the reference pred
 typedef struct compat_model_info {
     compat_format format;
     compat_payload payload;
-    char detail[160];             /* e.g. "legacy binary with binf magic", "pickle protocol 4" */
+    char detail[160]; /* e.g. "legacy binary with binf magic", "pickle protocol 4" */
     /* writer version: exact when stored (JSON/UBJ "version"), else a range */
     compat_version writer_min, writer_max; /* major -1 = unknown */
     int writer_exact;
-    char writer_note[160];        /* how the version was inferred */
+    char writer_note[160]; /* how the version was inferred */
     /* learner */
     char objective[64];
-    char booster[16];             /* gbtree | dart | gblinear */
+    char booster[16]; /* gbtree | dart | gblinear */
     int64_t num_feature, num_class, num_target;
-    char base_score[128];         /* as stored ("5E-1", "[4.5E-1]", "0.5") */
-    int base_score_array;         /* written as a JSON array string (3.1+) */
-    int base_score_is_margin;     /* <= 0.90 binary stores the margin */
-    int boost_from_average;       /* -1 unknown */
+    char base_score[128];     /* as stored ("5E-1", "[4.5E-1]", "0.5") */
+    int base_score_array;     /* written as a JSON array string (3.1+) */
+    int base_score_is_margin; /* <= 0.90 binary stores the margin */
+    int boost_from_average;   /* -1 unknown */
     /* trees */
     int64_t num_trees;
     int64_t num_parallel_tree;
-    int has_categorical;          /* any split_type == 1 / categories present */
-    int64_t size_leaf_vector;     /* > 1: vector leaves (multi_output_tree) */
-    int has_leaf_weights;         /* 3.2+ vector-leaf layout */
-    int has_cats_container;       /* 3.1+ "cats" */
+    int has_categorical;             /* any split_type == 1 / categories present */
+    int64_t size_leaf_vector;        /* > 1: vector leaves (multi_output_tree) */
+    int has_leaf_weights;            /* 3.2+ vector-leaf layout */
+    int has_cats_container;          /* 3.1+ "cats" */
     int ubj_typed_f64, ubj_typed_i8; /* UBJ typed arrays '$D' (2.1+), '$i'/'$I' (3.0+) */
-    int json_default_left_int;    /* 1.6+ writes default_left as integers */
-    int json_has_split_type;      /* 1.3+ */
-    int json_has_leaf_child_counts; /* 1.0-1.2 */
+    int json_default_left_int;       /* 1.6+ writes default_left as integers */
+    int json_has_split_type;         /* 1.3+ */
+    int json_has_leaf_child_counts;  /* 1.0-1.2 */
     /* attributes and feature info */
     compat_kv *attrs;
     size_t n_attrs;
     char **feature_names, **feature_types;
     size_t n_feature_names, n_feature_types;
     /* pickles */
-    int pickle_protocol;          /* 0 if not a pickle */
-    char pickle_class[128];       /* the object pickled: "xgboost.core Booster", "xgboost.sklearn XGBClassifier" */
-    char **pickle_globals;        /* every module/class the pickle references */
+    int pickle_protocol;    /* 0 if not a pickle */
+    char pickle_class[128]; /* the object pickled: "xgboost.core Booster", "xgboost.sklearn
+                               XGBClassifier" */
+    char **pickle_globals;  /* every module/class the pickle references */
     size_t n_pickle_globals;
-    int pickle_is_booster;        /* the top-level object is an xgboost.core.Booster */
-    int pickle_joblib_arrays;     /* joblib wrote numpy arrays inline: plain pickle.load fails */
-    char joblib_compression[16];  /* "zlib", "gzip", "bz2", "xz", "lzma", "lz4" */
+    int pickle_is_booster;       /* the top-level object is an xgboost.core.Booster */
+    int pickle_joblib_arrays;    /* joblib wrote numpy arrays inline: plain pickle.load fails */
+    char joblib_compression[16]; /* "zlib", "gzip", "bz2", "xz", "lzma", "lz4" */
     /* foreign files */
-    char foreign[128];            /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
+    char foreign[128]; /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
     /* the model bytes XGBoost would receive (for a pickle: the payload), owned */
     unsigned char *payload_bytes; /* pickles and joblib files only; NULL: the file itself */
     size_t payload_len;
     /* parsed trees, for the reference predictor (NULL when not parsed) */
     compat_tree *trees;
     size_t n_tree_structs;
-    float *linear_weights;        /* gblinear: (num_feature + 1) x groups, bias last */
+    float *linear_weights; /* gblinear: (num_feature + 1) x groups, bias last */
     size_t n_linear_weights;
-    float *tree_weights;          /* dart weight_drop */
-    int *tree_info;               /* group of each tree */
+    float *tree_weights; /* dart weight_drop */
+    int *tree_info;      /* group of each tree */
     /* problems: a known format whose bytes are truncated or corrupt */
     int corrupt;
-    char problem[SMX_ERRMAX];     /* names the byte offset and what was expected */
+    char problem[SMX_ERRMAX]; /* names the byte offset and what was expected */
 } compat_model_info;
 
 /*
@@ -480,7 +482,6 @@ void compat_model_info_free(compat_model_info *m);
 int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
                              int iteration_end, compat_pred *out, smx_err *err);
 
-
 /* ---- verdicts: the load rules (rules.json) applied to a model and a reader ----------------- */
 
 typedef enum compat_verdict {
@@ -491,11 +492,11 @@ typedef enum compat_verdict {
 const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "fails" */
 
 typedef struct compat_reason {
-    char *rule;      /* "FMT-UBJ", or "LOAD-CHECK" for a real load */
-    int verdict;     /* what this reason implies; ok for a note */
-    char *entry;     /* the model entry it is about, or NULL */
+    char *rule;  /* "FMT-UBJ", or "LOAD-CHECK" for a real load */
+    int verdict; /* what this reason implies; ok for a note */
+    char *entry; /* the model entry it is about, or NULL */
     char *message;
-    char *source;    /* reference section / fixture rows */
+    char *source; /* reference section / fixture rows */
 } compat_reason;
 
 typedef struct compat_judgement {
@@ -554,20 +555,19 @@ typedef struct compat_load_limits {
 } compat_load_limits;
 
 typedef struct compat_loadcheck {
-    int ran;             /* 0: not attempted (see note) */
-    int loaded;          /* the runtime loaded it */
-    char version[32];    /* the runtime's version */
+    int ran;                /* 0: not attempted (see note) */
+    int loaded;             /* the runtime loaded it */
+    char version[32];       /* the runtime's version */
     char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
-    uint64_t rows, cols; /* prediction shape from the runtime */
-    int compared;        /* predictions compared with the reference predictor */
-    double max_diff;     /* largest |runtime - reference| */
-    char note[256];      /* why no comparison, or other remarks */
+    uint64_t rows, cols;    /* prediction shape from the runtime */
+    int compared;           /* predictions compared with the reference predictor */
+    double max_diff;        /* largest |runtime - reference| */
+    char note[256];         /* why no comparison, or other remarks */
 } compat_loadcheck;
 
 /* Generate nrow deterministic test rows for m (NaN = missing; categorical features get small
  * integer categories). *X malloc'd, nrow x *ncol. */
-int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol,
-                    smx_err *err);
+int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol, smx_err *err);
 
 /*
  * Load the exact bytes the container would see (a pickle: its payload, restored the way
@@ -601,7 +601,8 @@ void compat_resave_free(compat_resave *r);
 
 /*
  * Extract the bundled xgboost/lib/libxgboost.so (and the *.libs/ it needs) of the wheel at path
- * (a zip, read with libarchive) into a cache directory keyed by the wheel's sha256 ($XDG_CACHE_HOME/smxgb, else
+ * (a zip, read with libarchive) into a cache directory keyed by the wheel's sha256
+ * ($XDG_CACHE_HOME/smxgb, else
  * ~/.cache/smxgb; cache_dir overrides) and return its path (malloc'd). Reuses a cached copy.
  */
 int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, smx_err *err);
@@ -609,11 +610,11 @@ int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, s
 /* ---- the model entries verify identified -------------------------------------------------- */
 
 typedef struct compat_model {
-    size_t entry;             /* index into scan->entries */
-    compat_model_info *info;  /* NULL if it could not be identified (see error) */
-    int partial;              /* identified from its first bytes only (a large file) */
-    uint64_t bytes;           /* its size */
-    compat_loadcheck load;    /* the load check with the runtime */
+    size_t entry;            /* index into scan->entries */
+    compat_model_info *info; /* NULL if it could not be identified (see error) */
+    int partial;             /* identified from its first bytes only (a large file) */
+    uint64_t bytes;          /* its size */
+    compat_loadcheck load;   /* the load check with the runtime */
     char error[SMX_ERRMAX];
 } compat_model;
 

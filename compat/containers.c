@@ -69,7 +69,8 @@ static const char *str_of(json_t *o, const char *k)
 static void load_table(void)
 {
     json_error_t je;
-    table_json = json_loadb((const char *)compat_containers_json, compat_containers_json_len, 0, &je);
+    table_json =
+        json_loadb((const char *)compat_containers_json, compat_containers_json_len, 0, &je);
     if (!table_json) {
         smx_fail(&table_err, SMX_EFORMAT, "containers.json line %d: %s", je.line, je.text);
         return;
@@ -146,7 +147,10 @@ const compat_container *compat_container_find(const char *tag)
     return NULL;
 }
 
-const compat_container *compat_container_default(void) { return compat_container_find("1.7-1"); }
+const compat_container *compat_container_default(void)
+{
+    return compat_container_find("1.7-1");
+}
 
 artifact_layout_rules compat_layout_rules(const compat_container *c, const char *ensemble_env)
 {

@@ -364,8 +364,8 @@ static int scan(pk *s)
                                  s->pos);
         size_t at = s->pos;
         int op = s->b[s->pos++];
-        const unsigned char *p, *p2;
-        size_t n, n2;
+        const unsigned char *p = NULL, *p2 = NULL;
+        size_t n = 0, n2 = 0;
         int rc = 0;
         char num[48];
         switch (op) {

@@ -175,7 +175,7 @@ static int read_marker(ub *p, char *t, const char *what)
 static int read_len(ub *p, size_t limit, size_t *out, const char *what)
 {
     size_t at = p->pos;
-    char t;
+    char t = 0;
     int64_t v;
     if (read_marker(p, &t, what) || read_int(p, t, &v, what))
         return SMX_EFORMAT;
@@ -256,7 +256,7 @@ static int parse_array(ub *p, ub_node *node, int depth)
         if (!node->u.a.v)
             return ENOMEM_RC;
         for (size_t i = 0; i < n; i++) {
-            char t;
+            char t = 0;
             if (read_marker(p, &t, "an array element"))
                 return SMX_EFORMAT;
             int rc = parse_value(p, t, &node->u.a.v[i], depth + 1);
@@ -268,7 +268,7 @@ static int parse_array(ub *p, ub_node *node, int depth)
     }
     size_t cap = 0, n = 0;
     for (;;) {
-        char t;
+        char t = 0;
         if (read_marker(p, &t, "an array element or ']'"))
             return SMX_EFORMAT;
         if (t == ']')
@@ -306,7 +306,7 @@ static int parse_object(ub *p, ub_node *node, int depth)
         mb->key = p->b + p->pos;
         mb->klen = kl;
         p->pos += kl;
-        char t;
+        char t = 0;
         if (read_marker(p, &t, "the value of an object member"))
             return SMX_EFORMAT;
         int rc = parse_value(p, t, &mb->v, depth + 1);
@@ -561,7 +561,7 @@ int read_ubjson(const unsigned char *b, size_t len, compat_model_info *m)
     m->payload = COMPAT_PAYLOAD_UBJ;
     model_detail(m, "UBJSON model");
     ub_node *root = NULL;
-    char t;
+    char t = 0;
     int rc = read_marker(&p, &t, "the top-level object");
     if (!rc && t != '{')
         rc = model_corrupt(m, "corrupt UBJSON at byte offset 0: expected '{', found 0x%02x",

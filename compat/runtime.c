@@ -36,8 +36,14 @@ static void log_cb(const char *msg)
     }
 }
 
-const char *compat_xgb_log(void) { return tlog.data ? tlog.data : ""; }
-void compat_xgb_log_clear(void) { smx_buf_reset(&tlog); }
+const char *compat_xgb_log(void)
+{
+    return tlog.data ? tlog.data : "";
+}
+void compat_xgb_log_clear(void)
+{
+    smx_buf_reset(&tlog);
+}
 
 int compat_xgb_fail(const compat_xgb *x, smx_err *err, const char *what)
 {
@@ -155,8 +161,14 @@ void compat_xgb_close(compat_xgb *x)
     free(x);
 }
 
-compat_version compat_xgb_version(const compat_xgb *x) { return x->version; }
-const char *compat_xgb_path(const compat_xgb *x) { return x->path; }
+compat_version compat_xgb_version(const compat_xgb *x)
+{
+    return x->version;
+}
+const char *compat_xgb_path(const compat_xgb *x)
+{
+    return x->path;
+}
 
 /* ---- boosters ---------------------------------------------------------------------------- */
 
@@ -200,7 +212,7 @@ int compat_booster_load_buffer(compat_xgb *x, const void *buf, size_t len, compa
     *out = NULL;
     if (!x->XGBoosterLoadModelFromBuffer)
         return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGBoosterLoadModelFromBuffer");
-    compat_booster *b;
+    compat_booster *b = NULL;
     int rc = new_booster(x, &b, err);
     if (rc)
         return rc;
@@ -213,7 +225,7 @@ int compat_booster_load_file(compat_xgb *x, const char *path, compat_booster **o
     *out = NULL;
     if (!x->XGBoosterLoadModel)
         return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGBoosterLoadModel");
-    compat_booster *b;
+    compat_booster *b = NULL;
     int rc = new_booster(x, &b, err);
     if (rc)
         return rc;
@@ -226,7 +238,7 @@ int compat_booster_unserialize(compat_xgb *x, const void *buf, size_t len, compa
     *out = NULL;
     if (!x->XGBoosterUnserializeFromBuffer)
         return smx_fail(err, SMX_ERUNTIME, "this XGBoost has no XGBoosterUnserializeFromBuffer");
-    compat_booster *b;
+    compat_booster *b = NULL;
     int rc = new_booster(x, &b, err);
     if (rc)
         return rc;
@@ -294,7 +306,8 @@ int compat_booster_boosted_rounds(compat_booster *b, int *n, smx_err *err)
     return SMX_OK;
 }
 
-int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len, smx_err *err)
+int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len,
+                        smx_err *err)
 {
     *out = NULL;
     *len = 0;
@@ -384,8 +397,8 @@ static int predict_via_dmatrix(compat_booster *b, DMatrixHandle d, uint64_t nrow
         unsigned ntree = 0; /* ntree_limit semantics differ by booster; 0 = all */
         if (x->version.major == 0) {
             int (*p)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *, const float **) =
-                (int (*)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *,
-                         const float **))(void *)x->XGBoosterPredict;
+                (int (*)(BoosterHandle, DMatrixHandle, int, unsigned, bst_ulong *, const float **))(
+                    void *)x->XGBoosterPredict;
             rc = p(b->h, d, o->margin ? 1 : 0, ntree, &len, &res);
         } else {
             rc = x->XGBoosterPredict(b->h, d, o->margin ? 1 : 0, ntree, 0, &len, &res);
@@ -511,18 +524,20 @@ int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const ui
     if (x->XGBoosterPredictFromCSR && compat_version_cmp(x->version, v15) >= 0) {
         char ip[160], ix[160], vv[160], cfg[256];
         uint64_t nnz = indptr[nrow];
-        snprintf(ip, sizeof ip,
-                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u%zu\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)indptr, (unsigned long long)(nrow + 1),
-                 sizeof(size_t));
-        snprintf(ix, sizeof ix,
-                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u4\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)(nnz ? (const void *)indices : (const void *)indptr),
-                 (unsigned long long)nnz);
-        snprintf(vv, sizeof vv,
-                 "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<f4\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)(nnz ? (const void *)values : (const void *)indptr),
-                 (unsigned long long)nnz);
+        snprintf(
+            ip, sizeof ip,
+            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u%zu\", \"version\": 3}",
+            (unsigned long long)(uintptr_t)indptr, (unsigned long long)(nrow + 1), sizeof(size_t));
+        snprintf(
+            ix, sizeof ix,
+            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<u4\", \"version\": 3}",
+            (unsigned long long)(uintptr_t)(nnz ? (const void *)indices : (const void *)indptr),
+            (unsigned long long)nnz);
+        snprintf(
+            vv, sizeof vv,
+            "{\"data\": [%llu, true], \"shape\": [%llu], \"typestr\": \"<f4\", \"version\": 3}",
+            (unsigned long long)(uintptr_t)(nnz ? (const void *)values : (const void *)indptr),
+            (unsigned long long)nnz);
         predict_config(cfg, sizeof cfg, o);
         const bst_ulong *shp;
         bst_ulong dim;
@@ -581,7 +596,10 @@ typedef struct qdm_iter {
     int done, failed;
 } qdm_iter;
 
-static void qdm_reset(void *it) { ((qdm_iter *)it)->done = 0; }
+static void qdm_reset(void *it)
+{
+    ((qdm_iter *)it)->done = 0;
+}
 
 static int qdm_next(void *vit)
 {
@@ -614,16 +632,16 @@ int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, 
         !x->XGQuantileDMatrixCreateFromCallback || !x->XGDMatrixSetFloatInfo)
         return smx_fail(err, SMX_ERUNTIME,
                         "this XGBoost has no XGQuantileDMatrixCreateFromCallback (1.7+)");
-    qdm_iter it = {.x = x, .X = X, .labels = labels, .weights = weights, .nrow = nrow,
-                   .ncol = ncol};
+    qdm_iter it = {
+        .x = x, .X = X, .labels = labels, .weights = weights, .nrow = nrow, .ncol = ncol};
     if (x->XGProxyDMatrixCreate(&it.proxy) != 0)
         return compat_xgb_fail(x, err, "create proxy DMatrix");
     char cfg[128];
     snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": %d}", nthread,
              max_bin);
     DMatrixHandle h = NULL;
-    int rc = x->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, qdm_reset, qdm_next, cfg,
-                                                    &h);
+    int rc =
+        x->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, qdm_reset, qdm_next, cfg, &h);
     if (rc != 0 || it.failed) {
         compat_xgb_fail(x, err, "create QuantileDMatrix");
         if (h)

@@ -38,14 +38,15 @@ struct compat_xgb {
     int (*XGBoosterGetNumFeature)(BoosterHandle, bst_ulong *);
     int (*XGBoosterBoostedRounds)(BoosterHandle, int *);
     /* 0.90 has no `training` argument: call through predict_legacy there */
-    int (*XGBoosterPredict)(BoosterHandle, DMatrixHandle, int, unsigned, int, bst_ulong *, const float **);
-    int (*XGBoosterPredictFromDMatrix)(BoosterHandle, DMatrixHandle, const char *, const bst_ulong **,
-                                       bst_ulong *, const float **);
+    int (*XGBoosterPredict)(BoosterHandle, DMatrixHandle, int, unsigned, int, bst_ulong *,
+                            const float **);
+    int (*XGBoosterPredictFromDMatrix)(BoosterHandle, DMatrixHandle, const char *,
+                                       const bst_ulong **, bst_ulong *, const float **);
     int (*XGBoosterPredictFromDense)(BoosterHandle, const char *, const char *, DMatrixHandle,
                                      const bst_ulong **, bst_ulong *, const float **);
-    int (*XGBoosterPredictFromCSR)(BoosterHandle, const char *, const char *, const char *, bst_ulong,
-                                   const char *, DMatrixHandle, const bst_ulong **, bst_ulong *,
-                                   const float **);
+    int (*XGBoosterPredictFromCSR)(BoosterHandle, const char *, const char *, const char *,
+                                   bst_ulong, const char *, DMatrixHandle, const bst_ulong **,
+                                   bst_ulong *, const float **);
     int (*XGBoosterSlice)(BoosterHandle, int, int, int, BoosterHandle *);
     int (*XGBoosterUpdateOneIter)(BoosterHandle, int, DMatrixHandle);
     int (*XGBoosterEvalOneIter)(BoosterHandle, int, DMatrixHandle[], const char *[], bst_ulong,
@@ -54,7 +55,8 @@ struct compat_xgb {
     int (*XGDMatrixCreateFromCSREx)(const size_t *, const unsigned *, const float *, size_t, size_t,
                                     size_t, DMatrixHandle *);
     int (*XGDMatrixCreateFromFile)(const char *, int, DMatrixHandle *);
-    int (*XGDMatrixCreateFromMat_omp)(const float *, bst_ulong, bst_ulong, float, DMatrixHandle *, int);
+    int (*XGDMatrixCreateFromMat_omp)(const float *, bst_ulong, bst_ulong, float, DMatrixHandle *,
+                                      int);
     int (*XGProxyDMatrixCreate)(DMatrixHandle *);
     int (*XGProxyDMatrixSetDataDense)(DMatrixHandle, const char *);
     int (*XGQuantileDMatrixCreateFromCallback)(void *, DMatrixHandle, void *, void (*)(void *),

@@ -305,7 +305,7 @@ static int in_range(const hp_def *d, double v)
 
 static void range_text(const hp_def *d, char *buf, size_t n)
 {
-    char lo[32] = "-inf", hi[32] = "inf";
+    char lo[24] = "-inf", hi[24] = "inf";
     if (!isnan(d->lo))
         snprintf(lo, sizeof lo, "%.10g", d->lo);
     if (!isnan(d->hi))

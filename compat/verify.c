@@ -80,7 +80,8 @@ void compat_report_free(compat_report *r)
     }
     free(r->findings);
     for (size_t i = 0; i < r->n_results; i++) {
-        compat_judgement j = {0, r->results[i].reasons, r->results[i].n_reasons, r->results[i].hint};
+        compat_judgement j = {0, r->results[i].reasons, r->results[i].n_reasons,
+                              r->results[i].hint};
         compat_judgement_free(&j);
         free(r->results[i].loads);
     }
@@ -92,7 +93,6 @@ void compat_report_free(compat_report *r)
     artifact_scan_free(r->scan);
     free(r);
 }
-
 
 /* ---- identifying the model files while streaming ------------------------------------------ */
 
@@ -109,7 +109,7 @@ typedef struct ident_ctx {
     size_t file_ordinal; /* how many regular files the scan has shown the hooks */
     size_t ordinal;      /* of the file being read */
     uint64_t seen;
-    int failed;   /* out of memory */
+    int failed; /* out of memory */
     char runtime_version[32];
     int runtime_failed; /* the runtime could not be opened: do not retry per file */
     char runtime_error[SMX_ERRMAX];
@@ -202,11 +202,13 @@ static void ident_end(void *vc, const artifact_entry *e)
             cm->load.ran = 0;
             snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
         } else if (!cm->load.loaded && !cm->load.version[0] &&
-                   (strstr(cm->load.error, "libxgboost") || strstr(cm->load.error, "XGBoost library"))) {
+                   (strstr(cm->load.error, "libxgboost") ||
+                    strstr(cm->load.error, "XGBoost library"))) {
             /* the library itself could not be opened: say it once, do not fork per file */
             c->runtime_failed = 1;
             snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
-            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", cm->load.error);
+            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s",
+                     cm->load.error);
             cm->load.ran = 0;
             cm->load.error[0] = '\0';
         } else if (cm->load.version[0]) {
@@ -244,9 +246,10 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
     int rc = SMX_OK;
     size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
     if (res->layout_errors)
-        rc = compat_judgement_add(&all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
-                                  "this container's listing of /opt/ml/model fails (see the errors above)",
-                                  "container.md §2");
+        rc = compat_judgement_add(
+            &all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
+            "this container's listing of /opt/ml/model fails (see the errors above)",
+            "container.md §2");
     else if (!nl)
         rc = compat_judgement_add(&all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
                                   "no file this container would load", "container.md §2");
@@ -257,7 +260,8 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
     size_t judged = res->layout_errors ? 0 : nl;
     if (judged > MAX_MODELS) {
         char msg[128];
-        snprintf(msg, sizeof msg, "%zu model files: only the first %d were identified", judged, MAX_MODELS);
+        snprintf(msg, sizeof msg, "%zu model files: only the first %d were identified", judged,
+                 MAX_MODELS);
         rc = compat_judgement_add(&all, "UNIDENTIFIED", COMPAT_VERDICT_OK, NULL, msg, NULL);
         judged = MAX_MODELS;
     }
@@ -282,7 +286,8 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
         /* a real load by this container's own XGBoost version counts like a rule: a failure
          * or a difference makes the verdict worse; a clean load does not clear a rule (the
          * generated rows may not exercise what the rule is about) */
-        if (!rc && cm->load.ran && cm->load.version[0] && same_version(res->c->xgboost, cm->load.version)) {
+        if (!rc && cm->load.ran && cm->load.version[0] &&
+            same_version(res->c->xgboost, cm->load.version)) {
             char msg[SMX_ERRMAX + 128];
             int v = COMPAT_VERDICT_OK;
             if (!cm->load.loaded) {
@@ -291,7 +296,9 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
                 v = COMPAT_VERDICT_FAILS;
             } else if (cm->load.compared) {
                 int bad = !(cm->load.max_diff <= 1e-5);
-                snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok; predictions on %llu rows %s the reference predictor (max |diff| %.3g)%s%s",
+                snprintf(msg, sizeof msg,
+                         "loaded with XGBoost %s: ok; predictions on %llu rows %s the reference "
+                         "predictor (max |diff| %.3g)%s%s",
                          cm->load.version, (unsigned long long)cm->load.rows,
                          bad ? "DIFFER from" : "match", cm->load.max_diff,
                          cm->load.note[0] ? "; " : "", cm->load.note);
@@ -300,7 +307,8 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
                 snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok (%s)", cm->load.version,
                          cm->load.note[0] ? cm->load.note : "predictions not compared");
             }
-            rc = compat_judgement_add(&all, "LOAD-CHECK", v, e->path, msg, "a real load in a child process");
+            rc = compat_judgement_add(&all, "LOAD-CHECK", v, e->path, msg,
+                                      "a real load in a child process");
         }
         if (!rc && j.hint && !all.hint && !(all.hint = strdup(j.hint)))
             rc = SMX_ENOMEM;
@@ -309,9 +317,10 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
     if (rc == SMX_ENOMEM)
         smx_fail(err, rc, "out of memory");
     if (!rc && all.verdict != COMPAT_VERDICT_OK && !all.hint) {
-        const char *h = res->layout_errors || !nl ? "fix the archive layout first (see the errors above)"
-                                                  : "load the model with this container's XGBoost "
-                                                    "version and re-save it with save_model";
+        const char *h = res->layout_errors || !nl
+                            ? "fix the archive layout first (see the errors above)"
+                            : "load the model with this container's XGBoost "
+                              "version and re-save it with save_model";
         if (!(all.hint = strdup(h)))
             rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     }
@@ -346,11 +355,12 @@ static void ensembles(compat_report *r)
         if (!all_models || !cf->containers)
             continue;
         smx_buf m = SMX_BUF_INIT;
-        smx_buf_printf(&m,
-                       "%zu top-level files, every one an XGBoost model, and SAGEMAKER_INFERENCE_ENSEMBLE "
-                       "is on: the container loads them all and serves their mean prediction (a vote "
-                       "for multi:softmax and binary:hinge)",
-                       nfiles);
+        smx_buf_printf(
+            &m,
+            "%zu top-level files, every one an XGBoost model, and SAGEMAKER_INFERENCE_ENSEMBLE "
+            "is on: the container loads them all and serves their mean prediction (a vote "
+            "for multi:softmax and binary:hinge)",
+            nfiles);
         char *h = strdup("intended? then nothing to do; otherwise keep one model file, or set "
                          "SAGEMAKER_INFERENCE_ENSEMBLE=false");
         if (!m.data || !h) {
@@ -394,7 +404,8 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < nsel; i++) {
-        const compat_container *c = o->n_containers ? compat_container_find(o->containers[i]) : &table[i];
+        const compat_container *c =
+            o->n_containers ? compat_container_find(o->containers[i]) : &table[i];
         if (!c) {
             smx_buf tags = SMX_BUF_INIT;
             for (size_t k = 0; k < nt; k++)
@@ -434,8 +445,9 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
         smx_buf rt = SMX_BUF_INIT;
         smx_buf_printf(&rt, "XGBoost %s (%s)", ic.runtime_version,
                        o->xgboost_lib ? o->xgboost_lib
-                       : getenv("SMXGB_XGBOOST_LIB") && *getenv("SMXGB_XGBOOST_LIB") ? getenv("SMXGB_XGBOOST_LIB")
-                                                                                   : "system libxgboost");
+                       : getenv("SMXGB_XGBOOST_LIB") && *getenv("SMXGB_XGBOOST_LIB")
+                           ? getenv("SMXGB_XGBOOST_LIB")
+                           : "system libxgboost");
         r->runtime = rt.data;
     }
     size_t cap = 0;

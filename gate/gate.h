@@ -99,7 +99,7 @@ typedef struct gate_probe_result {
     char *invoke_body; /* the first bytes of the response (NUL-terminated, <= 4 KiB) */
     char *invoke_content_type;
     double elapsed;
-    char verdict[512]; /* one sentence: why healthy or not */
+    char verdict[1024]; /* one sentence: why healthy or not */
 } gate_probe_result;
 
 /*

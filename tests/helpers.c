@@ -157,7 +157,10 @@ int th_write(const char *path, const void *data, size_t len)
     return 0;
 }
 
-char *th_model(size_t *len) { return th_read(SMXGB_TESTDATA "/model-1.7.4-binary_logistic.bin", len); }
+char *th_model(size_t *len)
+{
+    return th_read(SMXGB_TESTDATA "/model-1.7.4-binary_logistic.bin", len);
+}
 
 json_t *th_json(const char *text)
 {

@@ -12,9 +12,9 @@
 
 typedef struct th_entry {
     const char *path;
-    char type;          /* 'f' file, 'd' dir, 'l' symlink, 'h' hardlink, 'c' chardev, 'p' fifo */
-    unsigned mode;      /* 0 = 0644 / 0755 */
-    const void *data;   /* file content (NULL = empty) */
+    char type;        /* 'f' file, 'd' dir, 'l' symlink, 'h' hardlink, 'c' chardev, 'p' fifo */
+    unsigned mode;    /* 0 = 0644 / 0755 */
+    const void *data; /* file content (NULL = empty) */
     size_t len;
     const char *target; /* link target */
 } th_entry;

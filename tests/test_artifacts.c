@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 static char *dir;
-static void setup(void) { dir = th_tmpdir(); }
+static void setup(void)
+{
+    dir = th_tmpdir();
+}
 static void teardown(void)
 {
     th_rmrf(dir);
@@ -169,8 +172,8 @@ Test(artifacts, truncated_and_corrupt_archives_name_the_offset)
     const char *c = th_path(dir, "corrupt.tar.gz");
     th_write(c, bytes, len);
     s = scan(c, NULL);
-    cr_assert(s->problem == ARTIFACT_P_CORRUPT || s->problem == ARTIFACT_P_TRUNCATED,
-              "got %s", artifact_problem_name(s->problem));
+    cr_assert(s->problem == ARTIFACT_P_CORRUPT || s->problem == ARTIFACT_P_TRUNCATED, "got %s",
+              artifact_problem_name(s->problem));
     artifact_scan_free(s);
     free(bytes);
     free(model);
@@ -211,7 +214,8 @@ Test(artifacts, limits_stop_the_scan)
     artifact_limits_default(&lim);
     lim.max_total_bytes = lim.max_entry_bytes = 1u << 20;
     s = scan(b, &lim);
-    cr_assert_eq(s->problem, ARTIFACT_P_LIMIT_ENTRY_BYTES, "got %s", artifact_problem_name(s->problem));
+    cr_assert_eq(s->problem, ARTIFACT_P_LIMIT_ENTRY_BYTES, "got %s",
+                 artifact_problem_name(s->problem));
     artifact_scan_free(s);
     free(zeros);
 }
@@ -239,7 +243,8 @@ Test(artifacts, duplicates_with_different_content_are_errors)
 Test(artifacts, layout_rules_follow_the_container)
 {
     const char *p = th_path(dir, "a.tar.gz");
-    th_entry e[] = {{"xgboost-model", 'f', 0, "m", 1, NULL}, {"._xgboost-model", 'f', 0, "x", 1, NULL}};
+    th_entry e[] = {{"xgboost-model", 'f', 0, "m", 1, NULL},
+                    {"._xgboost-model", 'f', 0, "x", 1, NULL}};
     th_write_archive(p, "gzip", "pax", e, 2);
     artifact_scan *s = scan(p, NULL);
     size_t nc;
@@ -305,7 +310,8 @@ Test(artifacts, extraction_writes_only_inside_and_refuses_unsafe)
     cr_assert_eq(artifact_remove_tree(out, &err), SMX_OK);
     free(out);
 
-    const char *cases[][2] = {{"../escape", "f"}, {"/abs", "f"}, {"ln", "l"}, {"hl", "h"}, {"dev", "c"}, {"fifo", "p"}};
+    const char *cases[][2] = {{"../escape", "f"}, {"/abs", "f"}, {"ln", "l"},
+                              {"hl", "h"},        {"dev", "c"},  {"fifo", "p"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *bad = th_path(dir, "bad.tar.gz");
         th_entry b[] = {{"xgboost-model", 'f', 0, "m", 1, NULL},

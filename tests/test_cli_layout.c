@@ -56,8 +56,9 @@ static size_t n_findings(json_t *r, const char *severity)
 {
     size_t n = 0, i;
     json_t *f;
-    json_array_foreach(json_object_get(r, "findings"), i, f) if (
-        !strcmp(json_string_value(json_object_get(f, "severity")), severity)) n++;
+    json_array_foreach(json_object_get(r, "findings"), i,
+                       f) if (!strcmp(json_string_value(json_object_get(f, "severity")), severity))
+        n++;
     return n;
 }
 
@@ -69,10 +70,12 @@ Test(cli_layout, version_and_help)
     cr_assert(strstr(out, "xgboost 1.7.4"), "runs Debian's XGBoost: %s", out);
     free(out);
     cr_assert_eq(th_smxgb(&out, "help"), 0);
-    cr_assert(strstr(out, "verify") && strstr(out, "package") && strstr(out, "exit status"), "%s", out);
+    cr_assert(strstr(out, "verify") && strstr(out, "package") && strstr(out, "exit status"), "%s",
+              out);
     free(out);
     cr_assert_eq(th_smxgb(&out, "help verify"), 0);
-    cr_assert(strstr(out, "--container") && strstr(out, "--env") && strstr(out, "--json"), "%s", out);
+    cr_assert(strstr(out, "--container") && strstr(out, "--env") && strstr(out, "--json"), "%s",
+              out);
     free(out);
     cr_assert_eq(th_smxgb(&out, "help codes"), 0);
     for (const artifact_code_doc *c = artifact_finding_codes; c->code; c++)
@@ -112,7 +115,8 @@ Test(cli_layout, gnu_tar_with_and_without_dot_prefix_is_clean)
     cr_assert_eq(n_findings(r, "warning"), 0, "the ./ root entry is not a directory warning");
     json_t *c0 = json_array_get(json_object_get(r, "containers"), 7);
     cr_assert_str_eq(json_string_value(json_object_get(c0, "container")), "1.7-1");
-    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(c0, "loads"), 0)), "xgboost-model");
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(c0, "loads"), 0)),
+                     "xgboost-model");
     json_decref(r);
 }
 
@@ -121,10 +125,11 @@ Test(cli_layout, python_tarfile_pax_and_gnu_formats)
     static const char *fmts[] = {"PAX_FORMAT", "GNU_FORMAT", "USTAR_FORMAT"};
     for (size_t i = 0; i < 3; i++) {
         char cmd[8192];
-        snprintf(cmd, sizeof cmd,
-                 "cd '%s' && python3 -c \"import tarfile; t=tarfile.open('py.tar.gz','w:gz',"
-                 "format=tarfile.%s); t.add('m/xgboost-model', arcname='xgboost-model'); t.close()\"",
-                 dir, fmts[i]);
+        snprintf(
+            cmd, sizeof cmd,
+            "cd '%s' && python3 -c \"import tarfile; t=tarfile.open('py.tar.gz','w:gz',"
+            "format=tarfile.%s); t.add('m/xgboost-model', arcname='xgboost-model'); t.close()\"",
+            dir, fmts[i]);
         cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
         json_t *r;
         cr_assert_eq(verify_json(th_path(dir, "py.tar.gz"), "-c 1.7-1", &r), 0, "%s", fmts[i]);
@@ -196,13 +201,19 @@ Test(cli_layout, macos_dotfile_depends_on_the_container)
 
 Test(cli_layout, other_name_directory_and_symlink)
 {
-    cr_assert_eq(sh("cp '@/m/xgboost-model' '@/m/model.bin' && tar -C '@/m' -czf '@/n.tar.gz' model.bin", dir), 0);
+    cr_assert_eq(
+        sh("cp '@/m/xgboost-model' '@/m/model.bin' && tar -C '@/m' -czf '@/n.tar.gz' model.bin",
+           dir),
+        0);
     json_t *r;
-    cr_assert_eq(verify_json(th_path(dir, "n.tar.gz"), "-c 1.7-1", &r), 0, "a warning, not an error");
+    cr_assert_eq(verify_json(th_path(dir, "n.tar.gz"), "-c 1.7-1", &r), 0,
+                 "a warning, not an error");
     cr_assert(th_has_finding(r, "layout-model-name", "1.7-1"));
     json_decref(r);
 
-    cr_assert_eq(sh("cd '@/m' && ln -s xgboost-model link && tar -czf '@/l.tar.gz' xgboost-model link", dir), 0);
+    cr_assert_eq(
+        sh("cd '@/m' && ln -s xgboost-model link && tar -czf '@/l.tar.gz' xgboost-model link", dir),
+        0);
     cr_assert_eq(verify_json(th_path(dir, "l.tar.gz"), NULL, &r), 1);
     cr_assert(th_has_finding(r, "entry-symlink", NULL));
     json_decref(r);
@@ -216,7 +227,10 @@ Test(cli_layout, broken_archives)
     cr_assert(th_has_finding(r, "archive-not-gzip", NULL));
     json_decref(r);
 
-    cr_assert_eq(sh("tar -C '@/m' -czf '@/t.tar.gz' xgboost-model && head -c 1000 '@/t.tar.gz' > '@/trunc.tar.gz'", dir), 0);
+    cr_assert_eq(sh("tar -C '@/m' -czf '@/t.tar.gz' xgboost-model && head -c 1000 '@/t.tar.gz' > "
+                    "'@/trunc.tar.gz'",
+                    dir),
+                 0);
     cr_assert_eq(verify_json(th_path(dir, "trunc.tar.gz"), NULL, &r), 1);
     cr_assert(th_has_finding(r, "archive-truncated", NULL));
     json_decref(r);
@@ -240,10 +254,12 @@ Test(cli_layout, package_is_deterministic_end_to_end)
 {
     char *o1 = NULL, *o2 = NULL, *o3 = NULL;
     cr_assert_eq(th_smxgb(&o1, "package '%s' -o '%s' --json", th_path(dir, "m/xgboost-model"),
-                          th_path(dir, "p1.tar.gz")), 0);
+                          th_path(dir, "p1.tar.gz")),
+                 0);
     sleep(1);
     cr_assert_eq(th_smxgb(&o2, "package '%s' -o '%s' --json", th_path(dir, "m/xgboost-model"),
-                          th_path(dir, "p2.tar.gz")), 0);
+                          th_path(dir, "p2.tar.gz")),
+                 0);
     json_t *j1 = th_json(o1), *j2 = th_json(o2);
     cr_assert_str_eq(json_string_value(json_object_get(j1, "sha256")),
                      json_string_value(json_object_get(j2, "sha256")));
@@ -258,8 +274,11 @@ Test(cli_layout, package_is_deterministic_end_to_end)
     free(o2);
     free(o3);
 
-    snprintf(cmd, sizeof cmd, "SOURCE_DATE_EPOCH=1700000000 %s package '%s' -o '%s' >/dev/null && tar --utc -tvzf '%s'",
-             SMXGB_BIN, th_path(dir, "m/xgboost-model"), th_path(dir, "p3.tar.gz"), th_path(dir, "p3.tar.gz"));
+    snprintf(
+        cmd, sizeof cmd,
+        "SOURCE_DATE_EPOCH=1700000000 %s package '%s' -o '%s' >/dev/null && tar --utc -tvzf '%s'",
+        SMXGB_BIN, th_path(dir, "m/xgboost-model"), th_path(dir, "p3.tar.gz"),
+        th_path(dir, "p3.tar.gz"));
     cr_assert_eq(th_run(cmd, &o3), 0);
     cr_assert(strstr(o3, "2023-11-14 22:13 xgboost-model"), "SOURCE_DATE_EPOCH sets mtime: %s", o3);
     free(o3);
@@ -271,7 +290,9 @@ Test(cli_layout, package_is_deterministic_end_to_end)
 
     /* refusals are usage errors with the file named, and write nothing */
     th_write(th_path(dir, "empty"), "", 0);
-    cr_assert_eq(th_smxgb(&o1, "package '%s' -o '%s' 2>&1", th_path(dir, "empty"), th_path(dir, "e.tar.gz")), 2);
+    cr_assert_eq(
+        th_smxgb(&o1, "package '%s' -o '%s' 2>&1", th_path(dir, "empty"), th_path(dir, "e.tar.gz")),
+        2);
     cr_assert(strstr(o1, "empty"), "%s", o1);
     free(o1);
     cr_assert_neq(access(th_path(dir, "e.tar.gz"), F_OK), 0);

@@ -148,8 +148,8 @@ Test(plan_reader, deletes_are_skipped_and_bad_input_refused)
                          "{\"resource_changes\": []}",
                          "{\"format_version\":\"2.0\",\"resource_changes\":[]}",
                          "{\"format_version\":\"1.2\",\"resource_changes\":{}}",
-                         "{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":\"a.b\","
-                         "\"type\":\"aws_sagemaker_model\"}]}"};
+                         ("{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":\"a.b\","
+                          "\"type\":\"aws_sagemaker_model\"}]}")};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err.msg[0] = '\0';
         cr_assert_eq(gate_plan_parse(bad[i], strlen(bad[i]), &p, &err), SMX_EFORMAT, "%s", bad[i]);

@@ -61,7 +61,8 @@ static int set_value(const verb_doc *doc, const opt *o, const char *val)
         else if (*end == 'G' || *end == 'g')
             mul = 1ull << 30, end++;
         if (errno || *end || end == val || (mul > 1 && v > UINT64_MAX / mul))
-            return usage_error(doc, "expected a non-negative integer (suffix K, M or G allowed)", val);
+            return usage_error(doc, "expected a non-negative integer (suffix K, M or G allowed)",
+                               val);
         *(uint64_t *)o->value = (uint64_t)v * mul;
         return 0;
     }

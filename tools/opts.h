@@ -32,7 +32,7 @@ typedef struct verb_doc {
     const char *summary;     /* one line */
     const char *description; /* paragraphs, may be NULL */
     const opt *opts;
-    const char *exit_codes;  /* verb-specific exit codes, may be NULL */
+    const char *exit_codes; /* verb-specific exit codes, may be NULL */
 } verb_doc;
 
 /*

@@ -52,7 +52,9 @@ static void writer_text(const compat_model_info *m, char *buf, size_t n)
     if (m->writer_min.major < 0 && m->writer_max.major < 0)
         snprintf(buf, n, "unknown");
     else if (m->writer_exact || m->writer_max.major < 0)
-        snprintf(buf, n, "%s", compat_version_str(m->writer_min.major >= 0 ? m->writer_min : m->writer_max, a, sizeof a));
+        snprintf(buf, n, "%s",
+                 compat_version_str(m->writer_min.major >= 0 ? m->writer_min : m->writer_max, a,
+                                    sizeof a));
     else if (m->writer_min.major < 0)
         snprintf(buf, n, "<=%s", compat_version_str(m->writer_max, a, sizeof a));
     else if (!compat_version_cmp(m->writer_min, m->writer_max))
@@ -98,7 +100,8 @@ static json_t *models_json(const compat_report *r)
             json_object_set_new(lc, "error", l->loaded ? json_null() : json_string(l->error));
             json_object_set_new(lc, "compared", json_boolean(l->compared));
             json_object_set_new(lc, "max_abs_diff",
-                                l->compared && l->max_diff < 1e300 ? json_real(l->max_diff) : json_null());
+                                l->compared && l->max_diff < 1e300 ? json_real(l->max_diff)
+                                                                   : json_null());
         }
         json_object_set_new(lc, "note", l->note[0] ? json_string(l->note) : json_null());
         json_object_set_new(o, "load_check", lc);
@@ -115,14 +118,18 @@ static void print_load(FILE *f, const compat_loadcheck *l)
         return;
     }
     if (!l->loaded) {
-        fprintf(f, "      loaded with XGBoost %s: failed: %s\n", l->version[0] ? l->version : "?", l->error);
+        fprintf(f, "      loaded with XGBoost %s: failed: %s\n", l->version[0] ? l->version : "?",
+                l->error);
         return;
     }
     if (l->compared)
-        fprintf(f, "      loaded with XGBoost %s: ok; largest difference from the reference predictor %.3g%s%s\n",
+        fprintf(f,
+                "      loaded with XGBoost %s: ok; largest difference from the reference predictor "
+                "%.3g%s%s\n",
                 l->version, l->max_diff, l->note[0] ? "; " : "", l->note);
     else
-        fprintf(f, "      loaded with XGBoost %s: ok (%s)\n", l->version, l->note[0] ? l->note : "not compared");
+        fprintf(f, "      loaded with XGBoost %s: ok (%s)\n", l->version,
+                l->note[0] ? l->note : "not compared");
 }
 
 json_t *report_to_json(const compat_report *r)
@@ -264,7 +271,8 @@ void report_print_text(FILE *f, const compat_report *r)
             }
             char w[64];
             writer_text(m, w, sizeof w);
-            fprintf(f, "    %s: %s", s->entries[cm->entry].path, m->detail[0] ? m->detail : compat_format_name(m->format));
+            fprintf(f, "    %s: %s", s->entries[cm->entry].path,
+                    m->detail[0] ? m->detail : compat_format_name(m->format));
             if (m->format != COMPAT_FMT_FOREIGN && m->format != COMPAT_FMT_UNKNOWN)
                 fprintf(f, ", written by XGBoost %s, %s %s, %lld features", w,
                         m->objective[0] ? m->objective : "?", m->booster[0] ? m->booster : "?",
@@ -295,16 +303,17 @@ void report_print_text(FILE *f, const compat_report *r)
                     fprintf(f, " (first in directory order of %zu)", res->n_loads);
             }
             fprintf(f, "\n");
-            fprintf(f, "             verdict: %s\n", res->verdict == COMPAT_VERDICT_OK ? "ok"
-                                                   : res->verdict == COMPAT_VERDICT_WRONG ? "WRONG PREDICTIONS"
-                                                                                          : "FAILS");
+            fprintf(f, "             verdict: %s\n",
+                    res->verdict == COMPAT_VERDICT_OK      ? "ok"
+                    : res->verdict == COMPAT_VERDICT_WRONG ? "WRONG PREDICTIONS"
+                                                           : "FAILS");
             for (size_t k = 0; k < res->n_reasons; k++) {
                 const compat_reason *x = &res->reasons[k];
                 if (x->verdict == COMPAT_VERDICT_OK && res->verdict != COMPAT_VERDICT_OK &&
                     strcmp(x->rule, "LOAD-CHECK"))
                     continue;
-                fprintf(f, "               - %s%s%s: %s\n", x->rule, x->verdict == COMPAT_VERDICT_OK ? " (note)" : "",
-                        "", x->message);
+                fprintf(f, "               - %s%s%s: %s\n", x->rule,
+                        x->verdict == COMPAT_VERDICT_OK ? " (note)" : "", "", x->message);
             }
             if (res->hint)
                 fprintf(f, "             fix: %s\n", res->hint);
