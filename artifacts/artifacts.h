@@ -4,64 +4,14 @@
  * and the archive's sha256 under caller-supplied limits; a layout check that applies one
  * container version's loading rules to those entries; safe extraction into a fresh private
  * directory; and deterministic packaging.
- *
- * It also holds the two small types every module shares: smx_err (a status plus a precise
- * message, libarchive style: library code never prints and never exits) and smx_buf (the one
- * growable byte buffer).
  */
 #ifndef SMXGB_ARTIFACTS_H
 #define SMXGB_ARTIFACTS_H
 
-#include <stdarg.h>
+#include "../base/base.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- status and error message ------------------------------------------------------------ */
-
-enum smx_status {
-    SMX_OK = 0,
-    SMX_EINVAL = 1,  /* bad argument or usage */
-    SMX_EIO = 2,     /* cannot open/read/write a file */
-    SMX_EFORMAT = 3, /* input is not what it claims to be, or is corrupt */
-    SMX_ELIMIT = 4,  /* a caller-supplied limit was exceeded */
-    SMX_EUNSAFE = 5, /* input would escape or subvert its destination */
-    SMX_ENOMEM = 6,
-    SMX_ERUNTIME = 7 /* a dependency (XGBoost, libarchive...) failed */
-};
-
-#define SMX_ERRMAX 1024
-typedef struct smx_err {
-    int status;
-    char msg[SMX_ERRMAX];
-} smx_err;
-
-/* Record status and message in *e (if e is not NULL); returns status. */
-int smx_fail(smx_err *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void smx_err_clear(smx_err *e);
-
-/* ---- growable byte buffer ---------------------------------------------------------------- */
-
-typedef struct smx_buf {
-    char *data; /* always NUL-terminated when non-NULL */
-    size_t len;
-    size_t cap;
-} smx_buf;
-
-#define SMX_BUF_INIT                                                                               \
-    {                                                                                              \
-        NULL, 0, 0                                                                                 \
-    }
-int smx_buf_reserve(smx_buf *b, size_t extra);
-int smx_buf_append(smx_buf *b, const void *p, size_t n);
-int smx_buf_puts(smx_buf *b, const char *s);
-int smx_buf_printf(smx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int smx_buf_vprintf(smx_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-void smx_buf_reset(smx_buf *b);
-void smx_buf_free(smx_buf *b);
-/* Read a whole file, refusing files larger than max_bytes. */
-int smx_buf_read_file(smx_buf *b, const char *path, size_t max_bytes, smx_err *err);
-
-void smx_sha256_hex(const unsigned char digest[32], char out[65]);
 
 /* ---- streaming archive scan -------------------------------------------------------------- */
 

@@ -209,13 +209,6 @@ typedef struct child_result {
     int timed_out;
 } child_result;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int run_child(const job *jb, const compat_load_limits *lim, child_result *cr, smx_err *err)
 {
     memset(cr, 0, sizeof *cr);
@@ -247,14 +240,14 @@ static int run_child(const job *jb, const compat_load_limits *lim, child_result 
     close(po[1]);
     close(pe[1]);
     int timeout = lim && lim->timeout_ms > 0 ? lim->timeout_ms : 60000;
-    int64_t deadline = now_ms() + timeout;
+    double deadline = smx_now() + timeout / 1000.0;
     smx_buf eb = SMX_BUF_INIT;
     struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
     int open_fds = 2;
     int rc = SMX_OK;
     uint64_t max_out = (lim && lim->max_memory ? lim->max_memory : (uint64_t)4 << 30);
     while (open_fds > 0) {
-        int64_t left = deadline - now_ms();
+        int64_t left = (int64_t)((deadline - smx_now()) * 1000);
         if (left <= 0) {
             cr->timed_out = 1;
             kill(pid, SIGKILL);

@@ -173,23 +173,6 @@ static int parse_number(const char *p, size_t n, double *out)
     return ok ? 0 : -1;
 }
 
-/* ---- growing buffers --------------------------------------------------------------------- */
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need)
-        c += c / 2 + 1024;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 /* ---- the line parser --------------------------------------------------------------------- */
 
 typedef struct parser {
@@ -231,11 +214,11 @@ static int oom(parser *ps)
 static int add_row_label(parser *ps, float label, float weight, int has_weight)
 {
     compat_train_data *d = ps->d;
-    if (grow((void **)&d->labels, &d->cap_rows, d->nrow + 1, sizeof(float)))
+    if (smx_grow((void **)&d->labels, &d->cap_rows, d->nrow + 1, sizeof(float)))
         return oom(ps);
     d->labels[d->nrow] = label;
     if (has_weight) {
-        if (grow((void **)&d->weights, &ps->cap_w, d->nrow + 1, sizeof(float)))
+        if (smx_grow((void **)&d->weights, &ps->cap_w, d->nrow + 1, sizeof(float)))
             return oom(ps);
         d->weights[d->nrow] = weight;
     }
@@ -276,7 +259,7 @@ static int csv_line(parser *ps, const char *p, const char *end)
     if (ps->o->max_rows && d->nrow >= ps->o->max_rows)
         return smx_fail(ps->err, SMX_ELIMIT, "%s: more than %llu rows", ps->name,
                         (unsigned long long)ps->o->max_rows);
-    if (grow((void **)&d->X, &ps->cap_feat, d->nrow + 1, d->ncol * sizeof(float)))
+    if (smx_grow((void **)&d->X, &ps->cap_feat, d->nrow + 1, d->ncol * sizeof(float)))
         return oom(ps);
     float *row = d->X + d->nrow * d->ncol;
     size_t want = d->ncol + 1 + (size_t)w, col = 0;
@@ -357,7 +340,7 @@ static int libsvm_line(parser *ps, const char *p, const char *end)
     const char *hash = memchr(p, '#', (size_t)(end - p));
     if (hash)
         end = hash;
-    if (grow((void **)&d->indptr, &ps->cap_ptr, d->nrow + 2, sizeof(size_t)))
+    if (smx_grow((void **)&d->indptr, &ps->cap_ptr, d->nrow + 2, sizeof(size_t)))
         return oom(ps);
     if (d->nrow == 0)
         d->indptr[0] = 0;
@@ -435,8 +418,8 @@ static int libsvm_line(parser *ps, const char *p, const char *end)
                                 "%s: line %llu, token %zu: '%s': the value is not a number",
                                 ps->name, (unsigned long long)ps->line, col, cell);
             }
-            if (grow((void **)&d->indices, &ps->cap_idx, nnz + 1, sizeof(uint32_t)) ||
-                grow((void **)&d->values, &d->cap_nnz, nnz + 1, sizeof(float)))
+            if (smx_grow((void **)&d->indices, &ps->cap_idx, nnz + 1, sizeof(uint32_t)) ||
+                smx_grow((void **)&d->values, &d->cap_nnz, nnz + 1, sizeof(float)))
                 return oom(ps);
             if (nnz > start && (uint32_t)idx <= last)
                 sorted = 0;
@@ -738,7 +721,7 @@ int compat_data_load(const char *path, const compat_data_opts *o, compat_train_d
             free(full);
             continue;
         }
-        if (grow((void **)&names, &cap, n + 1, sizeof *names)) {
+        if (smx_grow((void **)&names, &cap, n + 1, sizeof *names)) {
             free(full);
             rc = smx_fail(err, SMX_ENOMEM, "out of memory");
             break;

@@ -72,13 +72,6 @@ void gate_probe_opts_default(gate_probe_opts *o)
     o->max_payload = GATE_MAX_PAYLOAD;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_s(double s)
 {
     if (s <= 0)
@@ -325,10 +318,10 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
     size_t limit = o->max_payload ? o->max_payload : GATE_MAX_PAYLOAD;
-    double start = now_s();
+    double start = smx_now();
 
     for (int n = 1;; n++) {
-        double t0 = now_s() - start;
+        double t0 = smx_now() - start;
         gate_attempt a = {.step = GATE_STEP_PING, .n = n, .t_start = t0};
         if (o->alive && !o->alive(o->ctx)) {
             a.outcome = GATE_SERVER_GONE;
@@ -349,7 +342,7 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
         free(q.content_type_out);
         if (rc)
             goto out;
-        a.duration = now_s() - start - t0;
+        a.duration = smx_now() - start - t0;
         if ((rc = push_attempt(r, &a, err)))
             goto out;
         if (o->on_attempt)
@@ -361,16 +354,16 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
         }
         /* the next attempt starts `interval` after this one started, or now if this one
          * took longer; none starts after the window has closed */
-        double next = t0 + o->interval, t_now = now_s() - start;
+        double next = t0 + o->interval, t_now = smx_now() - start;
         if (next < t_now)
             next = t_now;
         if (next >= o->startup_timeout)
             break;
         /* wait for the next attempt, noticing a dead server early */
-        while (now_s() - start < next) {
+        while (smx_now() - start < next) {
             if (o->alive && !o->alive(o->ctx))
                 break;
-            double left = next - (now_s() - start);
+            double left = next - (smx_now() - start);
             sleep_s(left < 0.05 ? left : 0.05);
         }
     }
@@ -396,7 +389,7 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
                      o->startup_timeout, pings, pings == 1 ? "" : "s", o->interval, why(d),
                      last->what);
     } else if (o->sample) {
-        gate_attempt a = {.step = GATE_STEP_INVOKE, .n = 1, .t_start = now_s() - start};
+        gate_attempt a = {.step = GATE_STEP_INVOKE, .n = 1, .t_start = smx_now() - start};
         r->invoked = 1;
         if (o->sample_len > limit) {
             a.outcome = GATE_TOO_LARGE;
@@ -426,7 +419,7 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
             if (rc)
                 goto out;
         }
-        a.duration = now_s() - start - a.t_start;
+        a.duration = smx_now() - start - a.t_start;
         if ((rc = push_attempt(r, &a, err)))
             goto out;
         if (o->on_attempt)
@@ -449,7 +442,7 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
     r->healthy = r->ping_ok && (!o->sample || r->invoke_ok);
     rc = SMX_OK;
 out:
-    r->elapsed = now_s() - start;
+    r->elapsed = smx_now() - start;
     free(ping_url);
     free(inv_url);
     return rc;

@@ -67,13 +67,6 @@ static const verb_doc check_doc = {
     "  1  errors found (verify findings or a failed health check)\n"
     "  2  usage error, or an artifact cannot be read or downloaded"};
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int cmd_check(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &check_doc);
@@ -113,7 +106,7 @@ static int cmd_check(int argc, char **argv)
     greport rep = {.verb = "check"};
     for (int a = 1; a <= n; a++) {
         const char *src = argv[a];
-        double t0 = now_s();
+        double t0 = smx_now();
         char *local = NULL;
         int tmp = 0;
         smx_err err = {0};
@@ -138,7 +131,7 @@ static int cmd_check(int argc, char **argv)
             }
             compat_report_free(vr);
         }
-        double dt = (now_s() - t0) / (double)(rep.n > first ? rep.n - first : 1);
+        double dt = (smx_now() - t0) / (double)(rep.n > first ? rep.n - first : 1);
         for (size_t k = first; k < rep.n; k++)
             rep.cases[k]->seconds = dt;
         if (tmp)

@@ -73,13 +73,6 @@ static const verb_doc plan_doc = {
     "  1  errors found in the plan or in an artifact\n"
     "  2  usage error, the plan cannot be read, or an artifact cannot be read or downloaded"};
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char *mapping_for(const char *uri)
 {
     size_t ul = strlen(uri);
@@ -228,7 +221,7 @@ static int package_uncompressed(const char *local, const char *key_name, char **
 static void check_container(greport *rep, const gate_plan *p, const gate_plan_container *k,
                             const char *plan_file)
 {
-    double t0 = now_s();
+    double t0 = smx_now();
     char name[1024];
     snprintf(name, sizeof name, "%s %s[%d]", k->model_address, k->block, k->index);
     compat_image im = {0};
@@ -398,7 +391,7 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
                                 "nothing to load and /ping fails");
             c->skipped = unknown;
         }
-        c->seconds = now_s() - t0;
+        c->seconds = smx_now() - t0;
         return;
     }
     if (k->model_data_url.s) {
@@ -424,14 +417,14 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         gcase_msg(c, ARTIFACT_ERROR, "plan-model-data-url", "end the S3 prefix with '/'",
                   "s3_uri '%s' is an S3Prefix but does not end with '/'", source);
     if (c->skipped) {
-        c->seconds = now_s() - t0;
+        c->seconds = smx_now() - t0;
         return;
     }
 
     if (have_image && im.kind == COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG) {
         gcase_msg(c, ARTIFACT_INFO, "artifact-not-checked", NULL,
                   "the artifact was not checked: the container version is unknown");
-        c->seconds = now_s() - t0;
+        c->seconds = smx_now() - t0;
         return;
     }
 
@@ -453,7 +446,7 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
                       "check the prefix, or map it to a local directory: --artifact S3URI=DIR",
                       "%s", err.msg);
             c->io_error = 1;
-            c->seconds = now_s() - t0;
+            c->seconds = smx_now() - t0;
             return;
         }
         tmp = 2; /* a directory */
@@ -464,7 +457,7 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
                   "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s",
                   err.msg);
         c->io_error = 1;
-        c->seconds = now_s() - t0;
+        c->seconds = smx_now() - t0;
         return;
     }
     char *check_path = local;
@@ -507,7 +500,7 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     else if (tmp)
         unlink(local);
     free(local);
-    c->seconds = now_s() - t0;
+    c->seconds = smx_now() - t0;
 }
 
 static int cmd_plan(int argc, char **argv)

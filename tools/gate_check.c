@@ -285,21 +285,14 @@ static char *log_tail(const char *path, size_t max)
     return t;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void stop_child(gcase *c, struct child *ch)
 {
     if (ch->exited)
         return;
     kill(-ch->pid, SIGTERM);
     kill(ch->pid, SIGTERM);
-    double t0 = now_s();
-    while (now_s() - t0 < 5.0) {
+    double t0 = smx_now();
+    while (smx_now() - t0 < 5.0) {
         if (!child_alive(ch))
             return;
         struct timespec ts = {0, 20000000};
@@ -498,7 +491,7 @@ static void progress_bar(uint64_t now, uint64_t total, void *ctx)
 {
     (void)ctx;
     static double last;
-    double t = now_s();
+    double t = smx_now();
     if (t - last < 0.1 && now != total)
         return;
     last = t;

@@ -1,9 +1,10 @@
 /*
- * The two shared types: smx_err (status + message, set with smx_fail) and smx_buf (a growable,
- * always NUL-terminated byte buffer). Every module above artifacts uses these rather than its
- * own, so messages and buffers cross module boundaries unchanged.
+ * The shared types: smx_err (status + message + where + fix, set with smx_fail/smx_fail_at) and
+ * smx_buf (a growable, always NUL-terminated byte buffer), and the small helpers every module
+ * would otherwise write again. Every module uses these rather than its own, so messages and
+ * buffers cross module boundaries unchanged.
  */
-#include "artifacts.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int smx_fail(smx_err *e, int status, const char *fmt, ...)
@@ -21,6 +23,21 @@ int smx_fail(smx_err *e, int status, const char *fmt, ...)
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
         e->status = status;
+        e->where[0] = e->fix[0] = '\0';
+    }
+    return status;
+}
+
+int smx_fail_at(smx_err *e, int status, const char *where, const char *fix, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        e->status = status;
+        snprintf(e->where, sizeof e->where, "%s", where ? where : "");
+        snprintf(e->fix, sizeof e->fix, "%s", fix ? fix : "");
     }
     return status;
 }
@@ -29,7 +46,7 @@ void smx_err_clear(smx_err *e)
 {
     if (e) {
         e->status = SMX_OK;
-        e->msg[0] = '\0';
+        e->msg[0] = e->where[0] = e->fix[0] = '\0';
     }
 }
 
@@ -156,4 +173,28 @@ void smx_sha256_hex(const unsigned char d[32], char out[65])
         out[2 * i + 1] = hx[d[i] & 15];
     }
     out[64] = '\0';
+}
+
+int smx_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return SMX_OK;
+    if (!elem || need > SIZE_MAX / elem)
+        return SMX_ENOMEM;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c = c > SIZE_MAX / 2 / elem ? need : c + c / 2 + 16;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return SMX_ENOMEM;
+    *p = q;
+    *cap = c;
+    return SMX_OK;
+}
+
+double smx_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

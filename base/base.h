@@ -1,0 +1,82 @@
+/*
+ * base: the bottom of smxgb. What every module shares and nothing else: smx_err (a status plus a
+ * precise message, where it happened and what to do: library code never prints and never
+ * exits), smx_buf (the one growable byte buffer), array growth, a monotonic clock, and hex.
+ * Nothing here knows about models, archives or containers.
+ */
+#ifndef SMXGB_BASE_H
+#define SMXGB_BASE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- status and error message ------------------------------------------------------------ */
+
+enum smx_status {
+    SMX_OK = 0,
+    SMX_EINVAL = 1,  /* bad argument or usage */
+    SMX_EIO = 2,     /* cannot open/read/write a file */
+    SMX_EFORMAT = 3, /* input is not what it claims to be, or is corrupt */
+    SMX_ELIMIT = 4,  /* a caller-supplied limit was exceeded */
+    SMX_EUNSAFE = 5, /* input would escape or subvert its destination */
+    SMX_ENOMEM = 6,
+    SMX_ERUNTIME = 7 /* a dependency (XGBoost, libarchive...) failed */
+};
+
+#define SMX_ERRMAX 1024
+/*
+ * The one way a failure travels, in every module: a status, the message (what was expected and
+ * what was found), and, for bad input, where it is (file, entry, line, byte offset) and what the
+ * user can do about it. where and fix are "" when there is nothing to say.
+ */
+typedef struct smx_err {
+    int status;
+    char msg[SMX_ERRMAX];
+    char where[256]; /* "model.tar.gz: xgboost-model, byte 1234", or "" */
+    char fix[512];   /* what to do about it, or "" */
+} smx_err;
+
+/* Record status and message in *e (if e is not NULL); where and fix are cleared. Returns
+ * status. */
+int smx_fail(smx_err *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, with where (may be NULL) and fix (may be NULL). */
+int smx_fail_at(smx_err *e, int status, const char *where, const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void smx_err_clear(smx_err *e);
+
+/* ---- growable byte buffer ---------------------------------------------------------------- */
+
+typedef struct smx_buf {
+    char *data; /* always NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+} smx_buf;
+
+#define SMX_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+int smx_buf_reserve(smx_buf *b, size_t extra);
+int smx_buf_append(smx_buf *b, const void *p, size_t n);
+int smx_buf_puts(smx_buf *b, const char *s);
+int smx_buf_printf(smx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int smx_buf_vprintf(smx_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void smx_buf_reset(smx_buf *b);
+void smx_buf_free(smx_buf *b);
+/* Read a whole file, refusing files larger than max_bytes. */
+int smx_buf_read_file(smx_buf *b, const char *path, size_t max_bytes, smx_err *err);
+
+void smx_sha256_hex(const unsigned char digest[32], char out[65]);
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+/*
+ * Make room for need elements of elem bytes in the array *p of capacity *cap (in elements),
+ * growing geometrically. Returns SMX_OK or SMX_ENOMEM (*p and *cap unchanged then).
+ */
+int smx_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* Seconds on the monotonic clock (for durations and deadlines). */
+double smx_now(void);
+
+#endif
