@@ -189,9 +189,31 @@ int artifact_remove_tree(const char *dir, smx_err *err);
 
 /* ---- deterministic packaging ------------------------------------------------------------- */
 
+/* What was written, computed while writing (the output may be a FIFO or stdout, which cannot be
+ * read back). Free with artifact_package_result_free. */
+typedef struct artifact_package_entry {
+    char *path;
+    int64_t size;
+    char sha256[65];
+} artifact_package_entry;
+
+typedef struct artifact_package_result {
+    char sha256[65]; /* of the archive bytes */
+    uint64_t bytes;
+    artifact_package_entry *entries;
+    size_t n_entries;
+    int written_through; /* the output was a device, FIFO, terminal or stdout */
+    int to_stdout;       /* the output is this process's stdout: print reports elsewhere */
+} artifact_package_result;
+
+void artifact_package_result_free(artifact_package_result *r);
+
 typedef struct artifact_package_opts {
-    int allow_multiple; /* more than one top-level file in a DIR input */
-    int64_t mtime;      /* entry mtime: SOURCE_DATE_EPOCH or 0 */
+    int allow_multiple;             /* more than one top-level file in a DIR input */
+    int64_t mtime;                  /* entry mtime: SOURCE_DATE_EPOCH or 0 */
+    const char *const *also_inputs; /* further inputs the output must not overwrite (NULL) */
+    size_t n_also_inputs;
+    artifact_package_result *result; /* filled when not NULL */
 } artifact_package_opts;
 
 /*
@@ -199,8 +221,10 @@ typedef struct artifact_package_opts {
  * directory contributes its top-level regular files under their own names, sorted bytewise.
  * Refuses empty files, dotfiles, sub-directories and other entry types, and (unless
  * allow_multiple) more than one file. Same input, same bytes: mtime from opts, uid/gid 0,
- * empty owner names, mode 0644, no gzip name or timestamp. The output is written to a
- * temporary file beside out_path and renamed into place only when complete.
+ * empty owner names, mode 0644, no gzip name or timestamp. out_path is opened with
+ * smx_out_open before any work: "-" is stdout, a device/FIFO/terminal is written through, a
+ * regular file is replaced by rename only when complete, and an input (or also_inputs) is never
+ * overwritten.
  */
 int artifact_package(const char *input, const char *out_path, const artifact_package_opts *opts,
                      smx_err *err);

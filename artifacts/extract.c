@@ -128,33 +128,10 @@ static void x_end(void *ctx, const artifact_entry *e)
     }
 }
 
-static int remove_at(int dfd, const char *name, int depth)
-{
-    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return unlinkat(dfd, name, 0);
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return -1;
-    }
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        if (depth > 4096 || remove_at(dirfd(d), de->d_name, depth + 1) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (unlinkat(dfd, name, AT_REMOVEDIR) != 0)
-        rc = -1;
-    return rc;
-}
-
 int artifact_remove_tree(const char *dir, smx_err *err)
 {
-    if (remove_at(AT_FDCWD, dir, 0) != 0 && errno != ENOENT)
+    smx_scratch_forget(dir);
+    if (smx_remove_tree(dir) != 0)
         return smx_fail(err, SMX_EIO, "%s: cannot remove: %s", dir, strerror(errno));
     return SMX_OK;
 }
@@ -163,11 +140,8 @@ int artifact_extract(const char *archive, const char *parent, const artifact_lim
                      char **out_dir, smx_err *err)
 {
     *out_dir = NULL;
-    if (!parent) {
-        parent = getenv("TMPDIR");
-        if (!parent || !*parent)
-            parent = "/tmp";
-    }
+    if (!parent)
+        parent = smx_tmpdir();
     smx_buf dir = SMX_BUF_INIT;
     if (smx_buf_printf(&dir, "%s/smxgb-model-XXXXXX", parent))
         return smx_fail(err, SMX_ENOMEM, "out of memory");
@@ -177,6 +151,7 @@ int artifact_extract(const char *archive, const char *parent, const artifact_lim
         return smx_fail(err, SMX_EIO, "%s: cannot create a directory for the model: %s", parent,
                         strerror(e));
     }
+    smx_scratch_add(dir.data); /* a signal during the extraction removes it */
     xctx x = {.fd = -1, .err = err, .archive = archive};
     smx_err_clear(err);
     x.root = open(dir.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

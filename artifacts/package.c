@@ -6,8 +6,10 @@
  * (SOURCE_DATE_EPOCH or 0), uid/gid 0 with empty owner names, mode 0644, POSIX ustar headers
  * (pax only where a name needs it), and a gzip header without file name or timestamp
  * (libarchive's "!timestamp" option). Inputs the container would choke on are refused before
- * anything is written; the archive goes to a temporary file beside the output and is renamed
- * into place only once complete, so a failure never leaves a half-written model.tar.gz.
+ * anything is written. The output goes through smx_out (base/output.c): a regular file is
+ * replaced by rename only once complete, so a failure never leaves a half-written
+ * model.tar.gz; a device, FIFO or stdout is streamed to. The archive's and each entry's sha256
+ * are computed as they are written, so the caller can report them without reading back.
  */
 #include "artifacts.h"
 
@@ -16,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,12 +153,56 @@ static int collect(const char *input, const artifact_package_opts *o, pkg_item *
     return SMX_OK;
 }
 
-static int write_item(struct archive *a, struct archive_entry *ae, const pkg_item *it,
-                      int64_t mtime, smx_err *err)
+/* The archive's bytes go to the output and into the running sha256. */
+typedef struct sink {
+    smx_out *out;
+    EVP_MD_CTX *md;
+    uint64_t bytes;
+    smx_err *err;
+} sink;
+
+static la_ssize_t sink_write(struct archive *a, void *ctx, const void *p, size_t n)
 {
+    (void)a;
+    sink *k = ctx;
+    if (smx_out_write(k->out, p, n, k->err))
+        return -1;
+    EVP_DigestUpdate(k->md, p, n);
+    k->bytes += n;
+    return (la_ssize_t)n;
+}
+
+static void hex_digest(EVP_MD_CTX *md, char out[65])
+{
+    unsigned char d[32];
+    unsigned int dl = 0;
+    EVP_DigestFinal_ex(md, d, &dl);
+    smx_sha256_hex(d, out);
+}
+
+void artifact_package_result_free(artifact_package_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_entries; i++)
+        free(r->entries[i].path);
+    free(r->entries);
+    memset(r, 0, sizeof *r);
+}
+
+static int write_item(struct archive *a, struct archive_entry *ae, const pkg_item *it,
+                      int64_t mtime, char sha256[65], smx_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(md);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
     int fd = open(it->src, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        EVP_MD_CTX_free(md);
         return smx_fail(err, SMX_EIO, "%s: %s", it->src, strerror(errno));
+    }
     archive_entry_clear(ae);
     archive_entry_set_pathname(ae, it->name);
     archive_entry_set_filetype(ae, AE_IFREG);
@@ -187,8 +234,11 @@ static int write_item(struct archive *a, struct archive_entry *ae, const pkg_ite
         total += n;
         if (total > it->size)
             break;
+        EVP_DigestUpdate(md, buf, (size_t)n);
         if (archive_write_data(a, buf, (size_t)n) != n) {
-            rc = smx_fail(err, SMX_EIO, "cannot write archive data: %s", archive_error_string(a));
+            if (err->status == SMX_OK) /* else the sink said why (disk full...) */
+                smx_fail(err, SMX_EIO, "cannot write archive data: %s", archive_error_string(a));
+            rc = err->status;
             goto out;
         }
     }
@@ -198,92 +248,105 @@ static int write_item(struct archive *a, struct archive_entry *ae, const pkg_ite
                       it->src, (long long)it->size, (long long)total);
 out:
     close(fd);
+    hex_digest(md, sha256);
+    EVP_MD_CTX_free(md);
     return rc;
 }
 
-int artifact_package(const char *input, const char *out_path, const artifact_package_opts *opts,
-                     smx_err *err)
+/* Write the items as a deterministic tar.gz through the sink; entry digests into shas. */
+static int write_archive(sink *k, const pkg_item *items, size_t n, int64_t mtime, char (*shas)[65],
+                         smx_err *err)
 {
-    artifact_package_opts defo = {0, 0};
-    if (!opts)
-        opts = &defo;
-    pkg_item *items;
-    size_t n;
-    int rc = collect(input, opts, &items, &n, err);
-    if (rc)
-        return rc;
-    /* Never overwrite the input with its own archive. */
-    struct stat si, so;
-    for (size_t i = 0; i < n; i++)
-        if (stat(items[i].src, &si) == 0 && stat(out_path, &so) == 0 && si.st_dev == so.st_dev &&
-            si.st_ino == so.st_ino) {
-            free_items(items, n);
-            return smx_fail(err, SMX_EINVAL, "%s: the output would overwrite the input", out_path);
-        }
-
-    smx_buf tmp = SMX_BUF_INIT;
-    if (smx_buf_printf(&tmp, "%s.tmp-XXXXXX", out_path)) {
-        free_items(items, n);
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    }
-    int fd = mkstemp(tmp.data);
-    if (fd < 0) {
-        rc = smx_fail(err, SMX_EIO, "%s: cannot create: %s", out_path, strerror(errno));
-        free_items(items, n);
-        smx_buf_free(&tmp);
-        return rc;
-    }
     struct archive *a = archive_write_new();
     struct archive_entry *ae = archive_entry_new();
+    int rc = SMX_OK;
     if (!a || !ae) {
         rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-        goto fail;
+        goto done;
     }
     if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
         archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
         archive_write_set_filter_option(a, "gzip", "compression-level", "6") != ARCHIVE_OK ||
         archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-        archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+        archive_write_open2(a, k, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
         rc = smx_fail(err, SMX_ERUNTIME, "cannot set up the archive writer: %s",
                       archive_error_string(a));
-        goto fail;
+        goto done;
     }
     for (size_t i = 0; i < n && rc == SMX_OK; i++)
-        rc = write_item(a, ae, &items[i], opts->mtime, err);
-    if (rc)
-        goto fail;
-    if (archive_write_close(a) != ARCHIVE_OK) {
-        rc = smx_fail(err, SMX_EIO, "%s: cannot finish the archive: %s", out_path,
-                      archive_error_string(a));
-        goto fail;
-    }
-    archive_write_free(a);
-    a = NULL;
-    archive_entry_free(ae);
-    ae = NULL;
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        rc = smx_fail(err, SMX_EIO, "%s: cannot write: %s", out_path, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp.data, out_path) != 0) {
-        rc = smx_fail(err, SMX_EIO, "%s: cannot rename into place: %s", out_path, strerror(errno));
-        goto fail;
-    }
-    free_items(items, n);
-    smx_buf_free(&tmp);
-    return SMX_OK;
-fail:
+        rc = write_item(a, ae, &items[i], mtime, shas[i], err);
+    if (rc == SMX_OK && archive_write_close(a) != ARCHIVE_OK)
+        rc = err->status ? err->status
+                         : smx_fail(err, SMX_EIO, "%s: cannot finish the archive: %s", k->out->path,
+                                    archive_error_string(a));
+done:
     if (a)
         archive_write_free(a);
     if (ae)
         archive_entry_free(ae);
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp.data);
+    return rc;
+}
+
+static int fill_result(artifact_package_result *r, const sink *k, const pkg_item *items, size_t n,
+                       char (*shas)[65], smx_err *err)
+{
+    memset(r, 0, sizeof *r);
+    hex_digest(k->md, r->sha256);
+    r->bytes = k->bytes;
+    r->written_through = k->out->through;
+    r->to_stdout = k->out->same_as_stdout;
+    if (!(r->entries = calloc(n ? n : 1, sizeof *r->entries)))
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (!(r->entries[i].path = strdup(items[i].name))) {
+            artifact_package_result_free(r);
+            return smx_fail(err, SMX_ENOMEM, "out of memory");
+        }
+        r->entries[i].size = items[i].size;
+        memcpy(r->entries[i].sha256, shas[i], 65);
+        r->n_entries = i + 1;
+    }
+    return SMX_OK;
+}
+
+int artifact_package(const char *input, const char *out_path, const artifact_package_opts *opts,
+                     smx_err *err)
+{
+    artifact_package_opts defo = {0};
+    if (!opts)
+        opts = &defo;
+    smx_err_clear(err);
+    pkg_item *items;
+    size_t n;
+    int rc = collect(input, opts, &items, &n, err);
+    if (rc)
+        return rc;
+    /* Never overwrite an input with its own archive; fail before any work when the output
+     * cannot be written. */
+    const char **inputs = calloc(opts->n_also_inputs + 1, sizeof *inputs);
+    char(*shas)[65] = calloc(n ? n : 1, sizeof *shas);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    smx_out out = {.fd = -1};
+    sink k = {.out = &out, .md = md, .err = err};
+    if (!inputs || !shas || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+        rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+        goto done;
+    }
+    inputs[0] = input;
+    for (size_t i = 0; i < opts->n_also_inputs; i++)
+        inputs[i + 1] = opts->also_inputs[i];
+    if ((rc = smx_out_open(&out, out_path, inputs, opts->n_also_inputs + 1, err)) ||
+        (rc = write_archive(&k, items, n, opts->mtime, shas, err)) ||
+        (rc = smx_out_commit(&out, err)))
+        goto done;
+    if (opts->result)
+        rc = fill_result(opts->result, &k, items, n, shas, err);
+done:
+    smx_out_abort(&out); /* nothing left to do after a commit */
+    EVP_MD_CTX_free(md);
+    free(shas);
+    free(inputs);
     free_items(items, n);
-    smx_buf_free(&tmp);
     return rc;
 }

@@ -79,4 +79,56 @@ int smx_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* Seconds on the monotonic clock (for durations and deadlines). */
 double smx_now(void);
 
+/* ---- outputs: written whole or not at all (output.c) ---------------------------------------- */
+
+typedef struct smx_out {
+    char *path;    /* as given */
+    char *tmp;     /* the temporary file beside the destination, or NULL when written through */
+    int fd;        /* write here (or use smx_out_write) */
+    int through;   /* the destination is written in place: "-", a device, FIFO, socket, tty */
+    int is_stdout; /* "-" */
+    int same_as_stdout; /* "-", /dev/stdout, /dev/fd/1...: reports must go to stderr */
+} smx_out;
+
+/*
+ * Open the output path for a command whose inputs are inputs[0..n_inputs) (files or
+ * directories; NULL entries are skipped). Refuses (SMX_EINVAL) a path that is an input or lies
+ * inside an input directory, and (SMX_EIO) one that cannot be created, before any work is done.
+ * "-" is standard output. A destination that exists and is not a regular file (a device, FIFO,
+ * terminal, /dev/stdout...) is written through in place; anything else goes to a temporary file
+ * in the same directory that smx_out_commit renames over it (a symlink is followed, so the link
+ * stays). Temporary files of an earlier run older than a day beside it are removed.
+ */
+int smx_out_open(smx_out *o, const char *path, const char *const *inputs, size_t n_inputs,
+                 smx_err *err);
+int smx_out_write(smx_out *o, const void *p, size_t n, smx_err *err);
+/* Finish: fsync and rename into place (or close when written through). On failure the
+ * temporary file is removed and the destination is untouched. */
+int smx_out_commit(smx_out *o, smx_err *err);
+/* Give up: remove the temporary file; the destination is untouched. Safe after commit. */
+void smx_out_abort(smx_out *o);
+
+/* ---- scratch: temporary files removed on a signal, and swept when stale (scratch.c) ------- */
+
+/* $TMPDIR, or /tmp. */
+const char *smx_tmpdir(void);
+/* Make a private directory $TMPDIR/<prefix>XXXXXX (prefix should start with "smxgb-"),
+ * registered as scratch; *out malloc'd. */
+int smx_scratch_dir(const char *prefix, char **out, smx_err *err);
+/* Register a path made elsewhere as scratch (removed by smx_scratch_cleanup_signal). */
+void smx_scratch_add(const char *path);
+/* The path is no longer scratch (committed or removed by its owner). */
+void smx_scratch_forget(const char *path);
+/* Remove a file or a whole directory tree (symlinks are removed, not followed). 0, or -1 with
+ * errno; a path that does not exist is not an error. Async-signal-safe. */
+int smx_remove_tree(const char *path);
+/* Remove the path (a whole tree for a directory) and forget it. */
+void smx_scratch_remove(const char *path);
+/* Remove every scratch path this process registered. Async-signal-safe: for a handler of
+ * SIGINT, SIGTERM and SIGHUP. */
+void smx_scratch_cleanup_signal(void);
+/* Remove this user's "smxgb-*" entries in $TMPDIR older than max_age_s seconds (scratch of a
+ * run that was killed). *removed (may be NULL) counts them. */
+int smx_scratch_sweep(double max_age_s, size_t *removed);
+
 #endif

@@ -340,7 +340,7 @@ Test(artifacts, package_is_deterministic_and_refuses_bad_input)
     th_write(mf, model, n);
     const char *a = th_path(dir, "a.tar.gz"), *b = th_path(dir, "b.tar.gz");
     smx_err err = {0};
-    artifact_package_opts po = {0, 0};
+    artifact_package_opts po = {.mtime = 0};
     cr_assert_eq(artifact_package(mf, a, &po, &err), SMX_OK, "%s", err.msg);
     sleep(1); /* a timestamp that leaked would now differ */
     cr_assert_eq(artifact_package(mf, b, &po, &err), SMX_OK, "%s", err.msg);

@@ -63,42 +63,39 @@ static int cmd_package(int argc, char **argv)
         po.mtime = v;
     }
     smx_err err = {0};
+    artifact_package_result res;
+    po.result = &res;
     int rc = artifact_package(argv[1], o.output, &po, &err);
     if (rc) {
         fprintf(stderr, "smxgb package: %s\n", err.msg);
         return exit_for_status(rc);
     }
-    artifact_scan *s;
-    rc = artifact_scan_file(o.output, NULL, NULL, &s, &err);
-    if (rc) {
-        fprintf(stderr, "smxgb package: wrote %s but cannot read it back: %s\n", o.output, err.msg);
-        return exit_for_status(rc);
-    }
+    /* the archive itself may be on stdout: then the report goes to stderr */
+    FILE *rep = res.to_stdout ? stderr : stdout;
     if (o.json) {
         json_t *j = json_object();
         json_object_set_new(j, "output", json_string(o.output));
-        json_object_set_new(j, "sha256", json_string(s->sha256_hex));
-        json_object_set_new(j, "bytes", json_integer((json_int_t)s->file_bytes));
+        json_object_set_new(j, "sha256", json_string(res.sha256));
+        json_object_set_new(j, "bytes", json_integer((json_int_t)res.bytes));
         json_t *ents = json_array();
-        for (size_t i = 0; i < s->n_entries; i++) {
+        for (size_t i = 0; i < res.n_entries; i++) {
             json_t *e = json_object();
-            json_object_set_new(e, "path", json_string(s->entries[i].path));
-            json_object_set_new(e, "size", json_integer(s->entries[i].size));
-            char hex[65];
-            smx_sha256_hex(s->entries[i].sha256, hex);
-            json_object_set_new(e, "sha256", json_string(hex));
+            json_object_set_new(e, "path", json_string(res.entries[i].path));
+            json_object_set_new(e, "size", json_integer(res.entries[i].size));
+            json_object_set_new(e, "sha256", json_string(res.entries[i].sha256));
             json_array_append_new(ents, e);
         }
         json_object_set_new(j, "entries", ents);
-        print_json(stdout, j);
+        print_json(rep, j);
         json_decref(j);
     } else {
-        printf("wrote %s (%llu bytes, sha256 %s)\n", o.output, (unsigned long long)s->file_bytes,
-               s->sha256_hex);
-        for (size_t i = 0; i < s->n_entries; i++)
-            printf("  %-20s %12lld bytes\n", s->entries[i].path, (long long)s->entries[i].size);
+        fprintf(rep, "wrote %s (%llu bytes, sha256 %s)\n", o.output, (unsigned long long)res.bytes,
+                res.sha256);
+        for (size_t i = 0; i < res.n_entries; i++)
+            fprintf(rep, "  %-20s %12lld bytes\n", res.entries[i].path,
+                    (long long)res.entries[i].size);
     }
-    artifact_scan_free(s);
+    artifact_package_result_free(&res);
     return EXIT_OK;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "tools.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,8 +137,35 @@ static int cmd_help(int argc, char **argv)
     return EXIT_USAGE;
 }
 
+/* SIGINT, SIGTERM, SIGHUP: remove this run's scratch (downloads, extracted models, outputs
+ * before their rename), then die of the signal as before. serve installs its own handlers
+ * (graceful stop) while it runs. */
+static void on_fatal_signal(int sig)
+{
+    smx_scratch_cleanup_signal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_cleanup(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old;
+        /* keep an inherited "ignore" (nohup, a CI runner that ignores SIGHUP) */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+    smx_scratch_sweep(24 * 3600.0, NULL); /* what a killed earlier run left */
+}
+
 int main(int argc, char **argv)
 {
+    install_cleanup();
     if (argc < 2) {
         print_overview(stderr);
         return EXIT_USAGE;
