@@ -12,6 +12,9 @@
  *           model data, environment) and every endpoint configuration variant (startup and
  *           download timeouts, serverless limits), with values unknown until apply marked.
  *
+ *   report  what check and plan found: one case per model container and container version,
+ *           rendered as text, JSON, JUnit XML and GitHub Actions annotations (as data).
+ *
  * Library code: nothing here prints or exits; callers get an SMX_* status, an smx_err message,
  * and optional callbacks for live progress.
  */
@@ -20,6 +23,7 @@
 
 #include "../artifacts/artifacts.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -233,5 +237,63 @@ void gate_plan_free(gate_plan *p);
 
 /* Look up KEY in a container's environment; NULL if absent. */
 const char *gate_plan_env(const gate_plan_container *c, const char *key);
+
+/* ---- reports: what check and plan found ---------------------------------------------------- */
+
+typedef struct gate_note {
+    artifact_severity sev;
+    char *code;
+    char *text;
+    char *hint; /* may be NULL */
+} gate_note;
+
+/* One model container (plan) or artifact (check) checked against one container version. */
+typedef struct gate_case {
+    char *name;      /* "module.ml.aws_sagemaker_model.xgb primary_container[0]" or the artifact */
+    char *container; /* container version, or NULL */
+    char *artifact;  /* the source as given, or NULL */
+    gate_note *notes;
+    size_t n_notes;
+    int errors, warnings;
+    int skipped;    /* nothing could be checked (a reason is among the notes) */
+    int io_error;   /* the artifact could not be read or downloaded */
+    int incomplete; /* out of memory: a note was counted but could not be stored */
+    double seconds;
+    json_t *verify; /* the verify report (see gate_check_opts.verify_json), or NULL */
+    json_t *probe;  /* the health check (gate_probe_json), or NULL */
+} gate_case;
+
+typedef struct gate_report {
+    const char *verb; /* "check" | "plan" */
+    const char *file; /* the file annotations point at (the plan), or NULL */
+    gate_case **cases;
+    size_t n;
+} gate_report;
+
+/* Add a case (strings are copied). NULL when out of memory. */
+gate_case *gate_report_add(gate_report *r, const char *name, const char *container,
+                           const char *artifact);
+/* Add a note to a case; errors and warnings are counted even when out of memory. */
+void gate_case_note(gate_case *c, artifact_severity sev, const char *code, const char *hint,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* "fail" (it has errors), "skip" (nothing could be checked) or "pass". */
+const char *gate_case_status(const gate_case *c);
+/* SMX_ENOMEM (with a message) when a case is incomplete, else SMX_OK. */
+int gate_report_status(const gate_report *r, smx_err *err);
+void gate_report_free(gate_report *r);
+
+/* The readable report: a PASS/FAIL/SKIP block per case, then one summary line. */
+int gate_report_text(const gate_report *r, smx_buf *out);
+/* {"verb", "file"?, "ok", "cases": [{"name", "container", "artifact", "status", "seconds",
+ * "findings": [{"severity", "code", "message", "hint"}], "verify"?, "probe"?}]}; NULL when out
+ * of memory. */
+json_t *gate_report_json(const gate_report *r);
+/* JUnit XML: one testsuite, one testcase per case (failure: its errors; skipped: its reason). */
+int gate_report_junit(const gate_report *r, smx_buf *out);
+/* GitHub Actions workflow commands: one ::error / ::warning line per error and warning. */
+int gate_report_github(const gate_report *r, smx_buf *out);
+
+/* A probe result as JSON (the schema of `smxgb probe --json`). */
+json_t *gate_probe_json(const char *url, const gate_probe_result *r);
 
 #endif

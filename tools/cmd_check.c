@@ -103,7 +103,7 @@ static int cmd_check(int argc, char **argv)
                      .no_serve = o.no_serve,
                      .verbose = o.verbose};
     co.script_mode = compat_env_get(o.env.v, o.env.n, "SAGEMAKER_PROGRAM") != NULL;
-    greport rep = {.verb = "check"};
+    gate_report rep = {.verb = "check"};
     for (int a = 1; a <= n; a++) {
         const char *src = argv[a];
         double t0 = smx_now();
@@ -111,8 +111,8 @@ static int cmd_check(int argc, char **argv)
         int tmp = 0;
         smx_err err = {0};
         if (source_fetch(src, o.s3_endpoint, &local, &tmp, &err)) {
-            gcase *c = greport_add(&rep, src, NULL, src);
-            gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable", NULL, "%s", err.msg);
+            gate_case *c = gate_cli_add(&rep, src, NULL, src);
+            gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable", NULL, "%s", err.msg);
             c->io_error = 1;
             continue;
         }
@@ -121,7 +121,7 @@ static int cmd_check(int argc, char **argv)
         check_verify(&rep, NULL, src, src, local, o.containers.v, o.containers.n, &co, &vr);
         if (vr) {
             for (size_t k = first; k < rep.n; k++) {
-                gcase *c = rep.cases[k];
+                gate_case *c = rep.cases[k];
                 /* serve every container asked for; without --container, serve's default */
                 const compat_container *d = compat_container_default();
                 int serve_it =
@@ -138,9 +138,9 @@ static int cmd_check(int argc, char **argv)
             unlink(local);
         free(local);
     }
-    greport_out out = {.json = o.json, .junit = o.junit};
-    int code = greport_finish(&rep, &out);
-    greport_free(&rep);
+    gate_cli_out out = {.json = o.json, .junit = o.junit};
+    int code = gate_cli_finish(&rep, &out);
+    gate_report_free(&rep);
     str_list_free(&o.containers);
     str_list_free(&o.env);
     return code;

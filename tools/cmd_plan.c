@@ -123,7 +123,7 @@ static int variant_uses(const gate_plan_variant *v, const gate_plan_container *k
     return same;
 }
 
-static void check_environment(gcase *c, const gate_plan_container *k)
+static void check_environment(gate_case *c, const gate_plan_container *k)
 {
     size_t total = 0;
     for (size_t i = 0; i < k->n_env; i++) {
@@ -134,26 +134,28 @@ static void check_environment(gcase *c, const gate_plan_container *k)
         for (size_t j = 1; j < kl && valid; j++)
             valid = isalnum((unsigned char)kv[j]) || kv[j] == '_';
         if (!valid)
-            gcase_msg(c, ARTIFACT_ERROR, "plan-env-invalid", "use [a-zA-Z_][a-zA-Z0-9_]* names",
-                      "environment key '%.*s' does not match SageMaker's pattern; CreateModel "
-                      "fails",
-                      (int)kl, kv);
+            gate_case_note(c, ARTIFACT_ERROR, "plan-env-invalid",
+                           "use [a-zA-Z_][a-zA-Z0-9_]* names",
+                           "environment key '%.*s' does not match SageMaker's pattern; CreateModel "
+                           "fails",
+                           (int)kl, kv);
         if (kl > 1024 || vl > 1024)
-            gcase_msg(c, ARTIFACT_ERROR, "plan-env-too-long", NULL,
-                      "environment entry '%.*s' is longer than SageMaker's 1024 bytes per key or "
-                      "value; CreateModel fails",
-                      (int)(kl > 64 ? 64 : kl), kv);
+            gate_case_note(
+                c, ARTIFACT_ERROR, "plan-env-too-long", NULL,
+                "environment entry '%.*s' is longer than SageMaker's 1024 bytes per key or "
+                "value; CreateModel fails",
+                (int)(kl > 64 ? 64 : kl), kv);
     }
     if (k->n_env > 100)
-        gcase_msg(c, ARTIFACT_ERROR, "plan-env-too-long", NULL,
-                  "%zu environment entries; SageMaker allows 100", k->n_env);
+        gate_case_note(c, ARTIFACT_ERROR, "plan-env-too-long", NULL,
+                       "%zu environment entries; SageMaker allows 100", k->n_env);
     if (total > 32768)
-        gcase_msg(c, ARTIFACT_ERROR, "plan-env-too-long", NULL,
-                  "the environment is %zu bytes; SageMaker allows 32 KB in total", total);
+        gate_case_note(c, ARTIFACT_ERROR, "plan-env-too-long", NULL,
+                       "the environment is %zu bytes; SageMaker allows 32 KB in total", total);
     if (k->env_unknown)
-        gcase_msg(c, ARTIFACT_WARNING, "plan-unknown", NULL,
-                  "part of the environment is known only after apply; checked with the known "
-                  "entries");
+        gate_case_note(c, ARTIFACT_WARNING, "plan-unknown", NULL,
+                       "part of the environment is known only after apply; checked with the known "
+                       "entries");
 }
 
 /* Hard link, or copy when the link cannot be made (another file system). */
@@ -218,7 +220,7 @@ static int package_uncompressed(const char *local, const char *key_name, char **
     return rc;
 }
 
-static void check_container(greport *rep, const gate_plan *p, const gate_plan_container *k,
+static void check_container(gate_report *rep, const gate_plan *p, const gate_plan_container *k,
                             const char *plan_file)
 {
     double t0 = smx_now();
@@ -233,67 +235,68 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     const char *version =
         have_image && im.kind == COMPAT_IMAGE_XGBOOST && im.container ? im.container->tag : NULL;
     const char *source = k->model_data_url.s ? k->model_data_url.s : k->s3_uri.s;
-    gcase *c = greport_add(rep, name, version, source);
+    gate_case *c = gate_cli_add(rep, name, version, source);
     (void)plan_file;
     if (!strcmp(k->actions, "no-op"))
-        gcase_msg(c, ARTIFACT_INFO, "plan-unchanged", NULL,
-                  "unchanged by this plan (already deployed); checked anyway");
+        gate_case_note(c, ARTIFACT_INFO, "plan-unchanged", NULL,
+                       "unchanged by this plan (already deployed); checked anyway");
     if (k->model_name.s)
-        gcase_msg(c, ARTIFACT_INFO, "plan-model", NULL, "SageMaker model '%s' (%s)",
-                  k->model_name.s, k->actions);
+        gate_case_note(c, ARTIFACT_INFO, "plan-model", NULL, "SageMaker model '%s' (%s)",
+                       k->model_name.s, k->actions);
 
     /* the image */
     if (!k->image.s) {
-        gcase_msg(c, k->image.unknown ? ARTIFACT_WARNING : ARTIFACT_ERROR, "plan-image",
-                  k->image.unknown ? "pin the image URI in the configuration, or check again "
-                                     "after it is known"
-                                   : NULL,
-                  k->image.unknown ? "the image is known only after apply; the container "
-                                     "version cannot be checked"
-                                   : "the container has no image");
+        gate_case_note(c, k->image.unknown ? ARTIFACT_WARNING : ARTIFACT_ERROR, "plan-image",
+                       k->image.unknown ? "pin the image URI in the configuration, or check again "
+                                          "after it is known"
+                                        : NULL,
+                       k->image.unknown ? "the image is known only after apply; the container "
+                                          "version cannot be checked"
+                                        : "the container has no image");
         c->skipped = 1;
     } else if (im.kind == COMPAT_IMAGE_OTHER) {
-        gcase_msg(c, ARTIFACT_INFO, "plan-image-other", NULL, "%s: not checked: %s", k->image.s,
-                  im.note);
+        gate_case_note(c, ARTIFACT_INFO, "plan-image-other", NULL, "%s: not checked: %s",
+                       k->image.s, im.note);
         c->skipped = 1;
     } else if (im.kind == COMPAT_IMAGE_LEGACY) {
-        gcase_msg(c, ARTIFACT_WARNING, "plan-image-legacy",
-                  "use a sagemaker-xgboost image, e.g. 683313688378.dkr.ecr.us-east-1."
-                  "amazonaws.com/sagemaker-xgboost:1.7-1",
-                  "%s: %s; not checked", k->image.s, im.note);
+        gate_case_note(c, ARTIFACT_WARNING, "plan-image-legacy",
+                       "use a sagemaker-xgboost image, e.g. 683313688378.dkr.ecr.us-east-1."
+                       "amazonaws.com/sagemaker-xgboost:1.7-1",
+                       "%s: %s; not checked", k->image.s, im.note);
         c->skipped = 1;
     } else if (im.kind == COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG) {
-        gcase_msg(c, ARTIFACT_ERROR, "plan-image-tag",
-                  "use a published tag: 0.90-1-cpu-py3 0.90-2-cpu-py3 1.0-1-cpu-py3 1.2-1 1.2-2 "
-                  "1.3-1 1.5-1 1.7-1 3.0-5 3.2-0 (1.3-1-arm64, 1.5-1-arm64 on Graviton)",
-                  "%s: %s", k->image.s, im.note);
+        gate_case_note(
+            c, ARTIFACT_ERROR, "plan-image-tag",
+            "use a published tag: 0.90-1-cpu-py3 0.90-2-cpu-py3 1.0-1-cpu-py3 1.2-1 1.2-2 "
+            "1.3-1 1.5-1 1.7-1 3.0-5 3.2-0 (1.3-1-arm64, 1.5-1-arm64 on Graviton)",
+            "%s: %s", k->image.s, im.note);
     } else {
         if (im.note[0])
-            gcase_msg(c, ARTIFACT_WARNING, "plan-image-account", NULL, "%s: %s", k->image.s,
-                      im.note);
+            gate_case_note(c, ARTIFACT_WARNING, "plan-image-account", NULL, "%s: %s", k->image.s,
+                           im.note);
         if (!im.container)
-            gcase_msg(c, ARTIFACT_WARNING, "plan-image", NULL,
-                      "container %s is not in smxgb's container table; checked with every "
-                      "version",
-                      im.version);
+            gate_case_note(c, ARTIFACT_WARNING, "plan-image", NULL,
+                           "container %s is not in smxgb's container table; checked with every "
+                           "version",
+                           im.version);
     }
     if (k->mode.s && !strcmp(k->mode.s, "MultiModel")) {
-        gcase_msg(c, ARTIFACT_INFO, "plan-multi-model", NULL,
-                  "mode MultiModel: the model data is a prefix of many archives loaded on "
-                  "demand; not checked");
+        gate_case_note(c, ARTIFACT_INFO, "plan-multi-model", NULL,
+                       "mode MultiModel: the model data is a prefix of many archives loaded on "
+                       "demand; not checked");
         c->skipped = 1;
     }
     check_environment(c, k);
     const char *ensemble = gate_plan_env(k, "SAGEMAKER_INFERENCE_ENSEMBLE");
     const char *program = gate_plan_env(k, "SAGEMAKER_PROGRAM");
     if (program)
-        gcase_msg(c, ARTIFACT_INFO, "plan-script-mode", NULL,
-                  "SAGEMAKER_PROGRAM=%s: script mode. Checked: the archive (gzip, tar, unsafe "
-                  "entries). Not checked: the inference script and what its model_fn loads",
-                  program);
+        gate_case_note(c, ARTIFACT_INFO, "plan-script-mode", NULL,
+                       "SAGEMAKER_PROGRAM=%s: script mode. Checked: the archive (gzip, tar, unsafe "
+                       "entries). Not checked: the inference script and what its model_fn loads",
+                       program);
     if (ensemble)
-        gcase_msg(c, ARTIFACT_INFO, "plan-ensemble", NULL, "SAGEMAKER_INFERENCE_ENSEMBLE=%s",
-                  ensemble);
+        gate_case_note(c, ARTIFACT_INFO, "plan-ensemble", NULL, "SAGEMAKER_INFERENCE_ENSEMBLE=%s",
+                       ensemble);
 
     /* endpoint configurations that use this model */
     check_opts co = {.env = (const char *const *)k->env,
@@ -316,40 +319,43 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         snprintf(vname, sizeof vname, "%s variant %s", v->config_address,
                  v->variant_name ? v->variant_name : "(unnamed)");
         if (v->startup_timeout == -2)
-            gcase_msg(c, ARTIFACT_WARNING, "plan-unknown", NULL,
-                      "%s: the startup health-check timeout is known only after apply", vname);
+            gate_case_note(c, ARTIFACT_WARNING, "plan-unknown", NULL,
+                           "%s: the startup health-check timeout is known only after apply", vname);
         else if (v->startup_timeout >= 0) {
             if (v->startup_timeout < 60 || v->startup_timeout > 3600)
-                gcase_msg(c, ARTIFACT_ERROR, "plan-timeout-range", NULL,
-                          "%s: container_startup_health_check_timeout_in_seconds = %ld; SageMaker "
-                          "accepts 60-3600",
-                          vname, v->startup_timeout);
+                gate_case_note(
+                    c, ARTIFACT_ERROR, "plan-timeout-range", NULL,
+                    "%s: container_startup_health_check_timeout_in_seconds = %ld; SageMaker "
+                    "accepts 60-3600",
+                    vname, v->startup_timeout);
             else if (min_startup < 0 || v->startup_timeout < min_startup)
                 min_startup = v->startup_timeout;
         }
         if (v->download_timeout >= 0) {
             if (v->download_timeout < 60 || v->download_timeout > 3600)
-                gcase_msg(c, ARTIFACT_ERROR, "plan-timeout-range", NULL,
-                          "%s: model_data_download_timeout_in_seconds = %ld; SageMaker accepts "
-                          "60-3600",
-                          vname, v->download_timeout);
+                gate_case_note(
+                    c, ARTIFACT_ERROR, "plan-timeout-range", NULL,
+                    "%s: model_data_download_timeout_in_seconds = %ld; SageMaker accepts "
+                    "60-3600",
+                    vname, v->download_timeout);
             else
-                gcase_msg(c, ARTIFACT_INFO, "plan-download-timeout", NULL,
-                          "%s: model data download and extraction must finish within %ld s", vname,
-                          v->download_timeout);
+                gate_case_note(c, ARTIFACT_INFO, "plan-download-timeout", NULL,
+                               "%s: model data download and extraction must finish within %ld s",
+                               vname, v->download_timeout);
         }
         if (v->serverless) {
             serverless = 1;
             if (v->memory_size_mb == -2)
-                gcase_msg(c, ARTIFACT_WARNING, "plan-unknown", NULL,
-                          "%s: serverless memory_size_in_mb is known only after apply", vname);
+                gate_case_note(c, ARTIFACT_WARNING, "plan-unknown", NULL,
+                               "%s: serverless memory_size_in_mb is known only after apply", vname);
             else if (v->memory_size_mb >= 0) {
                 if (v->memory_size_mb < 1024 || v->memory_size_mb > 6144 ||
                     v->memory_size_mb % 1024)
-                    gcase_msg(c, ARTIFACT_ERROR, "plan-serverless-memory", NULL,
-                              "%s: memory_size_in_mb = %ld; serverless accepts 1024-6144 in steps "
-                              "of 1024",
-                              vname, v->memory_size_mb);
+                    gate_case_note(
+                        c, ARTIFACT_ERROR, "plan-serverless-memory", NULL,
+                        "%s: memory_size_in_mb = %ld; serverless accepts 1024-6144 in steps "
+                        "of 1024",
+                        vname, v->memory_size_mb);
                 if (mem < 0 || v->memory_size_mb < mem)
                     mem = v->memory_size_mb;
             }
@@ -358,16 +364,16 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     if (min_startup > 0) {
         if (o.startup_timeout <= 0)
             co.startup_timeout = (double)min_startup;
-        gcase_msg(c, ARTIFACT_INFO, "plan-startup-timeout", NULL,
-                  "the endpoint's startup health-check window is %ld s (probed with it)",
-                  min_startup);
+        gate_case_note(c, ARTIFACT_INFO, "plan-startup-timeout", NULL,
+                       "the endpoint's startup health-check window is %ld s (probed with it)",
+                       min_startup);
     }
     if (serverless) {
         co.max_payload = GATE_SERVERLESS_MAX_PAYLOAD;
-        gcase_msg(c, ARTIFACT_INFO, "plan-serverless", NULL,
-                  "serverless endpoint: requests and responses are limited to 4 MB (probed "
-                  "with that limit)%s",
-                  mem > 0 ? "" : "");
+        gate_case_note(c, ARTIFACT_INFO, "plan-serverless", NULL,
+                       "serverless endpoint: requests and responses are limited to 4 MB (probed "
+                       "with that limit)%s",
+                       mem > 0 ? "" : "");
     }
 
     /* the model data */
@@ -380,15 +386,16 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     if (!source) {
         int unknown = k->model_data_url.unknown || k->s3_uri.unknown;
         if (!c->skipped) {
-            gcase_msg(c, unknown ? ARTIFACT_WARNING : ARTIFACT_ERROR, "plan-model-data",
-                      unknown ? "map it: --artifact S3URI=LOCAL once the URI is known, or make "
-                                "the key a literal in the configuration"
-                              : "set model_data_url (or model_data_source) to the S3 URI of the "
-                                "model.tar.gz",
-                      unknown ? "the model data location is known only after apply; the artifact "
-                                "cannot be checked"
-                              : "the container has no model data; the XGBoost container has "
-                                "nothing to load and /ping fails");
+            gate_case_note(
+                c, unknown ? ARTIFACT_WARNING : ARTIFACT_ERROR, "plan-model-data",
+                unknown ? "map it: --artifact S3URI=LOCAL once the URI is known, or make "
+                          "the key a literal in the configuration"
+                        : "set model_data_url (or model_data_source) to the S3 URI of the "
+                          "model.tar.gz",
+                unknown ? "the model data location is known only after apply; the artifact "
+                          "cannot be checked"
+                        : "the container has no model data; the XGBoost container has "
+                          "nothing to load and /ping fails");
             c->skipped = unknown;
         }
         c->seconds = smx_now() - t0;
@@ -398,32 +405,33 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         regex_t re;
         if (!regcomp(&re, "^(https|s3)://([^/]+)/?(.*)$", REG_EXTENDED | REG_NOSUB)) {
             if (regexec(&re, source, 0, NULL, 0) || strlen(source) > 1024)
-                gcase_msg(c, ARTIFACT_ERROR, "plan-model-data-url", NULL,
-                          "model_data_url '%s' does not match ^(https|s3)://([^/]+)/?(.*)$ "
-                          "(max 1024 characters); the API refuses it",
-                          source);
+                gate_case_note(c, ARTIFACT_ERROR, "plan-model-data-url", NULL,
+                               "model_data_url '%s' does not match ^(https|s3)://([^/]+)/?(.*)$ "
+                               "(max 1024 characters); the API refuses it",
+                               source);
             regfree(&re);
         }
         size_t sl = strlen(source);
         if (sl < 7 || strcmp(source + sl - 7, ".tar.gz"))
-            gcase_msg(c, ARTIFACT_WARNING, "plan-model-data-url",
-                      "point it at the model.tar.gz, or use model_data_source with "
-                      "compression_type = \"None\" for uncompressed models",
-                      "model_data_url '%s' does not end in .tar.gz; SageMaker expects a single "
-                      "gzip-compressed tar archive",
-                      source);
+            gate_case_note(
+                c, ARTIFACT_WARNING, "plan-model-data-url",
+                "point it at the model.tar.gz, or use model_data_source with "
+                "compression_type = \"None\" for uncompressed models",
+                "model_data_url '%s' does not end in .tar.gz; SageMaker expects a single "
+                "gzip-compressed tar archive",
+                source);
     }
     if (uncompressed && prefix && source[strlen(source) - 1] != '/')
-        gcase_msg(c, ARTIFACT_ERROR, "plan-model-data-url", "end the S3 prefix with '/'",
-                  "s3_uri '%s' is an S3Prefix but does not end with '/'", source);
+        gate_case_note(c, ARTIFACT_ERROR, "plan-model-data-url", "end the S3 prefix with '/'",
+                       "s3_uri '%s' is an S3Prefix but does not end with '/'", source);
     if (c->skipped) {
         c->seconds = smx_now() - t0;
         return;
     }
 
     if (have_image && im.kind == COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG) {
-        gcase_msg(c, ARTIFACT_INFO, "artifact-not-checked", NULL,
-                  "the artifact was not checked: the container version is unknown");
+        gate_case_note(c, ARTIFACT_INFO, "artifact-not-checked", NULL,
+                       "the artifact was not checked: the container version is unknown");
         c->seconds = smx_now() - t0;
         return;
     }
@@ -435,27 +443,27 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
     smx_err err = {0};
     if (mapped) {
         local = strdup(mapped);
-        gcase_msg(c, ARTIFACT_INFO, "artifact-mapped", NULL, "%s -> %s", source, mapped);
+        gate_case_note(c, ARTIFACT_INFO, "artifact-mapped", NULL, "%s -> %s", source, mapped);
     } else if (uncompressed && prefix) {
         gate_fetch_opts fo;
         gate_fetch_opts_default(&fo);
         fo.s3_endpoint = o.s3_endpoint;
         size_t nobj = 0;
         if (gate_fetch_prefix(source, &fo, &local, &nobj, &err)) {
-            gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
-                      "check the prefix, or map it to a local directory: --artifact S3URI=DIR",
-                      "%s", err.msg);
+            gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable",
+                           "check the prefix, or map it to a local directory: --artifact S3URI=DIR",
+                           "%s", err.msg);
             c->io_error = 1;
             c->seconds = smx_now() - t0;
             return;
         }
         tmp = 2; /* a directory */
-        gcase_msg(c, ARTIFACT_INFO, "artifact-downloaded", NULL, "%zu object%s under %s", nobj,
-                  nobj == 1 ? "" : "s", source);
+        gate_case_note(c, ARTIFACT_INFO, "artifact-downloaded", NULL, "%zu object%s under %s", nobj,
+                       nobj == 1 ? "" : "s", source);
     } else if (source_fetch(source, o.s3_endpoint, &local, &tmp, &err)) {
-        gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable",
-                  "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s",
-                  err.msg);
+        gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable",
+                       "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s",
+                       err.msg);
         c->io_error = 1;
         c->seconds = smx_now() - t0;
         return;
@@ -466,13 +474,13 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         const char *slash = strrchr(source, '/');
         const char *key_name = slash && slash[1] ? slash + 1 : "xgboost-model";
         if (package_uncompressed(local, key_name, &packaged, &err)) {
-            gcase_msg(c, ARTIFACT_ERROR, "artifact-uncompressed", NULL, "CompressionType None: %s",
-                      err.msg);
+            gate_case_note(c, ARTIFACT_ERROR, "artifact-uncompressed", NULL,
+                           "CompressionType None: %s", err.msg);
         } else {
             check_path = packaged;
-            gcase_msg(c, ARTIFACT_INFO, "artifact-uncompressed", NULL,
-                      "CompressionType None: %s becomes %s in /opt/ml/model", source,
-                      prefix ? "the prefix's files" : key_name);
+            gate_case_note(c, ARTIFACT_INFO, "artifact-uncompressed", NULL,
+                           "CompressionType None: %s becomes %s in /opt/ml/model", source,
+                           prefix ? "the prefix's files" : key_name);
         }
     }
     if (!c->errors || check_path != local || !uncompressed) {
@@ -481,11 +489,12 @@ static void check_container(greport *rep, const gate_plan *p, const gate_plan_co
         check_verify(rep, c, name, source, check_path, tags, version ? 1 : 0, &co, &vr);
         if (vr) {
             if (mem > 0 && vr->scan->uncompressed_bytes > (uint64_t)mem << 20)
-                gcase_msg(c, ARTIFACT_ERROR, "plan-serverless-memory",
-                          "raise memory_size_in_mb (up to 6144) or use a real-time endpoint",
-                          "the model is %llu MB uncompressed; the serverless endpoint has %ld MB "
-                          "of memory",
-                          (unsigned long long)(vr->scan->uncompressed_bytes >> 20), mem);
+                gate_case_note(
+                    c, ARTIFACT_ERROR, "plan-serverless-memory",
+                    "raise memory_size_in_mb (up to 6144) or use a real-time endpoint",
+                    "the model is %llu MB uncompressed; the serverless endpoint has %ld MB "
+                    "of memory",
+                    (unsigned long long)(vr->scan->uncompressed_bytes >> 20), mem);
             if (version)
                 check_serve(c, check_path, version, vr, &co);
             compat_report_free(vr);
@@ -543,7 +552,7 @@ static int cmd_plan(int argc, char **argv)
         fprintf(stderr, "smxgb plan: %s: %s\n", file, err.msg);
         return exit_for_status(rc) == EXIT_INTERNAL ? EXIT_INTERNAL : EXIT_USAGE;
     }
-    greport rep = {.verb = "plan", .file = file};
+    gate_report rep = {.verb = "plan", .file = file};
     for (size_t i = 0; i < p->n_containers; i++)
         check_container(&rep, p, &p->containers[i], file);
     if (!o.json)
@@ -552,9 +561,9 @@ static int cmd_plan(int argc, char **argv)
                file, p->terraform_version ? p->terraform_version : "?", p->n_models,
                p->n_models == 1 ? "" : "s", p->n_containers, p->n_containers == 1 ? "" : "s",
                p->n_variants, p->n_variants == 1 ? "" : "s");
-    greport_out out = {.json = o.json, .junit = o.junit};
-    int code = greport_finish(&rep, &out);
-    greport_free(&rep);
+    gate_cli_out out = {.json = o.json, .junit = o.junit};
+    int code = gate_cli_finish(&rep, &out);
+    gate_report_free(&rep);
     gate_plan_free(p);
     str_list_free(&o.artifacts);
     return code;

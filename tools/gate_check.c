@@ -32,7 +32,7 @@
 
 /* ---- verify ------------------------------------------------------------------------------ */
 
-size_t check_verify(greport *r, gcase *into, const char *name, const char *source,
+size_t check_verify(gate_report *r, gate_case *into, const char *name, const char *source,
                     const char *local, const char *const *tags, size_t n, const check_opts *o,
                     compat_report **rep_out)
 {
@@ -45,9 +45,10 @@ size_t check_verify(greport *r, gcase *into, const char *name, const char *sourc
     smx_err err = {0};
     int rc = compat_verify(local, &vo, &rep, &err);
     if (rc) {
-        gcase *c = into ? into : greport_add(r, name, n == 1 ? tags[0] : NULL, source);
-        gcase_msg(c, ARTIFACT_ERROR, rc == SMX_EINVAL ? "container-unknown" : "artifact-unreadable",
-                  NULL, "%s", err.msg);
+        gate_case *c = into ? into : gate_cli_add(r, name, n == 1 ? tags[0] : NULL, source);
+        gate_case_note(c, ARTIFACT_ERROR,
+                       rc == SMX_EINVAL ? "container-unknown" : "artifact-unreadable", NULL, "%s",
+                       err.msg);
         c->io_error = 1;
         return 1;
     }
@@ -62,7 +63,8 @@ size_t check_verify(greport *r, gcase *into, const char *name, const char *sourc
     size_t added = 0;
     for (size_t i = 0; i < rep->n_results; i++) {
         const compat_result *res = &rep->results[i];
-        gcase *c = (into && rep->n_results == 1) ? into : greport_add(r, name, res->c->tag, source);
+        gate_case *c =
+            (into && rep->n_results == 1) ? into : gate_cli_add(r, name, res->c->tag, source);
         added++;
         c->verify = json_incref(full);
         for (size_t k = 0; k < rep->n_findings; k++) {
@@ -71,13 +73,13 @@ size_t check_verify(greport *r, gcase *into, const char *name, const char *sourc
                 continue;
             artifact_severity sev = f->f.severity;
             if (o->script_mode && f->containers && sev == ARTIFACT_ERROR) {
-                gcase_msg(c, ARTIFACT_INFO, f->f.code, NULL,
-                          "%s (not counted: SAGEMAKER_PROGRAM is set, so the user's model_fn "
-                          "decides what is loaded)",
-                          f->f.message);
+                gate_case_note(c, ARTIFACT_INFO, f->f.code, NULL,
+                               "%s (not counted: SAGEMAKER_PROGRAM is set, so the user's model_fn "
+                               "decides what is loaded)",
+                               f->f.message);
                 continue;
             }
-            gcase_msg(c, sev, f->f.code, f->f.hint, "%s", f->f.message);
+            gate_case_note(c, sev, f->f.code, f->f.hint, "%s", f->f.message);
         }
         if (res->verdict != COMPAT_VERDICT_OK && !res->layout_errors) {
             /* the load rules or a real load say this container cannot use the model */
@@ -88,7 +90,7 @@ size_t check_verify(greport *r, gcase *into, const char *name, const char *sourc
                                    res->reasons[k].message);
             const char *code = res->verdict == COMPAT_VERDICT_FAILS ? "verdict-fails"
                                                                     : "verdict-wrong-predictions";
-            gcase_msg(
+            gate_case_note(
                 c, o->script_mode ? ARTIFACT_INFO : ARTIFACT_ERROR, code, res->hint,
                 "container %s (XGBoost %s) %s the model: %s", res->c->tag, res->c->xgboost_str,
                 res->verdict == COMPAT_VERDICT_FAILS ? "cannot load" : "loads but mispredicts",
@@ -100,9 +102,10 @@ size_t check_verify(greport *r, gcase *into, const char *name, const char *sourc
             smx_buf b = SMX_BUF_INIT;
             for (size_t k = 0; k < nl; k++)
                 smx_buf_printf(&b, "%s%s", k ? ", " : "", rep->scan->entries[res->loads[k]].path);
-            gcase_msg(c, ARTIFACT_INFO, "container-loads", NULL,
-                      "container %s (XGBoost %s) loads %s%s", res->c->tag, res->c->xgboost_str,
-                      b.data ? b.data : "", res->rules.ensemble && nl > 1 ? " as an ensemble" : "");
+            gate_case_note(c, ARTIFACT_INFO, "container-loads", NULL,
+                           "container %s (XGBoost %s) loads %s%s", res->c->tag, res->c->xgboost_str,
+                           b.data ? b.data : "",
+                           res->rules.ensemble && nl > 1 ? " as an ensemble" : "");
             smx_buf_free(&b);
         }
     }
@@ -285,7 +288,7 @@ static char *log_tail(const char *path, size_t max)
     return t;
 }
 
-static void stop_child(gcase *c, struct child *ch)
+static void stop_child(gate_case *c, struct child *ch)
 {
     if (ch->exited)
         return;
@@ -298,35 +301,36 @@ static void stop_child(gcase *c, struct child *ch)
         struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
     }
-    gcase_msg(c, ARTIFACT_WARNING, "serve-ignores-sigterm", NULL,
-              "the server was still running 5 s after SIGTERM (SageMaker sends SIGKILL 30 s "
-              "after SIGTERM); killed");
+    gate_case_note(c, ARTIFACT_WARNING, "serve-ignores-sigterm", NULL,
+                   "the server was still running 5 s after SIGTERM (SageMaker sends SIGKILL 30 s "
+                   "after SIGTERM); killed");
     kill(-ch->pid, SIGKILL);
     kill(ch->pid, SIGKILL);
     waitpid(ch->pid, &ch->status, 0);
     ch->exited = 1;
 }
 
-void check_serve(gcase *c, const char *local, const char *tag, const compat_report *rep,
+void check_serve(gate_case *c, const char *local, const char *tag, const compat_report *rep,
                  const check_opts *o)
 {
     if (o->no_serve)
         return;
     if (o->script_mode) {
-        gcase_msg(c, ARTIFACT_INFO, "serve-skipped", NULL,
-                  "not served: SAGEMAKER_PROGRAM selects script mode, whose user code smxgb does "
-                  "not run; the archive was checked, the inference script was not");
+        gate_case_note(
+            c, ARTIFACT_INFO, "serve-skipped", NULL,
+            "not served: SAGEMAKER_PROGRAM selects script mode, whose user code smxgb does "
+            "not run; the archive was checked, the inference script was not");
         return;
     }
     if (c->errors) {
-        gcase_msg(c, ARTIFACT_INFO, "serve-skipped", NULL,
-                  "not served: verify already found errors for this container");
+        gate_case_note(c, ARTIFACT_INFO, "serve-skipped", NULL,
+                       "not served: verify already found errors for this container");
         return;
     }
     int serve_env = serve_verb_available() == 2;
     if (!serve_verb_available()) {
-        gcase_msg(c, ARTIFACT_WARNING, "serve-unavailable", NULL,
-                  "the health check was not run: this smxgb build has no `serve` verb");
+        gate_case_note(c, ARTIFACT_WARNING, "serve-unavailable", NULL,
+                       "the health check was not run: this smxgb build has no `serve` verb");
         return;
     }
     /* the sample: the user's file, or rows as wide as the model */
@@ -335,7 +339,7 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
     if (o->sample) {
         smx_err e = {0};
         if (smx_buf_read_file(&sample, o->sample, (size_t)64 << 20, &e)) {
-            gcase_msg(c, ARTIFACT_ERROR, "sample-unreadable", NULL, "%s", e.msg);
+            gate_case_note(c, ARTIFACT_ERROR, "sample-unreadable", NULL, "%s", e.msg);
             c->io_error = 1;
             return;
         }
@@ -356,14 +360,15 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
                                    (double)((row * 7 + (int)(j % 97) * 3) % 10) / 10.0);
                 smx_buf_puts(&sample, "\n");
             }
-            gcase_msg(c, ARTIFACT_INFO, "sample-generated", NULL,
-                      "sample: 3 generated text/csv rows of %llu features",
-                      (unsigned long long)width);
+            gate_case_note(c, ARTIFACT_INFO, "sample-generated", NULL,
+                           "sample: 3 generated text/csv rows of %llu features",
+                           (unsigned long long)width);
             ctype = "text/csv";
         } else {
-            gcase_msg(c, ARTIFACT_INFO, "sample-none", NULL,
-                      "no sample sent to /invocations: the model's feature count is unknown (%s)",
-                      why[0] ? why : "no model file");
+            gate_case_note(
+                c, ARTIFACT_INFO, "sample-none", NULL,
+                "no sample sent to /invocations: the model's feature count is unknown (%s)",
+                why[0] ? why : "no model file");
         }
     }
 
@@ -371,8 +376,8 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
     char logpath[] = "/tmp/smxgb-serve-log-XXXXXX";
     int logfd = mkstemp(logpath);
     if (port < 0 || logfd < 0) {
-        gcase_msg(c, ARTIFACT_ERROR, "serve-failed", NULL, "cannot set up the server: %s",
-                  strerror(errno));
+        gate_case_note(c, ARTIFACT_ERROR, "serve-failed", NULL, "cannot set up the server: %s",
+                       strerror(errno));
         if (logfd >= 0) {
             close(logfd);
             unlink(logpath);
@@ -424,7 +429,7 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
     }
     close(logfd);
     if (ch.pid < 0) {
-        gcase_msg(c, ARTIFACT_ERROR, "serve-failed", NULL, "fork: %s", strerror(errno));
+        gate_case_note(c, ARTIFACT_ERROR, "serve-failed", NULL, "fork: %s", strerror(errno));
         unlink(logpath);
         smx_buf_free(&sample);
         return;
@@ -458,11 +463,11 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
     int rc = gate_probe(&po, &pr, &e);
     stop_child(c, &ch);
     if (rc) {
-        gcase_msg(c, ARTIFACT_ERROR, "probe-failed", NULL, "%s", e.msg);
+        gate_case_note(c, ARTIFACT_ERROR, "probe-failed", NULL, "%s", e.msg);
     } else {
-        c->probe = probe_to_json(url, &pr);
+        c->probe = gate_probe_json(url, &pr);
         if (pr.healthy) {
-            gcase_msg(c, ARTIFACT_INFO, "probe-healthy", NULL, "%s", pr.verdict);
+            gate_case_note(c, ARTIFACT_INFO, "probe-healthy", NULL, "%s", pr.verdict);
         } else {
             char *tail = log_tail(logpath, 600);
             char exitinfo[96] = "";
@@ -475,8 +480,8 @@ void check_serve(gcase *c, const char *local, const char *tag, const compat_repo
                     snprintf(exitinfo, sizeof exitinfo, " (the server died of signal %d)",
                              WTERMSIG(ch.status));
             }
-            gcase_msg(c, ARTIFACT_ERROR, "probe-unhealthy", NULL, "%s%s%s%s", pr.verdict, exitinfo,
-                      tail ? "; server log: " : "", tail ? tail : "");
+            gate_case_note(c, ARTIFACT_ERROR, "probe-unhealthy", NULL, "%s%s%s%s", pr.verdict,
+                           exitinfo, tail ? "; server log: " : "", tail ? tail : "");
             free(tail);
         }
     }

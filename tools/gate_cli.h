@@ -9,52 +9,20 @@
 #include "../gate/gate.h"
 #include "tools.h"
 
-typedef struct gcase_note {
-    artifact_severity sev;
-    char *code;
-    char *text;
-    char *hint; /* may be NULL */
-} gcase_note;
+/* Add a case; out of memory ends the program (EXIT_INTERNAL). */
+gate_case *gate_cli_add(gate_report *r, const char *name, const char *container,
+                        const char *artifact);
 
-typedef struct gcase {
-    char *name;      /* "module.ml.aws_sagemaker_model.xgb primary_container[0]" or the artifact */
-    char *container; /* container version, or NULL */
-    char *artifact;  /* the source as given, or NULL */
-    gcase_note *msgs;
-    size_t n_msgs;
-    int errors, warnings;
-    int skipped;  /* nothing could be checked (a reason is among the messages) */
-    int io_error; /* the artifact could not be read or downloaded */
-    double seconds;
-    json_t *verify; /* the verify report (owned), or NULL */
-    json_t *probe;  /* the probe result (owned), or NULL */
-} gcase;
-
-typedef struct greport {
-    const char *verb; /* "check" | "plan" */
-    const char *file; /* the file annotations point at (plan JSON), or NULL */
-    gcase **cases;
-    size_t n;
-} greport;
-
-gcase *greport_add(greport *r, const char *name, const char *container, const char *artifact);
-void gcase_msg(gcase *c, artifact_severity sev, const char *code, const char *hint, const char *fmt,
-               ...) __attribute__((format(printf, 5, 6)));
-void greport_free(greport *r);
-
-typedef struct greport_out {
+typedef struct gate_cli_out {
     int json;
     const char *junit; /* path or NULL */
     int quiet;
-} greport_out;
+} gate_cli_out;
 
 /* Print the report (text or JSON), write JUnit, emit GitHub annotations when
- * GITHUB_ACTIONS=true. Returns the exit code: 2 if any artifact could not be read, 1 if any
- * case has errors, else 0. */
-int greport_finish(greport *r, const greport_out *o);
-
-/* A probe result as JSON (the schema of `smxgb probe --json`). */
-json_t *probe_to_json(const char *url, const gate_probe_result *r);
+ * GITHUB_ACTIONS=true (tools/gate_cli.c). Returns the exit code: 2 if any artifact could not be
+ * read, 1 if any case has errors, else 0. */
+int gate_cli_finish(gate_report *r, const gate_cli_out *o);
 
 /* ---- the steps ----------------------------------------------------------------------------- */
 
@@ -74,13 +42,13 @@ typedef struct check_opts {
 /* Verify local against tags (n 0 = every version); adds one case per container to r (or
  * fills `into` when given and exactly one container is checked). Returns the number of cases
  * added or filled; the compat_report is returned through *rep when rep is not NULL. */
-size_t check_verify(greport *r, gcase *into, const char *name, const char *source,
+size_t check_verify(gate_report *r, gate_case *into, const char *name, const char *source,
                     const char *local, const char *const *tags, size_t n, const check_opts *o,
                     compat_report **rep);
 
 /* Serve local with container tag (NULL: serve's default) as a child process of this binary,
  * probe it, stop it; the outcome goes into c. */
-void check_serve(gcase *c, const char *local, const char *tag, const compat_report *rep,
+void check_serve(gate_case *c, const char *local, const char *tag, const compat_report *rep,
                  const check_opts *o);
 
 /* ---- sources ------------------------------------------------------------------------------- */
