@@ -495,7 +495,7 @@ int gate_fetch(const char *src, const gate_fetch_opts *opts, char **local, gate_
         *local = strdup(src);
         return *local ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    int rc = gate_curl_init(err);
+    int rc = gate__curl_init(err);
     if (rc)
         return rc;
     int is_s3 = !strncmp(src, "s3://", 5);
@@ -699,7 +699,7 @@ int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **
     size_t sl = strlen(s3prefix);
     if (strncmp(s3prefix, "s3://", 5) || !sl || s3prefix[sl - 1] != '/')
         return smx_fail(err, SMX_EINVAL, "'%s' is not an s3:// prefix ending in '/'", s3prefix);
-    int rc = gate_curl_init(err);
+    int rc = gate__curl_init(err);
     if (rc)
         return rc;
     const char *bslash = strchr(s3prefix + 5, '/');

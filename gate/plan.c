@@ -552,3 +552,15 @@ const char *gate_plan_env(const gate_plan_container *c, const char *key)
             v = c->env[i] + kl + 1;
     return v;
 }
+
+int gate_plan_variant_uses(const gate_plan_variant *v, const gate_plan_container *k)
+{
+    if (v->model_name.s && k->model_name.s && !strcmp(v->model_name.s, k->model_name.s))
+        return 1;
+    if (!v->model_ref)
+        return 0;
+    char *a = strip_indexes(k->model_address);
+    int same = a && !strcmp(a, v->model_ref);
+    free(a);
+    return same;
+}

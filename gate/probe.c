@@ -27,7 +27,7 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int gate_curl_init(smx_err *err)
+int gate__curl_init(smx_err *err)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)
@@ -308,7 +308,7 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
         return smx_fail(err, SMX_EINVAL, "probe: timeouts and the interval must be positive");
     if (o->sample && !o->content_type)
         return smx_fail(err, SMX_EINVAL, "probe: a sample needs a content type");
-    int rc = gate_curl_init(err);
+    int rc = gate__curl_init(err);
     if (rc)
         return rc;
     char *ping_url = join_url(o->url, "/ping"), *inv_url = join_url(o->url, "/invocations");

@@ -1,13 +1,10 @@
 /*
  * smxgb check ARTIFACT...: verify -> serve on loopback -> probe with SageMaker's timings ->
- * stop, for every artifact and container version, in one report.
+ * stop, for every artifact and container version (gate_check_source), in one report.
  */
 #include "gate_cli.h"
 
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static struct {
     str_list containers, env;
@@ -93,50 +90,26 @@ static int cmd_check(int argc, char **argv)
                     o.containers.v[i]);
             return EXIT_USAGE;
         }
-    check_opts co = {.env = o.env.v,
-                     .n_env = o.env.n,
-                     .sample = o.sample,
-                     .content_type = o.content_type,
-                     .accept = o.accept,
-                     .startup_timeout = o.startup_timeout,
-                     .interval = o.interval,
-                     .no_serve = o.no_serve,
-                     .verbose = o.verbose};
-    co.script_mode = compat_env_get(o.env.v, o.env.n, "SAGEMAKER_PROGRAM") != NULL;
+    gate_fetch_opts fo;
+    gate_check_opts co;
+    gate_cli_check_opts(&co, &fo, o.s3_endpoint, o.verbose);
+    co.env = o.env.v;
+    co.n_env = o.env.n;
+    co.sample = o.sample;
+    co.content_type = o.content_type;
+    co.accept = o.accept;
+    co.startup_timeout = o.startup_timeout;
+    co.interval = o.interval;
+    co.no_serve = o.no_serve;
     gate_report rep = {.verb = "check"};
-    for (int a = 1; a <= n; a++) {
-        const char *src = argv[a];
-        double t0 = smx_now();
-        char *local = NULL;
-        int tmp = 0;
-        smx_err err = {0};
-        if (source_fetch(src, o.s3_endpoint, &local, &tmp, &err)) {
-            gate_case *c = gate_cli_add(&rep, src, NULL, src);
-            gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable", NULL, "%s", err.msg);
-            c->io_error = 1;
-            continue;
-        }
-        compat_report *vr = NULL;
-        size_t first = rep.n;
-        check_verify(&rep, NULL, src, src, local, o.containers.v, o.containers.n, &co, &vr);
-        if (vr) {
-            for (size_t k = first; k < rep.n; k++) {
-                gate_case *c = rep.cases[k];
-                /* serve every container asked for; without --container, serve's default */
-                const compat_container *d = compat_container_default();
-                int serve_it =
-                    o.containers.n ? 1 : (d && c->container && !strcmp(c->container, d->tag));
-                if (serve_it)
-                    check_serve(c, local, o.containers.n ? c->container : NULL, vr, &co);
-            }
-            compat_report_free(vr);
-        }
-        double dt = (smx_now() - t0) / (double)(rep.n > first ? rep.n - first : 1);
-        for (size_t k = first; k < rep.n; k++)
-            rep.cases[k]->seconds = dt;
-        if (tmp)
-            unlink(local);
-        free(local);
+    smx_err err = {0};
+    int rc = SMX_OK;
+    for (int a = 1; a <= n && !rc; a++)
+        rc = gate_check_source(&rep, argv[a], o.containers.v, o.containers.n, &co, &err);
+    if (rc) {
+        fprintf(stderr, "smxgb check: %s\n", err.msg);
+        gate_report_free(&rep);
+        return EXIT_INTERNAL;
     }
     gate_cli_out out = {.json = o.json, .junit = o.junit};
     int code = gate_cli_finish(&rep, &out);

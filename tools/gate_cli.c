@@ -1,23 +1,173 @@
 /*
- * What `smxgb check` and `smxgb plan` share in the CLI: writing the report gate renders (text or
- * JSON on stdout, JUnit XML to a file, GitHub Actions annotations when GITHUB_ACTIONS=true) and
- * turning it into the exit code.
+ * What `smxgb check` and `smxgb plan` share in the CLI. gate runs the check; this file gives it
+ * what only the CLI knows or does:
+ *
+ *   launcher  a server is this binary's own `serve` verb, started as a child process
+ *             (`smxgb serve ARTIFACT --port N --quiet [--container TAG] [--env KEY=VALUE]...`,
+ *             the endpoint's environment also in its environment, its own process group, its
+ *             output in gate's log file);
+ *   progress  a progress bar for downloads on a terminal, and with --verbose the probe's
+ *             timeline on stderr;
+ *   output    the report gate renders, written out (text or JSON on stdout, JUnit XML to a
+ *             file, GitHub Actions annotations when GITHUB_ACTIONS=true), and the exit code.
  */
 #include "gate_cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-gate_case *gate_cli_add(gate_report *r, const char *name, const char *container,
-                        const char *artifact)
+/* ---- the server: `smxgb serve` in a child process ----------------------------------------- */
+
+/* smxgb serve ARTIFACT --port N --quiet [--container TAG] [--env KEY=VALUE]... (malloc'd) */
+static const char **serve_args(const gate_server_spec *s, const char *port)
 {
-    gate_case *c = gate_report_add(r, name, container, artifact);
-    if (!c) {
-        fprintf(stderr, "smxgb %s: out of memory\n", r->verb);
-        exit(EXIT_INTERNAL);
+    const char **args = calloc(10 + 2 * s->n_env, sizeof *args);
+    if (!args)
+        return NULL;
+    size_t a = 0;
+    args[a++] = "smxgb";
+    args[a++] = "serve";
+    args[a++] = s->artifact;
+    args[a++] = "--port";
+    args[a++] = port;
+    args[a++] = "--quiet";
+    if (s->container) {
+        args[a++] = "--container";
+        args[a++] = s->container;
     }
-    return c;
+    for (size_t i = 0; i < s->n_env; i++) {
+        args[a++] = "--env";
+        args[a++] = s->env[i];
+    }
+    args[a] = NULL;
+    return args;
 }
+
+/* In the child: its own process group, output to the log, the environment set, then exec. */
+static void exec_serve(const gate_server_spec *s, const char **args)
+{
+    setpgid(0, 0);
+    dup2(s->log_fd, 1);
+    dup2(s->log_fd, 2);
+    for (size_t i = 0; i < s->n_env; i++) {
+        char *kv = strdup(s->env[i]);
+        char *eq = kv ? strchr(kv, '=') : NULL;
+        if (eq) {
+            *eq = '\0';
+            setenv(kv, eq + 1, 1);
+        }
+        free(kv);
+    }
+    execv("/proc/self/exe", (char *const *)args);
+    _exit(127);
+}
+
+static int serve_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_err *err)
+{
+    (void)ctx;
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    const char **args = serve_args(s, port);
+    if (!args)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t p = fork();
+    if (p == 0)
+        exec_serve(s, args);
+    int saved = errno;
+    free(args);
+    if (p < 0)
+        return smx_fail(err, SMX_EIO, "fork: %s", strerror(saved));
+    *pid = p;
+    return SMX_OK;
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+static void progress_bar(uint64_t now, uint64_t total, void *ctx)
+{
+    (void)ctx;
+    static double last;
+    double t = smx_now();
+    if (t - last < 0.1 && now != total)
+        return;
+    last = t;
+    if (total) {
+        int w = (int)(40.0 * (double)now / (double)total);
+        fprintf(stderr, "\r  [%-40.*s] %5.1f%% %llu/%llu MB", w,
+                "########################################", 100.0 * (double)now / (double)total,
+                (unsigned long long)(now >> 20), (unsigned long long)(total >> 20));
+    } else {
+        fprintf(stderr, "\r  %llu MB", (unsigned long long)(now >> 20));
+    }
+    fflush(stderr);
+}
+
+/* A download starts ("downloading SRC", then the bar) or ends (the bar's line ends). */
+static void on_fetch(const char *src, int done, void *ctx)
+{
+    (void)ctx;
+    if (done)
+        fprintf(stderr, "\n");
+    else
+        fprintf(stderr, "downloading %s\n", src);
+}
+
+static void on_serve(const gate_case *c, const char *container, const char *url, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "%s [%s]: serving on %s\n", c->name, container ? container : "default", url);
+}
+
+static void on_attempt(const gate_attempt *a, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "  %+8.2fs  %-4s %-12s #%-3d %-13s %s\n", a->t_start,
+            a->step == GATE_STEP_PING ? "GET" : "POST",
+            a->step == GATE_STEP_PING ? "/ping" : "/invocations", a->n,
+            gate_outcome_name(a->outcome), a->what);
+}
+
+void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_endpoint,
+                         int verbose)
+{
+    gate_fetch_opts_default(fo);
+    fo->s3_endpoint = s3_endpoint;
+    memset(o, 0, sizeof *o);
+    o->launch = serve_launch;
+    o->verify_json = report_to_json;
+    o->fetch = fo;
+    if (isatty(2)) {
+        fo->progress = progress_bar;
+        o->on_fetch = on_fetch;
+    }
+    if (verbose) {
+        o->on_serve = on_serve;
+        o->on_attempt = on_attempt;
+    }
+}
+
+int source_fetch(const char *src, const char *s3_endpoint, char **local, int *tmp, smx_err *err)
+{
+    gate_fetch_opts fo;
+    gate_check_opts o;
+    gate_cli_check_opts(&o, &fo, s3_endpoint, 0);
+    int remote = gate_source_is_remote(src);
+    if (remote && o.on_fetch)
+        o.on_fetch(src, 0, NULL);
+    gate_fetch_info info;
+    int rc = gate_fetch(src, &fo, local, &info, err);
+    if (remote && o.on_fetch)
+        o.on_fetch(src, 1, NULL);
+    *tmp = rc == SMX_OK && remote;
+    gate_fetch_info_free(&info);
+    return rc;
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
 
 static int write_all(FILE *f, const smx_buf *b)
 {
