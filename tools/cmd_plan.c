@@ -11,29 +11,13 @@
 
 static struct {
     str_list artifacts;
-    const char *sample, *content_type, *accept, *junit, *s3_endpoint;
-    double startup_timeout, interval;
-    int json, no_serve, verbose;
 } o;
 
 static const opt plan_opts[] = {
     {OPT_LIST, 'a', "artifact", &o.artifacts, "S3URI=LOCAL",
      "use LOCAL for the model data at S3URI instead of downloading it (repeatable; LOCAL is a "
      "model.tar.gz, or for CompressionType None the file or the prefix's directory)"},
-    {OPT_FLAG, 0, "no-serve", &o.no_serve, NULL, "verify only; do not serve and probe"},
-    {OPT_STRING, 0, "sample", &o.sample, "FILE",
-     "POST this file to /invocations (default: rows as wide as the model)"},
-    {OPT_STRING, 0, "content-type", &o.content_type, "T", "Content-Type of the sample"},
-    {OPT_STRING, 0, "accept", &o.accept, "A", "Accept header for /invocations"},
-    {OPT_DOUBLE, 0, "startup-timeout", &o.startup_timeout, "S",
-     "probe window when the plan sets none (default 240 s)"},
-    {OPT_DOUBLE, 0, "interval", &o.interval, "S", "seconds between /ping attempts (default 0.5)"},
-    {OPT_STRING, 0, "s3-endpoint", &o.s3_endpoint, "URL",
-     "S3 endpoint for downloads (default $AWS_ENDPOINT_URL_S3, else AWS)"},
-    {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
-    {OPT_STRING, 0, "junit", &o.junit, "FILE",
-     "also write a JUnit XML report (one testcase per model container)"},
-    {OPT_FLAG, 'v', "verbose", &o.verbose, NULL, "print each probe's timeline to stderr"},
+    {OPT_INCLUDE, 0, NULL, gate_cli_opts, NULL, NULL},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc plan_doc = {
@@ -65,7 +49,8 @@ static const verb_doc plan_doc = {
     plan_opts,
     "  0  every model container passes (skipped ones are listed)\n"
     "  1  errors found in the plan or in an artifact\n"
-    "  2  usage error, the plan cannot be read, or an artifact cannot be read or downloaded"};
+    "  2  usage error, the plan cannot be read, or an artifact cannot be read or downloaded",
+};
 
 static int cmd_plan(int argc, char **argv)
 {
@@ -78,10 +63,8 @@ static int cmd_plan(int argc, char **argv)
         fprintf(stderr, "smxgb plan: need exactly one PLAN.json\nusage: %s\n", plan_doc.usage);
         return EXIT_USAGE;
     }
-    if (!!o.sample != !!o.content_type) {
-        fprintf(stderr, "smxgb plan: --sample and --content-type go together\n");
+    if (!gate_cli_usage_ok("plan"))
         return EXIT_USAGE;
-    }
     for (size_t i = 0; i < o.artifacts.n; i++) {
         const char *eq = strchr(o.artifacts.v[i], '=');
         if (!eq || eq == o.artifacts.v[i] || !eq[1] || !gate_source_is_remote(o.artifacts.v[i])) {
@@ -109,13 +92,7 @@ static int cmd_plan(int argc, char **argv)
     }
     gate_fetch_opts fo;
     gate_plan_check_opts po = {.artifacts = o.artifacts.v, .n_artifacts = o.artifacts.n};
-    gate_cli_check_opts(&po.check, &fo, o.s3_endpoint, o.verbose);
-    po.check.sample = o.sample;
-    po.check.content_type = o.content_type;
-    po.check.accept = o.accept;
-    po.check.startup_timeout = o.startup_timeout;
-    po.check.interval = o.interval;
-    po.check.no_serve = o.no_serve;
+    gate_cli_check_opts(&po.check, &fo);
     gate_report rep = {.verb = "plan", .file = file};
     if ((rc = gate_plan_check(&rep, p, &po, &err))) {
         fprintf(stderr, "smxgb plan: %s\n", err.msg);
@@ -123,14 +100,13 @@ static int cmd_plan(int argc, char **argv)
         gate_plan_free(p);
         return EXIT_INTERNAL;
     }
-    if (!o.json)
+    if (!gate_cli.json)
         printf("smxgb plan %s: terraform %s, %zu SageMaker model%s, %zu container%s, %zu endpoint "
                "variant%s\n\n",
                file, p->terraform_version ? p->terraform_version : "?", p->n_models,
                p->n_models == 1 ? "" : "s", p->n_containers, p->n_containers == 1 ? "" : "s",
                p->n_variants, p->n_variants == 1 ? "" : "s");
-    gate_cli_out out = {.json = o.json, .junit = o.junit};
-    int code = gate_cli_finish(&rep, &out);
+    int code = gate_cli_finish(&rep);
     gate_report_free(&rep);
     gate_plan_free(p);
     str_list_free(&o.artifacts);

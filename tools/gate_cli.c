@@ -18,6 +18,39 @@
 #include <string.h>
 #include <unistd.h>
 
+/* ---- the options check and plan share ------------------------------------------------------ */
+
+gate_cli_args gate_cli;
+
+opt gate_cli_opts[] = {
+    {OPT_STRING, 0, "sample", &gate_cli.sample, "FILE",
+     "POST this file to /invocations (default: rows as wide as the model)"},
+    {OPT_STRING, 0, "content-type", &gate_cli.content_type, "T", "Content-Type of the sample"},
+    {OPT_STRING, 0, "accept", &gate_cli.accept, "A", "Accept header for /invocations"},
+    {OPT_DOUBLE, 0, "startup-timeout", &gate_cli.startup_timeout, "S",
+     "startup window for /ping (default: a plan's endpoint configuration, else 240 s, "
+     "SageMaker's documented 4 minutes)"},
+    {OPT_DOUBLE, 0, "interval", &gate_cli.interval, "S",
+     "seconds between /ping attempts (default 0.5)"},
+    {OPT_FLAG, 0, "no-serve", &gate_cli.no_serve, NULL, "verify only; do not serve and probe"},
+    {OPT_STRING, 0, "s3-endpoint", &gate_cli.s3_endpoint, "URL",
+     "S3 endpoint for s3:// artifacts (default $AWS_ENDPOINT_URL_S3, else AWS)"},
+    {OPT_FLAG, 0, "json", &gate_cli.json, NULL, "print the report as JSON"},
+    {OPT_STRING, 0, "junit", &gate_cli.junit, "FILE",
+     "also write a JUnit XML report (one testcase per artifact or model container and "
+     "container version)"},
+    {OPT_FLAG, 'v', "verbose", &gate_cli.verbose, NULL, "print each probe's timeline to stderr"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+int gate_cli_usage_ok(const char *verb)
+{
+    if (!!gate_cli.sample != !!gate_cli.content_type) {
+        fprintf(stderr, "smxgb %s: --sample and --content-type go together\n", verb);
+        return 0;
+    }
+    return 1;
+}
+
 /* ---- the server: `smxgb serve` in a child process ----------------------------------------- */
 
 /* smxgb serve ARTIFACT --port N --quiet [--container TAG] [--env KEY=VALUE]... (malloc'd) */
@@ -131,8 +164,8 @@ static void on_attempt(const gate_attempt *a, void *ctx)
             gate_outcome_name(a->outcome), a->what);
 }
 
-void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_endpoint,
-                         int verbose)
+/* The launcher, the renderer and the hooks; o's user-facing settings are the caller's. */
+static void cli_hooks(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_endpoint, int verbose)
 {
     gate_fetch_opts_default(fo);
     fo->s3_endpoint = s3_endpoint;
@@ -150,11 +183,22 @@ void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo, const char *s3
     }
 }
 
+void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo)
+{
+    cli_hooks(o, fo, gate_cli.s3_endpoint, gate_cli.verbose);
+    o->sample = gate_cli.sample;
+    o->content_type = gate_cli.content_type;
+    o->accept = gate_cli.accept;
+    o->startup_timeout = gate_cli.startup_timeout;
+    o->interval = gate_cli.interval;
+    o->no_serve = gate_cli.no_serve;
+}
+
 int source_fetch(const char *src, const char *s3_endpoint, char **local, int *tmp, smx_err *err)
 {
     gate_fetch_opts fo;
     gate_check_opts o;
-    gate_cli_check_opts(&o, &fo, s3_endpoint, 0);
+    cli_hooks(&o, &fo, s3_endpoint, 0);
     int remote = gate_source_is_remote(src);
     if (remote && o.on_fetch)
         o.on_fetch(src, 0, NULL);
@@ -201,18 +245,18 @@ static void print_rendered(FILE *f, const gate_report *r, int (*fn)(const gate_r
     smx_buf_free(&b);
 }
 
-int gate_cli_finish(gate_report *r, const gate_cli_out *o)
+int gate_cli_finish(gate_report *r)
 {
-    if (o->json) {
+    if (gate_cli.json) {
         json_t *j = gate_report_json(r);
         print_json(stdout, j);
         json_decref(j);
-    } else if (!o->quiet) {
+    } else {
         print_rendered(stdout, r, gate_report_text);
     }
     const char *gha = getenv("GITHUB_ACTIONS");
     if (gha && !strcmp(gha, "true"))
-        print_rendered(o->json ? stderr : stdout, r, gate_report_github);
+        print_rendered(gate_cli.json ? stderr : stdout, r, gate_report_github);
     int code = EXIT_OK;
     for (size_t i = 0; i < r->n; i++) {
         if (r->cases[i]->io_error)
@@ -220,8 +264,8 @@ int gate_cli_finish(gate_report *r, const gate_cli_out *o)
         else if (r->cases[i]->errors && code == EXIT_OK)
             code = EXIT_FINDINGS;
     }
-    if (o->junit && write_junit(r, o->junit)) {
-        fprintf(stderr, "smxgb %s: cannot write JUnit report %s\n", r->verb, o->junit);
+    if (gate_cli.junit && write_junit(r, gate_cli.junit)) {
+        fprintf(stderr, "smxgb %s: cannot write JUnit report %s\n", r->verb, gate_cli.junit);
         return EXIT_USAGE;
     }
     fflush(stdout);

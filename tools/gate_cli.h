@@ -1,8 +1,8 @@
 /*
- * What `smxgb check` and `smxgb plan` share in the CLI (tools/gate_cli.c): the server launcher
- * and progress hooks they give gate's check, and the writer of gate's report (text or JSON,
- * JUnit XML, GitHub Actions annotations) with its exit code. Also the artifact download with a
- * progress bar that `smxgb verify` uses.
+ * What `smxgb check` and `smxgb plan` share in the CLI (tools/gate_cli.c): their common options,
+ * the server launcher and progress hooks they give gate's check, and the writer of gate's
+ * report (text or JSON, JUnit XML, GitHub Actions annotations) with its exit code. Also the
+ * artifact download with a progress bar that `smxgb verify` uses.
  */
 #ifndef SMXGB_TOOLS_GATE_CLI_H
 #define SMXGB_TOOLS_GATE_CLI_H
@@ -10,23 +10,28 @@
 #include "../gate/gate.h"
 #include "tools.h"
 
-/* The check options every check and plan run starts from: this binary's `serve` verb as the
- * launcher, verify's JSON for each case, downloads from s3_endpoint (NULL: the default) with
- * a progress bar on a terminal, and with verbose the probe timeline on stderr. fo is filled
- * and must outlive o. */
-void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_endpoint,
-                         int verbose);
+/* The options check and plan share: one table that both include (OPT_INCLUDE), its values in
+ * gate_cli. */
+typedef struct gate_cli_args {
+    const char *sample, *content_type, *accept, *junit, *s3_endpoint;
+    double startup_timeout, interval;
+    int json, no_serve, verbose;
+} gate_cli_args;
+extern gate_cli_args gate_cli;
+extern opt gate_cli_opts[];
 
-typedef struct gate_cli_out {
-    int json;
-    const char *junit; /* path or NULL */
-    int quiet;
-} gate_cli_out;
+/* Refuse shared options that do not go together (message on stderr); 0 when they are fine. */
+int gate_cli_usage_ok(const char *verb);
 
-/* Print the report (text or JSON), write JUnit, emit GitHub annotations when
- * GITHUB_ACTIONS=true. Returns the exit code: 2 if any artifact could not be read, 1 if any
- * case has errors, else 0. */
-int gate_cli_finish(gate_report *r, const gate_cli_out *o);
+/* The check options of gate_cli: this binary's `serve` verb as the launcher, verify's JSON for
+ * each case, downloads from --s3-endpoint with a progress bar on a terminal, and with
+ * --verbose the probe timeline on stderr. fo is filled and must outlive o. */
+void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo);
+
+/* Print the report (text, or JSON with --json), write JUnit (--junit), emit GitHub annotations
+ * when GITHUB_ACTIONS=true. Returns the exit code: 2 if any artifact could not be read, 1 if
+ * any case has errors, else 0. */
+int gate_cli_finish(gate_report *r);
 
 /* Turn a source (path, s3://, https://) into a local file. *tmp is set to 1 when the caller
  * must unlink *local. Prints a progress bar on a terminal. Returns an SMX status; the message
