@@ -11,11 +11,12 @@
  *   plan    reads `terraform show -json` output: every aws_sagemaker_model container (image,
  *           model data, environment) and every endpoint configuration variant (startup and
  *           download timeouts, serverless limits), with values unknown until apply marked.
- *
  *   report  what check and plan found: one case per model container and container version,
  *           rendered as text, JSON, JUnit XML and GitHub Actions annotations (as data).
  *   check   an artifact source verified for each container version, then served (by a
  *           launcher the caller gives) and probed: the cases of `smxgb check`.
+ *   plan check  every model container of a parsed plan: what the plan gets wrong, then its
+ *           artifact checked as `check` does: the cases of `smxgb plan`.
  *
  * Library code: nothing here prints or exits; callers get an SMX_* status, an smx_err message,
  * and optional callbacks for live progress.
