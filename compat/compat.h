@@ -560,6 +560,7 @@ typedef struct compat_loadcheck {
     char version[32];       /* the runtime's version */
     char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
     uint64_t rows, cols;    /* prediction shape from the runtime */
+    uint64_t num_features;  /* the loaded booster's number of features (0: unknown) */
     int compared;           /* predictions compared with the reference predictor */
     double max_diff;        /* largest |runtime - reference| */
     char note[256];         /* why no comparison, or other remarks */

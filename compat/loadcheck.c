@@ -168,7 +168,11 @@ static void child_main(int fd, const job *jb, const compat_load_limits *lim)
         child_fail(fd, err.msg);
     compat_booster_set_param(b, "nthread", "1", NULL);
     if (!jb->resave_format) {
+        uint64_t nf = 0;
+        if (compat_booster_num_features(b, &nf, NULL))
+            nf = 0;
         put_u64(fd, MSG_OK);
+        put_u64(fd, nf);
         if (child_predict(fd, b, jb, &err)) {
             /* the load worked: report the prediction failure as the result's error */
             put_u64(fd, 0);
@@ -450,6 +454,7 @@ int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t l
         copy_str(out->error, sizeof out->error, p, n);
     } else {
         out->loaded = 1;
+        out->num_features = get_u64(&r);
         out->rows = get_u64(&r);
         out->cols = get_u64(&r);
         p = get_blob(&r, &n);

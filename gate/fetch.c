@@ -311,18 +311,17 @@ static int explain_status(long status, const struct xfer *x, const char *src, in
                     msg[0] ? ": " : "", msg);
 }
 
-static int try_once(const char *src, const char *url, const gate_fetch_opts *o, int is_s3,
-                    struct xfer *x, smx_err *err)
+/* The handle for one GET of url: progress and stall limits, callbacks into x, redirects for
+ * https:// sources, SigV4 for s3:// when credentials are set (*signed_req). Returns the header
+ * list to free. */
+static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fetch_opts *o,
+                                         int is_s3, struct xfer *x, int *signed_req)
 {
-    CURL *c = curl_easy_init();
-    if (!c)
-        return smx_fail(err, SMX_ERUNTIME, "libcurl: cannot create a handle"), TRY_FAIL;
-    x->c = c;
     struct curl_slist *h = NULL;
     char sigv4[128], line[4200];
     const char *ak = env_nonempty("AWS_ACCESS_KEY_ID"), *sk = env_nonempty("AWS_SECRET_ACCESS_KEY");
     const char *tok = env_nonempty("AWS_SESSION_TOKEN");
-    int signed_req = is_s3 && ak && sk;
+    *signed_req = is_s3 && ak && sk;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
@@ -343,7 +342,7 @@ static int try_once(const char *src, const char *url, const gate_fetch_opts *o, 
         curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
         curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     }
-    if (signed_req) {
+    if (*signed_req) {
         snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", region_of(o));
         curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
         curl_easy_setopt(c, CURLOPT_USERNAME, ak);
@@ -356,7 +355,20 @@ static int try_once(const char *src, const char *url, const gate_fetch_opts *o, 
     }
     if (h)
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    return h;
+}
 
+/* One GET into x: TRY_OK, TRY_RETRY (5xx, 429, timeouts, resets, short bodies) or TRY_FAIL,
+ * with the reason in err. */
+static int try_once(const char *src, const char *url, const gate_fetch_opts *o, int is_s3,
+                    struct xfer *x, smx_err *err)
+{
+    CURL *c = curl_easy_init();
+    if (!c)
+        return smx_fail(err, SMX_ERUNTIME, "libcurl: cannot create a handle"), TRY_FAIL;
+    x->c = c;
+    int signed_req;
+    struct curl_slist *h = setup_transfer(c, url, o, is_s3, x, &signed_req);
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -495,7 +507,7 @@ int gate_fetch(const char *src, const gate_fetch_opts *opts, char **local, gate_
         *local = strdup(src);
         return *local ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    int rc = gate_curl_init(err);
+    int rc = gate__curl_init(err);
     if (rc)
         return rc;
     int is_s3 = !strncmp(src, "s3://", 5);
@@ -686,6 +698,102 @@ int gate_s3_list_parse(const char *buf, size_t len, const char *prefix, gate_s3_
     return rc;
 }
 
+/* Fetch one ListObjectsV2 page of prefix (after token, when not NULL) into l. */
+static int list_page(const char *s3prefix, const char *base, const char *prefix, const char *token,
+                     const gate_fetch_opts *opts, gate_s3_list *l, smx_err *err)
+{
+    memset(l, 0, sizeof *l);
+    smx_buf q = SMX_BUF_INIT;
+    smx_buf_puts(&q, base);
+    smx_buf_puts(&q, "?");
+    if (token) {
+        smx_buf_puts(&q, "continuation-token=");
+        encode_query(&q, token);
+        smx_buf_puts(&q, "&");
+    }
+    smx_buf_puts(&q, "list-type=2&prefix=");
+    encode_query(&q, prefix);
+    char *lpath = NULL;
+    int fd = temp_file(opts, "smxgb-list", &lpath, err);
+    if (fd < 0) {
+        smx_buf_free(&q);
+        return err->status;
+    }
+    gate_fetch_info li = {0};
+    int rc = fetch_fd(s3prefix, q.data, opts, 1, fd, lpath, &li, err);
+    close(fd);
+    smx_buf_free(&q);
+    smx_buf body = SMX_BUF_INIT;
+    if (!rc)
+        rc = smx_buf_read_file(&body, lpath, (size_t)64 << 20, err);
+    unlink(lpath);
+    free(lpath);
+    if (!rc)
+        rc = gate_s3_list_parse(body.data ? body.data : "", body.len, prefix, l, err);
+    smx_buf_free(&body);
+    return rc;
+}
+
+/* Download every key of l into dir, at its path below prefix; *count grows by each one. */
+static int fetch_listed(const char *dir, const char *s3prefix, const char *prefix,
+                        const gate_s3_list *l, const gate_fetch_opts *opts, size_t *count,
+                        smx_err *err)
+{
+    int rc = SMX_OK;
+    for (size_t i = 0; !rc && i < l->n; i++) {
+        const char *rel = l->keys[i] + strlen(prefix);
+        rc = make_parents(dir, rel, err);
+        char *dst = NULL, *obj = NULL, *objurl = NULL;
+        if (!rc &&
+            (asprintf(&dst, "%s/%s", dir, rel) < 0 || asprintf(&obj, "%s%s", s3prefix, rel) < 0))
+            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+        if (!rc)
+            rc = gate_s3_url(obj, opts, &objurl, err);
+        if (!rc) {
+            int ofd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+            if (ofd < 0) {
+                rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
+            } else {
+                gate_fetch_info oi = {0};
+                rc = fetch_fd(obj, objurl, opts, 1, ofd, dst, &oi, err);
+                if (close(ofd) && !rc)
+                    rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
+                (*count)++;
+            }
+        }
+        free(dst);
+        free(obj);
+        free(objurl);
+    }
+    return rc;
+}
+
+/* Every page of the listing, and every object on it, into dir. */
+static int fetch_pages(const char *dir, const char *s3prefix, const char *base, const char *prefix,
+                       const gate_fetch_opts *opts, size_t *count, smx_err *err)
+{
+    char *token = NULL;
+    int rc = SMX_OK;
+    for (int page = 0; page < 1000 && !rc; page++) {
+        gate_s3_list l;
+        rc = list_page(s3prefix, base, prefix, token, opts, &l, err);
+        if (!rc)
+            rc = fetch_listed(dir, s3prefix, prefix, &l, opts, count, err);
+        free(token);
+        token = NULL;
+        int more = !rc && l.truncated && l.token;
+        if (more) {
+            token = l.token;
+            l.token = NULL;
+        }
+        gate_s3_list_free(&l);
+        if (!more)
+            break;
+    }
+    free(token);
+    return rc;
+}
+
 int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **local_dir,
                       size_t *n_objects, smx_err *err)
 {
@@ -699,7 +807,7 @@ int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **
     size_t sl = strlen(s3prefix);
     if (strncmp(s3prefix, "s3://", 5) || !sl || s3prefix[sl - 1] != '/')
         return smx_fail(err, SMX_EINVAL, "'%s' is not an s3:// prefix ending in '/'", s3prefix);
-    int rc = gate_curl_init(err);
+    int rc = gate__curl_init(err);
     if (rc)
         return rc;
     const char *bslash = strchr(s3prefix + 5, '/');
@@ -720,80 +828,8 @@ int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **
         free(base);
         return smx_fail(err, SMX_EIO, "cannot create a temporary directory: %s", strerror(errno));
     }
-    char *token = NULL;
     size_t count = 0;
-    rc = SMX_OK;
-    for (int page = 0; page < 1000 && !rc; page++) {
-        smx_buf q = SMX_BUF_INIT;
-        smx_buf_puts(&q, base);
-        smx_buf_puts(&q, "?");
-        if (token) {
-            smx_buf_puts(&q, "continuation-token=");
-            encode_query(&q, token);
-            smx_buf_puts(&q, "&");
-        }
-        smx_buf_puts(&q, "list-type=2&prefix=");
-        encode_query(&q, prefix);
-        char *lpath = NULL;
-        int fd = temp_file(opts, "smxgb-list", &lpath, err);
-        gate_fetch_info li = {0};
-        if (fd < 0) {
-            smx_buf_free(&q);
-            rc = err->status;
-            break;
-        }
-        rc = fetch_fd(s3prefix, q.data, opts, 1, fd, lpath, &li, err);
-        close(fd);
-        smx_buf_free(&q);
-        smx_buf body = SMX_BUF_INIT;
-        if (!rc)
-            rc = smx_buf_read_file(&body, lpath, (size_t)64 << 20, err);
-        unlink(lpath);
-        free(lpath);
-        if (rc) {
-            smx_buf_free(&body);
-            break;
-        }
-        gate_s3_list l;
-        rc = gate_s3_list_parse(body.data ? body.data : "", body.len, prefix, &l, err);
-        for (size_t i = 0; !rc && i < l.n; i++) {
-            const char *rel = l.keys[i] + strlen(prefix);
-            rc = make_parents(dirt, rel, err);
-            char *dst = NULL, *obj = NULL, *objurl = NULL;
-            if (!rc && (asprintf(&dst, "%s/%s", dirt, rel) < 0 ||
-                        asprintf(&obj, "%s%s", s3prefix, rel) < 0))
-                rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-            if (!rc)
-                rc = gate_s3_url(obj, opts, &objurl, err);
-            if (!rc) {
-                int ofd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-                if (ofd < 0) {
-                    rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
-                } else {
-                    gate_fetch_info oi = {0};
-                    rc = fetch_fd(obj, objurl, opts, 1, ofd, dst, &oi, err);
-                    if (close(ofd) && !rc)
-                        rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
-                    count++;
-                }
-            }
-            free(dst);
-            free(obj);
-            free(objurl);
-        }
-        free(token);
-        token = NULL;
-        int more = !rc && l.truncated && l.token;
-        if (more) {
-            token = l.token;
-            l.token = NULL;
-        }
-        gate_s3_list_free(&l);
-        smx_buf_free(&body);
-        if (!more)
-            break;
-    }
-    free(token);
+    rc = fetch_pages(dirt, s3prefix, base, prefix, opts, &count, err);
     free(base);
     if (!rc && !count)
         rc = smx_fail(err, SMX_EIO, "%s: no objects under this prefix", s3prefix);

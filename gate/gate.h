@@ -11,6 +11,12 @@
  *   plan    reads `terraform show -json` output: every aws_sagemaker_model container (image,
  *           model data, environment) and every endpoint configuration variant (startup and
  *           download timeouts, serverless limits), with values unknown until apply marked.
+ *   report  what check and plan found: one case per model container and container version,
+ *           rendered as text, JSON, JUnit XML and GitHub Actions annotations (as data).
+ *   check   an artifact source verified for each container version, then served (by a
+ *           launcher the caller gives) and probed: the cases of `smxgb check`.
+ *   plan check  every model container of a parsed plan: what the plan gets wrong, then its
+ *           artifact checked as `check` does: the cases of `smxgb plan`.
  *
  * Library code: nothing here prints or exits; callers get an SMX_* status, an smx_err message,
  * and optional callbacks for live progress.
@@ -19,9 +25,12 @@
 #define SMXGB_GATE_H
 
 #include "../artifacts/artifacts.h"
+#include "../compat/compat.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---- probe ------------------------------------------------------------------------------- */
 
@@ -233,5 +242,153 @@ void gate_plan_free(gate_plan *p);
 
 /* Look up KEY in a container's environment; NULL if absent. */
 const char *gate_plan_env(const gate_plan_container *c, const char *key);
+
+/* 1 when endpoint variant v serves container k: the same SageMaker model name, or (a name known
+ * only after apply) a configuration reference to k's model resource, indexes ignored. */
+int gate_plan_variant_uses(const gate_plan_variant *v, const gate_plan_container *k);
+
+/* ---- reports: what check and plan found ---------------------------------------------------- */
+
+typedef struct gate_note {
+    artifact_severity sev;
+    char *code;
+    char *text;
+    char *hint; /* may be NULL */
+} gate_note;
+
+/* One model container (plan) or artifact (check) checked against one container version. */
+typedef struct gate_case {
+    char *name;      /* "module.ml.aws_sagemaker_model.xgb primary_container[0]" or the artifact */
+    char *container; /* container version, or NULL */
+    char *artifact;  /* the source as given, or NULL */
+    gate_note *notes;
+    size_t n_notes;
+    int errors, warnings;
+    int skipped;    /* nothing could be checked (a reason is among the notes) */
+    int io_error;   /* the artifact could not be read or downloaded */
+    int incomplete; /* out of memory: a note was counted but could not be stored */
+    double seconds;
+    json_t *verify; /* the verify report (see gate_check_opts.verify_json), or NULL */
+    json_t *probe;  /* the health check (gate_probe_json), or NULL */
+} gate_case;
+
+typedef struct gate_report {
+    const char *verb; /* "check" | "plan" */
+    const char *file; /* the file annotations point at (the plan), or NULL */
+    gate_case **cases;
+    size_t n;
+} gate_report;
+
+/* Add a case (strings are copied). NULL when out of memory. */
+gate_case *gate_report_add(gate_report *r, const char *name, const char *container,
+                           const char *artifact);
+/* Add a note to a case; errors and warnings are counted even when out of memory. */
+void gate_case_note(gate_case *c, artifact_severity sev, const char *code, const char *hint,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* "fail" (it has errors), "skip" (nothing could be checked) or "pass". */
+const char *gate_case_status(const gate_case *c);
+/* SMX_ENOMEM (with a message) when a case is incomplete, else SMX_OK. */
+int gate_report_status(const gate_report *r, smx_err *err);
+void gate_report_free(gate_report *r);
+
+/* The readable report: a PASS/FAIL/SKIP block per case, then one summary line. */
+int gate_report_text(const gate_report *r, smx_buf *out);
+/* {"verb", "file"?, "ok", "cases": [{"name", "container", "artifact", "status", "seconds",
+ * "findings": [{"severity", "code", "message", "hint"}], "verify"?, "probe"?}]}; NULL when out
+ * of memory. */
+json_t *gate_report_json(const gate_report *r);
+/* JUnit XML: one testsuite, one testcase per case (failure: its errors; skipped: its reason). */
+int gate_report_junit(const gate_report *r, smx_buf *out);
+/* GitHub Actions workflow commands: one ::error / ::warning line per error and warning. */
+int gate_report_github(const gate_report *r, smx_buf *out);
+
+/* A probe result as JSON (the schema of `smxgb probe --json`). */
+json_t *gate_probe_json(const char *url, const gate_probe_result *r);
+
+/* ---- check: verify, serve and probe an artifact -------------------------------------------- */
+
+/* What a launcher needs to start a server for one artifact and container version. */
+typedef struct gate_server_spec {
+    const char *artifact;   /* the local model.tar.gz */
+    const char *container;  /* container version tag, or NULL for the server's default */
+    const char *const *env; /* KEY=VALUE: the endpoint's environment */
+    size_t n_env;
+    int port;   /* listen on 127.0.0.1:port */
+    int log_fd; /* the server's stdout and stderr go here (gate reads it for failures) */
+} gate_server_spec;
+
+/*
+ * Start a server as the caller's child process, in a process group of its own (*pid is its
+ * process id and group id). gate probes it, reaps it, and stops it as SageMaker stops a
+ * container: SIGTERM to the group, SIGKILL 5 s later. Returns SMX_OK with *pid set, or a status
+ * with the reason in err.
+ */
+typedef int (*gate_server_launch_fn)(void *ctx, const gate_server_spec *s, pid_t *pid,
+                                     smx_err *err);
+
+typedef struct gate_check_opts {
+    /* the endpoint's environment, for verify and the server; SAGEMAKER_PROGRAM means script
+     * mode (the user's code decides what loads: load findings are information, nothing is
+     * served) */
+    const char *const *env;
+    size_t n_env;
+    const char *sample;       /* file for /invocations, or NULL: rows as wide as the model */
+    const char *content_type; /* the sample's (NULL: text/csv) */
+    const char *accept;       /* Accept header for /invocations, or NULL */
+    double startup_timeout;   /* probe window; 0: SageMaker's */
+    double interval;          /* between /ping attempts; 0: 0.5 s */
+    size_t max_payload;       /* 0: 6 MiB */
+    int no_serve;             /* verify only */
+    /* starts the server for the health check; NULL: no health check (the case says so) */
+    gate_server_launch_fn launch;
+    void *launch_ctx;
+    /* renders the verify report each case carries (e.g. as `smxgb verify --json`); NULL: none */
+    json_t *(*verify_json)(const compat_report *rep);
+    /* downloads of s3:// and https:// sources; NULL: gate_fetch_opts_default */
+    const gate_fetch_opts *fetch;
+    /* optional, with ctx: a download starts (done 0) and ends (done 1); a server is up and is
+     * about to be probed; each probe attempt */
+    void (*on_fetch)(const char *source, int done, void *ctx);
+    void (*on_serve)(const gate_case *c, const char *container, const char *url, void *ctx);
+    void (*on_attempt)(const gate_attempt *a, void *ctx);
+    void *ctx;
+} gate_check_opts;
+
+/*
+ * Check one artifact source (a path, s3://bucket/key or https:// URL) against containers (n 0:
+ * every version): download it, verify it (one case per container version), then serve and
+ * probe each container asked for, or with none asked for the default container only. A
+ * container whose verify failed is not served. The probe sample is o->sample, or 3 CSV rows as
+ * wide as the model (its feature count from verify's load check, else from the model file).
+ * Returns SMX_OK when the cases say what happened (an unreadable source is a case with
+ * io_error); SMX_ENOMEM when the report could not be completed.
+ */
+int gate_check_source(gate_report *r, const char *source, const char *const *containers,
+                      size_t n_containers, const gate_check_opts *o, smx_err *err);
+
+/* ---- plan check: every model container of a plan ------------------------------------------ */
+
+typedef struct gate_plan_check_opts {
+    /* for every container; its env is replaced by the container's environment, a
+     * startup_timeout of 0 becomes the endpoint configuration's window, and a serverless
+     * endpoint's payload limit (4 MB) replaces max_payload */
+    gate_check_opts check;
+    /* "S3URI=LOCAL": use LOCAL for the model data at S3URI instead of downloading it (a
+     * model.tar.gz, or for CompressionType None the file or the prefix's directory; a prefix
+     * may be given with or without its trailing '/') */
+    const char *const *artifacts;
+    size_t n_artifacts;
+} gate_plan_check_opts;
+
+/*
+ * Check every model container of plan p: one case per container, named "ADDRESS BLOCK[i]".
+ * What the plan itself gets wrong (image, model data URL, environment, endpoint timeouts,
+ * serverless limits) is noted first, values known only after apply are reported as such, then
+ * the artifact (mapped or downloaded) is checked as gate_check_source does, against the
+ * container version its image names. Returns SMX_OK when the cases say what happened;
+ * SMX_ENOMEM when the report could not be completed.
+ */
+int gate_plan_check(gate_report *r, const gate_plan *p, const gate_plan_check_opts *o,
+                    smx_err *err);
 
 #endif

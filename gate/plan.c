@@ -410,6 +410,82 @@ static int walk_planned(reader *r, json_t *mod, const char *path, int depth)
     return SMX_OK;
 }
 
+/* resource_changes: every managed model and endpoint configuration that is not only deleted. */
+static int read_changes(reader *r, json_t *rcs)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(rcs, i, x)
+    {
+        const char *type = json_string_value(json_object_get(x, "type"));
+        const char *addr = json_string_value(json_object_get(x, "address"));
+        const char *mode = json_string_value(json_object_get(x, "mode"));
+        if (!type || !addr || (mode && strcmp(mode, "managed")))
+            continue;
+        if (strcmp(type, "aws_sagemaker_model") &&
+            strcmp(type, "aws_sagemaker_endpoint_configuration"))
+            continue;
+        if (json_object_get(x, "deposed"))
+            continue;
+        json_t *ch = json_object_get(x, "change");
+        if (!json_is_object(ch))
+            return smx_fail(r->err, SMX_EFORMAT, "resource_changes[%zu] (%s): no change object", i,
+                            addr);
+        json_t *actions = json_object_get(ch, "actions");
+        if (only_deletes(actions))
+            continue;
+        char *acts = actions_str(actions);
+        const char *module = json_string_value(json_object_get(x, "module_address"));
+        int rc =
+            acts ? read_resource(r, type, addr, module ? module : "", acts,
+                                 json_object_get(ch, "after"), json_object_get(ch, "after_unknown"))
+                 : smx_fail(r->err, SMX_ENOMEM, "out of memory");
+        free(acts);
+        if (rc)
+            return rc;
+    }
+    return SMX_OK;
+}
+
+/* A plan's format_version and terraform_version, and its configuration (for references). */
+static int read_header(reader *r, json_t *root)
+{
+    const char *fv = json_string_value(json_object_get(root, "format_version"));
+    if (!json_is_object(root) || !fv)
+        return smx_fail(r->err, SMX_EFORMAT,
+                        "no format_version: this is not `terraform show -json PLANFILE` output "
+                        "(run `terraform plan -out=tfplan && terraform show -json tfplan`)");
+    if (strncmp(fv, "1.", 2) != 0 && strcmp(fv, "1") != 0)
+        return smx_fail(r->err, SMX_EFORMAT,
+                        "format_version \"%s\": only 1.x plan JSON is understood", fv);
+    r->p->format_version = strdup(fv);
+    r->p->terraform_version =
+        dup_or_null(json_string_value(json_object_get(root, "terraform_version")));
+    r->config = json_object_get(json_object_get(root, "configuration"), "root_module");
+    if (r->config && !json_is_object(r->config))
+        r->config = NULL;
+    return SMX_OK;
+}
+
+/* resource_changes when there are any, else planned_values (or a state's values). */
+static int read_plan(reader *r, json_t *root)
+{
+    int rc = read_header(r, root);
+    if (rc)
+        return rc;
+    json_t *rcs = json_object_get(root, "resource_changes");
+    if (rcs && !json_is_array(rcs))
+        return smx_fail(r->err, SMX_EFORMAT, "resource_changes: expected an array");
+    if (json_array_size(rcs))
+        return read_changes(r, rcs);
+    json_t *pv = json_object_get(json_object_get(root, "planned_values"), "root_module");
+    if (!pv)
+        pv = json_object_get(json_object_get(root, "values"), "root_module"); /* a state */
+    if (pv && !json_is_object(pv))
+        return smx_fail(r->err, SMX_EFORMAT, "planned_values.root_module: expected an object");
+    return pv ? walk_planned(r, pv, "planned_values.root_module", 0) : SMX_OK;
+}
+
 int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err)
 {
     *out = NULL;
@@ -421,83 +497,13 @@ int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err)
             "not JSON (line %d, column %d: %s); expected `terraform show -json PLANFILE` "
             "output",
             je.line, je.column, je.text);
-    int rc = SMX_OK;
     gate_plan *p = calloc(1, sizeof *p);
     if (!p) {
         json_decref(root);
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
     reader r = {p, NULL, err};
-    const char *fv = json_string_value(json_object_get(root, "format_version"));
-    if (!json_is_object(root) || !fv) {
-        rc = smx_fail(err, SMX_EFORMAT,
-                      "no format_version: this is not `terraform show -json PLANFILE` output "
-                      "(run `terraform plan -out=tfplan && terraform show -json tfplan`)");
-        goto out;
-    }
-    if (strncmp(fv, "1.", 2) != 0 && strcmp(fv, "1") != 0) {
-        rc = smx_fail(err, SMX_EFORMAT, "format_version \"%s\": only 1.x plan JSON is understood",
-                      fv);
-        goto out;
-    }
-    p->format_version = strdup(fv);
-    p->terraform_version =
-        dup_or_null(json_string_value(json_object_get(root, "terraform_version")));
-    r.config = json_object_get(json_object_get(root, "configuration"), "root_module");
-    if (r.config && !json_is_object(r.config))
-        r.config = NULL;
-
-    json_t *rcs = json_object_get(root, "resource_changes");
-    if (rcs && !json_is_array(rcs)) {
-        rc = smx_fail(err, SMX_EFORMAT, "resource_changes: expected an array");
-        goto out;
-    }
-    if (json_array_size(rcs)) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(rcs, i, x)
-        {
-            const char *type = json_string_value(json_object_get(x, "type"));
-            const char *addr = json_string_value(json_object_get(x, "address"));
-            const char *mode = json_string_value(json_object_get(x, "mode"));
-            if (!type || !addr || (mode && strcmp(mode, "managed")))
-                continue;
-            if (strcmp(type, "aws_sagemaker_model") &&
-                strcmp(type, "aws_sagemaker_endpoint_configuration"))
-                continue;
-            if (json_object_get(x, "deposed"))
-                continue;
-            json_t *ch = json_object_get(x, "change");
-            if (!json_is_object(ch)) {
-                rc = smx_fail(err, SMX_EFORMAT, "resource_changes[%zu] (%s): no change object", i,
-                              addr);
-                goto out;
-            }
-            json_t *actions = json_object_get(ch, "actions");
-            if (only_deletes(actions))
-                continue;
-            char *acts = actions_str(actions);
-            const char *module = json_string_value(json_object_get(x, "module_address"));
-            rc = acts ? read_resource(&r, type, addr, module ? module : "", acts,
-                                      json_object_get(ch, "after"),
-                                      json_object_get(ch, "after_unknown"))
-                      : smx_fail(err, SMX_ENOMEM, "out of memory");
-            free(acts);
-            if (rc)
-                goto out;
-        }
-    } else {
-        json_t *pv = json_object_get(json_object_get(root, "planned_values"), "root_module");
-        if (!pv)
-            pv = json_object_get(json_object_get(root, "values"), "root_module"); /* a state */
-        if (pv && !json_is_object(pv)) {
-            rc = smx_fail(err, SMX_EFORMAT, "planned_values.root_module: expected an object");
-            goto out;
-        }
-        if (pv)
-            rc = walk_planned(&r, pv, "planned_values.root_module", 0);
-    }
-out:
+    int rc = read_plan(&r, root);
     json_decref(root);
     if (rc) {
         gate_plan_free(p);
@@ -551,4 +557,16 @@ const char *gate_plan_env(const gate_plan_container *c, const char *key)
         if (!strncmp(c->env[i], key, kl) && c->env[i][kl] == '=')
             v = c->env[i] + kl + 1;
     return v;
+}
+
+int gate_plan_variant_uses(const gate_plan_variant *v, const gate_plan_container *k)
+{
+    if (v->model_name.s && k->model_name.s && !strcmp(v->model_name.s, k->model_name.s))
+        return 1;
+    if (!v->model_ref)
+        return 0;
+    char *a = strip_indexes(k->model_address);
+    int same = a && !strcmp(a, v->model_ref);
+    free(a);
+    return same;
 }

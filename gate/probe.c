@@ -27,7 +27,7 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int gate_curl_init(smx_err *err)
+int gate__curl_init(smx_err *err)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)
@@ -134,12 +134,9 @@ struct req {
     char *content_type_out;
 };
 
-static int do_request(struct req *q, gate_attempt *a, smx_err *err)
+/* The curl handle for q: one fresh connection, q's timeouts, its body and headers (*h). */
+static void setup_request(CURL *c, struct req *q, struct curl_slist **h)
 {
-    CURL *c = curl_easy_init();
-    if (!c)
-        return smx_fail(err, SMX_ERUNTIME, "libcurl: cannot create a handle");
-    struct curl_slist *h = NULL;
     char line[1200];
     q->resp.limit = q->limit;
     curl_easy_setopt(c, CURLOPT_URL, q->url);
@@ -152,42 +149,29 @@ static int do_request(struct req *q, gate_attempt *a, smx_err *err)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &q->resp);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "smxgb-probe");
-    h = curl_slist_append(h, "Expect:");
+    *h = curl_slist_append(*h, "Expect:");
     if (!strcmp(q->method, "POST")) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body ? q->body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
         snprintf(line, sizeof line, "Content-Type: %s",
                  q->content_type ? q->content_type : "application/octet-stream");
-        h = curl_slist_append(h, line);
+        *h = curl_slist_append(*h, line);
         if (q->accept) {
             snprintf(line, sizeof line, "Accept: %s", q->accept);
-            h = curl_slist_append(h, line);
+            *h = curl_slist_append(*h, line);
         }
     }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *h);
+}
 
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    double connect = 0;
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &connect);
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct)
-        q->content_type_out = strdup(ct);
-    a->status = status;
-    a->connect_time = connect;
-    a->body_len = q->resp.total;
-
+/* The attempt's outcome and its one line, from curl's result and the answer: GET /ping needs
+ * 200 with an empty body, POST /invocations a 2xx. */
+static void classify(const struct req *q, CURLcode rc, const char *ct, gate_attempt *a)
+{
+    long status = a->status;
     char ex[80];
     excerpt(q->resp.keep.data ? q->resp.keep.data : "", q->resp.keep.len, ex, sizeof ex);
-    if (q->resp.oom) {
-        rc = CURLE_OK;
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
-        return smx_fail(err, SMX_ENOMEM, "out of memory reading the response");
-    }
     if (q->resp.too_large) {
         a->outcome = GATE_TOO_LARGE;
         snprintf(a->what, sizeof a->what,
@@ -196,7 +180,7 @@ static int do_request(struct req *q, gate_attempt *a, smx_err *err)
     } else if (rc == CURLE_COULDNT_CONNECT) {
         a->outcome = GATE_REFUSED;
         snprintf(a->what, sizeof a->what, "connection refused (nothing listening)");
-    } else if (rc == CURLE_OPERATION_TIMEDOUT && connect <= 0) {
+    } else if (rc == CURLE_OPERATION_TIMEDOUT && a->connect_time <= 0) {
         a->outcome = GATE_CONNECT_SLOW;
         snprintf(a->what, sizeof a->what, "connection not accepted within %.0f ms",
                  q->connect_timeout * 1000);
@@ -221,20 +205,44 @@ static int do_request(struct req *q, gate_attempt *a, smx_err *err)
             a->outcome = GATE_OK;
             snprintf(a->what, sizeof a->what, "HTTP 200, empty body");
         }
+    } else if (status < 200 || status > 299) {
+        a->outcome = GATE_BAD_STATUS;
+        snprintf(a->what, sizeof a->what, "HTTP %ld%s%s%s (needs 2xx)", status,
+                 q->resp.total ? " \"" : "", ex, q->resp.total ? "\"" : "");
     } else {
-        if (status < 200 || status > 299) {
-            a->outcome = GATE_BAD_STATUS;
-            snprintf(a->what, sizeof a->what, "HTTP %ld%s%s%s (needs 2xx)", status,
-                     q->resp.total ? " \"" : "", ex, q->resp.total ? "\"" : "");
-        } else {
-            a->outcome = GATE_OK;
-            snprintf(a->what, sizeof a->what, "HTTP %ld, %zu-byte %s body \"%s\"", status,
-                     q->resp.total, ct ? ct : "untyped", ex);
-        }
+        a->outcome = GATE_OK;
+        snprintf(a->what, sizeof a->what, "HTTP %ld, %zu-byte %s body \"%s\"", status,
+                 q->resp.total, ct ? ct : "untyped", ex);
     }
+}
+
+static int do_request(struct req *q, gate_attempt *a, smx_err *err)
+{
+    CURL *c = curl_easy_init();
+    if (!c)
+        return smx_fail(err, SMX_ERUNTIME, "libcurl: cannot create a handle");
+    struct curl_slist *h = NULL;
+    setup_request(c, q, &h);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    double connect = 0;
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &connect);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct)
+        q->content_type_out = strdup(ct);
+    a->status = status;
+    a->connect_time = connect;
+    a->body_len = q->resp.total;
+    int ret = SMX_OK;
+    if (q->resp.oom)
+        ret = smx_fail(err, SMX_ENOMEM, "out of memory reading the response");
+    else
+        classify(q, rc, ct, a);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    return SMX_OK;
+    return ret;
 }
 
 static int push_attempt(gate_probe_result *r, const gate_attempt *a, smx_err *err)
@@ -296,9 +304,8 @@ static const char *why(gate_outcome o)
     }
 }
 
-int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
+static int check_probe_opts(const gate_probe_opts *o, smx_err *err)
 {
-    memset(r, 0, sizeof *r);
     if (!o->url || !*o->url)
         return smx_fail(err, SMX_EINVAL, "probe: no URL");
     if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8))
@@ -308,8 +315,152 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
         return smx_fail(err, SMX_EINVAL, "probe: timeouts and the interval must be positive");
     if (o->sample && !o->content_type)
         return smx_fail(err, SMX_EINVAL, "probe: a sample needs a content type");
-    int rc = gate_curl_init(err);
+    return SMX_OK;
+}
+
+/* Record an attempt and tell the caller. */
+static int attempted(const gate_probe_opts *o, gate_probe_result *r, const gate_attempt *a,
+                     smx_err *err)
+{
+    int rc = push_attempt(r, a, err);
+    if (!rc && o->on_attempt)
+        o->on_attempt(a, o->ctx);
+    return rc;
+}
+
+/* Sleep until `next` seconds after start, noticing a dead server early. */
+static void wait_until(const gate_probe_opts *o, double start, double next)
+{
+    while (smx_now() - start < next) {
+        if (o->alive && !o->alive(o->ctx))
+            break;
+        double left = next - (smx_now() - start);
+        sleep_s(left < 0.05 ? left : 0.05);
+    }
+}
+
+/* GET /ping every interval until it passes, the server is gone, or the startup window
+ * closes. */
+static int ping_until_healthy(const gate_probe_opts *o, gate_probe_result *r, const char *url,
+                              size_t limit, double start, smx_err *err)
+{
+    for (int n = 1;; n++) {
+        double t0 = smx_now() - start;
+        gate_attempt a = {.step = GATE_STEP_PING, .n = n, .t_start = t0};
+        if (o->alive && !o->alive(o->ctx)) {
+            a.outcome = GATE_SERVER_GONE;
+            snprintf(a.what, sizeof a.what, "the server process has exited");
+            return attempted(o, r, &a, err);
+        }
+        struct req q = {.method = "GET",
+                        .url = url,
+                        .timeout = o->ping_timeout,
+                        .connect_timeout = o->connect_timeout,
+                        .limit = limit};
+        int rc = do_request(&q, &a, err);
+        smx_buf_free(&q.resp.keep);
+        free(q.content_type_out);
+        if (rc)
+            return rc;
+        a.duration = smx_now() - start - t0;
+        if ((rc = attempted(o, r, &a, err)))
+            return rc;
+        if (a.outcome == GATE_OK) {
+            r->ping_ok = 1;
+            r->ping_ok_at = t0 + a.duration;
+            return SMX_OK;
+        }
+        /* the next attempt starts `interval` after this one started, or now if this one
+         * took longer; none starts after the window has closed */
+        double next = t0 + o->interval, t_now = smx_now() - start;
+        if (next < t_now)
+            next = t_now;
+        if (next >= o->startup_timeout)
+            return SMX_OK;
+        wait_until(o, start, next);
+    }
+}
+
+/* Why /ping never passed: the server exited, or the window closed (with the commonest
+ * failure and the last one). */
+static void ping_verdict(const gate_probe_opts *o, gate_probe_result *r)
+{
+    size_t cnt;
+    gate_outcome d = dominant_failure(r, &cnt);
+    const gate_attempt *last = &r->attempts[r->n_attempts - 1];
+    size_t pings = 0;
+    for (size_t i = 0; i < r->n_attempts; i++)
+        pings +=
+            r->attempts[i].step == GATE_STEP_PING && r->attempts[i].outcome != GATE_SERVER_GONE;
+    if (last->outcome == GATE_SERVER_GONE)
+        snprintf(r->verdict, sizeof r->verdict,
+                 "unhealthy: the server exited after %.1f s, before /ping ever answered 200 "
+                 "with an empty body (%zu attempt%s)",
+                 last->t_start, pings, pings == 1 ? "" : "s");
+    else
+        snprintf(r->verdict, sizeof r->verdict,
+                 "unhealthy: no healthy /ping within the %.0f s startup window (%zu "
+                 "attempt%s every %g s; %s; last: %s). SageMaker would fail the endpoint "
+                 "creation",
+                 o->startup_timeout, pings, pings == 1 ? "" : "s", o->interval, why(d), last->what);
+}
+
+/* One POST /invocations with the sample (refused unsent when it is over the payload limit),
+ * and the verdict. */
+static int invoke_once(const gate_probe_opts *o, gate_probe_result *r, const char *url,
+                       size_t limit, double start, smx_err *err)
+{
+    gate_attempt a = {.step = GATE_STEP_INVOKE, .n = 1, .t_start = smx_now() - start};
+    r->invoked = 1;
+    if (o->sample_len > limit) {
+        a.outcome = GATE_TOO_LARGE;
+        snprintf(a.what, sizeof a.what,
+                 "the sample is %zu bytes; SageMaker refuses requests over %zu bytes",
+                 o->sample_len, limit);
+    } else {
+        struct req q = {.method = "POST",
+                        .url = url,
+                        .timeout = o->invoke_timeout,
+                        .connect_timeout = o->connect_timeout,
+                        .body = o->sample,
+                        .body_len = o->sample_len,
+                        .content_type = o->content_type,
+                        .accept = o->accept,
+                        .limit = limit};
+        int rc = do_request(&q, &a, err);
+        if (!rc) {
+            r->invoke_status = a.status;
+            r->invoke_body = q.resp.keep.data ? q.resp.keep.data : strdup("");
+            q.resp.keep.data = NULL;
+            r->invoke_content_type = q.content_type_out;
+            q.content_type_out = NULL;
+        }
+        smx_buf_free(&q.resp.keep);
+        free(q.content_type_out);
+        if (rc)
+            return rc;
+    }
+    a.duration = smx_now() - start - a.t_start;
+    int rc = attempted(o, r, &a, err);
     if (rc)
+        return rc;
+    r->invoke_ok = a.outcome == GATE_OK;
+    if (r->invoke_ok)
+        snprintf(r->verdict, sizeof r->verdict,
+                 "healthy: /ping passed after %.1f s and /invocations answered %ld in %.2f s",
+                 r->ping_ok_at, a.status, a.duration);
+    else
+        snprintf(r->verdict, sizeof r->verdict,
+                 "unhealthy: /ping passed after %.1f s but /invocations failed: %s", r->ping_ok_at,
+                 a.what);
+    return SMX_OK;
+}
+
+int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
+{
+    memset(r, 0, sizeof *r);
+    int rc = check_probe_opts(o, err);
+    if (rc || (rc = gate__curl_init(err)))
         return rc;
     char *ping_url = join_url(o->url, "/ping"), *inv_url = join_url(o->url, "/invocations");
     if (!ping_url || !inv_url) {
@@ -319,129 +470,18 @@ int gate_probe(const gate_probe_opts *o, gate_probe_result *r, smx_err *err)
     }
     size_t limit = o->max_payload ? o->max_payload : GATE_MAX_PAYLOAD;
     double start = smx_now();
-
-    for (int n = 1;; n++) {
-        double t0 = smx_now() - start;
-        gate_attempt a = {.step = GATE_STEP_PING, .n = n, .t_start = t0};
-        if (o->alive && !o->alive(o->ctx)) {
-            a.outcome = GATE_SERVER_GONE;
-            snprintf(a.what, sizeof a.what, "the server process has exited");
-            if ((rc = push_attempt(r, &a, err)))
-                goto out;
-            if (o->on_attempt)
-                o->on_attempt(&a, o->ctx);
-            break;
-        }
-        struct req q = {.method = "GET",
-                        .url = ping_url,
-                        .timeout = o->ping_timeout,
-                        .connect_timeout = o->connect_timeout,
-                        .limit = limit};
-        rc = do_request(&q, &a, err);
-        smx_buf_free(&q.resp.keep);
-        free(q.content_type_out);
-        if (rc)
-            goto out;
-        a.duration = smx_now() - start - t0;
-        if ((rc = push_attempt(r, &a, err)))
-            goto out;
-        if (o->on_attempt)
-            o->on_attempt(&a, o->ctx);
-        if (a.outcome == GATE_OK) {
-            r->ping_ok = 1;
-            r->ping_ok_at = t0 + a.duration;
-            break;
-        }
-        /* the next attempt starts `interval` after this one started, or now if this one
-         * took longer; none starts after the window has closed */
-        double next = t0 + o->interval, t_now = smx_now() - start;
-        if (next < t_now)
-            next = t_now;
-        if (next >= o->startup_timeout)
-            break;
-        /* wait for the next attempt, noticing a dead server early */
-        while (smx_now() - start < next) {
-            if (o->alive && !o->alive(o->ctx))
-                break;
-            double left = next - (smx_now() - start);
-            sleep_s(left < 0.05 ? left : 0.05);
-        }
-    }
-
-    if (!r->ping_ok) {
-        size_t cnt;
-        gate_outcome d = dominant_failure(r, &cnt);
-        const gate_attempt *last = &r->attempts[r->n_attempts - 1];
-        size_t pings = 0;
-        for (size_t i = 0; i < r->n_attempts; i++)
-            pings +=
-                r->attempts[i].step == GATE_STEP_PING && r->attempts[i].outcome != GATE_SERVER_GONE;
-        if (last->outcome == GATE_SERVER_GONE)
-            snprintf(r->verdict, sizeof r->verdict,
-                     "unhealthy: the server exited after %.1f s, before /ping ever answered 200 "
-                     "with an empty body (%zu attempt%s)",
-                     last->t_start, pings, pings == 1 ? "" : "s");
-        else
-            snprintf(r->verdict, sizeof r->verdict,
-                     "unhealthy: no healthy /ping within the %.0f s startup window (%zu "
-                     "attempt%s every %g s; %s; last: %s). SageMaker would fail the endpoint "
-                     "creation",
-                     o->startup_timeout, pings, pings == 1 ? "" : "s", o->interval, why(d),
-                     last->what);
-    } else if (o->sample) {
-        gate_attempt a = {.step = GATE_STEP_INVOKE, .n = 1, .t_start = smx_now() - start};
-        r->invoked = 1;
-        if (o->sample_len > limit) {
-            a.outcome = GATE_TOO_LARGE;
-            snprintf(a.what, sizeof a.what,
-                     "the sample is %zu bytes; SageMaker refuses requests over %zu bytes",
-                     o->sample_len, limit);
-        } else {
-            struct req q = {.method = "POST",
-                            .url = inv_url,
-                            .timeout = o->invoke_timeout,
-                            .connect_timeout = o->connect_timeout,
-                            .body = o->sample,
-                            .body_len = o->sample_len,
-                            .content_type = o->content_type,
-                            .accept = o->accept,
-                            .limit = limit};
-            rc = do_request(&q, &a, err);
-            if (!rc) {
-                r->invoke_status = a.status;
-                r->invoke_body = q.resp.keep.data ? q.resp.keep.data : strdup("");
-                q.resp.keep.data = NULL;
-                r->invoke_content_type = q.content_type_out;
-                q.content_type_out = NULL;
-            }
-            smx_buf_free(&q.resp.keep);
-            free(q.content_type_out);
-            if (rc)
-                goto out;
-        }
-        a.duration = smx_now() - start - a.t_start;
-        if ((rc = push_attempt(r, &a, err)))
-            goto out;
-        if (o->on_attempt)
-            o->on_attempt(&a, o->ctx);
-        r->invoke_ok = a.outcome == GATE_OK;
-        if (r->invoke_ok)
-            snprintf(r->verdict, sizeof r->verdict,
-                     "healthy: /ping passed after %.1f s and /invocations answered %ld in %.2f s",
-                     r->ping_ok_at, a.status, a.duration);
-        else
-            snprintf(r->verdict, sizeof r->verdict,
-                     "unhealthy: /ping passed after %.1f s but /invocations failed: %s",
-                     r->ping_ok_at, a.what);
-    } else {
+    rc = ping_until_healthy(o, r, ping_url, limit, start, err);
+    if (!rc && !r->ping_ok)
+        ping_verdict(o, r);
+    else if (!rc && o->sample)
+        rc = invoke_once(o, r, inv_url, limit, start, err);
+    else if (!rc)
         snprintf(r->verdict, sizeof r->verdict,
                  "healthy: /ping answered 200 with an empty body after %.1f s (attempt %d); no "
                  "sample was sent to /invocations",
                  r->ping_ok_at, r->attempts[r->n_attempts - 1].n);
-    }
-    r->healthy = r->ping_ok && (!o->sample || r->invoke_ok);
-    rc = SMX_OK;
-out:
+    if (!rc)
+        r->healthy = r->ping_ok && (!o->sample || r->invoke_ok);
     r->elapsed = smx_now() - start;
     free(ping_url);
     free(inv_url);

@@ -135,6 +135,47 @@ int th_smxgb(char **out, const char *fmt, ...)
     return rc;
 }
 
+int th_serve_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_err *err)
+{
+    (void)ctx;
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    const char **args = calloc(10 + 2 * s->n_env, sizeof *args);
+    if (!args)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    size_t a = 0;
+    args[a++] = "smxgb";
+    args[a++] = "serve";
+    args[a++] = s->artifact;
+    args[a++] = "--port";
+    args[a++] = port;
+    args[a++] = "--quiet";
+    if (s->container) {
+        args[a++] = "--container";
+        args[a++] = s->container;
+    }
+    for (size_t i = 0; i < s->n_env; i++) {
+        args[a++] = "--env";
+        args[a++] = s->env[i];
+    }
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        setpgid(0, 0);
+        dup2(s->log_fd, 1);
+        dup2(s->log_fd, 2);
+        for (size_t i = 0; i < s->n_env; i++)
+            putenv((char *)s->env[i]);
+        execv(SMXGB_BIN, (char *const *)args);
+        _exit(127);
+    }
+    free(args);
+    if (p < 0)
+        return smx_fail(err, SMX_EIO, "fork failed");
+    *pid = p;
+    return SMX_OK;
+}
+
 char *th_read(const char *path, size_t *len)
 {
     smx_buf b = SMX_BUF_INIT;

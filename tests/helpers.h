@@ -1,11 +1,13 @@
 /*
  * Test helpers: build archives entry by entry with libarchive (any type, mode, name, content,
- * filter), run the smxgb binary and capture its output and exit status, make temp dirs.
+ * filter), run the smxgb binary and capture its output and exit status, make temp dirs, start
+ * `smxgb serve` for gate's check.
  */
 #ifndef SMXGB_TEST_HELPERS_H
 #define SMXGB_TEST_HELPERS_H
 
 #include "artifacts/artifacts.h"
+#include "gate/gate.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -35,6 +37,10 @@ const char *th_path(const char *dir, const char *name);
 int th_run(const char *cmdline, char **out);
 /* Run smxgb with printf-style arguments appended to the binary path. */
 int th_smxgb(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A gate_server_launch_fn that runs the built binary's `smxgb serve` for the spec (its own
+ * process group, output to the spec's log, the environment set and passed with --env). */
+int th_serve_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_err *err);
 
 /* Read a whole file (malloc'd); *len set. */
 char *th_read(const char *path, size_t *len);

@@ -548,6 +548,7 @@ Test(verdicts, a_hanging_load_is_killed_at_the_deadline)
                  "%s", err.msg);
     cr_assert(lc.loaded, "%s", lc.error);
     cr_assert_str_eq(lc.version, "1.7.4");
+    cr_assert_eq(lc.num_features, (uint64_t)m->num_feature, "the booster's feature count");
     cr_assert(lc.compared && lc.max_diff <= 1e-5, "max diff %g (%s)", lc.max_diff, lc.note);
     compat_model_info_free(m);
     free(bytes);

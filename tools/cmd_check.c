@@ -1,19 +1,13 @@
 /*
  * smxgb check ARTIFACT...: verify -> serve on loopback -> probe with SageMaker's timings ->
- * stop, for every artifact and container version, in one report.
+ * stop, for every artifact and container version (gate_check_source), in one report.
  */
 #include "gate_cli.h"
 
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static struct {
     str_list containers, env;
-    const char *sample, *content_type, *accept, *junit, *s3_endpoint;
-    double startup_timeout, interval;
-    int json, no_serve, verbose;
 } o;
 
 static const opt check_opts_table[] = {
@@ -22,20 +16,7 @@ static const opt check_opts_table[] = {
      "with serve's default)"},
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
-    {OPT_STRING, 0, "sample", &o.sample, "FILE",
-     "POST this file to /invocations (default: rows as wide as the model)"},
-    {OPT_STRING, 0, "content-type", &o.content_type, "T", "Content-Type of the sample"},
-    {OPT_STRING, 0, "accept", &o.accept, "A", "Accept header for /invocations"},
-    {OPT_DOUBLE, 0, "startup-timeout", &o.startup_timeout, "S",
-     "startup window for /ping (default 240 s, SageMaker's documented 4 minutes)"},
-    {OPT_DOUBLE, 0, "interval", &o.interval, "S", "seconds between /ping attempts (default 0.5)"},
-    {OPT_FLAG, 0, "no-serve", &o.no_serve, NULL, "verify only; do not serve and probe"},
-    {OPT_STRING, 0, "s3-endpoint", &o.s3_endpoint, "URL",
-     "S3 endpoint for s3:// artifacts (default $AWS_ENDPOINT_URL_S3, else AWS)"},
-    {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
-    {OPT_STRING, 0, "junit", &o.junit, "FILE",
-     "also write a JUnit XML report (one testcase per artifact and container)"},
-    {OPT_FLAG, 'v', "verbose", &o.verbose, NULL, "print each probe's timeline to stderr"},
+    {OPT_INCLUDE, 0, NULL, gate_cli_opts, NULL, NULL},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc check_doc = {
@@ -65,7 +46,8 @@ static const verb_doc check_doc = {
     check_opts_table,
     "  0  every artifact passes for every container checked\n"
     "  1  errors found (verify findings or a failed health check)\n"
-    "  2  usage error, or an artifact cannot be read or downloaded"};
+    "  2  usage error, or an artifact cannot be read or downloaded",
+};
 
 static int cmd_check(int argc, char **argv)
 {
@@ -78,10 +60,8 @@ static int cmd_check(int argc, char **argv)
         fprintf(stderr, "smxgb check: need at least one ARTIFACT\nusage: %s\n", check_doc.usage);
         return EXIT_USAGE;
     }
-    if (!!o.sample != !!o.content_type) {
-        fprintf(stderr, "smxgb check: --sample and --content-type go together\n");
+    if (!gate_cli_usage_ok("check"))
         return EXIT_USAGE;
-    }
     for (size_t i = 0; i < o.env.n; i++)
         if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
             fprintf(stderr, "smxgb check: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
@@ -93,54 +73,23 @@ static int cmd_check(int argc, char **argv)
                     o.containers.v[i]);
             return EXIT_USAGE;
         }
-    check_opts co = {.env = o.env.v,
-                     .n_env = o.env.n,
-                     .sample = o.sample,
-                     .content_type = o.content_type,
-                     .accept = o.accept,
-                     .startup_timeout = o.startup_timeout,
-                     .interval = o.interval,
-                     .no_serve = o.no_serve,
-                     .verbose = o.verbose};
-    co.script_mode = compat_env_get(o.env.v, o.env.n, "SAGEMAKER_PROGRAM") != NULL;
-    greport rep = {.verb = "check"};
-    for (int a = 1; a <= n; a++) {
-        const char *src = argv[a];
-        double t0 = smx_now();
-        char *local = NULL;
-        int tmp = 0;
-        smx_err err = {0};
-        if (source_fetch(src, o.s3_endpoint, &local, &tmp, &err)) {
-            gcase *c = greport_add(&rep, src, NULL, src);
-            gcase_msg(c, ARTIFACT_ERROR, "artifact-unreadable", NULL, "%s", err.msg);
-            c->io_error = 1;
-            continue;
-        }
-        compat_report *vr = NULL;
-        size_t first = rep.n;
-        check_verify(&rep, NULL, src, src, local, o.containers.v, o.containers.n, &co, &vr);
-        if (vr) {
-            for (size_t k = first; k < rep.n; k++) {
-                gcase *c = rep.cases[k];
-                /* serve every container asked for; without --container, serve's default */
-                const compat_container *d = compat_container_default();
-                int serve_it =
-                    o.containers.n ? 1 : (d && c->container && !strcmp(c->container, d->tag));
-                if (serve_it)
-                    check_serve(c, local, o.containers.n ? c->container : NULL, vr, &co);
-            }
-            compat_report_free(vr);
-        }
-        double dt = (smx_now() - t0) / (double)(rep.n > first ? rep.n - first : 1);
-        for (size_t k = first; k < rep.n; k++)
-            rep.cases[k]->seconds = dt;
-        if (tmp)
-            unlink(local);
-        free(local);
+    gate_fetch_opts fo;
+    gate_check_opts co;
+    gate_cli_check_opts(&co, &fo);
+    co.env = o.env.v;
+    co.n_env = o.env.n;
+    gate_report rep = {.verb = "check"};
+    smx_err err = {0};
+    int rc = SMX_OK;
+    for (int a = 1; a <= n && !rc; a++)
+        rc = gate_check_source(&rep, argv[a], o.containers.v, o.containers.n, &co, &err);
+    if (rc) {
+        fprintf(stderr, "smxgb check: %s\n", err.msg);
+        gate_report_free(&rep);
+        return EXIT_INTERNAL;
     }
-    greport_out out = {.json = o.json, .junit = o.junit};
-    int code = greport_finish(&rep, &out);
-    greport_free(&rep);
+    int code = gate_cli_finish(&rep);
+    gate_report_free(&rep);
     str_list_free(&o.containers);
     str_list_free(&o.env);
     return code;

@@ -120,7 +120,7 @@ static int cmd_probe(int argc, char **argv)
         return exit_for_status(rc);
     }
     if (o.json) {
-        json_t *j = probe_to_json(po.url, &r);
+        json_t *j = gate_probe_json(po.url, &r);
         print_json(stdout, j);
         json_decref(j);
     } else {

@@ -1,7 +1,8 @@
 /*
- * Shared by `smxgb check` and `smxgb plan`: a report made of cases (one per model container
- * and container version), the steps that fill a case (verify, serve + probe), artifact
- * sources, and the CI outputs (text, JSON, JUnit XML, GitHub Actions annotations).
+ * What `smxgb check` and `smxgb plan` share in the CLI (tools/gate_cli.c): their common options,
+ * the server launcher and progress hooks they give gate's check, and the writer of gate's
+ * report (text or JSON, JUnit XML, GitHub Actions annotations) with its exit code. Also the
+ * artifact download with a progress bar that `smxgb verify` uses.
  */
 #ifndef SMXGB_TOOLS_GATE_CLI_H
 #define SMXGB_TOOLS_GATE_CLI_H
@@ -9,81 +10,28 @@
 #include "../gate/gate.h"
 #include "tools.h"
 
-typedef struct gcase_note {
-    artifact_severity sev;
-    char *code;
-    char *text;
-    char *hint; /* may be NULL */
-} gcase_note;
+/* The options check and plan share: one table that both include (OPT_INCLUDE), its values in
+ * gate_cli. */
+typedef struct gate_cli_args {
+    const char *sample, *content_type, *accept, *junit, *s3_endpoint;
+    double startup_timeout, interval;
+    int json, no_serve, verbose;
+} gate_cli_args;
+extern gate_cli_args gate_cli;
+extern opt gate_cli_opts[];
 
-typedef struct gcase {
-    char *name;      /* "module.ml.aws_sagemaker_model.xgb primary_container[0]" or the artifact */
-    char *container; /* container version, or NULL */
-    char *artifact;  /* the source as given, or NULL */
-    gcase_note *msgs;
-    size_t n_msgs;
-    int errors, warnings;
-    int skipped;  /* nothing could be checked (a reason is among the messages) */
-    int io_error; /* the artifact could not be read or downloaded */
-    double seconds;
-    json_t *verify; /* the verify report (owned), or NULL */
-    json_t *probe;  /* the probe result (owned), or NULL */
-} gcase;
+/* Refuse shared options that do not go together (message on stderr); 0 when they are fine. */
+int gate_cli_usage_ok(const char *verb);
 
-typedef struct greport {
-    const char *verb; /* "check" | "plan" */
-    const char *file; /* the file annotations point at (plan JSON), or NULL */
-    gcase **cases;
-    size_t n;
-} greport;
+/* The check options of gate_cli: this binary's `serve` verb as the launcher, verify's JSON for
+ * each case, downloads from --s3-endpoint with a progress bar on a terminal, and with
+ * --verbose the probe timeline on stderr. fo is filled and must outlive o. */
+void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo);
 
-gcase *greport_add(greport *r, const char *name, const char *container, const char *artifact);
-void gcase_msg(gcase *c, artifact_severity sev, const char *code, const char *hint, const char *fmt,
-               ...) __attribute__((format(printf, 5, 6)));
-void greport_free(greport *r);
-
-typedef struct greport_out {
-    int json;
-    const char *junit; /* path or NULL */
-    int quiet;
-} greport_out;
-
-/* Print the report (text or JSON), write JUnit, emit GitHub annotations when
- * GITHUB_ACTIONS=true. Returns the exit code: 2 if any artifact could not be read, 1 if any
- * case has errors, else 0. */
-int greport_finish(greport *r, const greport_out *o);
-
-/* A probe result as JSON (the schema of `smxgb probe --json`). */
-json_t *probe_to_json(const char *url, const gate_probe_result *r);
-
-/* ---- the steps ----------------------------------------------------------------------------- */
-
-typedef struct check_opts {
-    const char *const *env; /* KEY=VALUE for verify and the served process */
-    size_t n_env;
-    const char *sample; /* sample file, or NULL to generate rows as wide as the model */
-    const char *content_type, *accept;
-    double startup_timeout; /* probe window (0: SageMaker's default) */
-    double interval;        /* 0: 5 s */
-    size_t max_payload;     /* 0: 6 MiB (serverless: 4 MB) */
-    int no_serve;
-    int script_mode; /* SAGEMAKER_PROGRAM: user code decides what loads */
-    int verbose;     /* print the probe timeline to stderr */
-} check_opts;
-
-/* Verify local against tags (n 0 = every version); adds one case per container to r (or
- * fills `into` when given and exactly one container is checked). Returns the number of cases
- * added or filled; the compat_report is returned through *rep when rep is not NULL. */
-size_t check_verify(greport *r, gcase *into, const char *name, const char *source,
-                    const char *local, const char *const *tags, size_t n, const check_opts *o,
-                    compat_report **rep);
-
-/* Serve local with container tag (NULL: serve's default) as a child process of this binary,
- * probe it, stop it; the outcome goes into c. */
-void check_serve(gcase *c, const char *local, const char *tag, const compat_report *rep,
-                 const check_opts *o);
-
-/* ---- sources ------------------------------------------------------------------------------- */
+/* Print the report (text, or JSON with --json), write JUnit (--junit), emit GitHub annotations
+ * when GITHUB_ACTIONS=true. Returns the exit code: 2 if any artifact could not be read, 1 if
+ * any case has errors, else 0. */
+int gate_cli_finish(gate_report *r);
 
 /* Turn a source (path, s3://, https://) into a local file. *tmp is set to 1 when the caller
  * must unlink *local. Prints a progress bar on a terminal. Returns an SMX status; the message

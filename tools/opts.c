@@ -78,6 +78,23 @@ static int set_value(const verb_doc *doc, const opt *o, const char *val)
     }
 }
 
+/* The option named by a long name (nl bytes of name) or a short one, in table and the tables it
+ * includes; the last match wins. */
+static const opt *find_opt(const opt *table, const char *name, size_t nl, char short_name)
+{
+    const opt *found = NULL;
+    for (const opt *p = table; p && p->type != OPT_END; p++) {
+        const opt *q = p->type == OPT_INCLUDE ? find_opt(p->value, name, nl, short_name) : NULL;
+        if (q)
+            found = q;
+        else if (p->type != OPT_INCLUDE &&
+                 (name ? strlen(p->long_name) == nl && !strncmp(p->long_name, name, nl)
+                       : p->short_name && p->short_name == short_name))
+            found = p;
+    }
+    return found;
+}
+
 int opts_parse(int argc, char **argv, const verb_doc *doc)
 {
     int npos = 0;
@@ -102,9 +119,7 @@ int opts_parse(int argc, char **argv, const verb_doc *doc)
             const char *name = a + 2;
             const char *eq = strchr(name, '=');
             size_t nl = eq ? (size_t)(eq - name) : strlen(name);
-            for (const opt *p = doc->opts; p && p->type != OPT_END; p++)
-                if (strlen(p->long_name) == nl && !strncmp(p->long_name, name, nl))
-                    o = p;
+            o = find_opt(doc->opts, name, nl, 0);
             if (!o)
                 return usage_error(doc, "unknown option", a);
             if (eq) {
@@ -113,9 +128,7 @@ int opts_parse(int argc, char **argv, const verb_doc *doc)
                 val = eq + 1;
             }
         } else {
-            for (const opt *p = doc->opts; p && p->type != OPT_END; p++)
-                if (p->short_name && p->short_name == a[1])
-                    o = p;
+            o = find_opt(doc->opts, NULL, 0, a[1]);
             if (!o)
                 return usage_error(doc, "unknown option", a);
             if (a[2]) {
@@ -139,29 +152,44 @@ int opts_parse(int argc, char **argv, const verb_doc *doc)
     return npos;
 }
 
+static void print_opt(FILE *f, const opt *p)
+{
+    char left[80];
+    int n = 0;
+    if (p->short_name)
+        n = snprintf(left, sizeof left, "-%c, --%s", p->short_name, p->long_name);
+    else
+        n = snprintf(left, sizeof left, "    --%s", p->long_name);
+    if (p->type != OPT_FLAG && n > 0 && (size_t)n < sizeof left)
+        snprintf(left + n, sizeof left - (size_t)n, " %s", p->argh ? p->argh : "VALUE");
+    if (strlen(left) > 26)
+        fprintf(f, "  %s\n  %-26s  %s\n", left, "", p->help);
+    else
+        fprintf(f, "  %-26s  %s\n", left, p->help);
+}
+
+/* Print table's options (and those of the tables it includes); returns how many. */
+static int print_opts(FILE *f, const opt *table, int printed)
+{
+    for (const opt *p = table; p && p->type != OPT_END; p++) {
+        if (p->type == OPT_INCLUDE) {
+            printed = print_opts(f, p->value, printed);
+            continue;
+        }
+        if (!printed++)
+            fprintf(f, "\noptions:\n");
+        print_opt(f, p);
+    }
+    return printed;
+}
+
 void opts_print_help(FILE *f, const verb_doc *doc)
 {
     fprintf(f, "usage: %s\n\n%s\n", doc->usage, doc->summary);
     if (doc->description)
         fprintf(f, "\n%s\n", doc->description);
-    if (doc->opts && doc->opts->type != OPT_END) {
-        fprintf(f, "\noptions:\n");
-        for (const opt *p = doc->opts; p->type != OPT_END; p++) {
-            char left[80];
-            int n = 0;
-            if (p->short_name)
-                n = snprintf(left, sizeof left, "-%c, --%s", p->short_name, p->long_name);
-            else
-                n = snprintf(left, sizeof left, "    --%s", p->long_name);
-            if (p->type != OPT_FLAG && n > 0 && (size_t)n < sizeof left)
-                snprintf(left + n, sizeof left - (size_t)n, " %s", p->argh ? p->argh : "VALUE");
-            if (strlen(left) > 26)
-                fprintf(f, "  %s\n  %-26s  %s\n", left, "", p->help);
-            else
-                fprintf(f, "  %-26s  %s\n", left, p->help);
-        }
+    if (print_opts(f, doc->opts, 0))
         fprintf(f, "  %-26s  %s\n", "-h, --help", "show this help");
-    }
     if (doc->exit_codes)
         fprintf(f, "\nexit status:\n%s\n", doc->exit_codes);
 }

@@ -10,7 +10,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { OPT_END, OPT_FLAG, OPT_STRING, OPT_LIST, OPT_INT, OPT_U64, OPT_DOUBLE } opt_type;
+typedef enum {
+    OPT_END,
+    OPT_FLAG,
+    OPT_STRING,
+    OPT_LIST,
+    OPT_INT,
+    OPT_U64,
+    OPT_DOUBLE,
+    OPT_INCLUDE /* value is another table (opt *) whose options the verb takes too */
+} opt_type;
 
 typedef struct str_list {
     const char **v;
@@ -21,7 +30,7 @@ typedef struct opt {
     opt_type type;
     char short_name;       /* 0 = none */
     const char *long_name; /* without "--" */
-    void *value;           /* int*, const char**, str_list*, long*, uint64_t*, double* */
+    void *value;           /* int*, const char**, str_list*, long*, uint64_t*, double*, opt* */
     const char *argh;      /* argument placeholder, e.g. "TAG" */
     const char *help;
 } opt;

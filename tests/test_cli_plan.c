@@ -1,11 +1,10 @@
 /*
- * The Terraform plan reader on hand-written `terraform show -json` fixtures (tests/data/plan):
- * one model, a module, an A/B pair, serverless, values unknown until apply, non-XGBoost and
- * legacy images, a pipeline with script mode and an uncompressed source, planned_values only.
- * Then `smxgb plan` end to end with --artifact mappings: one good and two broken models, and
- * the CI outputs (JSON, JUnit, GitHub Actions annotations).
+ * `smxgb plan` end to end on hand-written `terraform show -json` fixtures (tests/data/plan) with
+ * --artifact mappings: one good and two broken models, modules, an A/B pair, serverless, values
+ * unknown until apply, non-XGBoost and legacy images, script mode and uncompressed sources, and
+ * the CI outputs (JSON, JUnit, GitHub Actions annotations). The reader itself is tested in
+ * test_gate_plan.c.
  */
-#include "gate/gate.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>
@@ -14,150 +13,6 @@
 #include <sys/stat.h>
 
 #define PLAN(name) SMXGB_TESTDATA "/plan/" name
-
-static gate_plan *load(const char *path)
-{
-    size_t n;
-    char *text = th_read(path, &n);
-    gate_plan *p = NULL;
-    smx_err err = {0};
-    cr_assert_eq(gate_plan_parse(text, n, &p, &err), SMX_OK, "%s: %s", path, err.msg);
-    free(text);
-    return p;
-}
-
-static const gate_plan_variant *variant(const gate_plan *p, const char *name)
-{
-    for (size_t i = 0; i < p->n_variants; i++)
-        if (p->variants[i].variant_name && !strcmp(p->variants[i].variant_name, name))
-            return &p->variants[i];
-    cr_assert_fail("no variant %s", name);
-    return NULL;
-}
-
-Test(plan_reader, one_model)
-{
-    gate_plan *p = load(PLAN("one_model.json"));
-    cr_assert_str_eq(p->format_version, "1.2");
-    cr_assert_eq(p->n_containers, 1);
-    const gate_plan_container *c = &p->containers[0];
-    cr_assert_str_eq(c->model_address, "aws_sagemaker_model.churn");
-    cr_assert_str_eq(c->module_address, "");
-    cr_assert_str_eq(c->block, "primary_container");
-    cr_assert_str_eq(c->image.s,
-                     "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1");
-    cr_assert_str_eq(c->model_data_url.s, "s3://acme-models/churn/model.tar.gz");
-    cr_assert_str_eq(c->actions, "create");
-    cr_assert_str_eq(gate_plan_env(c, "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"), "text/csv");
-    cr_assert_not(c->has_data_source, "model_data_source is only marked computed");
-    const gate_plan_variant *v = variant(p, "AllTraffic");
-    cr_assert_eq(v->startup_timeout, 600);
-    cr_assert_eq(v->download_timeout, 600);
-    cr_assert_str_eq(v->model_name.s, "churn-xgb");
-    cr_assert_not(v->serverless);
-    gate_plan_free(p);
-}
-
-Test(plan_reader, module_joins_variant_through_configuration)
-{
-    gate_plan *p = load(PLAN("module.json"));
-    cr_assert_eq(p->n_containers, 1);
-    cr_assert_str_eq(p->containers[0].model_address, "module.ml.aws_sagemaker_model.xgb");
-    cr_assert_str_eq(p->containers[0].module_address, "module.ml");
-    cr_assert_eq(p->n_variants, 1);
-    cr_assert(p->variants[0].model_name.unknown, "model_name is known only after apply");
-    cr_assert_str_eq(p->variants[0].model_ref, "module.ml.aws_sagemaker_model.xgb");
-    cr_assert_eq(p->variants[0].startup_timeout, 120);
-    gate_plan_free(p);
-}
-
-Test(plan_reader, planned_values_only_walks_child_modules)
-{
-    gate_plan *p = load(PLAN("planned_values_only.json"));
-    cr_assert_eq(p->n_containers, 1);
-    cr_assert_str_eq(p->containers[0].model_address, "module.ml.aws_sagemaker_model.xgb");
-    cr_assert_str_eq(p->containers[0].module_address, "module.ml");
-    cr_assert_str_eq(p->containers[0].model_data_url.s,
-                     "s3://acme-models/churn/2026-11-22/model.tar.gz");
-    gate_plan_free(p);
-}
-
-Test(plan_reader, ab_pair)
-{
-    gate_plan *p = load(PLAN("ab_pair.json"));
-    cr_assert_eq(p->n_containers, 2);
-    cr_assert_eq(p->n_variants, 2);
-    cr_assert_str_eq(variant(p, "A")->model_name.s, "churn-a");
-    cr_assert_eq(variant(p, "B")->startup_timeout, 90);
-    cr_assert(strstr(p->containers[1].image.s, ":1.5-1"));
-    gate_plan_free(p);
-}
-
-Test(plan_reader, serverless)
-{
-    gate_plan *p = load(PLAN("serverless.json"));
-    const gate_plan_variant *v = variant(p, "AllTraffic");
-    cr_assert(v->serverless);
-    cr_assert_eq(v->memory_size_mb, 2048);
-    cr_assert_eq(v->max_concurrency, 5);
-    cr_assert_eq(v->startup_timeout, -1, "not set");
-    gate_plan_free(p);
-}
-
-Test(plan_reader, unknown_values)
-{
-    gate_plan *p = load(PLAN("unknown.json"));
-    cr_assert_eq(p->n_containers, 1, "aws_s3_object is not a model");
-    const gate_plan_container *c = &p->containers[0];
-    cr_assert_null(c->model_data_url.s);
-    cr_assert(c->model_data_url.unknown);
-    cr_assert(c->model_name.unknown);
-    cr_assert_not(c->image.unknown);
-    cr_assert_str_eq(p->variants[0].model_ref, "aws_sagemaker_model.fresh");
-    gate_plan_free(p);
-}
-
-Test(plan_reader, pipeline_with_uncompressed_source)
-{
-    gate_plan *p = load(PLAN("pipeline_script_uncompressed.json"));
-    cr_assert_eq(p->n_containers, 2);
-    cr_assert_str_eq(p->containers[0].block, "container");
-    cr_assert_str_eq(gate_plan_env(&p->containers[0], "SAGEMAKER_PROGRAM"), "inference.py");
-    const gate_plan_container *c = &p->containers[1];
-    cr_assert_eq(c->index, 1);
-    cr_assert(c->has_data_source);
-    cr_assert_str_eq(c->s3_uri.s, "s3://acme-models/raw/xgboost-model");
-    cr_assert_str_eq(c->compression_type.s, "None");
-    cr_assert_str_eq(c->s3_data_type.s, "S3Object");
-    gate_plan_free(p);
-}
-
-Test(plan_reader, deletes_are_skipped_and_bad_input_refused)
-{
-    const char *del =
-        "{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":"
-        "\"aws_sagemaker_model.old\",\"mode\":\"managed\",\"type\":"
-        "\"aws_sagemaker_model\",\"change\":{\"actions\":[\"delete\"],\"after\":null}}]}";
-    gate_plan *p = NULL;
-    smx_err err = {0};
-    cr_assert_eq(gate_plan_parse(del, strlen(del), &p, &err), SMX_OK, "%s", err.msg);
-    cr_assert_eq(p->n_containers, 0);
-    gate_plan_free(p);
-    const char *bad[] = {"",
-                         "[]",
-                         "{\"resource_changes\": []}",
-                         "{\"format_version\":\"2.0\",\"resource_changes\":[]}",
-                         "{\"format_version\":\"1.2\",\"resource_changes\":{}}",
-                         ("{\"format_version\":\"1.2\",\"resource_changes\":[{\"address\":\"a.b\","
-                          "\"type\":\"aws_sagemaker_model\"}]}")};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        err.msg[0] = '\0';
-        cr_assert_eq(gate_plan_parse(bad[i], strlen(bad[i]), &p, &err), SMX_EFORMAT, "%s", bad[i]);
-        cr_assert(err.msg[0], "says why: %s", bad[i]);
-    }
-}
-
-/* ---- end to end ---------------------------------------------------------------------------- */
 
 static char *dir;
 static void setup(void)

@@ -1,0 +1,273 @@
+/*
+ * What `smxgb check` and `smxgb plan` share in the CLI. gate runs the check; this file gives it
+ * what only the CLI knows or does:
+ *
+ *   launcher  a server is this binary's own `serve` verb, started as a child process
+ *             (`smxgb serve ARTIFACT --port N --quiet [--container TAG] [--env KEY=VALUE]...`,
+ *             the endpoint's environment also in its environment, its own process group, its
+ *             output in gate's log file);
+ *   progress  a progress bar for downloads on a terminal, and with --verbose the probe's
+ *             timeline on stderr;
+ *   output    the report gate renders, written out (text or JSON on stdout, JUnit XML to a
+ *             file, GitHub Actions annotations when GITHUB_ACTIONS=true), and the exit code.
+ */
+#include "gate_cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the options check and plan share ------------------------------------------------------ */
+
+gate_cli_args gate_cli;
+
+opt gate_cli_opts[] = {
+    {OPT_STRING, 0, "sample", &gate_cli.sample, "FILE",
+     "POST this file to /invocations (default: rows as wide as the model)"},
+    {OPT_STRING, 0, "content-type", &gate_cli.content_type, "T", "Content-Type of the sample"},
+    {OPT_STRING, 0, "accept", &gate_cli.accept, "A", "Accept header for /invocations"},
+    {OPT_DOUBLE, 0, "startup-timeout", &gate_cli.startup_timeout, "S",
+     "startup window for /ping (default: a plan's endpoint configuration, else 240 s, "
+     "SageMaker's documented 4 minutes)"},
+    {OPT_DOUBLE, 0, "interval", &gate_cli.interval, "S",
+     "seconds between /ping attempts (default 0.5)"},
+    {OPT_FLAG, 0, "no-serve", &gate_cli.no_serve, NULL, "verify only; do not serve and probe"},
+    {OPT_STRING, 0, "s3-endpoint", &gate_cli.s3_endpoint, "URL",
+     "S3 endpoint for s3:// artifacts (default $AWS_ENDPOINT_URL_S3, else AWS)"},
+    {OPT_FLAG, 0, "json", &gate_cli.json, NULL, "print the report as JSON"},
+    {OPT_STRING, 0, "junit", &gate_cli.junit, "FILE",
+     "also write a JUnit XML report (one testcase per artifact or model container and "
+     "container version)"},
+    {OPT_FLAG, 'v', "verbose", &gate_cli.verbose, NULL, "print each probe's timeline to stderr"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
+int gate_cli_usage_ok(const char *verb)
+{
+    if (!!gate_cli.sample != !!gate_cli.content_type) {
+        fprintf(stderr, "smxgb %s: --sample and --content-type go together\n", verb);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- the server: `smxgb serve` in a child process ----------------------------------------- */
+
+/* smxgb serve ARTIFACT --port N --quiet [--container TAG] [--env KEY=VALUE]... (malloc'd) */
+static const char **serve_args(const gate_server_spec *s, const char *port)
+{
+    const char **args = calloc(10 + 2 * s->n_env, sizeof *args);
+    if (!args)
+        return NULL;
+    size_t a = 0;
+    args[a++] = "smxgb";
+    args[a++] = "serve";
+    args[a++] = s->artifact;
+    args[a++] = "--port";
+    args[a++] = port;
+    args[a++] = "--quiet";
+    if (s->container) {
+        args[a++] = "--container";
+        args[a++] = s->container;
+    }
+    for (size_t i = 0; i < s->n_env; i++) {
+        args[a++] = "--env";
+        args[a++] = s->env[i];
+    }
+    args[a] = NULL;
+    return args;
+}
+
+/* In the child: its own process group, output to the log, the environment set, then exec. */
+static void exec_serve(const gate_server_spec *s, const char **args)
+{
+    setpgid(0, 0);
+    dup2(s->log_fd, 1);
+    dup2(s->log_fd, 2);
+    for (size_t i = 0; i < s->n_env; i++) {
+        char *kv = strdup(s->env[i]);
+        char *eq = kv ? strchr(kv, '=') : NULL;
+        if (eq) {
+            *eq = '\0';
+            setenv(kv, eq + 1, 1);
+        }
+        free(kv);
+    }
+    execv("/proc/self/exe", (char *const *)args);
+    _exit(127);
+}
+
+static int serve_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_err *err)
+{
+    (void)ctx;
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    const char **args = serve_args(s, port);
+    if (!args)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t p = fork();
+    if (p == 0)
+        exec_serve(s, args);
+    int saved = errno;
+    free(args);
+    if (p < 0)
+        return smx_fail(err, SMX_EIO, "fork: %s", strerror(saved));
+    *pid = p;
+    return SMX_OK;
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+static void progress_bar(uint64_t now, uint64_t total, void *ctx)
+{
+    (void)ctx;
+    static double last;
+    double t = smx_now();
+    if (t - last < 0.1 && now != total)
+        return;
+    last = t;
+    if (total) {
+        int w = (int)(40.0 * (double)now / (double)total);
+        fprintf(stderr, "\r  [%-40.*s] %5.1f%% %llu/%llu MB", w,
+                "########################################", 100.0 * (double)now / (double)total,
+                (unsigned long long)(now >> 20), (unsigned long long)(total >> 20));
+    } else {
+        fprintf(stderr, "\r  %llu MB", (unsigned long long)(now >> 20));
+    }
+    fflush(stderr);
+}
+
+/* A download starts ("downloading SRC", then the bar) or ends (the bar's line ends). */
+static void on_fetch(const char *src, int done, void *ctx)
+{
+    (void)ctx;
+    if (done)
+        fprintf(stderr, "\n");
+    else
+        fprintf(stderr, "downloading %s\n", src);
+}
+
+static void on_serve(const gate_case *c, const char *container, const char *url, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "%s [%s]: serving on %s\n", c->name, container ? container : "default", url);
+}
+
+static void on_attempt(const gate_attempt *a, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "  %+8.2fs  %-4s %-12s #%-3d %-13s %s\n", a->t_start,
+            a->step == GATE_STEP_PING ? "GET" : "POST",
+            a->step == GATE_STEP_PING ? "/ping" : "/invocations", a->n,
+            gate_outcome_name(a->outcome), a->what);
+}
+
+/* The launcher, the renderer and the hooks; o's user-facing settings are the caller's. */
+static void cli_hooks(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_endpoint, int verbose)
+{
+    gate_fetch_opts_default(fo);
+    fo->s3_endpoint = s3_endpoint;
+    memset(o, 0, sizeof *o);
+    o->launch = serve_launch;
+    o->verify_json = report_to_json;
+    o->fetch = fo;
+    if (isatty(2)) {
+        fo->progress = progress_bar;
+        o->on_fetch = on_fetch;
+    }
+    if (verbose) {
+        o->on_serve = on_serve;
+        o->on_attempt = on_attempt;
+    }
+}
+
+void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo)
+{
+    cli_hooks(o, fo, gate_cli.s3_endpoint, gate_cli.verbose);
+    o->sample = gate_cli.sample;
+    o->content_type = gate_cli.content_type;
+    o->accept = gate_cli.accept;
+    o->startup_timeout = gate_cli.startup_timeout;
+    o->interval = gate_cli.interval;
+    o->no_serve = gate_cli.no_serve;
+}
+
+int source_fetch(const char *src, const char *s3_endpoint, char **local, int *tmp, smx_err *err)
+{
+    gate_fetch_opts fo;
+    gate_check_opts o;
+    cli_hooks(&o, &fo, s3_endpoint, 0);
+    int remote = gate_source_is_remote(src);
+    if (remote && o.on_fetch)
+        o.on_fetch(src, 0, NULL);
+    gate_fetch_info info;
+    int rc = gate_fetch(src, &fo, local, &info, err);
+    if (remote && o.on_fetch)
+        o.on_fetch(src, 1, NULL);
+    *tmp = rc == SMX_OK && remote;
+    gate_fetch_info_free(&info);
+    return rc;
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
+
+static int write_all(FILE *f, const smx_buf *b)
+{
+    return b->len && fwrite(b->data, 1, b->len, f) != b->len ? -1 : 0;
+}
+
+static int write_junit(const gate_report *r, const char *path)
+{
+    smx_buf b = SMX_BUF_INIT;
+    if (gate_report_junit(r, &b)) {
+        smx_buf_free(&b);
+        return -1;
+    }
+    FILE *f = fopen(path, "w");
+    int rc = f ? write_all(f, &b) : -1;
+    if (f && fclose(f))
+        rc = -1;
+    smx_buf_free(&b);
+    return rc;
+}
+
+/* Render with fn and write it to f; out of memory ends the program. */
+static void print_rendered(FILE *f, const gate_report *r, int (*fn)(const gate_report *, smx_buf *))
+{
+    smx_buf b = SMX_BUF_INIT;
+    if (fn(r, &b)) {
+        fprintf(stderr, "smxgb %s: out of memory\n", r->verb);
+        exit(EXIT_INTERNAL);
+    }
+    write_all(f, &b);
+    smx_buf_free(&b);
+}
+
+int gate_cli_finish(gate_report *r)
+{
+    if (gate_cli.json) {
+        json_t *j = gate_report_json(r);
+        print_json(stdout, j);
+        json_decref(j);
+    } else {
+        print_rendered(stdout, r, gate_report_text);
+    }
+    const char *gha = getenv("GITHUB_ACTIONS");
+    if (gha && !strcmp(gha, "true"))
+        print_rendered(gate_cli.json ? stderr : stdout, r, gate_report_github);
+    int code = EXIT_OK;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->cases[i]->io_error)
+            code = EXIT_USAGE;
+        else if (r->cases[i]->errors && code == EXIT_OK)
+            code = EXIT_FINDINGS;
+    }
+    if (gate_cli.junit && write_junit(r, gate_cli.junit)) {
+        fprintf(stderr, "smxgb %s: cannot write JUnit report %s\n", r->verb, gate_cli.junit);
+        return EXIT_USAGE;
+    }
+    fflush(stdout);
+    return code;
+}
