@@ -109,6 +109,8 @@ def check_calls(build):
                 # objects of sources in a sub-folder of the target's folder
                 tgt_dir = os.path.relpath(dirpath.split(os.sep + "CMakeFiles")[0], build)
                 src = os.path.normpath(os.path.join(ROOT, tgt_dir, rel))
+            if not os.path.exists(src):
+                continue  # a stale object of a deleted source
             mod = module_of(src)
             if mod is None or mod in FREE:
                 continue
