@@ -62,8 +62,13 @@ const artifact_code_doc artifact_finding_codes[] = {
     {"layout-dotfile", "warning", "a dotfile at the top level; this container skips it"},
     {"layout-order-nondeterministic", "warning",
      "several candidates with ensemble off: which one loads depends on directory order"},
-    {"layout-model-name", "warning", "the model file is not named xgboost-model"},
+    {"layout-model-name", "info",
+     "the model file is not named xgboost-model; the container loads any name, so this is not "
+     "a problem"},
     {"layout-empty-model", "error", "a model file of 0 bytes"},
+    {"layout-ensemble", "warning",
+     "several top-level files, every one an XGBoost model, with SAGEMAKER_INFERENCE_ENSEMBLE on: "
+     "the container serves their mean prediction (a vote for multi:softmax and binary:hinge)"},
     {"layout-directory", "warning",
      "directories in the archive; the container never looks inside them"},
     {NULL, NULL, NULL}};
@@ -188,7 +193,11 @@ int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
             "raise --max-ratio if the data really is this compressible", "%s", s->problem_msg);
         break;
     }
-    if (s->n_entries == 0 && (s->problem == ARTIFACT_P_NONE || s->problem == ARTIFACT_P_NOT_GZIP))
+    /* a zip or 7z is not read as a tar at all: "no entries" would be a second, wrong finding */
+    int tar_read = s->problem == ARTIFACT_P_NONE ||
+                   (s->problem == ARTIFACT_P_NOT_GZIP && strcmp(s->filter, "zip") != 0 &&
+                    strcmp(s->filter, "7z") != 0);
+    if (s->n_entries == 0 && tar_read)
         ADD("archive-empty", ARTIFACT_ERROR, NULL, HINT_REPACK,
             "the archive has no entries at all");
 
@@ -410,9 +419,11 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
                  e->path);
         if (strcmp(e->path, MODEL_NAME) != 0 && strncmp(e->path, MODEL_NAME "-", 14) != 0 &&
             ++n_unnamed <= PER_CODE)
-            ADDL("layout-model-name", ARTIFACT_WARNING, e->path,
-                 "name the model file xgboost-model (what SageMaker training writes)",
-                 "'%s' is loaded as a model but is not named xgboost-model", e->path);
+            ADDL("layout-model-name", ARTIFACT_INFO, e->path, NULL,
+                 "'%s' is loaded as the model; the name does not matter (the container loads "
+                 "any file name that does not start with a dot; SageMaker training writes "
+                 "xgboost-model)",
+                 e->path);
     }
 
     /* Dotfiles. */
@@ -440,9 +451,8 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
     }
 
     if (n_unnamed > PER_CODE)
-        ADDL("layout-model-name", ARTIFACT_WARNING, NULL,
-             "name the model file xgboost-model (what SageMaker training writes)",
-             "and %zu more files loaded as models that are not named xgboost-model",
+        ADDL("layout-model-name", ARTIFACT_INFO, NULL, NULL,
+             "and %zu more files loaded as models under other names (names do not matter)",
              n_unnamed - PER_CODE);
     if (n_dotfiles > PER_CODE)
         ADDL(rules->skips_dotfiles ? "layout-dotfile" : "layout-dotfile-loaded",

@@ -207,15 +207,63 @@ Test(cli_layout, other_name_directory_and_symlink)
         0);
     json_t *r;
     cr_assert_eq(verify_json(th_path(dir, "n.tar.gz"), "-c 1.7-1", &r), 0,
-                 "a warning, not an error");
+                 "the name of the model file does not matter");
     cr_assert(th_has_finding(r, "layout-model-name", "1.7-1"));
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(r, "findings"), i, f)
+    {
+        if (!strcmp(json_string_value(json_object_get(f, "code")), "layout-model-name"))
+            cr_assert_str_eq(json_string_value(json_object_get(f, "severity")), "info",
+                             "not even a warning: the container loads any non-dot name");
+    }
     json_decref(r);
+    char *text = NULL;
+    cr_assert_eq(th_smxgb(&text, "verify '%s' -c 1.7-1", th_path(dir, "n.tar.gz")), 0);
+    cr_assert(strstr(text, "the name does not matter"), "%s", text);
+    free(text);
 
     cr_assert_eq(
         sh("cd '@/m' && ln -s xgboost-model link && tar -czf '@/l.tar.gz' xgboost-model link", dir),
         0);
     cr_assert_eq(verify_json(th_path(dir, "l.tar.gz"), NULL, &r), 1);
     cr_assert(th_has_finding(r, "entry-symlink", NULL));
+    json_decref(r);
+}
+
+/* Every code verify reports for an ensemble is documented in `smxgb help codes`. */
+Test(cli_layout, ensemble_codes_are_documented)
+{
+    cr_assert_eq(sh("mkdir -p '@/ens' && cp '@/m/xgboost-model' '@/ens/a' && "
+                    "cp '@/m/xgboost-model' '@/ens/b' && tar -C '@/ens' -czf '@/ens.tar.gz' a b",
+                    dir),
+                 0);
+    json_t *r;
+    verify_json(th_path(dir, "ens.tar.gz"), "-c 1.7-1", &r);
+    cr_assert(th_has_finding(r, "layout-ensemble", "1.7-1"));
+    char *codes = NULL;
+    cr_assert_eq(th_smxgb(&codes, "help codes"), 0);
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(r, "findings"), i, f)
+    {
+        const char *code = json_string_value(json_object_get(f, "code"));
+        cr_expect(strstr(codes, code), "'%s' is not in `smxgb help codes`", code);
+    }
+    free(codes);
+    json_decref(r);
+}
+
+Test(cli_layout, a_zip_is_not_also_called_empty)
+{
+    cr_assert_eq(sh("cd '@/m' && python3 -c \"import zipfile; "
+                    "zipfile.ZipFile('../m.zip','w').write('xgboost-model')\"",
+                    dir),
+                 0);
+    json_t *r;
+    cr_assert_eq(verify_json(th_path(dir, "m.zip"), "-c 1.7-1", &r), 1);
+    cr_assert(th_has_finding(r, "archive-not-gzip", NULL));
+    cr_assert(!th_has_finding(r, "archive-empty", NULL), "a zip with a file is not empty");
     json_decref(r);
 }
 
