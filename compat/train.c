@@ -567,45 +567,6 @@ int compat_train_validate(const compat_container *c, compat_version xv, const co
     return SMX_OK;
 }
 
-/* ---- Python's repr(float): the shortest string that reads back as the same double -------- */
-
-static void py_repr(double v, char *out, size_t n)
-{
-    if (isnan(v)) {
-        snprintf(out, n, "nan");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(out, n, v < 0 ? "-inf" : "inf");
-        return;
-    }
-    char buf[64];
-    int p;
-    for (p = 1; p <= 17; p++) {
-        snprintf(buf, sizeof buf, "%.*e", p - 1, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    /* buf = d.ddde[+-]XX with p significant digits; Python uses fixed notation when
-     * -4 <= exponent < 16 */
-    int exp10 = atoi(strchr(buf, 'e') + 1);
-    if (exp10 >= -4 && exp10 < 16) {
-        int decimals = p - 1 - exp10;
-        if (decimals < 0)
-            decimals = 0;
-        snprintf(out, n, "%.*f", decimals, v);
-        if (!strchr(out, '.'))
-            strncat(out, ".0", n - strlen(out) - 1);
-    } else {
-        /* mantissa digits, then e+XX / e-XX with at least two exponent digits */
-        char mant[40];
-        snprintf(mant, sizeof mant, "%.*e", p - 1, v);
-        char *e = strchr(mant, 'e');
-        *e = 0;
-        snprintf(out, n, "%se%c%02d", mant, exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
-    }
-}
-
 /* ---- evaluation strings ------------------------------------------------------------------ */
 
 /* "[3]\ttrain-rmse:0.5\tvalidation-rmse:0.6" -> metrics; returns count. */
@@ -850,8 +811,8 @@ int compat_train(compat_xgb *x, const compat_train_opts *o, compat_train_data *t
                 r->best_iteration = it;
                 r->best_score = w->value;
                 stagnant = 0;
-                char sv[64], iv[24];
-                py_repr(w->value, sv, sizeof sv);
+                char sv[SMX_PYREPR_MAX], iv[24];
+                smx_pyrepr(w->value, sv);
                 snprintf(iv, sizeof iv, "%d", it);
                 if ((rc = compat_booster_set_attr(b, "best_score", sv, err)) ||
                     (rc = compat_booster_set_attr(b, "best_iteration", iv, err)))

@@ -10,10 +10,9 @@
  * hands to XGDMatrixCreateFromMat and frees before the first round. LIBSVM rows go into CSR
  * arrays. Files are read in chunks, so the page cache of a large file is not held in memory.
  *
- * Numbers: a decimal with at most 19 significant digits and a power of ten within 10^22 is
- * converted exactly (Clinger's fast path: both operands are exact doubles, so the one
- * multiplication or division rounds correctly); anything else goes through strtod. The double
- * is then rounded to float32, which is what numpy/pandas followed by DMatrix produce.
+ * Numbers: a cell is read with base's smx_number_parse under SMX_NUM_PLAIN (what numpy and
+ * pandas take: no '_' between digits, nothing around the token), correctly rounded to a
+ * double and then to float32, which is what numpy/pandas followed by DMatrix produce.
  */
 #include "compat.h"
 
@@ -64,113 +63,6 @@ const char *compat_data_format_name(compat_data_format f)
     default:
         return "auto";
     }
-}
-
-/* ---- numbers ----------------------------------------------------------------------------- */
-
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/* Special values pandas and numpy accept. */
-static int parse_special(const char *p, size_t n, double *out)
-{
-    const char *s = p;
-    int neg = 0;
-    if (n && (*s == '-' || *s == '+')) {
-        neg = *s == '-';
-        s++;
-        n--;
-    }
-    if ((n == 3 && !strncasecmp(s, "nan", 3))) {
-        *out = NAN;
-        return 0;
-    }
-    if ((n == 3 && !strncasecmp(s, "inf", 3)) || (n == 8 && !strncasecmp(s, "infinity", 8))) {
-        *out = neg ? -INFINITY : INFINITY;
-        return 0;
-    }
-    return -1;
-}
-
-/* Parse the whole of [p, p+n) as a decimal number; 0 on success. */
-static int parse_number(const char *p, size_t n, double *out)
-{
-    const char *s = p, *end = p + n;
-    int neg = 0;
-    if (s < end && (*s == '-' || *s == '+')) {
-        neg = *s == '-';
-        s++;
-    }
-    uint64_t mant = 0;
-    int sig = 0, dropped = 0, exp10 = 0, digits = 0;
-    while (s < end && (unsigned)(*s - '0') < 10) {
-        if (sig < 19) {
-            mant = mant * 10 + (uint64_t)(*s - '0');
-            if (mant)
-                sig++;
-        } else {
-            dropped++;
-        }
-        digits++;
-        s++;
-    }
-    exp10 += dropped;
-    if (s < end && *s == '.') {
-        s++;
-        while (s < end && (unsigned)(*s - '0') < 10) {
-            if (sig < 19) {
-                mant = mant * 10 + (uint64_t)(*s - '0');
-                if (mant)
-                    sig++;
-                exp10--;
-            } else {
-                dropped++;
-            }
-            digits++;
-            s++;
-        }
-    }
-    if (!digits)
-        return parse_special(p, n, out);
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        s++;
-        int eneg = 0, e = 0, edigits = 0;
-        if (s < end && (*s == '-' || *s == '+')) {
-            eneg = *s == '-';
-            s++;
-        }
-        while (s < end && (unsigned)(*s - '0') < 10) {
-            if (e < 100000)
-                e = e * 10 + (*s - '0');
-            edigits++;
-            s++;
-        }
-        if (!edigits)
-            return -1;
-        exp10 += eneg ? -e : e;
-    }
-    if (s != end)
-        return -1;
-    if (!dropped && mant <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-        double d = (double)mant;
-        d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
-        *out = neg ? -d : d;
-        return 0;
-    }
-    /* slow path: let the C library round it correctly */
-    char stack[128];
-    char *tmp = n < sizeof stack ? stack : malloc(n + 1);
-    if (!tmp)
-        return -1;
-    memcpy(tmp, p, n);
-    tmp[n] = 0;
-    char *e;
-    *out = strtod(tmp, &e);
-    int ok = e == tmp + n;
-    if (tmp != stack)
-        free(tmp);
-    return ok ? 0 : -1;
 }
 
 /* ---- the line parser --------------------------------------------------------------------- */
@@ -290,7 +182,7 @@ static int csv_line(parser *ps, const char *p, const char *end)
                                 ps->name, (unsigned long long)ps->line, col + 1,
                                 col == 0 ? "label" : "weight");
             v = NAN;
-        } else if (parse_number(a, (size_t)(b - a), &v)) {
+        } else if (!smx_number_parse(a, (size_t)(b - a), SMX_NUM_PLAIN, &v)) {
             char cell[MAX_CELL_ECHO * 4 + 8];
             echo_cell(cell, sizeof cell, a, (size_t)(b - a));
             if (ps->file_rows == 0)
@@ -365,7 +257,7 @@ static int libsvm_line(parser *ps, const char *p, const char *end)
         double v;
         if (tok == 0) {
             size_t ll = colon ? (size_t)(colon - t) : tl;
-            if (parse_number(t, ll, &v) || isnan(v)) {
+            if (!smx_number_parse(t, ll, SMX_NUM_PLAIN, &v) || isnan(v)) {
                 echo_cell(cell, sizeof cell, t, tl);
                 return smx_fail(ps->err, SMX_EFORMAT,
                                 "%s: line %llu, token 1: '%s' is not a label (LIBSVM rows are "
@@ -374,7 +266,7 @@ static int libsvm_line(parser *ps, const char *p, const char *end)
             }
             label = (float)v;
             if (colon) {
-                if (parse_number(colon + 1, tl - ll - 1, &v)) {
+                if (!smx_number_parse(colon + 1, tl - ll - 1, SMX_NUM_PLAIN, &v)) {
                     echo_cell(cell, sizeof cell, t, tl);
                     return smx_fail(ps->err, SMX_EFORMAT,
                                     "%s: line %llu, token 1: '%s': the weight after ':' is not a "
@@ -412,7 +304,7 @@ static int libsvm_line(parser *ps, const char *p, const char *end)
                                 "integer from 0 to %u",
                                 ps->name, (unsigned long long)ps->line, col, cell, MAX_COLUMNS - 1);
             }
-            if (parse_number(colon + 1, tl - il - 1, &v)) {
+            if (!smx_number_parse(colon + 1, tl - il - 1, SMX_NUM_PLAIN, &v)) {
                 echo_cell(cell, sizeof cell, t, tl);
                 return smx_fail(ps->err, SMX_EFORMAT,
                                 "%s: line %llu, token %zu: '%s': the value is not a number",

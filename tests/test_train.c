@@ -138,6 +138,11 @@ Test(train, csv_non_numeric_cell_names_row_and_column)
     rc = parse("1,2,3\n0,0x10,5\n", 0, COMPAT_DATA_CSV, &d, &err);
     cr_assert(strstr(err.msg, "line 2, column 2: '0x10' is not a number"), "%s", err.msg);
     compat_data_free(&d);
+    /* Python's float() takes '1_0'; numpy and pandas, which the container's training uses, do not
+     */
+    rc = parse("1,2,3\n0,1_0,5\n", 0, COMPAT_DATA_CSV, &d, &err);
+    cr_assert(strstr(err.msg, "line 2, column 2: '1_0' is not a number"), "%s", err.msg);
+    compat_data_free(&d);
 }
 
 /* ---- LIBSVM ------------------------------------------------------------------------------ */
