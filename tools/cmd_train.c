@@ -2,12 +2,14 @@
  * smxgb train --train PATH --container TAG -o model.tar.gz: train with SageMaker's
  * hyperparameters and write what that container's own training writes, packaged and verified.
  *
- * The library (compat/train.c) trains silently and reports each round through a callback;
+ * The library (train/) trains silently and reports each round through a callback;
  * this file prints the rounds in XGBoost's format ("[0]\ttrain-rmse:0.12345"), draws a
  * progress bar when stderr is a terminal, packages the model deterministically and runs
  * verify for the target container: a model that container would not load is a failed train.
  */
 #include "tools.h"
+
+#include "train/train.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,7 +26,7 @@ static struct {
     int json, quiet;
 } o;
 
-static const opt train_opts[] = {
+static const opt train_opts_table[] = {
     {OPT_STRING, 0, "train", &o.train, "PATH", "training channel: a file or a directory of files"},
     {OPT_STRING, 0, "validation", &o.validation, "PATH",
      "validation channel (early stopping watches its last metric)"},
@@ -67,7 +69,7 @@ static const verb_doc train_doc = {
     "for XGBoost 1.x containers, UBJSON for 3.x; it is loaded back and must predict exactly as\n"
     "the trained booster, then packaged deterministically (same data, hyperparameters and\n"
     "seed: same bytes) and verified for the container. Any error there fails the command.",
-    train_opts,
+    train_opts_table,
     "  0  trained, packaged and verified\n"
     "  1  the packaged model fails verify for the container, or does not load back identically\n"
     "  2  usage error, bad hyperparameters, unreadable or malformed data\n"
@@ -163,7 +165,7 @@ static double since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int on_round(void *vctx, int iter, int num_round, const compat_eval_metric *m, size_t n)
+static int on_round(void *vctx, int iter, int num_round, const train_eval_metric *m, size_t n)
 {
     round_ctx *c = vctx;
     if (c->bar)
@@ -203,11 +205,11 @@ static int write_all(const char *path, const void *buf, size_t len)
     return ok ? 0 : -1;
 }
 
-static int load_channel(const char *what, const char *path, const compat_data_opts *dopt,
-                        compat_train_data *d)
+static int load_channel(const char *what, const char *path, const train_data_opts *dopt,
+                        train_data *d)
 {
     smx_err err = {0};
-    int rc = compat_data_load(path, dopt, d, &err);
+    int rc = train_data_load(path, dopt, d, &err);
     if (rc) {
         fprintf(stderr, "smxgb train: %s channel: %s\n", what, err.msg);
         return rc == SMX_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
@@ -235,7 +237,7 @@ static int cmd_train(int argc, char **argv)
                 o.container);
         return EXIT_USAGE;
     }
-    int fmt = compat_data_format_parse(o.content_type);
+    int fmt = train_data_format_parse(o.content_type);
     if (fmt < 0) {
         fprintf(stderr,
                 "smxgb train: --content-type '%s': smxgb train reads text/csv and text/libsvm "
@@ -246,8 +248,8 @@ static int cmd_train(int argc, char **argv)
 
     int code = EXIT_OK;
     hp_list hp = {0};
-    compat_train_data dtrain = {0}, dval = {0};
-    compat_train_result res = {0};
+    train_data dtrain = {0}, dval = {0};
+    train_result res = {0};
     compat_xgb *x = NULL;
     char *tmpdir = NULL;
     compat_report *report = NULL;
@@ -287,12 +289,12 @@ static int cmd_train(int argc, char **argv)
         goto out;
     }
     /* bad hyperparameters fail before any data is read */
-    if ((rc = compat_train_validate(c, compat_xgb_version(x), hp.v, hp.n, &err))) {
+    if ((rc = train_validate(c, compat_xgb_version(x), hp.v, hp.n, &err))) {
         fprintf(stderr, "smxgb train: %s\n", err.msg);
         code = exit_for_status(rc);
         goto out;
     }
-    compat_data_opts dopt = {.format = (compat_data_format)fmt};
+    train_data_opts dopt = {.format = (train_data_format)fmt};
     for (size_t i = 0; i < hp.n; i++)
         if (!strcmp(hp.v[i].key, "csv_weights"))
             dopt.csv_weights = atoi(hp.v[i].value) == 1;
@@ -302,7 +304,7 @@ static int cmd_train(int argc, char **argv)
     if ((code = load_channel("train", o.train, &dopt, &dtrain)))
         goto out;
     if (o.validation) {
-        compat_data_opts vopt = dopt;
+        train_data_opts vopt = dopt;
         vopt.format = dtrain.format;
         if ((code = load_channel("validation", o.validation, &vopt, &dval)))
             goto out;
@@ -311,7 +313,7 @@ static int cmd_train(int argc, char **argv)
     if (!o.json && !o.quiet) {
         fprintf(stderr, "read train: %llu rows x %llu features (%s, %zu file%s) in %.2fs\n",
                 (unsigned long long)dtrain.nrow, (unsigned long long)dtrain.ncol,
-                compat_data_format_name(dtrain.format), dtrain.n_files,
+                train_data_format_name(dtrain.format), dtrain.n_files,
                 dtrain.n_files == 1 ? "" : "s", t_read);
         if (o.validation)
             fprintf(stderr, "read validation: %llu rows x %llu features\n",
@@ -321,12 +323,12 @@ static int cmd_train(int argc, char **argv)
     round_ctx rctx = {.print_lines = !o.json && !o.quiet,
                       .bar = !o.json && !o.quiet && isatty(STDERR_FILENO)};
     clock_gettime(CLOCK_MONOTONIC, &rctx.t0);
-    compat_train_opts topt = {.container = c,
-                              .hyperparameters = hp.v,
-                              .n_hyperparameters = hp.n,
-                              .on_round = on_round,
-                              .ctx = &rctx};
-    rc = compat_train(x, &topt, &dtrain, o.validation ? &dval : NULL, &res, &err);
+    train_opts topt = {.container = c,
+                       .hyperparameters = hp.v,
+                       .n_hyperparameters = hp.n,
+                       .on_round = on_round,
+                       .ctx = &rctx};
+    rc = train_run(x, &topt, &dtrain, o.validation ? &dval : NULL, &res, &err);
     if (rctx.bar)
         fputs("\r\033[K", stderr);
     if (rc) {
@@ -377,7 +379,7 @@ static int cmd_train(int argc, char **argv)
     /* verify for the target container */
     const char *tags[1] = {c->tag};
     /* no load check in a forked child: this process already runs XGBoost's OpenMP threads,
-     * and a child forked from it can hang in libgomp; compat_train has loaded the written
+     * and a child forked from it can hang in libgomp; train_run has loaded the written
      * bytes back and compared its predictions already. The load rules still apply. */
     compat_verify_opts vo = {
         .containers = tags, .n_containers = 1, .xgboost_lib = o.xgboost_lib, .no_load_check = 1};
@@ -470,9 +472,9 @@ out:
         free(tmpdir);
     }
     compat_report_free(report);
-    compat_train_result_free(&res);
-    compat_data_free(&dtrain);
-    compat_data_free(&dval);
+    train_result_free(&res);
+    train_data_free(&dtrain);
+    train_data_free(&dval);
     compat_xgb_close(x);
     hp_free(&hp);
     str_list_free(&o.params);

@@ -14,7 +14,7 @@
  * pandas take: no '_' between digits, nothing around the token), correctly rounded to a
  * double and then to float32, which is what numpy/pandas followed by DMatrix produce.
  */
-#include "compat.h"
+#include "train.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,33 +32,33 @@
 
 /* ---- content types ----------------------------------------------------------------------- */
 
-int compat_data_format_parse(const char *ct)
+int train_data_format_parse(const char *ct)
 {
     if (!ct)
-        return COMPAT_DATA_AUTO;
+        return TRAIN_DATA_AUTO;
     /* parameters such as "; label_size=1" are ignored, as the container ignores them */
     size_t n = strcspn(ct, "; ");
     static const struct {
         const char *name;
-        compat_data_format f;
-    } names[] = {{"csv", COMPAT_DATA_CSV},
-                 {"text/csv", COMPAT_DATA_CSV},
-                 {"libsvm", COMPAT_DATA_LIBSVM},
-                 {"text/libsvm", COMPAT_DATA_LIBSVM},
-                 {"text/x-libsvm", COMPAT_DATA_LIBSVM},
-                 {"auto", COMPAT_DATA_AUTO}};
+        train_data_format f;
+    } names[] = {{"csv", TRAIN_DATA_CSV},
+                 {"text/csv", TRAIN_DATA_CSV},
+                 {"libsvm", TRAIN_DATA_LIBSVM},
+                 {"text/libsvm", TRAIN_DATA_LIBSVM},
+                 {"text/x-libsvm", TRAIN_DATA_LIBSVM},
+                 {"auto", TRAIN_DATA_AUTO}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strlen(names[i].name) == n && !strncasecmp(ct, names[i].name, n))
             return (int)names[i].f;
     return -1;
 }
 
-const char *compat_data_format_name(compat_data_format f)
+const char *train_data_format_name(train_data_format f)
 {
     switch (f) {
-    case COMPAT_DATA_CSV:
+    case TRAIN_DATA_CSV:
         return "text/csv";
-    case COMPAT_DATA_LIBSVM:
+    case TRAIN_DATA_LIBSVM:
         return "text/libsvm";
     default:
         return "auto";
@@ -69,8 +69,8 @@ const char *compat_data_format_name(compat_data_format f)
 
 typedef struct parser {
     const char *name;
-    const compat_data_opts *o;
-    compat_train_data *d;
+    const train_data_opts *o;
+    train_data *d;
     uint64_t line;      /* 1-based line number of the line being parsed */
     uint64_t file_rows; /* rows read from this file so far (line 1 is a header only if 0) */
     size_t cap_feat;    /* CSV: X capacity in rows */
@@ -105,7 +105,7 @@ static int oom(parser *ps)
 
 static int add_row_label(parser *ps, float label, float weight, int has_weight)
 {
-    compat_train_data *d = ps->d;
+    train_data *d = ps->d;
     if (smx_grow((void **)&d->labels, &d->cap_rows, d->nrow + 1, sizeof(float)))
         return oom(ps);
     d->labels[d->nrow] = label;
@@ -133,7 +133,7 @@ static size_t csv_cells(const char *p, const char *end)
 
 static int csv_line(parser *ps, const char *p, const char *end)
 {
-    compat_train_data *d = ps->d;
+    train_data *d = ps->d;
     int w = ps->o->csv_weights ? 1 : 0;
     if (d->nrow == 0 && d->ncol == 0) {
         size_t cells = csv_cells(p, end);
@@ -225,7 +225,7 @@ static int csv_line(parser *ps, const char *p, const char *end)
 
 static int libsvm_line(parser *ps, const char *p, const char *end)
 {
-    compat_train_data *d = ps->d;
+    train_data *d = ps->d;
     if (ps->o->max_rows && d->nrow >= ps->o->max_rows)
         return smx_fail(ps->err, SMX_ELIMIT, "%s: more than %llu rows", ps->name,
                         (unsigned long long)ps->o->max_rows);
@@ -369,9 +369,9 @@ static int sniff(const char *p, const char *end)
     const char *comma = memchr(p, ',', (size_t)(end - p));
     const char *colon = memchr(p, ':', (size_t)(end - p));
     if (comma)
-        return COMPAT_DATA_CSV;
+        return TRAIN_DATA_CSV;
     if (colon)
-        return COMPAT_DATA_LIBSVM;
+        return TRAIN_DATA_LIBSVM;
     return -1;
 }
 
@@ -391,7 +391,7 @@ static long long parse_lines(parser *ps, const char *buf, size_t len, int final)
         while (b > a && is_blank(b[-1]))
             b--;
         if (a < b) {
-            if (ps->d->format == COMPAT_DATA_AUTO) {
+            if (ps->d->format == TRAIN_DATA_AUTO) {
                 int f = sniff(a, b);
                 if (f < 0) {
                     char cell[MAX_CELL_ECHO * 4 + 8];
@@ -402,9 +402,9 @@ static long long parse_lines(parser *ps, const char *buf, size_t len, int final)
                              ps->name, (unsigned long long)ps->line, cell);
                     return -1;
                 }
-                ps->d->format = (compat_data_format)f;
+                ps->d->format = (train_data_format)f;
             }
-            int rc = ps->d->format == COMPAT_DATA_CSV ? csv_line(ps, a, b) : libsvm_line(ps, a, b);
+            int rc = ps->d->format == TRAIN_DATA_CSV ? csv_line(ps, a, b) : libsvm_line(ps, a, b);
             if (rc)
                 return -1;
             ps->file_rows++;
@@ -415,20 +415,20 @@ static long long parse_lines(parser *ps, const char *buf, size_t len, int final)
     return (long long)(p - buf);
 }
 
-static void parser_init(parser *ps, const char *name, const compat_data_opts *o,
-                        compat_train_data *d, smx_err *err)
+static void parser_init(parser *ps, const char *name, const train_data_opts *o, train_data *d,
+                        smx_err *err)
 {
     memset(ps, 0, sizeof *ps);
     ps->name = name;
     ps->o = o;
     ps->d = d;
     ps->line = 1;
-    ps->cap_feat = d->ncol && d->format == COMPAT_DATA_CSV ? d->cap_rows : 0;
+    ps->cap_feat = d->ncol && d->format == TRAIN_DATA_CSV ? d->cap_rows : 0;
     ps->cap_w = d->weights ? d->cap_rows : 0;
     ps->cap_ptr = d->indptr ? d->cap_rows + 1 : 0;
     ps->cap_idx = d->cap_nnz;
     ps->err = err;
-    if (d->format == COMPAT_DATA_AUTO && o->format != COMPAT_DATA_AUTO)
+    if (d->format == TRAIN_DATA_AUTO && o->format != TRAIN_DATA_AUTO)
         d->format = o->format;
 }
 
@@ -436,7 +436,7 @@ static void parser_init(parser *ps, const char *name, const compat_data_opts *o,
  * trimming every row array to the same capacity. */
 static int parser_finish(parser *ps)
 {
-    compat_train_data *d = ps->d;
+    train_data *d = ps->d;
     size_t rows = d->nrow ? d->nrow : 1;
     if (d->labels && d->cap_rows != rows) {
         float *l = realloc(d->labels, rows * sizeof(float));
@@ -475,8 +475,8 @@ static int parser_finish(parser *ps)
 
 static int check_weights_consistent(parser *ps, uint64_t rows_before, int had_weights)
 {
-    compat_train_data *d = ps->d;
-    if (d->format == COMPAT_DATA_LIBSVM && rows_before > 0 && d->nrow > rows_before &&
+    train_data *d = ps->d;
+    if (d->format == TRAIN_DATA_LIBSVM && rows_before > 0 && d->nrow > rows_before &&
         !had_weights && d->weights)
         return smx_fail(ps->err, SMX_EFORMAT,
                         "%s has weights ('label:weight') but the channel's earlier files do not",
@@ -484,8 +484,8 @@ static int check_weights_consistent(parser *ps, uint64_t rows_before, int had_we
     return 0;
 }
 
-int compat_data_parse(const char *buf, size_t len, const char *name, const compat_data_opts *o,
-                      compat_train_data *d, smx_err *err)
+int train_data_parse(const char *buf, size_t len, const char *name, const train_data_opts *o,
+                     train_data *d, smx_err *err)
 {
     parser ps;
     parser_init(&ps, name, o, d, err);
@@ -502,20 +502,19 @@ int compat_data_parse(const char *buf, size_t len, const char *name, const compa
     return SMX_OK;
 }
 
-static int load_file(const char *path, const compat_data_opts *o, compat_train_data *d,
-                     smx_err *err)
+static int load_file(const char *path, const train_data_opts *o, train_data *d, smx_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return smx_fail(err, SMX_EIO, "cannot open %s: %s", path, strerror(errno));
-    if (d->format == COMPAT_DATA_AUTO && o->format == COMPAT_DATA_AUTO) {
+    if (d->format == TRAIN_DATA_AUTO && o->format == TRAIN_DATA_AUTO) {
         const char *dot = strrchr(path, '.');
         const char *slash = strrchr(path, '/');
         if (dot && (!slash || dot > slash)) {
             if (!strcasecmp(dot, ".csv"))
-                d->format = COMPAT_DATA_CSV;
+                d->format = TRAIN_DATA_CSV;
             else if (!strcasecmp(dot, ".libsvm") || !strcasecmp(dot, ".svm"))
-                d->format = COMPAT_DATA_LIBSVM;
+                d->format = TRAIN_DATA_LIBSVM;
         }
     }
     parser ps;
@@ -581,8 +580,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int compat_data_load(const char *path, const compat_data_opts *o, compat_train_data *d,
-                     smx_err *err)
+int train_data_load(const char *path, const train_data_opts *o, train_data *d, smx_err *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -635,7 +633,7 @@ int compat_data_load(const char *path, const compat_data_opts *o, compat_train_d
     return rc;
 }
 
-void compat_data_free_features(compat_train_data *d)
+void train_data_free_features(train_data *d)
 {
     free(d->X);
     free(d->indptr);
@@ -648,9 +646,9 @@ void compat_data_free_features(compat_train_data *d)
     d->cap_nnz = 0;
 }
 
-void compat_data_free(compat_train_data *d)
+void train_data_free(train_data *d)
 {
-    compat_data_free_features(d);
+    train_data_free_features(d);
     free(d->labels);
     free(d->weights);
     memset(d, 0, sizeof *d);
