@@ -131,23 +131,69 @@ static size_t csv_cells(const char *p, const char *end)
     return n;
 }
 
+/* The first row of a channel fixes the number of feature columns. */
+static int csv_columns(parser *ps, const char *p, const char *end, int w)
+{
+    size_t cells = csv_cells(p, end);
+    if (cells < (size_t)(2 + w))
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu has %zu column%s; CSV training data needs the label, %s"
+                        "at least one feature",
+                        ps->name, (unsigned long long)ps->line, cells, cells == 1 ? "" : "s",
+                        w ? "the weight (csv_weights=1) and " : "");
+    if (cells - 1 - w > MAX_COLUMNS)
+        return smx_fail(ps->err, SMX_ELIMIT, "%s: line %llu has %zu columns (limit %u)", ps->name,
+                        (unsigned long long)ps->line, cells, MAX_COLUMNS);
+    ps->d->ncol = cells - 1 - (size_t)w;
+    return 0;
+}
+
+/* The value of cell col (0-based), blanks trimmed: a number, or NaN when an empty feature. A
+ * cell that is not a number on a file's first row is most likely a header. */
+static int csv_cell(parser *ps, const char *a, const char *b, size_t col, int w, double *v)
+{
+    if (a == b) {
+        if (col <= (size_t)w)
+            return smx_fail(ps->err, SMX_EFORMAT,
+                            "%s: line %llu, column %zu: the %s is empty (only feature cells "
+                            "may be empty: they are missing values)",
+                            ps->name, (unsigned long long)ps->line, col + 1,
+                            col == 0 ? "label" : "weight");
+        *v = NAN;
+        return 0;
+    }
+    if (smx_number_parse(a, (size_t)(b - a), SMX_NUM_PLAIN, v))
+        return 0;
+    char cell[MAX_CELL_ECHO * 4 + 8];
+    echo_cell(cell, sizeof cell, a, (size_t)(b - a));
+    if (ps->file_rows == 0)
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu looks like a header (column %zu is '%s'): SageMaker's "
+                        "CSV training data has no header row and the label in the first "
+                        "column; remove the header (e.g. tail -n +2)",
+                        ps->name, (unsigned long long)ps->line, col + 1, cell);
+    return smx_fail(ps->err, SMX_EFORMAT,
+                    "%s: line %llu, column %zu: '%s' is not a number (every cell must be "
+                    "numeric; column 1 is the label%s)",
+                    ps->name, (unsigned long long)ps->line, col + 1, cell,
+                    w ? ", column 2 the weight" : "");
+}
+
+static int ragged(parser *ps, size_t have, size_t want)
+{
+    return smx_fail(ps->err, SMX_EFORMAT,
+                    "%s: line %llu has %zu columns, but the first row has %zu; every row needs "
+                    "the same columns",
+                    ps->name, (unsigned long long)ps->line, have, want);
+}
+
+/* One CSV row: label[,weight],features straight into the dense buffer. */
 static int csv_line(parser *ps, const char *p, const char *end)
 {
     train_data *d = ps->d;
-    int w = ps->o->csv_weights ? 1 : 0;
-    if (d->nrow == 0 && d->ncol == 0) {
-        size_t cells = csv_cells(p, end);
-        if (cells < (size_t)(2 + w))
-            return smx_fail(ps->err, SMX_EFORMAT,
-                            "%s: line %llu has %zu column%s; CSV training data needs the label, %s"
-                            "at least one feature",
-                            ps->name, (unsigned long long)ps->line, cells, cells == 1 ? "" : "s",
-                            w ? "the weight (csv_weights=1) and " : "");
-        if (cells - 1 - w > MAX_COLUMNS)
-            return smx_fail(ps->err, SMX_ELIMIT, "%s: line %llu has %zu columns (limit %u)",
-                            ps->name, (unsigned long long)ps->line, cells, MAX_COLUMNS);
-        d->ncol = cells - 1 - (size_t)w;
-    }
+    int w = ps->o->csv_weights ? 1 : 0, rc;
+    if (d->nrow == 0 && d->ncol == 0 && (rc = csv_columns(ps, p, end, w)))
+        return rc;
     if (ps->o->max_rows && d->nrow >= ps->o->max_rows)
         return smx_fail(ps->err, SMX_ELIMIT, "%s: more than %llu rows", ps->name,
                         (unsigned long long)ps->o->max_rows);
@@ -161,43 +207,16 @@ static int csv_line(parser *ps, const char *p, const char *end)
         const char *ce = memchr(c, ',', (size_t)(end - c));
         if (!ce)
             ce = end;
-        if (col >= want) {
-            size_t have = col + csv_cells(c, end);
-            return smx_fail(ps->err, SMX_EFORMAT,
-                            "%s: line %llu has %zu columns, but the first row has %zu; every "
-                            "row needs the same columns",
-                            ps->name, (unsigned long long)ps->line, have, want);
-        }
+        if (col >= want)
+            return ragged(ps, col + csv_cells(c, end), want);
         const char *a = c, *b = ce;
         while (a < b && is_blank(*a))
             a++;
         while (b > a && is_blank(b[-1]))
             b--;
         double v;
-        if (a == b) {
-            if (col <= (size_t)w)
-                return smx_fail(ps->err, SMX_EFORMAT,
-                                "%s: line %llu, column %zu: the %s is empty (only feature cells "
-                                "may be empty: they are missing values)",
-                                ps->name, (unsigned long long)ps->line, col + 1,
-                                col == 0 ? "label" : "weight");
-            v = NAN;
-        } else if (!smx_number_parse(a, (size_t)(b - a), SMX_NUM_PLAIN, &v)) {
-            char cell[MAX_CELL_ECHO * 4 + 8];
-            echo_cell(cell, sizeof cell, a, (size_t)(b - a));
-            if (ps->file_rows == 0)
-                return smx_fail(
-                    ps->err, SMX_EFORMAT,
-                    "%s: line %llu looks like a header (column %zu is '%s'): SageMaker's "
-                    "CSV training data has no header row and the label in the first "
-                    "column; remove the header (e.g. tail -n +2)",
-                    ps->name, (unsigned long long)ps->line, col + 1, cell);
-            return smx_fail(ps->err, SMX_EFORMAT,
-                            "%s: line %llu, column %zu: '%s' is not a number (every cell must be "
-                            "numeric; column 1 is the label%s)",
-                            ps->name, (unsigned long long)ps->line, col + 1, cell,
-                            w ? ", column 2 the weight" : "");
-        }
+        if ((rc = csv_cell(ps, a, b, col, w, &v)))
+            return rc;
         if (col == 0)
             label = (float)v;
         else if (w && col == 1)
@@ -210,10 +229,7 @@ static int csv_line(parser *ps, const char *p, const char *end)
         c = ce + 1;
     }
     if (col != want)
-        return smx_fail(ps->err, SMX_EFORMAT,
-                        "%s: line %llu has %zu columns, but the first row has %zu; every row "
-                        "needs the same columns",
-                        ps->name, (unsigned long long)ps->line, col, want);
+        return ragged(ps, col, want);
     if (isnan(label))
         return smx_fail(ps->err, SMX_EFORMAT, "%s: line %llu, column 1: the label is NaN", ps->name,
                         (unsigned long long)ps->line);
@@ -223,6 +239,118 @@ static int csv_line(parser *ps, const char *p, const char *end)
     return 0;
 }
 
+/* A LIBSVM row being read: its label, weight and where its entries go. */
+typedef struct svm_row {
+    float label, weight;
+    int has_weight, sorted;
+    size_t start, nnz; /* its entries: [start, nnz) of indices/values */
+    uint32_t last;
+} svm_row;
+
+/* Token 1: label[:weight]. */
+static int libsvm_label(parser *ps, const char *t, size_t tl, svm_row *r)
+{
+    char cell[MAX_CELL_ECHO * 4 + 8];
+    const char *colon = memchr(t, ':', tl);
+    size_t ll = colon ? (size_t)(colon - t) : tl;
+    double v;
+    if (!smx_number_parse(t, ll, SMX_NUM_PLAIN, &v) || isnan(v)) {
+        echo_cell(cell, sizeof cell, t, tl);
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu, token 1: '%s' is not a label (LIBSVM rows are "
+                        "'label[:weight] index:value ...')",
+                        ps->name, (unsigned long long)ps->line, cell);
+    }
+    r->label = (float)v;
+    if (!colon)
+        return 0;
+    if (!smx_number_parse(colon + 1, tl - ll - 1, SMX_NUM_PLAIN, &v)) {
+        echo_cell(cell, sizeof cell, t, tl);
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu, token 1: '%s': the weight after ':' is not a number",
+                        ps->name, (unsigned long long)ps->line, cell);
+    }
+    r->weight = (float)v;
+    r->has_weight = 1;
+    return 0;
+}
+
+/* Token col (1-based, > 1): index:value, appended to the row's entries. */
+static int libsvm_entry(parser *ps, const char *t, size_t tl, size_t col, svm_row *r)
+{
+    train_data *d = ps->d;
+    char cell[MAX_CELL_ECHO * 4 + 8];
+    const char *colon = memchr(t, ':', tl);
+    if (!colon) {
+        echo_cell(cell, sizeof cell, t, tl);
+        return smx_fail(ps->err, SMX_EFORMAT, "%s: line %llu, token %zu: '%s' is not 'index:value'",
+                        ps->name, (unsigned long long)ps->line, col, cell);
+    }
+    size_t il = (size_t)(colon - t);
+    if (il == 3 && !strncmp(t, "qid", 3))
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu: 'qid:' (ranking groups) is not supported by smxgb train",
+                        ps->name, (unsigned long long)ps->line);
+    uint64_t idx = 0;
+    int okidx = il > 0 && il <= 10;
+    for (size_t i = 0; okidx && i < il; i++) {
+        if ((unsigned)(t[i] - '0') >= 10)
+            okidx = 0;
+        else
+            idx = idx * 10 + (uint64_t)(t[i] - '0');
+    }
+    if (!okidx || idx >= MAX_COLUMNS) {
+        echo_cell(cell, sizeof cell, t, tl);
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu, token %zu: '%s': the feature index must be an integer "
+                        "from 0 to %u",
+                        ps->name, (unsigned long long)ps->line, col, cell, MAX_COLUMNS - 1);
+    }
+    double v;
+    if (!smx_number_parse(colon + 1, tl - il - 1, SMX_NUM_PLAIN, &v)) {
+        echo_cell(cell, sizeof cell, t, tl);
+        return smx_fail(ps->err, SMX_EFORMAT,
+                        "%s: line %llu, token %zu: '%s': the value is not a number", ps->name,
+                        (unsigned long long)ps->line, col, cell);
+    }
+    if (smx_grow((void **)&d->indices, &ps->cap_idx, r->nnz + 1, sizeof(uint32_t)) ||
+        smx_grow((void **)&d->values, &d->cap_nnz, r->nnz + 1, sizeof(float)))
+        return oom(ps);
+    if (r->nnz > r->start && (uint32_t)idx <= r->last)
+        r->sorted = 0;
+    r->last = (uint32_t)idx;
+    d->indices[r->nnz] = (uint32_t)idx;
+    d->values[r->nnz] = (float)v;
+    r->nnz++;
+    if (idx + 1 > d->ncol)
+        d->ncol = idx + 1;
+    return 0;
+}
+
+/* Insertion sort of the row's entries by index (rows are short); duplicates are an error. */
+static int libsvm_sort(parser *ps, const svm_row *r)
+{
+    train_data *d = ps->d;
+    for (size_t i = r->start + 1; i < r->nnz; i++) {
+        uint32_t ki = d->indices[i];
+        float vi = d->values[i];
+        size_t j = i;
+        while (j > r->start && d->indices[j - 1] > ki) {
+            d->indices[j] = d->indices[j - 1];
+            d->values[j] = d->values[j - 1];
+            j--;
+        }
+        d->indices[j] = ki;
+        d->values[j] = vi;
+    }
+    for (size_t i = r->start + 1; i < r->nnz; i++)
+        if (d->indices[i] == d->indices[i - 1])
+            return smx_fail(ps->err, SMX_EFORMAT, "%s: line %llu: feature index %u appears twice",
+                            ps->name, (unsigned long long)ps->line, d->indices[i]);
+    return 0;
+}
+
+/* One LIBSVM row: label[:weight] index:value ... (a '#' starts a comment). */
 static int libsvm_line(parser *ps, const char *p, const char *end)
 {
     train_data *d = ps->d;
@@ -236,129 +364,41 @@ static int libsvm_line(parser *ps, const char *p, const char *end)
         return oom(ps);
     if (d->nrow == 0)
         d->indptr[0] = 0;
-    size_t start = d->indptr[d->nrow], nnz = start;
-    const char *s = p;
-    int tok = 0;
-    float label = 0, weight = 1;
-    int has_weight = 0, sorted = 1;
-    uint32_t last = 0;
-    while (s < end) {
-        while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
+    svm_row r = {.weight = 1, .sorted = 1, .start = d->indptr[d->nrow]};
+    r.nnz = r.start;
+    size_t tok = 0;
+    for (const char *s = p; s < end;) {
+        while (s < end && is_blank(*s))
             s++;
         if (s >= end)
             break;
         const char *t = s;
-        while (s < end && !(*s == ' ' || *s == '\t' || *s == '\r'))
+        while (s < end && !is_blank(*s))
             s++;
         size_t tl = (size_t)(s - t);
-        size_t col = (size_t)tok + 1;
-        const char *colon = memchr(t, ':', tl);
-        char cell[MAX_CELL_ECHO * 4 + 8];
-        double v;
-        if (tok == 0) {
-            size_t ll = colon ? (size_t)(colon - t) : tl;
-            if (!smx_number_parse(t, ll, SMX_NUM_PLAIN, &v) || isnan(v)) {
-                echo_cell(cell, sizeof cell, t, tl);
-                return smx_fail(ps->err, SMX_EFORMAT,
-                                "%s: line %llu, token 1: '%s' is not a label (LIBSVM rows are "
-                                "'label[:weight] index:value ...')",
-                                ps->name, (unsigned long long)ps->line, cell);
-            }
-            label = (float)v;
-            if (colon) {
-                if (!smx_number_parse(colon + 1, tl - ll - 1, SMX_NUM_PLAIN, &v)) {
-                    echo_cell(cell, sizeof cell, t, tl);
-                    return smx_fail(ps->err, SMX_EFORMAT,
-                                    "%s: line %llu, token 1: '%s': the weight after ':' is not a "
-                                    "number",
-                                    ps->name, (unsigned long long)ps->line, cell);
-                }
-                weight = (float)v;
-                has_weight = 1;
-            }
-        } else {
-            if (!colon) {
-                echo_cell(cell, sizeof cell, t, tl);
-                return smx_fail(ps->err, SMX_EFORMAT,
-                                "%s: line %llu, token %zu: '%s' is not 'index:value'", ps->name,
-                                (unsigned long long)ps->line, col, cell);
-            }
-            size_t il = (size_t)(colon - t);
-            if (il == 3 && !strncmp(t, "qid", 3))
-                return smx_fail(ps->err, SMX_EFORMAT,
-                                "%s: line %llu: 'qid:' (ranking groups) is not supported by "
-                                "smxgb train",
-                                ps->name, (unsigned long long)ps->line);
-            uint64_t idx = 0;
-            int okidx = il > 0 && il <= 10;
-            for (size_t i = 0; okidx && i < il; i++) {
-                if ((unsigned)(t[i] - '0') >= 10)
-                    okidx = 0;
-                else
-                    idx = idx * 10 + (uint64_t)(t[i] - '0');
-            }
-            if (!okidx || idx >= MAX_COLUMNS) {
-                echo_cell(cell, sizeof cell, t, tl);
-                return smx_fail(ps->err, SMX_EFORMAT,
-                                "%s: line %llu, token %zu: '%s': the feature index must be an "
-                                "integer from 0 to %u",
-                                ps->name, (unsigned long long)ps->line, col, cell, MAX_COLUMNS - 1);
-            }
-            if (!smx_number_parse(colon + 1, tl - il - 1, SMX_NUM_PLAIN, &v)) {
-                echo_cell(cell, sizeof cell, t, tl);
-                return smx_fail(ps->err, SMX_EFORMAT,
-                                "%s: line %llu, token %zu: '%s': the value is not a number",
-                                ps->name, (unsigned long long)ps->line, col, cell);
-            }
-            if (smx_grow((void **)&d->indices, &ps->cap_idx, nnz + 1, sizeof(uint32_t)) ||
-                smx_grow((void **)&d->values, &d->cap_nnz, nnz + 1, sizeof(float)))
-                return oom(ps);
-            if (nnz > start && (uint32_t)idx <= last)
-                sorted = 0;
-            last = (uint32_t)idx;
-            d->indices[nnz] = (uint32_t)idx;
-            d->values[nnz] = (float)v;
-            nnz++;
-            if (idx + 1 > d->ncol)
-                d->ncol = idx + 1;
-        }
+        int rc = tok == 0 ? libsvm_label(ps, t, tl, &r) : libsvm_entry(ps, t, tl, tok + 1, &r);
+        if (rc)
+            return rc;
         tok++;
     }
     if (tok == 0)
         return 0; /* a comment-only line */
-    if (!sorted) {
-        /* insertion sort of the row by index (rows are short); duplicates are an error */
-        for (size_t i = start + 1; i < nnz; i++) {
-            uint32_t ki = d->indices[i];
-            float vi = d->values[i];
-            size_t j = i;
-            while (j > start && d->indices[j - 1] > ki) {
-                d->indices[j] = d->indices[j - 1];
-                d->values[j] = d->values[j - 1];
-                j--;
-            }
-            d->indices[j] = ki;
-            d->values[j] = vi;
-        }
-        for (size_t i = start + 1; i < nnz; i++)
-            if (d->indices[i] == d->indices[i - 1])
-                return smx_fail(ps->err, SMX_EFORMAT,
-                                "%s: line %llu: feature index %u appears twice", ps->name,
-                                (unsigned long long)ps->line, d->indices[i]);
-    }
-    if (has_weight && !d->weights && d->nrow > 0)
+    int rc;
+    if (!r.sorted && (rc = libsvm_sort(ps, &r)))
+        return rc;
+    if (r.has_weight && !d->weights && d->nrow > 0)
         return smx_fail(ps->err, SMX_EFORMAT,
                         "%s: line %llu has a weight ('label:weight') but earlier rows do not; "
                         "give every row a weight or none",
                         ps->name, (unsigned long long)ps->line);
-    if (!has_weight && d->weights)
+    if (!r.has_weight && d->weights)
         return smx_fail(ps->err, SMX_EFORMAT,
                         "%s: line %llu has no weight, but earlier rows have one ('label:weight'); "
                         "give every row a weight or none",
                         ps->name, (unsigned long long)ps->line);
-    if (add_row_label(ps, label, weight, has_weight))
+    if (add_row_label(ps, r.label, r.weight, r.has_weight))
         return SMX_ENOMEM;
-    d->indptr[d->nrow + 1] = nnz;
+    d->indptr[d->nrow + 1] = r.nnz;
     d->nrow++;
     return 0;
 }
@@ -502,38 +542,35 @@ int train_data_parse(const char *buf, size_t len, const char *name, const train_
     return SMX_OK;
 }
 
-static int load_file(const char *path, const train_data_opts *o, train_data *d, smx_err *err)
+/* AUTO and nothing decided yet: a .csv, .libsvm or .svm file says what it is. */
+static void format_from_name(const char *path, const train_data_opts *o, train_data *d)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return smx_fail(err, SMX_EIO, "cannot open %s: %s", path, strerror(errno));
-    if (d->format == TRAIN_DATA_AUTO && o->format == TRAIN_DATA_AUTO) {
-        const char *dot = strrchr(path, '.');
-        const char *slash = strrchr(path, '/');
-        if (dot && (!slash || dot > slash)) {
-            if (!strcasecmp(dot, ".csv"))
-                d->format = TRAIN_DATA_CSV;
-            else if (!strcasecmp(dot, ".libsvm") || !strcasecmp(dot, ".svm"))
-                d->format = TRAIN_DATA_LIBSVM;
-        }
-    }
-    parser ps;
-    parser_init(&ps, path, o, d, err);
-    uint64_t before = d->nrow;
-    int had_w = d->weights != NULL;
+    if (d->format != TRAIN_DATA_AUTO || o->format != TRAIN_DATA_AUTO)
+        return;
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        return;
+    if (!strcasecmp(dot, ".csv"))
+        d->format = TRAIN_DATA_CSV;
+    else if (!strcasecmp(dot, ".libsvm") || !strcasecmp(dot, ".svm"))
+        d->format = TRAIN_DATA_LIBSVM;
+}
+
+/* Read fd in chunks (4 MiB, doubled for a longer line, up to 256 MiB) and parse the complete
+ * lines of each; *total counts the bytes read. */
+static int read_chunks(int fd, parser *ps, const char *path, uint64_t *total, smx_err *err)
+{
     size_t cap = 4u << 20, have = 0;
     char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
+    if (!buf)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
-    }
     int rc = SMX_OK;
-    uint64_t total = 0;
     for (;;) {
         if (have == cap) {
             if (cap >= (256u << 20)) {
                 rc = smx_fail(err, SMX_ELIMIT, "%s: line %llu is longer than 256 MiB", path,
-                              (unsigned long long)ps.line);
+                              (unsigned long long)ps->line);
                 break;
             }
             char *nb = realloc(buf, cap * 2);
@@ -551,9 +588,9 @@ static int load_file(const char *path, const train_data_opts *o, train_data *d, 
             rc = smx_fail(err, SMX_EIO, "cannot read %s: %s", path, strerror(errno));
             break;
         }
-        total += (uint64_t)r;
+        *total += (uint64_t)r;
         have += (size_t)r;
-        long long used = parse_lines(&ps, buf, have, r == 0);
+        long long used = parse_lines(ps, buf, have, r == 0);
         if (used < 0) {
             rc = err->status ? err->status : SMX_EFORMAT;
             break;
@@ -564,6 +601,20 @@ static int load_file(const char *path, const train_data_opts *o, train_data *d, 
             break;
     }
     free(buf);
+    return rc;
+}
+
+static int load_file(const char *path, const train_data_opts *o, train_data *d, smx_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return smx_fail(err, SMX_EIO, "cannot open %s: %s", path, strerror(errno));
+    format_from_name(path, o, d);
+    parser ps;
+    parser_init(&ps, path, o, d, err);
+    uint64_t before = d->nrow, total = 0;
+    int had_w = d->weights != NULL;
+    int rc = read_chunks(fd, &ps, path, &total, err);
     close(fd);
     parser_finish(&ps);
     if (rc)

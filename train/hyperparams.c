@@ -395,119 +395,138 @@ static int check_metric(const char *m, size_t ml, const compat_container *c, com
                     name);
 }
 
-int train_validate(const compat_container *c, compat_version xv, const compat_kv *hp, size_t n,
-                   smx_err *err)
+/* An HP_INT or HP_FLOAT value: its type, then its range. */
+static int check_number(const hp_def *d, const char *k, const char *v, smx_err *err)
 {
-    char b1[32], b2[32], rt[64];
-    for (size_t i = 0; i < n; i++) {
-        const char *k = hp[i].key, *v = hp[i].value ? hp[i].value : "";
-        const hp_def *d = hp_find(k);
-        if (!d) {
-            const char *near = closest_name(k);
-            if (near)
-                return smx_fail(err, SMX_EINVAL,
-                                "unknown hyperparameter '%s' (did you mean '%s'?); valid: %s", k,
-                                near, train_hyperparameter_names());
-            return smx_fail(err, SMX_EINVAL, "unknown hyperparameter '%s'; valid: %s", k,
-                            train_hyperparameter_names());
-        }
-        if (d->use == HP_UNSUPPORTED)
-            return smx_fail(err, SMX_EINVAL,
-                            "hyperparameter '%s' (k-fold cross-validation) is valid for the "
-                            "container but not supported by smxgb train",
-                            k);
+    double x;
+    if (d->type == HP_INT) {
         long long iv;
-        double fv;
-        switch (d->type) {
-        case HP_INT:
-            if (hp_parse_int(v, &iv))
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected an integer", k,
-                                v);
-            if (!in_range(d, (double)iv)) {
-                range_text(d, rt, sizeof rt);
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s=%s is out of range %s", k, v,
-                                rt);
-            }
-            break;
-        case HP_FLOAT:
-            if (parse_float(v, &fv))
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected a number", k, v);
-            if (!in_range(d, fv)) {
-                range_text(d, rt, sizeof rt);
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s=%s is out of range %s", k, v,
-                                rt);
-            }
-            break;
-        case HP_CAT:
-            if (!strcmp(d->name, "objective")) {
-                size_t j, no = sizeof objectives / sizeof objectives[0];
-                for (j = 0; j < no && strcmp(objectives[j].name, v); j++)
-                    ;
-                if (j == no) {
-                    char list[1024];
-                    size_t l = 0;
-                    for (size_t q = 0; q < no; q++)
-                        if (!needs(c->xgboost, objectives[q].since))
-                            l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", q ? ", " : "",
-                                                  objectives[q].name);
-                    return smx_fail(err, SMX_EINVAL,
-                                    "hyperparameter objective='%s' is not valid; valid for %s: %s",
-                                    v, c->tag, list);
-                }
-                if (needs(c->xgboost, objectives[j].since))
-                    return smx_fail(err, SMX_EINVAL,
-                                    "objective '%s' needs XGBoost %s, but container %s has XGBoost "
-                                    "%s: its endpoint could not load the model; use container "
-                                    "1.7-1 or later, or another objective",
-                                    v, compat_version_str(objectives[j].since, b1, sizeof b1),
-                                    c->tag, c->xgboost_str);
-                if (needs(xv, objectives[j].since))
-                    return smx_fail(err, SMX_EINVAL,
-                                    "objective '%s' needs XGBoost %s; the loaded XGBoost is %s "
-                                    "(pass --xgboost-lib)",
-                                    v, compat_version_str(objectives[j].since, b1, sizeof b1),
-                                    compat_version_str(xv, b2, sizeof b2));
-                break;
-            }
-            if (!word_in(v, strlen(v), d->cats))
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s' is not valid; valid: %s",
-                                k, v, d->cats);
-            if (!strcmp(d->name, "tree_method") && !strcmp(v, "gpu_hist"))
-                return smx_fail(err, SMX_EINVAL,
-                                "tree_method=gpu_hist needs a GPU build of XGBoost; use hist");
-            break;
-        case HP_LIST: {
-            const char *p = v;
-            int count = 0;
-            while (*p) {
-                while (*p == ' ' || *p == ',')
-                    p++;
-                if (!*p)
-                    break;
-                size_t l = strcspn(p, ",");
-                size_t tl = l;
-                while (tl && p[tl - 1] == ' ')
-                    tl--;
-                if (!strcmp(d->name, "eval_metric")) {
-                    int rc = check_metric(p, tl, c, xv, err);
-                    if (rc)
-                        return rc;
-                } else if (!word_in(p, tl, d->cats)) {
-                    return smx_fail(err, SMX_EINVAL,
-                                    "hyperparameter %s: '%.*s' is not valid; valid: %s", k, (int)tl,
-                                    p, d->cats);
-                }
-                count++;
-                p += l;
-            }
-            if (!count)
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s is empty", k);
-            break;
-        }
-        case HP_STR:
-            break;
-        }
+        if (hp_parse_int(v, &iv))
+            return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected an integer", k, v);
+        x = (double)iv;
+    } else if (parse_float(v, &x)) {
+        return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected a number", k, v);
     }
+    if (!in_range(d, x)) {
+        char rt[64];
+        range_text(d, rt, sizeof rt);
+        return smx_fail(err, SMX_EINVAL, "hyperparameter %s=%s is out of range %s", k, v, rt);
+    }
+    return SMX_OK;
+}
+
+/* objective: one the container accepts, and one both its XGBoost and the loaded one have. */
+static int check_objective(const compat_container *c, compat_version xv, const char *v,
+                           smx_err *err)
+{
+    char b1[32], b2[32];
+    size_t j, no = sizeof objectives / sizeof objectives[0];
+    for (j = 0; j < no && strcmp(objectives[j].name, v); j++)
+        ;
+    if (j == no) {
+        char list[1024];
+        size_t l = 0;
+        for (size_t q = 0; q < no; q++)
+            if (!needs(c->xgboost, objectives[q].since))
+                l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", q ? ", " : "",
+                                      objectives[q].name);
+        return smx_fail(err, SMX_EINVAL,
+                        "hyperparameter objective='%s' is not valid; valid for %s: %s", v, c->tag,
+                        list);
+    }
+    if (needs(c->xgboost, objectives[j].since))
+        return smx_fail(err, SMX_EINVAL,
+                        "objective '%s' needs XGBoost %s, but container %s has XGBoost "
+                        "%s: its endpoint could not load the model; use container "
+                        "1.7-1 or later, or another objective",
+                        v, compat_version_str(objectives[j].since, b1, sizeof b1), c->tag,
+                        c->xgboost_str);
+    if (needs(xv, objectives[j].since))
+        return smx_fail(err, SMX_EINVAL,
+                        "objective '%s' needs XGBoost %s; the loaded XGBoost is %s "
+                        "(pass --xgboost-lib)",
+                        v, compat_version_str(objectives[j].since, b1, sizeof b1),
+                        compat_version_str(xv, b2, sizeof b2));
+    return SMX_OK;
+}
+
+/* An HP_LIST value: comma-separated, each entry a category (eval_metric: a metric). */
+static int check_list(const hp_def *d, const compat_container *c, compat_version xv, const char *k,
+                      const char *v, smx_err *err)
+{
+    const char *p = v;
+    int count = 0;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        size_t l = strcspn(p, ",");
+        size_t tl = l;
+        while (tl && p[tl - 1] == ' ')
+            tl--;
+        if (!strcmp(d->name, "eval_metric")) {
+            int rc = check_metric(p, tl, c, xv, err);
+            if (rc)
+                return rc;
+        } else if (!word_in(p, tl, d->cats)) {
+            return smx_fail(err, SMX_EINVAL, "hyperparameter %s: '%.*s' is not valid; valid: %s", k,
+                            (int)tl, p, d->cats);
+        }
+        count++;
+        p += l;
+    }
+    if (!count)
+        return smx_fail(err, SMX_EINVAL, "hyperparameter %s is empty", k);
+    return SMX_OK;
+}
+
+/* One hyperparameter on its own: a name the container knows, a value of its type. */
+static int check_one(const compat_container *c, compat_version xv, const char *k, const char *v,
+                     smx_err *err)
+{
+    const hp_def *d = hp_find(k);
+    if (!d) {
+        const char *near = closest_name(k);
+        if (near)
+            return smx_fail(err, SMX_EINVAL,
+                            "unknown hyperparameter '%s' (did you mean '%s'?); valid: %s", k, near,
+                            train_hyperparameter_names());
+        return smx_fail(err, SMX_EINVAL, "unknown hyperparameter '%s'; valid: %s", k,
+                        train_hyperparameter_names());
+    }
+    if (d->use == HP_UNSUPPORTED)
+        return smx_fail(err, SMX_EINVAL,
+                        "hyperparameter '%s' (k-fold cross-validation) is valid for the "
+                        "container but not supported by smxgb train",
+                        k);
+    switch (d->type) {
+    case HP_INT:
+    case HP_FLOAT:
+        return check_number(d, k, v, err);
+    case HP_CAT:
+        if (!strcmp(d->name, "objective"))
+            return check_objective(c, xv, v, err);
+        if (!word_in(v, strlen(v), d->cats))
+            return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s' is not valid; valid: %s", k, v,
+                            d->cats);
+        if (!strcmp(d->name, "tree_method") && !strcmp(v, "gpu_hist"))
+            return smx_fail(err, SMX_EINVAL,
+                            "tree_method=gpu_hist needs a GPU build of XGBoost; use hist");
+        return SMX_OK;
+    case HP_LIST:
+        return check_list(d, c, xv, k, v, err);
+    case HP_STR:
+        break;
+    }
+    return SMX_OK;
+}
+
+/* The rules between hyperparameters, and the XGBoost versions training needs. */
+static int check_together(const compat_container *c, compat_version xv, const compat_kv *hp,
+                          size_t n, smx_err *err)
+{
+    char b1[32];
     if (!hp_get(hp, n, "num_round"))
         return smx_fail(err, SMX_EINVAL,
                         "hyperparameter num_round is required (the number of boosting rounds), "
@@ -554,6 +573,17 @@ int train_validate(const compat_container *c, compat_version xv, const compat_kv
         return smx_fail(err, SMX_EINVAL, "XGBoost %s is too old to train with smxgb",
                         compat_version_str(xv, b1, sizeof b1));
     return SMX_OK;
+}
+
+int train_validate(const compat_container *c, compat_version xv, const compat_kv *hp, size_t n,
+                   smx_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_one(c, xv, hp[i].key, hp[i].value ? hp[i].value : "", err);
+        if (rc)
+            return rc;
+    }
+    return check_together(c, xv, hp, n, err);
 }
 
 /* ---- what is passed to XGBoost ---------------------------------------------------------- */
