@@ -7,11 +7,14 @@
  * loaded XGBoost support (reg:absoluteerror needs 1.7, reg:quantileerror 2.0...). Everything
  * except the container's own keys (num_round, early_stopping_rounds, csv_weights, ...) is
  * passed to XGBoost as a parameter, eval_metric once per listed metric, as xgb.train does.
+ * A set of them is read from hyperparameters.json (every value a string, as SageMaker writes
+ * it) and then from KEY=VALUE overrides, a later value replacing an earlier one.
  */
 #include "train_private.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,6 +587,76 @@ int train_validate(const compat_container *c, compat_version xv, const compat_kv
             return rc;
     }
     return check_together(c, xv, hp, n, err);
+}
+
+/* ---- a set of hyperparameters: hyperparameters.json, then KEY=VALUE overrides ---------- */
+
+int train_hparams_set(train_hparams *h, const char *key, size_t klen, const char *value,
+                      smx_err *err)
+{
+    char *v = strdup(value);
+    if (!v)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < h->n; i++)
+        if (strlen(h->v[i].key) == klen && !strncmp(h->v[i].key, key, klen)) {
+            free(h->v[i].value);
+            h->v[i].value = v;
+            return SMX_OK;
+        }
+    char *k = strndup(key, klen);
+    compat_kv *nv = k ? realloc(h->v, (h->n + 1) * sizeof *nv) : NULL;
+    if (!nv) {
+        free(k);
+        free(v);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    h->v = nv;
+    h->v[h->n].key = k;
+    h->v[h->n].value = v;
+    h->n++;
+    return SMX_OK;
+}
+
+int train_hparams_load(train_hparams *h, const char *path, smx_err *err)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        return smx_fail(err,
+                        json_error_code(&je) == json_error_cannot_open_file ? SMX_EIO : SMX_EFORMAT,
+                        "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return smx_fail(err, SMX_EFORMAT, "%s: expected a JSON object of hyperparameters", path);
+    }
+    int rc = SMX_OK;
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v)
+    {
+        if (!json_is_string(v)) {
+            rc = smx_fail(err, SMX_EFORMAT,
+                          "%s: '%s' is not a string; SageMaker writes every hyperparameter value "
+                          "as a string (\"%s\": \"...\")",
+                          path, k, k);
+            break;
+        }
+        if ((rc = train_hparams_set(h, k, strlen(k), json_string_value(v), err)))
+            break;
+    }
+    json_decref(j);
+    return rc;
+}
+
+void train_hparams_free(train_hparams *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].key);
+        free(h->v[i].value);
+    }
+    free(h->v);
+    h->v = NULL;
+    h->n = 0;
 }
 
 /* ---- what is passed to XGBoost ---------------------------------------------------------- */

@@ -7,8 +7,10 @@
  *                  is passed to XGBoost
  *   train.c        the loop (xgb.train's: watchlist, early stopping, the attributes it stores)
  *                  and the model file that container's training writes
+ *   container.c    smxgb train's whole job: runtime, hyperparameters, channels, the loop, then
+ *                  model.tar.gz packaged and verified for the container
  *
- * Nothing here prints: each round is reported through a callback.
+ * Nothing here prints: progress (each round among it) is reported through callbacks.
  */
 #ifndef SMXGB_TRAIN_H
 #define SMXGB_TRAIN_H
@@ -65,6 +67,20 @@ void train_data_free_features(train_data *d);
 void train_data_free(train_data *d);
 
 /* ---- hyperparameters (hyperparams.c) ----------------------------------------------------- */
+
+/* Hyperparameters as SageMaker passes them: names and string values. */
+typedef struct train_hparams {
+    compat_kv *v;
+    size_t n;
+} train_hparams;
+
+/* Set key (klen bytes) to value; a later value replaces an earlier one. SMX_ENOMEM. */
+int train_hparams_set(train_hparams *h, const char *key, size_t klen, const char *value,
+                      smx_err *err);
+/* Add the entries of hyperparameters.json at path: a JSON object whose every value is a
+ * string, as SageMaker writes it. SMX_EIO (cannot open), SMX_EFORMAT, SMX_ENOMEM. */
+int train_hparams_load(train_hparams *h, const char *path, smx_err *err);
+void train_hparams_free(train_hparams *h);
 
 /* Every hyperparameter name smxgb train accepts, for messages ("a, b, c"). */
 const char *train_hyperparameter_names(void);
@@ -127,5 +143,61 @@ typedef struct train_result {
 int train_run(compat_xgb *x, const train_opts *o, train_data *train, train_data *validation,
               train_result *r, smx_err *err);
 void train_result_free(train_result *r);
+
+/* ---- training for a container: train, package, verify (container.c) --------------------- */
+
+/* The step train_for_container was at when it stopped. */
+typedef enum train_stage {
+    TRAIN_STAGE_RUNTIME,         /* loading libxgboost (or a wheel's) */
+    TRAIN_STAGE_HYPERPARAMETERS, /* validating them, before any data is read */
+    TRAIN_STAGE_DATA,            /* reading the channels */
+    TRAIN_STAGE_TRAIN,           /* the rounds, saving the model, loading it back */
+    TRAIN_STAGE_PACKAGE,         /* writing model.tar.gz */
+    TRAIN_STAGE_VERIFY           /* verify for the container */
+} train_stage;
+
+typedef struct train_job_opts {
+    const char *train;      /* the train channel: a file or a directory */
+    const char *validation; /* the validation channel, or NULL */
+    const compat_container *container;
+    const compat_kv *hyperparameters; /* SageMaker names, string values */
+    size_t n_hyperparameters;
+    train_data_format format;  /* AUTO: by extension, else from the first line */
+    const char *xgboost_lib;   /* train with this libxgboost (NULL: $SMXGB_XGBOOST_LIB, else
+                                  the system's) */
+    const char *xgboost_wheel; /* or with the libxgboost of this pip wheel; NULL if not */
+    const char *output;        /* the model.tar.gz to write */
+    int64_t mtime;             /* the archive entries' mtime (SOURCE_DATE_EPOCH, or 0) */
+    /* progress, each may be NULL: the channels are read (validation NULL when none); each
+     * round; training is over (status SMX_OK or its failure), before packaging */
+    void *ctx;
+    void (*on_data)(void *ctx, const train_data *train, const train_data *validation,
+                    double seconds);
+    train_round_fn on_round;
+    void (*on_trained)(void *ctx, int status);
+} train_job_opts;
+
+typedef struct train_job {
+    train_stage stage;              /* where it stopped: the failed step, or the last one */
+    char *xgboost;                  /* trained with: the wheel, or libxgboost's path */
+    compat_version xgboost_version; /* its version */
+    char *xgboost_log;              /* what XGBoost logged while training, "" if nothing */
+    train_result result;
+    double seconds_read, seconds_train;
+    int identical;         /* the saved model predicts as the trained booster; when not, the
+                              model is neither packaged nor verified */
+    compat_report *report; /* verify for the container (NULL before) */
+    int verified;          /* no error finding and the verdict for the container is ok; when
+                              not, output has been removed */
+} train_job;
+
+/*
+ * Train for o->container as its training would (train_run), package the model and verify the
+ * artifact for that container. Returns SMX_OK when job says how it went (identical, verified);
+ * otherwise the status of the step that failed (job->stage), with err saying what failed.
+ * Free job with train_job_free in either case.
+ */
+int train_for_container(const train_job_opts *o, train_job *job, smx_err *err);
+void train_job_free(train_job *job);
 
 #endif
