@@ -1,8 +1,9 @@
 /*
  * base: the bottom of smxgb. What every module shares and nothing else: smx_err (a status plus a
  * precise message, where it happened and what to do: library code never prints and never
- * exits), smx_buf (the one growable byte buffer), array growth, a monotonic clock, and hex.
- * Nothing here knows about models, archives or containers.
+ * exits), smx_buf (the one growable byte buffer), array growth, a monotonic clock, hex, and
+ * numbers as Python writes and reads them. Nothing here knows about models, archives or
+ * containers.
  */
 #ifndef SMXGB_BASE_H
 #define SMXGB_BASE_H
@@ -130,5 +131,30 @@ void smx_scratch_cleanup_signal(void);
 /* Remove this user's "smxgb-*" entries in $TMPDIR older than max_age_s seconds (scratch of a
  * run that was killed). *removed (may be NULL) counts them. */
 int smx_scratch_sweep(double max_age_s, size_t *removed);
+
+/* ---- numbers as Python writes and reads them (pyfloat.c) --------------------------------- */
+
+#define SMX_PYREPR_MAX 32
+/* Python's repr(v): "0.1", "1e-05", "1e+16", "nan", "-inf", "-0.0". Returns the length. */
+size_t smx_pyrepr(double v, char out[SMX_PYREPR_MAX]);
+/* The same as json.dumps writes it: NaN, Infinity, -Infinity. */
+size_t smx_pyrepr_json(double v, char out[SMX_PYREPR_MAX]);
+
+/*
+ * Which strings smx_number_parse takes as numbers. Both take [sign] digits [. digits]
+ * [e|E [sign] digits] with at least one digit before the exponent, and nan, inf, infinity in
+ * any case with an optional sign; no hex, no other words. They differ on purpose, because the
+ * container reads numbers in two ways: its training channels through numpy/pandas (which
+ * refuse "1_0" and do not keep the sign of "-nan"), its inference fields with float().
+ */
+enum smx_number_rules {
+    SMX_NUM_PLAIN = 0, /* the training channels: the token exactly, nothing around it */
+    SMX_NUM_PYTHON = 1 /* float(): surrounding whitespace, single '_' between digits,
+                          "-nan" keeps its sign; at most 4096 characters after the strip */
+};
+/* Parse all of s[0..n) as a number, correctly rounded to a double. Returns 1 and *v, else 0. */
+int smx_number_parse(const char *s, size_t n, int rules, double *v);
+/* Python's float(s) on an ASCII token: smx_number_parse with SMX_NUM_PYTHON. */
+int smx_pyfloat_parse(const char *s, size_t n, double *v);
 
 #endif

@@ -4,7 +4,7 @@
 # reg:squarederror, train set evaluated each round: wall time (hyperfine) and peak RSS
 # (/usr/bin/time -v), printed with the ratios and the final train-rmse of both. With
 # tree_method=hist smxgb trains from a QuantileDMatrix sketched straight from its parsed float
-# buffer (same trees as a DMatrix; tests/test_train.c checks byte equality with xgb.train).
+# buffer (same trees as a DMatrix; tests/test_cli_train.c checks byte equality with xgb.train).
 #   bench/train.sh     (ROWS, ROUNDS, RUNS to change the size; WORK for the data directory)
 # Targets: <= 1.0x the wall time, <= 0.7x the peak RSS.
 set -euo pipefail

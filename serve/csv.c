@@ -355,7 +355,7 @@ int serve_csv_decode(const char *buf, size_t len, serve_matrix *m, serve_derr *d
                 double v;
                 if (fe == f) {
                     m->x[nvals] = NAN;
-                } else if (serve_pyfloat_parse(f, (size_t)(fe - f), &v)) {
+                } else if (smx_pyfloat_parse(f, (size_t)(fe - f), &v)) {
                     m->x[nvals] = (float)v;
                 } else {
                     m->x[nvals] = NAN;

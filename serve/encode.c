@@ -22,8 +22,8 @@
 
 static int put_num(smx_buf *o, double v, int json)
 {
-    char b[SERVE_PYREPR_MAX];
-    size_t n = json ? serve_pyrepr_json(v, b) : serve_pyrepr(v, b);
+    char b[SMX_PYREPR_MAX];
+    size_t n = json ? smx_pyrepr_json(v, b) : smx_pyrepr(v, b);
     return smx_buf_append(o, b, n);
 }
 

@@ -123,7 +123,7 @@ int serve_libsvm_decode(const char *buf, size_t len, int shift, serve_matrix *m,
                     }
                     e->col = 0;
                 }
-                if (!serve_pyfloat_parse(vs, (size_t)(ve - vs), &e->val)) {
+                if (!smx_pyfloat_parse(vs, (size_t)(ve - vs), &e->val)) {
                     if (!bad_val) {
                         bad_val = vs;
                         bad_val_n = (size_t)(ve - vs);

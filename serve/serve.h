@@ -4,7 +4,6 @@
  * container.md §2-§5), but in-process and without Python.
  *
  * Layers, bottom up:
- *   pyfloat.c   Python's repr() of a double (shortest round-trip digits, Python's exponent rules)
  *   csv.c       the container's CSV rules (csv.Sniffer delimiter, "" and nan as missing)
  *   libsvm.c    the container's own libsvm splitter (indexes as-is, or the 3.x shift)
  *   recordio.c  RecordIO framing + the Record protobuf (protobuf-c), both directions
@@ -13,6 +12,7 @@
  *   app.c       routing, status codes, error texts: a pure function of a request (fuzzable)
  *   server.c    libmicrohttpd around app.c: threads, limits, access log, graceful shutdown
  *
+ * Python's repr() and float() of a double come from base/ (smx_pyrepr, smx_pyfloat_parse).
  * Decoders parse straight into reusable buffers (serve_matrix); nothing here prints.
  */
 #ifndef SMXGB_SERVE_H
@@ -22,20 +22,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- Python float formatting ------------------------------------------------------------- */
-
-#define SERVE_PYREPR_MAX 32
-/* Python's repr(v): "0.1", "1e-05", "1e+16", "nan", "-inf", "-0.0". Returns the length. */
-size_t serve_pyrepr(double v, char out[SERVE_PYREPR_MAX]);
-/* The same for JSON (json.dumps): NaN, Infinity, -Infinity. */
-size_t serve_pyrepr_json(double v, char out[SERVE_PYREPR_MAX]);
-
-/*
- * Python's float(s) on an ASCII token (surrounding whitespace, sign, digits with single
- * underscores between them, inf/infinity/nan in any case). Returns 1 and *v on success.
- */
-int serve_pyfloat_parse(const char *s, size_t n, double *v);
 
 /* ---- decoded requests -------------------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 /*
- * serve/ below HTTP: Python float repr and float(), the CSV sniffer, the CSV, libsvm and
- * RecordIO-protobuf decoders, and the response encoders. Expected values come from Python
- * itself (tests/data/serve/pyrepr.txt, sniff.txt) or from the container's observed answers.
+ * serve/ below HTTP: the CSV sniffer, the CSV, libsvm and RecordIO-protobuf decoders, and the
+ * response encoders. Expected values come from Python itself (tests/data/serve/sniff.txt) or
+ * from the container's observed answers. Python's repr() and float() are base's
+ * (tests/test_base.c).
  */
 #include "helpers.h"
 #include "serve/serve_private.h"
@@ -15,102 +16,6 @@
 static const char *data(const char *name)
 {
     return th_path(SMXGB_TESTDATA "/serve", name);
-}
-
-/* ---- repr -------------------------------------------------------------------------------- */
-
-static const char *r(double v)
-{
-    static char b[4][SERVE_PYREPR_MAX];
-    static int i;
-    char *o = b[i++ & 3];
-    serve_pyrepr(v, o);
-    return o;
-}
-
-Test(pyrepr, hard_cases)
-{
-    cr_expect_str_eq(r(1e-05), "1e-05");
-    cr_expect_str_eq(r(0.0001), "0.0001");
-    cr_expect_str_eq(r(1e16), "1e+16");
-    cr_expect_str_eq(r(1e15), "1000000000000000.0");
-    cr_expect_str_eq(r(NAN), "nan");
-    cr_expect_str_eq(r(-INFINITY), "-inf");
-    cr_expect_str_eq(r(-0.0), "-0.0");
-    cr_expect_str_eq(r(1.0), "1.0");
-    cr_expect_str_eq(r((double)1e-45f), "1.401298464324817e-45"); /* float32 subnormal */
-    cr_expect_str_eq(r(5e-324), "5e-324");                        /* double subnormal */
-    cr_expect_str_eq(r((double)0.1f), "0.10000000149011612");
-    cr_expect_str_eq(r((double)-0.58963406f), "-0.5896340608596802");
-    char b[SERVE_PYREPR_MAX];
-    serve_pyrepr_json(NAN, b);
-    cr_expect_str_eq(b, "NaN");
-    serve_pyrepr_json(-INFINITY, b);
-    cr_expect_str_eq(b, "-Infinity");
-}
-
-Test(pyrepr, matches_python_on_886_values)
-{
-    FILE *f = fopen(data("pyrepr.txt"), "r");
-    cr_assert(f);
-    char line[256];
-    int n = 0, bad = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#')
-            continue;
-        unsigned long long bits;
-        char want[64], wantj[64];
-        cr_assert_eq(sscanf(line, "%llx %63s %63s", &bits, want, wantj), 3);
-        double v;
-        memcpy(&v, &bits, sizeof v);
-        char got[SERVE_PYREPR_MAX], gotj[SERVE_PYREPR_MAX];
-        serve_pyrepr(v, got);
-        serve_pyrepr_json(v, gotj);
-        if (strcmp(got, want) || strcmp(gotj, wantj)) {
-            bad++;
-            cr_log_error("%016llx: got %s / %s, Python %s / %s", bits, got, gotj, want, wantj);
-        }
-        n++;
-    }
-    fclose(f);
-    cr_expect_gt(n, 800);
-    cr_expect_eq(bad, 0);
-}
-
-/* ---- float() ----------------------------------------------------------------------------- */
-
-static int pf(const char *s, double *v)
-{
-    return serve_pyfloat_parse(s, strlen(s), v);
-}
-
-Test(pyfloat, accepts_what_python_accepts)
-{
-    double v;
-    cr_expect(pf("1_0", &v) && v == 10);
-    cr_expect(pf(" 1.5\r", &v) && v == 1.5);
-    cr_expect(pf("+.5", &v) && v == 0.5);
-    cr_expect(pf("5.", &v) && v == 5);
-    cr_expect(pf("-4", &v) && v == -4);
-    cr_expect(pf("3.5e+0", &v) && v == 3.5);
-    cr_expect(pf("2E-1", &v) && v == 0.2);
-    cr_expect(pf("1e400", &v) && isinf(v));
-    cr_expect(pf("Infinity", &v) && isinf(v) && v > 0);
-    cr_expect(pf("-inf", &v) && isinf(v) && v < 0);
-    cr_expect(pf("NaN", &v) && isnan(v));
-    cr_expect(pf("0.1", &v) && v == 0.1);
-    cr_expect(pf("123456789012345678901234567890", &v) && v == 123456789012345678901234567890.0);
-    cr_expect(pf("0.30000000000000004441", &v) && v == 0.30000000000000004);
-}
-
-Test(pyfloat, rejects_what_python_rejects)
-{
-    double v;
-    const char *bad[] = {"",        " ",    ".",     "0x10", "1d5",  "1__0", "_1",
-                         "1_",      "1_.5", "1e",    "e5",   "nan1", "infi", "'0.1'",
-                         "\"0.1\"", "1 2",  "0:0.1", "--1",  "a"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        cr_expect(!pf(bad[i], &v), "accepted '%s'", bad[i]);
 }
 
 /* ---- sniffer ----------------------------------------------------------------------------- */

@@ -2,19 +2,17 @@
  * smxgb train --train PATH --container TAG -o model.tar.gz: train with SageMaker's
  * hyperparameters and write what that container's own training writes, packaged and verified.
  *
- * The library (compat/train.c) trains silently and reports each round through a callback;
- * this file prints the rounds in XGBoost's format ("[0]\ttrain-rmse:0.12345"), draws a
- * progress bar when stderr is a terminal, packages the model deterministically and runs
- * verify for the target container: a model that container would not load is a failed train.
+ * train_for_container (train/) does the work silently and reports progress through callbacks;
+ * this file parses the options, prints the rounds in XGBoost's format
+ * ("[0]\ttrain-rmse:0.12345"), draws a progress bar when stderr is a terminal, and prints the
+ * result: a model its container would not load is a failed train.
  */
 #include "tools.h"
 
-#include <errno.h>
-#include <math.h>
+#include "train/train.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static struct {
@@ -24,7 +22,7 @@ static struct {
     int json, quiet;
 } o;
 
-static const opt train_opts[] = {
+static const opt train_opts_table[] = {
     {OPT_STRING, 0, "train", &o.train, "PATH", "training channel: a file or a directory of files"},
     {OPT_STRING, 0, "validation", &o.validation, "PATH",
      "validation channel (early stopping watches its last metric)"},
@@ -67,155 +65,154 @@ static const verb_doc train_doc = {
     "for XGBoost 1.x containers, UBJSON for 3.x; it is loaded back and must predict exactly as\n"
     "the trained booster, then packaged deterministically (same data, hyperparameters and\n"
     "seed: same bytes) and verified for the container. Any error there fails the command.",
-    train_opts,
+    train_opts_table,
     "  0  trained, packaged and verified\n"
     "  1  the packaged model fails verify for the container, or does not load back identically\n"
     "  2  usage error, bad hyperparameters, unreadable or malformed data\n"
     "  3  internal failure (XGBoost failed, out of memory)"};
 
-/* ---- hyperparameters --------------------------------------------------------------------- */
+/* ---- progress ---------------------------------------------------------------------------- */
 
-typedef struct hp_list {
-    compat_kv *v;
-    size_t n;
-} hp_list;
-
-static int hp_set(hp_list *l, const char *k, size_t kl, const char *v)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strlen(l->v[i].key) == kl && !strncmp(l->v[i].key, k, kl)) {
-            char *nv = strdup(v);
-            if (!nv)
-                return -1;
-            free(l->v[i].value);
-            l->v[i].value = nv;
-            return 0;
-        }
-    compat_kv *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
-    if (!nv)
-        return -1;
-    l->v = nv;
-    l->v[l->n].key = strndup(k, kl);
-    l->v[l->n].value = strdup(v);
-    if (!l->v[l->n].key || !l->v[l->n].value)
-        return -1;
-    l->n++;
-    return 0;
-}
-
-static void hp_free(hp_list *l)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].key);
-        free(l->v[i].value);
-    }
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-static int hp_load_file(hp_list *l, const char *path)
-{
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    if (!j) {
-        fprintf(stderr, "smxgb train: %s: line %d, column %d: %s\n", path, je.line, je.column,
-                je.text);
-        return -1;
-    }
-    if (!json_is_object(j)) {
-        fprintf(stderr, "smxgb train: %s: expected a JSON object of hyperparameters\n", path);
-        json_decref(j);
-        return -1;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(j, k, v)
-    {
-        if (!json_is_string(v)) {
-            fprintf(stderr,
-                    "smxgb train: %s: '%s' is not a string; SageMaker writes every "
-                    "hyperparameter value as a string (\"%s\": \"...\")\n",
-                    path, k, k);
-            json_decref(j);
-            return -1;
-        }
-        if (hp_set(l, k, strlen(k), json_string_value(v))) {
-            json_decref(j);
-            return -1;
-        }
-    }
-    json_decref(j);
-    return 0;
-}
-
-/* ---- per-round output -------------------------------------------------------------------- */
-
-typedef struct round_ctx {
+typedef struct progress {
     int print_lines, bar;
-    struct timespec t0;
-} round_ctx;
+    double t0; /* training started */
+} progress;
 
-static double since(const struct timespec *t0)
+static void on_data(void *ctx, const train_data *t, const train_data *v, double seconds)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+    progress *p = ctx;
+    if (p->print_lines) {
+        fprintf(stderr, "read train: %llu rows x %llu features (%s, %zu file%s) in %.2fs\n",
+                (unsigned long long)t->nrow, (unsigned long long)t->ncol,
+                train_data_format_name(t->format), t->n_files, t->n_files == 1 ? "" : "s", seconds);
+        if (v)
+            fprintf(stderr, "read validation: %llu rows x %llu features\n",
+                    (unsigned long long)v->nrow, (unsigned long long)v->ncol);
+    }
+    p->t0 = smx_now();
 }
 
-static int on_round(void *vctx, int iter, int num_round, const compat_eval_metric *m, size_t n)
+static void draw_bar(const progress *p, int iter, int num_round, const train_eval_metric *m,
+                     size_t n)
 {
-    round_ctx *c = vctx;
-    if (c->bar)
+    int width = 30, done = (int)((long long)(iter + 1) * width / num_round);
+    fprintf(stderr, "[");
+    for (int i = 0; i < width; i++)
+        fputc(i < done ? '=' : (i == done ? '>' : ' '), stderr);
+    fprintf(stderr, "] %d/%d", iter + 1, num_round);
+    if (n)
+        fprintf(stderr, "  %s-%s %.5f", m[n - 1].set, m[n - 1].name, m[n - 1].value);
+    double el = smx_now() - p->t0;
+    if (iter + 1 < num_round)
+        fprintf(stderr, "  %.0fs left", el / (iter + 1) * (num_round - iter - 1));
+    fflush(stderr);
+}
+
+static int on_round(void *ctx, int iter, int num_round, const train_eval_metric *m, size_t n)
+{
+    progress *p = ctx;
+    if (p->bar)
         fputs("\r\033[K", stderr);
-    if (c->print_lines) {
+    if (p->print_lines) {
         printf("[%d]", iter);
         for (size_t i = 0; i < n; i++)
             printf("\t%s-%s:%.5f", m[i].set, m[i].name, m[i].value);
         printf("\n");
         fflush(stdout);
     }
-    if (c->bar) {
-        int width = 30, done = (int)((long long)(iter + 1) * width / num_round);
-        fprintf(stderr, "[");
-        for (int i = 0; i < width; i++)
-            fputc(i < done ? '=' : (i == done ? '>' : ' '), stderr);
-        fprintf(stderr, "] %d/%d", iter + 1, num_round);
-        if (n)
-            fprintf(stderr, "  %s-%s %.5f", m[n - 1].set, m[n - 1].name, m[n - 1].value);
-        double el = since(&c->t0);
-        if (iter + 1 < num_round)
-            fprintf(stderr, "  %.0fs left", el / (iter + 1) * (num_round - iter - 1));
-        fflush(stderr);
-    }
+    if (p->bar)
+        draw_bar(p, iter, num_round, m, n);
     return 0;
+}
+
+static void on_trained(void *ctx, int status)
+{
+    progress *p = ctx;
+    (void)status;
+    if (p->bar)
+        fputs("\r\033[K", stderr);
+}
+
+/* ---- the result -------------------------------------------------------------------------- */
+
+static void print_result_json(const train_job *job, const compat_container *c)
+{
+    const train_result *r = &job->result;
+    json_t *j = json_object();
+    char vb[32];
+    json_object_set_new(j, "output", json_string(o.output));
+    json_object_set_new(j, "sha256", json_string(job->report->scan->sha256_hex));
+    json_object_set_new(j, "container", json_string(c->tag));
+    json_object_set_new(j, "xgboost", json_string(job->xgboost));
+    json_object_set_new(j, "xgboost_version",
+                        json_string(compat_version_str(job->xgboost_version, vb, sizeof vb)));
+    json_object_set_new(j, "format", json_string(r->format));
+    json_object_set_new(j, "model_bytes", json_integer((json_int_t)r->model_len));
+    json_object_set_new(j, "objective", json_string(r->objective));
+    json_object_set_new(j, "rows_train", json_integer((json_int_t)r->n_train));
+    json_object_set_new(j, "rows_validation", json_integer((json_int_t)r->n_validation));
+    json_object_set_new(j, "num_feature", json_integer((json_int_t)r->num_feature));
+    json_object_set_new(j, "num_round", json_integer(r->num_round));
+    json_object_set_new(j, "rounds", json_integer(r->rounds));
+    if (r->best_iteration >= 0) {
+        json_object_set_new(j, "best_iteration", json_integer(r->best_iteration));
+        json_object_set_new(j, "best_score", json_real(r->best_score));
+        json_object_set_new(j, "early_stopping_metric", json_string(r->metric));
+    }
+    if (r->best_ntree_limit)
+        json_object_set_new(j, "best_ntree_limit", json_integer(r->best_ntree_limit));
+    json_object_set_new(j, "compared_rows", json_integer(r->compared_rows));
+    json_object_set_new(j, "seconds_read", json_real(job->seconds_read));
+    json_object_set_new(j, "seconds_train", json_real(job->seconds_train));
+    json_object_set_new(j, "verify", report_to_json(job->report));
+    json_object_set_new(j, "ok", json_boolean(job->verified));
+    print_json(stdout, j);
+    json_decref(j);
+}
+
+/* What was trained, with what, and (when verified) what was written. */
+static void print_summary(const train_job *job, const compat_container *c)
+{
+    const train_result *r = &job->result;
+    char vb[32];
+    printf("trained %d round%s", r->rounds, r->rounds == 1 ? "" : "s");
+    if (r->rounds < r->num_round)
+        printf(" of %d (early stopping on %s)", r->num_round, r->metric);
+    if (r->best_iteration >= 0) {
+        printf(", best iteration %d", r->best_iteration);
+        if (r->best_ntree_limit)
+            printf(" (best_ntree_limit %d)", r->best_ntree_limit);
+    }
+    printf(" in %.2fs with XGBoost %s (%s)\n", job->seconds_train,
+           compat_version_str(job->xgboost_version, vb, sizeof vb), job->xgboost);
+    if (job->verified) {
+        printf("wrote %s (xgboost-model: %s, %zu bytes, as container %s's training writes it; "
+               "loads back and predicts identically on %d rows)\n",
+               o.output, !strcmp(r->format, "ubj") ? "UBJSON" : "legacy binary", r->model_len,
+               c->tag, r->compared_rows);
+        printf("sha256 %s\n", job->report->scan->sha256_hex);
+    }
+}
+
+static void print_result_text(const train_job *job, const compat_container *c)
+{
+    if (!o.quiet)
+        print_summary(job, c);
+    if (!job->verified) {
+        fprintf(stderr,
+                "smxgb train: the model fails verify for container %s, so %s was removed (that "
+                "endpoint would not serve it correctly):\n",
+                c->tag, o.output);
+        report_print_text(stderr, job->report);
+    } else if (!o.quiet) {
+        printf("verify for %s: verdict ok\n", c->tag);
+    }
 }
 
 /* ---- the verb ---------------------------------------------------------------------------- */
 
-static int write_all(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    int ok = fwrite(buf, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    return ok ? 0 : -1;
-}
-
-static int load_channel(const char *what, const char *path, const compat_data_opts *dopt,
-                        compat_train_data *d)
-{
-    smx_err err = {0};
-    int rc = compat_data_load(path, dopt, d, &err);
-    if (rc) {
-        fprintf(stderr, "smxgb train: %s channel: %s\n", what, err.msg);
-        return rc == SMX_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
-    }
-    return 0;
-}
-
-static int cmd_train(int argc, char **argv)
+/* The container and the data format from the options; an exit code when they are unusable. */
+static int check_options(int argc, char **argv, const compat_container **c, int *fmt)
 {
     int n = opts_parse(argc, argv, &train_doc);
     if (n == -2)
@@ -227,254 +224,114 @@ static int cmd_train(int argc, char **argv)
                 train_doc.usage);
         return EXIT_USAGE;
     }
-    const compat_container *c = compat_container_find(o.container);
-    if (!c) {
+    if (!(*c = compat_container_find(o.container))) {
         fprintf(stderr,
                 "smxgb train: unknown container '%s' (known: 0.90-1 0.90-2 1.0-1 1.2-1 1.2-2 "
                 "1.3-1 1.5-1 1.7-1 1.7-1-1 3.0-5 3.2-0)\n",
                 o.container);
         return EXIT_USAGE;
     }
-    int fmt = compat_data_format_parse(o.content_type);
-    if (fmt < 0) {
+    if ((*fmt = train_data_format_parse(o.content_type)) < 0) {
         fprintf(stderr,
                 "smxgb train: --content-type '%s': smxgb train reads text/csv and text/libsvm "
                 "(parquet and recordio-protobuf are not supported)\n",
                 o.content_type);
         return EXIT_USAGE;
     }
+    return -1;
+}
 
-    int code = EXIT_OK;
-    hp_list hp = {0};
-    compat_train_data dtrain = {0}, dval = {0};
-    compat_train_result res = {0};
-    compat_xgb *x = NULL;
-    char *tmpdir = NULL;
-    compat_report *report = NULL;
+/* --hyperparameters, then each -p KEY=VALUE over it; an exit code on failure. */
+static int read_hyperparameters(train_hparams *hp)
+{
     smx_err err = {0};
-
-    if (o.hp_file && hp_load_file(&hp, o.hp_file)) {
-        code = EXIT_USAGE;
-        goto out;
+    if (o.hp_file && train_hparams_load(hp, o.hp_file, &err)) {
+        fprintf(stderr, "smxgb train: %s\n", err.msg);
+        return EXIT_USAGE;
     }
     for (size_t i = 0; i < o.params.n; i++) {
-        const char *eq = strchr(o.params.v[i], '=');
-        if (!eq || eq == o.params.v[i]) {
-            fprintf(stderr, "smxgb train: -p '%s': expected KEY=VALUE\n", o.params.v[i]);
-            code = EXIT_USAGE;
-            goto out;
+        const char *kv = o.params.v[i], *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            fprintf(stderr, "smxgb train: -p '%s': expected KEY=VALUE\n", kv);
+            return EXIT_USAGE;
         }
-        if (hp_set(&hp, o.params.v[i], (size_t)(eq - o.params.v[i]), eq + 1)) {
-            code = EXIT_INTERNAL;
-            goto out;
+        if (train_hparams_set(hp, kv, (size_t)(eq - kv), eq + 1, &err)) {
+            fprintf(stderr, "smxgb train: %s\n", err.msg);
+            return EXIT_INTERNAL;
         }
     }
     if (o.xgboost_lib && o.xgboost_wheel) {
         fprintf(stderr, "smxgb train: give --xgboost-lib or --xgboost-wheel, not both\n");
-        code = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    /* libgomp's default is to spin-wait between parallel regions; on a machine shared with
-     * other work (CI runners, laptops) the spinning threads burn most of the CPU time and
-     * slow training several-fold. Waiting passively changes nothing in the result. An
-     * explicit OMP_WAIT_POLICY wins; libgomp reads it when libxgboost loads it, below. */
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-    int rc = o.xgboost_wheel ? compat_xgb_open_wheel(o.xgboost_wheel, &x, &err)
-                             : compat_xgb_open(o.xgboost_lib, &x, &err);
-    if (rc) {
-        fprintf(stderr, "smxgb train: %s\n", err.msg);
-        code = rc == SMX_ERUNTIME || rc == SMX_ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
-        goto out;
-    }
-    /* bad hyperparameters fail before any data is read */
-    if ((rc = compat_train_validate(c, compat_xgb_version(x), hp.v, hp.n, &err))) {
-        fprintf(stderr, "smxgb train: %s\n", err.msg);
-        code = exit_for_status(rc);
-        goto out;
-    }
-    compat_data_opts dopt = {.format = (compat_data_format)fmt};
-    for (size_t i = 0; i < hp.n; i++)
-        if (!strcmp(hp.v[i].key, "csv_weights"))
-            dopt.csv_weights = atoi(hp.v[i].value) == 1;
+    return -1;
+}
 
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((code = load_channel("train", o.train, &dopt, &dtrain)))
-        goto out;
-    if (o.validation) {
-        compat_data_opts vopt = dopt;
-        vopt.format = dtrain.format;
-        if ((code = load_channel("validation", o.validation, &vopt, &dval)))
-            goto out;
-    }
-    double t_read = since(&t0);
-    if (!o.json && !o.quiet) {
-        fprintf(stderr, "read train: %llu rows x %llu features (%s, %zu file%s) in %.2fs\n",
-                (unsigned long long)dtrain.nrow, (unsigned long long)dtrain.ncol,
-                compat_data_format_name(dtrain.format), dtrain.n_files,
-                dtrain.n_files == 1 ? "" : "s", t_read);
-        if (o.validation)
-            fprintf(stderr, "read validation: %llu rows x %llu features\n",
-                    (unsigned long long)dval.nrow, (unsigned long long)dval.ncol);
-    }
+/* A runtime or a channel that cannot be used is the user's to fix, unless we failed. */
+static int failure_code(train_stage stage, int rc)
+{
+    if (stage == TRAIN_STAGE_RUNTIME || stage == TRAIN_STAGE_DATA)
+        return rc == SMX_ENOMEM || rc == SMX_ERUNTIME ? EXIT_INTERNAL : EXIT_USAGE;
+    return exit_for_status(rc);
+}
 
-    round_ctx rctx = {.print_lines = !o.json && !o.quiet,
-                      .bar = !o.json && !o.quiet && isatty(STDERR_FILENO)};
-    clock_gettime(CLOCK_MONOTONIC, &rctx.t0);
-    compat_train_opts topt = {.container = c,
-                              .hyperparameters = hp.v,
-                              .n_hyperparameters = hp.n,
-                              .on_round = on_round,
-                              .ctx = &rctx};
-    rc = compat_train(x, &topt, &dtrain, o.validation ? &dval : NULL, &res, &err);
-    if (rctx.bar)
-        fputs("\r\033[K", stderr);
+static int report_job(const train_job *job, const compat_container *c, int rc, const smx_err *err)
+{
+    if (job->xgboost_log && *job->xgboost_log && !o.json && !o.quiet)
+        fprintf(stderr, "XGBoost said:\n%s\n", job->xgboost_log);
     if (rc) {
-        fprintf(stderr, "smxgb train: %s\n", err.msg);
-        code = exit_for_status(rc);
-        goto out;
+        fprintf(stderr, "smxgb train: %s\n", err->msg);
+        return failure_code(job->stage, rc);
     }
-    double t_train = since(&rctx.t0);
-    const char *log = compat_xgb_log();
-    if (*log && !o.json && !o.quiet)
-        fprintf(stderr, "XGBoost said:\n%s\n", log);
-    if (res.max_abs_diff != 0) {
+    if (!job->identical) {
         fprintf(stderr,
                 "smxgb train: the saved model predicts differently from the trained booster "
                 "(largest difference %g over %d rows)\n",
-                (double)res.max_abs_diff, res.compared_rows);
-        code = EXIT_FINDINGS;
-        goto out;
+                (double)job->result.max_abs_diff, job->result.compared_rows);
+        return EXIT_FINDINGS;
     }
+    if (o.json)
+        print_result_json(job, c);
+    else
+        print_result_text(job, c);
+    return job->verified ? EXIT_OK : EXIT_FINDINGS;
+}
 
-    /* package: the model file as the container's training names it */
-    const char *td = getenv("TMPDIR");
-    if (asprintf(&tmpdir, "%s/smxgb-train-XXXXXX", td && *td ? td : "/tmp") < 0 ||
-        !mkdtemp(tmpdir)) {
-        fprintf(stderr, "smxgb train: cannot create a temporary directory: %s\n", strerror(errno));
-        free(tmpdir);
-        tmpdir = NULL;
-        code = EXIT_USAGE;
+static int cmd_train(int argc, char **argv)
+{
+    const compat_container *c = NULL;
+    int fmt = 0;
+    int code = check_options(argc, argv, &c, &fmt);
+    train_hparams hp = {0};
+    if (code < 0)
+        code = read_hyperparameters(&hp);
+    if (code >= 0)
         goto out;
-    }
-    char model_path[4096];
-    snprintf(model_path, sizeof model_path, "%s/xgboost-model", tmpdir);
-    if (write_all(model_path, res.model, res.model_len)) {
-        fprintf(stderr, "smxgb train: cannot write %s: %s\n", model_path, strerror(errno));
-        code = EXIT_USAGE;
-        goto out;
-    }
-    artifact_package_opts po = {.allow_multiple = 0, .mtime = 0};
+    progress prog = {.print_lines = !o.json && !o.quiet,
+                     .bar = !o.json && !o.quiet && isatty(STDERR_FILENO)};
+    train_job_opts jo = {.train = o.train,
+                         .validation = o.validation,
+                         .container = c,
+                         .hyperparameters = hp.v,
+                         .n_hyperparameters = hp.n,
+                         .format = (train_data_format)fmt,
+                         .xgboost_lib = o.xgboost_lib,
+                         .xgboost_wheel = o.xgboost_wheel,
+                         .output = o.output,
+                         .ctx = &prog,
+                         .on_data = on_data,
+                         .on_round = on_round,
+                         .on_trained = on_trained};
     const char *sde = getenv("SOURCE_DATE_EPOCH");
     if (sde && *sde)
-        po.mtime = strtoll(sde, NULL, 10);
-    if ((rc = artifact_package(model_path, o.output, &po, &err))) {
-        fprintf(stderr, "smxgb train: %s\n", err.msg);
-        code = exit_for_status(rc);
-        goto out;
-    }
-
-    /* verify for the target container */
-    const char *tags[1] = {c->tag};
-    /* no load check in a forked child: this process already runs XGBoost's OpenMP threads,
-     * and a child forked from it can hang in libgomp; compat_train has loaded the written
-     * bytes back and compared its predictions already. The load rules still apply. */
-    compat_verify_opts vo = {
-        .containers = tags, .n_containers = 1, .xgboost_lib = o.xgboost_lib, .no_load_check = 1};
-    artifact_limits_default(&vo.limits);
-    if ((rc = compat_verify(o.output, &vo, &report, &err))) {
-        fprintf(stderr, "smxgb train: verify %s: %s\n", o.output, err.msg);
-        code = exit_for_status(rc);
-        goto out;
-    }
-    /* ok means: no error finding, and the verdict for the target container is ok */
-    int verified = report->n_errors == 0 && report->n_results == 1 &&
-                   report->results[0].verdict == COMPAT_VERDICT_OK;
-    if (o.json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "output", json_string(o.output));
-        json_object_set_new(j, "sha256", json_string(report->scan->sha256_hex));
-        json_object_set_new(j, "container", json_string(c->tag));
-        char vb[32];
-        json_object_set_new(j, "xgboost",
-                            json_string(o.xgboost_wheel ? o.xgboost_wheel : compat_xgb_path(x)));
-        json_object_set_new(j, "xgboost_version",
-                            json_string(compat_version_str(compat_xgb_version(x), vb, sizeof vb)));
-        json_object_set_new(j, "format", json_string(res.format));
-        json_object_set_new(j, "model_bytes", json_integer((json_int_t)res.model_len));
-        json_object_set_new(j, "objective", json_string(res.objective));
-        json_object_set_new(j, "rows_train", json_integer((json_int_t)res.n_train));
-        json_object_set_new(j, "rows_validation", json_integer((json_int_t)res.n_validation));
-        json_object_set_new(j, "num_feature", json_integer((json_int_t)res.num_feature));
-        json_object_set_new(j, "num_round", json_integer(res.num_round));
-        json_object_set_new(j, "rounds", json_integer(res.rounds));
-        if (res.best_iteration >= 0) {
-            json_object_set_new(j, "best_iteration", json_integer(res.best_iteration));
-            json_object_set_new(j, "best_score", json_real(res.best_score));
-            json_object_set_new(j, "early_stopping_metric", json_string(res.metric));
-        }
-        if (res.best_ntree_limit)
-            json_object_set_new(j, "best_ntree_limit", json_integer(res.best_ntree_limit));
-        json_object_set_new(j, "compared_rows", json_integer(res.compared_rows));
-        json_object_set_new(j, "seconds_read", json_real(t_read));
-        json_object_set_new(j, "seconds_train", json_real(t_train));
-        json_object_set_new(j, "verify", report_to_json(report));
-        json_object_set_new(j, "ok", json_boolean(verified));
-        print_json(stdout, j);
-        json_decref(j);
-    } else {
-        FILE *f = o.quiet ? stderr : stdout;
-        if (!o.quiet) {
-            fprintf(f, "trained %d round%s", res.rounds, res.rounds == 1 ? "" : "s");
-            if (res.rounds < res.num_round)
-                fprintf(f, " of %d (early stopping on %s)", res.num_round, res.metric);
-            if (res.best_iteration >= 0) {
-                fprintf(f, ", best iteration %d", res.best_iteration);
-                if (res.best_ntree_limit)
-                    fprintf(f, " (best_ntree_limit %d)", res.best_ntree_limit);
-            }
-            char vb[32];
-            fprintf(f, " in %.2fs with XGBoost %s (%s)\n", t_train,
-                    compat_version_str(compat_xgb_version(x), vb, sizeof vb),
-                    o.xgboost_wheel ? o.xgboost_wheel : compat_xgb_path(x));
-            if (verified) {
-                fprintf(f,
-                        "wrote %s (xgboost-model: %s, %zu bytes, as container %s's training "
-                        "writes it; loads back and predicts identically on %d rows)\n",
-                        o.output, !strcmp(res.format, "ubj") ? "UBJSON" : "legacy binary",
-                        res.model_len, c->tag, res.compared_rows);
-                fprintf(f, "sha256 %s\n", report->scan->sha256_hex);
-            }
-        }
-        if (!verified) {
-            fprintf(stderr,
-                    "smxgb train: the model fails verify for container %s, so %s was removed "
-                    "(that endpoint would not serve it correctly):\n",
-                    c->tag, o.output);
-            report_print_text(stderr, report);
-        } else if (!o.quiet) {
-            fprintf(f, "verify for %s: verdict ok\n", c->tag);
-        }
-    }
-    if (!verified) {
-        unlink(o.output); /* never leave an artifact behind that fails its own container */
-        code = EXIT_FINDINGS;
-    }
-
+        jo.mtime = strtoll(sde, NULL, 10);
+    train_job job;
+    smx_err err = {0};
+    int rc = train_for_container(&jo, &job, &err);
+    code = report_job(&job, c, rc, &err);
+    train_job_free(&job);
 out:
-    if (tmpdir) {
-        char p[4096];
-        snprintf(p, sizeof p, "%s/xgboost-model", tmpdir);
-        unlink(p);
-        rmdir(tmpdir);
-        free(tmpdir);
-    }
-    compat_report_free(report);
-    compat_train_result_free(&res);
-    compat_data_free(&dtrain);
-    compat_data_free(&dval);
-    compat_xgb_close(x);
-    hp_free(&hp);
+    train_hparams_free(&hp);
     str_list_free(&o.params);
     return code;
 }

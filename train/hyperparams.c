@@ -1,5 +1,5 @@
 /*
- * Training for a target container, the way that container's algorithm-mode training does it.
+ * SageMaker's hyperparameters for a target container, checked as that container checks them.
  *
  * Hyperparameters arrive with SageMaker's names and string values (hyperparameters.json). They
  * are checked against the container's own validation table (names, types, ranges, categories,
@@ -7,27 +7,19 @@
  * loaded XGBoost support (reg:absoluteerror needs 1.7, reg:quantileerror 2.0...). Everything
  * except the container's own keys (num_round, early_stopping_rounds, csv_weights, ...) is
  * passed to XGBoost as a parameter, eval_metric once per listed metric, as xgb.train does.
- *
- * The loop is xgb.train's: watchlist [train, validation], one XGBoosterUpdateOneIter and one
- * XGBoosterEvalOneIter per round, early stopping on the last metric of the last set with
- * XGBoost 1.x's rules (maximize for auc/aucpr/map/ndcg, strict improvement, stop after
- * `early_stopping_rounds` rounds without one), best_score and best_iteration stored as model
- * attributes whenever early stopping is on, and best_ntree_limit as well for containers whose
- * XGBoost (< 2.0) writes it; the 1.7-1 server predicts with it.
- *
- * The model is serialized in the format that container's training writes (legacy binary for
- * XGBoost 1.x containers, UBJSON for 3.x), loaded back from those bytes and compared with the
- * in-process booster on the first rows of the training data.
+ * A set of them is read from hyperparameters.json (every value a string, as SageMaker writes
+ * it) and then from KEY=VALUE overrides, a later value replacing an earlier one.
  */
-#include "compat.h"
+#include "train_private.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
 /* ---- the hyperparameter table ------------------------------------------------------------ */
 
@@ -198,7 +190,7 @@ static const hp_def *hp_find(const char *name)
     return NULL;
 }
 
-const char *compat_train_hyperparameter_names(void)
+const char *train_hyperparameter_names(void)
 {
     static char buf[2048];
     if (!buf[0]) {
@@ -259,7 +251,7 @@ static void trim(const char *s, const char **a, size_t *n)
 }
 
 /* Python int(): optional sign, digits, surrounding whitespace. */
-static int parse_int(const char *s, long long *v)
+int hp_parse_int(const char *s, long long *v)
 {
     const char *a;
     size_t n;
@@ -327,7 +319,7 @@ static int word_in(const char *word, size_t wl, const char *list)
     return 0;
 }
 
-static const char *hp_get(const compat_kv *hp, size_t n, const char *name)
+const char *hp_get(const compat_kv *hp, size_t n, const char *name)
 {
     const char *v = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -406,119 +398,138 @@ static int check_metric(const char *m, size_t ml, const compat_container *c, com
                     name);
 }
 
-int compat_train_validate(const compat_container *c, compat_version xv, const compat_kv *hp,
+/* An HP_INT or HP_FLOAT value: its type, then its range. */
+static int check_number(const hp_def *d, const char *k, const char *v, smx_err *err)
+{
+    double x;
+    if (d->type == HP_INT) {
+        long long iv;
+        if (hp_parse_int(v, &iv))
+            return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected an integer", k, v);
+        x = (double)iv;
+    } else if (parse_float(v, &x)) {
+        return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected a number", k, v);
+    }
+    if (!in_range(d, x)) {
+        char rt[64];
+        range_text(d, rt, sizeof rt);
+        return smx_fail(err, SMX_EINVAL, "hyperparameter %s=%s is out of range %s", k, v, rt);
+    }
+    return SMX_OK;
+}
+
+/* objective: one the container accepts, and one both its XGBoost and the loaded one have. */
+static int check_objective(const compat_container *c, compat_version xv, const char *v,
+                           smx_err *err)
+{
+    char b1[32], b2[32];
+    size_t j, no = sizeof objectives / sizeof objectives[0];
+    for (j = 0; j < no && strcmp(objectives[j].name, v); j++)
+        ;
+    if (j == no) {
+        char list[1024];
+        size_t l = 0;
+        for (size_t q = 0; q < no; q++)
+            if (!needs(c->xgboost, objectives[q].since))
+                l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", q ? ", " : "",
+                                      objectives[q].name);
+        return smx_fail(err, SMX_EINVAL,
+                        "hyperparameter objective='%s' is not valid; valid for %s: %s", v, c->tag,
+                        list);
+    }
+    if (needs(c->xgboost, objectives[j].since))
+        return smx_fail(err, SMX_EINVAL,
+                        "objective '%s' needs XGBoost %s, but container %s has XGBoost "
+                        "%s: its endpoint could not load the model; use container "
+                        "1.7-1 or later, or another objective",
+                        v, compat_version_str(objectives[j].since, b1, sizeof b1), c->tag,
+                        c->xgboost_str);
+    if (needs(xv, objectives[j].since))
+        return smx_fail(err, SMX_EINVAL,
+                        "objective '%s' needs XGBoost %s; the loaded XGBoost is %s "
+                        "(pass --xgboost-lib)",
+                        v, compat_version_str(objectives[j].since, b1, sizeof b1),
+                        compat_version_str(xv, b2, sizeof b2));
+    return SMX_OK;
+}
+
+/* An HP_LIST value: comma-separated, each entry a category (eval_metric: a metric). */
+static int check_list(const hp_def *d, const compat_container *c, compat_version xv, const char *k,
+                      const char *v, smx_err *err)
+{
+    const char *p = v;
+    int count = 0;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        size_t l = strcspn(p, ",");
+        size_t tl = l;
+        while (tl && p[tl - 1] == ' ')
+            tl--;
+        if (!strcmp(d->name, "eval_metric")) {
+            int rc = check_metric(p, tl, c, xv, err);
+            if (rc)
+                return rc;
+        } else if (!word_in(p, tl, d->cats)) {
+            return smx_fail(err, SMX_EINVAL, "hyperparameter %s: '%.*s' is not valid; valid: %s", k,
+                            (int)tl, p, d->cats);
+        }
+        count++;
+        p += l;
+    }
+    if (!count)
+        return smx_fail(err, SMX_EINVAL, "hyperparameter %s is empty", k);
+    return SMX_OK;
+}
+
+/* One hyperparameter on its own: a name the container knows, a value of its type. */
+static int check_one(const compat_container *c, compat_version xv, const char *k, const char *v,
+                     smx_err *err)
+{
+    const hp_def *d = hp_find(k);
+    if (!d) {
+        const char *near = closest_name(k);
+        if (near)
+            return smx_fail(err, SMX_EINVAL,
+                            "unknown hyperparameter '%s' (did you mean '%s'?); valid: %s", k, near,
+                            train_hyperparameter_names());
+        return smx_fail(err, SMX_EINVAL, "unknown hyperparameter '%s'; valid: %s", k,
+                        train_hyperparameter_names());
+    }
+    if (d->use == HP_UNSUPPORTED)
+        return smx_fail(err, SMX_EINVAL,
+                        "hyperparameter '%s' (k-fold cross-validation) is valid for the "
+                        "container but not supported by smxgb train",
+                        k);
+    switch (d->type) {
+    case HP_INT:
+    case HP_FLOAT:
+        return check_number(d, k, v, err);
+    case HP_CAT:
+        if (!strcmp(d->name, "objective"))
+            return check_objective(c, xv, v, err);
+        if (!word_in(v, strlen(v), d->cats))
+            return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s' is not valid; valid: %s", k, v,
+                            d->cats);
+        if (!strcmp(d->name, "tree_method") && !strcmp(v, "gpu_hist"))
+            return smx_fail(err, SMX_EINVAL,
+                            "tree_method=gpu_hist needs a GPU build of XGBoost; use hist");
+        return SMX_OK;
+    case HP_LIST:
+        return check_list(d, c, xv, k, v, err);
+    case HP_STR:
+        break;
+    }
+    return SMX_OK;
+}
+
+/* The rules between hyperparameters, and the XGBoost versions training needs. */
+static int check_together(const compat_container *c, compat_version xv, const compat_kv *hp,
                           size_t n, smx_err *err)
 {
-    char b1[32], b2[32], rt[64];
-    for (size_t i = 0; i < n; i++) {
-        const char *k = hp[i].key, *v = hp[i].value ? hp[i].value : "";
-        const hp_def *d = hp_find(k);
-        if (!d) {
-            const char *near = closest_name(k);
-            if (near)
-                return smx_fail(err, SMX_EINVAL,
-                                "unknown hyperparameter '%s' (did you mean '%s'?); valid: %s", k,
-                                near, compat_train_hyperparameter_names());
-            return smx_fail(err, SMX_EINVAL, "unknown hyperparameter '%s'; valid: %s", k,
-                            compat_train_hyperparameter_names());
-        }
-        if (d->use == HP_UNSUPPORTED)
-            return smx_fail(err, SMX_EINVAL,
-                            "hyperparameter '%s' (k-fold cross-validation) is valid for the "
-                            "container but not supported by smxgb train",
-                            k);
-        long long iv;
-        double fv;
-        switch (d->type) {
-        case HP_INT:
-            if (parse_int(v, &iv))
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected an integer", k,
-                                v);
-            if (!in_range(d, (double)iv)) {
-                range_text(d, rt, sizeof rt);
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s=%s is out of range %s", k, v,
-                                rt);
-            }
-            break;
-        case HP_FLOAT:
-            if (parse_float(v, &fv))
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s': expected a number", k, v);
-            if (!in_range(d, fv)) {
-                range_text(d, rt, sizeof rt);
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s=%s is out of range %s", k, v,
-                                rt);
-            }
-            break;
-        case HP_CAT:
-            if (!strcmp(d->name, "objective")) {
-                size_t j, no = sizeof objectives / sizeof objectives[0];
-                for (j = 0; j < no && strcmp(objectives[j].name, v); j++)
-                    ;
-                if (j == no) {
-                    char list[1024];
-                    size_t l = 0;
-                    for (size_t q = 0; q < no; q++)
-                        if (!needs(c->xgboost, objectives[q].since))
-                            l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", q ? ", " : "",
-                                                  objectives[q].name);
-                    return smx_fail(err, SMX_EINVAL,
-                                    "hyperparameter objective='%s' is not valid; valid for %s: %s",
-                                    v, c->tag, list);
-                }
-                if (needs(c->xgboost, objectives[j].since))
-                    return smx_fail(err, SMX_EINVAL,
-                                    "objective '%s' needs XGBoost %s, but container %s has XGBoost "
-                                    "%s: its endpoint could not load the model; use container "
-                                    "1.7-1 or later, or another objective",
-                                    v, compat_version_str(objectives[j].since, b1, sizeof b1),
-                                    c->tag, c->xgboost_str);
-                if (needs(xv, objectives[j].since))
-                    return smx_fail(err, SMX_EINVAL,
-                                    "objective '%s' needs XGBoost %s; the loaded XGBoost is %s "
-                                    "(pass --xgboost-lib)",
-                                    v, compat_version_str(objectives[j].since, b1, sizeof b1),
-                                    compat_version_str(xv, b2, sizeof b2));
-                break;
-            }
-            if (!word_in(v, strlen(v), d->cats))
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s='%s' is not valid; valid: %s",
-                                k, v, d->cats);
-            if (!strcmp(d->name, "tree_method") && !strcmp(v, "gpu_hist"))
-                return smx_fail(err, SMX_EINVAL,
-                                "tree_method=gpu_hist needs a GPU build of XGBoost; use hist");
-            break;
-        case HP_LIST: {
-            const char *p = v;
-            int count = 0;
-            while (*p) {
-                while (*p == ' ' || *p == ',')
-                    p++;
-                if (!*p)
-                    break;
-                size_t l = strcspn(p, ",");
-                size_t tl = l;
-                while (tl && p[tl - 1] == ' ')
-                    tl--;
-                if (!strcmp(d->name, "eval_metric")) {
-                    int rc = check_metric(p, tl, c, xv, err);
-                    if (rc)
-                        return rc;
-                } else if (!word_in(p, tl, d->cats)) {
-                    return smx_fail(err, SMX_EINVAL,
-                                    "hyperparameter %s: '%.*s' is not valid; valid: %s", k, (int)tl,
-                                    p, d->cats);
-                }
-                count++;
-                p += l;
-            }
-            if (!count)
-                return smx_fail(err, SMX_EINVAL, "hyperparameter %s is empty", k);
-            break;
-        }
-        case HP_STR:
-            break;
-        }
-    }
+    char b1[32];
     if (!hp_get(hp, n, "num_round"))
         return smx_fail(err, SMX_EINVAL,
                         "hyperparameter num_round is required (the number of boosting rounds), "
@@ -567,130 +578,91 @@ int compat_train_validate(const compat_container *c, compat_version xv, const co
     return SMX_OK;
 }
 
-/* ---- Python's repr(float): the shortest string that reads back as the same double -------- */
-
-static void py_repr(double v, char *out, size_t n)
+int train_validate(const compat_container *c, compat_version xv, const compat_kv *hp, size_t n,
+                   smx_err *err)
 {
-    if (isnan(v)) {
-        snprintf(out, n, "nan");
-        return;
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_one(c, xv, hp[i].key, hp[i].value ? hp[i].value : "", err);
+        if (rc)
+            return rc;
     }
-    if (isinf(v)) {
-        snprintf(out, n, v < 0 ? "-inf" : "inf");
-        return;
+    return check_together(c, xv, hp, n, err);
+}
+
+/* ---- a set of hyperparameters: hyperparameters.json, then KEY=VALUE overrides ---------- */
+
+int train_hparams_set(train_hparams *h, const char *key, size_t klen, const char *value,
+                      smx_err *err)
+{
+    char *v = strdup(value);
+    if (!v)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < h->n; i++)
+        if (strlen(h->v[i].key) == klen && !strncmp(h->v[i].key, key, klen)) {
+            free(h->v[i].value);
+            h->v[i].value = v;
+            return SMX_OK;
+        }
+    char *k = strndup(key, klen);
+    compat_kv *nv = k ? realloc(h->v, (h->n + 1) * sizeof *nv) : NULL;
+    if (!nv) {
+        free(k);
+        free(v);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    char buf[64];
-    int p;
-    for (p = 1; p <= 17; p++) {
-        snprintf(buf, sizeof buf, "%.*e", p - 1, v);
-        if (strtod(buf, NULL) == v)
+    h->v = nv;
+    h->v[h->n].key = k;
+    h->v[h->n].value = v;
+    h->n++;
+    return SMX_OK;
+}
+
+int train_hparams_load(train_hparams *h, const char *path, smx_err *err)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        return smx_fail(err,
+                        json_error_code(&je) == json_error_cannot_open_file ? SMX_EIO : SMX_EFORMAT,
+                        "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return smx_fail(err, SMX_EFORMAT, "%s: expected a JSON object of hyperparameters", path);
+    }
+    int rc = SMX_OK;
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v)
+    {
+        if (!json_is_string(v)) {
+            rc = smx_fail(err, SMX_EFORMAT,
+                          "%s: '%s' is not a string; SageMaker writes every hyperparameter value "
+                          "as a string (\"%s\": \"...\")",
+                          path, k, k);
+            break;
+        }
+        if ((rc = train_hparams_set(h, k, strlen(k), json_string_value(v), err)))
             break;
     }
-    /* buf = d.ddde[+-]XX with p significant digits; Python uses fixed notation when
-     * -4 <= exponent < 16 */
-    int exp10 = atoi(strchr(buf, 'e') + 1);
-    if (exp10 >= -4 && exp10 < 16) {
-        int decimals = p - 1 - exp10;
-        if (decimals < 0)
-            decimals = 0;
-        snprintf(out, n, "%.*f", decimals, v);
-        if (!strchr(out, '.'))
-            strncat(out, ".0", n - strlen(out) - 1);
-    } else {
-        /* mantissa digits, then e+XX / e-XX with at least two exponent digits */
-        char mant[40];
-        snprintf(mant, sizeof mant, "%.*e", p - 1, v);
-        char *e = strchr(mant, 'e');
-        *e = 0;
-        snprintf(out, n, "%se%c%02d", mant, exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
-    }
-}
-
-/* ---- evaluation strings ------------------------------------------------------------------ */
-
-/* "[3]\ttrain-rmse:0.5\tvalidation-rmse:0.6" -> metrics; returns count. */
-static size_t parse_eval(const char *s, compat_eval_metric *m, size_t max)
-{
-    size_t n = 0;
-    const char *p = strchr(s, '\t');
-    while (p && n < max) {
-        p++;
-        const char *end = strchr(p, '\t');
-        size_t l = end ? (size_t)(end - p) : strlen(p);
-        const char *colon = NULL;
-        for (const char *q = p + l; q > p; q--)
-            if (q[-1] == ':') {
-                colon = q - 1;
-                break;
-            }
-        const char *dash = memchr(p, '-', l);
-        if (colon && dash && dash < colon) {
-            size_t sl = (size_t)(dash - p), ml = (size_t)(colon - dash - 1);
-            if (sl < sizeof m[n].set && ml < sizeof m[n].name) {
-                memcpy(m[n].set, p, sl);
-                m[n].set[sl] = 0;
-                memcpy(m[n].name, dash + 1, ml);
-                m[n].name[ml] = 0;
-                m[n].value = strtod(colon + 1, NULL);
-                n++;
-            }
-        }
-        p = end;
-    }
-    return n;
-}
-
-static int metric_maximize(const char *name)
-{
-    /* xgboost.callback.EarlyStopping (1.3..1.7): these prefixes maximize, except mape */
-    static const char *maxm[] = {"auc",  "aucpr", "map", "ndcg", "auc@", "aucpr@",
-                                 "map@", "ndcg@", "pre", "pre@", NULL};
-    if (!strcmp(name, "mape"))
-        return 0;
-    for (const char **p = maxm; *p; p++)
-        if (!strncmp(name, *p, strlen(*p)))
-            return 1;
-    return 0;
-}
-
-/* ---- training ---------------------------------------------------------------------------- */
-
-static int to_dmatrix(compat_xgb *x, compat_train_data *d, uint64_t ncol, int quantile_bins,
-                      compat_dmatrix **out, smx_err *err)
-{
-    int rc;
-    if (quantile_bins > 0 && d->format == COMPAT_DATA_CSV)
-        /* hist on dense data: XGBoost sketches our buffer directly (no CSR copy); the trees
-         * are the same as from a DMatrix */
-        return compat_dmatrix_quantile_dense(x, d->X, d->nrow, d->ncol, d->labels, d->weights,
-                                             quantile_bins, 0, out, err);
-    if (d->format == COMPAT_DATA_CSV)
-        rc = compat_dmatrix_from_dense(x, d->X, d->nrow, d->ncol, NAN, 0, out, err);
-    else
-        rc = compat_dmatrix_from_csr(x, d->indptr, d->indices, d->values, d->nrow, ncol, out, err);
-    if (rc)
-        return rc;
-    rc = compat_dmatrix_set_float_info(*out, "label", d->labels, d->nrow, err);
-    if (!rc && d->weights)
-        rc = compat_dmatrix_set_float_info(*out, "weight", d->weights, d->nrow, err);
-    if (rc) {
-        compat_dmatrix_free(*out);
-        *out = NULL;
-    }
+    json_decref(j);
     return rc;
 }
 
-/* The first k rows of d as their own DMatrix, for comparing predictions after saving. */
-static int check_matrix(compat_xgb *x, const compat_train_data *d, uint64_t ncol, uint64_t k,
-                        compat_dmatrix **out, smx_err *err)
+void train_hparams_free(train_hparams *h)
 {
-    if (d->format == COMPAT_DATA_CSV)
-        return compat_dmatrix_from_dense(x, d->X, k, d->ncol, NAN, 1, out, err);
-    return compat_dmatrix_from_csr(x, d->indptr, d->indices, d->values, k, ncol, out, err);
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].key);
+        free(h->v[i].value);
+    }
+    free(h->v);
+    h->v = NULL;
+    h->n = 0;
 }
 
-static int set_params(compat_booster *b, const compat_container *c, const compat_kv *hp, size_t n,
-                      smx_err *err)
+/* ---- what is passed to XGBoost ---------------------------------------------------------- */
+
+int hp_set_params(compat_booster *b, const compat_container *c, const compat_kv *hp, size_t n,
+                  smx_err *err)
 {
     int rc;
     const char *obj = hp_get(hp, n, "objective");
@@ -748,211 +720,4 @@ static int set_params(compat_booster *b, const compat_container *c, const compat
             return rc;
     }
     return SMX_OK;
-}
-
-int compat_train(compat_xgb *x, const compat_train_opts *o, compat_train_data *train,
-                 compat_train_data *val, compat_train_result *r, smx_err *err)
-{
-    memset(r, 0, sizeof *r);
-    r->best_iteration = -1;
-    const compat_container *c = o->container;
-    compat_version xv = compat_xgb_version(x);
-    int rc = compat_train_validate(c, xv, o->hyperparameters, o->n_hyperparameters, err);
-    if (rc)
-        return rc;
-    const compat_kv *hp = o->hyperparameters;
-    size_t nhp = o->n_hyperparameters;
-    long long num_round = 0, esr = 0, npt = 1;
-    parse_int(hp_get(hp, nhp, "num_round"), &num_round);
-    const char *s;
-    if ((s = hp_get(hp, nhp, "early_stopping_rounds")))
-        parse_int(s, &esr);
-    if ((s = hp_get(hp, nhp, "num_parallel_tree")))
-        parse_int(s, &npt);
-    if (!train || !train->nrow)
-        return smx_fail(err, SMX_EINVAL, "the train channel has no rows");
-    if (val && val->format != train->format)
-        return smx_fail(err, SMX_EINVAL, "the train channel is %s but validation is %s",
-                        compat_data_format_name(train->format),
-                        compat_data_format_name(val->format));
-    if (val && train->format == COMPAT_DATA_CSV && val->ncol != train->ncol)
-        return smx_fail(err, SMX_EINVAL, "train has %llu feature columns but validation has %llu",
-                        (unsigned long long)train->ncol, (unsigned long long)val->ncol);
-    uint64_t ncol = train->ncol;
-    if (val && val->ncol > ncol)
-        ncol = val->ncol;
-    r->num_round = (int)num_round;
-    r->n_train = train->nrow;
-    r->n_validation = val ? val->nrow : 0;
-    r->num_feature = ncol;
-    snprintf(r->objective, sizeof r->objective, "%s",
-             hp_get(hp, nhp, "objective") ? hp_get(hp, nhp, "objective") : "reg:squarederror");
-
-    compat_dmatrix *dtrain = NULL, *dval = NULL, *dcheck = NULL;
-    compat_booster *b = NULL, *loaded = NULL;
-    char *ev = NULL;
-    compat_pred p1 = {0}, p2 = {0};
-    uint64_t k = o->check_rows > 0 ? (uint64_t)o->check_rows : 1000;
-    if (k > train->nrow)
-        k = train->nrow;
-    if ((rc = check_matrix(x, train, ncol, k, &dcheck, err)))
-        goto out;
-    /* tree_method=hist on dense data trains from a QuantileDMatrix (XGBoost 1.7+) */
-    int qbins = 0;
-    const char *tm = hp_get(hp, nhp, "tree_method");
-    if (tm && !strcmp(tm, "hist") && compat_version_cmp(xv, (compat_version){1, 7, 0}) >= 0 &&
-        !getenv("SMXGB_TRAIN_NO_QUANTILE")) {
-        long long mb = 256;
-        if ((s = hp_get(hp, nhp, "max_bin")))
-            parse_int(s, &mb);
-        qbins = mb > 1 ? (int)mb : 0;
-    }
-    if ((rc = to_dmatrix(x, train, ncol, qbins, &dtrain, err)))
-        goto out;
-    compat_data_free_features(train); /* XGBoost has its own copy now */
-    if (val) {
-        if ((rc = to_dmatrix(x, val, ncol, 0, &dval, err)))
-            goto out;
-        compat_data_free_features(val);
-    }
-    compat_dmatrix *cache[2] = {dtrain, dval};
-    const char *names[2] = {"train", "validation"};
-    size_t nev = val ? 2 : 1;
-    if ((rc = compat_booster_create(x, cache, nev, &b, err)))
-        goto out;
-    if ((rc = compat_booster_set_param(b, "validate_parameters", "1", err)))
-        goto out;
-    if ((rc = set_params(b, c, hp, nhp, err)))
-        goto out;
-
-    double best = 0;
-    int stagnant = 0, maximize = -1;
-    compat_eval_metric m[32];
-    for (int it = 0; it < (int)num_round; it++) {
-        if ((rc = compat_booster_update(b, it, dtrain, err)))
-            goto out;
-        r->rounds = it + 1;
-        free(ev);
-        ev = NULL;
-        if ((rc = compat_booster_eval(b, it, cache, names, nev, &ev, err)))
-            goto out;
-        size_t nm = parse_eval(ev, m, sizeof m / sizeof m[0]);
-        int stop = o->on_round ? o->on_round(o->ctx, it, (int)num_round, m, nm) : 0;
-        if (esr > 0 && nm > 0) {
-            const compat_eval_metric *w = &m[nm - 1]; /* last metric of the last set */
-            if (maximize < 0) {
-                maximize = metric_maximize(w->name);
-                snprintf(r->metric, sizeof r->metric, "%s-%s", w->set, w->name);
-            }
-            int improved = it == 0 || (maximize ? w->value > best : w->value < best);
-            if (improved) {
-                best = w->value;
-                r->best_iteration = it;
-                r->best_score = w->value;
-                stagnant = 0;
-                char sv[64], iv[24];
-                py_repr(w->value, sv, sizeof sv);
-                snprintf(iv, sizeof iv, "%d", it);
-                if ((rc = compat_booster_set_attr(b, "best_score", sv, err)) ||
-                    (rc = compat_booster_set_attr(b, "best_iteration", iv, err)))
-                    goto out;
-            } else {
-                stagnant++;
-            }
-            if (stagnant >= esr)
-                stop = 1;
-        }
-        if (stop)
-            break;
-    }
-    /* What xgb.train stores after training: with early stopping best_score and
-     * best_iteration (the callback), plus best_ntree_limit up to XGBoost 1.7 (2.0 dropped
-     * it). XGBoost 1.6/1.7 also store best_iteration = last round and best_ntree_limit
-     * without early stopping (CallbackContainer.after_training); 1.5 and older kept those
-     * on the Python object only. */
-    int stores_always = c->xgboost.major == 1 && c->xgboost.minor >= 6;
-    int best_it = r->best_iteration;
-    if (best_it < 0 && stores_always) {
-        char v[24];
-        best_it = r->rounds - 1;
-        snprintf(v, sizeof v, "%d", best_it);
-        if ((rc = compat_booster_set_attr(b, "best_iteration", v, err)))
-            goto out;
-    }
-    if (best_it >= 0 && c->xgboost.major < 2) {
-        char v[24];
-        r->best_ntree_limit = (int)((best_it + 1) * npt);
-        snprintf(v, sizeof v, "%d", r->best_ntree_limit);
-        if ((rc = compat_booster_set_attr(b, "best_ntree_limit", v, err)))
-            goto out;
-    }
-
-    /* xgb.train returns bst.copy(): a serialize/unserialize round trip that drops the
-     * training state (the metrics attribute among it) before the model is saved */
-    {
-        void *snap = NULL;
-        size_t slen = 0;
-        compat_booster *fresh = NULL;
-        if ((rc = compat_booster_serialize(b, &snap, &slen, err)))
-            goto out;
-        rc = compat_booster_unserialize(x, snap, slen, &fresh, err);
-        free(snap);
-        if (rc)
-            goto out;
-        compat_booster_free(b);
-        b = fresh;
-    }
-    compat_version v21 = {2, 1, 0};
-    r->format = compat_version_cmp(c->xgboost, v21) >= 0 ? "ubj" : "deprecated";
-    void *bytes = NULL;
-    size_t blen = 0;
-    if ((rc = compat_booster_save(b, r->format, &bytes, &blen, err)))
-        goto out;
-    r->model = bytes;
-    r->model_len = blen;
-
-    /* load what was written and predict the first rows with both boosters */
-    if ((rc = compat_booster_load_buffer(x, bytes, blen, &loaded, err))) {
-        smx_fail(err, rc, "the model just written does not load back: %s", err->msg);
-        goto out;
-    }
-    compat_predict_opts po = {.iteration_end = 0, .margin = 0, .missing = NAN};
-    if ((rc = compat_booster_predict_dmatrix(b, dcheck, &po, &p1, err)) ||
-        (rc = compat_booster_predict_dmatrix(loaded, dcheck, &po, &p2, err)))
-        goto out;
-    if (p1.rows != p2.rows || p1.cols != p2.cols) {
-        rc = smx_fail(err, SMX_ERUNTIME,
-                      "the saved model predicts a different shape (%llux%llu vs %llux%llu)",
-                      (unsigned long long)p2.rows, (unsigned long long)p2.cols,
-                      (unsigned long long)p1.rows, (unsigned long long)p1.cols);
-        goto out;
-    }
-    r->compared_rows = (int)p1.rows;
-    for (uint64_t i = 0; i < p1.rows * p1.cols; i++) {
-        float dd = fabsf(p1.values[i] - p2.values[i]);
-        if (dd > r->max_abs_diff || (isnan(dd) && !(isnan(p1.values[i]) && isnan(p2.values[i]))))
-            r->max_abs_diff = isnan(dd) ? INFINITY : dd;
-    }
-out:
-    free(ev);
-    compat_pred_free(&p1);
-    compat_pred_free(&p2);
-    compat_booster_free(loaded);
-    compat_booster_free(b);
-    compat_dmatrix_free(dcheck);
-    compat_dmatrix_free(dtrain);
-    compat_dmatrix_free(dval);
-    if (rc) {
-        free(r->model);
-        r->model = NULL;
-        r->model_len = 0;
-    }
-    return rc;
-}
-
-void compat_train_result_free(compat_train_result *r)
-{
-    free(r->model);
-    r->model = NULL;
-    r->model_len = 0;
 }

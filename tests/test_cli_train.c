@@ -1,13 +1,12 @@
 /*
- * smxgb train: the training-data parser (values, and the errors a user sees for a header,
- * a ragged row, a non-numeric cell), hyperparameter validation per container, early stopping
- * attributes, the container's model format, predictions of the packaged model against a
- * booster trained in-process, determinism of the artifact, and byte equality with Debian's
- * python3-xgboost xgb.train where it is installed.
+ * smxgb train end to end: early stopping attributes, the container's model format, predictions
+ * of the packaged model against a booster trained in-process, determinism of the artifact, the
+ * errors a user sees, training with a wheel's libxgboost, a verdict that fails the command, and
+ * byte equality with Debian's python3-xgboost xgb.train where it is installed.
  */
 #include "helpers.h"
 
-#include "compat/compat.h"
+#include "train/train.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -27,248 +26,7 @@ static void teardown(void)
     th_rmrf(dir);
     free(dir);
 }
-TestSuite(train, .init = setup, .fini = teardown);
-
-static int parse(const char *text, int csv_weights, compat_data_format f, compat_train_data *d,
-                 smx_err *err)
-{
-    memset(d, 0, sizeof *d);
-    compat_data_opts o = {.format = f, .csv_weights = csv_weights};
-    return compat_data_parse(text, strlen(text), "train.csv", &o, d, err);
-}
-
-/* ---- CSV --------------------------------------------------------------------------------- */
-
-Test(train, csv_values_go_into_one_dense_buffer)
-{
-    compat_train_data d;
-    smx_err err = {0};
-    const char *text = "1,0.5,-2e-3,\n0, 3 ,1.25E2,7\r\n\n2,nan,0.1,-0\n";
-    cr_assert_eq(parse(text, 0, COMPAT_DATA_AUTO, &d, &err), SMX_OK, "%s", err.msg);
-    cr_assert_eq(d.format, COMPAT_DATA_CSV);
-    cr_assert_eq(d.nrow, 3);
-    cr_assert_eq(d.ncol, 3);
-    cr_assert_eq(d.labels[0], 1.0f);
-    cr_assert_eq(d.labels[2], 2.0f);
-    cr_assert_eq(d.X[0], 0.5f);
-    cr_assert_eq(d.X[1], strtof("-2e-3", NULL));
-    cr_assert(isnan(d.X[2]), "an empty cell is a missing value");
-    cr_assert_eq(d.X[3], 3.0f);
-    cr_assert_eq(d.X[4], 125.0f);
-    cr_assert(isnan(d.X[6]));
-    cr_assert_eq(d.X[7], strtof("0.1", NULL));
-    cr_assert_null(d.weights);
-    compat_data_free(&d);
-}
-
-Test(train, csv_numbers_round_like_numpy)
-{
-    /* every value must equal float32(correctly rounded double), what pandas + DMatrix give */
-    char text[1 << 16];
-    size_t n = 0;
-    unsigned s = 12345;
-    double want[400];
-    for (int i = 0; i < 200; i++) {
-        s = s * 1103515245u + 12345u;
-        double v = ((double)(s >> 8) / (1 << 24) - 0.5) * pow(10, (int)(s % 13) - 6);
-        char cell[64];
-        snprintf(cell, sizeof cell, (i % 3) ? "%.17g" : "%.6g", v);
-        want[i] = strtod(cell, NULL);
-        n += (size_t)snprintf(text + n, sizeof text - n, "0,%s\n", cell);
-    }
-    compat_train_data d;
-    smx_err err = {0};
-    cr_assert_eq(parse(text, 0, COMPAT_DATA_CSV, &d, &err), SMX_OK, "%s", err.msg);
-    cr_assert_eq(d.nrow, 200);
-    for (int i = 0; i < 200; i++)
-        cr_assert_eq(d.X[i], (float)want[i], "row %d: %.9g vs %.9g", i, d.X[i], want[i]);
-    compat_data_free(&d);
-}
-
-Test(train, csv_weights_column)
-{
-    compat_train_data d;
-    smx_err err = {0};
-    cr_assert_eq(parse("1,0.5,10,11\n0,2,20,21\n", 1, COMPAT_DATA_CSV, &d, &err), SMX_OK, "%s",
-                 err.msg);
-    cr_assert_eq(d.ncol, 2);
-    cr_assert_not_null(d.weights);
-    cr_assert_eq(d.weights[0], 0.5f);
-    cr_assert_eq(d.weights[1], 2.0f);
-    cr_assert_eq(d.X[2], 20.0f);
-    compat_data_free(&d);
-}
-
-Test(train, csv_header_row_is_named)
-{
-    compat_train_data d;
-    smx_err err = {0};
-    int rc = parse("churned,tenure,charges\n1,2,3\n", 0, COMPAT_DATA_CSV, &d, &err);
-    cr_assert_eq(rc, SMX_EFORMAT);
-    cr_assert(strstr(err.msg, "train.csv: line 1 looks like a header"), "%s", err.msg);
-    cr_assert(strstr(err.msg, "'churned'"), "%s", err.msg);
-    cr_assert(strstr(err.msg, "no header row"), "%s", err.msg);
-    compat_data_free(&d);
-}
-
-Test(train, csv_ragged_row_is_named)
-{
-    compat_train_data d;
-    smx_err err = {0};
-    int rc = parse("1,2,3\n0,4,5\n1,6\n", 0, COMPAT_DATA_CSV, &d, &err);
-    cr_assert_eq(rc, SMX_EFORMAT);
-    cr_assert(strstr(err.msg, "line 3 has 2 columns, but the first row has 3"), "%s", err.msg);
-    compat_data_free(&d);
-    rc = parse("1,2,3\n0,4,5,6,7\n", 0, COMPAT_DATA_CSV, &d, &err);
-    cr_assert(strstr(err.msg, "line 2 has 5 columns, but the first row has 3"), "%s", err.msg);
-    compat_data_free(&d);
-}
-
-Test(train, csv_non_numeric_cell_names_row_and_column)
-{
-    compat_train_data d;
-    smx_err err = {0};
-    int rc = parse("1,2,3\n0,4,5\n1,6,abc\n", 0, COMPAT_DATA_CSV, &d, &err);
-    cr_assert_eq(rc, SMX_EFORMAT);
-    cr_assert(strstr(err.msg, "train.csv: line 3, column 3: 'abc' is not a number"), "%s", err.msg);
-    compat_data_free(&d);
-    rc = parse("1,2,3\n,4,5\n", 0, COMPAT_DATA_CSV, &d, &err);
-    cr_assert(strstr(err.msg, "line 2, column 1: the label is empty"), "%s", err.msg);
-    compat_data_free(&d);
-    rc = parse("1,2,3\n0,0x10,5\n", 0, COMPAT_DATA_CSV, &d, &err);
-    cr_assert(strstr(err.msg, "line 2, column 2: '0x10' is not a number"), "%s", err.msg);
-    compat_data_free(&d);
-}
-
-/* ---- LIBSVM ------------------------------------------------------------------------------ */
-
-Test(train, libsvm_rows_go_into_csr)
-{
-    compat_train_data d;
-    smx_err err = {0};
-    cr_assert_eq(
-        parse("1 3:0.5 1:2\n0 2:1.5  # comment\n\n1 5:-1\n", 0, COMPAT_DATA_AUTO, &d, &err), SMX_OK,
-        "%s", err.msg);
-    cr_assert_eq(d.format, COMPAT_DATA_LIBSVM);
-    cr_assert_eq(d.nrow, 3);
-    cr_assert_eq(d.ncol, 6, "indexes are used as they are: num_feature = max index + 1");
-    cr_assert_eq(d.indptr[1], 2);
-    cr_assert_eq(d.indices[0], 1, "a row's indexes are sorted");
-    cr_assert_eq(d.values[0], 2.0f);
-    cr_assert_eq(d.indices[2], 2);
-    cr_assert_eq(d.indptr[3], 4);
-    compat_data_free(&d);
-
-    cr_assert_eq(parse("1:2 1:1\n0:0.5 2:1\n", 0, COMPAT_DATA_LIBSVM, &d, &err), SMX_OK, "%s",
-                 err.msg);
-    cr_assert_not_null(d.weights);
-    cr_assert_eq(d.weights[1], 0.5f);
-    compat_data_free(&d);
-}
-
-Test(train, libsvm_errors_name_line_and_token)
-{
-    compat_train_data d;
-    smx_err err = {0};
-    cr_assert_eq(parse("1 1:2\n0 3\n", 0, COMPAT_DATA_LIBSVM, &d, &err), SMX_EFORMAT);
-    cr_assert(strstr(err.msg, "line 2, token 2: '3' is not 'index:value'"), "%s", err.msg);
-    compat_data_free(&d);
-    parse("1 1:2\n0 1:x\n", 0, COMPAT_DATA_LIBSVM, &d, &err);
-    cr_assert(strstr(err.msg, "line 2, token 2: '1:x': the value is not a number"), "%s", err.msg);
-    compat_data_free(&d);
-    parse("1 1:2 1:3\n", 0, COMPAT_DATA_LIBSVM, &d, &err);
-    cr_assert(strstr(err.msg, "feature index 1 appears twice"), "%s", err.msg);
-    compat_data_free(&d);
-    parse("1:1 1:2\n0 1:3\n", 0, COMPAT_DATA_LIBSVM, &d, &err);
-    cr_assert(strstr(err.msg, "line 2 has no weight"), "%s", err.msg);
-    compat_data_free(&d);
-}
-
-Test(train, a_directory_channel_reads_every_file_in_order)
-{
-    mkdir(th_path(dir, "ch"), 0755);
-    th_write(th_path(dir, "ch/b.csv"), "0,2\n", 4);
-    th_write(th_path(dir, "ch/a.csv"), "1,1\n", 4);
-    th_write(th_path(dir, "ch/.hidden"), "x,y\n", 4);
-    compat_train_data d = {0};
-    compat_data_opts o = {0};
-    smx_err err = {0};
-    cr_assert_eq(compat_data_load(th_path(dir, "ch"), &o, &d, &err), SMX_OK, "%s", err.msg);
-    cr_assert_eq(d.nrow, 2);
-    cr_assert_eq(d.n_files, 2);
-    cr_assert_eq(d.labels[0], 1.0f);
-    cr_assert_eq(d.X[1], 2.0f);
-    compat_data_free(&d);
-}
-
-/* ---- hyperparameters --------------------------------------------------------------------- */
-
-static int validate(const char *tag, const char *const *kv, size_t n, smx_err *err)
-{
-    compat_kv hp[16];
-    for (size_t i = 0; i < n; i++) {
-        hp[i].key = (char *)kv[2 * i];
-        hp[i].value = (char *)kv[2 * i + 1];
-    }
-    const compat_container *c = compat_container_find(tag);
-    cr_assert_not_null(c, "%s", tag);
-    return compat_train_validate(c, (compat_version){1, 7, 4}, hp, n, err);
-}
-
-Test(train, hyperparameters_are_validated_per_container)
-{
-    smx_err err = {0};
-    const char *ok[] = {"num_round", "10",          "objective",   "binary:logistic", "eta",
-                        "0.3",       "eval_metric", "auc,logloss", "learning_rate",   "0.2"};
-    cr_assert_eq(validate("1.5-1", ok, 5, &err), SMX_OK, "%s", err.msg);
-
-    const char *absl[] = {"num_round", "10", "objective", "reg:absoluteerror"};
-    cr_assert_eq(validate("1.5-1", absl, 2, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "needs XGBoost 1.7"), "%s", err.msg);
-    cr_assert(strstr(err.msg, "1.5-1 has XGBoost 1.5.2"), "%s", err.msg);
-    cr_assert_eq(validate("1.7-1", absl, 2, &err), SMX_OK, "%s", err.msg);
-
-    const char *typo[] = {"num_round", "10", "etta", "0.1"};
-    cr_assert_eq(validate("1.7-1", typo, 2, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "unknown hyperparameter 'etta' (did you mean 'eta'?)"), "%s",
-              err.msg);
-    cr_assert(strstr(err.msg, "max_depth") && strstr(err.msg, "colsample_bytree"),
-              "the message lists the valid names: %s", err.msg);
-
-    const char *none[] = {"eta", "0.1"};
-    cr_assert_eq(validate("1.7-1", none, 1, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "num_round is required"), "%s", err.msg);
-
-    const char *range[] = {"num_round", "10", "eta", "1.5"};
-    cr_assert_eq(validate("1.7-1", range, 2, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "eta=1.5 is out of range [0, 1]"), "%s", err.msg);
-
-    const char *notint[] = {"num_round", "10.5"};
-    cr_assert_eq(validate("1.7-1", notint, 1, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "num_round='10.5': expected an integer"), "%s", err.msg);
-
-    const char *multi[] = {"num_round", "10", "objective", "multi:softmax"};
-    cr_assert_eq(validate("1.7-1", multi, 2, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "needs num_class"), "%s", err.msg);
-
-    const char *auc[] = {"num_round", "10", "eval_metric", "auc"};
-    cr_assert_eq(validate("1.7-1", auc, 2, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "auc is only for classification and ranking"), "%s", err.msg);
-
-    const char *f1[] = {"num_round", "10", "objective", "binary:logistic", "eval_metric", "f1"};
-    cr_assert_eq(validate("1.7-1", f1, 3, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "computed by the container in Python"), "%s", err.msg);
-
-    const char *obj[] = {"num_round", "10", "objective", "reg:quantileerror"};
-    cr_assert_eq(validate("1.7-1", obj, 2, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "needs XGBoost 2.0"), "%s", err.msg);
-
-    const char *old[] = {"num_round", "10"};
-    cr_assert_eq(validate("0.90-2", old, 1, &err), SMX_EINVAL);
-    cr_assert(strstr(err.msg, "predicts nothing"), "%s", err.msg);
-}
-
-/* ---- training end to end ----------------------------------------------------------------- */
+TestSuite(cli_train, .init = setup, .fini = teardown);
 
 /* A small binary classification set: y depends on x0 + x1, with noise. */
 static void write_data(const char *path, int rows, unsigned seed)
@@ -309,10 +67,10 @@ static const char *model_path(const char *name)
 /* Train in-process with the low-level wrappers, as xgb.train would. */
 static compat_booster *train_in_process(compat_xgb *x, const char *csv, int rounds)
 {
-    compat_train_data d = {0};
-    compat_data_opts o = {0};
+    train_data d = {0};
+    train_data_opts o = {0};
     smx_err err = {0};
-    cr_assert_eq(compat_data_load(csv, &o, &d, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(train_data_load(csv, &o, &d, &err), SMX_OK, "%s", err.msg);
     compat_dmatrix *m;
     cr_assert_eq(compat_dmatrix_from_dense(x, d.X, d.nrow, d.ncol, NAN, 0, &m, &err), SMX_OK);
     cr_assert_eq(compat_dmatrix_set_float_info(m, "label", d.labels, d.nrow, &err), SMX_OK);
@@ -325,22 +83,22 @@ static compat_booster *train_in_process(compat_xgb *x, const char *csv, int roun
     for (int i = 0; i < rounds; i++)
         cr_assert_eq(compat_booster_update(b, i, m, &err), SMX_OK, "%s", err.msg);
     compat_dmatrix_free(m);
-    compat_data_free(&d);
+    train_data_free(&d);
     return b;
 }
 
 static void predict_all(compat_xgb *x, compat_booster *b, const char *csv, compat_pred *out)
 {
-    compat_train_data d = {0};
-    compat_data_opts o = {0};
+    train_data d = {0};
+    train_data_opts o = {0};
     smx_err err = {0};
-    cr_assert_eq(compat_data_load(csv, &o, &d, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(train_data_load(csv, &o, &d, &err), SMX_OK, "%s", err.msg);
     compat_dmatrix *m;
     cr_assert_eq(compat_dmatrix_from_dense(x, d.X, d.nrow, d.ncol, NAN, 0, &m, &err), SMX_OK);
     compat_predict_opts po = {.missing = NAN};
     cr_assert_eq(compat_booster_predict_dmatrix(b, m, &po, out, &err), SMX_OK, "%s", err.msg);
     compat_dmatrix_free(m);
-    compat_data_free(&d);
+    train_data_free(&d);
 }
 
 static void trains_loads_and_predicts_identically(const char *tag, const char *magic, size_t ml)
@@ -397,12 +155,12 @@ static void trains_loads_and_predicts_identically(const char *tag, const char *m
     free(art);
 }
 
-Test(train, for_1_5_1_legacy_binary_verified_and_identical)
+Test(cli_train, for_1_5_1_legacy_binary_verified_and_identical)
 {
     trains_loads_and_predicts_identically("1.5-1", "binf", 4);
 }
 
-Test(train, for_3_0_5_ubjson_verified_and_identical)
+Test(cli_train, for_3_0_5_ubjson_verified_and_identical)
 {
     trains_loads_and_predicts_identically("3.0-5", "{L\0\0\0\0\0\0\0\x07learner", 17);
 }
@@ -421,7 +179,7 @@ static char *attr_of(const char *model, const char *key)
     return v;
 }
 
-Test(train, early_stopping_stores_best_iteration_and_best_ntree_limit)
+Test(cli_train, early_stopping_stores_best_iteration_and_best_ntree_limit)
 {
     char *train = strdup(th_path(dir, "train.csv"));
     char *val = strdup(th_path(dir, "val.csv"));
@@ -474,7 +232,7 @@ Test(train, early_stopping_stores_best_iteration_and_best_ntree_limit)
     free(val);
 }
 
-Test(train, same_input_and_seed_give_the_same_artifact_bytes)
+Test(cli_train, same_input_and_seed_give_the_same_artifact_bytes)
 {
     char *train = strdup(th_path(dir, "train.csv"));
     write_data(train, 1000, 5);
@@ -494,7 +252,7 @@ Test(train, same_input_and_seed_give_the_same_artifact_bytes)
     free(b);
 }
 
-Test(train, cli_reports_data_and_hyperparameter_errors)
+Test(cli_train, cli_reports_data_and_hyperparameter_errors)
 {
     char *csv = strdup(th_path(dir, "h.csv"));
     th_write(csv, "label,f1\n1,2\n", 14);
@@ -571,16 +329,16 @@ static void same_bytes_as_python(const char *tree_method)
     free(art);
 }
 
-Test(train, same_bytes_as_python_xgb_train)
+Test(cli_train, same_bytes_as_python_xgb_train)
 {
     same_bytes_as_python("auto");
 }
-Test(train, same_bytes_as_python_xgb_train_hist)
+Test(cli_train, same_bytes_as_python_xgb_train_hist)
 {
     same_bytes_as_python("hist");
 }
 
-Test(train, trains_with_the_libxgboost_of_a_wheel)
+Test(cli_train, trains_with_the_libxgboost_of_a_wheel)
 {
     /* a wheel laid out as pip's: xgboost/lib/libxgboost.so (here Debian's library) */
     char cmd[2048];
@@ -625,7 +383,7 @@ Test(train, trains_with_the_libxgboost_of_a_wheel)
     free(train);
 }
 
-Test(train, a_verdict_other_than_ok_fails_train_and_removes_the_artifact)
+Test(cli_train, a_verdict_other_than_ok_fails_train_and_removes_the_artifact)
 {
     /* binary:logitraw from XGBoost >= 1.3.1 predicts shifted margins in 1.2-x containers */
     char *train = strdup(th_path(dir, "train.csv"));
@@ -693,18 +451,18 @@ static void same_bytes_weighted(const char *tree_method)
     free(art);
 }
 
-Test(train, same_bytes_as_python_weighted_hist)
+Test(cli_train, same_bytes_as_python_weighted_hist)
 {
     same_bytes_weighted("hist");
 }
-Test(train, same_bytes_as_python_weighted_approx)
+Test(cli_train, same_bytes_as_python_weighted_approx)
 {
     same_bytes_weighted("approx");
 }
 
 /* LIBSVM: the same bytes as xgb.train on XGBoost's own loader (DMatrix('f?format=libsvm'),
  * what the 1.7-1 container's training uses); indexes kept as they are (1-based -> 7 columns). */
-Test(train, libsvm_same_bytes_as_python_xgb_train)
+Test(cli_train, libsvm_same_bytes_as_python_xgb_train)
 {
     if (th_run("/usr/bin/python3 -c 'import xgboost, numpy' 2>/dev/null", NULL) != 0)
         cr_skip_test("/usr/bin/python3 has no xgboost (scripts/setup.sh installs it)");

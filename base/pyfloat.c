@@ -1,7 +1,8 @@
 /*
- * Python's float repr and float() parsing, because the container prints every number with
- * repr() of a Python float (the float32 prediction widened to double) and parses CSV and
- * libsvm fields with float().
+ * Numbers as Python writes and reads them, in one place. The container prints every number
+ * with repr() of a Python float (serve's responses, the best_score attribute training stores)
+ * and reads inference fields with float(); its training reads CSV and LIBSVM channels through
+ * numpy/pandas, which take a narrower set of strings.
  *
  * repr: the shortest decimal string that reads back as the same double (David Gay's mode 0,
  * which CPython uses), then Python's layout: exponent form when the decimal exponent is
@@ -11,8 +12,15 @@
  * reads back, that one does (a binary search over p in 1..17). The one exception is a power
  * of two, whose rounding interval is narrower below than above: there the next p-digit
  * string above is tried as well.
+ *
+ * Parsing: one scanner checks the grammar ([sign] digits [. digits] [e [sign] digits], or
+ * nan/inf/infinity) and collects the first 19 significant digits. A decimal whose digits all
+ * fit and whose power of ten is within 10^22 is converted exactly (Clinger's fast path: both
+ * operands are exact doubles, so the one multiplication or division rounds correctly);
+ * anything else goes through strtod, which rounds correctly too. The rules (SMX_NUM_PLAIN,
+ * SMX_NUM_PYTHON in base.h) differ only in what the scanner accepts around the digits.
  */
-#include "serve.h"
+#include "base.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -225,17 +233,23 @@ static size_t repr(double v, char *out, const char *nan, const char *inf)
     return (size_t)(o - out);
 }
 
-size_t serve_pyrepr(double v, char out[SERVE_PYREPR_MAX])
+size_t smx_pyrepr(double v, char out[SMX_PYREPR_MAX])
 {
     return repr(v, out, "nan", "inf");
 }
 
-size_t serve_pyrepr_json(double v, char out[SERVE_PYREPR_MAX])
+size_t smx_pyrepr_json(double v, char out[SMX_PYREPR_MAX])
 {
     return repr(v, out, "NaN", "Infinity");
 }
 
-/* ---- float() ----------------------------------------------------------------------------- */
+/* ---- parsing ----------------------------------------------------------------------------- */
+
+#define PY_MAX_TOKEN 4096 /* serve's bound on one float() field, not Python's (it has none) */
+
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Python's str.strip() whitespace, ASCII part (Py_UNICODE_ISSPACE) */
 static int py_space(unsigned char c)
@@ -243,6 +257,12 @@ static int py_space(unsigned char c)
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
+static int is_digit(char c)
+{
+    return (unsigned)(c - '0') < 10;
+}
+
+/* s[0..n) is word, in any case */
 static int ieq(const char *s, size_t n, const char *word)
 {
     size_t w = strlen(word);
@@ -258,115 +278,146 @@ static int ieq(const char *s, size_t n, const char *word)
     return 1;
 }
 
-/* digits with single underscores between digits; returns chars consumed (0 = no digit) */
-static size_t digit_run(const char *s, size_t n, char **o)
+/* What the scanner found: value = mant * 10^exp10 when nothing was dropped. */
+typedef struct scan {
+    const char *s;
+    size_t n, i;     /* the token and the read position */
+    int underscores; /* '_' between two digits is skipped (Python) */
+    uint64_t mant;   /* the first 19 significant digits */
+    int sig;         /* significant digits in mant (leading zeros do not count) */
+    int dropped;     /* digits after those: the fast path cannot be used */
+    long exp10;
+} scan;
+
+/*
+ * A run of digits from sc->i (in the fraction when frac), with single underscores between
+ * digits when sc->underscores. Returns the number of digits read (0: no digit first).
+ */
+static size_t digit_run(scan *sc, int frac)
 {
-    size_t i = 0;
-    if (i >= n || s[i] < '0' || s[i] > '9')
-        return 0;
-    while (i < n) {
-        if (s[i] >= '0' && s[i] <= '9') {
-            *(*o)++ = s[i++];
-        } else if (s[i] == '_' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9') {
-            i++;
-        } else {
+    size_t nd = 0;
+    while (sc->i < sc->n) {
+        char c = sc->s[sc->i];
+        if (is_digit(c)) {
+            if (sc->sig < 19) {
+                sc->mant = sc->mant * 10 + (uint64_t)(c - '0');
+                if (sc->mant)
+                    sc->sig++;
+                if (frac)
+                    sc->exp10--;
+            } else {
+                sc->dropped++;
+                if (!frac)
+                    sc->exp10++;
+            }
+            nd++;
+        } else if (!(c == '_' && sc->underscores && nd && sc->i + 1 < sc->n &&
+                     is_digit(sc->s[sc->i + 1]))) {
             break;
         }
+        sc->i++;
     }
-    return i;
+    return nd;
 }
 
-int serve_pyfloat_parse(const char *s, size_t n, double *v)
+/* [e|E [sign] digits] at sc->i: adds the exponent to sc->exp10; 0 if an 'e' has no digits. */
+static int exponent(scan *sc)
 {
-    while (n && py_space((unsigned char)*s)) {
-        s++;
-        n--;
-    }
-    while (n && py_space((unsigned char)s[n - 1]))
-        n--;
-    if (!n || n > 4096)
-        return 0;
-    {
-        /* fast path (Clinger): at most 15 digits and 22 decimals, exact m / 10^k */
-        static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-        size_t i = 0;
-        int neg = 0, nd = 0, frac = -1, ok = 1;
-        uint64_t m = 0;
-        if (s[0] == '-' || s[0] == '+')
-            neg = s[i++] == '-';
-        for (; i < n; i++) {
-            char c = s[i];
-            if (c >= '0' && c <= '9') {
-                m = m * 10 + (uint64_t)(c - '0');
-                nd++;
-                if (frac >= 0)
-                    frac++;
-            } else if (c == '.' && frac < 0) {
-                frac = 0;
-            } else {
-                ok = 0;
-                break;
-            }
+    if (sc->i >= sc->n || (sc->s[sc->i] != 'e' && sc->s[sc->i] != 'E'))
+        return 1;
+    sc->i++;
+    int neg = 0;
+    if (sc->i < sc->n && (sc->s[sc->i] == '-' || sc->s[sc->i] == '+'))
+        neg = sc->s[sc->i++] == '-';
+    long e = 0;
+    size_t nd = 0;
+    while (sc->i < sc->n) {
+        char c = sc->s[sc->i];
+        if (is_digit(c)) {
+            if (e < 100000) /* beyond that the value is 0 or inf; strtod says which */
+                e = e * 10 + (c - '0');
+            nd++;
+        } else if (!(c == '_' && sc->underscores && nd && sc->i + 1 < sc->n &&
+                     is_digit(sc->s[sc->i + 1]))) {
+            break;
         }
-        if (ok && nd > 0 && nd <= 15 && frac <= 22) {
-            double d = (double)m;
-            if (frac > 0)
-                d /= p10[frac];
-            *v = neg ? -d : d;
+        sc->i++;
+    }
+    sc->exp10 += neg ? -e : e;
+    return nd > 0;
+}
+
+/* The grammar was checked: let the C library round s[0..n) (underscores removed). */
+static int slow_path(const char *s, size_t n, double *v)
+{
+    char stack[128];
+    char *tmp = n < sizeof stack ? stack : malloc(n + 1);
+    if (!tmp)
+        return 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '_')
+            tmp[k++] = s[i];
+    tmp[k] = '\0';
+    char *end;
+    *v = strtod(tmp, &end);
+    int ok = end == tmp + k;
+    if (tmp != stack)
+        free(tmp);
+    return ok;
+}
+
+int smx_number_parse(const char *s, size_t n, int rules, double *v)
+{
+    int python = rules == SMX_NUM_PYTHON;
+    if (python) {
+        while (n && py_space((unsigned char)*s)) {
+            s++;
+            n--;
+        }
+        while (n && py_space((unsigned char)s[n - 1]))
+            n--;
+        if (n > PY_MAX_TOKEN)
+            return 0;
+    }
+    if (!n)
+        return 0;
+    scan sc = {.s = s, .n = n, .underscores = python};
+    int neg = 0;
+    if (s[0] == '-' || s[0] == '+')
+        neg = s[sc.i++] == '-';
+    size_t after_sign = sc.i;
+    size_t nd = digit_run(&sc, 0);
+    if (sc.i < n && s[sc.i] == '.') {
+        sc.i++;
+        nd += digit_run(&sc, 1);
+    }
+    if (!nd) {
+        const char *w = s + after_sign;
+        size_t wn = n - after_sign;
+        if (ieq(w, wn, "inf") || ieq(w, wn, "infinity")) {
+            *v = neg ? -INFINITY : INFINITY;
             return 1;
         }
-    }
-    char stackbuf[128];
-    char *clean = n < sizeof stackbuf ? stackbuf : malloc(n + 1);
-    if (!clean)
+        if (ieq(w, wn, "nan")) {
+            /* Python keeps the sign of -nan; numpy and pandas read a plain NaN */
+            *v = python && neg ? -NAN : NAN;
+            return 1;
+        }
         return 0;
-    char *o = clean;
-    size_t i = 0;
-    int neg = 0, ok = 0;
-    if (s[i] == '+' || s[i] == '-') {
-        neg = s[i] == '-';
-        *o++ = s[i++];
     }
-    const char *rest = s + i;
-    size_t rn = n - i;
-    if (ieq(rest, rn, "inf") || ieq(rest, rn, "infinity")) {
-        *v = neg ? -INFINITY : INFINITY;
-        ok = 2;
-    } else if (ieq(rest, rn, "nan")) {
-        *v = neg ? -NAN : NAN;
-        ok = 2;
-    } else {
-        size_t a = digit_run(s + i, n - i, &o);
-        i += a;
-        size_t b = 0;
-        if (i < n && s[i] == '.') {
-            *o++ = s[i++];
-            b = digit_run(s + i, n - i, &o);
-            i += b;
-        }
-        if (a || b) {
-            ok = 1;
-            if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-                *o++ = 'e';
-                i++;
-                if (i < n && (s[i] == '+' || s[i] == '-'))
-                    *o++ = s[i++];
-                size_t c = digit_run(s + i, n - i, &o);
-                i += c;
-                if (!c)
-                    ok = 0;
-            }
-            if (i != n)
-                ok = 0;
-        }
+    if (!exponent(&sc) || sc.i != n)
+        return 0;
+    if (!sc.dropped && sc.mant <= (1ull << 53) && sc.exp10 >= -22 && sc.exp10 <= 22) {
+        double d = (double)sc.mant;
+        d = sc.exp10 < 0 ? d / pow10_exact[-sc.exp10] : d * pow10_exact[sc.exp10];
+        *v = neg ? -d : d;
+        return 1;
     }
-    if (ok == 1) {
-        *o = '\0';
-        *v = strtod(clean, NULL);
-    }
-    if (clean != stackbuf)
-        free(clean);
-    return ok != 0;
+    return slow_path(s, n, v);
+}
+
+int smx_pyfloat_parse(const char *s, size_t n, double *v)
+{
+    return smx_number_parse(s, n, SMX_NUM_PYTHON, v);
 }

@@ -1,9 +1,9 @@
 /*
- * Fuzz the training-data parser (compat/traindata.c): the same bytes as CSV, CSV with
+ * Fuzz the training-data parser (train/data.c): the same bytes as CSV, CSV with
  * weights, LIBSVM and sniffed, with a row limit so a large input cannot exhaust memory. The
  * parsed shape is checked for consistency.
  */
-#include "compat/compat.h"
+#include "train/train.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,16 +13,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const compat_data_format fmts[] = {COMPAT_DATA_AUTO, COMPAT_DATA_CSV, COMPAT_DATA_CSV,
-                                              COMPAT_DATA_LIBSVM};
+    static const train_data_format fmts[] = {TRAIN_DATA_AUTO, TRAIN_DATA_CSV, TRAIN_DATA_CSV,
+                                             TRAIN_DATA_LIBSVM};
     for (int i = 0; i < 4; i++) {
-        compat_train_data d;
+        train_data d;
         memset(&d, 0, sizeof d);
-        compat_data_opts o = {.format = fmts[i], .csv_weights = i == 2, .max_rows = 100000};
+        train_data_opts o = {.format = fmts[i], .csv_weights = i == 2, .max_rows = 100000};
         smx_err err = {0};
-        int rc = compat_data_parse((const char *)data, size, "fuzz", &o, &d, &err);
+        int rc = train_data_parse((const char *)data, size, "fuzz", &o, &d, &err);
         if (rc == SMX_OK && d.nrow) {
-            if (d.format == COMPAT_DATA_CSV) {
+            if (d.format == TRAIN_DATA_CSV) {
                 if (!d.X || !d.ncol)
                     abort();
                 volatile float s = d.X[d.nrow * d.ncol - 1];
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void)w;
             }
         }
-        compat_data_free(&d);
+        train_data_free(&d);
     }
     return 0;
 }
