@@ -102,6 +102,9 @@ typedef struct smx_out {
  */
 int smx_out_open(smx_out *o, const char *path, const char *const *inputs, size_t n_inputs,
                  smx_err *err);
+/* The same checks as smx_out_open, creating nothing: for a command that works long before it
+ * writes (train) and must fail at once when the output cannot be written. */
+int smx_out_check(const char *path, const char *const *inputs, size_t n_inputs, smx_err *err);
 int smx_out_write(smx_out *o, const void *p, size_t n, smx_err *err);
 /* Finish: fsync and rename into place (or close when written through). On failure the
  * temporary file is removed and the destination is untouched. */

@@ -155,43 +155,65 @@ static int open_atomic(smx_out *o, const char *target, const struct stat *existi
     return SMX_OK;
 }
 
+/* What the path leads to: *target is the file to replace (a symlink's target), *through is set
+ * when the destination is written in place. Checks inputs and writability. */
+static int classify(const char *path, const char *const *inputs, size_t n_inputs, char *target,
+                    struct stat *st, int *exists, int *through, smx_err *err)
+{
+    *through = 0;
+    if (!path || !*path)
+        return smx_fail(err, SMX_EINVAL, "no output path given");
+    if (!strcmp(path, "-") || names_fd(path)) {
+        *through = 1;
+        return SMX_OK;
+    }
+    *exists = stat(path, st) == 0;
+    if (*exists && S_ISDIR(st->st_mode))
+        return smx_fail_at(err, SMX_EINVAL, path, "name a file, not a directory",
+                           "%s: is a directory", path);
+    if (!*exists || !realpath(path, target))
+        snprintf(target, PATH_MAX, "%s", path);
+    char *dir = dir_of(target);
+    if (!dir)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    int rc = check_inputs(path, dir, inputs, n_inputs, err);
+    *through = *exists && !S_ISREG(st->st_mode);
+    if (!rc && !*through && access(dir, F_OK) != 0)
+        rc = smx_fail_at(err, SMX_EIO, path, "create the directory first",
+                         "%s: the directory %s does not exist", path, dir);
+    else if (!rc && !*through && access(dir, W_OK | X_OK) != 0)
+        rc = smx_fail_at(err, SMX_EIO, path, "write the output to a directory you can write to",
+                         "%s: cannot create a file in %s: %s", path, dir, strerror(errno));
+    else if (!rc && *through && access(path, W_OK) != 0)
+        rc = smx_fail_at(err, SMX_EIO, path, "check the path and its permissions",
+                         "%s: cannot open for writing: %s", path, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+int smx_out_check(const char *path, const char *const *inputs, size_t n_inputs, smx_err *err)
+{
+    char target[PATH_MAX];
+    struct stat st;
+    int exists = 0, through = 0;
+    return classify(path, inputs, n_inputs, target, &st, &exists, &through, err);
+}
+
 int smx_out_open(smx_out *o, const char *path, const char *const *inputs, size_t n_inputs,
                  smx_err *err)
 {
     memset(o, 0, sizeof *o);
     o->fd = -1;
-    if (!path || !*path)
-        return smx_fail(err, SMX_EINVAL, "no output path given");
-    if (!(o->path = strdup(path)))
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    if (!strcmp(path, "-") || names_fd(path)) {
-        o->through = 1;
-        return open_through(o, path, err);
-    }
+    char target[PATH_MAX];
     struct stat st;
-    int exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode))
-        return smx_fail_at(err, SMX_EINVAL, path, "name a file, not a directory",
-                           "%s: is a directory", path);
-    /* the file the path leads to: a symlink is replaced at its target */
-    char resolved[PATH_MAX];
-    const char *target = path;
-    if (exists && realpath(path, resolved))
-        target = resolved;
-    char *dir = dir_of(target);
-    if (!dir)
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    int rc = check_inputs(path, dir, inputs, n_inputs, err);
-    if (!rc && !exists && access(dir, F_OK) != 0)
-        rc = smx_fail_at(err, SMX_EIO, path, "create the directory first",
-                         "%s: the directory %s does not exist", path, dir);
-    free(dir);
+    int exists = 0;
+    int rc = classify(path, inputs, n_inputs, target, &st, &exists, &o->through, err);
     if (rc)
         return rc;
-    if (exists && !S_ISREG(st.st_mode)) {
-        o->through = 1;
+    if (!(o->path = strdup(path)))
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    if (o->through)
         return open_through(o, path, err);
-    }
     return open_atomic(o, target, exists ? &st : NULL, err);
 }
 

@@ -118,3 +118,75 @@ Test(cli_output, sigterm_during_package_leaves_no_temporary)
     th_rmrf(d);
     free(d);
 }
+
+static void csv_rows(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "%d,%d.5,%d\n", i % 2, i % 7, (i * 13) % 5);
+    fclose(f);
+}
+
+Test(cli_output, train_never_overwrites_its_own_training_data)
+{
+    char *d = th_tmpdir();
+    char t[512];
+    snprintf(t, sizeof t, "%s/t.csv", d);
+    csv_rows(t);
+    size_t before_len;
+    char *before = th_read(t, &before_len);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "train --train %s --container 1.7-1 -p num_round=2 -o %s/./t.csv 2>&1",
+                      t, d);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "the output is the input"), "%s", out);
+    cr_assert_null(strstr(out, "[0]"), "refused before training: %s", out);
+    size_t after_len;
+    char *after = th_read(t, &after_len);
+    cr_assert(after_len == before_len && !memcmp(before, after, before_len), "data intact");
+    free(out);
+    free(before);
+    free(after);
+    /* nor a file inside a channel directory */
+    mkdir(th_path(d, "chan"), 0700);
+    csv_rows(th_path(th_path(d, "chan"), "part1.csv"));
+    rc = th_smxgb(&out,
+                  "train --train %s/chan --container 1.7-1 -p num_round=2 -o %s/chan/m.tar.gz 2>&1",
+                  d, d);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "inside the input directory"), "%s", out);
+    free(out);
+    th_rmrf(d);
+    free(d);
+}
+
+Test(cli_output, train_checks_the_output_before_training_and_writes_a_fifo)
+{
+    char *d = th_tmpdir();
+    char t[512];
+    snprintf(t, sizeof t, "%s/t.csv", d);
+    csv_rows(t);
+    char *out = NULL;
+    int rc = th_smxgb(
+        &out, "train --train %s --container 1.7-1 -p num_round=2 -o /nonexistent/m.tar.gz 2>&1", t);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "/nonexistent"), "%s", out);
+    cr_assert_null(strstr(out, "[0]"), "refused before training: %s", out);
+    free(out);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && mkfifo p && { (gzip -t < p && echo fifo-ok) & } && "
+             "%s train --train %s --container 1.7-1 -p num_round=2 -o p -q; echo rc=$?; wait; "
+             "test -p p && echo still-fifo; "
+             "%s train --train %s --container 1.7-1 -p num_round=2 -o - 2>/dev/null | gzip -t && "
+             "echo dash-ok",
+             d, SMXGB_BIN, t, SMXGB_BIN, t);
+    th_run(cmd, &out);
+    cr_assert(strstr(out, "rc=0") && strstr(out, "fifo-ok") && strstr(out, "still-fifo"), "%s",
+              out);
+    cr_assert(strstr(out, "dash-ok"), "the archive alone on stdout, the report on stderr: %s", out);
+    free(out);
+    th_rmrf(d);
+    free(d);
+}

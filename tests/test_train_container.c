@@ -107,7 +107,7 @@ Test(train_container, trains_packages_and_verifies_reporting_progress_in_order)
     cr_assert_str_eq(e.log, "DR0R1R2R3T0");
     cr_assert_eq(e.rows, 400);
     cr_assert_eq(e.validation, 0);
-    cr_assert_eq(job.stage, TRAIN_STAGE_VERIFY);
+    cr_assert_eq(job.stage, TRAIN_STAGE_WRITE, "verified, then written");
     cr_assert(job.identical && job.verified);
     cr_assert_eq(job.result.rounds, 4);
     cr_assert_str_eq(job.result.format, "deprecated", "1.7-1 training writes legacy binary");

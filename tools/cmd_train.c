@@ -200,8 +200,8 @@ static void print_result_text(const train_job *job, const compat_container *c)
         print_summary(job, c);
     if (!job->verified) {
         fprintf(stderr,
-                "smxgb train: the model fails verify for container %s, so %s was removed (that "
-                "endpoint would not serve it correctly):\n",
+                "smxgb train: the model fails verify for container %s, so %s was not written "
+                "(that endpoint would not serve it correctly):\n",
                 c->tag, o.output);
         report_print_text(stderr, job->report);
     } else if (!o.quiet) {
@@ -307,6 +307,7 @@ static int cmd_train(int argc, char **argv)
         code = read_hyperparameters(&hp);
     if (code >= 0)
         goto out;
+    char out_fd[32];
     progress prog = {.print_lines = !o.json && !o.quiet,
                      .bar = !o.json && !o.quiet && isatty(STDERR_FILENO)};
     train_job_opts jo = {.train = o.train,
@@ -317,7 +318,9 @@ static int cmd_train(int argc, char **argv)
                          .format = (train_data_format)fmt,
                          .xgboost_lib = o.xgboost_lib,
                          .xgboost_wheel = o.xgboost_wheel,
-                         .output = o.output,
+                         .output = tools_claim_stdout(o.output, out_fd, sizeof out_fd),
+                         .also_inputs = (const char *const[]){o.hp_file},
+                         .n_also_inputs = o.hp_file ? 1 : 0,
                          .ctx = &prog,
                          .on_data = on_data,
                          .on_round = on_round,

@@ -5,9 +5,12 @@
  */
 #include "tools.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef SMXGB_VERSION
 #define SMXGB_VERSION "0.0.0"
@@ -28,6 +31,24 @@ void tools_register_verb(const char *name, int (*fn)(int, char **), const verb_d
         i--;
     }
     verbs[i] = (struct verb){name, fn, doc, order};
+}
+
+const char *tools_claim_stdout(const char *output, char *buf, size_t n)
+{
+    if (!output)
+        return output;
+    struct stat a, b;
+    int is_stdout = !strcmp(output, "-") ||
+                    (stat(output, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 &&
+                     !S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    if (!is_stdout)
+        return output;
+    fflush(stdout);
+    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+        return output;
+    snprintf(buf, n, "/dev/fd/%d", fd);
+    return buf;
 }
 
 int exit_for_status(int status)

@@ -49,6 +49,14 @@ extern const artifact_code_doc gate_finding_codes[];
 /* Map an smx status from a failed call to an exit code. */
 int exit_for_status(int status);
 
+/*
+ * For a verb whose -o may be standard output ("-", /dev/stdout, or whatever fd 1 is): when it
+ * is, keep the real stdout for the output only (returns "/dev/fd/N" in buf to pass to the
+ * library) and point this process's stdout at stderr, so that what the verb prints cannot mix
+ * with the bytes it writes. Otherwise returns output unchanged.
+ */
+const char *tools_claim_stdout(const char *output, char *buf, size_t n);
+
 /* Verify-style report output. */
 json_t *report_to_json(const compat_report *r);
 void report_print_text(FILE *f, const compat_report *r);

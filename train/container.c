@@ -4,11 +4,15 @@
  * (train_run), then package the model file as that container's training names it
  * (xgboost-model in a deterministic model.tar.gz) and verify the artifact for that container.
  *
- * A model that does not load back identically is not packaged, and an artifact that fails
- * verify for its own container is removed: train never leaves behind a model that container
- * would not serve correctly. Each step that fails says which one it was (job->stage), so the
- * caller can tell bad input from an internal failure. Progress (the channels read, each round,
- * the end of training) goes to the caller's callbacks; nothing here prints.
+ * The output is checked before any work (it must not be one of the inputs, nor inside an input
+ * channel directory, and its directory must be writable), and written only at the end: the
+ * artifact is packaged and verified in scratch, then written whole to the output. A model that
+ * does not load back identically is not packaged, and an artifact that fails verify for its own
+ * container never reaches the output, so an existing file there is kept: train never leaves
+ * behind a model that container would not serve correctly. Each step that fails says which one it
+ * was (job->stage), so the caller can tell bad input from an internal failure. Progress (the
+ * channels read, each round, the end of training) goes to the caller's callbacks; nothing here
+ * prints.
  */
 #include "train.h"
 
@@ -88,64 +92,136 @@ static int train_model(const train_job_opts *o, compat_xgb *x, train_data *dtrai
     return SMX_OK;
 }
 
-static int write_file(const char *path, const void *buf, size_t len)
+static int write_file(const char *path, const void *buf, size_t len, smx_err *err)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    int ok = fwrite(buf, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    return ok ? 0 : -1;
-}
-
-/* xgboost-model, as the container's training names it, in a deterministic model.tar.gz. */
-static int package(const train_job_opts *o, const train_result *r, smx_err *err)
-{
-    const char *td = getenv("TMPDIR");
-    char *dir = NULL;
-    if (asprintf(&dir, "%s/smxgb-train-XXXXXX", td && *td ? td : "/tmp") < 0)
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    if (!mkdtemp(dir)) {
-        int e = errno;
-        free(dir);
-        return smx_fail(err, SMX_EIO, "cannot create a temporary directory: %s", strerror(e));
-    }
-    char model[4096];
-    snprintf(model, sizeof model, "%s/xgboost-model", dir);
-    int rc = SMX_OK;
-    if (write_file(model, r->model, r->model_len))
-        rc = smx_fail(err, SMX_EIO, "cannot write %s: %s", model, strerror(errno));
-    artifact_package_opts po = {.allow_multiple = 0, .mtime = o->mtime};
+    smx_out out;
+    int rc = smx_out_open(&out, path, NULL, 0, err);
     if (!rc)
-        rc = artifact_package(model, o->output, &po, err);
-    unlink(model);
-    rmdir(dir);
-    free(dir);
+        rc = smx_out_write(&out, buf, len, err);
+    if (!rc)
+        rc = smx_out_commit(&out, err);
+    smx_out_abort(&out);
     return rc;
 }
 
-/* verify for the target container; ok means no error finding and the verdict ok. */
-static int verify(const train_job_opts *o, train_job *job, smx_err *err)
+/* xgboost-model, as the container's training names it, in a deterministic model.tar.gz in the
+ * job's scratch directory (verified there before it goes to the output). */
+static int package(const train_job_opts *o, const train_result *r, const char *scratch,
+                   char **artifact, smx_err *err)
+{
+    char model[4096];
+    snprintf(model, sizeof model, "%s/xgboost-model", scratch);
+    if (asprintf(artifact, "%s/model.tar.gz", scratch) < 0) {
+        *artifact = NULL;
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    int rc = write_file(model, r->model, r->model_len, err);
+    artifact_package_opts po = {.allow_multiple = 0, .mtime = o->mtime};
+    if (!rc)
+        rc = artifact_package(model, *artifact, &po, err);
+    unlink(model);
+    return rc;
+}
+
+/* verify the packaged artifact for the target container; ok means no error finding and the
+ * verdict ok. The report names the output the user asked for. */
+static int verify(const train_job_opts *o, const char *artifact, train_job *job, smx_err *err)
 {
     const char *tags[1] = {o->container->tag};
     /* no load check in a forked child: this process already runs XGBoost's OpenMP threads,
      * and a child forked from it can hang in libgomp; train_run has loaded the written bytes
      * back and compared its predictions already. The load rules still apply. */
-    compat_verify_opts vo = {
-        .containers = tags, .n_containers = 1, .xgboost_lib = o->xgboost_lib, .no_load_check = 1};
+    compat_verify_opts vo = {.containers = tags,
+                             .n_containers = 1,
+                             .xgboost_lib = o->xgboost_lib,
+                             .no_load_check = 1,
+                             .display = o->output};
     artifact_limits_default(&vo.limits);
-    int rc = compat_verify(o->output, &vo, &job->report, err);
+    int rc = compat_verify(artifact, &vo, &job->report, err);
     if (rc) {
         char what[4200];
         snprintf(what, sizeof what, "verify %s", o->output);
         return fail_in(err, rc, what);
     }
+    char *shown = strdup(o->output);
+    if (!shown)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    free(job->report->scan->path);
+    job->report->scan->path = shown;
     const compat_report *rep = job->report;
     job->verified =
         rep->n_errors == 0 && rep->n_results == 1 && rep->results[0].verdict == COMPAT_VERDICT_OK;
-    if (!job->verified)
-        unlink(o->output); /* never leave an artifact behind that fails its own container */
     return SMX_OK;
+}
+
+/* The verified artifact goes to the output whole (a regular file by rename, a device or FIFO
+ * written through); an artifact that fails its own container never reaches it. */
+/* Every file the job reads: the output must be none of them (nor inside a channel directory). */
+static const char **inputs_of(const train_job_opts *o, size_t *n)
+{
+    const char **v = calloc(o->n_also_inputs + 2, sizeof *v);
+    if (!v)
+        return NULL;
+    *n = 0;
+    v[(*n)++] = o->train;
+    if (o->validation)
+        v[(*n)++] = o->validation;
+    for (size_t i = 0; i < o->n_also_inputs; i++)
+        v[(*n)++] = o->also_inputs[i];
+    return v;
+}
+
+static int check_output(const train_job_opts *o, smx_err *err)
+{
+    size_t n;
+    const char **in = inputs_of(o, &n);
+    if (!in)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    int rc = smx_out_check(o->output, in, n, err);
+    free(in);
+    return rc;
+}
+
+static int install(const train_job_opts *o, const char *artifact, smx_err *err)
+{
+    smx_buf b = SMX_BUF_INIT;
+    size_t n = 0;
+    const char **in = inputs_of(o, &n);
+    int rc = in ? smx_buf_read_file(&b, artifact, SIZE_MAX / 2, err)
+                : smx_fail(err, SMX_ENOMEM, "out of memory");
+    smx_out out = {.fd = -1};
+    if (!rc)
+        rc = smx_out_open(&out, o->output, in, n, err);
+    if (!rc && !(rc = smx_out_write(&out, b.data, b.len, err)))
+        rc = smx_out_commit(&out, err);
+    smx_out_abort(&out); /* nothing left to do after a commit */
+    smx_buf_free(&b);
+    free(in);
+    return rc;
+}
+
+/* Package, verify, and only then write the output. */
+static int deliver(const train_job_opts *o, train_job *job, smx_err *err)
+{
+    char *scratch = NULL, *artifact = NULL;
+    int rc = smx_scratch_dir("smxgb-train-", &scratch, err);
+    if (!rc) {
+        job->stage = TRAIN_STAGE_PACKAGE;
+        rc = package(o, &job->result, scratch, &artifact, err);
+    }
+    if (!rc) {
+        job->stage = TRAIN_STAGE_VERIFY;
+        rc = verify(o, artifact, job, err);
+    }
+    if (!rc && job->verified) {
+        job->stage = TRAIN_STAGE_WRITE;
+        rc = install(o, artifact, err);
+    }
+    if (scratch)
+        smx_scratch_remove(scratch);
+    free(scratch);
+    free(artifact);
+    return rc;
 }
 
 int train_for_container(const train_job_opts *o, train_job *job, smx_err *err)
@@ -153,8 +229,12 @@ int train_for_container(const train_job_opts *o, train_job *job, smx_err *err)
     memset(job, 0, sizeof *job);
     train_data dtrain = {0}, dval = {0};
     compat_xgb *x = NULL;
-    job->stage = TRAIN_STAGE_RUNTIME;
-    int rc = open_runtime(o, &x, job, err);
+    job->stage = TRAIN_STAGE_OUTPUT;
+    int rc = check_output(o, err);
+    if (!rc) {
+        job->stage = TRAIN_STAGE_RUNTIME;
+        rc = open_runtime(o, &x, job, err);
+    }
     if (!rc) {
         job->stage = TRAIN_STAGE_HYPERPARAMETERS;
         rc = train_validate(o->container, job->xgboost_version, o->hyperparameters,
@@ -170,14 +250,8 @@ int train_for_container(const train_job_opts *o, train_job *job, smx_err *err)
         job->stage = TRAIN_STAGE_TRAIN;
         rc = train_model(o, x, &dtrain, &dval, job, err);
     }
-    if (!rc && job->identical) {
-        job->stage = TRAIN_STAGE_PACKAGE;
-        rc = package(o, &job->result, err);
-    }
-    if (!rc && job->identical) {
-        job->stage = TRAIN_STAGE_VERIFY;
-        rc = verify(o, job, err);
-    }
+    if (!rc && job->identical)
+        rc = deliver(o, job, err);
     train_data_free(&dtrain);
     train_data_free(&dval);
     compat_xgb_close(x);

@@ -148,12 +148,14 @@ void train_result_free(train_result *r);
 
 /* The step train_for_container was at when it stopped. */
 typedef enum train_stage {
+    TRAIN_STAGE_OUTPUT,          /* the output cannot be written, or is an input */
     TRAIN_STAGE_RUNTIME,         /* loading libxgboost (or a wheel's) */
     TRAIN_STAGE_HYPERPARAMETERS, /* validating them, before any data is read */
     TRAIN_STAGE_DATA,            /* reading the channels */
     TRAIN_STAGE_TRAIN,           /* the rounds, saving the model, loading it back */
     TRAIN_STAGE_PACKAGE,         /* writing model.tar.gz */
-    TRAIN_STAGE_VERIFY           /* verify for the container */
+    TRAIN_STAGE_VERIFY,          /* verify for the container */
+    TRAIN_STAGE_WRITE            /* writing the verified artifact to the output */
 } train_stage;
 
 typedef struct train_job_opts {
@@ -162,12 +164,15 @@ typedef struct train_job_opts {
     const compat_container *container;
     const compat_kv *hyperparameters; /* SageMaker names, string values */
     size_t n_hyperparameters;
-    train_data_format format;  /* AUTO: by extension, else from the first line */
-    const char *xgboost_lib;   /* train with this libxgboost (NULL: $SMXGB_XGBOOST_LIB, else
-                                  the system's) */
-    const char *xgboost_wheel; /* or with the libxgboost of this pip wheel; NULL if not */
-    const char *output;        /* the model.tar.gz to write */
-    int64_t mtime;             /* the archive entries' mtime (SOURCE_DATE_EPOCH, or 0) */
+    train_data_format format;       /* AUTO: by extension, else from the first line */
+    const char *xgboost_lib;        /* train with this libxgboost (NULL: $SMXGB_XGBOOST_LIB, else
+                                       the system's) */
+    const char *xgboost_wheel;      /* or with the libxgboost of this pip wheel; NULL if not */
+    const char *output;             /* the model.tar.gz to write: checked before any work, written
+                                       only once the artifact is verified; never one of the inputs */
+    const char *const *also_inputs; /* other files the command reads (hyperparameters.json) */
+    size_t n_also_inputs;
+    int64_t mtime; /* the archive entries' mtime (SOURCE_DATE_EPOCH, or 0) */
     /* progress, each may be NULL: the channels are read (validation NULL when none); each
      * round; training is over (status SMX_OK or its failure), before packaging */
     void *ctx;
@@ -188,7 +193,7 @@ typedef struct train_job {
                               model is neither packaged nor verified */
     compat_report *report; /* verify for the container (NULL before) */
     int verified;          /* no error finding and the verdict for the container is ok; when
-                              not, output has been removed */
+                              not, the output was not written (an existing file is kept) */
 } train_job;
 
 /*
