@@ -100,3 +100,18 @@ endif()
 # https:// and s3:// downloads verify TLS certificates
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 include(CPack)
+
+# ---- tests: the package, the docs, the CI integrations (tests/ship/test_*.sh) --------------
+if(SMXGB_TESTS AND NOT SMXGB_FUZZ)
+  file(GLOB ship_tests CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/ship/test_*.sh)
+  foreach(script ${ship_tests})
+    get_filename_component(name ${script} NAME_WE)
+    string(REGEX REPLACE "^test_" "ship_" name ${name})
+    add_test(NAME ${name} COMMAND bash ${script})
+    set_tests_properties(
+      ${name}
+      PROPERTIES ENVIRONMENT
+                 "SMXGB_SRC=${PROJECT_SOURCE_DIR};SMXGB_BUILD=${PROJECT_BINARY_DIR};SMXGB_BIN=$<TARGET_FILE:smxgb>"
+                 SKIP_RETURN_CODE 77 TIMEOUT 120)
+  endforeach()
+endif()
