@@ -4,6 +4,7 @@
 #   SMXGB_SRC    the source tree         SMXGB_BUILD  the build directory
 #   SMXGB_BIN    the built binary
 # Exit 77 is a skip (ctest's SKIP_RETURN_CODE): only when a tool is missing, with the reason.
+# Run one by hand with its environment: ctest --test-dir build -R ship_action -V
 set -uo pipefail
 
 : "${SMXGB_SRC:?set by ctest}" "${SMXGB_BUILD:?set by ctest}" "${SMXGB_BIN:?set by ctest}"

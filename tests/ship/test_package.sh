@@ -43,6 +43,8 @@ dpkg -x "$deb" "$root"
 bin="$root/usr/bin/smxgb"
 [ -x "$bin" ] || { fail "no usr/bin/smxgb in the package"; finish; }
 ! readelf -S "$bin" | grep -q '\.debug_info' || fail "usr/bin/smxgb is not stripped"
+# its data (containers.json, rules.json, the image table) is compiled in: nothing points back
+! strings "$bin" | grep -qF -e "$SMXGB_SRC" -e "$SMXGB_BUILD" || fail "usr/bin/smxgb names the source or build tree"
 verbs=$("$bin" help --verbs)
 [ -n "$verbs" ] || fail "the installed smxgb lists no verbs"
 for page in smxgb $(printf 'smxgb-%s ' $verbs); do
