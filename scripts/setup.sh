@@ -14,6 +14,7 @@ PKGS=(
   time hyperfine wrk
   python3-xgboost python3-numpy python3-pandas
   curl
+  file lintian man-db groff-base zsh shellcheck jq python3-yaml pre-commit
 )
 
 missing=()

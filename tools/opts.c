@@ -168,6 +168,21 @@ static void print_opt(FILE *f, const opt *p)
         fprintf(f, "  %-26s  %s\n", left, p->help);
 }
 
+size_t opts_flatten(const opt *table, const opt **out, size_t cap)
+{
+    size_t n = 0;
+    for (const opt *p = table; p && p->type != OPT_END; p++) {
+        if (p->type == OPT_INCLUDE) {
+            n += opts_flatten(p->value, n < cap ? out + n : NULL, n < cap ? cap - n : 0);
+            continue;
+        }
+        if (n < cap)
+            out[n] = p;
+        n++;
+    }
+    return n;
+}
+
 /* Print table's options (and those of the tables it includes); returns how many. */
 static int print_opts(FILE *f, const opt *table, int printed)
 {

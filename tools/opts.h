@@ -51,6 +51,30 @@ typedef struct verb_doc {
  */
 int opts_parse(int argc, char **argv, const verb_doc *doc);
 void opts_print_help(FILE *f, const verb_doc *doc);
+/* Every option of table in order, the tables it includes expanded: up to cap pointers into out;
+ * returns how many there are. */
+#define OPTS_MAX 128
+size_t opts_flatten(const opt *table, const opt **out, size_t cap);
 void str_list_free(str_list *l);
+
+/*
+ * The same tables as man(7) pages and shell completion (opts_doc.c), printed by the hidden
+ * `smxgb help --man [VERB]` and `smxgb help --completion bash|zsh` that the build runs.
+ */
+typedef struct opts_completion {
+    const verb_doc *const *docs; /* every verb, in `smxgb help` order */
+    size_t n;
+    const char *const *topics; /* NULL-terminated help topics besides the verbs */
+    const char *const *tags;   /* NULL-terminated container tags: the values of a TAG option */
+} opts_completion;
+
+void opts_print_man(FILE *f, const verb_doc *doc, const char *version);
+/* Pieces for a page that is not a verb's (smxgb(1)): the .TH line (title as "smxgb-verify"),
+ * help-style text as roff paragraphs, and "  N  meaning" lines as an exit status list. */
+void opts_man_header(FILE *f, const char *title, const char *version);
+void opts_man_text(FILE *f, const char *text);
+void opts_man_exit_codes(FILE *f, const char *codes);
+void opts_print_completion_bash(FILE *f, const opts_completion *c);
+void opts_print_completion_zsh(FILE *f, const opts_completion *c);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "tools.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -82,19 +83,29 @@ static void print_version(void)
     }
 }
 
+static const char tagline[] =
+    "catch broken SageMaker XGBoost model artifacts before they are deployed";
+
+/* `smxgb help` lists these after the verbs; smxgb(1) and completion use them too. */
+static const struct {
+    const char *usage, *what;
+} help_topics[] = {
+    {"smxgb help VERB", "options and behaviour of one verb"},
+    {"smxgb help codes", "every finding code, its severity and meaning"},
+    {"smxgb help exit-codes", "exit status of every verb"},
+    {"smxgb --version", "smxgb's version and the XGBoost it runs"},
+};
+
 static void print_overview(FILE *f)
 {
-    fprintf(f, "usage: smxgb VERB [options] [args]\n\n"
-               "Catch broken SageMaker XGBoost model artifacts before they are deployed.\n\n"
-               "verbs:\n");
+    fprintf(f, "usage: smxgb VERB [options] [args]\n\n%c%s.\n\nverbs:\n",
+            toupper((unsigned char)tagline[0]), tagline + 1);
     for (const struct verb *v = verbs; v->name; v++)
         fprintf(f, "  %-10s %s\n", v->name, v->doc->summary);
-    fprintf(f, "\nhelp topics:\n"
-               "  smxgb help VERB        options and behaviour of one verb\n"
-               "  smxgb help codes       every finding code, its severity and meaning\n"
-               "  smxgb help exit-codes  exit status of every verb\n"
-               "  smxgb --version        smxgb's version and the XGBoost it runs\n"
-               "\nexit status:\n" SMXGB_EXIT_CODES "\n");
+    fprintf(f, "\nhelp topics:\n");
+    for (size_t i = 0; i < sizeof help_topics / sizeof *help_topics; i++)
+        fprintf(f, "  %-21s  %s\n", help_topics[i].usage, help_topics[i].what);
+    fprintf(f, "\nexit status:\n" SMXGB_EXIT_CODES "\n");
 }
 
 static void print_codes(FILE *f)
@@ -130,8 +141,99 @@ static void print_codes(FILE *f)
         fprintf(f, "  %-30s %-13s %s\n", c->code, c->severity, c->meaning);
 }
 
+/* ---- generated documentation: the build runs these (hidden) help forms --------------- */
+
+/* smxgb(1): the overview, one entry per verb pointing at its own page. */
+static void print_man_overview(FILE *f)
+{
+    opts_man_header(f, "smxgb", SMXGB_VERSION);
+    fprintf(f, ".SH NAME\nsmxgb \\- ");
+    opts_man_text(f, tagline);
+    fprintf(f, ".SH SYNOPSIS\n.B smxgb\nVERB [options] [args]\n.br\n.B smxgb help\n"
+               "[VERB | codes | exit\\-codes]\n.br\n.B smxgb \\-\\-version\n.SH DESCRIPTION\n");
+    char first[sizeof tagline + 1];
+    snprintf(first, sizeof first, "%c%s.", toupper((unsigned char)tagline[0]), tagline + 1);
+    opts_man_text(f, first);
+    fprintf(f, "Each verb has its own page and the same text as\n.BR \"smxgb help \" VERB .\n"
+               ".SH VERBS\n");
+    for (const struct verb *v = verbs; v->name; v++) {
+        fprintf(f, ".TP\n.BR smxgb\\-%s (1)\n", v->name);
+        opts_man_text(f, v->doc->summary);
+    }
+    fprintf(f, ".SH HELP TOPICS\n");
+    for (size_t i = 0; i < sizeof help_topics / sizeof *help_topics; i++) {
+        fprintf(f, ".TP\n.B ");
+        opts_man_text(f, help_topics[i].usage);
+        opts_man_text(f, help_topics[i].what);
+    }
+    fprintf(f, ".SH EXIT STATUS\n");
+    opts_man_exit_codes(f, SMXGB_EXIT_CODES);
+    fprintf(f, ".SH SEE ALSO\n");
+    for (const struct verb *v = verbs; v->name; v++)
+        fprintf(f, ".BR smxgb\\-%s (1)%s\n", v->name, v[1].name ? "," : "");
+}
+
+static int print_completion(const char *shell)
+{
+    const verb_doc *docs[MAX_VERBS];
+    size_t n = 0;
+    for (const struct verb *v = verbs; v->name; v++)
+        docs[n++] = v->doc;
+    static const char *const topics[] = {"codes", "exit-codes", NULL};
+    const compat_container *cs;
+    size_t n_cs = 0;
+    smx_err err = {0};
+    if (compat_containers(&cs, &n_cs, &err) != SMX_OK) {
+        fprintf(stderr, "smxgb help: the container table cannot be read: %s\n", err.msg);
+        return EXIT_INTERNAL;
+    }
+    const char *tags[64];
+    size_t n_tags = 0;
+    for (size_t i = 0; i < n_cs && n_tags + 1 < sizeof tags / sizeof *tags; i++)
+        tags[n_tags++] = cs[i].tag;
+    tags[n_tags] = NULL;
+    opts_completion c = {docs, n, topics, tags};
+    if (!strcmp(shell, "bash"))
+        opts_print_completion_bash(stdout, &c);
+    else if (!strcmp(shell, "zsh"))
+        opts_print_completion_zsh(stdout, &c);
+    else {
+        fprintf(stderr, "smxgb help --completion: no completion for '%s' (bash, zsh)\n", shell);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* smxgb help --man [VERB] | --completion bash|zsh | --verbs */
+static int help_generate(int argc, char **argv)
+{
+    const char *form = argv[1];
+    if (!strcmp(form, "--verbs") && argc == 2) {
+        for (const struct verb *v = verbs; v->name; v++)
+            printf("%s\n", v->name);
+        return EXIT_OK;
+    }
+    if (!strcmp(form, "--completion") && argc == 3)
+        return print_completion(argv[2]);
+    if (!strcmp(form, "--man") && argc == 2) {
+        print_man_overview(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(form, "--man") && argc == 3)
+        for (const struct verb *v = verbs; v->name; v++)
+            if (!strcmp(v->name, argv[2])) {
+                opts_print_man(stdout, v->doc, SMXGB_VERSION);
+                return EXIT_OK;
+            }
+    fprintf(stderr, "smxgb help: usage: smxgb help --man [VERB] | --completion bash|zsh | "
+                    "--verbs\n");
+    return EXIT_USAGE;
+}
+
 static int cmd_help(int argc, char **argv)
 {
+    if (argc >= 2 && !strncmp(argv[1], "--", 2))
+        return help_generate(argc, argv);
     if (argc < 2) {
         print_overview(stdout);
         return EXIT_OK;
