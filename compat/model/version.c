@@ -1,0 +1,47 @@
+/*
+ * XGBoost versions: "1.7.4", "1.7" (a patch the bytes do not store), "0.90" (minor 90). The
+ * container table, the readers' writer ranges, the load rules and the runtime all compare
+ * versions the same way, so the three functions live here, at the bottom of compat.
+ */
+#include "model.h"
+
+#include <stdio.h>
+
+int compat_version_parse(const char *s, compat_version *v)
+{
+    int ma = 0, mi = 0, pa = -1, n = 0;
+    if (!s)
+        return -1;
+    if (sscanf(s, "%d.%d.%d%n", &ma, &mi, &pa, &n) == 3 && s[n] == '\0') {
+    } else if (sscanf(s, "%d.%d%n", &ma, &mi, &n) == 2 && s[n] == '\0') {
+        pa = -1;
+    } else {
+        return -1;
+    }
+    /* "0.90" is minor 90 */
+    v->major = ma;
+    v->minor = mi;
+    v->patch = pa;
+    return 0;
+}
+
+int compat_version_cmp(compat_version a, compat_version b)
+{
+    if (a.major != b.major)
+        return a.major < b.major ? -1 : 1;
+    if (a.minor != b.minor)
+        return a.minor < b.minor ? -1 : 1;
+    int pa = a.patch < 0 ? 0 : a.patch, pb = b.patch < 0 ? 0 : b.patch;
+    return pa < pb ? -1 : pa > pb;
+}
+
+const char *compat_version_str(compat_version v, char *buf, size_t n)
+{
+    if (v.patch >= 0)
+        snprintf(buf, n, "%d.%d.%d", v.major, v.minor, v.patch);
+    else if (v.major == 0)
+        snprintf(buf, n, "%d.%02d", v.major, v.minor);
+    else
+        snprintf(buf, n, "%d.%d", v.major, v.minor);
+    return buf;
+}
