@@ -344,13 +344,6 @@ int compat_booster_save_file(compat_booster *b, const char *path, smx_err *err)
 
 /* ---- prediction -------------------------------------------------------------------------- */
 
-void compat_pred_free(compat_pred *p)
-{
-    free(p->values);
-    p->values = NULL;
-    p->rows = p->cols = 0;
-}
-
 static void predict_config(char *buf, size_t n, const compat_predict_opts *o)
 {
     char miss[32];

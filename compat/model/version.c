@@ -45,3 +45,21 @@ const char *compat_version_str(compat_version v, char *buf, size_t n)
         snprintf(buf, n, "%d.%d", v.major, v.minor);
     return buf;
 }
+
+int compat_version_in_writer_range(const compat_model_info *m, compat_version v)
+{
+    if (m->writer_min.major < 0 && m->writer_max.major < 0)
+        return 0;
+    if (m->writer_min.major >= 0 && compat_version_cmp(v, m->writer_min) < 0)
+        return 0;
+    if (m->writer_max.major >= 0) {
+        compat_version hi = m->writer_max;
+        if (hi.patch < 0) { /* any patch of that minor */
+            if (v.major != hi.major)
+                return v.major < hi.major;
+            return v.minor <= hi.minor;
+        }
+        return compat_version_cmp(v, hi) <= 0;
+    }
+    return 1;
+}

@@ -7,7 +7,7 @@
 #ifndef SMXGB_COMPAT_MODEL_PRIVATE_H
 #define SMXGB_COMPAT_MODEL_PRIVATE_H
 
-#include "compat.h"
+#include "model.h"
 
 #include <stdarg.h>
 

@@ -12,6 +12,9 @@
  * to a margin (logit for logistic, log for count/gamma/tweedie/cox/aft; binary:logitraw used
  * logit before 1.3.1); 0.90 and older binaries store the margin itself; 3.1+ store one value
  * per output as a JSON array in a string.
+ *
+ * compat_gen_rows makes the deterministic rows that a real load (compat/runtime) predicts and
+ * this predictor evaluates, so the two can be compared.
  */
 #include "model_private.h"
 
@@ -238,5 +241,49 @@ int compat_reference_predict(const compat_model_info *m, const float *X, size_t 
     free(mg);
     out->rows = nrow;
     out->cols = width;
+    return SMX_OK;
+}
+
+void compat_pred_free(compat_pred *p)
+{
+    free(p->values);
+    p->values = NULL;
+    p->rows = p->cols = 0;
+}
+
+/* ---- generated rows ----------------------------------------------------------------------- */
+
+static uint32_t lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*s >> 33);
+}
+
+int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol, smx_err *err)
+{
+    size_t nc = m->num_feature > 0 ? (size_t)m->num_feature : 1;
+    if (nc > 100000)
+        return smx_fail(err, SMX_ELIMIT, "%zu features: too many to generate test rows", nc);
+    float *x = malloc(nrow * nc * sizeof *x);
+    if (!x)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    uint64_t s = 0x5eed;
+    for (size_t r = 0; r < nrow; r++)
+        for (size_t c = 0; c < nc; c++) {
+            int cat =
+                m->has_categorical && (c >= m->n_feature_types || !m->feature_types ||
+                                       !m->feature_types[c] || !strcmp(m->feature_types[c], "c"));
+            uint32_t u = lcg(&s);
+            float v;
+            if (r > 0 && u % 9 == 0)
+                v = NAN; /* every row but the first has a few missing values */
+            else if (cat)
+                v = (float)(u % 5);
+            else
+                v = (float)((double)(u % 60001) / 10000.0 - 3.0);
+            x[r * nc + c] = v;
+        }
+    *X = x;
+    *ncol = nc;
     return SMX_OK;
 }
