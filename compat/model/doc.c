@@ -1,6 +1,6 @@
 /*
  * The JSON/UBJSON model schema (formats.md section 2.1), read once for both encodings through
- * the mdoc view: learner facts, attributes, feature names and types, booster, trees (into the
+ * the mdl_doc view: learner facts, attributes, feature names and types, booster, trees (into the
  * compact compat_tree the reference predictor walks) and the per-field markers that date the
  * writer (section 2.3) and decide which readers can load the file (section 5).
  *
@@ -17,12 +17,12 @@
 
 #define G(n, k) ((n) ? d->get(d, (n), (k)) : NULL)
 
-static int get_num(const mdoc *d, mnode n, double *out)
+static int get_num(const mdl_doc *d, mdl_node n, double *out)
 {
     return n ? d->num(d, n, out) : -1;
 }
 
-static int get_i64(const mdoc *d, mnode n, int64_t *out)
+static int get_i64(const mdl_doc *d, mdl_node n, int64_t *out)
 {
     double v;
     if (get_num(d, n, &v) || !(v >= -9e18 && v <= 9e18))
@@ -31,33 +31,33 @@ static int get_i64(const mdoc *d, mnode n, int64_t *out)
     return 0;
 }
 
-static int get_str(const mdoc *d, mnode n, char *buf, size_t cap)
+static int get_str(const mdl_doc *d, mdl_node n, char *buf, size_t cap)
 {
     size_t l;
     const char *s = n ? d->str(d, n, &l) : NULL;
     if (!s)
         return -1;
-    model_copy(buf, cap, s, l);
+    mdl_copy(buf, cap, s, l);
     return 0;
 }
 
-static int str_list(const mdoc *d, mnode arr, char ***v, size_t *n)
+static int str_list(const mdl_doc *d, mdl_node arr, char ***v, size_t *n)
 {
-    size_t k = d->kind(d, arr) == MD_ARR ? d->size(d, arr) : 0;
+    size_t k = d->kind(d, arr) == MDL_ARR ? d->size(d, arr) : 0;
     for (size_t i = 0; i < k; i++) {
         size_t l;
-        mnode e = d->at(d, arr, i);
+        mdl_node e = d->at(d, arr, i);
         const char *s = e ? d->str(d, e, &l) : NULL;
-        if (s && l <= MODEL_MAX_STRING && model_add_str(v, n, s, l))
+        if (s && l <= MDL_MAX_STRING && mdl_add_str(v, n, s, l))
             return SMX_ENOMEM;
     }
     return 0;
 }
 
 /* numeric array of exactly n elements (n = (size_t)-1: any length, stored in *got) */
-static int num_array(const mdoc *d, mnode arr, size_t n, size_t *got, double **out)
+static int num_array(const mdl_doc *d, mdl_node arr, size_t n, size_t *got, double **out)
 {
-    if (d->kind(d, arr) != MD_ARR)
+    if (d->kind(d, arr) != MDL_ARR)
         return -1;
     size_t k = d->size(d, arr);
     if (n != (size_t)-1 && k != n)
@@ -78,7 +78,7 @@ static int num_array(const mdoc *d, mnode arr, size_t n, size_t *got, double **o
 
 /* " (at byte offset N)" when the document knows where n is, else "". Static buffer: use
  * once per message. */
-static const char *where(const mdoc *d, mnode n)
+static const char *where(const mdl_doc *d, mdl_node n)
 {
     static _Thread_local char buf[48];
     size_t off = d->offset && n ? d->offset(d, n) : (size_t)-1;
@@ -88,16 +88,16 @@ static const char *where(const mdoc *d, mnode n)
     return buf;
 }
 
-static int tree_err(const mdoc *d, mnode tn, compat_model_info *m, size_t t, const char *what)
+static int tree_err(const mdl_doc *d, mdl_node tn, compat_model_info *m, size_t t, const char *what)
 {
-    return model_corrupt(m, "tree %zu%s: %s", t, where(d, tn), what);
+    return mdl_corrupt(m, "tree %zu%s: %s", t, where(d, tn), what);
 }
 
-static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, compat_tree *tr)
+static int read_tree(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, compat_tree *tr)
 {
-    mnode tp = G(tn, "tree_param");
+    mdl_node tp = G(tn, "tree_param");
     int64_t nn = 0, slv = 0;
-    if (get_i64(d, G(tp, "num_nodes"), &nn) || nn <= 0 || nn > MODEL_MAX_NODES)
+    if (get_i64(d, G(tp, "num_nodes"), &nn) || nn <= 0 || nn > MDL_MAX_NODES)
         return tree_err(d, tn, m, t, "expected tree_param.num_nodes >= 1");
     get_i64(d, G(tp, "size_leaf_vector"), &slv);
     if (slv < 0 || slv > 1 << 20)
@@ -109,7 +109,7 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
         m->json_has_leaf_child_counts = 1;
     if (G(tn, "leaf_weights"))
         m->has_leaf_weights = 1;
-    mnode dl = G(tn, "default_left");
+    mdl_node dl = G(tn, "default_left");
     if (d->elem_kind(d, dl) == 2)
         m->json_default_left_int = 1;
     if (slv > m->size_leaf_vector)
@@ -224,13 +224,12 @@ static int read_tree(const mdoc *d, mnode tn, size_t t, compat_model_info *m, co
     return rc;
 }
 
-static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
+static int read_gbtree(const mdl_doc *d, mdl_node model, compat_model_info *m)
 {
-    mnode mp = G(model, "gbtree_model_param");
+    mdl_node mp = G(model, "gbtree_model_param");
     int64_t nt = 0, npt = 1, slv = 0;
-    if (get_i64(d, G(mp, "num_trees"), &nt) || nt < 0 || nt > MODEL_MAX_TREES)
-        return model_corrupt(m, "expected gbtree_model_param.num_trees%s",
-                             where(d, mp ? mp : model));
+    if (get_i64(d, G(mp, "num_trees"), &nt) || nt < 0 || nt > MDL_MAX_TREES)
+        return mdl_corrupt(m, "expected gbtree_model_param.num_trees%s", where(d, mp ? mp : model));
     get_i64(d, G(mp, "num_parallel_tree"), &npt);
     if (!get_i64(d, G(mp, "size_leaf_vector"), &slv) && slv > m->size_leaf_vector)
         m->size_leaf_vector = slv;
@@ -238,18 +237,18 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
     m->num_parallel_tree = npt >= 1 ? npt : 1;
     if (G(model, "cats"))
         m->has_cats_container = 1;
-    mnode trees = G(model, "trees");
-    mnode info = G(model, "tree_info");
-    size_t ntr = d->ext_tree                   ? d->n_ext
-                 : d->kind(d, trees) == MD_ARR ? d->size(d, trees)
-                                               : (size_t)-1;
+    mdl_node trees = G(model, "trees");
+    mdl_node info = G(model, "tree_info");
+    size_t ntr = d->ext_tree                    ? d->n_ext
+                 : d->kind(d, trees) == MDL_ARR ? d->size(d, trees)
+                                                : (size_t)-1;
     if (ntr != (size_t)nt)
-        return model_corrupt(m, "expected \"trees\" with num_trees (%lld) trees, found %lld%s",
-                             (long long)nt, (long long)(ntr == (size_t)-1 ? -1 : (long long)ntr),
-                             where(d, trees));
-    if (d->kind(d, info) != MD_ARR || d->size(d, info) != (size_t)nt)
-        return model_corrupt(m, "expected \"tree_info\" with num_trees (%lld) entries%s",
-                             (long long)nt, where(d, info ? info : model));
+        return mdl_corrupt(m, "expected \"trees\" with num_trees (%lld) trees, found %lld%s",
+                           (long long)nt, (long long)(ntr == (size_t)-1 ? -1 : (long long)ntr),
+                           where(d, trees));
+    if (d->kind(d, info) != MDL_ARR || d->size(d, info) != (size_t)nt)
+        return mdl_corrupt(m, "expected \"tree_info\" with num_trees (%lld) entries%s",
+                           (long long)nt, where(d, info ? info : model));
     m->trees = calloc(nt ? (size_t)nt : 1, sizeof *m->trees);
     m->tree_info = calloc(nt ? (size_t)nt : 1, sizeof *m->tree_info);
     if (!m->trees || !m->tree_info)
@@ -258,10 +257,10 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
     for (size_t t = 0; t < (size_t)nt; t++) {
         double g;
         if (d->num_at(d, info, t, &g) || g < 0 || g > 1e6)
-            return model_corrupt(m, "tree_info[%zu] is not a group index%s", t, where(d, info));
+            return mdl_corrupt(m, "tree_info[%zu] is not a group index%s", t, where(d, info));
         m->tree_info[t] = (int)g;
-        mnode tn = NULL;
-        const mdoc *td = d;
+        mdl_node tn = NULL;
+        const mdl_doc *td = d;
         if (d->ext_tree) {
             int rc = d->ext_tree(d, t, &td, &tn, m);
             if (rc)
@@ -269,10 +268,10 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
         } else {
             tn = d->at(d, trees, t);
         }
-        if (td->kind(td, tn) != MD_OBJ) {
+        if (td->kind(td, tn) != MDL_OBJ) {
             if (d->ext_free)
                 d->ext_free(d, tn);
-            return model_corrupt(m, "trees[%zu] is not an object%s", t, where(td, tn ? tn : trees));
+            return mdl_corrupt(m, "trees[%zu] is not an object%s", t, where(td, tn ? tn : trees));
         }
         int rc = read_tree(td, tn, t, m, &m->trees[t]);
         if (d->ext_free)
@@ -283,10 +282,10 @@ static int read_gbtree(const mdoc *d, mnode model, compat_model_info *m)
     return 0;
 }
 
-static int read_booster(const mdoc *d, mnode gb, compat_model_info *m)
+static int read_booster(const mdl_doc *d, mdl_node gb, compat_model_info *m)
 {
     if (get_str(d, G(gb, "name"), m->booster, sizeof m->booster))
-        return model_corrupt(m, "expected gradient_booster.name%s", where(d, gb));
+        return mdl_corrupt(m, "expected gradient_booster.name%s", where(d, gb));
     if (!strcmp(m->booster, "gbtree"))
         return read_gbtree(d, G(gb, "model"), m);
     if (!strcmp(m->booster, "dart")) {
@@ -300,8 +299,8 @@ static int read_booster(const mdoc *d, mnode gb, compat_model_info *m)
             return rc;
         if (rc || nw != (size_t)m->num_trees) {
             free(w);
-            return model_corrupt(m, "expected dart weight_drop with one weight per tree%s",
-                                 where(d, gb));
+            return mdl_corrupt(m, "expected dart weight_drop with one weight per tree%s",
+                               where(d, gb));
         }
         m->tree_weights = malloc((nw ? nw : 1) * sizeof *m->tree_weights);
         if (!m->tree_weights) {
@@ -320,7 +319,7 @@ static int read_booster(const mdoc *d, mnode gb, compat_model_info *m)
         if (rc == SMX_ENOMEM)
             return rc;
         if (rc)
-            return model_corrupt(m, "expected gblinear model.weights%s", where(d, gb));
+            return mdl_corrupt(m, "expected gblinear model.weights%s", where(d, gb));
         m->linear_weights = malloc((nw ? nw : 1) * sizeof *m->linear_weights);
         if (!m->linear_weights) {
             free(w);
@@ -332,7 +331,7 @@ static int read_booster(const mdoc *d, mnode gb, compat_model_info *m)
         free(w);
         return 0;
     }
-    return model_corrupt(m, "unknown booster \"%s\"", m->booster);
+    return mdl_corrupt(m, "unknown booster \"%s\"", m->booster);
 }
 
 /* No "version" member: date the writer from the fields it wrote (formats.md 2.3). */
@@ -355,47 +354,46 @@ static void infer_writer(compat_model_info *m)
         why = "base_score written as an array (3.1+)";
     if (m->has_leaf_weights)
         lo = (compat_version){3, 2, 0}, why = "vector-leaf trees with leaf_weights (3.2+)";
-    model_set_writer(m, lo, hi, 0);
-    model_note(m, "no \"version\" member; inferred from the fields written: %s", why);
+    mdl_set_writer(m, lo, hi, 0);
+    mdl_note(m, "no \"version\" member; inferred from the fields written: %s", why);
 }
 
-int model_doc_extract(const mdoc *d, mnode root, compat_model_info *m, int ubj)
+int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int ubj)
 {
-    if (d->kind(d, root) != MD_OBJ)
-        return MODEL_NOT_XGBOOST;
-    mnode learner = G(root, "learner"), version = G(root, "version"), cfg = NULL;
+    if (d->kind(d, root) != MDL_OBJ)
+        return MDL_NOT_XGBOOST;
+    mdl_node learner = G(root, "learner"), version = G(root, "version"), cfg = NULL;
     if (!learner) {
         cfg = G(root, "Config");
-        mnode model = G(root, "Model");
+        mdl_node model = G(root, "Model");
         if (!cfg || !model)
-            return MODEL_NOT_XGBOOST;
+            return MDL_NOT_XGBOOST;
         learner = G(model, "learner");
         version = G(model, "version");
         if (!version)
             version = G(cfg, "version");
         m->payload = ubj ? COMPAT_PAYLOAD_SNAP_UBJ : COMPAT_PAYLOAD_SNAP_JSON;
-        model_detail(m, "%s memory snapshot {\"Config\",\"Model\"}", ubj ? "UBJSON" : "JSON");
+        mdl_detail(m, "%s memory snapshot {\"Config\",\"Model\"}", ubj ? "UBJSON" : "JSON");
     }
-    if (d->kind(d, learner) != MD_OBJ)
-        return model_corrupt(m, "expected a \"learner\" object%s",
-                             where(d, learner ? learner : root));
+    if (d->kind(d, learner) != MDL_OBJ)
+        return mdl_corrupt(m, "expected a \"learner\" object%s",
+                           where(d, learner ? learner : root));
 
-    mnode attrs = G(learner, "attributes");
-    size_t na = d->kind(d, attrs) == MD_OBJ ? d->size(d, attrs) : 0;
+    mdl_node attrs = G(learner, "attributes");
+    size_t na = d->kind(d, attrs) == MDL_OBJ ? d->size(d, attrs) : 0;
     for (size_t i = 0; i < na; i++) {
         const char *k;
         size_t kl, vl;
-        mnode v = d->member(d, attrs, i, &k, &kl);
+        mdl_node v = d->member(d, attrs, i, &k, &kl);
         const char *s = v ? d->str(d, v, &vl) : NULL;
-        if (s && kl <= MODEL_MAX_STRING && vl <= MODEL_MAX_STRING &&
-            model_add_attr(m, k, kl, s, vl))
+        if (s && kl <= MDL_MAX_STRING && vl <= MDL_MAX_STRING && mdl_add_attr(m, k, kl, s, vl))
             return SMX_ENOMEM;
     }
     if (str_list(d, G(learner, "feature_names"), &m->feature_names, &m->n_feature_names) ||
         str_list(d, G(learner, "feature_types"), &m->feature_types, &m->n_feature_types))
         return SMX_ENOMEM;
 
-    mnode lmp = G(learner, "learner_model_param");
+    mdl_node lmp = G(learner, "learner_model_param");
     if (get_str(d, G(lmp, "base_score"), m->base_score, sizeof m->base_score)) {
         double bs;
         if (!get_num(d, G(lmp, "base_score"), &bs))
@@ -410,28 +408,28 @@ int model_doc_extract(const mdoc *d, mnode root, compat_model_info *m, int ubj)
     m->num_target = get_i64(d, G(lmp, "num_target"), &v) ? 1 : v;
     m->boost_from_average = get_i64(d, G(lmp, "boost_from_average"), &v) ? -1 : (int)v;
 
-    mnode obj = G(learner, "objective");
+    mdl_node obj = G(learner, "objective");
     if (get_str(d, G(obj, "name"), m->objective, sizeof m->objective))
         get_str(d, G(G(G(cfg, "learner"), "learner_train_param"), "objective"), m->objective,
                 sizeof m->objective);
 
     int rc = 0;
-    mnode gb = G(learner, "gradient_booster");
+    mdl_node gb = G(learner, "gradient_booster");
     if (gb)
         rc = read_booster(d, gb, m);
     else if (!m->objective[0] && !m->base_score[0])
-        return MODEL_NOT_XGBOOST;
+        return MDL_NOT_XGBOOST;
     if (rc)
         return rc;
 
     double a[3];
-    if (d->kind(d, version) == MD_ARR && d->size(d, version) == 3 &&
+    if (d->kind(d, version) == MDL_ARR && d->size(d, version) == 3 &&
         !d->num_at(d, version, 0, &a[0]) && !d->num_at(d, version, 1, &a[1]) &&
         !d->num_at(d, version, 2, &a[2]) && a[0] >= 0 && a[0] < 100 && a[1] >= 0 && a[1] < 1000 &&
         a[2] >= 0 && a[2] < 1000) {
         compat_version w = {(int)a[0], (int)a[1], (int)a[2]};
-        model_set_writer(m, w, w, 1);
-        model_note(m, "stored in the file (\"version\": [%d, %d, %d])", w.major, w.minor, w.patch);
+        mdl_set_writer(m, w, w, 1);
+        mdl_note(m, "stored in the file (\"version\": [%d, %d, %d])", w.major, w.minor, w.patch);
     } else {
         infer_writer(m);
     }

@@ -12,6 +12,7 @@
  */
 #include "model_private.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,10 +78,10 @@ static void memo_get(pk *s, size_t idx)
 
 static int trunc_err(pk *s, size_t at, int op, const char *what)
 {
-    return model_corrupt(s->m,
-                         "truncated pickle: opcode 0x%02x at byte offset %zu expects %s, but the "
-                         "data ends at byte %zu",
-                         op, at, what, s->len);
+    return mdl_corrupt(s->m,
+                       "truncated pickle: opcode 0x%02x at byte offset %zu expects %s, but the "
+                       "data ends at byte %zu",
+                       op, at, what, s->len);
 }
 
 static uint64_t le(const unsigned char *p, size_t n)
@@ -110,10 +111,10 @@ static int counted(pk *s, size_t at, int op, size_t lenbytes, const unsigned cha
     uint64_t l = le(s->b + s->pos, lenbytes);
     s->pos += lenbytes;
     if (l > s->len - s->pos)
-        return model_corrupt(s->m,
-                             "truncated pickle: opcode 0x%02x at byte offset %zu announces %llu "
-                             "bytes, but only %zu are left",
-                             op, at, (unsigned long long)l, s->len - s->pos);
+        return mdl_corrupt(s->m,
+                           "truncated pickle: opcode 0x%02x at byte offset %zu announces %llu "
+                           "bytes, but only %zu are left",
+                           op, at, (unsigned long long)l, s->len - s->pos);
     *p = s->b + s->pos;
     *n = (size_t)l;
     s->pos += (size_t)l;
@@ -131,14 +132,14 @@ static int add_global(pk *s, const unsigned char *mod, size_t ml, const unsigned
         if (!strcmp(m->pickle_globals[i], g))
             goto seen;
     if (m->n_pickle_globals < 256 &&
-        model_add_str(&m->pickle_globals, &m->n_pickle_globals, g, strlen(g)))
+        mdl_add_str(&m->pickle_globals, &m->n_pickle_globals, g, strlen(g)))
         return SMX_ENOMEM;
 seen:
     if (!s->first_class_done && strcmp(g, "copyreg _reconstructor") &&
         strcmp(g, "copy_reg _reconstructor") && strcmp(g, "__builtin__ object") &&
         strcmp(g, "builtins object")) {
         s->first_class_done = 1;
-        model_copy(m->pickle_class, sizeof m->pickle_class, g, strlen(g));
+        mdl_copy(m->pickle_class, sizeof m->pickle_class, g, strlen(g));
     }
     if (!strncmp(g, "joblib.", 7))
         s->joblib = 1;
@@ -155,7 +156,7 @@ static int looks_like_payload(const unsigned char *b, size_t n)
         return 1;
     if (n >= 2 && b[0] == '{')
         return 1;
-    return read_binary_sniff(b, n);
+    return mdl_binary_sniff(b, n);
 }
 
 /* Remember a byte string that may be the model. Raw bytes must start like a payload;
@@ -192,7 +193,7 @@ static int value_pushed(pk *s, const char *text)
         for (size_t i = 0; i < s->m->n_attrs; i++)
             have |= !strcmp(s->m->attrs[i].key, s->pending_attr);
         if (!have &&
-            model_add_attr(s->m, s->pending_attr, strlen(s->pending_attr), text, strlen(text)))
+            mdl_add_attr(s->m, s->pending_attr, strlen(s->pending_attr), text, strlen(text)))
             return SMX_ENOMEM;
     }
     s->pending_attr[0] = 0;
@@ -358,10 +359,10 @@ static int scan(pk *s)
     int proto = -1, binary_ops = 0;
     for (;;) {
         if (s->pos >= s->len)
-            return model_corrupt(s->m,
-                                 "truncated pickle: the data ends at byte offset %zu without the "
-                                 "STOP opcode ('.')",
-                                 s->pos);
+            return mdl_corrupt(s->m,
+                               "truncated pickle: the data ends at byte offset %zu without the "
+                               "STOP opcode ('.')",
+                               s->pos);
         size_t at = s->pos;
         int op = s->b[s->pos++];
         const unsigned char *p = NULL, *p2 = NULL;
@@ -377,10 +378,10 @@ static int scan(pk *s)
                 return trunc_err(s, at, op, "the protocol number");
             proto = s->b[s->pos++];
             if (proto > 5)
-                return model_corrupt(s->m,
-                                     "corrupt pickle: protocol %d at byte offset %zu, expected "
-                                     "0-5",
-                                     proto, at);
+                return mdl_corrupt(s->m,
+                                   "corrupt pickle: protocol %d at byte offset %zu, expected "
+                                   "0-5",
+                                   proto, at);
             break;
         case 0x95: /* FRAME */
             if (s->len - s->pos < 8)
@@ -549,15 +550,15 @@ static int scan(pk *s)
                 s->m->pickle_protocol = proto >= 0 ? proto : 1;
                 return 0;
             }
-            return model_corrupt(s->m, "corrupt pickle: unknown opcode 0x%02x at byte offset %zu",
-                                 op, at);
+            return mdl_corrupt(s->m, "corrupt pickle: unknown opcode 0x%02x at byte offset %zu", op,
+                               at);
         }
         if (rc)
             return rc;
     }
 }
 
-int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
+int mdl_pickle_read(const mdl_ctx *ctx, const unsigned char *b, size_t len, compat_model_info *m)
 {
     pk s;
     memset(&s, 0, sizeof s);
@@ -575,8 +576,8 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
         snprintf(extra, sizeof extra, ", joblib numpy data inline at byte %zu", s.joblib_stop);
     else if (s.oob)
         snprintf(extra, sizeof extra, ", out-of-band buffers (protocol 5 NEXT_BUFFER)");
-    model_detail(m, "pickle protocol %d of %s%s", m->pickle_protocol,
-                 m->pickle_class[0] ? m->pickle_class : "a builtin value", extra);
+    mdl_detail(m, "pickle protocol %d of %s%s", m->pickle_protocol,
+               m->pickle_class[0] ? m->pickle_class : "a builtin value", extra);
 
     /* the embedded model: the first candidate that identifies as XGBoost bytes */
     for (size_t i = 0; i < s.n_cands; i++) {
@@ -603,7 +604,7 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
         }
         char saved_detail[sizeof m->detail];
         memcpy(saved_detail, m->detail, sizeof saved_detail);
-        rc = identify_payload(p, n, m);
+        rc = ctx->payload(ctx, p, n, m);
         m->format = COMPAT_FMT_PICKLE;
         if (m->payload == COMPAT_PAYLOAD_NONE) {
             free(own);
@@ -615,15 +616,82 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
         if (!own)
             memcpy(m->payload_bytes, p, n);
         m->payload_len = n;
-        model_detail(m, "%s; payload: %s (%zu bytes at pickle byte offset %zu)", saved_detail,
-                     compat_payload_name(m->payload), n, (size_t)(c.p - b));
+        mdl_detail(m, "%s; payload: %s (%zu bytes at pickle byte offset %zu)", saved_detail,
+                   compat_payload_name(m->payload), n, (size_t)(c.p - b));
         if (m->corrupt) {
             char pre[96];
             snprintf(pre, sizeof pre,
                      "in the payload at pickle byte offset %zu: ", (size_t)(c.p - b));
-            model_prefix_problem(m, pre);
+            mdl_prefix_problem(m, pre);
         }
         return rc == SMX_ENOMEM ? rc : SMX_OK;
     }
     return SMX_OK;
 }
+
+/* ---- the entries ------------------------------------------------------------------------ */
+
+int mdl_pickle_sniff(const unsigned char *b, size_t len)
+{
+    if (len >= 2 && b[0] == 0x80 && b[1] <= 5)
+        return 1;
+    /* protocol 0/1 openings of an object pickle */
+    if (len >= 3 && (b[0] == 'c' || b[0] == '(') &&
+        (!memcmp(b, "ccopy_reg\n", len < 10 ? len : 10) ||
+         !memcmp(b, "cxgboost", len < 8 ? len : 8) || !memcmp(b, "(dp0", len < 4 ? len : 4) ||
+         !memcmp(b, "(i", len < 2 ? len : 2)))
+        return 1;
+    if (len >= 2 && b[0] == 'c' && isalpha(b[1]) && memchr(b, '\n', len < 128 ? len : 128))
+        return 1;
+    return 0;
+}
+
+/* Pickles whose top-level object is not an XGBoost one. */
+void mdl_pickle_classify(compat_model_info *m)
+{
+    const char *c = m->pickle_class;
+    int xgb = 0;
+    for (size_t i = 0; i < m->n_pickle_globals; i++)
+        xgb |= !strncmp(m->pickle_globals[i], "xgboost.", 8);
+    char what[128];
+    if (!strncmp(c, "sklearn.", 8)) {
+        snprintf(what, sizeof what, "scikit-learn pickle (%.60s)%s", c,
+                 xgb ? " wrapping an XGBoost model" : "");
+        mdl_foreign(m, what);
+    } else if (!strncmp(c, "lightgbm.", 9)) {
+        mdl_foreign(m, "LightGBM pickle");
+    } else if (!strncmp(c, "catboost.", 9)) {
+        mdl_foreign(m, "CatBoost pickle");
+    }
+}
+
+static int proto_sniff(const unsigned char *b, size_t len)
+{
+    return len >= 2 && b[0] == 0x80 && b[1] <= 5;
+}
+
+static int proto_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
+{
+    int rc = mdl_pickle_read(c, b, len, m);
+    mdl_pickle_classify(m);
+    return rc;
+}
+
+/* Protocol 0/1 pickles have no PROTO opcode: what looks like one is tried last. */
+static int text_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
+{
+    int rc = mdl_pickle_read(c, b, len, m);
+    if (rc == SMX_EFORMAT && !m->n_pickle_globals) {
+        /* not convincingly a pickle after all */
+        m->format = COMPAT_FMT_UNKNOWN;
+        m->corrupt = 0;
+        m->problem[0] = 0;
+        mdl_detail(m, "unrecognised bytes");
+        return SMX_OK;
+    }
+    mdl_pickle_classify(m);
+    return rc;
+}
+
+const mdl_format mdl_pickle = {"pickle (protocol 2+)", proto_sniff, proto_read, NULL};
+const mdl_format mdl_pickle_text = {"pickle (protocol 0/1)", mdl_pickle_sniff, text_read, NULL};

@@ -6,7 +6,7 @@
  */
 #include "helpers.h"
 
-#include "../compat/compat.h"
+#include "compat/model/model.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -81,7 +81,7 @@ static void expected(const char *config, const char **objective, int *ncls, int 
         *objective = "reg:squarederror";
 }
 
-Test(readers, every_fixture_identified_with_its_writer_and_facts)
+Test(model_readers, every_fixture_identified_with_its_writer_and_facts)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128);
@@ -136,7 +136,7 @@ Test(readers, every_fixture_identified_with_its_writer_and_facts)
 }
 
 /* The same model saved in every format says the same things. */
-Test(readers, formats_of_one_model_agree)
+Test(model_readers, formats_of_one_model_agree)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128);
@@ -211,7 +211,7 @@ static double *read_preds(const char *path, size_t *n)
     return v;
 }
 
-Test(readers, reference_predictions_match_the_writer)
+Test(model_readers, reference_predictions_match_the_writer)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128), nrow, ncol, checked = 0;
@@ -276,7 +276,7 @@ static size_t check_truncations(const char *path, size_t first_cut)
     return cuts;
 }
 
-Test(readers, truncated_files_are_corrupt_with_an_offset)
+Test(model_readers, truncated_files_are_corrupt_with_an_offset)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128), cuts = 0;
@@ -297,7 +297,7 @@ Test(readers, truncated_files_are_corrupt_with_an_offset)
 }
 
 /* Bytes flipped all over every fixture: identify and predict never crash or hang. */
-Test(readers, corrupted_bytes_never_crash)
+Test(model_readers, corrupted_bytes_never_crash)
 {
     static fixture fx[160];
     size_t n = list_fixtures(fx, 128), runs = 0, flagged = 0;
@@ -371,7 +371,7 @@ static void check_version_bound(const compat_model_info *m, const char *want, in
         cr_assert_lt(v.patch, 0, "%s: no patch is stored, none may be claimed", file);
 }
 
-Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
+Test(model_readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
 {
     size_t len, nrow, ncol, files = 0;
     char *csv = th_read(MODELS "/synth/expect.csv", &len);
@@ -448,7 +448,7 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
 }
 
 /* Found by fuzz_identify: a protocol-0 number argument longer than the scratch buffer. */
-Test(readers, long_protocol0_number_lines)
+Test(model_readers, long_protocol0_number_lines)
 {
     char p[300] = "\x80\x02";
     for (int op = 0; op < 4; op++) {
@@ -469,7 +469,7 @@ Test(readers, long_protocol0_number_lines)
 
 /* A tree whose arrays disagree with its num_nodes: the problem names the tree and the byte
  * offset where it starts, in JSON and in UBJSON. */
-Test(readers, inconsistent_tree_names_tree_and_offset)
+Test(model_readers, inconsistent_tree_names_tree_and_offset)
 {
     static const struct {
         const char *file, *from, *to, *tree_start;
@@ -511,7 +511,7 @@ Test(readers, inconsistent_tree_names_tree_and_offset)
 }
 
 /* A few hundred KB of zlib that inflate to 100 MB: refused past the limit, not allocated. */
-Test(readers, compression_bombs_are_cut_off)
+Test(model_readers, compression_bombs_are_cut_off)
 {
     static unsigned char in[1 << 20], out[1 << 20];
     memset(in, 'N', sizeof in);
@@ -545,7 +545,7 @@ Test(readers, compression_bombs_are_cut_off)
 
 /* Trees are parsed one at a time; members XGBoost never writes (here an escaped string and a
  * mixed array in every tree) change nothing, and a broken tree names its offset in the file. */
-Test(readers, json_trees_with_unusual_members_read_the_same)
+Test(model_readers, json_trees_with_unusual_members_read_the_same)
 {
     size_t len, nrow, ncol;
     char *b = th_read(MODELS "/1.7.4/binary_logistic.json", &len);
@@ -593,7 +593,7 @@ Test(readers, json_trees_with_unusual_members_read_the_same)
 
 /* A JSON model that cannot be split into trees and is larger than one document may be (here a
  * 70 MB gblinear): the learner facts are still read, without building the document. */
-Test(readers, huge_unsplittable_json_gives_facts_without_a_document)
+Test(model_readers, huge_unsplittable_json_gives_facts_without_a_document)
 {
     smx_buf b = SMX_BUF_INIT;
     smx_buf_puts(&b, "{\"learner\":{\"attributes\":{\"best_iteration\":\"3\"},\"feature_names\":[],"
@@ -629,7 +629,7 @@ Test(readers, huge_unsplittable_json_gives_facts_without_a_document)
 
 /* Vector-leaf trees in the 3.2+ layout ("leaf_weights"): recognised, and not evaluated with
  * the 2.0-3.1 reading of base_weights. */
-Test(readers, vector_leaf_trees_with_leaf_weights_are_flagged)
+Test(model_readers, vector_leaf_trees_with_leaf_weights_are_flagged)
 {
     size_t len;
     char *b = th_read(MODELS "/3.0.5/multi_output_tree.json", &len);
