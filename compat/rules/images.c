@@ -10,7 +10,7 @@
  * never guesses: a repository it does not know is "not an XGBoost image", the legacy
  * repository is reported as such, and an account that is not AWS's for that region is said.
  */
-#include "compat.h"
+#include "rules.h"
 
 #include <ctype.h>
 #include <jansson.h>

@@ -4,7 +4,7 @@
  * data file keeps each one next to its source and out of the code; nothing here decides
  * anything, it only looks up.
  */
-#include "compat.h"
+#include "rules.h"
 
 #include <jansson.h>
 #include <pthread.h>

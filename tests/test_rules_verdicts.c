@@ -29,7 +29,7 @@ static void teardown(void)
     th_rmrf(dir);
     free(dir);
 }
-TestSuite(verdicts, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(rules_verdicts, .init = setup, .fini = teardown, .timeout = 300);
 
 static const char *model_path(const char *rel)
 {
@@ -249,14 +249,14 @@ static const char *measured_reader(const char *pinned)
 
 static void check_matrix(const char *name_used, const char *entry_name, size_t min_files);
 
-Test(verdicts, every_fixture_model_agrees_with_the_measured_matrix)
+Test(rules_verdicts, every_fixture_model_agrees_with_the_measured_matrix)
 {
     check_matrix("xgboost-model", "xgboost-model", 65);
 }
 
 /* The same files under a misleading extension (XGBoost dispatches on it): a binary named
  * model.json, a binary or JSON named model.ubj. */
-Test(verdicts, misnamed_files_agree_with_the_measured_matrix)
+Test(rules_verdicts, misnamed_files_agree_with_the_measured_matrix)
 {
     check_matrix("wrongext.json", "model.json", 40);
     check_matrix("wrongext.ubj", "model.ubj", 15);
@@ -326,7 +326,7 @@ static void check_matrix(const char *name_used, const char *entry_name, size_t m
                    mismatches.data ? mismatches.data : "");
 }
 
-Test(verdicts, reasons_and_hints_say_what_to_do)
+Test(rules_verdicts, reasons_and_hints_say_what_to_do)
 {
     const char *a = package_as_model("3.0.5/binary_logistic.bin", "ubj.tar.gz");
     int rc;
@@ -359,7 +359,7 @@ Test(verdicts, reasons_and_hints_say_what_to_do)
 
 /* ---- convert ------------------------------------------------------------------------------ */
 
-Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
+Test(rules_verdicts, convert_ubjson_for_1_5_1_round_trip)
 {
     const char *a = package_as_model("3.0.5/binary_logistic.bin", "in.tar.gz");
     char out1[4096], out2[4096];
@@ -439,7 +439,7 @@ Test(verdicts, convert_ubjson_for_1_5_1_round_trip)
 
 /* An sklearn wrapper pickle fails in every container (Booster methods are called on it), but
  * the booster inside it can be re-saved as the model file the container expects. */
-Test(verdicts, convert_unwraps_an_sklearn_pickle)
+Test(rules_verdicts, convert_unwraps_an_sklearn_pickle)
 {
     const char *a = package_as_model("synth/pickle_xgbclassifier.pkl", "skl.tar.gz");
     int rc;
@@ -460,7 +460,7 @@ Test(verdicts, convert_unwraps_an_sklearn_pickle)
     json_decref(rep);
 }
 
-Test(verdicts, convert_refuses_and_says_why)
+Test(rules_verdicts, convert_refuses_and_says_why)
 {
     char out[4096];
     snprintf(out, sizeof out, "%s/never.tar.gz", dir);
@@ -498,7 +498,7 @@ static json_t *fake_verify(const char *mode, const char *a, int *rc)
     return j;
 }
 
-Test(verdicts, a_crashing_or_hanging_load_never_takes_smxgb_down)
+Test(rules_verdicts, a_crashing_or_hanging_load_never_takes_smxgb_down)
 {
     const char *a = package_as_model("1.7.4/binary_logistic.bin", "b.tar.gz");
     static const char *modes[] = {"segv", "abort", "error"};
@@ -527,7 +527,7 @@ Test(verdicts, a_crashing_or_hanging_load_never_takes_smxgb_down)
     unsetenv("FAKE_XGB_MODE");
 }
 
-Test(verdicts, a_hanging_load_is_killed_at_the_deadline)
+Test(rules_verdicts, a_hanging_load_is_killed_at_the_deadline)
 {
     size_t n;
     char *bytes = th_read(model_path("1.7.4/binary_logistic.bin"), &n);
@@ -554,7 +554,7 @@ Test(verdicts, a_hanging_load_is_killed_at_the_deadline)
 }
 
 /* The child's address space is limited: a load that needs more memory dies alone. */
-Test(verdicts, a_load_over_the_memory_limit_dies_in_the_child)
+Test(rules_verdicts, a_load_over_the_memory_limit_dies_in_the_child)
 {
 #if defined(__SANITIZE_ADDRESS__)
     cr_skip_test("AddressSanitizer builds run the child without an address-space limit");
@@ -616,7 +616,7 @@ static void write_wheel(const char *out, const char *lib_src, const char *lib_na
     free(lib);
 }
 
-Test(verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
+Test(rules_verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
 {
     /* Debian's library: libxgboost.so is a symlink to the real file */
     char real[4096];
@@ -670,7 +670,7 @@ Test(verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
 
 /* ---- ensembles ---------------------------------------------------------------------------- */
 
-Test(verdicts, several_real_models_are_an_ensemble_warning)
+Test(rules_verdicts, several_real_models_are_an_ensemble_warning)
 {
     size_t n1, n2;
     char *m1 = th_read(model_path("1.7.4/binary_logistic.bin"), &n1);
@@ -737,7 +737,7 @@ static compat_model_info base_model(compat_format f, compat_payload p, const cha
     return m;
 }
 
-Test(verdicts, base_score_array_predicts_wrongly_before_3_1)
+Test(rules_verdicts, base_score_array_predicts_wrongly_before_3_1)
 {
     compat_model_info m = base_model(COMPAT_FMT_UBJSON, COMPAT_PAYLOAD_UBJ, "3.1.0");
     m.base_score_array = 1;
@@ -764,7 +764,7 @@ Test(verdicts, base_score_array_predicts_wrongly_before_3_1)
     compat_judgement_free(&j);
 }
 
-Test(verdicts, pickles_protocol_class_and_snapshot_version_count)
+Test(rules_verdicts, pickles_protocol_class_and_snapshot_version_count)
 {
     compat_model_info m = base_model(COMPAT_FMT_PICKLE, COMPAT_PAYLOAD_SNAP_UBJ, "1.7.4");
     m.pickle_protocol = 5;
@@ -804,13 +804,13 @@ Test(verdicts, pickles_protocol_class_and_snapshot_version_count)
     compat_judgement_free(&j);
 }
 
-Test(verdicts, every_rule_names_its_source)
+Test(rules_verdicts, every_rule_names_its_source)
 {
     size_t n;
     smx_err err = {0};
     cr_assert_eq(compat_rules(&n, &err), SMX_OK, "%s", err.msg);
     cr_assert_geq(n, 30);
-    char *text = th_read(SMXGB_SOURCE_DIR "/compat/rules.json", NULL);
+    char *text = th_read(SMXGB_SOURCE_DIR "/compat/rules/rules.json", NULL);
     json_t *j = th_json(text);
     free(text);
     size_t i;
@@ -835,7 +835,7 @@ Test(verdicts, every_rule_names_its_source)
  * table order (0.90-1 0.90-2 1.0-1 1.2-1 1.2-2 1.3-1 1.5-1 1.7-1 1.7-1-1 3.0-5 3.2-0), from
  * formats.md §1.4, §2.5, §4, §5 and container.md §2: o = ok, F = fails, W = wrong-predictions.
  */
-Test(verdicts, synthetic_models_follow_the_reference_rules)
+Test(rules_verdicts, synthetic_models_follow_the_reference_rules)
 {
     static const struct {
         const char *file, *want;
@@ -886,7 +886,7 @@ Test(verdicts, synthetic_models_follow_the_reference_rules)
 
 /* A model over --load-max-bytes is identified from its head only (memory stays bounded for
  * huge artifacts): the header facts still drive the rules, and nothing is loaded. */
-Test(verdicts, a_large_model_is_judged_from_its_head)
+Test(rules_verdicts, a_large_model_is_judged_from_its_head)
 {
     const char *a = package_as_model("1.7.4/multi_softprob.bin", "big.tar.gz");
     int rc;
@@ -908,7 +908,7 @@ Test(verdicts, a_large_model_is_judged_from_its_head)
  * something else than the model says (BS-ARRAY-SILENT, seen by a real load, not only by the
  * rule); the 1.0.0 pickle loads in 1.0-1 ... 3.0-5; the 0.90 pickle only in 0.90-x.
  */
-Test(verdicts, container_test_resources)
+Test(rules_verdicts, container_test_resources)
 {
     size_t n;
     char *m = th_read(SMXGB_TESTDATA "/verdicts/container/master-abalone-3.2.0.ubj", &n);
