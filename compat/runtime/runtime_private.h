@@ -1,12 +1,12 @@
 /*
- * Private to compat/: the resolved XGBoost entry points. runtime.c fills them with dlsym;
- * the wrappers in runtime*.c call through them. A NULL pointer means the loaded version
- * does not have that function.
+ * Private to compat/runtime: the resolved XGBoost entry points. lib.c fills them with dlsym;
+ * the wrappers (booster.c, predict.c, dmatrix.c) call through them. A NULL pointer means the
+ * loaded version does not have that function. Shared names carry the rtm_ prefix.
  */
 #ifndef SMXGB_COMPAT_RUNTIME_PRIVATE_H
 #define SMXGB_COMPAT_RUNTIME_PRIVATE_H
 
-#include "compat.h"
+#include "runtime.h"
 
 typedef uint64_t bst_ulong;
 typedef void *BoosterHandle;
@@ -78,6 +78,9 @@ struct compat_booster {
 };
 
 /* Record XGBoost's last error (first line, prefixed) in err; returns SMX_ERUNTIME. */
-int compat_xgb_fail(const compat_xgb *x, smx_err *err, const char *what);
+int rtm_fail(const compat_xgb *x, smx_err *err, const char *what);
+/* This thread's proxy DMatrix for in-place prediction (lib.c), or NULL: the main thread, or a
+ * version without proxies (XGBoost then makes its own). */
+DMatrixHandle rtm_thread_proxy(compat_xgb *x);
 
 #endif

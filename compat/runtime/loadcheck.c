@@ -12,7 +12,7 @@
  *
  * The same machinery re-saves a model for `smxgb convert` (compat_resave_run).
  */
-#include "compat.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
