@@ -195,7 +195,7 @@ static void ident_end(void *vc, const artifact_entry *e)
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
         !(e->flags & ARTIFACT_F_TRUNCATED)) {
-        compat_load_limits lim = {0, 0};
+        compat_load_limits lim = {0};
         smx_err lerr = {0};
         if (compat_loadcheck_run(cm->info, data, c->buf.len, e->path, c->o->xgboost_lib, &lim,
                                  &cm->load, &lerr) != SMX_OK) {

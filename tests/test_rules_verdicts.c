@@ -4,19 +4,17 @@
  * (data/verdicts/matrix-sagemaker.csv: the rows loaded from a file named xgboost-model, as
  * SageMaker does, and under a misleading .json/.ubj name, plus the snapshot rows that stand for
  * pickle.load); convert round trips;
- * load checks whose child crashes, aborts or hangs; XGBoost taken from a pip wheel; the rules
- * engine on models no fixture has (pickles, 3.1+ base_score arrays).
+ * load checks whose child crashes, aborts or hangs decide the verdict of that version; the rules
+ * engine on models no fixture has (pickles, 3.1+ base_score arrays). The load check itself
+ * (deadline, memory limit, the helper process, wheels) is tested in test_runtime_loadcheck.c.
  */
 #include "compat/compat.h"
 #include "helpers.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static char *dir;
@@ -525,147 +523,6 @@ Test(rules_verdicts, a_crashing_or_hanging_load_never_takes_smxgb_down)
         json_decref(rep);
     }
     unsetenv("FAKE_XGB_MODE");
-}
-
-Test(rules_verdicts, a_hanging_load_is_killed_at_the_deadline)
-{
-    size_t n;
-    char *bytes = th_read(model_path("1.7.4/binary_logistic.bin"), &n);
-    compat_model_info *m;
-    smx_err err = {0};
-    cr_assert_eq(compat_identify(bytes, n, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
-    setenv("FAKE_XGB_MODE", "hang", 1);
-    compat_load_limits lim = {0, 1500};
-    compat_loadcheck lc;
-    cr_assert_eq(
-        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &lim, &lc, &err),
-        SMX_OK, "%s", err.msg);
-    unsetenv("FAKE_XGB_MODE");
-    cr_assert(lc.ran && !lc.loaded);
-    cr_assert(strstr(lc.error, "timed out"), "%s", lc.error);
-    /* and the real library loads the same bytes, predictions equal to the reference */
-    cr_assert_eq(compat_loadcheck_run(m, bytes, n, "xgboost-model", NULL, NULL, &lc, &err), SMX_OK,
-                 "%s", err.msg);
-    cr_assert(lc.loaded, "%s", lc.error);
-    cr_assert_str_eq(lc.version, "1.7.4");
-    cr_assert(lc.compared && lc.max_diff <= 1e-5, "max diff %g (%s)", lc.max_diff, lc.note);
-    compat_model_info_free(m);
-    free(bytes);
-}
-
-/* The child's address space is limited: a load that needs more memory dies alone. */
-Test(rules_verdicts, a_load_over_the_memory_limit_dies_in_the_child)
-{
-#if defined(__SANITIZE_ADDRESS__)
-    cr_skip_test("AddressSanitizer builds run the child without an address-space limit");
-#else
-    size_t n;
-    char *bytes = th_read(model_path("1.7.4/binary_logistic.bin"), &n);
-    compat_model_info *m;
-    smx_err err = {0};
-    cr_assert_eq(compat_identify(bytes, n, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
-    setenv("FAKE_XGB_MODE", "oom", 1);
-    compat_loadcheck lc;
-    compat_load_limits small = {256u << 20, 20000};
-    cr_assert_eq(
-        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &small, &lc, &err),
-        SMX_OK, "%s", err.msg);
-    cr_assert(!lc.loaded && strstr(lc.error, "crashed (SIGABRT)") && strstr(lc.error, "bad_alloc"),
-              "256 MiB limit: %s", lc.error);
-    compat_load_limits big = {4ull << 30, 20000};
-    cr_assert_eq(
-        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &big, &lc, &err),
-        SMX_OK, "%s", err.msg);
-    cr_assert(!lc.loaded && strstr(lc.error, "fake load error"),
-              "4 GiB limit: the allocation works: %s", lc.error);
-    unsetenv("FAKE_XGB_MODE");
-    compat_model_info_free(m);
-    free(bytes);
-#endif
-}
-
-/* ---- XGBoost from a pip wheel ------------------------------------------------------------- */
-
-static void write_wheel(const char *out, const char *lib_src, const char *lib_name)
-{
-    struct archive *a = archive_write_new();
-    archive_write_set_format_zip(a);
-    cr_assert_eq(archive_write_open_filename(a, out), ARCHIVE_OK);
-    const char *meta = "Metadata-Version: 2.1\nName: xgboost\nVersion: 1.7.4\n";
-    struct {
-        const char *name;
-        const char *data;
-        size_t len;
-    } files[2] = {{"xgboost-1.7.4.dist-info/METADATA", meta, strlen(meta)}, {lib_name, NULL, 0}};
-    size_t nl = 0;
-    char *lib = lib_src ? th_read(lib_src, &nl) : NULL;
-    files[1].data = lib;
-    files[1].len = nl;
-    for (size_t i = 0; i < (lib_src ? 2u : 1u); i++) {
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_pathname(e, files[i].name);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, (la_int64_t)files[i].len);
-        cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK);
-        cr_assert_eq(archive_write_data(a, files[i].data, files[i].len), (la_ssize_t)files[i].len);
-        archive_entry_free(e);
-    }
-    archive_write_close(a);
-    archive_write_free(a);
-    free(lib);
-}
-
-Test(rules_verdicts, xgboost_from_a_wheel_is_extracted_once_and_used)
-{
-    /* Debian's library: libxgboost.so is a symlink to the real file */
-    char real[4096];
-    ssize_t k = readlink("/usr/lib/x86_64-linux-gnu/libxgboost.so", real, sizeof real - 1);
-    cr_assert_gt(k, 0, "Debian's libxgboost-dev is installed");
-    real[k] = '\0';
-    char lib[8192];
-    snprintf(lib, sizeof lib, "%s%s", real[0] == '/' ? "" : "/usr/lib/x86_64-linux-gnu/", real);
-    const char *whl = th_path(dir, "xgboost-1.7.4-py3-none-manylinux2014_x86_64.whl");
-    write_wheel(whl, lib, "xgboost/lib/libxgboost.so");
-    const char *a = package_as_model("1.7.4/reg_squarederror.bin", "w.tar.gz");
-    char *out = NULL;
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd,
-             "XDG_CACHE_HOME='%s/cache' %s verify --json -c 1.7-1 --xgboost-wheel '%s' '%s'", dir,
-             SMXGB_BIN, whl, a);
-    cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
-    json_t *rep = th_json(out);
-    free(out);
-    const char *runtime = json_string_value(json_object_get(rep, "runtime"));
-    cr_assert(runtime && strstr(runtime, "/cache/smxgb/wheels/") && strstr(runtime, "1.7.4"), "%s",
-              runtime);
-    json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
-    cr_assert(json_is_true(json_object_get(lc, "loaded")));
-    json_decref(rep);
-    /* cached under the wheel's sha256: a second run reuses the file */
-    char *cached = NULL;
-    snprintf(cmd, sizeof cmd, "ls '%s'/cache/smxgb/wheels/*/xgboost/lib/libxgboost.so", dir);
-    cr_assert_eq(th_run(cmd, &cached), 0);
-    struct stat st1, st2;
-    cached[strcspn(cached, "\n")] = '\0';
-    cr_assert_eq(stat(cached, &st1), 0);
-    snprintf(cmd, sizeof cmd,
-             "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' >/dev/null",
-             dir, SMXGB_BIN, whl, a);
-    cr_assert_eq(th_run(cmd, NULL), 0);
-    cr_assert_eq(stat(cached, &st2), 0);
-    cr_assert_eq(st1.st_ino, st2.st_ino, "not extracted again");
-    free(cached);
-
-    /* a wheel without the library is a usage error that says so */
-    const char *bad = th_path(dir, "xgboost-0-py3-none-any.whl");
-    write_wheel(bad, NULL, NULL);
-    snprintf(cmd, sizeof cmd,
-             "XDG_CACHE_HOME='%s/cache' %s verify -c 1.7-1 --xgboost-wheel '%s' '%s' 2>&1", dir,
-             SMXGB_BIN, bad, a);
-    cr_assert_eq(th_run(cmd, &out), 2, "%s", out);
-    cr_assert(strstr(out, "xgboost/lib/libxgboost.so"), "%s", out);
-    free(out);
 }
 
 /* ---- ensembles ---------------------------------------------------------------------------- */

@@ -115,12 +115,27 @@ int compat_booster_serialize(compat_booster *b, void **out, size_t *len, smx_err
 int compat_booster_predict_dmatrix(compat_booster *b, compat_dmatrix *d,
                                    const compat_predict_opts *o, compat_pred *out, smx_err *err);
 
-/* ---- load checks: a real load in a child process ------------------------------------------ */
+/* ---- load checks: a real load in a child process (loadcheck.c, child.c) ------------------- */
 
 typedef struct compat_load_limits {
     uint64_t max_memory; /* RLIMIT_AS of the child, bytes; 0 = 4 GiB */
     int timeout_ms;      /* 0 = 60 s */
+    const char *child;   /* the helper executable; NULL: compat_child_path's search */
 } compat_load_limits;
+
+/*
+ * Real loads run in a helper executable, smxgb-xgb-child, started with posix_spawn (fork and
+ * exec: safe from a process whose OpenMP runtime already has threads). It is found, in order:
+ *   1. `explicit_path` when not NULL or empty (compat_load_limits.child);
+ *   2. $SMXGB_CHILD when set;
+ *   3. beside the running program (the directory of /proc/self/exe): the build tree puts it
+ *      next to the smxgb binary;
+ *   4. DIR/../libexec/smxgb/smxgb-xgb-child, DIR that same directory (an installed layout);
+ *   5. the path the build tree gave it, compiled in (test programs find it there).
+ * A helper named by 1 or 2 must be an executable file (a wrong setting is an error, never a
+ * fallback); 3-5 are tried in turn. *out malloc'd; SMX_EIO when none is found.
+ */
+int compat_child_path(const char *explicit_path, char **out, smx_err *err);
 
 typedef struct compat_loadcheck {
     int ran;                /* 0: not attempted (see note) */
