@@ -168,8 +168,8 @@ typedef struct compat_verify_opts {
     /* load checks: every identified model is loaded in a child process by this XGBoost */
     int no_load_check;       /* skip them */
     const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
-    uint64_t load_max_bytes; /* models larger than this are identified from their first
-                                bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
+    uint64_t load_max_bytes; /* models larger than this are identified from their first and
+                                last bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
     const char *display;     /* the artifact as the user named it (hints); NULL = path */
 } compat_verify_opts;
 
@@ -184,14 +184,14 @@ const char *compat_env_get(const char *const *env, size_t n, const char *key);
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err);
 void compat_report_free(compat_report *r);
 
-#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger model files: identified from their head */
+#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: identified from their head and tail */
 
 /* ---- the model entries verify identified -------------------------------------------------- */
 
 typedef struct compat_model {
     size_t entry;            /* index into scan->entries */
     compat_model_info *info; /* NULL if it could not be identified (see error) */
-    int partial;             /* identified from its first bytes only (a large file) */
+    int partial;             /* identified from its head and tail only (a large file) */
     uint64_t bytes;          /* its size */
     compat_loadcheck load;   /* the load check with the runtime */
     char error[SMX_ERRMAX];

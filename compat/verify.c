@@ -103,13 +103,11 @@ typedef struct ident_ctx {
     compat_report *r;
     const compat_verify_opts *o;
     size_t cap_models;
-    uint64_t max_bytes; /* full buffering up to this size */
-    smx_buf buf;
-    int partial;
-    size_t file_ordinal; /* how many regular files the scan has shown the hooks */
-    size_t ordinal;      /* of the file being read */
-    uint64_t seen;
-    int failed; /* out of memory */
+    uint64_t max_bytes;          /* files up to this size are kept whole and load-checked */
+    compat_model_stream *stream; /* the file being read */
+    size_t file_ordinal;         /* how many regular files the scan has shown the hooks */
+    size_t ordinal;              /* of the file being read */
+    int failed;                  /* out of memory */
     char runtime_version[32];
     int runtime_failed; /* the runtime could not be opened: do not retry per file */
     char runtime_error[SMX_ERRMAX];
@@ -121,10 +119,8 @@ static int ident_want(void *vc, const artifact_entry *e)
     size_t ord = c->file_ordinal++; /* the scan asks for every regular file, in order */
     if (e->depth != 1 || e->type != ARTIFACT_FILE || c->r->n_models >= MAX_MODELS)
         return 0;
-    smx_buf_reset(&c->buf);
-    c->partial = e->size > 0 && (uint64_t)e->size > c->max_bytes;
+    compat_model_stream_begin(c->stream, e->size);
     c->ordinal = ord;
-    c->seen = 0;
     return 1;
 }
 
@@ -133,18 +129,8 @@ static int ident_data(void *vc, const artifact_entry *e, const void *buf, size_t
     (void)e;
     (void)off;
     ident_ctx *c = vc;
-    uint64_t limit = c->partial && HEAD_BYTES < c->max_bytes ? HEAD_BYTES : c->max_bytes;
-    c->seen += len;
-    if (c->buf.len >= limit) {
-        c->partial = 1;
-        return SMX_OK;
-    }
-    size_t take = len;
-    if (c->buf.len + take > limit) {
-        take = (size_t)(limit - c->buf.len);
-        c->partial = 1;
-    }
-    if (smx_buf_append(&c->buf, buf, take)) {
+    smx_err err = {0};
+    if (compat_model_stream_feed(c->stream, buf, len, &err)) {
         c->failed = 1;
         return SMX_ENOMEM;
     }
@@ -159,67 +145,65 @@ static int is_xgboost_model(const compat_model_info *m)
            m->payload != COMPAT_PAYLOAD_NONE;
 }
 
+/* A real load of the whole file, unless the runtime already failed to open. */
+static void load_check(ident_ctx *c, compat_model *cm, const artifact_entry *e)
+{
+    size_t len;
+    const void *data = compat_model_stream_data(c->stream, &len);
+    compat_load_limits lim = {0};
+    smx_err lerr = {0};
+    if (compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
+                             &lerr) != SMX_OK) {
+        cm->load.ran = 0;
+        snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
+    } else if (!cm->load.loaded && !cm->load.version[0] &&
+               (strstr(cm->load.error, "libxgboost") ||
+                strstr(cm->load.error, "XGBoost library"))) {
+        /* the library itself could not be opened: say it once, do not start a child per file */
+        c->runtime_failed = 1;
+        snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
+        snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", cm->load.error);
+        cm->load.ran = 0;
+        cm->load.error[0] = '\0';
+    } else if (cm->load.version[0]) {
+        snprintf(c->runtime_version, sizeof c->runtime_version, "%s", cm->load.version);
+    }
+}
+
 static void ident_end(void *vc, const artifact_entry *e)
 {
     ident_ctx *c = vc;
     compat_report *r = c->r;
     if (c->failed)
         return;
-    if (r->n_models == c->cap_models) {
-        size_t nc = c->cap_models ? c->cap_models * 2 : 4;
-        compat_model *v = realloc(r->models, nc * sizeof *v);
-        if (!v) {
-            c->failed = 1;
-            return;
-        }
-        r->models = v;
-        c->cap_models = nc;
+    if (smx_grow((void **)&r->models, &c->cap_models, r->n_models + 1, sizeof *r->models)) {
+        c->failed = 1;
+        return;
     }
     compat_model *cm = &r->models[r->n_models++];
     memset(cm, 0, sizeof *cm);
     cm->entry = c->ordinal; /* resolved to an entry index after the scan */
-    cm->bytes = c->seen;
-    cm->partial = c->partial;
+    cm->bytes = compat_model_stream_size(c->stream);
+    cm->partial = compat_model_stream_partial(c->stream);
     smx_err err = {0};
-    const char *data = c->buf.data ? c->buf.data : "";
-    if (compat_identify(data, c->buf.len, e->path, &cm->info, &err) != SMX_OK) {
+    size_t len;
+    compat_model_stream_data(c->stream, &len);
+    if (compat_model_stream_identify(c->stream, e->path, &cm->info, &err) != SMX_OK) {
         snprintf(cm->error, sizeof cm->error, "%s", err.msg);
         cm->info = NULL;
     } else if (cm->partial) {
-        /* only the head was read: if the reader ran out of bytes, the file is not corrupt */
+        /* only the head (and the tail) was read */
         snprintf(cm->error, sizeof cm->error,
-                 "identified from its first %zu bytes of %llu (the rest was not read)", c->buf.len,
+                 "identified from its first %zu bytes of %llu (the rest was not read)", len,
                  (unsigned long long)cm->bytes);
-        cm->info->corrupt = 0;
-        cm->info->problem[0] = '\0';
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
-        !(e->flags & ARTIFACT_F_TRUNCATED)) {
-        compat_load_limits lim = {0};
-        smx_err lerr = {0};
-        if (compat_loadcheck_run(cm->info, data, c->buf.len, e->path, c->o->xgboost_lib, &lim,
-                                 &cm->load, &lerr) != SMX_OK) {
-            cm->load.ran = 0;
-            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
-        } else if (!cm->load.loaded && !cm->load.version[0] &&
-                   (strstr(cm->load.error, "libxgboost") ||
-                    strstr(cm->load.error, "XGBoost library"))) {
-            /* the library itself could not be opened: say it once, do not fork per file */
-            c->runtime_failed = 1;
-            snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
-            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s",
-                     cm->load.error);
-            cm->load.ran = 0;
-            cm->load.error[0] = '\0';
-        } else if (cm->load.version[0]) {
-            snprintf(c->runtime_version, sizeof c->runtime_version, "%s", cm->load.version);
-        }
-    } else if (cm->partial) {
+        !(e->flags & ARTIFACT_F_TRUNCATED))
+        load_check(c, cm, e);
+    else if (cm->partial)
         snprintf(cm->load.note, sizeof cm->load.note,
                  "not load-checked: %llu bytes, over the %llu-byte limit for load checks",
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
-    }
-    smx_buf_free(&c->buf);
 }
 
 const compat_model *compat_report_model(const compat_report *r, size_t entry)
@@ -424,9 +408,13 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
     ic.r = r;
     ic.o = o;
     ic.max_bytes = o->load_max_bytes ? o->load_max_bytes : COMPAT_IDENTIFY_MAX;
+    if ((rc = compat_model_stream_new(ic.max_bytes, HEAD_BYTES, &ic.stream, err))) {
+        compat_report_free(r);
+        return rc;
+    }
     artifact_hooks hooks = {&ic, ident_want, ident_data, ident_end};
     rc = artifact_scan_file(path, &o->limits, &hooks, &r->scan, err);
-    smx_buf_free(&ic.buf);
+    compat_model_stream_free(ic.stream);
     if (rc || ic.failed) {
         compat_report_free(r);
         return rc ? rc : smx_fail(err, SMX_ENOMEM, "out of memory");

@@ -654,3 +654,71 @@ Test(model_readers, vector_leaf_trees_with_leaf_weights_are_flagged)
     smx_buf_free(&o);
     free(b);
 }
+
+/* Stream f in chunks of `chunk` bytes through s, declaring its size or not. */
+static compat_model_info *stream_file(compat_model_stream *s, const char *bytes, size_t n,
+                                      size_t chunk, int declare)
+{
+    compat_model_stream_begin(s, declare ? (int64_t)n : -1);
+    smx_err err = {0};
+    for (size_t at = 0; at < n; at += chunk)
+        cr_assert_eq(compat_model_stream_feed(s, bytes + at, n - at < chunk ? n - at : chunk, &err),
+                     SMX_OK, "%s", err.msg);
+    compat_model_info *m = NULL;
+    cr_assert_eq(compat_model_stream_identify(s, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
+    return m;
+}
+
+/*
+ * The streaming identifier verify and inspect share: a file within max_bytes is identified
+ * whole; a larger one from its head, bounded by head_bytes (or max_bytes when its size was not
+ * declared), and its tail, where a JSON or UBJSON model keeps the version it was written by:
+ * the writer is the one the whole file names, and a head that ends early is not corruption.
+ */
+Test(model_readers, the_streaming_identifier_reads_head_and_tail)
+{
+    static const char *files[] = {"1.7.4/binary_logistic.json", "1.7.4/binary_logistic.ubj",
+                                  "1.7.4/multi_softprob.bin", "3.0.5/categorical.ubj",
+                                  "1.5.2/dart.json"};
+    compat_model_stream *s;
+    smx_err err = {0};
+    cr_assert_eq(compat_model_stream_new(4096, 2048, &s, &err), SMX_OK);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024], *bytes;
+        size_t n;
+        snprintf(path, sizeof path, "%s/%s", MODELS, files[i]);
+        compat_model_info *whole = identify_file(path, &bytes, &n);
+        cr_assert_gt(n, (size_t)4096, "%s is larger than the stream keeps", files[i]);
+        for (int declare = 0; declare < 2; declare++) {
+            compat_model_info *m = stream_file(s, bytes, n, 1000, declare);
+            size_t kept;
+            compat_model_stream_data(s, &kept);
+            cr_assert(compat_model_stream_partial(s), "%s", files[i]);
+            cr_assert_eq(compat_model_stream_size(s), n);
+            cr_assert_eq(kept, declare ? 2048u : 4096u, "%s: %zu bytes kept", files[i], kept);
+            cr_assert(!m->corrupt, "%s: %s", files[i], m->problem);
+            cr_assert_eq(m->format, whole->format, "%s", files[i]);
+            char a[32], b[32];
+            cr_assert_str_eq(compat_version_str(m->writer_min, a, sizeof a),
+                             compat_version_str(whole->writer_min, b, sizeof b), "%s", files[i]);
+            cr_assert_str_eq(compat_version_str(m->writer_max, a, sizeof a),
+                             compat_version_str(whole->writer_max, b, sizeof b), "%s", files[i]);
+            cr_assert_eq(m->writer_exact, whole->writer_exact, "%s", files[i]);
+            compat_model_info_free(m);
+        }
+        /* within max_bytes: the file itself, identified as a whole */
+        compat_model_stream *big;
+        cr_assert_eq(compat_model_stream_new(n, 0, &big, &err), SMX_OK);
+        compat_model_info *m = stream_file(big, bytes, n, 777, 1);
+        size_t kept;
+        const void *data = compat_model_stream_data(big, &kept);
+        cr_assert(!compat_model_stream_partial(big) && kept == n && !memcmp(data, bytes, n));
+        cr_assert_eq(m->num_trees, whole->num_trees);
+        cr_assert_str_eq(m->writer_note, whole->writer_note);
+        compat_model_info_free(m);
+        compat_model_stream_free(big);
+        compat_model_info_free(whole);
+        free(bytes);
+    }
+    compat_model_stream_free(s);
+}

@@ -760,6 +760,77 @@ Test(rules_verdicts, a_large_model_is_judged_from_its_head)
 }
 
 /*
+ * A JSON model larger than the 32 MiB verify keeps whole, written by XGBoost 1.7.4 (generated
+ * here through the runtime: a few trees and a 34 MiB attribute, which XGBoost writes before
+ * the trees), is identified from its head and its tail. Its "version" is the last member of
+ * the file, so verify knows the writer: 1.5-1 cannot read the integer default_left that 1.7.4
+ * writes (FMT-TREE-16). Before, the version was not read and 1.5-1 was called ok. inspect,
+ * which reads the file whole, names the same writer.
+ */
+Test(rules_verdicts, a_large_json_model_is_judged_by_the_version_at_its_end)
+{
+    smx_err err = {0};
+    compat_xgb *x;
+    cr_assert_eq(compat_xgb_open(NULL, &x, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(compat_xgb_version(x).minor, 7, "the system XGBoost is 1.7.x");
+    size_t nr = 200, nc = 4;
+    float *X = malloc(nr * nc * sizeof *X), *y = malloc(nr * sizeof *y);
+    for (size_t i = 0; i < nr * nc; i++)
+        X[i] = (float)((i * 7919) % 1000) / 100.0f;
+    for (size_t i = 0; i < nr; i++)
+        y[i] = X[i * nc] + X[i * nc + 1];
+    compat_dmatrix *d;
+    cr_assert_eq(compat_dmatrix_from_dense(x, X, nr, nc, NAN, 1, &d, &err), SMX_OK, "%s", err.msg);
+    cr_assert_eq(compat_dmatrix_set_float_info(d, "label", y, nr, &err), SMX_OK, "%s", err.msg);
+    compat_booster *b;
+    cr_assert_eq(compat_booster_create(x, &d, 1, &b, &err), SMX_OK, "%s", err.msg);
+    compat_booster_set_param(b, "nthread", "1", &err);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(compat_booster_update(b, i, d, &err), SMX_OK, "%s", err.msg);
+    size_t big = (size_t)34 << 20;
+    char *note = malloc(big + 1);
+    for (size_t i = 0; i < big; i++)
+        note[i] = "training notes "[i % 15];
+    note[big] = '\0';
+    cr_assert_eq(compat_booster_set_attr(b, "notes", note, &err), SMX_OK, "%s", err.msg);
+    free(note);
+    void *json;
+    size_t n;
+    cr_assert_eq(compat_booster_save(b, "json", &json, &n, &err), SMX_OK, "%s", err.msg);
+    cr_assert_gt(n, (size_t)33 << 20, "%zu bytes: more than verify reads whole", n);
+    th_entry e[] = {{"xgboost-model", 'f', 0, json, n, NULL}};
+    th_write_archive(th_path(dir, "large.tar.gz"), "gzip", "ustar", e, 1);
+    free(json);
+    compat_booster_free(b);
+    compat_dmatrix_free(d);
+    compat_xgb_close(x);
+    free(X);
+    free(y);
+
+    int rc;
+    json_t *rep = verify_json("-c 1.5-1 -c 1.7-1", th_path(dir, "large.tar.gz"), &rc);
+    json_t *m0 = json_array_get(json_object_get(rep, "models"), 0);
+    cr_assert(json_is_true(json_object_get(m0, "partial")));
+    cr_assert_str_eq(json_string_value(json_object_get(m0, "format")), "json");
+    cr_assert_str_eq(json_string_value(json_object_get(m0, "writer")), "1.7.4");
+    cr_assert_str_eq(verdict_of(rep, "1.5-1"), "fails");
+    cr_assert(has_reason(rep, "1.5-1", "FMT-TREE-16"));
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
+    cr_assert(has_reason(rep, "1.7-1", "PARTIAL"));
+    cr_assert_eq(rc, 1);
+    json_decref(rep);
+
+    char *out = NULL;
+    cr_assert_eq(th_smxgb(&out, "inspect --json '%s'", th_path(dir, "large.tar.gz")), 0, "%s", out);
+    json_t *in = th_json(out);
+    free(out);
+    json_t *w = json_object_get(json_array_get(json_object_get(in, "models"), 0), "writer");
+    cr_assert(json_is_true(json_object_get(w, "exact")));
+    cr_assert_str_eq(json_string_value(json_object_get(w, "min")), "1.7.4");
+    json_decref(in);
+}
+
+/*
  * Models from the SageMaker container's own test resources (fixtures/container): the 3.2.0
  * UBJSON model of XC master stores base_score as an array, and a real 1.7.4 load predicts
  * something else than the model says (BS-ARRAY-SILENT, seen by a real load, not only by the

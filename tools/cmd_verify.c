@@ -43,7 +43,7 @@ static const opt verify_opts[] = {
      "do not load the models with XGBoost (rules only)"},
     {OPT_U64, 0, "load-max-bytes", &o.load_max_bytes, "N",
      "identify and load-check model files up to N bytes whole (default 32M); larger ones are "
-     "identified from their first bytes"},
+     "identified from their first and last bytes"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc verify_doc = {

@@ -415,4 +415,5 @@ static int binary_entry_read(const mdl_ctx *c, const unsigned char *b, size_t le
     return mdl_binary_read(b, len, m);
 }
 
-const mdl_format mdl_binary = {"legacy binary", binary_entry_sniff, binary_entry_read, NULL};
+const mdl_format mdl_binary = {
+    .name = "legacy binary", .sniff = binary_entry_sniff, .read = binary_entry_read};

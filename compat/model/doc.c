@@ -358,6 +358,28 @@ static void infer_writer(compat_model_info *m)
     mdl_note(m, "no \"version\" member; inferred from the fields written: %s", why);
 }
 
+int mdl_doc_version(const mdl_doc *d, mdl_node v, compat_version *out)
+{
+    double a[3];
+    if (d->kind(d, v) != MDL_ARR || d->size(d, v) != 3 || d->num_at(d, v, 0, &a[0]) ||
+        d->num_at(d, v, 1, &a[1]) || d->num_at(d, v, 2, &a[2]) || !(a[0] >= 0 && a[0] < 100) ||
+        !(a[1] >= 0 && a[1] < 1000) || !(a[2] >= 0 && a[2] < 1000))
+        return -1;
+    *out = (compat_version){(int)a[0], (int)a[1], (int)a[2]};
+    return 0;
+}
+
+int mdl_doc_tail_version(const mdl_doc *d, mdl_node v, compat_model_info *m)
+{
+    compat_version w;
+    if (mdl_doc_version(d, v, &w))
+        return -1;
+    mdl_set_writer(m, w, w, 1);
+    mdl_note(m, "stored in the file (\"version\": [%d, %d, %d], read from its last bytes)", w.major,
+             w.minor, w.patch);
+    return 0;
+}
+
 int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int ubj)
 {
     if (d->kind(d, root) != MDL_OBJ)
@@ -422,12 +444,8 @@ int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int u
     if (rc)
         return rc;
 
-    double a[3];
-    if (d->kind(d, version) == MDL_ARR && d->size(d, version) == 3 &&
-        !d->num_at(d, version, 0, &a[0]) && !d->num_at(d, version, 1, &a[1]) &&
-        !d->num_at(d, version, 2, &a[2]) && a[0] >= 0 && a[0] < 100 && a[1] >= 0 && a[1] < 1000 &&
-        a[2] >= 0 && a[2] < 1000) {
-        compat_version w = {(int)a[0], (int)a[1], (int)a[2]};
+    compat_version w;
+    if (!mdl_doc_version(d, version, &w)) {
         mdl_set_writer(m, w, w, 1);
         mdl_note(m, "stored in the file (\"version\": [%d, %d, %d])", w.major, w.minor, w.patch);
     } else {

@@ -57,14 +57,18 @@ static int appledouble_sniff(const unsigned char *b, size_t len)
     return len >= 4 && !memcmp(b, "\x00\x05\x16\x07", 4);
 }
 
-const mdl_format mdl_foreign_tar = {"tar", tar_sniff, NULL,
-                                    "tar archive (an archive inside the artifact)"};
-const mdl_format mdl_foreign_zip = {"zip", zip_sniff, NULL, "zip archive"};
-const mdl_format mdl_foreign_lightgbm = {"LightGBM", lightgbm_sniff, NULL, "LightGBM text model"};
+const mdl_format mdl_foreign_tar = {
+    .name = "tar", .sniff = tar_sniff, .other = "tar archive (an archive inside the artifact)"};
+const mdl_format mdl_foreign_zip = {.name = "zip", .sniff = zip_sniff, .other = "zip archive"};
+const mdl_format mdl_foreign_lightgbm = {
+    .name = "LightGBM", .sniff = lightgbm_sniff, .other = "LightGBM text model"};
 const mdl_format mdl_foreign_dump = {
-    "XGBoost text dump", dump_sniff, NULL,
-    "XGBoost text dump (dump_model output; no XGBoost can load it)"};
-const mdl_format mdl_foreign_catboost = {"CatBoost", catboost_sniff, NULL, "CatBoost model"};
-const mdl_format mdl_foreign_onnx = {"ONNX", onnx_sniff, NULL, "ONNX model"};
-const mdl_format mdl_foreign_appledouble = {"AppleDouble", appledouble_sniff, NULL,
-                                            "AppleDouble resource fork (a macOS ._ file)"};
+    .name = "XGBoost text dump",
+    .sniff = dump_sniff,
+    .other = "XGBoost text dump (dump_model output; no XGBoost can load it)"};
+const mdl_format mdl_foreign_catboost = {
+    .name = "CatBoost", .sniff = catboost_sniff, .other = "CatBoost model"};
+const mdl_format mdl_foreign_onnx = {.name = "ONNX", .sniff = onnx_sniff, .other = "ONNX model"};
+const mdl_format mdl_foreign_appledouble = {.name = "AppleDouble",
+                                            .sniff = appledouble_sniff,
+                                            .other = "AppleDouble resource fork (a macOS ._ file)"};

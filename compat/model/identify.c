@@ -87,13 +87,13 @@ static int identify_inner(const mdl_ctx *c, const unsigned char *b, size_t len,
 
 static const mdl_ctx top = {0, identify_payload, identify_inner};
 
-int compat_identify(const void *buf, size_t len, const char *name, compat_model_info **out,
-                    smx_err *err)
+int mdl_identify_file(const void *buf, size_t len, const char *name, compat_model_info **out,
+                      const mdl_format **matched, smx_err *err)
 {
     compat_model_info *m = mdl_info_new();
     if (!m)
         return smx_fail(err, SMX_ENOMEM, "out of memory identifying %s", name ? name : "model");
-    int rc = identify(&top, buf, len, m, NULL);
+    int rc = identify(&top, buf, len, m, matched);
     if (rc == SMX_ENOMEM) {
         compat_model_info_free(m);
         return smx_fail(err, SMX_ENOMEM, "out of memory identifying %s", name ? name : "model");
@@ -102,4 +102,10 @@ int compat_identify(const void *buf, size_t len, const char *name, compat_model_
         mdl_clear_trees(m);
     *out = m;
     return SMX_OK;
+}
+
+int compat_identify(const void *buf, size_t len, const char *name, compat_model_info **out,
+                    smx_err *err)
+{
+    return mdl_identify_file(buf, len, name, out, NULL, err);
 }

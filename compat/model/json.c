@@ -424,6 +424,45 @@ static int json_payload_sniff(const unsigned char *b, size_t len)
     return 1; /* "{" and whitespace only: JSON, truncated */
 }
 
-const mdl_format mdl_json = {"JSON", json_sniff, json_read,
-                             "JSON document that is not an XGBoost model (no \"learner\")"};
-const mdl_format mdl_json_payload = {"JSON (pickle payload)", json_payload_sniff, json_read, NULL};
+/*
+ * The end of a JSON model read in part: the last `"version": [M, m, p]`, which XGBoost writes
+ * as the last member of the model (of the snapshot's "Model"), so that only '}' and blanks
+ * follow it. The array is parsed by jansson and read through the same view as a whole file.
+ */
+static int json_tail(const unsigned char *t, size_t n, compat_model_info *m)
+{
+    size_t i = n;
+    while (i-- > 0 && (t[i] != '"' || n - i < 9 || memcmp(t + i, "\"version\"", 9)))
+        ;
+    if (i == (size_t)-1)
+        return -1;
+    size_t j = i + 9;
+    while (j < n && isspace(t[j]))
+        j++;
+    if (j >= n || t[j++] != ':')
+        return -1;
+    while (j < n && isspace(t[j]))
+        j++;
+    const unsigned char *close = j < n && t[j] == '[' ? memchr(t + j, ']', n - j) : NULL;
+    if (!close)
+        return -1;
+    for (const unsigned char *q = close + 1; q < t + n; q++)
+        if (*q != '}' && !isspace(*q))
+            return -1;
+    json_error_t e;
+    json_t *v = json_loadb((const char *)t + j, (size_t)(close - (t + j)) + 1, 0, &e);
+    mdl_doc d = {NULL,  j_kind,   j_get,       j_size, j_at, j_num_at, j_num,
+                 j_str, j_member, j_elem_kind, 0,      NULL, NULL,     NULL};
+    int rc = v ? mdl_doc_tail_version(&d, v, m) : -1;
+    json_decref(v);
+    return rc;
+}
+
+const mdl_format mdl_json = {.name = "JSON",
+                             .sniff = json_sniff,
+                             .read = json_read,
+                             .tail = json_tail,
+                             .other =
+                                 "JSON document that is not an XGBoost model (no \"learner\")"};
+const mdl_format mdl_json_payload = {
+    .name = "JSON (pickle payload)", .sniff = json_payload_sniff, .read = json_read};

@@ -139,6 +139,31 @@ int compat_identify(const void *buf, size_t len, const char *name, compat_model_
                     smx_err *err);
 void compat_model_info_free(compat_model_info *m);
 
+/* ---- identifying a file as it streams (stream.c) ------------------------------------------ */
+
+/*
+ * For a file read in chunks (an archive entry): files up to max_bytes are kept whole and
+ * identified as by compat_identify. A larger one is identified from its head (head_bytes when
+ * its size is known to be larger in advance, else the max_bytes it reached; 0 = max_bytes)
+ * and its last 64 KiB, where JSON and UBJSON models keep their writer's version; it is
+ * "partial", and that its head ends early is not reported as corruption. Memory: the head
+ * and 64 KiB, whatever the file's size. One stream serves any number of files in turn.
+ */
+typedef struct compat_model_stream compat_model_stream;
+int compat_model_stream_new(uint64_t max_bytes, uint64_t head_bytes, compat_model_stream **out,
+                            smx_err *err);
+/* Start the next file; size: its declared size, or -1 when unknown. */
+void compat_model_stream_begin(compat_model_stream *s, int64_t size);
+int compat_model_stream_feed(compat_model_stream *s, const void *buf, size_t len, smx_err *err);
+/* Identify what was fed (SMX_OK with *out set, or SMX_ENOMEM). */
+int compat_model_stream_identify(compat_model_stream *s, const char *name, compat_model_info **out,
+                                 smx_err *err);
+/* The bytes kept: the whole file unless partial (then its head); valid until the next begin. */
+const void *compat_model_stream_data(const compat_model_stream *s, size_t *len);
+int compat_model_stream_partial(const compat_model_stream *s);
+uint64_t compat_model_stream_size(const compat_model_stream *s); /* bytes fed */
+void compat_model_stream_free(compat_model_stream *s);
+
 /* ---- the reference predictor (predict.c) ------------------------------------------------ */
 
 /* Predictions: out receives malloc'd values, row-major, shape rows x cols (cols 1 for 1-D). */

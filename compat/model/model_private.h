@@ -97,6 +97,11 @@ struct mdl_doc {
  * SMX_OK, MDL_NOT_XGBOOST when the document has neither shape, SMX_EFORMAT, SMX_ENOMEM. */
 #define MDL_NOT_XGBOOST (-1)
 int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int ubj);
+/* A "version" member's value [major, minor, patch], plausible numbers; 0 or -1. */
+int mdl_doc_version(const mdl_doc *d, mdl_node v, compat_version *out);
+/* The tail of a file read in part: the "version" [M, m, p] that ends a JSON or UBJSON model,
+ * given the document view that parsed it. Sets m's writer (exact) and note; 0, or -1. */
+int mdl_doc_tail_version(const mdl_doc *d, mdl_node v, compat_model_info *m);
 
 /* ---- the format table (identify.c) -------------------------------------------------------- */
 
@@ -117,13 +122,16 @@ struct mdl_ctx {
  * read fills m (format, facts, corrupt/problem) and returns SMX_OK, SMX_EFORMAT when the bytes
  * are this format but broken, SMX_ENOMEM, or MDL_NOT_XGBOOST when they are well-formed but not
  * an XGBoost model; then the file is `other` (foreign). An entry without read is always
- * `other`.
+ * `other`. Entries are written with designated initializers: the optional members stay NULL.
  */
 typedef struct mdl_format {
     const char *name;
     int (*sniff)(const unsigned char *b, size_t len);
     int (*read)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
     const char *other;
+    /* Optional, for a file too large to read whole (stream.c): what its last bytes t[0..n)
+     * say; for JSON and UBJSON the stored "version" (the writer) that ends the model. */
+    int (*tail)(const unsigned char *t, size_t n, compat_model_info *m);
 } mdl_format;
 
 extern const mdl_format mdl_binary;          /* binary.c: legacy binary, "binf" or magic-less */
@@ -139,6 +147,10 @@ extern const mdl_format mdl_wrapped_zf;      /* wrapped.c: joblib < 0.10 "ZF0x" 
 extern const mdl_format mdl_wrapped_other;   /* wrapped.c: bz2, xz, lzma, lz4, zstd (not opened) */
 extern const mdl_format mdl_foreign_tar, mdl_foreign_zip, mdl_foreign_lightgbm, mdl_foreign_dump,
     mdl_foreign_catboost, mdl_foreign_onnx, mdl_foreign_appledouble; /* foreign.c */
+
+/* compat_identify, and the entry that recognised the bytes (NULL: none did). */
+int mdl_identify_file(const void *buf, size_t len, const char *name, compat_model_info **out,
+                      const mdl_format **matched, smx_err *err);
 
 /* What the other format files use of binary.c and pickle.c. */
 int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m);

@@ -693,5 +693,7 @@ static int text_read(const mdl_ctx *c, const unsigned char *b, size_t len, compa
     return rc;
 }
 
-const mdl_format mdl_pickle = {"pickle (protocol 2+)", proto_sniff, proto_read, NULL};
-const mdl_format mdl_pickle_text = {"pickle (protocol 0/1)", mdl_pickle_sniff, text_read, NULL};
+const mdl_format mdl_pickle = {
+    .name = "pickle (protocol 2+)", .sniff = proto_sniff, .read = proto_read};
+const mdl_format mdl_pickle_text = {
+    .name = "pickle (protocol 0/1)", .sniff = mdl_pickle_sniff, .read = text_read};

@@ -78,5 +78,5 @@ static int cfgoff_entry_read(const mdl_ctx *c, const unsigned char *b, size_t le
     return rc;
 }
 
-const mdl_format mdl_snapshot_cfgoff = {"CONFIG-offset snapshot", cfgoff_sniff, cfgoff_entry_read,
-                                        NULL};
+const mdl_format mdl_snapshot_cfgoff = {
+    .name = "CONFIG-offset snapshot", .sniff = cfgoff_sniff, .read = cfgoff_entry_read};

@@ -593,5 +593,38 @@ static int ubjson_sniff(const unsigned char *b, size_t len)
     return len >= 2 && b[0] == '{' && isalpha(b[1]);
 }
 
-const mdl_format mdl_ubjson = {"UBJSON", ubjson_sniff, ubjson_read,
-                               "UBJSON document that is not an XGBoost model"};
+/*
+ * The end of a UBJSON model read in part: the last key "version" (its length 7 just before
+ * it), whose value is parsed by the parser above and must be followed by '}' only: XGBoost
+ * writes "version" as the last member of the model (of the snapshot's "Model").
+ */
+static int ubjson_tail(const unsigned char *t, size_t n, compat_model_info *m)
+{
+    size_t i = n;
+    while (i-- > 1 && (t[i - 1] != 7 || n - i < 7 || memcmp(t + i, "version", 7)))
+        ;
+    if (i == 0 || i == (size_t)-1)
+        return -1;
+    compat_model_info *scratch = mdl_info_new(); /* parse errors go here, not into m */
+    if (!scratch)
+        return -1;
+    ub p = {t, n, i + 7, NULL, scratch, 0, 0};
+    ub_node *v = NULL;
+    char mk = 0;
+    int rc = read_marker(&p, &mk, "a value") || parse_value(&p, mk, &v, 1) ? -1 : 0;
+    while (!rc && p.pos < n && (t[p.pos] == '}' || t[p.pos] == 'N'))
+        p.pos++;
+    mdl_doc d = {NULL,  k_kind,   k_get,       k_size, k_at, k_num_at, k_num,
+                 k_str, k_member, k_elem_kind, 0,      NULL, NULL,     k_offset};
+    if (!rc)
+        rc = p.pos == n ? mdl_doc_tail_version(&d, v, m) : -1;
+    arena_free(&p);
+    compat_model_info_free(scratch);
+    return rc;
+}
+
+const mdl_format mdl_ubjson = {.name = "UBJSON",
+                               .sniff = ubjson_sniff,
+                               .read = ubjson_read,
+                               .tail = ubjson_tail,
+                               .other = "UBJSON document that is not an XGBoost model"};

@@ -223,8 +223,10 @@ static int other_read(const mdl_ctx *c, const unsigned char *b, size_t len, comp
     return SMX_OK;
 }
 
-const mdl_format mdl_wrapped_gzip = {"gzip", gzip_sniff, gzip_read, NULL};
-const mdl_format mdl_wrapped_zlib = {"zlib (joblib)", zlib_sniff, zlib_read, NULL};
-const mdl_format mdl_wrapped_zf = {"zlib with a ZF0x header (joblib < 0.10)", zf_sniff, zf_read,
-                                   NULL};
-const mdl_format mdl_wrapped_other = {"bz2, xz, lzma, lz4, zstd", other_sniff, other_read, NULL};
+const mdl_format mdl_wrapped_gzip = {.name = "gzip", .sniff = gzip_sniff, .read = gzip_read};
+const mdl_format mdl_wrapped_zlib = {
+    .name = "zlib (joblib)", .sniff = zlib_sniff, .read = zlib_read};
+const mdl_format mdl_wrapped_zf = {
+    .name = "zlib with a ZF0x header (joblib < 0.10)", .sniff = zf_sniff, .read = zf_read};
+const mdl_format mdl_wrapped_other = {
+    .name = "bz2, xz, lzma, lz4, zstd", .sniff = other_sniff, .read = other_read};
