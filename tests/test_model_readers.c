@@ -722,3 +722,33 @@ Test(model_readers, the_streaming_identifier_reads_head_and_tail)
     }
     compat_model_stream_free(s);
 }
+
+/* The writer as verify's report, the rules' messages and inspect say it. */
+Test(model_readers, the_writer_in_its_three_forms)
+{
+    static const struct {
+        compat_version lo, hi;
+        int exact;
+        const char *plain, *prefix, *words;
+    } cases[] = {
+        {{1, 7, 4}, {1, 7, 4}, 1, "1.7.4", "XGBoost 1.7.4", "XGBoost 1.7.4"},
+        {{1, 7, -1}, {1, 7, -1}, 0, "1.7", "XGBoost 1.7", "XGBoost 1.7.x"},
+        {{-1, 0, -1}, {0, 90, -1}, 0, "<=0.90", "XGBoost <= 0.90", "XGBoost 0.90 or older"},
+        {{1, 6, 0}, {-1, 0, -1}, 0, "1.6.0", "XGBoost 1.6.0", "XGBoost 1.6.0 or later"},
+        {{1, 3, 0}, {1, 5, -1}, 0, "1.3.0-1.5", "XGBoost 1.3.0-1.5", "XGBoost 1.3.0 .. 1.5.x"},
+        {{-1, 0, -1}, {-1, 0, -1}, 0, "unknown", "an unknown XGBoost", "an unknown XGBoost"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        compat_model_info m;
+        memset(&m, 0, sizeof m);
+        m.writer_min = cases[i].lo;
+        m.writer_max = cases[i].hi;
+        m.writer_exact = cases[i].exact;
+        char b[96];
+        cr_assert_str_eq(compat_writer_text(&m, b, sizeof b, 0), cases[i].plain);
+        cr_assert_str_eq(compat_writer_text(&m, b, sizeof b, COMPAT_WRITER_PREFIX),
+                         cases[i].prefix);
+        cr_assert_str_eq(
+            compat_writer_text(&m, b, sizeof b, COMPAT_WRITER_PREFIX | COMPAT_WRITER_WORDS),
+            cases[i].words);
+    }
+}

@@ -126,6 +126,17 @@ typedef struct compat_model_info {
 int compat_version_in_writer_range(const compat_model_info *m, compat_version v);
 
 /*
+ * Who wrote m, as text (version.c). flags 0: "1.7.4" (stored), "1.7" (the binary header's
+ * major.minor), "<=0.90", "1.3.0-1.5" (a range), "unknown" - a range's open end is left out
+ * ("1.6.0" for 1.6+). COMPAT_WRITER_PREFIX: "XGBoost 1.7.4", "XGBoost <= 0.90", "an unknown
+ * XGBoost" (in a sentence). COMPAT_WRITER_WORDS (with or without the prefix): open ends and
+ * unstored patches in words, "1.6.0 or later", "0.90 or older", "1.7.x", "1.3.0 .. 1.5.x".
+ * Returns buf.
+ */
+enum { COMPAT_WRITER_PREFIX = 1u << 0, COMPAT_WRITER_WORDS = 1u << 1 };
+const char *compat_writer_text(const compat_model_info *m, char *buf, size_t n, unsigned flags);
+
+/*
  * Identify model bytes and extract the facts above, without calling XGBoost. name is the
  * file name (the extension matters to XGBoost's own dispatch); limits guard allocations.
  * Returns SMX_OK with *out set for anything, recognised or not (info->format says which, and

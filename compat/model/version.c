@@ -63,3 +63,46 @@ int compat_version_in_writer_range(const compat_model_info *m, compat_version v)
     }
     return 1;
 }
+
+static int known(compat_version v)
+{
+    return v.major >= 0;
+}
+
+/* WORDS: open ranges and a patch the bytes do not store, said in words. */
+static void writer_words(const compat_model_info *m, char *buf, size_t n, const char *pre)
+{
+    char a[32], b[32];
+    compat_version lo = m->writer_min, hi = m->writer_max;
+    if (m->writer_exact)
+        snprintf(buf, n, "%s%s", pre, compat_version_str(lo, a, sizeof a));
+    else if (!known(lo))
+        snprintf(buf, n, "%s%s or older", pre, compat_version_str(hi, a, sizeof a));
+    else if (!known(hi))
+        snprintf(buf, n, "%s%s or later", pre, compat_version_str(lo, a, sizeof a));
+    else if (hi.patch < 0 && lo.major == hi.major && lo.minor == hi.minor)
+        snprintf(buf, n, "%s%d.%d.x", pre, hi.major, hi.minor);
+    else
+        snprintf(buf, n, "%s%s .. %s%s", pre, compat_version_str(lo, a, sizeof a),
+                 compat_version_str(hi, b, sizeof b), hi.patch < 0 ? ".x" : "");
+}
+
+const char *compat_writer_text(const compat_model_info *m, char *buf, size_t n, unsigned flags)
+{
+    char a[32], b[32];
+    const char *pre = flags & COMPAT_WRITER_PREFIX ? "XGBoost " : "";
+    compat_version lo = m->writer_min, hi = m->writer_max;
+    if (!known(lo) && !known(hi))
+        snprintf(buf, n, "%s", flags & COMPAT_WRITER_PREFIX ? "an unknown XGBoost" : "unknown");
+    else if (flags & COMPAT_WRITER_WORDS)
+        writer_words(m, buf, n, pre);
+    else if (m->writer_exact || !known(hi) || (known(lo) && !compat_version_cmp(lo, hi)))
+        snprintf(buf, n, "%s%s", pre, compat_version_str(known(lo) ? lo : hi, a, sizeof a));
+    else if (!known(lo))
+        snprintf(buf, n, "%s<=%s%s", pre, flags & COMPAT_WRITER_PREFIX ? " " : "",
+                 compat_version_str(hi, a, sizeof a));
+    else
+        snprintf(buf, n, "%s%s-%s", pre, compat_version_str(lo, a, sizeof a),
+                 compat_version_str(hi, b, sizeof b));
+    return buf;
+}

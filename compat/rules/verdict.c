@@ -291,23 +291,6 @@ static int reader_in(json_t *o, const compat_reader *r)
     return 1;
 }
 
-static void writer_str(const compat_model_info *m, char *buf, size_t n)
-{
-    char a[32], b[32];
-    if (!known(m->writer_min) && !known(m->writer_max))
-        snprintf(buf, n, "an unknown XGBoost");
-    else if (m->writer_exact || !known(m->writer_max) ||
-             (known(m->writer_min) && !compat_version_cmp(m->writer_min, m->writer_max)))
-        snprintf(
-            buf, n, "XGBoost %s",
-            compat_version_str(known(m->writer_min) ? m->writer_min : m->writer_max, a, sizeof a));
-    else if (!known(m->writer_min))
-        snprintf(buf, n, "XGBoost <= %s", compat_version_str(m->writer_max, a, sizeof a));
-    else
-        snprintf(buf, n, "XGBoost %s-%s", compat_version_str(m->writer_min, a, sizeof a),
-                 compat_version_str(m->writer_max, b, sizeof b));
-}
-
 /* Expand {placeholders} in a rule's text. */
 static char *expand(const char *t, const compat_model_info *m, const compat_reader *r)
 {
@@ -326,10 +309,9 @@ static char *expand(const char *t, const compat_model_info *m, const compat_read
                     val = compat_version_str(r->xgboost, tmp, sizeof tmp);
                 else if (!strcmp(key, "python"))
                     val = r->python ? r->python : "?";
-                else if (!strcmp(key, "writer")) {
-                    writer_str(m, w, sizeof w);
-                    val = w;
-                } else if (!strcmp(key, "foreign"))
+                else if (!strcmp(key, "writer"))
+                    val = compat_writer_text(m, w, sizeof w, COMPAT_WRITER_PREFIX);
+                else if (!strcmp(key, "foreign"))
                     val = m->foreign[0] ? m->foreign : "another kind of file";
                 else if (!strcmp(key, "problem"))
                     val = m->problem;
