@@ -142,6 +142,77 @@ static int looks_like_archive(const unsigned char *b, size_t n)
            (n >= 262 && !memcmp(b + 257, "ustar", 5));
 }
 
+#define NOT_AN_ARCHIVE (-1)
+
+/* Every top-level file of the archive at path; NOT_AN_ARCHIVE for a compressed file that holds
+ * no archive (a model file: joblib, gzip), else an exit code (*bad: a finding; *done: the
+ * report is complete, to be printed). */
+static int inspect_archive(const char *path, size_t cap, json_t *out, json_t *models, int *bad,
+                           int *done)
+{
+    ctx c = {.models = models, .text = SMX_BUF_INIT};
+    artifact_hooks h = {&c, want, on_data, on_end};
+    artifact_limits lim;
+    artifact_limits_default(&lim);
+    artifact_scan *s = NULL;
+    smx_err err = {0};
+    int rc = compat_model_stream_new(cap, cap, &c.stream, &err);
+    if (rc == SMX_OK)
+        rc = artifact_scan_file(path, &lim, &h, &s, &err);
+    compat_model_stream_free(c.stream);
+    if (rc != SMX_OK) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        rc = exit_for_status(rc);
+    } else if (s->n_entries == 0 &&
+               (s->problem == ARTIFACT_P_NOT_TAR || s->problem == ARTIFACT_P_UNRECOGNISED)) {
+        rc = NOT_AN_ARCHIVE;
+    } else {
+        if (out) {
+            json_object_set_new(out, "kind", json_string("artifact"));
+            if (s->problem != ARTIFACT_P_NONE)
+                json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
+        } else {
+            printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
+            if (s->problem != ARTIFACT_P_NONE)
+                printf("  archive problem: %s\n", s->problem_msg);
+            if (c.text.len)
+                fwrite(c.text.data, 1, c.text.len, stdout);
+        }
+        *bad |= c.bad || s->problem != ARTIFACT_P_NONE;
+        *done = 1;
+        rc = c.rc;
+    }
+    smx_buf_free(&c.text);
+    artifact_scan_free(s);
+    return rc;
+}
+
+/* A model file on its own, read whole (at most cap bytes). */
+static int inspect_file(const char *path, size_t cap, json_t *out, json_t *models, int *bad,
+                        int *done)
+{
+    smx_buf b = SMX_BUF_INIT;
+    smx_err err = {0};
+    int r = smx_buf_read_file(&b, path, cap, &err);
+    if (r) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        return exit_for_status(r);
+    }
+    if (out)
+        json_object_set_new(out, "kind", json_string("model"));
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    compat_model_info *m;
+    size_t size = b.len;
+    r = compat_identify(b.data ? b.data : "", size, base, &m, &err);
+    smx_buf_free(&b);
+    if (r) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        return EXIT_INTERNAL;
+    }
+    *done = 1;
+    return report_one(base, m, size, 0, 0, models, stdout, bad);
+}
+
 static int cmd_inspect(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &inspect_doc);
@@ -166,83 +237,19 @@ static int cmd_inspect(int argc, char **argv)
     fclose(f);
 
     json_t *out = o.json ? json_object() : NULL, *models = o.json ? json_array() : NULL;
-    int bad = 0, rc = EXIT_OK, done = 0;
-    if (looks_like_archive(head, hn)) {
-        ctx c = {.models = models, .text = SMX_BUF_INIT};
-        artifact_hooks h = {&c, want, on_data, on_end};
-        artifact_limits lim;
-        artifact_limits_default(&lim);
-        artifact_scan *s = NULL;
-        smx_err err = {0};
-        int src = compat_model_stream_new(cap, cap, &c.stream, &err);
-        if (src == SMX_OK)
-            src = artifact_scan_file(path, &lim, &h, &s, &err);
-        compat_model_stream_free(c.stream);
-        if (src != SMX_OK) {
-            fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-            rc = exit_for_status(src);
-        } else if (s->n_entries == 0 &&
-                   (s->problem == ARTIFACT_P_NOT_TAR || s->problem == ARTIFACT_P_UNRECOGNISED)) {
-            /* a compressed file that is not an archive: a model file (joblib, gzip) */
-        } else {
-            done = 1;
-            if (out) {
-                json_object_set_new(out, "kind", json_string("artifact"));
-                if (s->problem != ARTIFACT_P_NONE)
-                    json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
-            } else {
-                printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
-                if (s->problem != ARTIFACT_P_NONE)
-                    printf("  archive problem: %s\n", s->problem_msg);
-                if (c.text.len)
-                    fwrite(c.text.data, 1, c.text.len, stdout);
-            }
-            if (s->problem != ARTIFACT_P_NONE)
-                c.bad = 1;
-            bad |= c.bad;
-            if (c.rc)
-                rc = c.rc;
-        }
-        smx_buf_free(&c.text);
-        artifact_scan_free(s);
-        if (rc != EXIT_OK && !done) {
-            json_decref(out);
-            json_decref(models);
-            return rc;
-        }
-    }
-    if (!done) {
-        smx_buf b = SMX_BUF_INIT;
-        smx_err err = {0};
-        int r = smx_buf_read_file(&b, path, cap, &err);
-        if (r) {
-            fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-            json_decref(out);
-            json_decref(models);
-            return exit_for_status(r);
-        }
-        if (out)
-            json_object_set_new(out, "kind", json_string("model"));
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        compat_model_info *m;
-        size_t size = b.len;
-        r = compat_identify(b.data ? b.data : "", size, base, &m, &err);
-        smx_buf_free(&b);
-        if (r) {
-            fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-            json_decref(out);
-            json_decref(models);
-            return EXIT_INTERNAL;
-        }
-        rc = report_one(base, m, size, 0, 0, models, stdout, &bad);
-    }
-    if (out) {
+    int bad = 0, done = 0;
+    int rc = looks_like_archive(head, hn) ? inspect_archive(path, cap, out, models, &bad, &done)
+                                          : NOT_AN_ARCHIVE;
+    if (rc == NOT_AN_ARCHIVE)
+        rc = inspect_file(path, cap, out, models, &bad, &done);
+    if (out && done) {
         json_object_set_new(out, "file", json_string(path));
         json_object_set_new(out, "ok", json_boolean(!bad));
-        json_object_set_new(out, "models", models);
+        json_object_set_new(out, "models", json_incref(models));
         print_json(stdout, out);
-        json_decref(out);
     }
+    json_decref(out);
+    json_decref(models);
     if (rc)
         return rc;
     return bad ? EXIT_FINDINGS : EXIT_OK;

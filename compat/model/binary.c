@@ -308,6 +308,93 @@ static void binary_version(compat_model_info *m, int magic, uint32_t major, uint
                  major, minor, major, minor, extra);
 }
 
+/* What the 136-byte LearnerModelParam says that the rest of the reading needs. */
+typedef struct header {
+    uint32_t major, minor, ntarget;
+    int32_t extra_attrs, metrics, bfa;
+} header;
+
+static void read_header(cur *c, compat_model_info *m, header *h)
+{
+    const unsigned char *p = c->b + c->pos;
+    float bs = f32le(p);
+    uint32_t nf = u32le(p + 4);
+    h->major = u32le(p + 20);
+    h->minor = u32le(p + 24);
+    h->ntarget = u32le(p + 28);
+    h->extra_attrs = i32le(p + 12);
+    h->metrics = i32le(p + 16);
+    h->bfa = i32le(p + 32);
+    c->pos += 136;
+    uint32_t major = h->major, minor = h->minor;
+    snprintf(m->base_score, sizeof m->base_score, "%.9g", (double)bs);
+    m->base_score_is_margin = major == 0;
+    m->num_feature = nf;
+    m->num_class = i32le(p + 8);
+    int v16 = major > 1 || (major == 1 && minor >= 6),
+        v17 = major > 1 || (major == 1 && minor >= 7);
+    m->num_target = v16 && h->ntarget >= 1 ? h->ntarget : 1;
+    m->boost_from_average = v17 ? h->bfa : -1;
+    /* provisional writer range from the header (refined by binary_version at the end), so that
+     * a file read only in part (verify reads the head of a huge model) still says who wrote it */
+    if (major == 0)
+        mdl_set_writer(m, (compat_version){-1, 0, -1}, (compat_version){0, 90, -1}, 0);
+    else if (major <= 3 && minor <= 99)
+        mdl_set_writer(m, (compat_version){(int)major, (int)minor, -1},
+                       (compat_version){(int)major, (int)minor, -1}, 0);
+}
+
+/* The objective and booster names. */
+static int read_names(cur *c, compat_model_info *m)
+{
+    const unsigned char *s;
+    size_t sl;
+    size_t at = c->pos;
+    if (get_str(c, "the objective name", 256, &s, &sl))
+        return SMX_EFORMAT;
+    if (!is_objective_name(s, sl))
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: at byte offset %zu expected an objective "
+                           "name such as \"binary:logistic\"",
+                           at);
+    mdl_copy(m->objective, sizeof m->objective, (const char *)s, sl);
+    at = c->pos;
+    if (get_str(c, "the booster name", 64, &s, &sl))
+        return SMX_EFORMAT;
+    if (!is_booster_name(s, sl))
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: at byte offset %zu expected the booster "
+                           "name gbtree, dart or gblinear",
+                           at);
+    mdl_copy(m->booster, sizeof m->booster, (const char *)s, sl);
+    return SMX_OK;
+}
+
+/* What 0.90 and older write after the attributes: count:poisson's max_delta_step, metrics. */
+static int read_090_trailer(cur *c, compat_model_info *m, const header *h)
+{
+    const unsigned char *s;
+    size_t sl;
+    if (!strcmp(m->objective, "count:poisson") &&
+        get_str(c, "max_delta_step (0.90 count:poisson)", 256, &s, &sl))
+        return SMX_EFORMAT;
+    if (h->metrics == 0)
+        return SMX_OK;
+    if (need(c, 8, "the eval metric count"))
+        return SMX_EFORMAT;
+    uint64_t n = u64le(c->b + c->pos);
+    if (n > (left(c) - 8) / 8)
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: at byte offset %zu the metric count is too "
+                           "large",
+                           c->pos);
+    c->pos += 8;
+    for (uint64_t i = 0; i < n; i++)
+        if (get_str(c, "an eval metric name", 256, &s, &sl))
+            return SMX_EFORMAT;
+    return SMX_OK;
+}
+
 int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m)
 {
     cur c = {b, len, 0, m};
@@ -322,78 +409,22 @@ int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m)
                               "current XGBoost reads it");
     if (need(&c, 136, "LearnerModelParam"))
         return SMX_EFORMAT;
-    const unsigned char *h = b + c.pos;
-    float bs = f32le(h);
-    uint32_t nf = u32le(h + 4), major = u32le(h + 20), minor = u32le(h + 24);
-    int32_t ncls = i32le(h + 8), extra = i32le(h + 12), metrics = i32le(h + 16);
-    uint32_t ntarget = u32le(h + 28);
-    int32_t bfa = i32le(h + 32);
-    c.pos += 136;
-    snprintf(m->base_score, sizeof m->base_score, "%.9g", (double)bs);
-    m->base_score_is_margin = major == 0;
-    m->num_feature = nf;
-    m->num_class = ncls;
-    int v16 = major > 1 || (major == 1 && minor >= 6),
-        v17 = major > 1 || (major == 1 && minor >= 7);
-    m->num_target = v16 && ntarget >= 1 ? ntarget : 1;
-    m->boost_from_average = v17 ? bfa : -1;
-    /* provisional writer range from the header (refined by binary_version at the end), so that
-     * a file read only in part (verify reads the head of a huge model) still says who wrote it */
-    if (major == 0)
-        mdl_set_writer(m, (compat_version){-1, 0, -1}, (compat_version){0, 90, -1}, 0);
-    else if (major <= 3 && minor <= 99)
-        mdl_set_writer(m, (compat_version){(int)major, (int)minor, -1},
-                       (compat_version){(int)major, (int)minor, -1}, 0);
-
-    const unsigned char *s;
-    size_t sl;
-    size_t at = c.pos;
-    if (get_str(&c, "the objective name", 256, &s, &sl))
-        return SMX_EFORMAT;
-    if (!is_objective_name(s, sl))
-        return mdl_corrupt(m,
-                           "corrupt legacy binary: at byte offset %zu expected an objective "
-                           "name such as \"binary:logistic\"",
-                           at);
-    mdl_copy(m->objective, sizeof m->objective, (const char *)s, sl);
-    at = c.pos;
-    if (get_str(&c, "the booster name", 64, &s, &sl))
-        return SMX_EFORMAT;
-    if (!is_booster_name(s, sl))
-        return mdl_corrupt(m,
-                           "corrupt legacy binary: at byte offset %zu expected the booster "
-                           "name gbtree, dart or gblinear",
-                           at);
-    mdl_copy(m->booster, sizeof m->booster, (const char *)s, sl);
-
-    int rc;
+    header h;
+    read_header(&c, m, &h);
+    int rc = read_names(&c, m);
+    if (rc)
+        return rc;
     if (!strcmp(m->booster, "gblinear"))
         rc = read_gblinear(&c, m);
     else
-        rc = read_gbtree(&c, m, !strcmp(m->booster, "dart"), (int)major);
+        rc = read_gbtree(&c, m, !strcmp(m->booster, "dart"), (int)h.major);
     if (rc)
         return rc;
-    if (extra != 0 && (rc = read_attrs(&c, m)))
+    if (h.extra_attrs != 0 && (rc = read_attrs(&c, m)))
         return rc;
-    if (major == 0 && !strcmp(m->objective, "count:poisson")) {
-        if (get_str(&c, "max_delta_step (0.90 count:poisson)", 256, &s, &sl))
-            return SMX_EFORMAT;
-    }
-    if (major == 0 && metrics != 0) {
-        if (need(&c, 8, "the eval metric count"))
-            return SMX_EFORMAT;
-        uint64_t n = u64le(b + c.pos);
-        if (n > (left(&c) - 8) / 8)
-            return mdl_corrupt(m,
-                               "corrupt legacy binary: at byte offset %zu the metric "
-                               "count is too large",
-                               c.pos);
-        c.pos += 8;
-        for (uint64_t i = 0; i < n; i++)
-            if (get_str(&c, "an eval metric name", 256, &s, &sl))
-                return SMX_EFORMAT;
-    }
-    binary_version(m, magic, major, minor, ntarget, bfa);
+    if (h.major == 0 && (rc = read_090_trailer(&c, m, &h)))
+        return rc;
+    binary_version(m, magic, h.major, h.minor, h.ntarget, h.bfa);
     if (left(&c))
         mdl_detail(m, "legacy binary %s, %zu trailing bytes ignored",
                    magic ? "with binf magic" : "without magic", left(&c));

@@ -93,134 +93,181 @@ static int tree_err(const mdl_doc *d, mdl_node tn, compat_model_info *m, size_t 
     return mdl_corrupt(m, "tree %zu%s: %s", t, where(d, tn), what);
 }
 
-static int read_tree(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, compat_tree *tr)
+/* The per-node arrays of one tree, as numbers. */
+typedef struct tree_arrays {
+    double *l, *r, *si, *sc, *df, *st, *bw;
+} tree_arrays;
+
+static void tree_arrays_free(tree_arrays *a)
+{
+    free(a->l);
+    free(a->r);
+    free(a->si);
+    free(a->sc);
+    free(a->df);
+    free(a->st);
+    free(a->bw);
+}
+
+/* tree_param's sizes, and the fields that date the writer (formats.md 2.3). */
+static int tree_shape(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, size_t *n,
+                      int64_t *slv)
 {
     mdl_node tp = G(tn, "tree_param");
-    int64_t nn = 0, slv = 0;
+    int64_t nn = 0;
+    *slv = 0;
     if (get_i64(d, G(tp, "num_nodes"), &nn) || nn <= 0 || nn > MDL_MAX_NODES)
         return tree_err(d, tn, m, t, "expected tree_param.num_nodes >= 1");
-    get_i64(d, G(tp, "size_leaf_vector"), &slv);
-    if (slv < 0 || slv > 1 << 20)
+    get_i64(d, G(tp, "size_leaf_vector"), slv);
+    if (*slv < 0 || *slv > 1 << 20)
         return tree_err(d, tn, m, t, "tree_param.size_leaf_vector out of range");
-    size_t n = (size_t)nn;
+    *n = (size_t)nn;
     if (G(tn, "split_type"))
         m->json_has_split_type = 1;
     if (G(tn, "leaf_child_counts"))
         m->json_has_leaf_child_counts = 1;
     if (G(tn, "leaf_weights"))
         m->has_leaf_weights = 1;
-    mdl_node dl = G(tn, "default_left");
-    if (d->elem_kind(d, dl) == 2)
+    if (d->elem_kind(d, G(tn, "default_left")) == 2)
         m->json_default_left_int = 1;
-    if (slv > m->size_leaf_vector)
-        m->size_leaf_vector = slv;
+    if (*slv > m->size_leaf_vector)
+        m->size_leaf_vector = *slv;
+    return SMX_OK;
+}
 
-    double *l = NULL, *r = NULL, *si = NULL, *sc = NULL, *df = NULL, *st = NULL, *bw = NULL;
-    int rc = 0;
-#define ARR(name, var, count)                                                                      \
-    if (!rc && (rc = num_array(d, G(tn, name), count, NULL, &var)) != 0)                           \
-        rc = rc == SMX_ENOMEM                                                                      \
-                 ? rc                                                                              \
-                 : tree_err(d, tn, m, t, "expected \"" name "\" with one value per node");
-    ARR("left_children", l, n);
-    ARR("right_children", r, n);
-    ARR("split_indices", si, n);
-    ARR("split_conditions", sc, n);
-    ARR("default_left", df, n);
-    if (!rc && G(tn, "split_type")) {
-        ARR("split_type", st, n);
-    }
-    if (!rc && slv > 1 && !G(tn, "leaf_weights")) { /* 2.0-3.1: leaf vectors in base_weights */
-        ARR("base_weights", bw, n * (size_t)slv);
-    }
-#undef ARR
-    if (!rc) {
-        tr->n_nodes = (int32_t)n;
-        tr->leaf_size = slv > 1 ? (int32_t)slv : 1;
-        tr->left = malloc(n * sizeof *tr->left);
-        tr->right = malloc(n * sizeof *tr->right);
-        tr->split_index = malloc(n * sizeof *tr->split_index);
-        tr->split_cond = malloc(n * sizeof *tr->split_cond);
-        tr->default_left = malloc(n);
-        if (!tr->left || !tr->right || !tr->split_index || !tr->split_cond || !tr->default_left)
-            rc = SMX_ENOMEM;
-    }
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (l[i] == -1) {
+static int tree_array(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m,
+                      const char *name, size_t count, double **out)
+{
+    int rc = num_array(d, G(tn, name), count, NULL, out);
+    if (rc == 0 || rc == SMX_ENOMEM)
+        return rc;
+    char w[96];
+    snprintf(w, sizeof w, "expected \"%s\" with one value per node", name);
+    return tree_err(d, tn, m, t, w);
+}
+
+static int read_arrays(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, size_t n,
+                       int64_t slv, tree_arrays *a)
+{
+    int rc = tree_array(d, tn, t, m, "left_children", n, &a->l);
+    if (!rc)
+        rc = tree_array(d, tn, t, m, "right_children", n, &a->r);
+    if (!rc)
+        rc = tree_array(d, tn, t, m, "split_indices", n, &a->si);
+    if (!rc)
+        rc = tree_array(d, tn, t, m, "split_conditions", n, &a->sc);
+    if (!rc)
+        rc = tree_array(d, tn, t, m, "default_left", n, &a->df);
+    if (!rc && G(tn, "split_type"))
+        rc = tree_array(d, tn, t, m, "split_type", n, &a->st);
+    if (!rc && slv > 1 && !G(tn, "leaf_weights")) /* 2.0-3.1: leaf vectors in base_weights */
+        rc = tree_array(d, tn, t, m, "base_weights", n * (size_t)slv, &a->bw);
+    return rc;
+}
+
+/* Children (checked: -1 or another node), features, thresholds, default directions. */
+static int build_nodes(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, size_t n,
+                       int64_t slv, const tree_arrays *a, compat_tree *tr)
+{
+    tr->n_nodes = (int32_t)n;
+    tr->leaf_size = slv > 1 ? (int32_t)slv : 1;
+    tr->left = malloc(n * sizeof *tr->left);
+    tr->right = malloc(n * sizeof *tr->right);
+    tr->split_index = malloc(n * sizeof *tr->split_index);
+    tr->split_cond = malloc(n * sizeof *tr->split_cond);
+    tr->default_left = malloc(n);
+    if (!tr->left || !tr->right || !tr->split_index || !tr->split_cond || !tr->default_left)
+        return SMX_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (a->l[i] == -1) {
             tr->left[i] = tr->right[i] = -1;
-        } else if (l[i] >= 1 && l[i] < (double)n && r[i] >= 1 && r[i] < (double)n) {
-            tr->left[i] = (int32_t)l[i];
-            tr->right[i] = (int32_t)r[i];
+        } else if (a->l[i] >= 1 && a->l[i] < (double)n && a->r[i] >= 1 && a->r[i] < (double)n) {
+            tr->left[i] = (int32_t)a->l[i];
+            tr->right[i] = (int32_t)a->r[i];
         } else {
             char w[128];
-            snprintf(w, sizeof w, "node %zu has children %.0f/%.0f, expected -1 or 1..%zu", i, l[i],
-                     r[i], n - 1);
-            rc = tree_err(d, tn, m, t, w);
+            snprintf(w, sizeof w, "node %zu has children %.0f/%.0f, expected -1 or 1..%zu", i,
+                     a->l[i], a->r[i], n - 1);
+            return tree_err(d, tn, m, t, w);
+        }
+        tr->split_index[i] = a->si[i] >= 0 && a->si[i] < 4294967295.0 ? (uint32_t)a->si[i] : 0;
+        tr->split_cond[i] = (float)a->sc[i];
+        tr->default_left[i] = a->df[i] != 0;
+    }
+    return SMX_OK;
+}
+
+/* The categories of each categorical split (split_type 1): segments of "categories". */
+static int read_categories(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, size_t n,
+                           const double *st, compat_tree *tr)
+{
+    int any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= st[i] == 1;
+    if (!any)
+        return SMX_OK;
+    m->has_categorical = 1;
+    double *cn = NULL, *cs = NULL, *cz = NULL, *cv = NULL;
+    size_t ncn = 0, ncs = 0, ncz = 0, ncv = 0;
+    int rc = SMX_OK;
+    if (num_array(d, G(tn, "categories_nodes"), (size_t)-1, &ncn, &cn) ||
+        num_array(d, G(tn, "categories_segments"), (size_t)-1, &ncs, &cs) ||
+        num_array(d, G(tn, "categories_sizes"), (size_t)-1, &ncz, &cz) ||
+        num_array(d, G(tn, "categories"), (size_t)-1, &ncv, &cv) || ncn != ncs || ncn != ncz)
+        rc = tree_err(d, tn, m, t,
+                      "categorical split without consistent categories_nodes/"
+                      "segments/sizes/categories arrays");
+    if (!rc) {
+        tr->is_cat = calloc(n, 1);
+        tr->cat_begin = calloc(n, sizeof *tr->cat_begin);
+        tr->cat_size = calloc(n, sizeof *tr->cat_size);
+        tr->cats = malloc((ncv ? ncv : 1) * sizeof *tr->cats);
+        if (!tr->is_cat || !tr->cat_begin || !tr->cat_size || !tr->cats)
+            rc = SMX_ENOMEM;
+    }
+    for (size_t i = 0; !rc && i < ncv; i++)
+        tr->cats[i] = cv[i] >= 0 && cv[i] < 2147483647.0 ? (int32_t)cv[i] : -1;
+    tr->n_cats = ncv;
+    for (size_t j = 0; !rc && j < ncn; j++) {
+        if (!(cn[j] >= 0 && cn[j] < (double)n && cs[j] >= 0 && cz[j] >= 0 &&
+              cs[j] + cz[j] <= (double)ncv)) {
+            rc = tree_err(d, tn, m, t, "a categories segment lies outside \"categories\"");
             break;
         }
-        tr->split_index[i] = si[i] >= 0 && si[i] < 4294967295.0 ? (uint32_t)si[i] : 0;
-        tr->split_cond[i] = (float)sc[i];
-        tr->default_left[i] = df[i] != 0;
+        size_t node = (size_t)cn[j];
+        tr->cat_begin[node] = (int64_t)cs[j];
+        tr->cat_size[node] = (int32_t)cz[j];
     }
-    if (!rc && st) {
-        int any = 0;
-        for (size_t i = 0; i < n; i++)
-            any |= st[i] == 1;
-        if (any) {
-            m->has_categorical = 1;
-            double *cn = NULL, *cs = NULL, *cz = NULL, *cv = NULL;
-            size_t ncn = 0, ncs = 0, ncz = 0, ncv = 0;
-            if (num_array(d, G(tn, "categories_nodes"), (size_t)-1, &ncn, &cn) ||
-                num_array(d, G(tn, "categories_segments"), (size_t)-1, &ncs, &cs) ||
-                num_array(d, G(tn, "categories_sizes"), (size_t)-1, &ncz, &cz) ||
-                num_array(d, G(tn, "categories"), (size_t)-1, &ncv, &cv) || ncn != ncs ||
-                ncn != ncz)
-                rc = tree_err(d, tn, m, t,
-                              "categorical split without consistent categories_nodes/"
-                              "segments/sizes/categories arrays");
-            if (!rc) {
-                tr->is_cat = calloc(n, 1);
-                tr->cat_begin = calloc(n, sizeof *tr->cat_begin);
-                tr->cat_size = calloc(n, sizeof *tr->cat_size);
-                tr->cats = malloc((ncv ? ncv : 1) * sizeof *tr->cats);
-                if (!tr->is_cat || !tr->cat_begin || !tr->cat_size || !tr->cats)
-                    rc = SMX_ENOMEM;
-            }
-            for (size_t i = 0; !rc && i < ncv; i++)
-                tr->cats[i] = cv[i] >= 0 && cv[i] < 2147483647.0 ? (int32_t)cv[i] : -1;
-            tr->n_cats = ncv;
-            for (size_t j = 0; !rc && j < ncn; j++) {
-                if (!(cn[j] >= 0 && cn[j] < (double)n && cs[j] >= 0 && cz[j] >= 0 &&
-                      cs[j] + cz[j] <= (double)ncv)) {
-                    rc = tree_err(d, tn, m, t, "a categories segment lies outside \"categories\"");
-                    break;
-                }
-                size_t node = (size_t)cn[j];
-                tr->cat_begin[node] = (int64_t)cs[j];
-                tr->cat_size[node] = (int32_t)cz[j];
-            }
-            for (size_t i = 0; !rc && i < n; i++)
-                tr->is_cat[i] = st[i] == 1;
-            free(cn);
-            free(cs);
-            free(cz);
-            free(cv);
-        }
-    }
-    if (!rc && bw) {
+    for (size_t i = 0; !rc && i < n; i++)
+        tr->is_cat[i] = st[i] == 1;
+    free(cn);
+    free(cs);
+    free(cz);
+    free(cv);
+    return rc;
+}
+
+static int read_tree(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, compat_tree *tr)
+{
+    size_t n = 0;
+    int64_t slv = 0;
+    int rc = tree_shape(d, tn, t, m, &n, &slv);
+    if (rc)
+        return rc;
+    tree_arrays a = {0};
+    rc = read_arrays(d, tn, t, m, n, slv, &a);
+    if (!rc)
+        rc = build_nodes(d, tn, t, m, n, slv, &a, tr);
+    if (!rc && a.st)
+        rc = read_categories(d, tn, t, m, n, a.st, tr);
+    if (!rc && a.bw) {
         tr->leaf_vec = malloc(n * (size_t)slv * sizeof *tr->leaf_vec);
         if (!tr->leaf_vec)
             rc = SMX_ENOMEM;
         for (size_t i = 0; !rc && i < n * (size_t)slv; i++)
-            tr->leaf_vec[i] = (float)bw[i];
+            tr->leaf_vec[i] = (float)a.bw[i];
     }
-    free(l);
-    free(r);
-    free(si);
-    free(sc);
-    free(df);
-    free(st);
-    free(bw);
+    tree_arrays_free(&a);
     return rc;
 }
 
