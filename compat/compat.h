@@ -1,10 +1,15 @@
 /*
- * compat: what each SageMaker XGBoost container version is, what model file formats exist,
- * and whether a given container can load a given model. It also owns the one wrapper around
- * the XGBoost C API (runtime.c), which loads libxgboost with dlopen so that any XGBoost build
- * can be used, not just the one we link against.
+ * compat: whether the SageMaker XGBoost containers load a model artifact, and load it right.
  *
- * The container table is a data file (containers.json) compiled into the binary.
+ * The public header of compat, which has three parts, each with its own header:
+ *   model/model.h      what a model file is, who wrote it, what it needs; the reference
+ *                      predictor (no XGBoost, no container knowledge);
+ *   rules/rules.h      the container table, the image URIs, the load rules and verdicts;
+ *   runtime/runtime.h  XGBoost itself (dlopen), wheels, real loads in a helper process.
+ * This header adds verify (verify.c), which puts them together over one streaming read of
+ * an artifact: the archive scan, identification of each top-level file, each container's
+ * listing and load rules, and a real load; and training for a container (traindata.c,
+ * train.c).
  */
 #ifndef SMXGB_COMPAT_H
 #define SMXGB_COMPAT_H
@@ -16,6 +21,77 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---- verify: an artifact checked against container versions ----------------------------- */
+
+typedef struct compat_model {
+    size_t entry;            /* index into scan->entries */
+    compat_model_info *info; /* NULL if it could not be identified (see error) */
+    int partial;             /* identified from its head and tail only (a large file) */
+    uint64_t bytes;          /* its size */
+    compat_loadcheck load;   /* the load check with the runtime */
+    char error[SMX_ERRMAX];
+} compat_model;
+
+typedef struct compat_finding {
+    artifact_finding f;  /* owned */
+    uint64_t containers; /* bit i = i-th container of the report; 0 = about the archive itself */
+} compat_finding;
+
+typedef struct compat_result {
+    const compat_container *c;
+    artifact_layout_rules rules; /* as applied (ensemble after the environment) */
+    int layout_errors;           /* error findings about the archive or this container's layout */
+    size_t *loads;               /* entry indexes this container would load, archive order */
+    size_t n_loads;
+    /* the verdict for the model entries it loads (see compat_judge) */
+    int verdict; /* compat_verdict */
+    struct compat_reason *reasons;
+    size_t n_reasons;
+    char *hint; /* NULL when ok */
+} compat_result;
+
+typedef struct compat_report {
+    artifact_scan *scan;
+    compat_finding *findings;
+    size_t n_findings;
+    compat_result *results;
+    size_t n_results;
+    size_t n_errors, n_warnings;
+    compat_model *models; /* the top-level files, identified (and load-checked) */
+    size_t n_models;
+    char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
+} compat_report;
+
+typedef struct compat_verify_opts {
+    const char *const *containers; /* tags or image tags; n_containers 0 = every version */
+    size_t n_containers;
+    const char *const *env; /* "KEY=VALUE" as the endpoint would set them */
+    size_t n_env;
+    artifact_limits limits;
+    /* load checks: every identified model is loaded in a child process by this XGBoost */
+    int no_load_check;       /* skip them */
+    const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
+    uint64_t load_max_bytes; /* models larger than this are identified from their first and
+                                last bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
+    const char *display;     /* the artifact as the user named it (hints); NULL = path */
+} compat_verify_opts;
+
+/* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
+const char *compat_env_get(const char *const *env, size_t n, const char *key);
+
+/*
+ * Check the artifact at path: the archive, then each container's layout. Returns SMX_OK with
+ * *out set whenever the file could be read (the report says what is wrong with it); SMX_EINVAL
+ * for an unknown container tag; SMX_EIO if it cannot be read.
+ */
+int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err);
+void compat_report_free(compat_report *r);
+
+#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: identified from their head and tail */
+
+/* The identified model for entry index `entry` of the report, or NULL. */
+const compat_model *compat_report_model(const compat_report *r, size_t entry);
 
 /* ---- training data: the container's CSV and LIBSVM channels (traindata.c) ---------------- */
 
@@ -126,78 +202,5 @@ int compat_train_validate(const compat_container *c, compat_version xgb_version,
 int compat_train(compat_xgb *x, const compat_train_opts *o, compat_train_data *train,
                  compat_train_data *validation, compat_train_result *r, smx_err *err);
 void compat_train_result_free(compat_train_result *r);
-
-/* ---- verify: an artifact checked against container versions ----------------------------- */
-
-typedef struct compat_finding {
-    artifact_finding f;  /* owned */
-    uint64_t containers; /* bit i = i-th container of the report; 0 = about the archive itself */
-} compat_finding;
-
-typedef struct compat_result {
-    const compat_container *c;
-    artifact_layout_rules rules; /* as applied (ensemble after the environment) */
-    int layout_errors;           /* error findings about the archive or this container's layout */
-    size_t *loads;               /* entry indexes this container would load, archive order */
-    size_t n_loads;
-    /* the verdict for the model entries it loads (see compat_judge) */
-    int verdict; /* compat_verdict */
-    struct compat_reason *reasons;
-    size_t n_reasons;
-    char *hint; /* NULL when ok */
-} compat_result;
-
-typedef struct compat_report {
-    artifact_scan *scan;
-    compat_finding *findings;
-    size_t n_findings;
-    compat_result *results;
-    size_t n_results;
-    size_t n_errors, n_warnings;
-    struct compat_model *models; /* the top-level files, identified (and load-checked) */
-    size_t n_models;
-    char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
-} compat_report;
-
-typedef struct compat_verify_opts {
-    const char *const *containers; /* tags or image tags; n_containers 0 = every version */
-    size_t n_containers;
-    const char *const *env; /* "KEY=VALUE" as the endpoint would set them */
-    size_t n_env;
-    artifact_limits limits;
-    /* load checks: every identified model is loaded in a child process by this XGBoost */
-    int no_load_check;       /* skip them */
-    const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
-    uint64_t load_max_bytes; /* models larger than this are identified from their first and
-                                last bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
-    const char *display;     /* the artifact as the user named it (hints); NULL = path */
-} compat_verify_opts;
-
-/* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
-const char *compat_env_get(const char *const *env, size_t n, const char *key);
-
-/*
- * Check the artifact at path: the archive, then each container's layout. Returns SMX_OK with
- * *out set whenever the file could be read (the report says what is wrong with it); SMX_EINVAL
- * for an unknown container tag; SMX_EIO if it cannot be read.
- */
-int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err);
-void compat_report_free(compat_report *r);
-
-#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: identified from their head and tail */
-
-/* ---- the model entries verify identified -------------------------------------------------- */
-
-typedef struct compat_model {
-    size_t entry;            /* index into scan->entries */
-    compat_model_info *info; /* NULL if it could not be identified (see error) */
-    int partial;             /* identified from its head and tail only (a large file) */
-    uint64_t bytes;          /* its size */
-    compat_loadcheck load;   /* the load check with the runtime */
-    char error[SMX_ERRMAX];
-} compat_model;
-
-/* The identified model for entry index `entry` of the report, or NULL. */
-const compat_model *compat_report_model(const compat_report *r, size_t entry);
 
 #endif

@@ -7,16 +7,16 @@
  * several containers share is reported once with the set of containers it applies to, so the
  * report reads "for 0.90-1, 0.90-2, 1.0-1: ..." rather than the same sentence eleven times.
  *
- * While streaming, every top-level regular file is buffered (up to load_max_bytes; a larger
- * one keeps only its first bytes, so memory stays bounded whatever the artifact's size) and
- * identified by the readers as soon as its data ends; small enough models are then loaded
- * for real in a child process (loadcheck.c) and the buffer is dropped. After the layout, each
- * container gets a verdict for the files it loads: the load rules (verdict.c) for its XGBoost
- * and Python, and the load check where the runtime is the container's own XGBoost version.
+ * While streaming, every top-level regular file goes through compat/model's streaming
+ * identifier (whole up to load_max_bytes; a larger one keeps its head and its tail, so memory
+ * stays bounded whatever the artifact's size) and is identified as soon as its data ends;
+ * small enough models are then loaded for real in a helper process (runtime/loadcheck.c) and
+ * the bytes are dropped. After the layout, each container gets a verdict for the files it
+ * loads: the load rules (rules/) for its XGBoost and Python, and the load check where the
+ * runtime is the container's own XGBoost version.
  */
 #include "compat.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
