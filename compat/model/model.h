@@ -1,11 +1,13 @@
 /*
  * compat/model: what a model file is, who wrote it and what it predicts, without XGBoost.
  *
- * The bottom of compat: XGBoost versions (version.c); identification (identify.c), which hands
- * the bytes to one reader per format; the model facts the readers extract (compat_model_info);
- * and the reference predictor that evaluates a parsed model (predict.c). Nothing here loads
- * libxgboost or knows about containers: the load rules (compat/rules) and the runtime
- * (compat/runtime) build on these facts.
+ * The bottom of compat: XGBoost versions and writer ranges (version.c); identification
+ * (identify.c), which hands the bytes to one reader per format (binary.c, json.c, ubjson.c,
+ * pickle.c, snapshot.c, wrapped.c, foreign.c), whole or as they stream (stream.c); the model
+ * facts the readers extract (compat_model_info, built by info.c and doc.c); and the reference
+ * predictor that evaluates a parsed model (predict.c). Nothing here loads libxgboost or knows
+ * about containers: the load rules (compat/rules) and the runtime (compat/runtime) build on
+ * these facts.
  */
 #ifndef SMXGB_COMPAT_MODEL_H
 #define SMXGB_COMPAT_MODEL_H
