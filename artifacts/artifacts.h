@@ -117,6 +117,12 @@ typedef struct artifact_scan {
  */
 int artifact_scan_file(const char *path, const artifact_limits *limits, const artifact_hooks *hooks,
                        artifact_scan **out, smx_err *err);
+/* What a scan reads: a model.tar.gz (artifact_scan_file), or a zip such as a pip wheel. */
+typedef enum artifact_kind { ARTIFACT_KIND_TAR = 0, ARTIFACT_KIND_ZIP } artifact_kind;
+/* artifact_scan_file for an archive of that kind (a file of another kind: problem
+ * ARTIFACT_P_UNRECOGNISED). */
+int artifact_scan_kind(const char *path, artifact_kind kind, const artifact_limits *limits,
+                       const artifact_hooks *hooks, artifact_scan **out, smx_err *err);
 void artifact_scan_free(artifact_scan *s);
 
 /* ---- layout: one container version's loading rules applied to the entries ---------------- */
@@ -184,6 +190,17 @@ extern const artifact_code_doc artifact_finding_codes[];
  */
 int artifact_extract(const char *archive, const char *parent, const artifact_limits *limits,
                      char **out_dir, smx_err *err);
+/* Extraction of some entries, or of another kind of archive. */
+typedef struct artifact_extract_opts {
+    artifact_kind kind;
+    /* NULL: every entry. Else only the entries select returns 1 for: they are checked and
+     * written as above; the others are skipped (never written, so they cannot be a risk). A
+     * problem with the archive itself still refuses it. */
+    int (*select)(void *ctx, const artifact_entry *e);
+    void *ctx;
+} artifact_extract_opts;
+int artifact_extract_some(const char *archive, const char *parent, const artifact_limits *limits,
+                          const artifact_extract_opts *o, char **out_dir, smx_err *err);
 /* Remove a directory tree created by artifact_extract (does not follow symlinks). */
 int artifact_remove_tree(const char *dir, smx_err *err);
 

@@ -7,7 +7,8 @@
  * descriptor with O_NOFOLLOW | O_EXCL, each directory component with O_DIRECTORY |
  * O_NOFOLLOW, inside a fresh mkdtemp directory (0700) that nobody else knows. When the scan
  * is done the findings decide: one unsafe entry, or any problem with the archive, and the
- * whole tree is removed and the extraction refused.
+ * whole tree is removed and the extraction refused. A caller may take only some entries (the
+ * libraries of a pip wheel, a zip): the others are scanned but neither written nor judged.
  */
 #include "artifacts.h"
 
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 typedef struct xctx {
+    const artifact_extract_opts *o;
     int root; /* directory fd of the new tree */
     int fd;   /* file being written, or -1 */
     smx_err *err;
@@ -77,7 +79,7 @@ static int open_parent(int root, const char *path, const char **leaf, smx_err *e
 static int x_want(void *ctx, const artifact_entry *e)
 {
     xctx *x = ctx;
-    if (unsafe(e) || e->depth == 0)
+    if (unsafe(e) || e->depth == 0 || (x->o->select && !x->o->select(x->o->ctx, e)))
         return 0;
     const char *leaf;
     int dfd = open_parent(x->root, e->path, &leaf, x->err);
@@ -139,6 +141,13 @@ int artifact_remove_tree(const char *dir, smx_err *err)
 int artifact_extract(const char *archive, const char *parent, const artifact_limits *limits,
                      char **out_dir, smx_err *err)
 {
+    artifact_extract_opts all = {ARTIFACT_KIND_TAR, NULL, NULL};
+    return artifact_extract_some(archive, parent, limits, &all, out_dir, err);
+}
+
+int artifact_extract_some(const char *archive, const char *parent, const artifact_limits *limits,
+                          const artifact_extract_opts *o, char **out_dir, smx_err *err)
+{
     *out_dir = NULL;
     if (!parent)
         parent = smx_tmpdir();
@@ -152,7 +161,7 @@ int artifact_extract(const char *archive, const char *parent, const artifact_lim
                         strerror(e));
     }
     smx_scratch_add(dir.data); /* a signal during the extraction removes it */
-    xctx x = {.fd = -1, .err = err, .archive = archive};
+    xctx x = {.o = o, .fd = -1, .err = err, .archive = archive};
     smx_err_clear(err);
     x.root = open(dir.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (x.root < 0) {
@@ -163,7 +172,7 @@ int artifact_extract(const char *archive, const char *parent, const artifact_lim
     }
     artifact_hooks hooks = {.ctx = &x, .want = x_want, .on_data = x_data, .on_end = x_end};
     artifact_scan *s = NULL;
-    int rc = artifact_scan_file(archive, limits, &hooks, &s, err);
+    int rc = artifact_scan_kind(archive, o->kind, limits, &hooks, &s, err);
     if (x.fd >= 0)
         close(x.fd);
     close(x.root);
@@ -174,6 +183,8 @@ int artifact_extract(const char *archive, const char *parent, const artifact_lim
                       "%s: %s (%s)", archive, s->problem_msg, artifact_problem_name(s->problem));
     for (size_t i = 0; rc == SMX_OK && i < s->n_entries; i++) {
         const artifact_entry *e = &s->entries[i];
+        if (o->select && !o->select(o->ctx, e))
+            continue;
         if (unsafe(e) || (e->flags & ARTIFACT_F_SETID))
             rc = smx_fail(err, SMX_EUNSAFE,
                           "%s: refusing to extract: entry '%s' is unsafe (%s%s%s%s%s)", archive,

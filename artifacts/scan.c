@@ -17,7 +17,8 @@
  *
  * The scan does not judge the layout (layout.c does); it records what is there, and the first
  * problem with the archive itself (not gzip, not tar, truncated, corrupt, over a limit), with
- * the compressed byte offset where it showed.
+ * the compressed byte offset where it showed. A zip (a pip wheel) is read the same way when
+ * the caller asks for one (artifact_scan_kind), as one stream through libarchive.
  */
 #include "artifacts.h"
 
@@ -508,8 +509,52 @@ static void fail_from(artifact_scan *s, const reader *r, const char *m, uint64_t
         set_problem(s, classify(m), off, "%s%s", where, m ? m : "unreadable data");
 }
 
+/*
+ * What the first bytes say, for a scan of `kind`: 1 when the archive can be read (*filt: the
+ * compression, "none" for an uncompressed tar or a zip), 0 when the scan stops here (the
+ * problem is set). A model.tar.gz scan notes a compression other than gzip and goes on.
+ */
+static int sniff_kind(artifact_scan *s, const reader *r, artifact_kind kind, const char **filt)
+{
+    *filt = sniff_filter(r->head, r->head_len);
+    if (*filt)
+        snprintf(s->filter, sizeof s->filter, "%s", *filt);
+    if (kind == ARTIFACT_KIND_ZIP) {
+        if (*filt && !strcmp(*filt, "zip"))
+            return 1;
+        set_problem(s, ARTIFACT_P_UNRECOGNISED, 0, "not a zip archive");
+        return 0;
+    }
+    if (*filt && (!strcmp(*filt, "zip") || !strcmp(*filt, "7z"))) {
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is a %s archive, not a gzip-compressed tar",
+                    *filt);
+        return 0;
+    }
+    if (!*filt) {
+        char shown[64];
+        size_t k = 0;
+        for (size_t i = 0; i < r->head_len && i < 8 && k + 4 < sizeof shown; i++)
+            k += (size_t)snprintf(shown + k, sizeof shown - k, "%s%02x", i ? " " : "", r->head[i]);
+        set_problem(s, ARTIFACT_P_UNRECOGNISED, 0,
+                    "neither gzip-compressed nor a tar archive (the file starts with %s)", shown);
+        return 0;
+    }
+    if (!strcmp(*filt, "none"))
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0,
+                    "this is an uncompressed tar archive, not gzip-compressed");
+    else if (strcmp(*filt, "gzip") != 0)
+        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is %s-compressed, not gzip-compressed", *filt);
+    return 1;
+}
+
 int artifact_scan_file(const char *path, const artifact_limits *limits, const artifact_hooks *hooks,
                        artifact_scan **out, smx_err *err)
+{
+    return artifact_scan_kind(path, ARTIFACT_KIND_TAR, limits, hooks, out, err);
+}
+
+int artifact_scan_kind(const char *path, artifact_kind kind, const artifact_limits *limits,
+                       const artifact_hooks *hooks, artifact_scan **out, smx_err *err)
 {
     artifact_limits deflim;
     if (!limits) {
@@ -553,28 +598,9 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
         snprintf(s->problem_msg, sizeof s->problem_msg, "the file is empty (0 bytes)");
         goto drain;
     }
-    const char *filt = sniff_filter(r.head, r.head_len);
-    if (filt)
-        snprintf(s->filter, sizeof s->filter, "%s", filt);
-    if (filt && (!strcmp(filt, "zip") || !strcmp(filt, "7z"))) {
-        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is a %s archive, not a gzip-compressed tar",
-                    filt);
+    const char *filt;
+    if (!sniff_kind(s, &r, kind, &filt))
         goto drain;
-    }
-    if (!filt) {
-        char shown[64];
-        size_t k = 0;
-        for (size_t i = 0; i < r.head_len && i < 8 && k + 4 < sizeof shown; i++)
-            k += (size_t)snprintf(shown + k, sizeof shown - k, "%s%02x", i ? " " : "", r.head[i]);
-        set_problem(s, ARTIFACT_P_UNRECOGNISED, 0,
-                    "neither gzip-compressed nor a tar archive (the file starts with %s)", shown);
-        goto drain;
-    }
-    if (!strcmp(filt, "none"))
-        set_problem(s, ARTIFACT_P_NOT_GZIP, 0,
-                    "this is an uncompressed tar archive, not gzip-compressed");
-    else if (strcmp(filt, "gzip") != 0)
-        set_problem(s, ARTIFACT_P_NOT_GZIP, 0, "this is %s-compressed, not gzip-compressed", filt);
 
     r.gzip = !strcmp(filt, "gzip");
     if (r.gzip) {
@@ -589,13 +615,17 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
         rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    if (r.gzip)
+    if (r.gzip || kind == ARTIFACT_KIND_ZIP)
         archive_read_support_filter_none(a);
     else
         archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_gnutar(a);
-    archive_read_support_format_empty(a);
+    if (kind == ARTIFACT_KIND_ZIP) {
+        archive_read_support_format_zip_streamable(a); /* one pass, no seeking */
+    } else {
+        archive_read_support_format_tar(a);
+        archive_read_support_format_gnutar(a);
+        archive_read_support_format_empty(a);
+    }
 
     size_t cap = 0;
     int stop = 0, opened = archive_read_open(a, &r, NULL, read_cb, NULL) == ARCHIVE_OK;

@@ -1,202 +1,36 @@
 /*
- * compat: what each SageMaker XGBoost container version is, what model file formats exist,
- * and whether a given container can load a given model. It also owns the one wrapper around
- * the XGBoost C API (runtime.c), which loads libxgboost with dlopen so that any XGBoost build
- * can be used, not just the one we link against.
+ * compat: whether the SageMaker XGBoost containers load a model artifact, and load it right.
  *
- * The container table is a data file (containers.json) compiled into the binary.
+ * The public header of compat, which has three parts, each with its own header:
+ *   model/model.h      what a model file is, who wrote it, what it needs; the reference
+ *                      predictor (no XGBoost, no container knowledge);
+ *   rules/rules.h      the container table, the image URIs, the load rules and verdicts;
+ *   runtime/runtime.h  XGBoost itself (dlopen), wheels, real loads in a helper process.
+ * This header adds verify (verify.c), which puts them together over one streaming read of
+ * an artifact: the archive scan, identification of each top-level file, each container's
+ * listing and load rules, and a real load.
  */
 #ifndef SMXGB_COMPAT_H
 #define SMXGB_COMPAT_H
 
 #include "../artifacts/artifacts.h"
+#include "model/model.h"
+#include "rules/rules.h"
+#include "runtime/runtime.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- versions ---------------------------------------------------------------------------- */
-
-typedef struct compat_version {
-    int major, minor, patch; /* patch -1 = unknown */
-} compat_version;
-
-/* Parse "1.7.4", "1.7", "0.90" into v; returns 0 on success. */
-int compat_version_parse(const char *s, compat_version *v);
-/* <0, 0, >0; an unknown patch compares as 0. */
-int compat_version_cmp(compat_version a, compat_version b);
-/* Format as "1.7.4" (or "1.7" when patch is unknown); returns buf. */
-const char *compat_version_str(compat_version v, char *buf, size_t n);
-
-/* ---- the container table ----------------------------------------------------------------- */
-
-typedef struct compat_container {
-    const char *tag;              /* "1.7-1" */
-    compat_version xgboost;       /* pinned XGBoost */
-    const char *xgboost_str;      /* "1.7.4" */
-    const char *python;           /* "3.9" */
-    const char **image_tags;      /* NULL-terminated, e.g. "1.5-1", "1.5-1-arm64" */
-    artifact_layout_rules layout; /* ensemble here = supports ensemble (env decides) */
-    int eager_load;               /* loads at worker boot (1.2-2+): a failure kills the server */
-    int ping_checks_model;        /* /ping runs load_model */
-    int honours_accept;           /* Accept header (1.2-2+) */
-    int selectable_output;        /* SAGEMAKER_INFERENCE_OUTPUT (1.0-1+) */
-    int csv_single_line;          /* <= 1.2-1: ",".join(preds) */
-    int libsvm_shift;             /* 3.x: indexes shifted by -1 when the minimum is >= 1 */
-    const char *training_writes;  /* "pickle" | "save_model" */
-    const char *source;           /* where the facts come from */
-} compat_container;
-
-/* The table, parsed once from the embedded containers.json; NULL-free array of n entries. */
-int compat_containers(const compat_container **out, size_t *n, smx_err *err);
-/* Find a container by tag ("1.7-1") or image tag ("1.0-1-cpu-py3", "1.5-1-arm64"). */
-const compat_container *compat_container_find(const char *tag);
-/* The default container for serve (1.7-1). */
-const compat_container *compat_container_default(void);
-
-/*
- * Layout rules for container c in an environment: SAGEMAKER_INFERENCE_ENSEMBLE (NULL = unset)
- * turns ensemble off unless it is exactly "true", as the container's own check does.
- */
-artifact_layout_rules compat_layout_rules(const compat_container *c, const char *ensemble_env);
-
-/* ---- image URIs (images.c; the SDK's xgboost.json, compiled in) -------------------------- */
-
-typedef enum compat_image_kind {
-    COMPAT_IMAGE_XGBOOST,             /* sagemaker-xgboost with a published version tag */
-    COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG, /* sagemaker-xgboost, tag not published (or a digest) */
-    COMPAT_IMAGE_LEGACY,              /* the legacy built-in algorithm image xgboost:1 */
-    COMPAT_IMAGE_OTHER                /* not an XGBoost image */
-} compat_image_kind;
-
-typedef struct compat_image {
-    compat_image_kind kind;
-    char uri[512];
-    char account[32], region[64], domain[32], repository[256], tag[128], digest[160];
-    char version[32];      /* container version ("1.7-1", "1" for legacy), "" if none */
-    const char *processor; /* "cpu" (-cpu-py3 tags), "arm64", or NULL */
-    int graviton;
-    int official_account;              /* the account is AWS's registry for the region */
-    const compat_container *container; /* the container table entry, NULL if none */
-    char note[320];                    /* what is unusual about it, "" if nothing */
-} compat_image;
-
-const char *compat_image_kind_name(compat_image_kind k);
-/* Split an image URI and look it up. SMX_OK for any string (im->kind says what it is). */
-int compat_image_parse(const char *uri, compat_image *im, smx_err *err);
-/* AWS's URI for version in region ("683313688378.dkr.ecr.us-east-1.amazonaws.com/
- * sagemaker-xgboost:1.7-1"); returns 0, or -1 when not published there. */
-int compat_image_uri(const char *version, const char *region, int graviton, char *out, size_t n);
-
-/* ---- the XGBoost runtime (dlopen) -------------------------------------------------------- */
-
-typedef struct compat_xgb compat_xgb;
-
-/*
- * Load libxgboost. path NULL: $SMXGB_XGBOOST_LIB if set, else the system library
- * (libxgboost.so, libxgboost.so.0). Resolves only the functions that version has.
- */
-int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err);
-/* Load the libxgboost.so of a pip wheel (xgboost/lib/, with its bundled xgboost.libs/). */
-int compat_xgb_open_wheel(const char *wheel, compat_xgb **out, smx_err *err);
-void compat_xgb_close(compat_xgb *x);
-compat_version compat_xgb_version(const compat_xgb *x);
-const char *compat_xgb_path(const compat_xgb *x);
-/* XGBoost's own log lines (warnings) since the last call, joined by '\n'; "" if none. The
- * runtime captures them instead of letting the library print. */
-const char *compat_xgb_log(void);
-void compat_xgb_log_clear(void);
-
-typedef struct compat_booster compat_booster;
-
-/* Load model bytes the way Booster.load_model(bytearray) does (format sniffed by XGBoost). */
-int compat_booster_load_buffer(compat_xgb *x, const void *buf, size_t len, compat_booster **out,
-                               smx_err *err);
-/* Load a file by path the way the container does (Booster().load_model(path): XGBoost
- * dispatches on the file name's extension, then sniffs). */
-int compat_booster_load_file(compat_xgb *x, const char *path, compat_booster **out, smx_err *err);
-/* Restore a memory snapshot (the payload of a pickled Booster). */
-int compat_booster_unserialize(compat_xgb *x, const void *buf, size_t len, compat_booster **out,
-                               smx_err *err);
-void compat_booster_free(compat_booster *b);
-int compat_booster_set_param(compat_booster *b, const char *key, const char *value, smx_err *err);
-/* Attribute value (malloc'd) or NULL when absent. */
-int compat_booster_attr(compat_booster *b, const char *key, char **value, smx_err *err);
-int compat_booster_set_attr(compat_booster *b, const char *key, const char *value, smx_err *err);
-/* The JSON config (XGBoosterSaveJsonConfig), malloc'd. */
-int compat_booster_config(compat_booster *b, char **json, smx_err *err);
-int compat_booster_num_features(compat_booster *b, uint64_t *n, smx_err *err);
-int compat_booster_boosted_rounds(compat_booster *b, int *n, smx_err *err);
-/* Serialize the model: format "json", "ubj" or "deprecated" (legacy binary). *out malloc'd. */
-int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len,
-                        smx_err *err);
-int compat_booster_save_file(compat_booster *b, const char *path, smx_err *err);
-
-/* Predictions: out receives malloc'd values, row-major, shape rows x cols (cols 1 for 1-D). */
-typedef struct compat_pred {
-    float *values;
-    uint64_t rows, cols;
-} compat_pred;
-void compat_pred_free(compat_pred *p);
-
-/* Options for prediction. iteration_end 0 = all trees; margin: output_margin. */
-typedef struct compat_predict_opts {
-    int iteration_end;
-    int margin;
-    float missing; /* usually NAN */
-} compat_predict_opts;
-
-/*
- * Thread-safe in-place prediction on a dense row-major float32 matrix (XGBoost >= 1.5:
- * XGBoosterPredictFromDense; older versions fall back to a DMatrix). No allocation is made
- * beyond XGBoost's own thread-local result: *out points into it, valid until the next
- * prediction on this thread. shape[0..1] = rows, cols of the result.
- */
-int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nrow, uint64_t ncol,
-                                 const compat_predict_opts *o, const float **out, uint64_t shape[2],
-                                 smx_err *err);
-/* Same for CSR input (indptr nrow+1 entries, size_t; indices uint32). */
-int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const uint32_t *indices,
-                               const float *values, uint64_t nrow, uint64_t ncol,
-                               const compat_predict_opts *o, const float **out, uint64_t shape[2],
-                               smx_err *err);
-
-/* ---- training: DMatrix and boosting rounds (runtime.c) ---------------------------------- */
-
-typedef struct compat_dmatrix compat_dmatrix;
-
-/* A DMatrix from a dense row-major float32 matrix (missing: usually NAN; nthread 0 = all). */
-int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
-                              float missing, int nthread, compat_dmatrix **out, smx_err *err);
-/* A QuantileDMatrix (XGBoost 1.7+, hist only) from a dense matrix: XGBoost sketches the data
- * straight into its histogram index without a CSR copy. labels/weights (weights may be
- * NULL) are set before sketching, so a weighted sketch sees them. */
-int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
-                                  const float *labels, const float *weights, int max_bin,
-                                  int nthread, compat_dmatrix **out, smx_err *err);
-/* A DMatrix from CSR (indptr nrow+1 entries; indices uint32). */
-int compat_dmatrix_from_csr(compat_xgb *x, const size_t *indptr, const uint32_t *indices,
-                            const float *values, uint64_t nrow, uint64_t ncol, compat_dmatrix **out,
-                            smx_err *err);
-/* "label", "weight", "base_margin": XGBoost copies the values. */
-int compat_dmatrix_set_float_info(compat_dmatrix *d, const char *field, const float *v, uint64_t n,
-                                  smx_err *err);
-int compat_dmatrix_shape(compat_dmatrix *d, uint64_t *nrow, uint64_t *ncol, smx_err *err);
-void compat_dmatrix_free(compat_dmatrix *d);
-/* A new booster whose cache holds the given matrices (at most 8). */
-int compat_booster_create(compat_xgb *x, compat_dmatrix *const *cache, size_t n,
-                          compat_booster **out, smx_err *err);
-/* One boosting round (XGBoosterUpdateOneIter). */
-int compat_booster_update(compat_booster *b, int iter, compat_dmatrix *train, smx_err *err);
-/* XGBoost's evaluation string for round iter ("[0]\ttrain-rmse:0.5\t..."), malloc'd. */
-int compat_booster_eval(compat_booster *b, int iter, compat_dmatrix *const *d,
-                        const char *const *names, size_t n, char **out, smx_err *err);
-/* The memory snapshot pickle stores (XGBoosterSerializeToBuffer), malloc'd. */
-int compat_booster_serialize(compat_booster *b, void **out, size_t *len, smx_err *err);
-/* Predict a DMatrix; out->values malloc'd (free with compat_pred_free). */
-int compat_booster_predict_dmatrix(compat_booster *b, compat_dmatrix *d,
-                                   const compat_predict_opts *o, compat_pred *out, smx_err *err);
-
 /* ---- verify: an artifact checked against container versions ----------------------------- */
+
+typedef struct compat_model {
+    size_t entry;            /* index into scan->entries */
+    compat_model_info *info; /* NULL if it could not be identified (see error) */
+    int partial;             /* identified from its head and tail only (a large file) */
+    uint64_t bytes;          /* its size */
+    compat_loadcheck load;   /* the load check with the runtime */
+    char error[SMX_ERRMAX];
+} compat_model;
 
 typedef struct compat_finding {
     artifact_finding f;  /* owned */
@@ -223,7 +57,7 @@ typedef struct compat_report {
     compat_result *results;
     size_t n_results;
     size_t n_errors, n_warnings;
-    struct compat_model *models; /* the top-level files, identified (and load-checked) */
+    compat_model *models; /* the top-level files, identified (and load-checked) */
     size_t n_models;
     char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
 } compat_report;
@@ -237,8 +71,8 @@ typedef struct compat_verify_opts {
     /* load checks: every identified model is loaded in a child process by this XGBoost */
     int no_load_check;       /* skip them */
     const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
-    uint64_t load_max_bytes; /* models larger than this are identified from their first
-                                bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
+    uint64_t load_max_bytes; /* models larger than this are identified from their first and
+                                last bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
     const char *display;     /* the artifact as the user named it (hints); NULL = path */
 } compat_verify_opts;
 
@@ -253,261 +87,7 @@ const char *compat_env_get(const char *const *env, size_t n, const char *key);
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err);
 void compat_report_free(compat_report *r);
 
-/* ---- model files: what a file is, who wrote it, what it needs (readers: one file each) --- */
-
-typedef enum compat_format {
-    COMPAT_FMT_UNKNOWN = 0,
-    COMPAT_FMT_BINARY, /* legacy binary ("deprecated"), with or without the binf magic */
-    COMPAT_FMT_JSON,   /* JSON model (save_model *.json) */
-    COMPAT_FMT_UBJSON, /* UBJSON model */
-    COMPAT_FMT_PICKLE, /* a Python pickle (the container tries pickle.load first) */
-    COMPAT_FMT_JOBLIB, /* joblib-compressed pickle (zlib/gzip/bz2/lzma/lz4 wrapped) */
-    COMPAT_FMT_FOREIGN /* recognisably something else: LightGBM, ONNX, sklearn, tar, gzip... */
-} compat_format;
-
-/* What the XGBoost bytes are (for a pickle: what its embedded payload is). */
-typedef enum compat_payload {
-    COMPAT_PAYLOAD_NONE = 0,
-    COMPAT_PAYLOAD_BIN,         /* legacy binary model */
-    COMPAT_PAYLOAD_JSON,        /* JSON model */
-    COMPAT_PAYLOAD_UBJ,         /* UBJSON model */
-    COMPAT_PAYLOAD_SNAP_CFGOFF, /* "CONFIG-offset:" memory snapshot (1.0-1.2) */
-    COMPAT_PAYLOAD_SNAP_JSON,   /* JSON {"Config","Model"} snapshot (1.3-1.5) */
-    COMPAT_PAYLOAD_SNAP_UBJ     /* UBJSON {"Config","Model"} snapshot (1.6+) */
-} compat_payload;
-
-const char *compat_format_name(compat_format f);
-const char *compat_payload_name(compat_payload p);
-
-typedef struct compat_kv {
-    char *key, *value;
-} compat_kv;
-
-typedef struct compat_tree compat_tree; /* a parsed tree, for the reference predictor */
-
-typedef struct compat_model_info {
-    compat_format format;
-    compat_payload payload;
-    char detail[160]; /* e.g. "legacy binary with binf magic", "pickle protocol 4" */
-    /* writer version: exact when stored (JSON/UBJ "version"), else a range */
-    compat_version writer_min, writer_max; /* major -1 = unknown */
-    int writer_exact;
-    char writer_note[160]; /* how the version was inferred */
-    /* learner */
-    char objective[64];
-    char booster[16]; /* gbtree | dart | gblinear */
-    int64_t num_feature, num_class, num_target;
-    char base_score[128];     /* as stored ("5E-1", "[4.5E-1]", "0.5") */
-    int base_score_array;     /* written as a JSON array string (3.1+) */
-    int base_score_is_margin; /* <= 0.90 binary stores the margin */
-    int boost_from_average;   /* -1 unknown */
-    /* trees */
-    int64_t num_trees;
-    int64_t num_parallel_tree;
-    int has_categorical;             /* any split_type == 1 / categories present */
-    int64_t size_leaf_vector;        /* > 1: vector leaves (multi_output_tree) */
-    int has_leaf_weights;            /* 3.2+ vector-leaf layout */
-    int has_cats_container;          /* 3.1+ "cats" */
-    int ubj_typed_f64, ubj_typed_i8; /* UBJ typed arrays '$D' (2.1+), '$i'/'$I' (3.0+) */
-    int json_default_left_int;       /* 1.6+ writes default_left as integers */
-    int json_has_split_type;         /* 1.3+ */
-    int json_has_leaf_child_counts;  /* 1.0-1.2 */
-    /* attributes and feature info */
-    compat_kv *attrs;
-    size_t n_attrs;
-    char **feature_names, **feature_types;
-    size_t n_feature_names, n_feature_types;
-    /* pickles */
-    int pickle_protocol;    /* 0 if not a pickle */
-    char pickle_class[128]; /* the object pickled: "xgboost.core Booster", "xgboost.sklearn
-                               XGBClassifier" */
-    char **pickle_globals;  /* every module/class the pickle references */
-    size_t n_pickle_globals;
-    int pickle_is_booster;       /* the top-level object is an xgboost.core.Booster */
-    int pickle_joblib_arrays;    /* joblib wrote numpy arrays inline: plain pickle.load fails */
-    char joblib_compression[16]; /* "zlib", "gzip", "bz2", "xz", "lzma", "lz4" */
-    /* foreign files */
-    char foreign[128]; /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
-    /* the model bytes XGBoost would receive (for a pickle: the payload), owned */
-    unsigned char *payload_bytes; /* pickles and joblib files only; NULL: the file itself */
-    size_t payload_len;
-    /* parsed trees, for the reference predictor (NULL when not parsed) */
-    compat_tree *trees;
-    size_t n_tree_structs;
-    float *linear_weights; /* gblinear: (num_feature + 1) x groups, bias last */
-    size_t n_linear_weights;
-    float *tree_weights; /* dart weight_drop */
-    int *tree_info;      /* group of each tree */
-    /* problems: a known format whose bytes are truncated or corrupt */
-    int corrupt;
-    char problem[SMX_ERRMAX]; /* names the byte offset and what was expected */
-} compat_model_info;
-
-/*
- * Is v inside the writer range of m? writer_min/writer_max are inclusive; a writer_max with
- * patch -1 means any patch of that minor (the binary header stores no patch), a major of -1
- * means unbounded on that side. 0 when nothing is known.
- */
-int compat_version_in_writer_range(const compat_model_info *m, compat_version v);
-
-/*
- * Identify model bytes and extract the facts above, without calling XGBoost. name is the
- * file name (the extension matters to XGBoost's own dispatch); limits guard allocations.
- * Returns SMX_OK with *out set for anything, recognised or not (info->format says which, and
- * info->corrupt/problem say what is wrong); SMX_ENOMEM otherwise.
- * Memory beyond buf: the compact trees, one tree's JSON document at a time (a JSON skeleton
- * of at most 64 MiB), and for joblib/gzip wrappers the inflated bytes (at most 100x the
- * compressed size, at least 64 MiB, at most 2 GiB). A corrupt model keeps its facts but not
- * its trees (trees NULL: the reference predictor refuses it).
- */
-int compat_identify(const void *buf, size_t len, const char *name, compat_model_info **out,
-                    smx_err *err);
-void compat_model_info_free(compat_model_info *m);
-
-/*
- * Reference predictor: evaluate the parsed model (gbtree/dart/gblinear, numeric and
- * categorical splits, the common objectives' transforms) on dense rows (NaN = missing).
- * out receives nrow x width values (width: 1, num_class or num_target).
- */
-int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
-                             int iteration_end, compat_pred *out, smx_err *err);
-
-/* ---- verdicts: the load rules (rules.json) applied to a model and a reader ----------------- */
-
-typedef enum compat_verdict {
-    COMPAT_VERDICT_OK = 0,
-    COMPAT_VERDICT_WRONG = 1, /* loads, but predicts something else than the writer intended */
-    COMPAT_VERDICT_FAILS = 2  /* the load raises: the endpoint never passes /ping */
-} compat_verdict;
-const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "fails" */
-
-typedef struct compat_reason {
-    char *rule;  /* "FMT-UBJ", or "LOAD-CHECK" for a real load */
-    int verdict; /* what this reason implies; ok for a note */
-    char *entry; /* the model entry it is about, or NULL */
-    char *message;
-    char *source; /* reference section / fixture rows */
-} compat_reason;
-
-typedef struct compat_judgement {
-    int verdict; /* compat_verdict */
-    compat_reason *reasons;
-    size_t n_reasons;
-    char *hint; /* a concrete fix, NULL when ok */
-} compat_judgement;
-
-/* Who loads the file: an XGBoost version, and the Python the container runs (NULL when the
- * bytes go straight to XGBoost, as in our own load checks: pickle-level rules are skipped). */
-typedef struct compat_reader {
-    compat_version xgboost;
-    const char *python;
-    const char *tag; /* container tag, for messages; may be NULL */
-} compat_reader;
-
-typedef struct compat_judge_opts {
-    const char *artifact;   /* named in hints ("smxgb convert ARTIFACT ..."); NULL = ARTIFACT */
-    compat_version runtime; /* the XGBoost convert would use; major -1 = none */
-} compat_judge_opts;
-
-/*
- * Apply every load rule to model m, stored under file name `name` (the extension matters),
- * for reader r. Fills out (free with compat_judgement_free). SMX_EFORMAT if rules.json is bad.
- */
-int compat_judge(const compat_model_info *m, const char *name, const compat_reader *r,
-                 const compat_judge_opts *o, compat_judgement *out, smx_err *err);
-void compat_judgement_free(compat_judgement *j);
-/* Add a reason (copies the strings); returns SMX_OK or SMX_ENOMEM. */
-int compat_judgement_add(compat_judgement *j, const char *rule, int verdict, const char *entry,
-                         const char *message, const char *source);
-/* Number of rules and the id of rule i (for listings and tests). */
-int compat_rules(size_t *n, smx_err *err);
-const char *compat_rule_id(size_t i);
-/* Rule i's first outcome ("fails" | "wrong-predictions"), its reason template and its source. */
-const char *compat_rule_verdict(size_t i);
-const char *compat_rule_why(size_t i);
-const char *compat_rule_source(size_t i);
-
-/*
- * Conversion plan: the format ("deprecated", "ubj" or "json") in which XGBoost `runtime`
- * should re-save m so that reader r loads it correctly. SMX_EINVAL with the reason in err
- * when the runtime cannot read m correctly itself or no format it writes suits r.
- */
-int compat_convert_plan(const compat_model_info *m, const char *name, compat_version runtime,
-                        const compat_reader *r, const char **format, smx_err *err);
-
-/* ---- load checks: a real load in a child process ------------------------------------------ */
-
-#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger model files: identified from their head */
-
-typedef struct compat_load_limits {
-    uint64_t max_memory; /* RLIMIT_AS of the child, bytes; 0 = 4 GiB */
-    int timeout_ms;      /* 0 = 60 s */
-} compat_load_limits;
-
-typedef struct compat_loadcheck {
-    int ran;                /* 0: not attempted (see note) */
-    int loaded;             /* the runtime loaded it */
-    char version[32];       /* the runtime's version */
-    char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
-    uint64_t rows, cols;    /* prediction shape from the runtime */
-    uint64_t num_features;  /* the loaded booster's number of features (0: unknown) */
-    int compared;           /* predictions compared with the reference predictor */
-    double max_diff;        /* largest |runtime - reference| */
-    char note[256];         /* why no comparison, or other remarks */
-} compat_loadcheck;
-
-/* Generate nrow deterministic test rows for m (NaN = missing; categorical features get small
- * integer categories). *X malloc'd, nrow x *ncol. */
-int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol, smx_err *err);
-
-/*
- * Load the exact bytes the container would see (a pickle: its payload, restored the way
- * Booster.__setstate__ does; otherwise the file as `name`) with the XGBoost at lib (NULL =
- * default) in a child process under limits, predict generated rows, and compare with
- * compat_reference_predict. Crashes, aborts and timeouts of the child are reported in out,
- * never propagated. Returns SMX_OK when out describes the attempt.
- */
-int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len,
-                         const char *name, const char *lib, const compat_load_limits *lim,
-                         compat_loadcheck *out, smx_err *err);
-
-/*
- * Re-save model bytes with the XGBoost at lib in `format`, in a child process, and predict
- * generated rows with both the original and the re-saved model. *out malloc'd; pred_a/pred_b
- * malloc'd rows x cols each.
- */
-typedef struct compat_resave {
-    void *bytes;
-    size_t len;
-    float *pred_a, *pred_b;
-    uint64_t rows, cols;
-    char version[32];
-} compat_resave;
-int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len, const char *name,
-                      const char *lib, const char *format, const compat_load_limits *lim,
-                      compat_resave *out, smx_err *err);
-void compat_resave_free(compat_resave *r);
-
-/* ---- wheels: the libxgboost.so inside a pip wheel ----------------------------------------- */
-
-/*
- * Extract the bundled xgboost/lib/libxgboost.so (and the *.libs/ it needs) of the wheel at path
- * (a zip, read with libarchive) into a cache directory keyed by the wheel's sha256
- * ($XDG_CACHE_HOME/smxgb, else
- * ~/.cache/smxgb; cache_dir overrides) and return its path (malloc'd). Reuses a cached copy.
- */
-int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, smx_err *err);
-
-/* ---- the model entries verify identified -------------------------------------------------- */
-
-typedef struct compat_model {
-    size_t entry;            /* index into scan->entries */
-    compat_model_info *info; /* NULL if it could not be identified (see error) */
-    int partial;             /* identified from its first bytes only (a large file) */
-    uint64_t bytes;          /* its size */
-    compat_loadcheck load;   /* the load check with the runtime */
-    char error[SMX_ERRMAX];
-} compat_model;
+#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: identified from their head and tail */
 
 /* The identified model for entry index `entry` of the report, or NULL. */
 const compat_model *compat_report_model(const compat_report *r, size_t entry);

@@ -7,16 +7,16 @@
  * several containers share is reported once with the set of containers it applies to, so the
  * report reads "for 0.90-1, 0.90-2, 1.0-1: ..." rather than the same sentence eleven times.
  *
- * While streaming, every top-level regular file is buffered (up to load_max_bytes; a larger
- * one keeps only its first bytes, so memory stays bounded whatever the artifact's size) and
- * identified by the readers as soon as its data ends; small enough models are then loaded
- * for real in a child process (loadcheck.c) and the buffer is dropped. After the layout, each
- * container gets a verdict for the files it loads: the load rules (verdict.c) for its XGBoost
- * and Python, and the load check where the runtime is the container's own XGBoost version.
+ * While streaming, every top-level regular file goes through compat/model's streaming
+ * identifier (whole up to load_max_bytes; a larger one keeps its head and its tail, so memory
+ * stays bounded whatever the artifact's size) and is identified as soon as its data ends;
+ * small enough models are then loaded for real in a helper process (runtime/loadcheck.c) and
+ * the bytes are dropped. After the layout, each container gets a verdict for the files it
+ * loads: the load rules (rules/) for its XGBoost and Python, and the load check where the
+ * runtime is the container's own XGBoost version.
  */
 #include "compat.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,13 +103,11 @@ typedef struct ident_ctx {
     compat_report *r;
     const compat_verify_opts *o;
     size_t cap_models;
-    uint64_t max_bytes; /* full buffering up to this size */
-    smx_buf buf;
-    int partial;
-    size_t file_ordinal; /* how many regular files the scan has shown the hooks */
-    size_t ordinal;      /* of the file being read */
-    uint64_t seen;
-    int failed; /* out of memory */
+    uint64_t max_bytes;          /* files up to this size are kept whole and load-checked */
+    compat_model_stream *stream; /* the file being read */
+    size_t file_ordinal;         /* how many regular files the scan has shown the hooks */
+    size_t ordinal;              /* of the file being read */
+    int failed;                  /* out of memory */
     char runtime_version[32];
     int runtime_failed; /* the runtime could not be opened: do not retry per file */
     char runtime_error[SMX_ERRMAX];
@@ -121,10 +119,8 @@ static int ident_want(void *vc, const artifact_entry *e)
     size_t ord = c->file_ordinal++; /* the scan asks for every regular file, in order */
     if (e->depth != 1 || e->type != ARTIFACT_FILE || c->r->n_models >= MAX_MODELS)
         return 0;
-    smx_buf_reset(&c->buf);
-    c->partial = e->size > 0 && (uint64_t)e->size > c->max_bytes;
+    compat_model_stream_begin(c->stream, e->size);
     c->ordinal = ord;
-    c->seen = 0;
     return 1;
 }
 
@@ -133,18 +129,8 @@ static int ident_data(void *vc, const artifact_entry *e, const void *buf, size_t
     (void)e;
     (void)off;
     ident_ctx *c = vc;
-    uint64_t limit = c->partial && HEAD_BYTES < c->max_bytes ? HEAD_BYTES : c->max_bytes;
-    c->seen += len;
-    if (c->buf.len >= limit) {
-        c->partial = 1;
-        return SMX_OK;
-    }
-    size_t take = len;
-    if (c->buf.len + take > limit) {
-        take = (size_t)(limit - c->buf.len);
-        c->partial = 1;
-    }
-    if (smx_buf_append(&c->buf, buf, take)) {
+    smx_err err = {0};
+    if (compat_model_stream_feed(c->stream, buf, len, &err)) {
         c->failed = 1;
         return SMX_ENOMEM;
     }
@@ -159,67 +145,65 @@ static int is_xgboost_model(const compat_model_info *m)
            m->payload != COMPAT_PAYLOAD_NONE;
 }
 
+/* A real load of the whole file, unless the runtime already failed to open. */
+static void load_check(ident_ctx *c, compat_model *cm, const artifact_entry *e)
+{
+    size_t len;
+    const void *data = compat_model_stream_data(c->stream, &len);
+    compat_load_limits lim = {0};
+    smx_err lerr = {0};
+    if (compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
+                             &lerr) != SMX_OK) {
+        cm->load.ran = 0;
+        snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
+    } else if (!cm->load.loaded && !cm->load.version[0] &&
+               (strstr(cm->load.error, "libxgboost") ||
+                strstr(cm->load.error, "XGBoost library"))) {
+        /* the library itself could not be opened: say it once, do not start a child per file */
+        c->runtime_failed = 1;
+        snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
+        snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", cm->load.error);
+        cm->load.ran = 0;
+        cm->load.error[0] = '\0';
+    } else if (cm->load.version[0]) {
+        snprintf(c->runtime_version, sizeof c->runtime_version, "%s", cm->load.version);
+    }
+}
+
 static void ident_end(void *vc, const artifact_entry *e)
 {
     ident_ctx *c = vc;
     compat_report *r = c->r;
     if (c->failed)
         return;
-    if (r->n_models == c->cap_models) {
-        size_t nc = c->cap_models ? c->cap_models * 2 : 4;
-        compat_model *v = realloc(r->models, nc * sizeof *v);
-        if (!v) {
-            c->failed = 1;
-            return;
-        }
-        r->models = v;
-        c->cap_models = nc;
+    if (smx_grow((void **)&r->models, &c->cap_models, r->n_models + 1, sizeof *r->models)) {
+        c->failed = 1;
+        return;
     }
     compat_model *cm = &r->models[r->n_models++];
     memset(cm, 0, sizeof *cm);
     cm->entry = c->ordinal; /* resolved to an entry index after the scan */
-    cm->bytes = c->seen;
-    cm->partial = c->partial;
+    cm->bytes = compat_model_stream_size(c->stream);
+    cm->partial = compat_model_stream_partial(c->stream);
     smx_err err = {0};
-    const char *data = c->buf.data ? c->buf.data : "";
-    if (compat_identify(data, c->buf.len, e->path, &cm->info, &err) != SMX_OK) {
+    size_t len;
+    compat_model_stream_data(c->stream, &len);
+    if (compat_model_stream_identify(c->stream, e->path, &cm->info, &err) != SMX_OK) {
         snprintf(cm->error, sizeof cm->error, "%s", err.msg);
         cm->info = NULL;
     } else if (cm->partial) {
-        /* only the head was read: if the reader ran out of bytes, the file is not corrupt */
+        /* only the head (and the tail) was read */
         snprintf(cm->error, sizeof cm->error,
-                 "identified from its first %zu bytes of %llu (the rest was not read)", c->buf.len,
+                 "identified from its first %zu bytes of %llu (the rest was not read)", len,
                  (unsigned long long)cm->bytes);
-        cm->info->corrupt = 0;
-        cm->info->problem[0] = '\0';
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
-        !(e->flags & ARTIFACT_F_TRUNCATED)) {
-        compat_load_limits lim = {0, 0};
-        smx_err lerr = {0};
-        if (compat_loadcheck_run(cm->info, data, c->buf.len, e->path, c->o->xgboost_lib, &lim,
-                                 &cm->load, &lerr) != SMX_OK) {
-            cm->load.ran = 0;
-            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
-        } else if (!cm->load.loaded && !cm->load.version[0] &&
-                   (strstr(cm->load.error, "libxgboost") ||
-                    strstr(cm->load.error, "XGBoost library"))) {
-            /* the library itself could not be opened: say it once, do not fork per file */
-            c->runtime_failed = 1;
-            snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
-            snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s",
-                     cm->load.error);
-            cm->load.ran = 0;
-            cm->load.error[0] = '\0';
-        } else if (cm->load.version[0]) {
-            snprintf(c->runtime_version, sizeof c->runtime_version, "%s", cm->load.version);
-        }
-    } else if (cm->partial) {
+        !(e->flags & ARTIFACT_F_TRUNCATED))
+        load_check(c, cm, e);
+    else if (cm->partial)
         snprintf(cm->load.note, sizeof cm->load.note,
                  "not load-checked: %llu bytes, over the %llu-byte limit for load checks",
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
-    }
-    smx_buf_free(&c->buf);
 }
 
 const compat_model *compat_report_model(const compat_report *r, size_t entry)
@@ -239,81 +223,98 @@ static int same_version(compat_version a, const char *b)
            (a.patch < 0 ? 0 : a.patch) == (v.patch < 0 ? 0 : v.patch);
 }
 
+/* A real load by this container's own XGBoost version counts like a rule: a failure or a
+ * difference makes the verdict worse; a clean load does not clear a rule (the generated rows
+ * may not exercise what the rule is about). */
+static int load_reason(compat_judgement *all, const compat_result *res, const compat_model *cm,
+                       const char *path)
+{
+    const compat_loadcheck *l = &cm->load;
+    if (!l->ran || !l->version[0] || !same_version(res->c->xgboost, l->version))
+        return SMX_OK;
+    char msg[SMX_ERRMAX + 128];
+    int v = COMPAT_VERDICT_OK;
+    if (!l->loaded) {
+        snprintf(msg, sizeof msg, "loaded with XGBoost %s: failed: %s", l->version, l->error);
+        v = COMPAT_VERDICT_FAILS;
+    } else if (l->compared) {
+        int bad = !(l->max_diff <= 1e-5);
+        snprintf(msg, sizeof msg,
+                 "loaded with XGBoost %s: ok; predictions on %llu rows %s the reference "
+                 "predictor (max |diff| %.3g)%s%s",
+                 l->version, (unsigned long long)l->rows, bad ? "DIFFER from" : "match",
+                 l->max_diff, l->note[0] ? "; " : "", l->note);
+        v = bad ? COMPAT_VERDICT_WRONG : COMPAT_VERDICT_OK;
+    } else {
+        snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok (%s)", l->version,
+                 l->note[0] ? l->note : "predictions not compared");
+    }
+    return compat_judgement_add(all, "LOAD-CHECK", v, path, msg, "a real load in a child process");
+}
+
+/* The reasons about one file the container loads (cm NULL: not identified). */
+static int judge_file(compat_judgement *all, const compat_result *res, const compat_model *cm,
+                      const char *path, const compat_judge_opts *jo, smx_err *err)
+{
+    if (!cm || !cm->info) {
+        char msg[SMX_ERRMAX + 64];
+        snprintf(msg, sizeof msg, "not identified%s%s", cm ? ": " : " (too many files)",
+                 cm ? cm->error : "");
+        return compat_judgement_add(all, "UNIDENTIFIED", COMPAT_VERDICT_OK, path, msg, NULL);
+    }
+    compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
+    compat_judgement j;
+    int rc = compat_judge(cm->info, path, &rd, jo, &j, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < j.n_reasons && !rc; i++)
+        rc = compat_judgement_add(all, j.reasons[i].rule, j.reasons[i].verdict, path,
+                                  j.reasons[i].message, j.reasons[i].source);
+    if (!rc && cm->partial && cm->error[0])
+        rc = compat_judgement_add(all, "PARTIAL", COMPAT_VERDICT_OK, path, cm->error, NULL);
+    if (!rc)
+        rc = load_reason(all, res, cm, path);
+    if (!rc && j.hint && !all->hint && !(all->hint = strdup(j.hint)))
+        rc = SMX_ENOMEM;
+    compat_judgement_free(&j);
+    return rc;
+}
+
+/* Why the layout decides the verdict, if it does; how many files are judged. */
+static int judge_layout(compat_judgement *all, const compat_result *res, size_t nl, size_t *judged)
+{
+    int rc = SMX_OK;
+    if (res->layout_errors)
+        rc = compat_judgement_add(
+            all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
+            "this container's listing of /opt/ml/model fails (see the errors above)",
+            "container.md §2");
+    else if (!nl)
+        rc = compat_judgement_add(all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
+                                  "no file this container would load", "container.md §2");
+    /* a layout that fails decides the verdict; the files are judged only when it is sound
+     * (and then at most MAX_MODELS of them were identified) */
+    *judged = res->layout_errors ? 0 : nl;
+    if (!rc && *judged > MAX_MODELS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%zu model files: only the first %d were identified", *judged,
+                 MAX_MODELS);
+        rc = compat_judgement_add(all, "UNIDENTIFIED", COMPAT_VERDICT_OK, NULL, msg, NULL);
+        *judged = MAX_MODELS;
+    }
+    return rc;
+}
+
 static int judge_result(compat_report *r, compat_result *res, const char *artifact,
                         compat_version runtime, smx_err *err)
 {
     compat_judgement all = {0};
-    int rc = SMX_OK;
-    size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
-    if (res->layout_errors)
-        rc = compat_judgement_add(
-            &all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
-            "this container's listing of /opt/ml/model fails (see the errors above)",
-            "container.md §2");
-    else if (!nl)
-        rc = compat_judgement_add(&all, "LAYOUT", COMPAT_VERDICT_FAILS, NULL,
-                                  "no file this container would load", "container.md §2");
-    compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
+    size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0), judged;
+    int rc = judge_layout(&all, res, nl, &judged);
     compat_judge_opts jo = {artifact, runtime};
-    /* a layout that fails decides the verdict; the files are judged only when it is sound
-     * (and then at most MAX_MODELS of them were identified) */
-    size_t judged = res->layout_errors ? 0 : nl;
-    if (judged > MAX_MODELS) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%zu model files: only the first %d were identified", judged,
-                 MAX_MODELS);
-        rc = compat_judgement_add(&all, "UNIDENTIFIED", COMPAT_VERDICT_OK, NULL, msg, NULL);
-        judged = MAX_MODELS;
-    }
-    for (size_t k = 0; k < judged && !rc; k++) {
-        const artifact_entry *e = &r->scan->entries[res->loads[k]];
-        const compat_model *cm = compat_report_model(r, res->loads[k]);
-        if (!cm || !cm->info) {
-            char msg[SMX_ERRMAX + 64];
-            snprintf(msg, sizeof msg, "not identified%s%s", cm ? ": " : " (too many files)",
-                     cm ? cm->error : "");
-            rc = compat_judgement_add(&all, "UNIDENTIFIED", COMPAT_VERDICT_OK, e->path, msg, NULL);
-            continue;
-        }
-        compat_judgement j;
-        if ((rc = compat_judge(cm->info, e->path, &rd, &jo, &j, err)))
-            break;
-        for (size_t i = 0; i < j.n_reasons && !rc; i++)
-            rc = compat_judgement_add(&all, j.reasons[i].rule, j.reasons[i].verdict, e->path,
-                                      j.reasons[i].message, j.reasons[i].source);
-        if (!rc && cm->partial && cm->error[0])
-            rc = compat_judgement_add(&all, "PARTIAL", COMPAT_VERDICT_OK, e->path, cm->error, NULL);
-        /* a real load by this container's own XGBoost version counts like a rule: a failure
-         * or a difference makes the verdict worse; a clean load does not clear a rule (the
-         * generated rows may not exercise what the rule is about) */
-        if (!rc && cm->load.ran && cm->load.version[0] &&
-            same_version(res->c->xgboost, cm->load.version)) {
-            char msg[SMX_ERRMAX + 128];
-            int v = COMPAT_VERDICT_OK;
-            if (!cm->load.loaded) {
-                snprintf(msg, sizeof msg, "loaded with XGBoost %s: failed: %s", cm->load.version,
-                         cm->load.error);
-                v = COMPAT_VERDICT_FAILS;
-            } else if (cm->load.compared) {
-                int bad = !(cm->load.max_diff <= 1e-5);
-                snprintf(msg, sizeof msg,
-                         "loaded with XGBoost %s: ok; predictions on %llu rows %s the reference "
-                         "predictor (max |diff| %.3g)%s%s",
-                         cm->load.version, (unsigned long long)cm->load.rows,
-                         bad ? "DIFFER from" : "match", cm->load.max_diff,
-                         cm->load.note[0] ? "; " : "", cm->load.note);
-                v = bad ? COMPAT_VERDICT_WRONG : COMPAT_VERDICT_OK;
-            } else {
-                snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok (%s)", cm->load.version,
-                         cm->load.note[0] ? cm->load.note : "predictions not compared");
-            }
-            rc = compat_judgement_add(&all, "LOAD-CHECK", v, e->path, msg,
-                                      "a real load in a child process");
-        }
-        if (!rc && j.hint && !all.hint && !(all.hint = strdup(j.hint)))
-            rc = SMX_ENOMEM;
-        compat_judgement_free(&j);
-    }
+    for (size_t k = 0; k < judged && !rc; k++)
+        rc = judge_file(&all, res, compat_report_model(r, res->loads[k]),
+                        r->scan->entries[res->loads[k]].path, &jo, err);
     if (rc == SMX_ENOMEM)
         smx_fail(err, rc, "out of memory");
     if (!rc && all.verdict != COMPAT_VERDICT_OK && !all.hint) {
@@ -382,27 +383,21 @@ static void ensembles(compat_report *r)
     }
 }
 
-int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err)
+/* ---- verify ------------------------------------------------------------------------------ */
+
+/* The containers asked for (o->containers), or the whole table, one result each. */
+static int select_containers(compat_report *r, const compat_verify_opts *o, smx_err *err)
 {
-    *out = NULL;
     const compat_container *table;
     size_t nt;
     int rc = compat_containers(&table, &nt, err);
     if (rc)
         return rc;
-    compat_report *r = calloc(1, sizeof *r);
-    if (!r)
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
     size_t nsel = o->n_containers ? o->n_containers : nt;
-    if (nsel > 64) {
-        free(r);
+    if (nsel > 64) /* a finding's containers are a 64-bit mask */
         return smx_fail(err, SMX_EINVAL, "at most 64 containers at a time");
-    }
-    r->results = calloc(nsel, sizeof *r->results);
-    if (!r->results) {
-        free(r);
+    if (!(r->results = calloc(nsel ? nsel : 1, sizeof *r->results)))
         return smx_fail(err, SMX_ENOMEM, "out of memory");
-    }
     for (size_t i = 0; i < nsel; i++) {
         const compat_container *c =
             o->n_containers ? compat_container_find(o->containers[i]) : &table[i];
@@ -413,24 +408,31 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
             rc = smx_fail(err, SMX_EINVAL, "unknown container '%s' (known: %s)", o->containers[i],
                           tags.data ? tags.data : "");
             smx_buf_free(&tags);
-            compat_report_free(r);
             return rc;
         }
         r->results[i].c = c;
     }
     r->n_results = nsel;
+    return SMX_OK;
+}
 
+/* One streaming pass: the archive's entries, and every top-level file identified (and
+ * load-checked) as it streams. *runtime: the XGBoost the load checks used, if any. */
+static int scan_and_identify(const char *path, const compat_verify_opts *o, compat_report *r,
+                             compat_version *runtime, smx_err *err)
+{
     ident_ctx ic = {0};
     ic.r = r;
     ic.o = o;
     ic.max_bytes = o->load_max_bytes ? o->load_max_bytes : COMPAT_IDENTIFY_MAX;
+    int rc = compat_model_stream_new(ic.max_bytes, HEAD_BYTES, &ic.stream, err);
+    if (rc)
+        return rc;
     artifact_hooks hooks = {&ic, ident_want, ident_data, ident_end};
     rc = artifact_scan_file(path, &o->limits, &hooks, &r->scan, err);
-    smx_buf_free(&ic.buf);
-    if (rc || ic.failed) {
-        compat_report_free(r);
+    compat_model_stream_free(ic.stream);
+    if (rc || ic.failed)
         return rc ? rc : smx_fail(err, SMX_ENOMEM, "out of memory");
-    }
     /* the hooks counted regular files: turn the counts into entry indexes */
     for (size_t k = 0; k < r->n_models; k++) {
         size_t found = (size_t)-1, ord = 0;
@@ -439,62 +441,90 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
                 found = i;
         r->models[k].entry = found;
     }
-    compat_version runtime = {-1, 0, -1};
-    if (ic.runtime_version[0]) {
-        compat_version_parse(ic.runtime_version, &runtime);
-        smx_buf rt = SMX_BUF_INIT;
-        smx_buf_printf(&rt, "XGBoost %s (%s)", ic.runtime_version,
-                       o->xgboost_lib ? o->xgboost_lib
-                       : getenv("SMXGB_XGBOOST_LIB") && *getenv("SMXGB_XGBOOST_LIB")
-                           ? getenv("SMXGB_XGBOOST_LIB")
-                           : "system libxgboost");
-        r->runtime = rt.data;
+    if (!ic.runtime_version[0])
+        return SMX_OK;
+    compat_version_parse(ic.runtime_version, runtime);
+    const char *env = getenv("SMXGB_XGBOOST_LIB");
+    smx_buf rt = SMX_BUF_INIT;
+    smx_buf_printf(&rt, "XGBoost %s (%s)", ic.runtime_version,
+                   o->xgboost_lib ? o->xgboost_lib
+                   : env && *env  ? env
+                                  : "system libxgboost");
+    r->runtime = rt.data;
+    return SMX_OK;
+}
+
+/* Move every finding of af into the report (mask: the containers it is about) and empty af;
+ * *errors counts the errors among them. */
+static int merge_all(compat_report *r, size_t *cap, artifact_findings *af, uint64_t mask,
+                     int *errors)
+{
+    int rc = SMX_OK;
+    for (size_t k = 0; k < af->n; k++) {
+        artifact_finding *f = &af->v[k];
+        if (!rc && errors && f->severity == ARTIFACT_ERROR)
+            (*errors)++;
+        if (!rc && (rc = merge(r, cap, f, mask)) == SMX_OK)
+            continue; /* the report owns (or has freed) its strings */
+        free(f->message);
+        free(f->hint);
+        free(f->entry);
     }
+    free(af->v);
+    memset(af, 0, sizeof *af);
+    return rc;
+}
+
+/* The archive's findings, then each container's listing of the model directory, merged. */
+static int check_layouts(compat_report *r, const compat_verify_opts *o)
+{
     size_t cap = 0;
     artifact_findings af = {0};
-    if ((rc = artifact_check_archive(r->scan, &af)))
-        goto nomem;
-    for (size_t i = 0; i < af.n; i++)
-        if ((rc = merge(r, &cap, &af.v[i], 0)))
-            goto nomem;
-    free(af.v);
-    memset(&af, 0, sizeof af);
-
+    int rc = artifact_check_archive(r->scan, &af);
+    if (!rc)
+        rc = merge_all(r, &cap, &af, 0, NULL);
     size_t archive_errors = r->n_errors;
     const char *ens = compat_env_get(o->env, o->n_env, "SAGEMAKER_INFERENCE_ENSEMBLE");
-    for (size_t i = 0; i < nsel; i++) {
+    for (size_t i = 0; !rc && i < r->n_results; i++) {
         compat_result *res = &r->results[i];
         res->rules = compat_layout_rules(res->c, ens);
         res->layout_errors = (int)archive_errors;
         res->loads = malloc((r->scan->n_entries + 1) * sizeof *res->loads);
-        if (!res->loads)
-            goto nomem;
-        if ((rc = artifact_check_layout(r->scan, &res->rules, &af, res->loads, &res->n_loads)))
-            goto nomem;
-        for (size_t k = 0; k < af.n; k++) {
-            if (af.v[k].severity == ARTIFACT_ERROR)
-                res->layout_errors++;
-            if ((rc = merge(r, &cap, &af.v[k], 1ull << i)))
-                goto nomem;
-        }
-        free(af.v);
-        memset(&af, 0, sizeof af);
+        rc = res->loads
+                 ? artifact_check_layout(r->scan, &res->rules, &af, res->loads, &res->n_loads)
+                 : SMX_ENOMEM;
+        if (!rc)
+            rc = merge_all(r, &cap, &af, 1ull << i, &res->layout_errors);
     }
-    ensembles(r);
-    for (size_t i = 0; i < nsel; i++) {
-        if ((rc = judge_result(r, &r->results[i], o->display ? o->display : path, runtime, err))) {
-            compat_report_free(r);
-            return rc;
-        }
+    artifact_findings_free(&af);
+    return rc;
+}
+
+int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err)
+{
+    *out = NULL;
+    compat_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    compat_version runtime = {-1, 0, -1};
+    int rc = select_containers(r, o, err);
+    if (!rc)
+        rc = scan_and_identify(path, o, r, &runtime, err);
+    if (!rc && check_layouts(r, o))
+        rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+    if (!rc)
+        ensembles(r);
+    for (size_t i = 0; !rc && i < r->n_results; i++) {
+        rc = judge_result(r, &r->results[i], o->display ? o->display : path, runtime, err);
         /* a container that would fail or predict wrongly is an error of the report (its
          * layout errors are already counted) */
-        if (r->results[i].verdict != COMPAT_VERDICT_OK && !r->results[i].layout_errors)
+        if (!rc && r->results[i].verdict != COMPAT_VERDICT_OK && !r->results[i].layout_errors)
             r->n_errors++;
+    }
+    if (rc) {
+        compat_report_free(r);
+        return rc;
     }
     *out = r;
     return SMX_OK;
-nomem:
-    artifact_findings_free(&af);
-    compat_report_free(r);
-    return smx_fail(err, SMX_ENOMEM, "out of memory");
 }

@@ -109,8 +109,9 @@ def check_calls(build):
                 # objects of sources in a sub-folder of the target's folder
                 tgt_dir = os.path.relpath(dirpath.split(os.sep + "CMakeFiles")[0], build)
                 src = os.path.normpath(os.path.join(ROOT, tgt_dir, rel))
-            if not os.path.exists(src):
-                continue  # a stale object of a deleted source
+                generated = os.path.join(build, tgt_dir, rel)
+                if not os.path.exists(src) and not os.path.exists(generated):
+                    continue  # left over from a source that was moved or removed
             mod = module_of(src)
             if mod is None or mod in FREE:
                 continue

@@ -27,6 +27,8 @@ int th_write_archive(const char *out, const char *filter, const char *format, co
         archive_write_set_format_ustar(a);
     else if (!strcmp(format, "gnutar"))
         archive_write_set_format_gnutar(a);
+    else if (!strcmp(format, "zip"))
+        archive_write_set_format_zip(a);
     else
         archive_write_set_format_pax_restricted(a);
     cr_assert_eq(archive_write_open_filename(a, out), ARCHIVE_OK, "open %s: %s", out,

@@ -22,7 +22,7 @@ typedef struct th_entry {
 } th_entry;
 
 /* Write an archive with the given entries. filter: "gzip", "none", "bzip2", "xz", "zstd";
- * format: "pax", "ustar", "gnutar". Returns 0. */
+ * format: "pax", "ustar", "gnutar", "zip" (filter "none"). Returns 0. */
 int th_write_archive(const char *out, const char *filter, const char *format, const th_entry *e,
                      size_t n);
 

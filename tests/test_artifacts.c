@@ -385,3 +385,50 @@ Test(artifacts, package_is_deterministic_and_refuses_bad_input)
     free(md);
     free(model);
 }
+
+static int lib_only(void *ctx, const artifact_entry *e)
+{
+    (void)ctx;
+    return !strncmp(e->path, "xgboost/lib/", 12);
+}
+
+/* A pip wheel is a zip: only the members asked for are written, and they must be safe. */
+Test(artifacts, zip_members_are_extracted_selectively)
+{
+    const char *whl = th_path(dir, "x.whl");
+    th_entry e[] = {{"xgboost/lib/libxgboost.so", 'f', 0, "ELF", 3, NULL},
+                    {"xgboost/core.py", 'f', 0, "py", 2, NULL},
+                    {"../outside", 'f', 0, "x", 1, NULL}};
+    th_write_archive(whl, "none", "zip", e, 3);
+    artifact_extract_opts xo = {ARTIFACT_KIND_ZIP, lib_only, NULL};
+    char *out = NULL;
+    smx_err err = {0};
+    cr_assert_eq(artifact_extract_some(whl, dir, NULL, &xo, &out, &err), SMX_OK, "%s", err.msg);
+    size_t n;
+    char *lib = th_read(th_path(out, "xgboost/lib/libxgboost.so"), &n);
+    cr_assert(n == 3 && !memcmp(lib, "ELF", 3));
+    free(lib);
+    cr_assert_neq(access(th_path(out, "xgboost/core.py"), F_OK), 0, "not asked for");
+    cr_assert_neq(access(th_path(dir, "outside"), F_OK), 0, "a '..' entry is never written");
+    artifact_remove_tree(out, NULL);
+    free(out);
+
+    /* an unsafe member that was asked for refuses the wheel */
+    th_entry bad[] = {{"xgboost/lib/../../../escape", 'f', 0, "x", 1, NULL}};
+    th_write_archive(whl, "none", "zip", bad, 1);
+    out = NULL;
+    cr_assert_eq(artifact_extract_some(whl, dir, NULL, &xo, &out, &err), SMX_EUNSAFE, "%s",
+                 err.msg);
+    cr_assert_null(out);
+    cr_assert_neq(access(th_path(dir, "../escape"), F_OK), 0);
+
+    /* a tar is not a zip, and a zip is not a model.tar.gz */
+    th_entry t[] = {{"xgboost/lib/libxgboost.so", 'f', 0, "ELF", 3, NULL}};
+    th_write_archive(th_path(dir, "t.tar.gz"), "gzip", "pax", t, 1);
+    cr_assert_eq(artifact_extract_some(th_path(dir, "t.tar.gz"), dir, NULL, &xo, &out, &err),
+                 SMX_EFORMAT);
+    cr_assert(strstr(err.msg, "not a zip archive"), "%s", err.msg);
+    th_write_archive(whl, "none", "zip", t, 1);
+    cr_assert_eq(artifact_extract(whl, dir, NULL, &out, &err), SMX_EFORMAT);
+    cr_assert(strstr(err.msg, "not a gzip-compressed tar"), "%s", err.msg);
+}

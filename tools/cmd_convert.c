@@ -258,7 +258,7 @@ static int cmd_convert(int argc, char **argv)
         code = exit_for_status(rc ? rc : SMX_EIO);
         goto out;
     }
-    compat_load_limits lim = {0, 0};
+    compat_load_limits lim = {0};
     if (compat_resave_run(cm->info, g.buf.data, g.buf.len, e->path, lib, fmt, &lim, &rs, &err)) {
         code = refuse("re-saving with the runtime failed: %s", err.msg);
         goto out;

@@ -2,9 +2,10 @@
  * smxgb inspect ARTIFACT|MODEL_FILE: say what a model file is (format, writer version,
  * objective, booster, shapes, base_score, features that limit which XGBoost can read it,
  * pickle classes and payload), without calling XGBoost. For a model.tar.gz the archive is
- * streamed once and every top-level regular file is identified; an entry larger than
- * --max-model-bytes is identified from its first bytes and its tail (where JSON and UBJSON
- * keep the version), so memory stays bounded whatever the artifact holds.
+ * streamed once and every top-level regular file is identified by compat/model's streaming
+ * identifier, the one verify uses: an entry larger than --max-model-bytes is identified from
+ * its first bytes and its tail (where JSON and UBJSON keep the version), so memory stays
+ * bounded whatever the artifact holds. This file only prints what the library found.
  */
 #include "tools.h"
 
@@ -49,160 +50,26 @@ static const verb_doc inspect_doc = {
     "  1  a model file is corrupt, truncated or not a model\n"
     "  2  usage error, or the file cannot be read"};
 
-#define TAIL 65536
-
-typedef struct entry_buf {
-    unsigned char *head;
-    size_t head_len;
-    unsigned char tail[TAIL];
-    size_t tail_len; /* ring: bytes past the head, last TAIL kept */
-    uint64_t seen;
-} entry_buf;
-
 /*
- * Entries are identified as soon as they end (on_end), and only their report is kept: memory
- * holds one entry's head (at most --max-model-bytes) at a time, whatever the artifact holds.
+ * Entries are identified as soon as they end (on_end), by compat/model's streaming identifier,
+ * and only their report is kept: memory holds one entry's head (at most --max-model-bytes) and
+ * its last 64 KiB at a time, whatever the artifact holds.
  */
 typedef struct ctx {
-    size_t cap;
-    entry_buf cur;
-    int have_cur;
+    compat_model_stream *stream;
     json_t *models; /* --json: reports go here */
     smx_buf text;   /* else: the text reports, printed after the archive summary */
     int bad, rc;
 } ctx;
 
-static int report_one(const char *label, const unsigned char *buf, size_t len, uint64_t size,
-                      int partial, const entry_buf *b, json_t *models, FILE *out, int *bad);
-
-static int want(void *c, const artifact_entry *e)
+static int report_one(const char *label, compat_model_info *m, uint64_t size, int partial,
+                      size_t parsed, json_t *models, FILE *out, int *bad)
 {
-    (void)c;
-    return e->type == ARTIFACT_FILE && e->depth == 1;
-}
-
-static int on_data(void *cv, const artifact_entry *e, const void *buf, size_t len, int64_t off)
-{
-    ctx *c = cv;
-    (void)e;
-    (void)off;
-    if (!c->have_cur) {
-        c->cur.head = NULL;
-        c->cur.head_len = c->cur.tail_len = 0;
-        c->cur.seen = 0;
-        c->have_cur = 1;
+    if (partial) {
+        char d[sizeof m->detail];
+        snprintf(d, sizeof d, "%.100s; only the first %zu bytes were parsed", m->detail, parsed);
+        memcpy(m->detail, d, sizeof d);
     }
-    entry_buf *b = &c->cur;
-    const unsigned char *p = buf;
-    b->seen += len;
-    if (b->head_len < c->cap) {
-        size_t take = c->cap - b->head_len < len ? c->cap - b->head_len : len;
-        unsigned char *nh = realloc(b->head, b->head_len + take + 1);
-        if (!nh)
-            return SMX_ENOMEM;
-        b->head = nh;
-        memcpy(b->head + b->head_len, p, take);
-        b->head_len += take;
-        p += take;
-        len -= take;
-    }
-    for (size_t i = 0; i < len; i++) /* past the head: keep the last TAIL bytes */
-        b->tail[(b->tail_len++) % TAIL] = p[i];
-    return SMX_OK;
-}
-
-static void on_end(void *cv, const artifact_entry *e)
-{
-    ctx *c = cv;
-    static const unsigned char empty[1];
-    entry_buf *b = c->have_cur ? &c->cur : NULL;
-    int partial = b && b->seen > b->head_len;
-    char *t = NULL;
-    size_t tn = 0;
-    FILE *f = c->models ? NULL : open_memstream(&t, &tn);
-    if (!c->models && !f) {
-        c->rc = EXIT_INTERNAL;
-    } else {
-        int r = report_one(e->path, b ? b->head : empty, b ? b->head_len : 0, b ? b->seen : 0,
-                           partial, b, c->models, f, &c->bad);
-        if (r)
-            c->rc = r;
-    }
-    if (f) {
-        fclose(f);
-        smx_buf_append(&c->text, t, tn);
-        free(t);
-    }
-    if (b)
-        free(b->head);
-    c->have_cur = 0;
-}
-
-static void tail_bytes(const entry_buf *b, unsigned char *out, size_t *n)
-{
-    size_t k = b->tail_len < TAIL ? b->tail_len : TAIL;
-    size_t start = b->tail_len < TAIL ? 0 : b->tail_len % TAIL;
-    for (size_t i = 0; i < k; i++)
-        out[i] = b->tail[(start + i) % TAIL];
-    *n = k;
-}
-
-/* A model too big to hold: identify its head, then read the version from its tail. */
-static void partial_facts(compat_model_info *m, const entry_buf *b)
-{
-    unsigned char *t = malloc(TAIL);
-    size_t n = 0;
-    if (!t)
-        return;
-    tail_bytes(b, t, &n);
-    m->corrupt = 0;
-    m->problem[0] = 0;
-    int maj = -1, min = -1, pat = -1;
-    if (m->format == COMPAT_FMT_UBJSON) {
-        /* ... L <len 7> "version" [ # L <count 3> i MAJ i MIN i PATCH } */
-        for (size_t i = n >= 9 ? n - 9 : 0; i-- > 0;)
-            if (!memcmp(t + i, "\x07version[#", 10) && n - i >= 10 + 9 + 6) {
-                const unsigned char *v = t + i + 10 + 9; /* past the count (L + 8 bytes) */
-                if (v[0] == 'i' && v[2] == 'i' && v[4] == 'i')
-                    maj = v[1], min = v[3], pat = v[5];
-                break;
-            }
-    } else if (m->format == COMPAT_FMT_JSON) {
-        for (size_t i = n; i-- > 0;)
-            if (i + 10 < n && !memcmp(t + i, "\"version\"", 9)) {
-                char s[64];
-                size_t l = n - i < 63 ? n - i : 63;
-                memcpy(s, t + i, l);
-                s[l] = 0;
-                if (sscanf(s, "\"version\":[%d,%d,%d]", &maj, &min, &pat) != 3)
-                    maj = -1;
-                break;
-            }
-    }
-    if (maj >= 0) {
-        m->writer_min = m->writer_max = (compat_version){maj, min, pat};
-        m->writer_exact = 1;
-        snprintf(m->writer_note, sizeof m->writer_note,
-                 "stored in the file (\"version\": [%d, %d, %d], read from its last bytes)", maj,
-                 min, pat);
-    }
-    char d[sizeof m->detail];
-    snprintf(d, sizeof d, "%.100s; only the first %zu bytes were parsed", m->detail, b->head_len);
-    memcpy(m->detail, d, sizeof d);
-    free(t);
-}
-
-static int report_one(const char *label, const unsigned char *buf, size_t len, uint64_t size,
-                      int partial, const entry_buf *b, json_t *models, FILE *out, int *bad)
-{
-    compat_model_info *m;
-    smx_err err = {0};
-    if (compat_identify(buf, len, label, &m, &err)) {
-        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-        return EXIT_INTERNAL;
-    }
-    if (partial && b)
-        partial_facts(m, b);
     if (m->corrupt || m->format == COMPAT_FMT_UNKNOWN || m->format == COMPAT_FMT_FOREIGN)
         *bad = 1;
     if (models) {
@@ -220,6 +87,50 @@ static int report_one(const char *label, const unsigned char *buf, size_t len, u
     return EXIT_OK;
 }
 
+static int want(void *cv, const artifact_entry *e)
+{
+    ctx *c = cv;
+    if (e->type != ARTIFACT_FILE || e->depth != 1)
+        return 0;
+    compat_model_stream_begin(c->stream, e->size);
+    return 1;
+}
+
+static int on_data(void *cv, const artifact_entry *e, const void *buf, size_t len, int64_t off)
+{
+    ctx *c = cv;
+    (void)e;
+    (void)off;
+    smx_err err = {0};
+    return compat_model_stream_feed(c->stream, buf, len, &err);
+}
+
+static void on_end(void *cv, const artifact_entry *e)
+{
+    ctx *c = cv;
+    char *t = NULL;
+    size_t tn = 0;
+    FILE *f = c->models ? NULL : open_memstream(&t, &tn);
+    compat_model_info *m = NULL;
+    smx_err err = {0};
+    size_t parsed;
+    compat_model_stream_data(c->stream, &parsed);
+    if (!c->models && !f) {
+        c->rc = EXIT_INTERNAL;
+    } else if (compat_model_stream_identify(c->stream, e->path, &m, &err)) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        c->rc = EXIT_INTERNAL;
+    } else {
+        report_one(e->path, m, compat_model_stream_size(c->stream),
+                   compat_model_stream_partial(c->stream), parsed, c->models, f, &c->bad);
+    }
+    if (f) {
+        fclose(f);
+        smx_buf_append(&c->text, t, tn);
+        free(t);
+    }
+}
+
 static int looks_like_archive(const unsigned char *b, size_t n)
 {
     return (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) || (n >= 3 && !memcmp(b, "BZh", 3)) ||
@@ -229,6 +140,77 @@ static int looks_like_archive(const unsigned char *b, size_t n)
                               6)) ||
            (n >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4)) ||
            (n >= 262 && !memcmp(b + 257, "ustar", 5));
+}
+
+#define NOT_AN_ARCHIVE (-1)
+
+/* Every top-level file of the archive at path; NOT_AN_ARCHIVE for a compressed file that holds
+ * no archive (a model file: joblib, gzip), else an exit code (*bad: a finding; *done: the
+ * report is complete, to be printed). */
+static int inspect_archive(const char *path, size_t cap, json_t *out, json_t *models, int *bad,
+                           int *done)
+{
+    ctx c = {.models = models, .text = SMX_BUF_INIT};
+    artifact_hooks h = {&c, want, on_data, on_end};
+    artifact_limits lim;
+    artifact_limits_default(&lim);
+    artifact_scan *s = NULL;
+    smx_err err = {0};
+    int rc = compat_model_stream_new(cap, cap, &c.stream, &err);
+    if (rc == SMX_OK)
+        rc = artifact_scan_file(path, &lim, &h, &s, &err);
+    compat_model_stream_free(c.stream);
+    if (rc != SMX_OK) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        rc = exit_for_status(rc);
+    } else if (s->n_entries == 0 &&
+               (s->problem == ARTIFACT_P_NOT_TAR || s->problem == ARTIFACT_P_UNRECOGNISED)) {
+        rc = NOT_AN_ARCHIVE;
+    } else {
+        if (out) {
+            json_object_set_new(out, "kind", json_string("artifact"));
+            if (s->problem != ARTIFACT_P_NONE)
+                json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
+        } else {
+            printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
+            if (s->problem != ARTIFACT_P_NONE)
+                printf("  archive problem: %s\n", s->problem_msg);
+            if (c.text.len)
+                fwrite(c.text.data, 1, c.text.len, stdout);
+        }
+        *bad |= c.bad || s->problem != ARTIFACT_P_NONE;
+        *done = 1;
+        rc = c.rc;
+    }
+    smx_buf_free(&c.text);
+    artifact_scan_free(s);
+    return rc;
+}
+
+/* A model file on its own, read whole (at most cap bytes). */
+static int inspect_file(const char *path, size_t cap, json_t *out, json_t *models, int *bad,
+                        int *done)
+{
+    smx_buf b = SMX_BUF_INIT;
+    smx_err err = {0};
+    int r = smx_buf_read_file(&b, path, cap, &err);
+    if (r) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        return exit_for_status(r);
+    }
+    if (out)
+        json_object_set_new(out, "kind", json_string("model"));
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    compat_model_info *m;
+    size_t size = b.len;
+    r = compat_identify(b.data ? b.data : "", size, base, &m, &err);
+    smx_buf_free(&b);
+    if (r) {
+        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
+        return EXIT_INTERNAL;
+    }
+    *done = 1;
+    return report_one(base, m, size, 0, 0, models, stdout, bad);
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -255,74 +237,19 @@ static int cmd_inspect(int argc, char **argv)
     fclose(f);
 
     json_t *out = o.json ? json_object() : NULL, *models = o.json ? json_array() : NULL;
-    int bad = 0, rc = EXIT_OK, done = 0;
-    if (looks_like_archive(head, hn)) {
-        ctx c = {.cap = cap, .models = models, .text = SMX_BUF_INIT};
-        artifact_hooks h = {&c, want, on_data, on_end};
-        artifact_limits lim;
-        artifact_limits_default(&lim);
-        artifact_scan *s = NULL;
-        smx_err err = {0};
-        int src = artifact_scan_file(path, &lim, &h, &s, &err);
-        if (c.have_cur) /* the scan stopped inside an entry */
-            free(c.cur.head);
-        if (src != SMX_OK) {
-            fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-            rc = exit_for_status(src);
-        } else if (s->n_entries == 0 &&
-                   (s->problem == ARTIFACT_P_NOT_TAR || s->problem == ARTIFACT_P_UNRECOGNISED)) {
-            /* a compressed file that is not an archive: a model file (joblib, gzip) */
-        } else {
-            done = 1;
-            if (out) {
-                json_object_set_new(out, "kind", json_string("artifact"));
-                if (s->problem != ARTIFACT_P_NONE)
-                    json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
-            } else {
-                printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
-                if (s->problem != ARTIFACT_P_NONE)
-                    printf("  archive problem: %s\n", s->problem_msg);
-                if (c.text.len)
-                    fwrite(c.text.data, 1, c.text.len, stdout);
-            }
-            if (s->problem != ARTIFACT_P_NONE)
-                c.bad = 1;
-            bad |= c.bad;
-            if (c.rc)
-                rc = c.rc;
-        }
-        smx_buf_free(&c.text);
-        artifact_scan_free(s);
-        if (rc != EXIT_OK && !done) {
-            json_decref(out);
-            json_decref(models);
-            return rc;
-        }
-    }
-    if (!done) {
-        smx_buf b = SMX_BUF_INIT;
-        smx_err err = {0};
-        int r = smx_buf_read_file(&b, path, cap, &err);
-        if (r) {
-            fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-            json_decref(out);
-            json_decref(models);
-            return exit_for_status(r);
-        }
-        if (out)
-            json_object_set_new(out, "kind", json_string("model"));
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        rc = report_one(base, (const unsigned char *)b.data, b.len, b.len, 0, NULL, models, stdout,
-                        &bad);
-        smx_buf_free(&b);
-    }
-    if (out) {
+    int bad = 0, done = 0;
+    int rc = looks_like_archive(head, hn) ? inspect_archive(path, cap, out, models, &bad, &done)
+                                          : NOT_AN_ARCHIVE;
+    if (rc == NOT_AN_ARCHIVE)
+        rc = inspect_file(path, cap, out, models, &bad, &done);
+    if (out && done) {
         json_object_set_new(out, "file", json_string(path));
         json_object_set_new(out, "ok", json_boolean(!bad));
-        json_object_set_new(out, "models", models);
+        json_object_set_new(out, "models", json_incref(models));
         print_json(stdout, out);
-        json_decref(out);
     }
+    json_decref(out);
+    json_decref(models);
     if (rc)
         return rc;
     return bad ? EXIT_FINDINGS : EXIT_OK;

@@ -43,7 +43,7 @@ static const opt verify_opts[] = {
      "do not load the models with XGBoost (rules only)"},
     {OPT_U64, 0, "load-max-bytes", &o.load_max_bytes, "N",
      "identify and load-check model files up to N bytes whole (default 32M); larger ones are "
-     "identified from their first bytes"},
+     "identified from their first and last bytes"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc verify_doc = {
@@ -72,7 +72,8 @@ static const verb_doc verify_doc = {
     "\"loads\": [PATH]}]}\n"
     "A finding with an empty \"containers\" list is about the archive itself.\n\n"
     "Each top-level file is identified (format, writer version, objective, features) and judged\n"
-    "per container by the load rules (compat/rules.json): \"verdict\" is ok, fails (the load\n"
+    "per container by the load rules (compat/rules/rules.json): \"verdict\" is ok, fails (the "
+    "load\n"
     "raises: /ping never passes) or wrong-predictions (it loads but predicts something else),\n"
     "with \"reasons\" [{\"rule\", \"verdict\", \"entry\", \"message\", \"source\"}] and a\n"
     "\"hint\" (re-save with save_model under the right version, or `smxgb convert`). Models up to\n"

@@ -1,7 +1,7 @@
 /*
  * The codes that check and plan add to verify's (artifact_finding_codes) and the verdict rules
- * (compat/rules.json): one catalogue, so that `smxgb help codes` documents every code a report
- * can hold.
+ * (compat/rules/rules.json): one catalogue, so that `smxgb help codes` documents every code a
+ * report can hold.
  */
 #include "tools.h"
 

@@ -90,27 +90,13 @@ json_t *model_info_to_json(const compat_model_info *m)
 
 static void writer_text(FILE *f, const compat_model_info *m)
 {
-    char a[32], b[32];
-    if (m->writer_min.major < 0 && m->writer_max.major < 0) {
+    char w[96];
+    if (m->writer_min.major < 0 && m->writer_max.major < 0)
         fprintf(f, "  writer        unknown%s%s\n", m->writer_note[0] ? " - " : "", m->writer_note);
-        return;
-    }
-    if (m->writer_exact)
-        fprintf(f, "  writer        XGBoost %s", compat_version_str(m->writer_min, a, sizeof a));
-    else if (m->writer_min.major < 0)
-        fprintf(f, "  writer        XGBoost %s or older",
-                compat_version_str(m->writer_max, a, sizeof a));
-    else if (m->writer_max.major < 0)
-        fprintf(f, "  writer        XGBoost %s or later",
-                compat_version_str(m->writer_min, a, sizeof a));
-    else if (m->writer_max.patch < 0 && m->writer_min.major == m->writer_max.major &&
-             m->writer_min.minor == m->writer_max.minor)
-        fprintf(f, "  writer        XGBoost %d.%d.x", m->writer_max.major, m->writer_max.minor);
     else
-        fprintf(
-            f, "  writer        XGBoost %s .. %s%s", compat_version_str(m->writer_min, a, sizeof a),
-            compat_version_str(m->writer_max, b, sizeof b), m->writer_max.patch < 0 ? ".x" : "");
-    fprintf(f, "\n                (%s)\n", m->writer_note);
+        fprintf(f, "  writer        %s\n                (%s)\n",
+                compat_writer_text(m, w, sizeof w, COMPAT_WRITER_PREFIX | COMPAT_WRITER_WORDS),
+                m->writer_note);
 }
 
 void model_info_print_text(FILE *f, const compat_model_info *m)

@@ -46,24 +46,6 @@ static json_t *reasons_json(const compat_result *res)
     return a;
 }
 
-static void writer_text(const compat_model_info *m, char *buf, size_t n)
-{
-    char a[32], b[32];
-    if (m->writer_min.major < 0 && m->writer_max.major < 0)
-        snprintf(buf, n, "unknown");
-    else if (m->writer_exact || m->writer_max.major < 0)
-        snprintf(buf, n, "%s",
-                 compat_version_str(m->writer_min.major >= 0 ? m->writer_min : m->writer_max, a,
-                                    sizeof a));
-    else if (m->writer_min.major < 0)
-        snprintf(buf, n, "<=%s", compat_version_str(m->writer_max, a, sizeof a));
-    else if (!compat_version_cmp(m->writer_min, m->writer_max))
-        snprintf(buf, n, "%s", compat_version_str(m->writer_min, a, sizeof a));
-    else
-        snprintf(buf, n, "%s-%s", compat_version_str(m->writer_min, a, sizeof a),
-                 compat_version_str(m->writer_max, b, sizeof b));
-}
-
 static json_t *models_json(const compat_report *r)
 {
     json_t *a = json_array();
@@ -78,7 +60,7 @@ static json_t *models_json(const compat_report *r)
         const compat_model_info *m = cm->info;
         if (m) {
             char w[64];
-            writer_text(m, w, sizeof w);
+            compat_writer_text(m, w, sizeof w, 0);
             json_object_set_new(o, "format", json_string(compat_format_name(m->format)));
             json_object_set_new(o, "payload", json_string(compat_payload_name(m->payload)));
             json_object_set_new(o, "detail", json_string(m->detail));
@@ -270,7 +252,7 @@ void report_print_text(FILE *f, const compat_report *r)
                 continue;
             }
             char w[64];
-            writer_text(m, w, sizeof w);
+            compat_writer_text(m, w, sizeof w, 0);
             fprintf(f, "    %s: %s", s->entries[cm->entry].path,
                     m->detail[0] ? m->detail : compat_format_name(m->format));
             if (m->format != COMPAT_FMT_FOREIGN && m->format != COMPAT_FMT_UNKNOWN)

@@ -114,9 +114,8 @@ static void print_codes(FILE *f)
                "The archive and its layout (verify, check, plan):\n");
     for (const artifact_code_doc *c = artifact_finding_codes; c->code; c++)
         fprintf(f, "  %-30s %-8s %s\n", c->code, c->severity, c->meaning);
-    fprintf(
-        f,
-        "\nVerdict rules (verify's containers[].reasons[].rule; the data is compat/rules.json):\n");
+    fprintf(f, "\nVerdict rules (verify's containers[].reasons[].rule; the data is "
+               "compat/rules/rules.json):\n");
     size_t n = 0;
     smx_err err = {0};
     if (compat_rules(&n, &err) == SMX_OK) {

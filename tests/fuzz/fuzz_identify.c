@@ -1,7 +1,8 @@
 /*
  * Fuzz model identification: every reader behind compat_identify (legacy binary, JSON,
  * UBJSON, pickle opcode scan and payload extraction, joblib/gzip unwrapping, foreign-file
- * sniffing) and the reference predictor on whatever trees come out, on arbitrary bytes.
+ * sniffing), the reference predictor on whatever trees come out, and the streaming
+ * identifier's head-and-tail reading (the JSON and UBJSON tail readers), on arbitrary bytes.
  * The first input byte picks a prefix that steers the bytes to one reader, so each reader is
  * reached without the fuzzer having to find its magic first.
  */
@@ -42,6 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 compat_model_info_free(in);
         }
         compat_model_info_free(m);
+    }
+    /* the same bytes streamed with a small head: the matched format's tail reader sees the
+     * end of the file (JSON and UBJSON read the writer's version there) */
+    compat_model_stream *s = NULL;
+    if (compat_model_stream_new(64, 32, &s, &err) == SMX_OK) {
+        compat_model_stream_begin(s, -1);
+        for (size_t at = 0; at < len; at += 50)
+            compat_model_stream_feed(s, buf + at, len - at < 50 ? len - at : 50, &err);
+        if (compat_model_stream_identify(s, "xgboost-model", &m, &err) == SMX_OK)
+            compat_model_info_free(m);
+        compat_model_stream_free(s);
     }
     free(buf);
     return 0;

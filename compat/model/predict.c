@@ -12,6 +12,9 @@
  * to a margin (logit for logistic, log for count/gamma/tweedie/cox/aft; binary:logitraw used
  * logit before 1.3.1); 0.90 and older binaries store the margin itself; 3.1+ store one value
  * per output as a JSON array in a string.
+ *
+ * compat_gen_rows makes the deterministic rows that a real load (compat/runtime) predicts and
+ * this predictor evaluates, so the two can be compared.
  */
 #include "model_private.h"
 
@@ -146,11 +149,10 @@ static void transform(const compat_model_info *m, const double *mg, size_t k, fl
     }
 }
 
-int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
-                             int iteration_end, compat_pred *out, smx_err *err)
+/* Can m be evaluated? Its number of output groups in *groups. */
+static int check_model(const compat_model_info *m, size_t *groups, smx_err *err)
 {
-    memset(out, 0, sizeof *out);
-    int linear = !strcmp(m->booster, "gblinear");
+    int linear = !strcmp(m->booster, "gblinear"), vleaf = m->size_leaf_vector > 1;
     if (m->corrupt)
         return smx_fail(err, SMX_EINVAL, "the model is corrupt: %s", m->problem);
     if (!m->booster[0] || (linear ? !m->linear_weights : (!m->trees && m->num_trees > 0)))
@@ -160,83 +162,136 @@ int compat_reference_predict(const compat_model_info *m, const float *X, size_t 
         return smx_fail(err, SMX_EINVAL,
                         "vector-leaf trees with \"leaf_weights\" (the XGBoost 3.2+ layout) are not "
                         "evaluated by the reference predictor");
-    int vleaf = m->size_leaf_vector > 1;
-    size_t groups = 1;
+    size_t g = 1;
     if (m->num_class > 1)
-        groups = (size_t)m->num_class;
+        g = (size_t)m->num_class;
     if (m->num_target > 1)
-        groups = (size_t)m->num_target;
-    if (groups > 1 << 16)
-        return smx_fail(err, SMX_EINVAL, "%zu output groups is more than the predictor handles",
-                        groups);
+        g = (size_t)m->num_target;
+    if (g > 1 << 16)
+        return smx_fail(err, SMX_EINVAL, "%zu output groups is more than the predictor handles", g);
     for (size_t t = 0; !linear && t < m->n_tree_structs; t++) {
-        if (!vleaf && (m->tree_info[t] < 0 || (size_t)m->tree_info[t] >= groups))
+        if (!vleaf && (m->tree_info[t] < 0 || (size_t)m->tree_info[t] >= g))
             return smx_fail(err, SMX_EINVAL, "tree %zu belongs to group %d of %zu", t,
-                            m->tree_info[t], groups);
-        if (m->trees[t].leaf_size > 1 && (size_t)m->trees[t].leaf_size != groups)
+                            m->tree_info[t], g);
+        if (m->trees[t].leaf_size > 1 && (size_t)m->trees[t].leaf_size != g)
             return smx_fail(err, SMX_EINVAL, "tree %zu has %d-value leaves for %zu outputs", t,
-                            m->trees[t].leaf_size, groups);
+                            m->trees[t].leaf_size, g);
     }
-    if (linear && (m->n_linear_weights < groups || m->n_linear_weights % groups))
+    if (linear && (m->n_linear_weights < g || m->n_linear_weights % g))
         return smx_fail(err, SMX_EINVAL,
                         "gblinear has %zu weights, not (features + 1) x %zu output groups",
-                        m->n_linear_weights, groups);
+                        m->n_linear_weights, g);
+    *groups = g;
+    return SMX_OK;
+}
+
+/* Add one row's margins to mg: the gblinear dot product, or the first ntrees trees' leaves. */
+static void add_margins(const compat_model_info *m, const float *row, size_t ncol, size_t groups,
+                        size_t ntrees, double *mg)
+{
+    if (!strcmp(m->booster, "gblinear")) {
+        size_t nf = m->n_linear_weights / groups ? m->n_linear_weights / groups - 1 : 0;
+        for (size_t g = 0; g < groups; g++) {
+            double s = m->linear_weights[nf * groups + g];
+            for (size_t f = 0; f < nf && f < ncol; f++)
+                if (!isnan(row[f]))
+                    s += (double)m->linear_weights[f * groups + g] * row[f];
+            mg[g] += s;
+        }
+        return;
+    }
+    for (size_t t = 0; t < ntrees; t++) {
+        const compat_tree *tr = &m->trees[t];
+        int32_t leaf = walk(tr, row, ncol);
+        double w = m->tree_weights ? m->tree_weights[t] : 1.0;
+        if (tr->leaf_size > 1 && tr->leaf_vec) {
+            for (size_t g = 0; g < groups; g++)
+                mg[g] += w * tr->leaf_vec[(size_t)leaf * groups + g];
+        } else {
+            mg[m->tree_info[t]] += w * tr->split_cond[leaf];
+        }
+    }
+}
+
+int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
+                             int iteration_end, compat_pred *out, smx_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t groups = 1;
+    int rc = check_model(m, &groups, err);
+    if (rc)
+        return rc;
     size_t width = obj_is(m, "multi:softmax") ? 1 : groups;
     double *base = malloc(groups * sizeof *base), *mg = malloc(groups * sizeof *mg);
     out->values = malloc((nrow ? nrow : 1) * width * sizeof *out->values);
-    if (!base || !mg || !out->values) {
-        free(base);
-        free(mg);
-        free(out->values);
-        out->values = NULL;
-        return smx_fail(err, SMX_ENOMEM, "out of memory predicting %zu rows", nrow);
-    }
-    if (base_margins(m, base, groups)) {
-        free(base);
-        free(mg);
-        free(out->values);
-        out->values = NULL;
-        return smx_fail(err, SMX_EINVAL, "base_score \"%s\" is not a number", m->base_score);
-    }
+    if (!base || !mg || !out->values)
+        rc = smx_fail(err, SMX_ENOMEM, "out of memory predicting %zu rows", nrow);
+    else if (base_margins(m, base, groups))
+        rc = smx_fail(err, SMX_EINVAL, "base_score \"%s\" is not a number", m->base_score);
     size_t ntrees = m->n_tree_structs;
-    if (iteration_end > 0) {
-        size_t per =
-            (size_t)(m->num_parallel_tree > 0 ? m->num_parallel_tree : 1) * (vleaf ? 1 : groups);
+    if (iteration_end > 0) { /* the trees of the first iteration_end rounds */
+        size_t per = (size_t)(m->num_parallel_tree > 0 ? m->num_parallel_tree : 1) *
+                     (m->size_leaf_vector > 1 ? 1 : groups);
         if ((size_t)iteration_end * per < ntrees)
             ntrees = (size_t)iteration_end * per;
     }
-    size_t nf = 0;
-    if (linear)
-        nf = m->n_linear_weights / groups ? m->n_linear_weights / groups - 1 : 0;
-    for (size_t r = 0; r < nrow; r++) {
-        const float *row = X + r * ncol;
+    for (size_t r = 0; !rc && r < nrow; r++) {
         memcpy(mg, base, groups * sizeof *mg);
-        if (linear) {
-            for (size_t g = 0; g < groups; g++) {
-                double s = m->linear_weights[nf * groups + g];
-                for (size_t f = 0; f < nf && f < ncol; f++)
-                    if (!isnan(row[f]))
-                        s += (double)m->linear_weights[f * groups + g] * row[f];
-                mg[g] += s;
-            }
-        } else {
-            for (size_t t = 0; t < ntrees; t++) {
-                const compat_tree *tr = &m->trees[t];
-                int32_t leaf = walk(tr, row, ncol);
-                double w = m->tree_weights ? m->tree_weights[t] : 1.0;
-                if (tr->leaf_size > 1 && tr->leaf_vec) {
-                    for (size_t g = 0; g < groups; g++)
-                        mg[g] += w * tr->leaf_vec[(size_t)leaf * groups + g];
-                } else {
-                    mg[m->tree_info[t]] += w * tr->split_cond[leaf];
-                }
-            }
-        }
+        add_margins(m, X + r * ncol, ncol, groups, ntrees, mg);
         transform(m, mg, groups, out->values + r * width);
     }
     free(base);
     free(mg);
+    if (rc) {
+        free(out->values);
+        out->values = NULL;
+        return rc;
+    }
     out->rows = nrow;
     out->cols = width;
+    return SMX_OK;
+}
+
+void compat_pred_free(compat_pred *p)
+{
+    free(p->values);
+    p->values = NULL;
+    p->rows = p->cols = 0;
+}
+
+/* ---- generated rows ----------------------------------------------------------------------- */
+
+static uint32_t lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*s >> 33);
+}
+
+int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol, smx_err *err)
+{
+    size_t nc = m->num_feature > 0 ? (size_t)m->num_feature : 1;
+    if (nc > 100000)
+        return smx_fail(err, SMX_ELIMIT, "%zu features: too many to generate test rows", nc);
+    float *x = malloc(nrow * nc * sizeof *x);
+    if (!x)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    uint64_t s = 0x5eed;
+    for (size_t r = 0; r < nrow; r++)
+        for (size_t c = 0; c < nc; c++) {
+            int cat =
+                m->has_categorical && (c >= m->n_feature_types || !m->feature_types ||
+                                       !m->feature_types[c] || !strcmp(m->feature_types[c], "c"));
+            uint32_t u = lcg(&s);
+            float v;
+            if (r > 0 && u % 9 == 0)
+                v = NAN; /* every row but the first has a few missing values */
+            else if (cat)
+                v = (float)(u % 5);
+            else
+                v = (float)((double)(u % 60001) / 10000.0 - 3.0);
+            x[r * nc + c] = v;
+        }
+    *X = x;
+    *ncol = nc;
     return SMX_OK;
 }

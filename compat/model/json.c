@@ -1,55 +1,56 @@
 /*
  * JSON models and JSON memory snapshots (formats.md section 2), read through the same document
- * view as UBJSON (model_doc.c).
+ * view as UBJSON (doc.c).
  *
  * Memory stays proportional to one tree, not to the model: one structural pass finds the
  * "trees" array and the extent of each tree; jansson parses the rest (the skeleton, with the
- * trees cut out), and each tree is parsed on its own, also by jansson, when model_doc.c asks
+ * trees cut out), and each tree is parsed on its own, also by jansson, when doc.c asks
  * for it. Byte offsets in messages are those of the file.
  *
  * A text that cannot be split that way (no trees, not well nested) is parsed whole, up to
- * MODEL_JSON_DOM_MAX bytes; beyond that only the learner facts that matter for verdicts
+ * MDL_JSON_DOM_MAX bytes; beyond that only the learner facts that matter for verdicts
  * (version, objective, base_score, shapes) are read from the small members found by a bounded
  * text scan, and the trees are left unparsed (the reference predictor then says so).
  */
 #include "model_private.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static md_kind j_kind(const mdoc *d, mnode n)
+static mdl_kind j_kind(const mdl_doc *d, mdl_node n)
 {
     (void)d;
     if (!n)
-        return MD_NULL;
+        return MDL_NULL;
     switch (json_typeof((const json_t *)n)) {
     case JSON_OBJECT:
-        return MD_OBJ;
+        return MDL_OBJ;
     case JSON_ARRAY:
-        return MD_ARR;
+        return MDL_ARR;
     case JSON_STRING:
-        return MD_STR;
+        return MDL_STR;
     case JSON_INTEGER:
-        return MD_INT;
+        return MDL_INT;
     case JSON_REAL:
-        return MD_REAL;
+        return MDL_REAL;
     case JSON_TRUE:
     case JSON_FALSE:
-        return MD_BOOL;
+        return MDL_BOOL;
     default:
-        return MD_NULL;
+        return MDL_NULL;
     }
 }
 
-static mnode j_get(const mdoc *d, mnode obj, const char *key)
+static mdl_node j_get(const mdl_doc *d, mdl_node obj, const char *key)
 {
     (void)d;
     return obj ? json_object_get((const json_t *)obj, key) : NULL;
 }
 
-static size_t j_size(const mdoc *d, mnode n)
+static size_t j_size(const mdl_doc *d, mdl_node n)
 {
     (void)d;
     const json_t *j = n;
@@ -60,7 +61,7 @@ static size_t j_size(const mdoc *d, mnode n)
     return 0;
 }
 
-static mnode j_at(const mdoc *d, mnode arr, size_t i)
+static mdl_node j_at(const mdl_doc *d, mdl_node arr, size_t i)
 {
     (void)d;
     return json_array_get((const json_t *)arr, i);
@@ -87,7 +88,7 @@ static int scalar(const json_t *j, double *out)
     return -1;
 }
 
-static int j_num_at(const mdoc *d, mnode arr, size_t i, double *out)
+static int j_num_at(const mdl_doc *d, mdl_node arr, size_t i, double *out)
 {
     (void)d;
     const json_t *e = json_array_get((const json_t *)arr, i);
@@ -96,13 +97,13 @@ static int j_num_at(const mdoc *d, mnode arr, size_t i, double *out)
     return scalar(e, out);
 }
 
-static int j_num(const mdoc *d, mnode n, double *out)
+static int j_num(const mdl_doc *d, mdl_node n, double *out)
 {
     (void)d;
     return n ? scalar(n, out) : -1;
 }
 
-static const char *j_str(const mdoc *d, mnode n, size_t *len)
+static const char *j_str(const mdl_doc *d, mdl_node n, size_t *len)
 {
     (void)d;
     if (!json_is_string((const json_t *)n))
@@ -112,7 +113,7 @@ static const char *j_str(const mdoc *d, mnode n, size_t *len)
 }
 
 /* Object members by index: jansson iterates in insertion order; we walk the iterator. */
-static mnode j_member(const mdoc *d, mnode obj, size_t i, const char **key, size_t *klen)
+static mdl_node j_member(const mdl_doc *d, mdl_node obj, size_t i, const char **key, size_t *klen)
 {
     (void)d;
     json_t *o = (json_t *)obj;
@@ -126,7 +127,7 @@ static mnode j_member(const mdoc *d, mnode obj, size_t i, const char **key, size
     return NULL;
 }
 
-static int j_elem_kind(const mdoc *d, mnode arr)
+static int j_elem_kind(const mdl_doc *d, mdl_node arr)
 {
     (void)d;
     const json_t *e = json_array_get((const json_t *)arr, 0);
@@ -158,7 +159,7 @@ static json_t *scan_value(const unsigned char *b, size_t len, const char *key, s
     return NULL;
 }
 
-static int read_large(const unsigned char *b, size_t len, compat_model_info *m, const mdoc *d)
+static int read_large(const unsigned char *b, size_t len, compat_model_info *m, const mdl_doc *d)
 {
     json_t *root = json_object();
     json_t *learner = json_object();
@@ -175,12 +176,12 @@ static int read_large(const unsigned char *b, size_t len, compat_model_info *m, 
     json_object_set_new(root, "learner", learner);
     if (ver)
         json_object_set_new(root, "version", ver);
-    int rc = model_doc_extract(d, root, m, 0);
+    int rc = mdl_doc_extract(d, root, m, 0);
     json_decref(root);
-    model_detail(m,
-                 "JSON model of %zu bytes (larger than %zu: learner facts only, trees not "
-                 "parsed)",
-                 len, (size_t)MODEL_JSON_DOM_MAX);
+    mdl_detail(m,
+               "JSON model of %zu bytes (larger than %zu: learner facts only, trees not "
+               "parsed)",
+               len, (size_t)MDL_JSON_DOM_MAX);
     return rc;
 }
 
@@ -229,7 +230,7 @@ typedef struct trees {
  */
 static int find_trees(const unsigned char *b, size_t len, trees *t)
 {
-    char stack[MODEL_MAX_DEPTH + 1];
+    char stack[MDL_MAX_DEPTH + 1];
     int depth = 0, keyed = 0, tdepth = -1;
     size_t ks = 0, ke = 0, el_s = 0;
     for (size_t i = 0; i < len; i++) {
@@ -245,7 +246,7 @@ static int find_trees(const unsigned char *b, size_t len, trees *t)
         } else if (c == ':') {
             keyed = depth > 0 && stack[depth - 1] == '{';
         } else if (c == '{' || c == '[') {
-            if (depth == MODEL_MAX_DEPTH)
+            if (depth == MDL_MAX_DEPTH)
                 return 0;
             if (c == '[' && tdepth < 0 && keyed && ke - ks == 5 && !memcmp(b + ks, "trees", 5)) {
                 tdepth = depth + 1;
@@ -290,8 +291,8 @@ static int json_fail(compat_model_info *m, const json_error_t *e, size_t base, s
     int trunc = at >= len || strstr(e->text, "premature end") || strstr(e->text, "unexpected end");
     if (!trunc && e->position > 0) /* jansson counts the offending byte as read */
         at--;
-    return model_corrupt(m, "%s JSON at byte offset %zu%s: %s", trunc ? "truncated" : "corrupt", at,
-                         what, e->text);
+    return mdl_corrupt(m, "%s JSON at byte offset %zu%s: %s", trunc ? "truncated" : "corrupt", at,
+                       what, e->text);
 }
 
 /* The context of one JSON model: its text, where its trees are, the tree being read. */
@@ -303,9 +304,10 @@ struct jctx {
     size_t cur_off;
 };
 
-static int j_ext_tree(const mdoc *d, size_t i, const mdoc **td, mnode *out, compat_model_info *m)
+static int j_ext_tree(const mdl_doc *d, size_t i, const mdl_doc **td, mdl_node *out,
+                      compat_model_info *m)
 {
-    jctx *c = (jctx *)d->ctx; /* ours: the view is read-only only to model_doc.c */
+    jctx *c = (jctx *)d->ctx; /* ours: the view is read-only only to doc.c */
     span sp = c->t->el[i];
     size_t n = sp.e - sp.s;
     unsigned char *copy = malloc(n + 1);
@@ -329,27 +331,28 @@ static int j_ext_tree(const mdoc *d, size_t i, const mdoc **td, mnode *out, comp
     return SMX_OK;
 }
 
-static void j_ext_free(const mdoc *d, mnode n)
+static void j_ext_free(const mdl_doc *d, mdl_node n)
 {
     (void)d;
     json_decref((json_t *)n);
 }
 
-static size_t j_offset(const mdoc *d, mnode n)
+static size_t j_offset(const mdl_doc *d, mdl_node n)
 {
     const jctx *c = d->ctx;
     return n && n == c->cur ? c->cur_off : (size_t)-1;
 }
 
-int read_json(const unsigned char *b, size_t len, compat_model_info *m)
+static int json_read(const mdl_ctx *ctx, const unsigned char *b, size_t len, compat_model_info *m)
 {
+    (void)ctx;
     m->format = COMPAT_FMT_JSON;
     m->payload = COMPAT_PAYLOAD_JSON;
-    model_detail(m, "JSON model");
+    mdl_detail(m, "JSON model");
     trees t = {0, 0, NULL, 0, 0};
     jctx c = {.b = b, .t = &t};
-    mdoc d = {&c,    j_kind,   j_get,       j_size, j_at,       j_num_at,   j_num,
-              j_str, j_member, j_elem_kind, 0,      j_ext_tree, j_ext_free, j_offset};
+    mdl_doc d = {&c,    j_kind,   j_get,       j_size, j_at,       j_num_at,   j_num,
+                 j_str, j_member, j_elem_kind, 0,      j_ext_tree, j_ext_free, j_offset};
     int found = find_trees(b, len, &t);
     if (found < 0) {
         free(t.el);
@@ -360,11 +363,11 @@ int read_json(const unsigned char *b, size_t len, compat_model_info *m)
     if (!found) {
         d.ext_tree = NULL;
         d.ext_free = NULL;
-        if (len > MODEL_JSON_DOM_MAX) {
+        if (len > MDL_JSON_DOM_MAX) {
             free(t.el);
             return read_large(b, len, m, &d);
         }
-    } else if (skel_len > MODEL_JSON_DOM_MAX) {
+    } else if (skel_len > MDL_JSON_DOM_MAX) {
         free(t.el);
         return read_large(b, len, m, &d);
     }
@@ -394,8 +397,72 @@ int read_json(const unsigned char *b, size_t len, compat_model_info *m)
         return json_fail(m, &e, 0, len, "");
     }
     c.root = root;
-    int rc = model_doc_extract(&d, root, m, 0);
+    int rc = mdl_doc_extract(&d, root, m, 0);
     json_decref(root);
     free(t.el);
     return rc;
 }
+
+/* ---- the entries ------------------------------------------------------------------------- */
+
+static int json_sniff(const unsigned char *b, size_t len)
+{
+    return len >= 1 && b[0] == '{';
+}
+
+/* Inside a pickle, only what a model or a snapshot starts with: '{', blanks, '"' or '}'. */
+static int json_payload_sniff(const unsigned char *b, size_t len)
+{
+    if (len < 1 || b[0] != '{')
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if (b[i] == '"' || b[i] == '}')
+            return 1;
+        if (!isspace(b[i]))
+            return 0;
+    }
+    return 1; /* "{" and whitespace only: JSON, truncated */
+}
+
+/*
+ * The end of a JSON model read in part: the last `"version": [M, m, p]`, which XGBoost writes
+ * as the last member of the model (of the snapshot's "Model"), so that only '}' and blanks
+ * follow it. The array is parsed by jansson and read through the same view as a whole file.
+ */
+static int json_tail(const unsigned char *t, size_t n, compat_model_info *m)
+{
+    size_t i = n;
+    while (i-- > 0 && (t[i] != '"' || n - i < 9 || memcmp(t + i, "\"version\"", 9)))
+        ;
+    if (i == (size_t)-1)
+        return -1;
+    size_t j = i + 9;
+    while (j < n && isspace(t[j]))
+        j++;
+    if (j >= n || t[j++] != ':')
+        return -1;
+    while (j < n && isspace(t[j]))
+        j++;
+    const unsigned char *close = j < n && t[j] == '[' ? memchr(t + j, ']', n - j) : NULL;
+    if (!close)
+        return -1;
+    for (const unsigned char *q = close + 1; q < t + n; q++)
+        if (*q != '}' && !isspace(*q))
+            return -1;
+    json_error_t e;
+    json_t *v = json_loadb((const char *)t + j, (size_t)(close - (t + j)) + 1, 0, &e);
+    mdl_doc d = {NULL,  j_kind,   j_get,       j_size, j_at, j_num_at, j_num,
+                 j_str, j_member, j_elem_kind, 0,      NULL, NULL,     NULL};
+    int rc = v ? mdl_doc_tail_version(&d, v, m) : -1;
+    json_decref(v);
+    return rc;
+}
+
+const mdl_format mdl_json = {.name = "JSON",
+                             .sniff = json_sniff,
+                             .read = json_read,
+                             .tail = json_tail,
+                             .other =
+                                 "JSON document that is not an XGBoost model (no \"learner\")"};
+const mdl_format mdl_json_payload = {
+    .name = "JSON (pickle payload)", .sniff = json_payload_sniff, .read = json_read};

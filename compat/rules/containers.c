@@ -4,7 +4,7 @@
  * data file keeps each one next to its source and out of the code; nothing here decides
  * anything, it only looks up.
  */
-#include "compat.h"
+#include "rules.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -20,45 +20,6 @@ static size_t table_n;
 static json_t *table_json; /* owns the strings the records point into */
 static smx_err table_err;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
-
-int compat_version_parse(const char *s, compat_version *v)
-{
-    int ma = 0, mi = 0, pa = -1, n = 0;
-    if (!s)
-        return -1;
-    if (sscanf(s, "%d.%d.%d%n", &ma, &mi, &pa, &n) == 3 && s[n] == '\0') {
-    } else if (sscanf(s, "%d.%d%n", &ma, &mi, &n) == 2 && s[n] == '\0') {
-        pa = -1;
-    } else {
-        return -1;
-    }
-    /* "0.90" is minor 90 */
-    v->major = ma;
-    v->minor = mi;
-    v->patch = pa;
-    return 0;
-}
-
-int compat_version_cmp(compat_version a, compat_version b)
-{
-    if (a.major != b.major)
-        return a.major < b.major ? -1 : 1;
-    if (a.minor != b.minor)
-        return a.minor < b.minor ? -1 : 1;
-    int pa = a.patch < 0 ? 0 : a.patch, pb = b.patch < 0 ? 0 : b.patch;
-    return pa < pb ? -1 : pa > pb;
-}
-
-const char *compat_version_str(compat_version v, char *buf, size_t n)
-{
-    if (v.patch >= 0)
-        snprintf(buf, n, "%d.%d.%d", v.major, v.minor, v.patch);
-    else if (v.major == 0)
-        snprintf(buf, n, "%d.%02d", v.major, v.minor);
-    else
-        snprintf(buf, n, "%d.%d", v.major, v.minor);
-    return buf;
-}
 
 static const char *str_of(json_t *o, const char *k)
 {

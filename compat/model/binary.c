@@ -54,10 +54,10 @@ static int need(cur *c, size_t n, const char *what)
 {
     if (left(c) >= n)
         return 0;
-    return model_corrupt(c->m,
-                         "truncated legacy binary: at byte offset %zu expected %s (%zu bytes), "
-                         "but only %zu bytes are left",
-                         c->pos, what, n, left(c));
+    return mdl_corrupt(c->m,
+                       "truncated legacy binary: at byte offset %zu expected %s (%zu bytes), "
+                       "but only %zu bytes are left",
+                       c->pos, what, n, left(c));
 }
 
 /* dmlc string: u64 length + bytes. *s points into the buffer. */
@@ -70,10 +70,10 @@ static int get_str(cur *c, const char *what, size_t max, const unsigned char **s
         return SMX_EFORMAT;
     uint64_t l = u64le(c->b + c->pos);
     if (l > max || l > left(c) - 8)
-        return model_corrupt(c->m,
-                             "corrupt legacy binary: at byte offset %zu expected %s, but its "
-                             "length field says %llu bytes (%zu bytes are left)",
-                             at, what, (unsigned long long)l, left(c) - 8);
+        return mdl_corrupt(c->m,
+                           "corrupt legacy binary: at byte offset %zu expected %s, but its "
+                           "length field says %llu bytes (%zu bytes are left)",
+                           at, what, (unsigned long long)l, left(c) - 8);
     c->pos += 8;
     *s = c->b + c->pos;
     *n = (size_t)l;
@@ -97,7 +97,7 @@ static int is_booster_name(const unsigned char *s, size_t n)
            (n == 4 && !memcmp(s, "dart", 4));
 }
 
-int read_binary_sniff(const unsigned char *b, size_t len)
+int mdl_binary_sniff(const unsigned char *b, size_t len)
 {
     if (len < 144)
         return 0;
@@ -121,10 +121,10 @@ static int read_floats(cur *c, const char *what, float **out, size_t *n)
         return SMX_EFORMAT;
     uint64_t k = u64le(c->b + c->pos);
     if (k > (left(c) - 8) / 4)
-        return model_corrupt(c->m,
-                             "corrupt legacy binary: at byte offset %zu expected %s, but its "
-                             "count says %llu floats (%zu bytes are left)",
-                             at, what, (unsigned long long)k, left(c) - 8);
+        return mdl_corrupt(c->m,
+                           "corrupt legacy binary: at byte offset %zu expected %s, but its "
+                           "count says %llu floats (%zu bytes are left)",
+                           at, what, (unsigned long long)k, left(c) - 8);
     c->pos += 8;
     float *v = malloc(k ? (size_t)k * sizeof *v : 1);
     if (!v)
@@ -147,11 +147,11 @@ static int read_tree(cur *c, size_t t, compat_tree *tr)
     int32_t nn = i32le(c->b + c->pos + 4);
     int32_t slv = i32le(c->b + c->pos + 20);
     c->pos += 148;
-    if (nn <= 0 || nn > MODEL_MAX_NODES || (size_t)nn > left(c) / 36)
-        return model_corrupt(c->m,
-                             "corrupt legacy binary: tree %zu at byte offset %zu says num_nodes "
-                             "= %d, expected 1..%zu for the %zu bytes left",
-                             t, at, nn, left(c) / 36, left(c));
+    if (nn <= 0 || nn > MDL_MAX_NODES || (size_t)nn > left(c) / 36)
+        return mdl_corrupt(c->m,
+                           "corrupt legacy binary: tree %zu at byte offset %zu says num_nodes "
+                           "= %d, expected 1..%zu for the %zu bytes left",
+                           t, at, nn, left(c) / 36, left(c));
     tr->n_nodes = nn;
     tr->leaf_size = slv > 1 ? slv : 1;
     size_t n = (size_t)nn;
@@ -167,10 +167,10 @@ static int read_tree(cur *c, size_t t, compat_tree *tr)
         int32_t l = i32le(p + 4), r = i32le(p + 8);
         uint32_t si = u32le(p + 12);
         if (l != -1 && (l <= 0 || l >= nn || r <= 0 || r >= nn))
-            return model_corrupt(c->m,
-                                 "corrupt legacy binary: tree %zu node %zu at byte offset %zu "
-                                 "has children %d/%d, expected -1 or 1..%d",
-                                 t, i, c->pos + 20 * i, l, r, nn - 1);
+            return mdl_corrupt(c->m,
+                               "corrupt legacy binary: tree %zu node %zu at byte offset %zu "
+                               "has children %d/%d, expected -1 or 1..%d",
+                               t, i, c->pos + 20 * i, l, r, nn - 1);
         tr->left[i] = l;
         tr->right[i] = l == -1 ? -1 : r;
         tr->split_index[i] = si & 0x7fffffffu;
@@ -189,11 +189,11 @@ static int read_gbtree(cur *c, compat_model_info *m, int dart, int major)
     const unsigned char *p = c->b + c->pos;
     int32_t nt = i32le(p), npt = i32le(p + 4), ngroup = i32le(p + 24), slv = i32le(p + 28);
     c->pos += 160;
-    if (nt < 0 || nt > MODEL_MAX_TREES || (size_t)nt > left(c) / (148 + 36 + 4))
-        return model_corrupt(m,
-                             "corrupt legacy binary: gbtree parameters at byte offset %zu say "
-                             "num_trees = %d, more than the %zu bytes left can hold",
-                             at, nt, left(c));
+    if (nt < 0 || nt > MDL_MAX_TREES || (size_t)nt > left(c) / (148 + 36 + 4))
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: gbtree parameters at byte offset %zu say "
+                           "num_trees = %d, more than the %zu bytes left can hold",
+                           at, nt, left(c));
     m->num_trees = nt;
     m->num_parallel_tree = npt >= 1 && major >= 1 ? npt : 1;
     m->size_leaf_vector = slv;
@@ -221,10 +221,10 @@ static int read_gbtree(cur *c, compat_model_info *m, int dart, int major)
             if (rc)
                 return rc;
             if (nw != (size_t)nt)
-                return model_corrupt(m,
-                                     "corrupt legacy binary: dart weight_drop has %zu weights "
-                                     "for %d trees",
-                                     nw, nt);
+                return mdl_corrupt(m,
+                                   "corrupt legacy binary: dart weight_drop has %zu weights "
+                                   "for %d trees",
+                                   nw, nt);
         }
     }
     return 0;
@@ -251,18 +251,18 @@ static int read_attrs(cur *c, compat_model_info *m)
         return SMX_EFORMAT;
     uint64_t n = u64le(c->b + c->pos);
     if (n > (left(c) - 8) / 16)
-        return model_corrupt(m,
-                             "corrupt legacy binary: at byte offset %zu the attribute count is "
-                             "%llu, more than the %zu bytes left can hold",
-                             at, (unsigned long long)n, left(c) - 8);
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: at byte offset %zu the attribute count is "
+                           "%llu, more than the %zu bytes left can hold",
+                           at, (unsigned long long)n, left(c) - 8);
     c->pos += 8;
     for (uint64_t i = 0; i < n; i++) {
         const unsigned char *k, *v;
         size_t kl, vl;
-        if (get_str(c, "an attribute name", MODEL_MAX_STRING, &k, &kl) ||
-            get_str(c, "an attribute value", MODEL_MAX_STRING, &v, &vl))
+        if (get_str(c, "an attribute name", MDL_MAX_STRING, &k, &kl) ||
+            get_str(c, "an attribute value", MDL_MAX_STRING, &v, &vl))
             return SMX_EFORMAT;
-        if (model_add_attr(m, (const char *)k, kl, (const char *)v, vl))
+        if (mdl_add_attr(m, (const char *)k, kl, (const char *)v, vl))
             return SMX_ENOMEM;
     }
     return 0;
@@ -275,127 +275,176 @@ static void binary_version(compat_model_info *m, int magic, uint32_t major, uint
     if (major == 0) {
         lo = (compat_version){-1, 0, -1};
         hi = (compat_version){0, 90, -1};
-        model_set_writer(m, lo, hi, 0);
+        mdl_set_writer(m, lo, hi, 0);
         int saved = 0;
         for (size_t i = 0; i < m->n_attrs; i++)
             saved |= !strncmp(m->attrs[i].key, "SAVED_PARAM_", 12);
-        model_note(m,
-                   "major_version 0 in the header: written by XGBoost 0.90 or older (no finer "
-                   "dating)%s",
-                   saved ? "; SAVED_PARAM_* attributes suggest 0.8x-0.90" : "");
+        mdl_note(m,
+                 "major_version 0 in the header: written by XGBoost 0.90 or older (no finer "
+                 "dating)%s",
+                 saved ? "; SAVED_PARAM_* attributes suggest 0.8x-0.90" : "");
         return;
     }
     if (major > 3 || minor > 99) {
-        model_set_writer(m, (compat_version){-1, 0, -1}, (compat_version){-1, 0, -1}, 0);
-        model_note(m, "the header claims version %u.%u, which no XGBoost wrote", major, minor);
+        mdl_set_writer(m, (compat_version){-1, 0, -1}, (compat_version){-1, 0, -1}, 0);
+        mdl_note(m, "the header claims version %u.%u, which no XGBoost wrote", major, minor);
         return;
     }
-    model_set_writer(m, lo, hi, 0);
+    mdl_set_writer(m, lo, hi, 0);
     const char *extra = "";
     if (ntarget >= 1 && bfa == 1)
         extra = "; num_target and boost_from_average set (1.7+)";
     else if (ntarget >= 1)
         extra = "; num_target set (1.6+)";
     if (magic)
-        model_note(m, "major/minor %u.%u from the header, patch not stored; binf magic (1.1-3.0)%s",
-                   major, minor, extra);
+        mdl_note(m, "major/minor %u.%u from the header, patch not stored; binf magic (1.1-3.0)%s",
+                 major, minor, extra);
     else if (major == 1 && minor == 0)
-        model_note(m, "major/minor 1.0 from the header, patch not stored; no binf magic (1.0.x)");
+        mdl_note(m, "major/minor 1.0 from the header, patch not stored; no binf magic (1.0.x)");
     else
-        model_note(m,
-                   "major/minor %u.%u from the header, patch not stored; the binf magic that "
-                   "%u.%u writes is missing%s",
-                   major, minor, major, minor, extra);
+        mdl_note(m,
+                 "major/minor %u.%u from the header, patch not stored; the binf magic that "
+                 "%u.%u writes is missing%s",
+                 major, minor, major, minor, extra);
 }
 
-int read_binary(const unsigned char *b, size_t len, compat_model_info *m)
+/* What the 136-byte LearnerModelParam says that the rest of the reading needs. */
+typedef struct header {
+    uint32_t major, minor, ntarget;
+    int32_t extra_attrs, metrics, bfa;
+} header;
+
+static void read_header(cur *c, compat_model_info *m, header *h)
+{
+    const unsigned char *p = c->b + c->pos;
+    float bs = f32le(p);
+    uint32_t nf = u32le(p + 4);
+    h->major = u32le(p + 20);
+    h->minor = u32le(p + 24);
+    h->ntarget = u32le(p + 28);
+    h->extra_attrs = i32le(p + 12);
+    h->metrics = i32le(p + 16);
+    h->bfa = i32le(p + 32);
+    c->pos += 136;
+    uint32_t major = h->major, minor = h->minor;
+    snprintf(m->base_score, sizeof m->base_score, "%.9g", (double)bs);
+    m->base_score_is_margin = major == 0;
+    m->num_feature = nf;
+    m->num_class = i32le(p + 8);
+    int v16 = major > 1 || (major == 1 && minor >= 6),
+        v17 = major > 1 || (major == 1 && minor >= 7);
+    m->num_target = v16 && h->ntarget >= 1 ? h->ntarget : 1;
+    m->boost_from_average = v17 ? h->bfa : -1;
+    /* provisional writer range from the header (refined by binary_version at the end), so that
+     * a file read only in part (verify reads the head of a huge model) still says who wrote it */
+    if (major == 0)
+        mdl_set_writer(m, (compat_version){-1, 0, -1}, (compat_version){0, 90, -1}, 0);
+    else if (major <= 3 && minor <= 99)
+        mdl_set_writer(m, (compat_version){(int)major, (int)minor, -1},
+                       (compat_version){(int)major, (int)minor, -1}, 0);
+}
+
+/* The objective and booster names. */
+static int read_names(cur *c, compat_model_info *m)
+{
+    const unsigned char *s;
+    size_t sl;
+    size_t at = c->pos;
+    if (get_str(c, "the objective name", 256, &s, &sl))
+        return SMX_EFORMAT;
+    if (!is_objective_name(s, sl))
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: at byte offset %zu expected an objective "
+                           "name such as \"binary:logistic\"",
+                           at);
+    mdl_copy(m->objective, sizeof m->objective, (const char *)s, sl);
+    at = c->pos;
+    if (get_str(c, "the booster name", 64, &s, &sl))
+        return SMX_EFORMAT;
+    if (!is_booster_name(s, sl))
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: at byte offset %zu expected the booster "
+                           "name gbtree, dart or gblinear",
+                           at);
+    mdl_copy(m->booster, sizeof m->booster, (const char *)s, sl);
+    return SMX_OK;
+}
+
+/* What 0.90 and older write after the attributes: count:poisson's max_delta_step, metrics. */
+static int read_090_trailer(cur *c, compat_model_info *m, const header *h)
+{
+    const unsigned char *s;
+    size_t sl;
+    if (!strcmp(m->objective, "count:poisson") &&
+        get_str(c, "max_delta_step (0.90 count:poisson)", 256, &s, &sl))
+        return SMX_EFORMAT;
+    if (h->metrics == 0)
+        return SMX_OK;
+    if (need(c, 8, "the eval metric count"))
+        return SMX_EFORMAT;
+    uint64_t n = u64le(c->b + c->pos);
+    if (n > (left(c) - 8) / 8)
+        return mdl_corrupt(m,
+                           "corrupt legacy binary: at byte offset %zu the metric count is too "
+                           "large",
+                           c->pos);
+    c->pos += 8;
+    for (uint64_t i = 0; i < n; i++)
+        if (get_str(c, "an eval metric name", 256, &s, &sl))
+            return SMX_EFORMAT;
+    return SMX_OK;
+}
+
+int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m)
 {
     cur c = {b, len, 0, m};
     m->format = COMPAT_FMT_BINARY;
     m->payload = COMPAT_PAYLOAD_BIN;
     int magic = len >= 4 && !memcmp(b, "binf", 4);
-    model_detail(m, "legacy binary %s", magic ? "with binf magic" : "without magic");
+    mdl_detail(m, "legacy binary %s", magic ? "with binf magic" : "without magic");
     if (magic)
         c.pos = 4;
     if (len >= 4 && !memcmp(b, "bs64", 4))
-        return model_corrupt(m, "base64 legacy binary (\"bs64\", before XGBoost 0.6): no "
-                                "current XGBoost reads it");
+        return mdl_corrupt(m, "base64 legacy binary (\"bs64\", before XGBoost 0.6): no "
+                              "current XGBoost reads it");
     if (need(&c, 136, "LearnerModelParam"))
         return SMX_EFORMAT;
-    const unsigned char *h = b + c.pos;
-    float bs = f32le(h);
-    uint32_t nf = u32le(h + 4), major = u32le(h + 20), minor = u32le(h + 24);
-    int32_t ncls = i32le(h + 8), extra = i32le(h + 12), metrics = i32le(h + 16);
-    uint32_t ntarget = u32le(h + 28);
-    int32_t bfa = i32le(h + 32);
-    c.pos += 136;
-    snprintf(m->base_score, sizeof m->base_score, "%.9g", (double)bs);
-    m->base_score_is_margin = major == 0;
-    m->num_feature = nf;
-    m->num_class = ncls;
-    int v16 = major > 1 || (major == 1 && minor >= 6),
-        v17 = major > 1 || (major == 1 && minor >= 7);
-    m->num_target = v16 && ntarget >= 1 ? ntarget : 1;
-    m->boost_from_average = v17 ? bfa : -1;
-    /* provisional writer range from the header (refined by binary_version at the end), so that
-     * a file read only in part (verify reads the head of a huge model) still says who wrote it */
-    if (major == 0)
-        model_set_writer(m, (compat_version){-1, 0, -1}, (compat_version){0, 90, -1}, 0);
-    else if (major <= 3 && minor <= 99)
-        model_set_writer(m, (compat_version){(int)major, (int)minor, -1},
-                         (compat_version){(int)major, (int)minor, -1}, 0);
-
-    const unsigned char *s;
-    size_t sl;
-    size_t at = c.pos;
-    if (get_str(&c, "the objective name", 256, &s, &sl))
-        return SMX_EFORMAT;
-    if (!is_objective_name(s, sl))
-        return model_corrupt(m,
-                             "corrupt legacy binary: at byte offset %zu expected an objective "
-                             "name such as \"binary:logistic\"",
-                             at);
-    model_copy(m->objective, sizeof m->objective, (const char *)s, sl);
-    at = c.pos;
-    if (get_str(&c, "the booster name", 64, &s, &sl))
-        return SMX_EFORMAT;
-    if (!is_booster_name(s, sl))
-        return model_corrupt(m,
-                             "corrupt legacy binary: at byte offset %zu expected the booster "
-                             "name gbtree, dart or gblinear",
-                             at);
-    model_copy(m->booster, sizeof m->booster, (const char *)s, sl);
-
-    int rc;
+    header h;
+    read_header(&c, m, &h);
+    int rc = read_names(&c, m);
+    if (rc)
+        return rc;
     if (!strcmp(m->booster, "gblinear"))
         rc = read_gblinear(&c, m);
     else
-        rc = read_gbtree(&c, m, !strcmp(m->booster, "dart"), (int)major);
+        rc = read_gbtree(&c, m, !strcmp(m->booster, "dart"), (int)h.major);
     if (rc)
         return rc;
-    if (extra != 0 && (rc = read_attrs(&c, m)))
+    if (h.extra_attrs != 0 && (rc = read_attrs(&c, m)))
         return rc;
-    if (major == 0 && !strcmp(m->objective, "count:poisson")) {
-        if (get_str(&c, "max_delta_step (0.90 count:poisson)", 256, &s, &sl))
-            return SMX_EFORMAT;
-    }
-    if (major == 0 && metrics != 0) {
-        if (need(&c, 8, "the eval metric count"))
-            return SMX_EFORMAT;
-        uint64_t n = u64le(b + c.pos);
-        if (n > (left(&c) - 8) / 8)
-            return model_corrupt(m,
-                                 "corrupt legacy binary: at byte offset %zu the metric "
-                                 "count is too large",
-                                 c.pos);
-        c.pos += 8;
-        for (uint64_t i = 0; i < n; i++)
-            if (get_str(&c, "an eval metric name", 256, &s, &sl))
-                return SMX_EFORMAT;
-    }
-    binary_version(m, magic, major, minor, ntarget, bfa);
+    if (h.major == 0 && (rc = read_090_trailer(&c, m, &h)))
+        return rc;
+    binary_version(m, magic, h.major, h.minor, h.ntarget, h.bfa);
     if (left(&c))
-        model_detail(m, "legacy binary %s, %zu trailing bytes ignored",
-                     magic ? "with binf magic" : "without magic", left(&c));
+        mdl_detail(m, "legacy binary %s, %zu trailing bytes ignored",
+                   magic ? "with binf magic" : "without magic", left(&c));
     return SMX_OK;
 }
+
+/* ---- the entry --------------------------------------------------------------------------- */
+
+static int binary_entry_sniff(const unsigned char *b, size_t len)
+{
+    return (len >= 4 && (!memcmp(b, "binf", 4) || !memcmp(b, "bs64", 4))) ||
+           mdl_binary_sniff(b, len);
+}
+
+static int binary_entry_read(const mdl_ctx *c, const unsigned char *b, size_t len,
+                             compat_model_info *m)
+{
+    (void)c;
+    return mdl_binary_read(b, len, m);
+}
+
+const mdl_format mdl_binary = {
+    .name = "legacy binary", .sniff = binary_entry_sniff, .read = binary_entry_read};

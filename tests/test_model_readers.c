@@ -6,7 +6,7 @@
  */
 #include "helpers.h"
 
-#include "../compat/compat.h"
+#include "compat/model/model.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -81,7 +81,7 @@ static void expected(const char *config, const char **objective, int *ncls, int 
         *objective = "reg:squarederror";
 }
 
-Test(readers, every_fixture_identified_with_its_writer_and_facts)
+Test(model_readers, every_fixture_identified_with_its_writer_and_facts)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128);
@@ -136,7 +136,7 @@ Test(readers, every_fixture_identified_with_its_writer_and_facts)
 }
 
 /* The same model saved in every format says the same things. */
-Test(readers, formats_of_one_model_agree)
+Test(model_readers, formats_of_one_model_agree)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128);
@@ -211,7 +211,7 @@ static double *read_preds(const char *path, size_t *n)
     return v;
 }
 
-Test(readers, reference_predictions_match_the_writer)
+Test(model_readers, reference_predictions_match_the_writer)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128), nrow, ncol, checked = 0;
@@ -276,7 +276,7 @@ static size_t check_truncations(const char *path, size_t first_cut)
     return cuts;
 }
 
-Test(readers, truncated_files_are_corrupt_with_an_offset)
+Test(model_readers, truncated_files_are_corrupt_with_an_offset)
 {
     static fixture fx[128];
     size_t n = list_fixtures(fx, 128), cuts = 0;
@@ -297,7 +297,7 @@ Test(readers, truncated_files_are_corrupt_with_an_offset)
 }
 
 /* Bytes flipped all over every fixture: identify and predict never crash or hang. */
-Test(readers, corrupted_bytes_never_crash)
+Test(model_readers, corrupted_bytes_never_crash)
 {
     static fixture fx[160];
     size_t n = list_fixtures(fx, 128), runs = 0, flagged = 0;
@@ -371,7 +371,7 @@ static void check_version_bound(const compat_model_info *m, const char *want, in
         cr_assert_lt(v.patch, 0, "%s: no patch is stored, none may be claimed", file);
 }
 
-Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
+Test(model_readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
 {
     size_t len, nrow, ncol, files = 0;
     char *csv = th_read(MODELS "/synth/expect.csv", &len);
@@ -448,7 +448,7 @@ Test(readers, synthetic_layouts_pickles_wrappers_and_foreign_files)
 }
 
 /* Found by fuzz_identify: a protocol-0 number argument longer than the scratch buffer. */
-Test(readers, long_protocol0_number_lines)
+Test(model_readers, long_protocol0_number_lines)
 {
     char p[300] = "\x80\x02";
     for (int op = 0; op < 4; op++) {
@@ -469,7 +469,7 @@ Test(readers, long_protocol0_number_lines)
 
 /* A tree whose arrays disagree with its num_nodes: the problem names the tree and the byte
  * offset where it starts, in JSON and in UBJSON. */
-Test(readers, inconsistent_tree_names_tree_and_offset)
+Test(model_readers, inconsistent_tree_names_tree_and_offset)
 {
     static const struct {
         const char *file, *from, *to, *tree_start;
@@ -511,7 +511,7 @@ Test(readers, inconsistent_tree_names_tree_and_offset)
 }
 
 /* A few hundred KB of zlib that inflate to 100 MB: refused past the limit, not allocated. */
-Test(readers, compression_bombs_are_cut_off)
+Test(model_readers, compression_bombs_are_cut_off)
 {
     static unsigned char in[1 << 20], out[1 << 20];
     memset(in, 'N', sizeof in);
@@ -545,7 +545,7 @@ Test(readers, compression_bombs_are_cut_off)
 
 /* Trees are parsed one at a time; members XGBoost never writes (here an escaped string and a
  * mixed array in every tree) change nothing, and a broken tree names its offset in the file. */
-Test(readers, json_trees_with_unusual_members_read_the_same)
+Test(model_readers, json_trees_with_unusual_members_read_the_same)
 {
     size_t len, nrow, ncol;
     char *b = th_read(MODELS "/1.7.4/binary_logistic.json", &len);
@@ -593,7 +593,7 @@ Test(readers, json_trees_with_unusual_members_read_the_same)
 
 /* A JSON model that cannot be split into trees and is larger than one document may be (here a
  * 70 MB gblinear): the learner facts are still read, without building the document. */
-Test(readers, huge_unsplittable_json_gives_facts_without_a_document)
+Test(model_readers, huge_unsplittable_json_gives_facts_without_a_document)
 {
     smx_buf b = SMX_BUF_INIT;
     smx_buf_puts(&b, "{\"learner\":{\"attributes\":{\"best_iteration\":\"3\"},\"feature_names\":[],"
@@ -629,7 +629,7 @@ Test(readers, huge_unsplittable_json_gives_facts_without_a_document)
 
 /* Vector-leaf trees in the 3.2+ layout ("leaf_weights"): recognised, and not evaluated with
  * the 2.0-3.1 reading of base_weights. */
-Test(readers, vector_leaf_trees_with_leaf_weights_are_flagged)
+Test(model_readers, vector_leaf_trees_with_leaf_weights_are_flagged)
 {
     size_t len;
     char *b = th_read(MODELS "/3.0.5/multi_output_tree.json", &len);
@@ -653,4 +653,102 @@ Test(readers, vector_leaf_trees_with_leaf_weights_are_flagged)
     compat_model_info_free(m);
     smx_buf_free(&o);
     free(b);
+}
+
+/* Stream f in chunks of `chunk` bytes through s, declaring its size or not. */
+static compat_model_info *stream_file(compat_model_stream *s, const char *bytes, size_t n,
+                                      size_t chunk, int declare)
+{
+    compat_model_stream_begin(s, declare ? (int64_t)n : -1);
+    smx_err err = {0};
+    for (size_t at = 0; at < n; at += chunk)
+        cr_assert_eq(compat_model_stream_feed(s, bytes + at, n - at < chunk ? n - at : chunk, &err),
+                     SMX_OK, "%s", err.msg);
+    compat_model_info *m = NULL;
+    cr_assert_eq(compat_model_stream_identify(s, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
+    return m;
+}
+
+/*
+ * The streaming identifier verify and inspect share: a file within max_bytes is identified
+ * whole; a larger one from its head, bounded by head_bytes (or max_bytes when its size was not
+ * declared), and its tail, where a JSON or UBJSON model keeps the version it was written by:
+ * the writer is the one the whole file names, and a head that ends early is not corruption.
+ */
+Test(model_readers, the_streaming_identifier_reads_head_and_tail)
+{
+    static const char *files[] = {"1.7.4/binary_logistic.json", "1.7.4/binary_logistic.ubj",
+                                  "1.7.4/multi_softprob.bin", "3.0.5/categorical.ubj",
+                                  "1.5.2/dart.json"};
+    compat_model_stream *s;
+    smx_err err = {0};
+    cr_assert_eq(compat_model_stream_new(4096, 2048, &s, &err), SMX_OK);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024], *bytes;
+        size_t n;
+        snprintf(path, sizeof path, "%s/%s", MODELS, files[i]);
+        compat_model_info *whole = identify_file(path, &bytes, &n);
+        cr_assert_gt(n, (size_t)4096, "%s is larger than the stream keeps", files[i]);
+        for (int declare = 0; declare < 2; declare++) {
+            compat_model_info *m = stream_file(s, bytes, n, 1000, declare);
+            size_t kept;
+            compat_model_stream_data(s, &kept);
+            cr_assert(compat_model_stream_partial(s), "%s", files[i]);
+            cr_assert_eq(compat_model_stream_size(s), n);
+            cr_assert_eq(kept, declare ? 2048u : 4096u, "%s: %zu bytes kept", files[i], kept);
+            cr_assert(!m->corrupt, "%s: %s", files[i], m->problem);
+            cr_assert_eq(m->format, whole->format, "%s", files[i]);
+            char a[32], b[32];
+            cr_assert_str_eq(compat_version_str(m->writer_min, a, sizeof a),
+                             compat_version_str(whole->writer_min, b, sizeof b), "%s", files[i]);
+            cr_assert_str_eq(compat_version_str(m->writer_max, a, sizeof a),
+                             compat_version_str(whole->writer_max, b, sizeof b), "%s", files[i]);
+            cr_assert_eq(m->writer_exact, whole->writer_exact, "%s", files[i]);
+            compat_model_info_free(m);
+        }
+        /* within max_bytes: the file itself, identified as a whole */
+        compat_model_stream *big;
+        cr_assert_eq(compat_model_stream_new(n, 0, &big, &err), SMX_OK);
+        compat_model_info *m = stream_file(big, bytes, n, 777, 1);
+        size_t kept;
+        const void *data = compat_model_stream_data(big, &kept);
+        cr_assert(!compat_model_stream_partial(big) && kept == n && !memcmp(data, bytes, n));
+        cr_assert_eq(m->num_trees, whole->num_trees);
+        cr_assert_str_eq(m->writer_note, whole->writer_note);
+        compat_model_info_free(m);
+        compat_model_stream_free(big);
+        compat_model_info_free(whole);
+        free(bytes);
+    }
+    compat_model_stream_free(s);
+}
+
+/* The writer as verify's report, the rules' messages and inspect say it. */
+Test(model_readers, the_writer_in_its_three_forms)
+{
+    static const struct {
+        compat_version lo, hi;
+        int exact;
+        const char *plain, *prefix, *words;
+    } cases[] = {
+        {{1, 7, 4}, {1, 7, 4}, 1, "1.7.4", "XGBoost 1.7.4", "XGBoost 1.7.4"},
+        {{1, 7, -1}, {1, 7, -1}, 0, "1.7", "XGBoost 1.7", "XGBoost 1.7.x"},
+        {{-1, 0, -1}, {0, 90, -1}, 0, "<=0.90", "XGBoost <= 0.90", "XGBoost 0.90 or older"},
+        {{1, 6, 0}, {-1, 0, -1}, 0, "1.6.0", "XGBoost 1.6.0", "XGBoost 1.6.0 or later"},
+        {{1, 3, 0}, {1, 5, -1}, 0, "1.3.0-1.5", "XGBoost 1.3.0-1.5", "XGBoost 1.3.0 .. 1.5.x"},
+        {{-1, 0, -1}, {-1, 0, -1}, 0, "unknown", "an unknown XGBoost", "an unknown XGBoost"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        compat_model_info m;
+        memset(&m, 0, sizeof m);
+        m.writer_min = cases[i].lo;
+        m.writer_max = cases[i].hi;
+        m.writer_exact = cases[i].exact;
+        char b[96];
+        cr_assert_str_eq(compat_writer_text(&m, b, sizeof b, 0), cases[i].plain);
+        cr_assert_str_eq(compat_writer_text(&m, b, sizeof b, COMPAT_WRITER_PREFIX),
+                         cases[i].prefix);
+        cr_assert_str_eq(
+            compat_writer_text(&m, b, sizeof b, COMPAT_WRITER_PREFIX | COMPAT_WRITER_WORDS),
+            cases[i].words);
+    }
 }

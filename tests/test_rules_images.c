@@ -15,7 +15,7 @@ static compat_image parse(const char *uri)
     return im;
 }
 
-Test(images, official_uri_maps_to_its_container)
+Test(rules_images, official_uri_maps_to_its_container)
 {
     compat_image im = parse("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1");
     cr_assert_eq(im.kind, COMPAT_IMAGE_XGBOOST);
@@ -28,7 +28,7 @@ Test(images, official_uri_maps_to_its_container)
     cr_assert_str_eq(im.container->xgboost_str, "1.7.4");
 }
 
-Test(images, cpu_py3_and_arm64_tags)
+Test(rules_images, cpu_py3_and_arm64_tags)
 {
     compat_image im =
         parse("246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3");
@@ -47,7 +47,7 @@ Test(images, cpu_py3_and_arm64_tags)
     cr_assert_eq(im.kind, COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG);
 }
 
-Test(images, china_and_gov_partitions)
+Test(rules_images, china_and_gov_partitions)
 {
     compat_image im =
         parse("450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5");
@@ -65,7 +65,7 @@ Test(images, china_and_gov_partitions)
     cr_assert_eq(compat_image_uri("1.7-1", "mars-north-1", 0, uri, sizeof uri), -1);
 }
 
-Test(images, wrong_account_is_said_not_hidden)
+Test(rules_images, wrong_account_is_said_not_hidden)
 {
     /* the us-east-1 account used in eu-west-1 */
     compat_image im = parse("683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1");
@@ -74,7 +74,7 @@ Test(images, wrong_account_is_said_not_hidden)
     cr_assert(strstr(im.note, "141502667606"), "names the right account: %s", im.note);
 }
 
-Test(images, legacy_xgboost_1_is_reported)
+Test(rules_images, legacy_xgboost_1_is_reported)
 {
     compat_image im = parse("811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1");
     cr_assert_eq(im.kind, COMPAT_IMAGE_LEGACY);
@@ -87,7 +87,7 @@ Test(images, legacy_xgboost_1_is_reported)
     cr_assert_eq(im.kind, COMPAT_IMAGE_OTHER);
 }
 
-Test(images, other_images_are_not_xgboost)
+Test(rules_images, other_images_are_not_xgboost)
 {
     const char *uris[] = {
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu-py310",
@@ -104,7 +104,7 @@ Test(images, other_images_are_not_xgboost)
     }
 }
 
-Test(images, unpublished_tags_and_digests)
+Test(rules_images, unpublished_tags_and_digests)
 {
     compat_image im = parse("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:9.9-9");
     cr_assert_eq(im.kind, COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG);

@@ -12,6 +12,7 @@
  */
 #include "model_private.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ typedef struct pk {
     int first_class_done;
     int joblib, oob;
     size_t joblib_stop;
+    int proto;      /* from PROTO, -1 before one */
+    int binary_ops; /* an opcode protocol 0 does not have was seen (then protocol 1) */
 } pk;
 
 enum { MEMO_MAX = 1 << 20 };
@@ -77,10 +80,10 @@ static void memo_get(pk *s, size_t idx)
 
 static int trunc_err(pk *s, size_t at, int op, const char *what)
 {
-    return model_corrupt(s->m,
-                         "truncated pickle: opcode 0x%02x at byte offset %zu expects %s, but the "
-                         "data ends at byte %zu",
-                         op, at, what, s->len);
+    return mdl_corrupt(s->m,
+                       "truncated pickle: opcode 0x%02x at byte offset %zu expects %s, but the "
+                       "data ends at byte %zu",
+                       op, at, what, s->len);
 }
 
 static uint64_t le(const unsigned char *p, size_t n)
@@ -110,10 +113,10 @@ static int counted(pk *s, size_t at, int op, size_t lenbytes, const unsigned cha
     uint64_t l = le(s->b + s->pos, lenbytes);
     s->pos += lenbytes;
     if (l > s->len - s->pos)
-        return model_corrupt(s->m,
-                             "truncated pickle: opcode 0x%02x at byte offset %zu announces %llu "
-                             "bytes, but only %zu are left",
-                             op, at, (unsigned long long)l, s->len - s->pos);
+        return mdl_corrupt(s->m,
+                           "truncated pickle: opcode 0x%02x at byte offset %zu announces %llu "
+                           "bytes, but only %zu are left",
+                           op, at, (unsigned long long)l, s->len - s->pos);
     *p = s->b + s->pos;
     *n = (size_t)l;
     s->pos += (size_t)l;
@@ -131,14 +134,14 @@ static int add_global(pk *s, const unsigned char *mod, size_t ml, const unsigned
         if (!strcmp(m->pickle_globals[i], g))
             goto seen;
     if (m->n_pickle_globals < 256 &&
-        model_add_str(&m->pickle_globals, &m->n_pickle_globals, g, strlen(g)))
+        mdl_add_str(&m->pickle_globals, &m->n_pickle_globals, g, strlen(g)))
         return SMX_ENOMEM;
 seen:
     if (!s->first_class_done && strcmp(g, "copyreg _reconstructor") &&
         strcmp(g, "copy_reg _reconstructor") && strcmp(g, "__builtin__ object") &&
         strcmp(g, "builtins object")) {
         s->first_class_done = 1;
-        model_copy(m->pickle_class, sizeof m->pickle_class, g, strlen(g));
+        mdl_copy(m->pickle_class, sizeof m->pickle_class, g, strlen(g));
     }
     if (!strncmp(g, "joblib.", 7))
         s->joblib = 1;
@@ -155,7 +158,7 @@ static int looks_like_payload(const unsigned char *b, size_t n)
         return 1;
     if (n >= 2 && b[0] == '{')
         return 1;
-    return read_binary_sniff(b, n);
+    return mdl_binary_sniff(b, n);
 }
 
 /* Remember a byte string that may be the model. Raw bytes must start like a payload;
@@ -192,7 +195,7 @@ static int value_pushed(pk *s, const char *text)
         for (size_t i = 0; i < s->m->n_attrs; i++)
             have |= !strcmp(s->m->attrs[i].key, s->pending_attr);
         if (!have &&
-            model_add_attr(s->m, s->pending_attr, strlen(s->pending_attr), text, strlen(text)))
+            mdl_add_attr(s->m, s->pending_attr, strlen(s->pending_attr), text, strlen(text)))
             return SMX_ENOMEM;
     }
     s->pending_attr[0] = 0;
@@ -353,211 +356,271 @@ static void resync(pk *s, size_t from)
     }
 }
 
+#define NOT_MINE (-1) /* an opcode handler does not know this opcode */
+
+/* Opcodes without an argument: marks, containers, tuples, booleans, None, reductions. */
+static int op_plain(pk *s, int op)
+{
+    switch (op) {
+    case '(':
+    case '0':
+    case '1':
+    case '2':
+    case 'N':
+    case 'Q':
+    case 'R':
+    case 'a':
+    case 'b':
+    case 'd':
+    case '}':
+    case 'e':
+    case 'l':
+    case ']':
+    case 'o':
+    case 's':
+    case 't':
+    case ')':
+    case 'u':
+    case 0x81:
+    case 0x85:
+    case 0x86:
+    case 0x87:
+    case 0x88:
+    case 0x89:
+    case 0x8f:
+    case 0x90:
+    case 0x91:
+    case 0x92:
+    case 0x97:
+    case 0x98:
+        s->binary_ops |= op == '}' || op == ']' || op == ')' || op == 'e' || op == 'u';
+        if (op == 0x88 || op == 0x89)
+            return value_pushed(s, op == 0x88 ? "True" : "False");
+        if (op != '0' && op != '1' && op != '2' && op != '(')
+            push(s, IT_NONE, NULL, 0);
+        if (op == 0x97)
+            s->oob = 1;
+        return 0;
+    default:
+        return NOT_MINE;
+    }
+}
+
+/* A decimal memo index on its own line (protocol 0 PUT and GET). */
+static int line_index(pk *s, size_t at, int op, size_t *idx)
+{
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    int rc = line(s, at, op, &p, &n);
+    if (rc)
+        return rc;
+    char num[48];
+    snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
+    *idx = (size_t)strtoul(num, NULL, 10);
+    return 0;
+}
+
+/* The memo: MEMOIZE, PUT/BINPUT/LONG_BINPUT, GET/BINGET/LONG_BINGET. */
+static int op_memo(pk *s, size_t at, int op)
+{
+    size_t idx, n = op == 'q' || op == 'h' ? 1 : 4;
+    int rc;
+    switch (op) {
+    case 0x94: /* MEMOIZE */
+        return memo_put(s, s->next_memo++);
+    case 'p': /* PUT */
+        return (rc = line_index(s, at, op, &idx)) ? rc : memo_put(s, idx);
+    case 'g': /* GET */
+        if ((rc = line_index(s, at, op, &idx)) == 0)
+            memo_get(s, idx);
+        return rc;
+    case 'q':
+    case 'r':
+    case 'h':
+    case 'j':
+        if (s->len - s->pos < n)
+            return trunc_err(s, at, op, "a memo index");
+        idx = (size_t)le(s->b + s->pos, n);
+        s->pos += n;
+        if (op == 'h' || op == 'j') {
+            memo_get(s, idx);
+            return 0;
+        }
+        s->binary_ops = 1;
+        return memo_put(s, idx);
+    default:
+        return NOT_MINE;
+    }
+}
+
+/* A binary number (BININT, BININT1, BININT2, BINFLOAT, EXT1/2/4) as text in num. */
+static int binary_number(pk *s, size_t at, int op, char *num, size_t cap)
+{
+    size_t n = op == 'J' || op == 0x84 ? 4 : op == 'K' || op == 0x82 ? 1 : op == 'G' ? 8 : 2;
+    if (s->len - s->pos < n)
+        return trunc_err(s, at, op, "its argument");
+    if (op == 'J') {
+        snprintf(num, cap, "%d", (int32_t)le(s->b + s->pos, 4));
+    } else if (op == 'G') {
+        uint64_t u = 0;
+        for (size_t i = 0; i < 8; i++)
+            u = u << 8 | s->b[s->pos + i];
+        double dv;
+        memcpy(&dv, &u, 8);
+        snprintf(num, cap, "%.17g", dv);
+    } else {
+        snprintf(num, cap, "%llu", (unsigned long long)le(s->b + s->pos, n));
+    }
+    s->pos += n;
+    s->binary_ops = 1;
+    return 0;
+}
+
+/* Numbers: text (FLOAT, INT, LONG, PERSID), binary, and LONG1/LONG4. */
+static int op_number(pk *s, size_t at, int op)
+{
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    char num[48];
+    int rc;
+    switch (op) {
+    case 'F':
+    case 'I':
+    case 'L':
+    case 'P':
+        if ((rc = line(s, at, op, &p, &n)))
+            return rc;
+        snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
+        size_t nl = strlen(num);
+        if (nl && num[nl - 1] == 'L') /* Python 2 long: "10L" */
+            num[nl - 1] = 0;
+        return value_pushed(s, num);
+    case 'J':
+    case 'K':
+    case 'M':
+    case 'G':
+    case 0x82:
+    case 0x83:
+    case 0x84:
+        return (rc = binary_number(s, at, op, num, sizeof num)) ? rc : value_pushed(s, num);
+    case 0x8a:
+    case 0x8b: /* LONG1, LONG4 */
+        return (rc = counted(s, at, op, op == 0x8a ? 1 : 4, &p, &n)) ? rc : value_pushed(s, "long");
+    default:
+        return NOT_MINE;
+    }
+}
+
+/* Strings and bytes: protocol 0 text (STRING, UNICODE), counted ones (2+ and 3+). */
+static int op_string(pk *s, size_t at, int op)
+{
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    int rc;
+    switch (op) {
+    case 'S':
+    case 'V':
+        if ((rc = line(s, at, op, &p, &n)) == 0)
+            string_pushed(s, op == 'S' ? IT_QSTR : IT_RAWUNI, p, n);
+        return rc;
+    case 'T':
+    case 'U':
+    case 'X':
+    case 0x8c:
+    case 0x8d:
+    case 'B':
+    case 'C':
+    case 0x8e:
+    case 0x96: {
+        size_t lb = op == 'U' || op == 'C' || op == 0x8c     ? 1
+                    : op == 0x8d || op == 0x8e || op == 0x96 ? 8
+                                                             : 4;
+        if ((rc = counted(s, at, op, lb, &p, &n)) == 0) {
+            it_kind k = op == 'T' || op == 'U'                  ? IT_STR
+                        : op == 'X' || op == 0x8c || op == 0x8d ? IT_UNICODE
+                                                                : IT_BYTES;
+            string_pushed(s, k, p, n);
+        }
+        s->binary_ops = 1;
+        return rc;
+    }
+    default:
+        return NOT_MINE;
+    }
+}
+
+/* Classes: GLOBAL and INST ("module\nname\n"), STACK_GLOBAL (the last two strings). */
+static int op_global(pk *s, size_t at, int op)
+{
+    const unsigned char *p = NULL, *p2 = NULL;
+    size_t n = 0, n2 = 0;
+    int rc;
+    if (op == 'c' || op == 'i') {
+        if ((rc = line(s, at, op, &p, &n)) == 0 && (rc = line(s, at, op, &p2, &n2)) == 0)
+            rc = add_global(s, p, n, p2, n2);
+        return rc;
+    }
+    if (op != 0x93)
+        return NOT_MINE;
+    item a = s->last[0], b = s->last[1];
+    if (a.kind == IT_NONE || b.kind == IT_NONE)
+        return add_global(s, (const unsigned char *)"?", 1, (const unsigned char *)"?", 1);
+    return add_global(s, a.p, a.n, b.p, b.n);
+}
+
+/* Walk the opcodes to STOP. An opcode no handler knows ends the walk: in a joblib pickle
+ * (numpy array bytes follow), or as corruption. */
 static int scan(pk *s)
 {
-    int proto = -1, binary_ops = 0;
+    s->proto = -1;
     for (;;) {
         if (s->pos >= s->len)
-            return model_corrupt(s->m,
-                                 "truncated pickle: the data ends at byte offset %zu without the "
-                                 "STOP opcode ('.')",
-                                 s->pos);
+            return mdl_corrupt(s->m,
+                               "truncated pickle: the data ends at byte offset %zu without the "
+                               "STOP opcode ('.')",
+                               s->pos);
         size_t at = s->pos;
-        int op = s->b[s->pos++];
-        const unsigned char *p = NULL, *p2 = NULL;
-        size_t n = 0, n2 = 0;
-        int rc = 0;
-        char num[48];
-        switch (op) {
-        case '.': /* STOP */
-            s->m->pickle_protocol = proto >= 0 ? proto : binary_ops ? 1 : 0;
+        int op = s->b[s->pos++], rc;
+        if (op == '.') { /* STOP */
+            s->m->pickle_protocol = s->proto >= 0 ? s->proto : s->binary_ops ? 1 : 0;
             return 0;
-        case 0x80: /* PROTO */
+        }
+        if (op == 0x80) { /* PROTO */
             if (s->pos >= s->len)
                 return trunc_err(s, at, op, "the protocol number");
-            proto = s->b[s->pos++];
-            if (proto > 5)
-                return model_corrupt(s->m,
-                                     "corrupt pickle: protocol %d at byte offset %zu, expected "
-                                     "0-5",
-                                     proto, at);
-            break;
-        case 0x95: /* FRAME */
+            s->proto = s->b[s->pos++];
+            if (s->proto > 5)
+                return mdl_corrupt(s->m,
+                                   "corrupt pickle: protocol %d at byte offset %zu, expected 0-5",
+                                   s->proto, at);
+            continue;
+        }
+        if (op == 0x95) { /* FRAME */
             if (s->len - s->pos < 8)
                 return trunc_err(s, at, op, "an 8-byte frame length");
             s->pos += 8;
-            break;
-        case '(':
-        case '0':
-        case '1':
-        case '2':
-        case 'N':
-        case 'Q':
-        case 'R':
-        case 'a':
-        case 'b':
-        case 'd':
-        case '}':
-        case 'e':
-        case 'l':
-        case ']':
-        case 'o':
-        case 's':
-        case 't':
-        case ')':
-        case 'u':
-        case 0x81:
-        case 0x85:
-        case 0x86:
-        case 0x87:
-        case 0x88:
-        case 0x89:
-        case 0x8f:
-        case 0x90:
-        case 0x91:
-        case 0x92:
-        case 0x97:
-        case 0x98:
-            binary_ops |= op == '}' || op == ']' || op == ')' || op == 'e' || op == 'u';
-            if (op == 0x88 || op == 0x89)
-                rc = value_pushed(s, op == 0x88 ? "True" : "False");
-            else if (op != '0' && op != '1' && op != '2' && op != '(')
-                push(s, IT_NONE, NULL, 0);
-            if (op == 0x97)
-                s->oob = 1;
-            break;
-        case 0x94: /* MEMOIZE */
-            rc = memo_put(s, s->next_memo++);
-            break;
-        case 'p': /* PUT */
-            if ((rc = line(s, at, op, &p, &n)) == 0) {
-                snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
-                rc = memo_put(s, (size_t)strtoul(num, NULL, 10));
-            }
-            break;
-        case 'q':
-        case 'r':
-            n = op == 'q' ? 1 : 4;
-            if (s->len - s->pos < n)
-                return trunc_err(s, at, op, "a memo index");
-            rc = memo_put(s, (size_t)le(s->b + s->pos, n));
-            s->pos += n;
-            binary_ops = 1;
-            break;
-        case 'g': /* GET */
-            if ((rc = line(s, at, op, &p, &n)) == 0) {
-                snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
-                memo_get(s, (size_t)strtoul(num, NULL, 10));
-            }
-            break;
-        case 'h':
-        case 'j':
-            n = op == 'h' ? 1 : 4;
-            if (s->len - s->pos < n)
-                return trunc_err(s, at, op, "a memo index");
-            memo_get(s, (size_t)le(s->b + s->pos, n));
-            s->pos += n;
-            break;
-        case 'F':
-        case 'I':
-        case 'L':
-        case 'P':
-            if ((rc = line(s, at, op, &p, &n)) == 0) {
-                snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
-                size_t nl = strlen(num);
-                if (nl && num[nl - 1] == 'L') /* Python 2 long: "10L" */
-                    num[nl - 1] = 0;
-                rc = value_pushed(s, num);
-            }
-            break;
-        case 'J':
-        case 'K':
-        case 'M':
-        case 'G':
-        case 0x82:
-        case 0x83:
-        case 0x84:
-            n = op == 'J' || op == 0x84 ? 4 : op == 'K' || op == 0x82 ? 1 : op == 'G' ? 8 : 2;
-            if (s->len - s->pos < n)
-                return trunc_err(s, at, op, "its argument");
-            if (op == 'J')
-                snprintf(num, sizeof num, "%d", (int32_t)le(s->b + s->pos, 4));
-            else if (op == 'G') {
-                uint64_t u = 0;
-                for (size_t i = 0; i < 8; i++)
-                    u = u << 8 | s->b[s->pos + i];
-                double dv;
-                memcpy(&dv, &u, 8);
-                snprintf(num, sizeof num, "%.17g", dv);
-            } else
-                snprintf(num, sizeof num, "%llu", (unsigned long long)le(s->b + s->pos, n));
-            s->pos += n;
-            binary_ops = 1;
-            rc = value_pushed(s, num);
-            break;
-        case 0x8a:
-        case 0x8b: /* LONG1, LONG4 */
-            if ((rc = counted(s, at, op, op == 0x8a ? 1 : 4, &p, &n)) == 0)
-                rc = value_pushed(s, "long");
-            break;
-        case 'S':
-        case 'V':
-            if ((rc = line(s, at, op, &p, &n)) == 0)
-                string_pushed(s, op == 'S' ? IT_QSTR : IT_RAWUNI, p, n);
-            break;
-        case 'T':
-        case 'U':
-        case 'X':
-        case 0x8c:
-        case 0x8d:
-        case 'B':
-        case 'C':
-        case 0x8e:
-        case 0x96: {
-            size_t lb = op == 'U' || op == 'C' || op == 0x8c     ? 1
-                        : op == 0x8d || op == 0x8e || op == 0x96 ? 8
-                                                                 : 4;
-            if ((rc = counted(s, at, op, lb, &p, &n)) == 0) {
-                it_kind k = op == 'T' || op == 'U'                  ? IT_STR
-                            : op == 'X' || op == 0x8c || op == 0x8d ? IT_UNICODE
-                                                                    : IT_BYTES;
-                string_pushed(s, k, p, n);
-            }
-            binary_ops = 1;
-            break;
+            continue;
         }
-        case 'c':
-        case 'i': /* GLOBAL, INST: "module\nname\n" */
-            if ((rc = line(s, at, op, &p, &n)) == 0 && (rc = line(s, at, op, &p2, &n2)) == 0)
-                rc = add_global(s, p, n, p2, n2);
-            break;
-        case 0x93: { /* STACK_GLOBAL */
-            item a = s->last[0], b = s->last[1];
-            if (a.kind == IT_NONE || b.kind == IT_NONE)
-                rc = add_global(s, (const unsigned char *)"?", 1, (const unsigned char *)"?", 1);
-            else
-                rc = add_global(s, a.p, a.n, b.p, b.n);
-            break;
-        }
-        default:
-            if (s->joblib) {
-                /* joblib writes numpy array bytes between opcodes, which only its own
-                 * unpickler can step over; look for the Booster's bytes further on */
-                resync(s, at);
-                s->m->pickle_joblib_arrays = 1;
-                s->joblib_stop = at;
-                s->m->pickle_protocol = proto >= 0 ? proto : 1;
-                return 0;
-            }
-            return model_corrupt(s->m, "corrupt pickle: unknown opcode 0x%02x at byte offset %zu",
-                                 op, at);
+        if ((rc = op_plain(s, op)) == NOT_MINE && (rc = op_memo(s, at, op)) == NOT_MINE &&
+            (rc = op_number(s, at, op)) == NOT_MINE && (rc = op_string(s, at, op)) == NOT_MINE &&
+            (rc = op_global(s, at, op)) == NOT_MINE) {
+            if (!s->joblib)
+                return mdl_corrupt(s->m, "corrupt pickle: unknown opcode 0x%02x at byte offset %zu",
+                                   op, at);
+            /* joblib writes numpy array bytes between opcodes, which only its own unpickler
+             * can step over; look for the Booster's bytes further on */
+            resync(s, at);
+            s->m->pickle_joblib_arrays = 1;
+            s->joblib_stop = at;
+            s->m->pickle_protocol = s->proto >= 0 ? s->proto : 1;
+            return 0;
         }
         if (rc)
             return rc;
     }
 }
 
-int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
+int mdl_pickle_read(const mdl_ctx *ctx, const unsigned char *b, size_t len, compat_model_info *m)
 {
     pk s;
     memset(&s, 0, sizeof s);
@@ -575,8 +638,8 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
         snprintf(extra, sizeof extra, ", joblib numpy data inline at byte %zu", s.joblib_stop);
     else if (s.oob)
         snprintf(extra, sizeof extra, ", out-of-band buffers (protocol 5 NEXT_BUFFER)");
-    model_detail(m, "pickle protocol %d of %s%s", m->pickle_protocol,
-                 m->pickle_class[0] ? m->pickle_class : "a builtin value", extra);
+    mdl_detail(m, "pickle protocol %d of %s%s", m->pickle_protocol,
+               m->pickle_class[0] ? m->pickle_class : "a builtin value", extra);
 
     /* the embedded model: the first candidate that identifies as XGBoost bytes */
     for (size_t i = 0; i < s.n_cands; i++) {
@@ -603,7 +666,7 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
         }
         char saved_detail[sizeof m->detail];
         memcpy(saved_detail, m->detail, sizeof saved_detail);
-        rc = identify_payload(p, n, m);
+        rc = ctx->payload(ctx, p, n, m);
         m->format = COMPAT_FMT_PICKLE;
         if (m->payload == COMPAT_PAYLOAD_NONE) {
             free(own);
@@ -615,15 +678,84 @@ int read_pickle(const unsigned char *b, size_t len, compat_model_info *m)
         if (!own)
             memcpy(m->payload_bytes, p, n);
         m->payload_len = n;
-        model_detail(m, "%s; payload: %s (%zu bytes at pickle byte offset %zu)", saved_detail,
-                     compat_payload_name(m->payload), n, (size_t)(c.p - b));
+        mdl_detail(m, "%s; payload: %s (%zu bytes at pickle byte offset %zu)", saved_detail,
+                   compat_payload_name(m->payload), n, (size_t)(c.p - b));
         if (m->corrupt) {
             char pre[96];
             snprintf(pre, sizeof pre,
                      "in the payload at pickle byte offset %zu: ", (size_t)(c.p - b));
-            model_prefix_problem(m, pre);
+            mdl_prefix_problem(m, pre);
         }
         return rc == SMX_ENOMEM ? rc : SMX_OK;
     }
     return SMX_OK;
 }
+
+/* ---- the entries ------------------------------------------------------------------------ */
+
+int mdl_pickle_sniff(const unsigned char *b, size_t len)
+{
+    if (len >= 2 && b[0] == 0x80 && b[1] <= 5)
+        return 1;
+    /* protocol 0/1 openings of an object pickle */
+    if (len >= 3 && (b[0] == 'c' || b[0] == '(') &&
+        (!memcmp(b, "ccopy_reg\n", len < 10 ? len : 10) ||
+         !memcmp(b, "cxgboost", len < 8 ? len : 8) || !memcmp(b, "(dp0", len < 4 ? len : 4) ||
+         !memcmp(b, "(i", len < 2 ? len : 2)))
+        return 1;
+    if (len >= 2 && b[0] == 'c' && isalpha(b[1]) && memchr(b, '\n', len < 128 ? len : 128))
+        return 1;
+    return 0;
+}
+
+/* Pickles whose top-level object is not an XGBoost one. */
+void mdl_pickle_classify(compat_model_info *m)
+{
+    const char *c = m->pickle_class;
+    int xgb = 0;
+    for (size_t i = 0; i < m->n_pickle_globals; i++)
+        xgb |= !strncmp(m->pickle_globals[i], "xgboost.", 8);
+    char what[128];
+    if (!strncmp(c, "sklearn.", 8)) {
+        snprintf(what, sizeof what, "scikit-learn pickle (%.60s)%s", c,
+                 xgb ? " wrapping an XGBoost model" : "");
+        mdl_foreign(m, what);
+    } else if (!strncmp(c, "lightgbm.", 9)) {
+        mdl_foreign(m, "LightGBM pickle");
+    } else if (!strncmp(c, "catboost.", 9)) {
+        mdl_foreign(m, "CatBoost pickle");
+    }
+}
+
+static int proto_sniff(const unsigned char *b, size_t len)
+{
+    return len >= 2 && b[0] == 0x80 && b[1] <= 5;
+}
+
+static int proto_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
+{
+    int rc = mdl_pickle_read(c, b, len, m);
+    mdl_pickle_classify(m);
+    return rc;
+}
+
+/* Protocol 0/1 pickles have no PROTO opcode: what looks like one is tried last. */
+static int text_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
+{
+    int rc = mdl_pickle_read(c, b, len, m);
+    if (rc == SMX_EFORMAT && !m->n_pickle_globals) {
+        /* not convincingly a pickle after all */
+        m->format = COMPAT_FMT_UNKNOWN;
+        m->corrupt = 0;
+        m->problem[0] = 0;
+        mdl_detail(m, "unrecognised bytes");
+        return SMX_OK;
+    }
+    mdl_pickle_classify(m);
+    return rc;
+}
+
+const mdl_format mdl_pickle = {
+    .name = "pickle (protocol 2+)", .sniff = proto_sniff, .read = proto_read};
+const mdl_format mdl_pickle_text = {
+    .name = "pickle (protocol 0/1)", .sniff = mdl_pickle_sniff, .read = text_read};

@@ -124,7 +124,7 @@ static void compare(const compat_model_info *m, const float *X, int iteration_en
     compat_pred_free(&got);
 }
 
-Test(refpredict, equals_xgboost_for_every_objective_booster_and_format)
+Test(model_predict, equals_xgboost_for_every_objective_booster_and_format)
 {
     compat_xgb *x;
     smx_err err = {0};

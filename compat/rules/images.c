@@ -10,7 +10,7 @@
  * never guesses: a repository it does not know is "not an XGBoost image", the legacy
  * repository is reported as such, and an account that is not AWS's for that region is said.
  */
-#include "compat.h"
+#include "rules.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -73,43 +73,33 @@ static int all_digits(const char *s, size_t n)
     return 1;
 }
 
-int compat_image_parse(const char *uri, compat_image *im, smx_err *err)
+/* ACCOUNT.dkr.ecr.REGION.DOMAIN/REPOSITORY[:TAG|@DIGEST] into im; 0, or -1 (im->note says). */
+static int split_uri(const char *uri, compat_image *im)
 {
-    memset(im, 0, sizeof *im);
-    pthread_once(&images_once, load_images);
-    if (!images)
-        return smx_fail(err, SMX_ERUNTIME, "the embedded image table does not parse");
-    if (!uri || !*uri)
-        return smx_fail(err, SMX_EINVAL, "empty image URI");
-    snprintf(im->uri, sizeof im->uri, "%s", uri);
-    im->kind = COMPAT_IMAGE_OTHER;
-
-    /* ACCOUNT.dkr.ecr.REGION.DOMAIN/REPOSITORY[:TAG|@DIGEST] */
     const char *slash = strchr(uri, '/');
     const char *p = strstr(uri, ".dkr.ecr.");
     if (!slash || !p || p > slash || !all_digits(uri, (size_t)(p - uri))) {
         snprintf(im->note, sizeof im->note,
                  "not an Amazon ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)");
-        return SMX_OK;
+        return -1;
     }
     snprintf(im->account, sizeof im->account, "%.*s", (int)(p - uri), uri);
     const char *host_rest = p + strlen(".dkr.ecr.");
     size_t host_len = (size_t)(slash - host_rest);
     const char *dom = NULL;
-    for (const char *const *d = domains; *d; d++) {
+    for (const char *const *d = domains; *d && !dom; d++) {
         size_t dl = strlen(*d);
         if (host_len > dl + 1 && !strncmp(host_rest + host_len - dl, *d, dl) &&
             host_rest[host_len - dl - 1] == '.') {
             dom = *d;
             snprintf(im->region, sizeof im->region, "%.*s", (int)(host_len - dl - 1), host_rest);
             snprintf(im->domain, sizeof im->domain, "%s", *d);
-            break;
         }
     }
     if (!dom) {
         snprintf(im->note, sizeof im->note, "ECR host '%.*s' is not in a known AWS partition",
                  (int)(slash - uri), uri);
-        return SMX_OK;
+        return -1;
     }
     const char *repo = slash + 1;
     const char *at = strchr(repo, '@'), *colon = strrchr(repo, ':');
@@ -125,37 +115,36 @@ int compat_image_parse(const char *uri, compat_image *im, smx_err *err)
         snprintf(im->tag, sizeof im->tag, "latest");
     }
     snprintf(im->repository, sizeof im->repository, "%.*s", (int)repo_len, repo);
+    return 0;
+}
 
-    if (!strcmp(im->repository, "xgboost")) {
-        const char *acct = account_for("inference", "1", im->region, NULL);
-        if (acct && !strcmp(acct, im->account) &&
-            (!strcmp(im->tag, "1") || !strcmp(im->tag, "latest") || im->digest[0])) {
-            im->kind = COMPAT_IMAGE_LEGACY;
-            im->official_account = 1;
-            snprintf(im->version, sizeof im->version, "1");
-            snprintf(im->note, sizeof im->note,
-                     "the legacy built-in XGBoost algorithm (repository xgboost, tag 1), not the "
-                     "open-source sagemaker-xgboost container; its loading rules are not modelled");
-            return SMX_OK;
-        }
+/* Repository "xgboost": the legacy built-in algorithm, when the account is AWS's. */
+static void legacy_image(compat_image *im)
+{
+    const char *acct = account_for("inference", "1", im->region, NULL);
+    if (acct && !strcmp(acct, im->account) &&
+        (!strcmp(im->tag, "1") || !strcmp(im->tag, "latest") || im->digest[0])) {
+        im->kind = COMPAT_IMAGE_LEGACY;
+        im->official_account = 1;
+        snprintf(im->version, sizeof im->version, "1");
         snprintf(im->note, sizeof im->note,
-                 "repository 'xgboost' in account %s is not the legacy SageMaker XGBoost image "
-                 "for %s",
-                 im->account, im->region);
-        return SMX_OK;
+                 "the legacy built-in XGBoost algorithm (repository xgboost, tag 1), not the "
+                 "open-source sagemaker-xgboost container; its loading rules are not modelled");
+        return;
     }
-    if (strcmp(im->repository, "sagemaker-xgboost") != 0) {
-        snprintf(im->note, sizeof im->note, "repository '%s' is not a SageMaker XGBoost image",
-                 im->repository);
-        return SMX_OK;
-    }
+    snprintf(im->note, sizeof im->note,
+             "repository 'xgboost' in account %s is not the legacy SageMaker XGBoost image for %s",
+             im->account, im->region);
+}
 
-    /* sagemaker-xgboost: tag = VERSION, VERSION-cpu-py3 (<= 1.0-1) or VERSION-arm64 */
+/* sagemaker-xgboost: tag = VERSION, VERSION-cpu-py3 (<= 1.0-1) or VERSION-arm64. */
+static void sagemaker_image(compat_image *im)
+{
     if (im->digest[0] && !im->tag[0]) {
         im->kind = COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG;
         snprintf(im->note, sizeof im->note,
                  "pinned by digest; the container version cannot be read from the URI");
-        return SMX_OK;
+        return;
     }
     char version[sizeof im->tag];
     memcpy(version, im->tag, sizeof version);
@@ -170,8 +159,8 @@ int compat_image_parse(const char *uri, compat_image *im, smx_err *err)
         im->graviton = 1;
         scope = "inference_graviton";
     }
-    json_t *vers = json_object_get(json_object_get(images, scope), "versions");
-    json_t *ve = json_object_get(vers, version);
+    json_t *ve =
+        json_object_get(json_object_get(json_object_get(images, scope), "versions"), version);
     /* the tag must be spelled exactly as the SDK formats it */
     int shape_ok = 0;
     if (ve) {
@@ -184,23 +173,43 @@ int compat_image_parse(const char *uri, compat_image *im, smx_err *err)
         im->kind = COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG;
         snprintf(im->note, sizeof im->note,
                  "sagemaker-xgboost tag '%s' is not a published container version", im->tag);
-        return SMX_OK;
+        return;
     }
     snprintf(im->version, sizeof im->version, "%.31s", version);
     im->kind = COMPAT_IMAGE_XGBOOST;
     im->container = compat_container_find(version);
     const char *acct = account_for(scope, version, im->region, NULL);
-    if (!acct) {
+    if (!acct)
         snprintf(im->note, sizeof im->note, "sagemaker-xgboost:%s is not published in region %s",
                  im->tag, im->region);
-    } else if (strcmp(acct, im->account) != 0) {
+    else if (strcmp(acct, im->account) != 0)
         snprintf(im->note, sizeof im->note,
                  "account %s is not AWS's sagemaker-xgboost registry for %s (%s): a private copy? "
                  "treated as container %s",
                  im->account, im->region, acct, version);
-    } else {
+    else
         im->official_account = 1;
-    }
+}
+
+int compat_image_parse(const char *uri, compat_image *im, smx_err *err)
+{
+    memset(im, 0, sizeof *im);
+    pthread_once(&images_once, load_images);
+    if (!images)
+        return smx_fail(err, SMX_ERUNTIME, "the embedded image table does not parse");
+    if (!uri || !*uri)
+        return smx_fail(err, SMX_EINVAL, "empty image URI");
+    snprintf(im->uri, sizeof im->uri, "%s", uri);
+    im->kind = COMPAT_IMAGE_OTHER;
+    if (split_uri(uri, im))
+        return SMX_OK;
+    if (!strcmp(im->repository, "xgboost"))
+        legacy_image(im);
+    else if (!strcmp(im->repository, "sagemaker-xgboost"))
+        sagemaker_image(im);
+    else
+        snprintf(im->note, sizeof im->note, "repository '%s' is not a SageMaker XGBoost image",
+                 im->repository);
     return SMX_OK;
 }
 

@@ -1,12 +1,12 @@
 /*
- * Private to compat/: the resolved XGBoost entry points. runtime.c fills them with dlsym;
- * the wrappers in runtime*.c call through them. A NULL pointer means the loaded version
- * does not have that function.
+ * Private to compat/runtime: the resolved XGBoost entry points. lib.c fills them with dlsym;
+ * the wrappers (booster.c, predict.c, dmatrix.c) call through them. A NULL pointer means the
+ * loaded version does not have that function. Shared names carry the rtm_ prefix.
  */
 #ifndef SMXGB_COMPAT_RUNTIME_PRIVATE_H
 #define SMXGB_COMPAT_RUNTIME_PRIVATE_H
 
-#include "compat.h"
+#include "runtime.h"
 
 typedef uint64_t bst_ulong;
 typedef void *BoosterHandle;
@@ -78,6 +78,78 @@ struct compat_booster {
 };
 
 /* Record XGBoost's last error (first line, prefixed) in err; returns SMX_ERUNTIME. */
-int compat_xgb_fail(const compat_xgb *x, smx_err *err, const char *what);
+int rtm_fail(const compat_xgb *x, smx_err *err, const char *what);
+/* This thread's proxy DMatrix for in-place prediction (lib.c), or NULL: the main thread, or a
+ * version without proxies (XGBoost then makes its own). */
+DMatrixHandle rtm_thread_proxy(compat_xgb *x);
+
+/* ---- the child protocol: child.c runs the helper, child_main.c is the helper, wire.c the bytes
+ *
+ * Job, on the helper's stdin until EOF: u64 RTM_JOB_MAGIC, u64 max_memory (its RLIMIT_AS),
+ * blob lib ("" = the default library), u64 how (RTM_LOAD_FILE: load `file` by path as the
+ * container does; RTM_LOAD_SNAPSHOT: restore `payload` as Booster.__setstate__ does), blob
+ * file, blob payload, u64 nrow, u64 ncol, blob X (nrow x ncol float32), blob resave_format
+ * ("" = a load check only), blob resave_file.
+ *
+ * Result, on its stdout, written as it goes (a crash leaves what was written): blob version
+ * (of the library; "" when it did not open), then u64 RTM_MSG_ERR + blob message, or u64
+ * RTM_MSG_OK and, for a load check, u64 num_features (of the loaded booster; 0 unknown), u64
+ * rows, u64 cols, blob predictions (rows = cols = 0:
+ * the blob says why predict failed); for a re-save, blob the new bytes, then rows, cols and
+ * predictions of the original model and of the re-saved one loaded back from resave_file.
+ * All integers are native-endian u64, blobs a u64 length and the bytes.
+ */
+#define RTM_JOB_MAGIC 0x31424f4a42475853ull /* "SXGBJOB1" */
+enum { RTM_MSG_OK = 0, RTM_MSG_ERR = 1 };
+enum { RTM_LOAD_FILE = 0, RTM_LOAD_SNAPSHOT = 1 };
+
+typedef struct rtm_job {
+    uint64_t max_memory;
+    const char *lib;
+    int how;
+    const char *file;
+    const void *payload;
+    uint64_t payload_len;
+    const void *X; /* nrow x ncol float32 (decoded: not necessarily aligned) */
+    uint64_t nrow, ncol;
+    const char *resave_format; /* "" or NULL: a load check */
+    const char *resave_file;
+} rtm_job;
+
+/* A reader over received bytes; bad once anything was missing. */
+typedef struct rtm_rd {
+    const char *p;
+    size_t left;
+    int bad;
+} rtm_rd;
+
+int rtm_put_u64(smx_buf *b, uint64_t v);
+int rtm_put_blob(smx_buf *b, const void *p, uint64_t n);
+uint64_t rtm_get_u64(rtm_rd *r);
+const char *rtm_get_blob(rtm_rd *r, uint64_t *n); /* NULL when bad */
+void rtm_get_str(rtm_rd *r, char *dst, size_t cap);
+int rtm_job_encode(const rtm_job *jb, smx_buf *b);
+/* Decode a job; its pointers point into the bytes. 0, or -1 when malformed. */
+int rtm_job_decode(const void *p, size_t n, rtm_job *jb);
+
+/* How a run of the helper ended. */
+typedef struct rtm_child {
+    smx_buf out;           /* what it wrote on stdout */
+    char stderr_line[512]; /* the first line it wrote on stderr that says something */
+    int status;            /* waitpid status */
+    int timed_out;         /* killed at the deadline */
+} rtm_child;
+
+/*
+ * Run the helper on jb under lim (the deadline here; the memory limit in the helper) and
+ * collect what it wrote. SMX_OK whenever it ran, however it ended (cr says); SMX_EIO when it
+ * could not be started, SMX_ELIMIT when it wrote more than lim->max_memory bytes.
+ */
+int rtm_child_run(const rtm_job *jb, const compat_load_limits *lim, rtm_child *cr, smx_err *err);
+/* Describe how the helper ended when it left no result: "crashed (SIGSEGV): <stderr>"... */
+void rtm_child_death(const rtm_child *cr, const compat_load_limits *lim, char *out, size_t n);
+/* lim's values with the defaults filled in */
+uint64_t rtm_max_memory(const compat_load_limits *lim);
+int rtm_timeout_ms(const compat_load_limits *lim);
 
 #endif

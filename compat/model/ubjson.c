@@ -7,10 +7,11 @@
  * point into the input (zero copy), so memory stays proportional to the number of containers
  * and scalars, not to the size of the tree arrays. Every count is checked against the bytes
  * left before allocating, nesting is limited, and the first problem is reported with its byte
- * offset. model_doc.c then reads the model out of the tree (shared with the JSON reader).
+ * offset. doc.c then reads the model out of the tree (shared with the JSON reader).
  */
 #include "model_private.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ typedef struct ub_member {
 } ub_member;
 
 struct ub_node {
-    md_kind kind;
+    mdl_kind kind;
     size_t off; /* byte offset of the type marker */
     char tmark; /* typed arrays: element marker; 0 otherwise */
     union {
@@ -98,8 +99,8 @@ static size_t left(const ub *p)
 
 static int trunc_err(ub *p, const char *what)
 {
-    return model_corrupt(p->m, "truncated UBJSON: the data ends at byte offset %zu, expected %s",
-                         p->pos, what);
+    return mdl_corrupt(p->m, "truncated UBJSON: the data ends at byte offset %zu, expected %s",
+                       p->pos, what);
 }
 
 static uint64_t be(const unsigned char *q, size_t n)
@@ -134,10 +135,10 @@ static int read_int(ub *p, char t, int64_t *out, const char *what)
 {
     size_t n = elem_size(t);
     if (!n || t == 'd' || t == 'D' || t == 'C')
-        return model_corrupt(p->m,
-                             "corrupt UBJSON at byte offset %zu: expected an integer type marker "
-                             "for %s, found 0x%02x",
-                             p->pos - 1, what, (unsigned char)t);
+        return mdl_corrupt(p->m,
+                           "corrupt UBJSON at byte offset %zu: expected an integer type marker "
+                           "for %s, found 0x%02x",
+                           p->pos - 1, what, (unsigned char)t);
     if (left(p) < n)
         return trunc_err(p, what);
     uint64_t v = be(p->b + p->pos, n);
@@ -182,10 +183,10 @@ static int read_len(ub *p, size_t limit, size_t *out, const char *what)
     if (limit > left(p)) /* the limit is never more than what follows the length itself */
         limit = left(p);
     if (v < 0 || (uint64_t)v > limit)
-        return model_corrupt(p->m,
-                             "%s UBJSON at byte offset %zu: %s is %lld, but only %zu bytes are "
-                             "left",
-                             v < 0 ? "corrupt" : "truncated", at, what, (long long)v, limit);
+        return mdl_corrupt(p->m,
+                           "%s UBJSON at byte offset %zu: %s is %lld, but only %zu bytes are "
+                           "left",
+                           v < 0 ? "corrupt" : "truncated", at, what, (long long)v, limit);
     *out = (size_t)v;
     return 0;
 }
@@ -210,7 +211,7 @@ static int grow(ub *p, void **v, size_t *cap, size_t n, size_t esz)
 static int parse_array(ub *p, ub_node *node, int depth)
 {
     size_t at = p->pos - 1;
-    node->kind = MD_ARR;
+    node->kind = MDL_ARR;
     if (left(p) && p->b[p->pos] == '$') {
         p->pos++;
         if (!left(p))
@@ -218,25 +219,25 @@ static int parse_array(ub *p, ub_node *node, int depth)
         char et = (char)p->b[p->pos++];
         size_t es = elem_size(et);
         if (!es)
-            return model_corrupt(p->m,
-                                 "corrupt UBJSON at byte offset %zu: typed array of 0x%02x "
-                                 "elements, expected one of i U I l L d D",
-                                 p->pos - 1, (unsigned char)et);
+            return mdl_corrupt(p->m,
+                               "corrupt UBJSON at byte offset %zu: typed array of 0x%02x "
+                               "elements, expected one of i U I l L d D",
+                               p->pos - 1, (unsigned char)et);
         if (!left(p) || p->b[p->pos] != '#')
-            return left(p) ? model_corrupt(p->m,
-                                           "corrupt UBJSON at byte offset %zu: expected '#' and "
-                                           "a count after the typed-array type",
-                                           p->pos)
+            return left(p) ? mdl_corrupt(p->m,
+                                         "corrupt UBJSON at byte offset %zu: expected '#' and "
+                                         "a count after the typed-array type",
+                                         p->pos)
                            : trunc_err(p, "'#' and the count of a typed array");
         p->pos++;
         size_t n;
         if (read_len(p, left(p), &n, "the typed-array count"))
             return SMX_EFORMAT;
         if (n > left(p) / es)
-            return model_corrupt(p->m,
-                                 "truncated UBJSON: the typed array at byte offset %zu holds "
-                                 "%zu elements of %zu bytes, but only %zu bytes are left",
-                                 at, n, es, left(p));
+            return mdl_corrupt(p->m,
+                               "truncated UBJSON: the typed array at byte offset %zu holds "
+                               "%zu elements of %zu bytes, but only %zu bytes are left",
+                               at, n, es, left(p));
         node->tmark = et;
         node->u.s.p = p->b + p->pos;
         node->u.s.n = n;
@@ -286,7 +287,7 @@ static int parse_array(ub *p, ub_node *node, int depth)
 
 static int parse_object(ub *p, ub_node *node, int depth)
 {
-    node->kind = MD_OBJ;
+    node->kind = MDL_OBJ;
     size_t cap = 0, n = 0;
     for (;;) {
         while (left(p) && p->b[p->pos] == 'N')
@@ -320,11 +321,11 @@ static int parse_object(ub *p, ub_node *node, int depth)
 
 static int parse_value(ub *p, char t, ub_node **out, int depth)
 {
-    if (depth > MODEL_MAX_DEPTH)
-        return model_corrupt(p->m,
-                             "corrupt UBJSON at byte offset %zu: containers nested more than %d "
-                             "deep",
-                             p->pos, MODEL_MAX_DEPTH);
+    if (depth > MDL_MAX_DEPTH)
+        return mdl_corrupt(p->m,
+                           "corrupt UBJSON at byte offset %zu: containers nested more than %d "
+                           "deep",
+                           p->pos, MDL_MAX_DEPTH);
     ub_node *n = arena_alloc(p, sizeof *n);
     if (!n)
         return ENOMEM_RC;
@@ -337,11 +338,11 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
     case '[':
         return parse_array(p, n, depth);
     case 'Z':
-        n->kind = MD_NULL;
+        n->kind = MDL_NULL;
         return 0;
     case 'T':
     case 'F':
-        n->kind = MD_BOOL;
+        n->kind = MDL_BOOL;
         n->u.i = t == 'T';
         return 0;
     case 'i':
@@ -349,7 +350,7 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
     case 'I':
     case 'l':
     case 'L':
-        n->kind = MD_INT;
+        n->kind = MDL_INT;
         return read_int(p, t, &n->u.i, "an integer");
     case 'd':
     case 'D': {
@@ -358,7 +359,7 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
             return trunc_err(p, "a number");
         uint64_t v = be(p->b + p->pos, es);
         p->pos += es;
-        n->kind = MD_REAL;
+        n->kind = MDL_REAL;
         if (es == 4) {
             uint32_t u = (uint32_t)v;
             float f;
@@ -372,7 +373,7 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
     case 'C':
         if (!left(p))
             return trunc_err(p, "a char");
-        n->kind = MD_STR;
+        n->kind = MDL_STR;
         n->u.s.p = p->b + p->pos++;
         n->u.s.n = 1;
         return 0;
@@ -381,33 +382,33 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
         size_t l;
         if (read_len(p, left(p), &l, "a string length"))
             return SMX_EFORMAT;
-        n->kind = MD_STR;
+        n->kind = MDL_STR;
         n->u.s.p = p->b + p->pos;
         n->u.s.n = l;
         p->pos += l;
         return 0;
     }
     default:
-        return model_corrupt(p->m,
-                             "corrupt UBJSON at byte offset %zu: unknown type marker 0x%02x, "
-                             "expected one of { [ S i U I l L d D T F Z",
-                             p->pos - 1, (unsigned char)t);
+        return mdl_corrupt(p->m,
+                           "corrupt UBJSON at byte offset %zu: unknown type marker 0x%02x, "
+                           "expected one of { [ S i U I l L d D T F Z",
+                           p->pos - 1, (unsigned char)t);
     }
 }
 
 /* ---- the document view ------------------------------------------------------------------- */
 
-static md_kind k_kind(const mdoc *d, mnode n)
+static mdl_kind k_kind(const mdl_doc *d, mdl_node n)
 {
     (void)d;
-    return n ? ((const ub_node *)n)->kind : MD_NULL;
+    return n ? ((const ub_node *)n)->kind : MDL_NULL;
 }
 
-static mnode k_get(const mdoc *d, mnode obj, const char *key)
+static mdl_node k_get(const mdl_doc *d, mdl_node obj, const char *key)
 {
     (void)d;
     const ub_node *o = obj;
-    if (!o || o->kind != MD_OBJ)
+    if (!o || o->kind != MDL_OBJ)
         return NULL;
     size_t kl = strlen(key);
     for (size_t i = 0; i < o->u.o.n; i++)
@@ -416,24 +417,24 @@ static mnode k_get(const mdoc *d, mnode obj, const char *key)
     return NULL;
 }
 
-static size_t k_size(const mdoc *d, mnode n)
+static size_t k_size(const mdl_doc *d, mdl_node n)
 {
     (void)d;
     const ub_node *a = n;
     if (!a)
         return 0;
-    if (a->kind == MD_OBJ)
+    if (a->kind == MDL_OBJ)
         return a->u.o.n;
-    if (a->kind != MD_ARR)
+    if (a->kind != MDL_ARR)
         return 0;
     return a->tmark ? a->u.s.n : a->u.a.n;
 }
 
-static mnode k_at(const mdoc *d, mnode arr, size_t i)
+static mdl_node k_at(const mdl_doc *d, mdl_node arr, size_t i)
 {
     (void)d;
     const ub_node *a = arr;
-    if (!a || a->kind != MD_ARR || a->tmark || i >= a->u.a.n)
+    if (!a || a->kind != MDL_ARR || a->tmark || i >= a->u.a.n)
         return NULL;
     return a->u.a.v[i];
 }
@@ -443,14 +444,14 @@ static int scalar_num(const ub_node *n, double *out)
     if (!n)
         return -1;
     switch (n->kind) {
-    case MD_INT:
-    case MD_BOOL:
+    case MDL_INT:
+    case MDL_BOOL:
         *out = (double)n->u.i;
         return 0;
-    case MD_REAL:
+    case MDL_REAL:
         *out = n->u.r;
         return 0;
-    case MD_STR: {
+    case MDL_STR: {
         char tmp[64];
         if (n->u.s.n == 0 || n->u.s.n >= sizeof tmp)
             return -1;
@@ -465,11 +466,11 @@ static int scalar_num(const ub_node *n, double *out)
     }
 }
 
-static int k_num_at(const mdoc *d, mnode arr, size_t i, double *out)
+static int k_num_at(const mdl_doc *d, mdl_node arr, size_t i, double *out)
 {
     (void)d;
     const ub_node *a = arr;
-    if (!a || a->kind != MD_ARR)
+    if (!a || a->kind != MDL_ARR)
         return -1;
     if (!a->tmark)
         return i < a->u.a.n ? scalar_num(a->u.a.v[i], out) : -1;
@@ -507,65 +508,66 @@ static int k_num_at(const mdoc *d, mnode arr, size_t i, double *out)
     return 0;
 }
 
-static int k_num(const mdoc *d, mnode n, double *out)
+static int k_num(const mdl_doc *d, mdl_node n, double *out)
 {
     (void)d;
     return scalar_num(n, out);
 }
 
-static const char *k_str(const mdoc *d, mnode n, size_t *len)
+static const char *k_str(const mdl_doc *d, mdl_node n, size_t *len)
 {
     (void)d;
     const ub_node *s = n;
-    if (!s || s->kind != MD_STR)
+    if (!s || s->kind != MDL_STR)
         return NULL;
     *len = s->u.s.n;
     return (const char *)s->u.s.p;
 }
 
-static mnode k_member(const mdoc *d, mnode obj, size_t i, const char **key, size_t *klen)
+static mdl_node k_member(const mdl_doc *d, mdl_node obj, size_t i, const char **key, size_t *klen)
 {
     (void)d;
     const ub_node *o = obj;
-    if (!o || o->kind != MD_OBJ || i >= o->u.o.n)
+    if (!o || o->kind != MDL_OBJ || i >= o->u.o.n)
         return NULL;
     *key = (const char *)o->u.o.v[i].key;
     *klen = o->u.o.v[i].klen;
     return o->u.o.v[i].v;
 }
 
-static int k_elem_kind(const mdoc *d, mnode arr)
+static int k_elem_kind(const mdl_doc *d, mdl_node arr)
 {
     (void)d;
     const ub_node *a = arr;
-    if (!a || a->kind != MD_ARR)
+    if (!a || a->kind != MDL_ARR)
         return 0;
     if (a->tmark)
         return a->tmark == 'd' || a->tmark == 'D' ? 0 : 2;
     if (!a->u.a.n)
         return 0;
-    md_kind k = a->u.a.v[0]->kind;
-    return k == MD_BOOL ? 1 : k == MD_INT ? 2 : 0;
+    mdl_kind k = a->u.a.v[0]->kind;
+    return k == MDL_BOOL ? 1 : k == MDL_INT ? 2 : 0;
 }
 
-static size_t k_offset(const mdoc *d, mnode n)
+static size_t k_offset(const mdl_doc *d, mdl_node n)
 {
     (void)d;
     return n ? ((const ub_node *)n)->off : (size_t)-1;
 }
 
-int read_ubjson(const unsigned char *b, size_t len, compat_model_info *m)
+static int ubjson_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
 {
+    (void)c;
     ub p = {b, len, 0, NULL, m, 0, 0};
     m->format = COMPAT_FMT_UBJSON;
     m->payload = COMPAT_PAYLOAD_UBJ;
-    model_detail(m, "UBJSON model");
+    mdl_detail(m, "UBJSON model");
     ub_node *root = NULL;
     char t = 0;
     int rc = read_marker(&p, &t, "the top-level object");
     if (!rc && t != '{')
-        rc = model_corrupt(m, "corrupt UBJSON at byte offset 0: expected '{', found 0x%02x",
-                           (unsigned char)t);
+        rc = mdl_corrupt(m, "corrupt UBJSON at byte offset 0: expected '{', found 0x%02x",
+                         (unsigned char)t);
     if (!rc)
         rc = parse_value(&p, t, &root, 0);
     if (rc) {
@@ -574,11 +576,55 @@ int read_ubjson(const unsigned char *b, size_t len, compat_model_info *m)
     }
     m->ubj_typed_f64 = p.typed_f64;
     m->ubj_typed_i8 = p.typed_i8;
-    mdoc d = {NULL,  k_kind,   k_get,       k_size, k_at, k_num_at, k_num,
-              k_str, k_member, k_elem_kind, 0,      NULL, NULL,     k_offset};
-    rc = model_doc_extract(&d, root, m, 1);
+    mdl_doc d = {NULL,  k_kind,   k_get,       k_size, k_at, k_num_at, k_num,
+                 k_str, k_member, k_elem_kind, 0,      NULL, NULL,     k_offset};
+    rc = mdl_doc_extract(&d, root, m, 1);
     if (rc == SMX_OK && p.pos < len)
-        model_detail(m, "%s, %zu trailing bytes ignored", m->detail, len - p.pos);
+        mdl_detail(m, "%s, %zu trailing bytes ignored", m->detail, len - p.pos);
     arena_free(&p);
     return rc;
 }
+
+/* ---- the entry --------------------------------------------------------------------------- */
+
+/* '{' and then a key length marker (XGBoost writes 'L' or 'i'; any letter is tried) */
+static int ubjson_sniff(const unsigned char *b, size_t len)
+{
+    return len >= 2 && b[0] == '{' && isalpha(b[1]);
+}
+
+/*
+ * The end of a UBJSON model read in part: the last key "version" (its length 7 just before
+ * it), whose value is parsed by the parser above and must be followed by '}' only: XGBoost
+ * writes "version" as the last member of the model (of the snapshot's "Model").
+ */
+static int ubjson_tail(const unsigned char *t, size_t n, compat_model_info *m)
+{
+    size_t i = n;
+    while (i-- > 1 && (t[i - 1] != 7 || n - i < 7 || memcmp(t + i, "version", 7)))
+        ;
+    if (i == 0 || i == (size_t)-1)
+        return -1;
+    compat_model_info *scratch = mdl_info_new(); /* parse errors go here, not into m */
+    if (!scratch)
+        return -1;
+    ub p = {t, n, i + 7, NULL, scratch, 0, 0};
+    ub_node *v = NULL;
+    char mk = 0;
+    int rc = read_marker(&p, &mk, "a value") || parse_value(&p, mk, &v, 1) ? -1 : 0;
+    while (!rc && p.pos < n && (t[p.pos] == '}' || t[p.pos] == 'N'))
+        p.pos++;
+    mdl_doc d = {NULL,  k_kind,   k_get,       k_size, k_at, k_num_at, k_num,
+                 k_str, k_member, k_elem_kind, 0,      NULL, NULL,     k_offset};
+    if (!rc)
+        rc = p.pos == n ? mdl_doc_tail_version(&d, v, m) : -1;
+    arena_free(&p);
+    compat_model_info_free(scratch);
+    return rc;
+}
+
+const mdl_format mdl_ubjson = {.name = "UBJSON",
+                               .sniff = ubjson_sniff,
+                               .read = ubjson_read,
+                               .tail = ubjson_tail,
+                               .other = "UBJSON document that is not an XGBoost model"};

@@ -8,11 +8,9 @@
  * pickles, the container's Python) the verdict is the worst outcome of every rule that holds
  * (fails > wrong-predictions > ok), with one reason per rule, each naming its source.
  *
- * The hint is concrete: when the runtime we have can re-save the model in a format the
- * reader loads correctly, `smxgb convert` with the exact container; otherwise the rule's own
- * advice and the containers that do load the model correctly.
+ * The hint that goes with a verdict is judge.c's; what a re-save would need, convert.c's.
  */
-#include "compat.h"
+#include "rules_private.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -293,23 +291,6 @@ static int reader_in(json_t *o, const compat_reader *r)
     return 1;
 }
 
-static void writer_str(const compat_model_info *m, char *buf, size_t n)
-{
-    char a[32], b[32];
-    if (!known(m->writer_min) && !known(m->writer_max))
-        snprintf(buf, n, "an unknown XGBoost");
-    else if (m->writer_exact || !known(m->writer_max) ||
-             (known(m->writer_min) && !compat_version_cmp(m->writer_min, m->writer_max)))
-        snprintf(
-            buf, n, "XGBoost %s",
-            compat_version_str(known(m->writer_min) ? m->writer_min : m->writer_max, a, sizeof a));
-    else if (!known(m->writer_min))
-        snprintf(buf, n, "XGBoost <= %s", compat_version_str(m->writer_max, a, sizeof a));
-    else
-        snprintf(buf, n, "XGBoost %s-%s", compat_version_str(m->writer_min, a, sizeof a),
-                 compat_version_str(m->writer_max, b, sizeof b));
-}
-
 /* Expand {placeholders} in a rule's text. */
 static char *expand(const char *t, const compat_model_info *m, const compat_reader *r)
 {
@@ -328,10 +309,9 @@ static char *expand(const char *t, const compat_model_info *m, const compat_read
                     val = compat_version_str(r->xgboost, tmp, sizeof tmp);
                 else if (!strcmp(key, "python"))
                     val = r->python ? r->python : "?";
-                else if (!strcmp(key, "writer")) {
-                    writer_str(m, w, sizeof w);
-                    val = w;
-                } else if (!strcmp(key, "foreign"))
+                else if (!strcmp(key, "writer"))
+                    val = compat_writer_text(m, w, sizeof w, COMPAT_WRITER_PREFIX);
+                else if (!strcmp(key, "foreign"))
                     val = m->foreign[0] ? m->foreign : "another kind of file";
                 else if (!strcmp(key, "problem"))
                     val = m->problem;
@@ -396,10 +376,12 @@ void compat_judgement_free(compat_judgement *j)
     memset(j, 0, sizeof *j);
 }
 
-/* The rules alone, no hint. first_hint receives the hint of the first non-ok rule. */
-static int judge_rules(const compat_model_info *m, const char *name, const compat_reader *r,
-                       compat_judgement *out, json_t **first_hint_rule, smx_err *err)
+int rls_apply(const compat_model_info *m, const char *name, const compat_reader *r,
+              compat_judgement *out, char **rule_hint, smx_err *err)
 {
+    json_t *hint_rule = NULL;
+    if (rule_hint)
+        *rule_hint = NULL;
     int rc = get_rules(err);
     if (rc)
         return rc;
@@ -426,8 +408,8 @@ static int judge_rules(const compat_model_info *m, const char *name, const compa
             free(msg);
             if (rc)
                 return smx_fail(err, rc, "out of memory");
-            if (v != COMPAT_VERDICT_OK && first_hint_rule && !*first_hint_rule)
-                *first_hint_rule = rule;
+            if (v != COMPAT_VERDICT_OK && !hint_rule)
+                hint_rule = rule;
             break; /* one outcome per rule */
         }
         json_array_foreach(json_object_get(rule, "notes"), k, o)
@@ -444,180 +426,8 @@ static int judge_rules(const compat_model_info *m, const char *name, const compa
                 return smx_fail(err, rc, "out of memory");
         }
     }
-    return SMX_OK;
-}
-
-/* ---- conversion plan ---------------------------------------------------------------------- */
-
-/* What m would look like re-saved by XGBoost `runtime` in `format`. */
-static compat_model_info resaved(const compat_model_info *m, compat_version runtime,
-                                 const char *format)
-{
-    compat_model_info c = *m;
-    c.format = !strcmp(format, "deprecated") ? COMPAT_FMT_BINARY
-               : !strcmp(format, "ubj")      ? COMPAT_FMT_UBJSON
-                                             : COMPAT_FMT_JSON;
-    c.payload = !strcmp(format, "deprecated") ? COMPAT_PAYLOAD_BIN
-                : !strcmp(format, "ubj")      ? COMPAT_PAYLOAD_UBJ
-                                              : COMPAT_PAYLOAD_JSON;
-    c.writer_min = c.writer_max = runtime;
-    c.writer_exact = 1;
-    c.corrupt = 0;
-    c.pickle_protocol = 0;
-    c.pickle_is_booster = 0;
-    compat_version v31 = {3, 1, 0}, v21 = {2, 1, 0}, v30 = {3, 0, 0}, v32 = {3, 2, 0};
-    c.base_score_array = compat_version_cmp(runtime, v31) >= 0;
-    if (compat_version_cmp(runtime, v21) < 0)
-        c.ubj_typed_f64 = 0;
-    if (compat_version_cmp(runtime, v30) < 0)
-        c.ubj_typed_i8 = 0;
-    c.has_leaf_weights = c.size_leaf_vector > 1 && compat_version_cmp(runtime, v32) >= 0;
-    return c;
-}
-
-static int runtime_writes(compat_version rt, const char *format, const compat_model_info *m)
-{
-    compat_version v16 = {1, 6, 0}, v31 = {3, 1, 0}, v10 = {1, 0, 0};
-    if (!strcmp(format, "deprecated"))
-        return compat_version_cmp(rt, v31) < 0 && !m->has_categorical && m->size_leaf_vector <= 1;
-    if (!strcmp(format, "ubj"))
-        return compat_version_cmp(rt, v16) >= 0;
-    return compat_version_cmp(rt, v10) >= 0;
-}
-
-int compat_convert_plan(const compat_model_info *m, const char *name, compat_version runtime,
-                        const compat_reader *r, const char **format, smx_err *err)
-{
-    *format = NULL;
-    char rv[32], tv[32];
-    compat_version_str(runtime, rv, sizeof rv);
-    compat_version_str(r->xgboost, tv, sizeof tv);
-    if (m->format == COMPAT_FMT_FOREIGN || m->format == COMPAT_FMT_UNKNOWN)
-        return smx_fail(err, SMX_EINVAL, "it is not an XGBoost model%s%s",
-                        m->foreign[0] ? ": " : "", m->foreign);
-    if (m->format == COMPAT_FMT_JOBLIB)
-        return smx_fail(err, SMX_EINVAL,
-                        "a joblib-compressed file: load it with joblib and save_model");
-    if (m->corrupt)
-        return smx_fail(err, SMX_EINVAL, "the model is damaged: %s", m->problem);
-    if (m->format == COMPAT_FMT_PICKLE && (!m->payload_bytes || !m->payload_len))
-        return smx_fail(err, SMX_EINVAL, "no XGBoost model bytes were found in the pickle");
-    /* the runtime has to read it correctly itself (bytes given straight to XGBoost) */
-    compat_reader self = {runtime, NULL, NULL};
-    compat_judgement j = {0};
-    int rc = judge_rules(m, name, &self, &j, NULL, err);
-    if (rc)
-        return rc;
-    if (j.verdict != COMPAT_VERDICT_OK) {
-        smx_buf why = SMX_BUF_INIT;
-        for (size_t i = 0; i < j.n_reasons; i++)
-            if (j.reasons[i].verdict != COMPAT_VERDICT_OK)
-                smx_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", j.reasons[i].rule,
-                               j.reasons[i].message);
-        rc = smx_fail(err, SMX_EINVAL,
-                      "XGBoost %s (the runtime) does not read this model correctly: %s", rv,
-                      why.data ? why.data : "");
-        smx_buf_free(&why);
-        compat_judgement_free(&j);
-        return rc;
-    }
-    compat_judgement_free(&j);
-    static const char *fmts[] = {"deprecated", "ubj", "json"};
-    smx_buf why = SMX_BUF_INIT;
-    for (size_t i = 0; i < 3; i++) {
-        if (!runtime_writes(runtime, fmts[i], m)) {
-            smx_buf_printf(&why, "%s%s: XGBoost %s cannot write it for this model",
-                           why.len ? "; " : "", fmts[i], rv);
-            continue;
-        }
-        compat_model_info c = resaved(m, runtime, fmts[i]);
-        compat_judgement jc = {0};
-        if ((rc = judge_rules(&c, "xgboost-model", r, &jc, NULL, err))) {
-            smx_buf_free(&why);
-            return rc;
-        }
-        if (jc.verdict == COMPAT_VERDICT_OK) {
-            compat_judgement_free(&jc);
-            smx_buf_free(&why);
-            *format = fmts[i];
-            return SMX_OK;
-        }
-        for (size_t k = 0; k < jc.n_reasons; k++)
-            if (jc.reasons[k].verdict != COMPAT_VERDICT_OK) {
-                smx_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", fmts[i],
-                               jc.reasons[k].message);
-                break;
-            }
-        compat_judgement_free(&jc);
-    }
-    rc = smx_fail(err, SMX_EINVAL, "no format XGBoost %s writes loads correctly in XGBoost %s (%s)",
-                  rv, tv, why.data ? why.data : "");
-    smx_buf_free(&why);
-    return rc;
-}
-
-/* ---- the judgement with a hint ------------------------------------------------------------ */
-
-int compat_judge(const compat_model_info *m, const char *name, const compat_reader *r,
-                 const compat_judge_opts *o, compat_judgement *out, smx_err *err)
-{
-    memset(out, 0, sizeof *out);
-    json_t *hint_rule = NULL;
-    int rc = judge_rules(m, name, r, out, &hint_rule, err);
-    if (rc) {
-        compat_judgement_free(out);
-        return rc;
-    }
-    if (out->verdict == COMPAT_VERDICT_OK)
-        return SMX_OK;
-
-    smx_buf h = SMX_BUF_INIT;
-    const char *fmt = NULL;
-    smx_err perr = {0};
-    if (o && known(o->runtime) &&
-        compat_convert_plan(m, name, o->runtime, r, &fmt, &perr) == SMX_OK) {
-        char rv[32];
-        smx_buf_printf(&h,
-                       "run `smxgb convert %s --container %s -o converted.tar.gz`: it re-saves the "
-                       "model as %s with XGBoost %s, which %s loads correctly, and proves the "
-                       "predictions equal",
-                       o->artifact ? o->artifact : "ARTIFACT", r->tag ? r->tag : "TAG",
-                       !strcmp(fmt, "deprecated") ? "a legacy binary"
-                       : !strcmp(fmt, "ubj")      ? "UBJSON"
-                                                  : "JSON",
-                       compat_version_str(o->runtime, rv, sizeof rv),
-                       r->tag ? r->tag : "that container");
-    } else if (hint_rule && json_string_value(json_object_get(hint_rule, "hint"))) {
-        char *t = expand(json_string_value(json_object_get(hint_rule, "hint")), m, r);
-        if (t)
-            smx_buf_puts(&h, t);
-        free(t);
-    }
-    /* which containers do load it correctly */
-    const compat_container *tab;
-    size_t nt;
-    if (compat_containers(&tab, &nt, NULL) == SMX_OK) {
-        smx_buf okl = SMX_BUF_INIT;
-        for (size_t i = 0; i < nt; i++) {
-            compat_reader cr = {tab[i].xgboost, tab[i].python, tab[i].tag};
-            compat_judgement cj = {0};
-            if (judge_rules(m, name, &cr, &cj, NULL, NULL) == SMX_OK &&
-                cj.verdict == COMPAT_VERDICT_OK)
-                smx_buf_printf(&okl, "%s%s", okl.len ? ", " : "", tab[i].tag);
-            compat_judgement_free(&cj);
-        }
-        if (h.len)
-            smx_buf_puts(&h, "; ");
-        if (okl.len)
-            smx_buf_printf(&h, "containers that load it correctly: %s", okl.data);
-        else
-            smx_buf_puts(&h, "no container version loads it correctly as it is");
-        smx_buf_free(&okl);
-    }
-    out->hint = h.data ? h.data : strdup("");
-    if (!out->hint) {
-        compat_judgement_free(out);
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    }
+    const char *h = json_string_value(json_object_get(hint_rule, "hint"));
+    if (rule_hint && h)
+        *rule_hint = expand(h, m, r); /* NULL when out of memory: no hint then */
     return SMX_OK;
 }

@@ -1,0 +1,201 @@
+/*
+ * compat/model: what a model file is, who wrote it and what it predicts, without XGBoost.
+ *
+ * The bottom of compat: XGBoost versions and writer ranges (version.c); identification
+ * (identify.c), which hands the bytes to one reader per format (binary.c, json.c, ubjson.c,
+ * pickle.c, snapshot.c, wrapped.c, foreign.c), whole or as they stream (stream.c); the model
+ * facts the readers extract (compat_model_info, built by info.c and doc.c); and the reference
+ * predictor that evaluates a parsed model (predict.c). Nothing here loads libxgboost or knows
+ * about containers: the load rules (compat/rules) and the runtime (compat/runtime) build on
+ * these facts.
+ */
+#ifndef SMXGB_COMPAT_MODEL_H
+#define SMXGB_COMPAT_MODEL_H
+
+#include "../../base/base.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- versions ---------------------------------------------------------------------------- */
+
+typedef struct compat_version {
+    int major, minor, patch; /* patch -1 = unknown */
+} compat_version;
+
+/* Parse "1.7.4", "1.7", "0.90" into v; returns 0 on success. */
+int compat_version_parse(const char *s, compat_version *v);
+/* <0, 0, >0; an unknown patch compares as 0. */
+int compat_version_cmp(compat_version a, compat_version b);
+/* Format as "1.7.4" (or "1.7" when patch is unknown); returns buf. */
+const char *compat_version_str(compat_version v, char *buf, size_t n);
+
+/* ---- model files: what a file is, who wrote it, what it needs (readers: one file each) --- */
+
+typedef enum compat_format {
+    COMPAT_FMT_UNKNOWN = 0,
+    COMPAT_FMT_BINARY, /* legacy binary ("deprecated"), with or without the binf magic */
+    COMPAT_FMT_JSON,   /* JSON model (save_model *.json) */
+    COMPAT_FMT_UBJSON, /* UBJSON model */
+    COMPAT_FMT_PICKLE, /* a Python pickle (the container tries pickle.load first) */
+    COMPAT_FMT_JOBLIB, /* joblib-compressed pickle (zlib/gzip/bz2/lzma/lz4 wrapped) */
+    COMPAT_FMT_FOREIGN /* recognisably something else: LightGBM, ONNX, sklearn, tar, gzip... */
+} compat_format;
+
+/* What the XGBoost bytes are (for a pickle: what its embedded payload is). */
+typedef enum compat_payload {
+    COMPAT_PAYLOAD_NONE = 0,
+    COMPAT_PAYLOAD_BIN,         /* legacy binary model */
+    COMPAT_PAYLOAD_JSON,        /* JSON model */
+    COMPAT_PAYLOAD_UBJ,         /* UBJSON model */
+    COMPAT_PAYLOAD_SNAP_CFGOFF, /* "CONFIG-offset:" memory snapshot (1.0-1.2) */
+    COMPAT_PAYLOAD_SNAP_JSON,   /* JSON {"Config","Model"} snapshot (1.3-1.5) */
+    COMPAT_PAYLOAD_SNAP_UBJ     /* UBJSON {"Config","Model"} snapshot (1.6+) */
+} compat_payload;
+
+const char *compat_format_name(compat_format f);
+const char *compat_payload_name(compat_payload p);
+
+typedef struct compat_kv {
+    char *key, *value;
+} compat_kv;
+
+typedef struct compat_tree compat_tree; /* a parsed tree, for the reference predictor */
+
+typedef struct compat_model_info {
+    compat_format format;
+    compat_payload payload;
+    char detail[160]; /* e.g. "legacy binary with binf magic", "pickle protocol 4" */
+    /* writer version: exact when stored (JSON/UBJ "version"), else a range */
+    compat_version writer_min, writer_max; /* major -1 = unknown */
+    int writer_exact;
+    char writer_note[160]; /* how the version was inferred */
+    /* learner */
+    char objective[64];
+    char booster[16]; /* gbtree | dart | gblinear */
+    int64_t num_feature, num_class, num_target;
+    char base_score[128];     /* as stored ("5E-1", "[4.5E-1]", "0.5") */
+    int base_score_array;     /* written as a JSON array string (3.1+) */
+    int base_score_is_margin; /* <= 0.90 binary stores the margin */
+    int boost_from_average;   /* -1 unknown */
+    /* trees */
+    int64_t num_trees;
+    int64_t num_parallel_tree;
+    int has_categorical;             /* any split_type == 1 / categories present */
+    int64_t size_leaf_vector;        /* > 1: vector leaves (multi_output_tree) */
+    int has_leaf_weights;            /* 3.2+ vector-leaf layout */
+    int has_cats_container;          /* 3.1+ "cats" */
+    int ubj_typed_f64, ubj_typed_i8; /* UBJ typed arrays '$D' (2.1+), '$i'/'$I' (3.0+) */
+    int json_default_left_int;       /* 1.6+ writes default_left as integers */
+    int json_has_split_type;         /* 1.3+ */
+    int json_has_leaf_child_counts;  /* 1.0-1.2 */
+    /* attributes and feature info */
+    compat_kv *attrs;
+    size_t n_attrs;
+    char **feature_names, **feature_types;
+    size_t n_feature_names, n_feature_types;
+    /* pickles */
+    int pickle_protocol;    /* 0 if not a pickle */
+    char pickle_class[128]; /* the object pickled: "xgboost.core Booster", "xgboost.sklearn
+                               XGBClassifier" */
+    char **pickle_globals;  /* every module/class the pickle references */
+    size_t n_pickle_globals;
+    int pickle_is_booster;       /* the top-level object is an xgboost.core.Booster */
+    int pickle_joblib_arrays;    /* joblib wrote numpy arrays inline: plain pickle.load fails */
+    char joblib_compression[16]; /* "zlib", "gzip", "bz2", "xz", "lzma", "lz4" */
+    /* foreign files */
+    char foreign[128]; /* "LightGBM text model", "ONNX model", "scikit-learn pickle", ... */
+    /* the model bytes XGBoost would receive (for a pickle: the payload), owned */
+    unsigned char *payload_bytes; /* pickles and joblib files only; NULL: the file itself */
+    size_t payload_len;
+    /* parsed trees, for the reference predictor (NULL when not parsed) */
+    compat_tree *trees;
+    size_t n_tree_structs;
+    float *linear_weights; /* gblinear: (num_feature + 1) x groups, bias last */
+    size_t n_linear_weights;
+    float *tree_weights; /* dart weight_drop */
+    int *tree_info;      /* group of each tree */
+    /* problems: a known format whose bytes are truncated or corrupt */
+    int corrupt;
+    char problem[SMX_ERRMAX]; /* names the byte offset and what was expected */
+} compat_model_info;
+
+/*
+ * Is v inside the writer range of m? writer_min/writer_max are inclusive; a writer_max with
+ * patch -1 means any patch of that minor (the binary header stores no patch), a major of -1
+ * means unbounded on that side. 0 when nothing is known.
+ */
+int compat_version_in_writer_range(const compat_model_info *m, compat_version v);
+
+/*
+ * Who wrote m, as text (version.c). flags 0: "1.7.4" (stored), "1.7" (the binary header's
+ * major.minor), "<=0.90", "1.3.0-1.5" (a range), "unknown" - a range's open end is left out
+ * ("1.6.0" for 1.6+). COMPAT_WRITER_PREFIX: "XGBoost 1.7.4", "XGBoost <= 0.90", "an unknown
+ * XGBoost" (in a sentence). COMPAT_WRITER_WORDS (with or without the prefix): open ends and
+ * unstored patches in words, "1.6.0 or later", "0.90 or older", "1.7.x", "1.3.0 .. 1.5.x".
+ * Returns buf.
+ */
+enum { COMPAT_WRITER_PREFIX = 1u << 0, COMPAT_WRITER_WORDS = 1u << 1 };
+const char *compat_writer_text(const compat_model_info *m, char *buf, size_t n, unsigned flags);
+
+/*
+ * Identify model bytes and extract the facts above, without calling XGBoost. name is the
+ * file name (the extension matters to XGBoost's own dispatch); limits guard allocations.
+ * Returns SMX_OK with *out set for anything, recognised or not (info->format says which, and
+ * info->corrupt/problem say what is wrong); SMX_ENOMEM otherwise.
+ * Memory beyond buf: the compact trees, one tree's JSON document at a time (a JSON skeleton
+ * of at most 64 MiB), and for joblib/gzip wrappers the inflated bytes (at most 100x the
+ * compressed size, at least 64 MiB, at most 2 GiB). A corrupt model keeps its facts but not
+ * its trees (trees NULL: the reference predictor refuses it).
+ */
+int compat_identify(const void *buf, size_t len, const char *name, compat_model_info **out,
+                    smx_err *err);
+void compat_model_info_free(compat_model_info *m);
+
+/* ---- identifying a file as it streams (stream.c) ------------------------------------------ */
+
+/*
+ * For a file read in chunks (an archive entry): files up to max_bytes are kept whole and
+ * identified as by compat_identify. A larger one is identified from its head (head_bytes when
+ * its size is known to be larger in advance, else the max_bytes it reached; 0 = max_bytes)
+ * and its last 64 KiB, where JSON and UBJSON models keep their writer's version; it is
+ * "partial", and that its head ends early is not reported as corruption. Memory: the head
+ * and 64 KiB, whatever the file's size. One stream serves any number of files in turn.
+ */
+typedef struct compat_model_stream compat_model_stream;
+int compat_model_stream_new(uint64_t max_bytes, uint64_t head_bytes, compat_model_stream **out,
+                            smx_err *err);
+/* Start the next file; size: its declared size, or -1 when unknown. */
+void compat_model_stream_begin(compat_model_stream *s, int64_t size);
+int compat_model_stream_feed(compat_model_stream *s, const void *buf, size_t len, smx_err *err);
+/* Identify what was fed (SMX_OK with *out set, or SMX_ENOMEM). */
+int compat_model_stream_identify(compat_model_stream *s, const char *name, compat_model_info **out,
+                                 smx_err *err);
+/* The bytes kept: the whole file unless partial (then its head); valid until the next begin. */
+const void *compat_model_stream_data(const compat_model_stream *s, size_t *len);
+int compat_model_stream_partial(const compat_model_stream *s);
+uint64_t compat_model_stream_size(const compat_model_stream *s); /* bytes fed */
+void compat_model_stream_free(compat_model_stream *s);
+
+/* ---- the reference predictor (predict.c) ------------------------------------------------ */
+
+/* Predictions: out receives malloc'd values, row-major, shape rows x cols (cols 1 for 1-D). */
+typedef struct compat_pred {
+    float *values;
+    uint64_t rows, cols;
+} compat_pred;
+void compat_pred_free(compat_pred *p);
+
+/*
+ * Reference predictor: evaluate the parsed model (gbtree/dart/gblinear, numeric and
+ * categorical splits, the common objectives' transforms) on dense rows (NaN = missing).
+ * out receives nrow x width values (width: 1, num_class or num_target).
+ */
+int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
+                             int iteration_end, compat_pred *out, smx_err *err);
+
+/* Generate nrow deterministic test rows for m (NaN = missing; categorical features get small
+ * integer categories). *X malloc'd, nrow x *ncol. */
+int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol, smx_err *err);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * Private to compat/model: what its files share, every name prefixed mdl_ (MDL_ for
+ * constants). Three layers, each using only the ones above it in this header:
+ *   - the model-info builder (info.c): helpers that fill a compat_model_info;
+ *   - the document view (doc.c): JSON and UBJSON models have the same schema, so both readers
+ *     hand a small read-only view (mdl_doc) to mdl_doc_extract, which reads facts and trees once;
+ *   - the format table: each format file exposes mdl_format entries {name, sniff, read}, and
+ *     identify.c tries them in order. A reader that finds bytes inside bytes (a pickle's
+ *     payload, a compressed wrapper's content) identifies them through the mdl_ctx it was
+ *     given, so no reader calls the dispatcher and no file calls back into one that calls it.
+ */
+#ifndef SMXGB_COMPAT_MODEL_PRIVATE_H
+#define SMXGB_COMPAT_MODEL_PRIVATE_H
+
+#include "model.h"
+
+/* A parsed tree, compact: what the reference predictor needs and nothing else. */
+struct compat_tree {
+    int32_t n_nodes;
+    int32_t *left, *right; /* -1 = leaf */
+    uint32_t *split_index; /* feature */
+    float *split_cond;     /* threshold; the leaf value for scalar leaves */
+    uint8_t *default_left;
+    uint8_t *is_cat;    /* NULL when the tree has no categorical split */
+    int64_t *cat_begin; /* per node: offset into cats (categorical nodes only) */
+    int32_t *cat_size;  /* per node: number of categories that go right */
+    int32_t *cats;      /* category values */
+    size_t n_cats;
+    int32_t leaf_size; /* > 1: vector leaves, values in leaf_vec */
+    float *leaf_vec;   /* n_nodes x leaf_size */
+};
+
+/* Limits every reader enforces while parsing (never trusting a length field). */
+enum {
+    MDL_MAX_DEPTH = 128,      /* nesting of JSON/UBJSON containers */
+    MDL_MAX_STRING = 1 << 20, /* objective, attribute values, feature names */
+    MDL_MAX_TREES = 1 << 24,
+    MDL_MAX_NODES = 1 << 28, /* per tree */
+    MDL_MAX_WRAP_DEPTH = 4   /* pickles nested in joblib/gzip wrappers */
+};
+
+/* Largest JSON text (or JSON skeleton, trees cut out) parsed into one jansson document, which
+ * holds ~10x the text; bigger ones get the learner facts without trees. */
+#define MDL_JSON_DOM_MAX ((size_t)64 << 20)
+
+/* ---- the model-info builder (info.c) ------------------------------------------------------ */
+
+compat_model_info *mdl_info_new(void);
+void mdl_clear_trees(compat_model_info *m);
+/* Mark the bytes corrupt (first problem wins); always returns SMX_EFORMAT. */
+int mdl_corrupt(compat_model_info *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mdl_prefix_problem(compat_model_info *m, const char *prefix);
+void mdl_detail(compat_model_info *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mdl_note(compat_model_info *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mdl_add_attr(compat_model_info *m, const char *k, size_t kl, const char *v, size_t vl);
+int mdl_add_str(char ***v, size_t *n, const char *s, size_t len);
+void mdl_set_writer(compat_model_info *m, compat_version lo, compat_version hi, int exact);
+void mdl_copy(char *dst, size_t cap, const char *s, size_t len);
+/* Recognisably not an XGBoost model: format FOREIGN, what it is in foreign and detail. */
+void mdl_foreign(compat_model_info *m, const char *what);
+
+/* ---- a read-only document view shared by the JSON and UBJSON readers --------------------- */
+
+typedef enum { MDL_NULL, MDL_BOOL, MDL_INT, MDL_REAL, MDL_STR, MDL_ARR, MDL_OBJ } mdl_kind;
+
+typedef struct mdl_doc mdl_doc;
+typedef const void *mdl_node;
+
+struct mdl_doc {
+    const void *ctx;
+    mdl_kind (*kind)(const mdl_doc *d, mdl_node n);
+    mdl_node (*get)(const mdl_doc *d, mdl_node obj, const char *key);
+    size_t (*size)(const mdl_doc *d, mdl_node n); /* array length or object member count */
+    mdl_node (*at)(const mdl_doc *d, mdl_node arr, size_t i); /* NULL for typed-array elements */
+    /* numeric array element (ints, reals, booleans as 0/1); 0 on success */
+    int (*num_at)(const mdl_doc *d, mdl_node arr, size_t i, double *out);
+    int (*num)(const mdl_doc *d, mdl_node n, double *out); /* number, bool, or numeric string */
+    const char *(*str)(const mdl_doc *d, mdl_node n, size_t *len); /* NULL if not a string */
+    /* object member i: key (not NUL-terminated) and value */
+    mdl_node (*member)(const mdl_doc *d, mdl_node obj, size_t i, const char **key, size_t *klen);
+    /* is this array's element kind boolean (1), integer (2), other (0)? checks element 0 */
+    int (*elem_kind)(const mdl_doc *d, mdl_node arr);
+    /* Optional: the gbtree "trees" kept out of the document and parsed one at a time (JSON),
+     * so memory holds one tree's document, not all of them. ext_tree returns SMX_OK, the
+     * tree's node and the view to read it with (*td), or a status (and m->problem); ext_free
+     * releases it. */
+    size_t n_ext;
+    int (*ext_tree)(const mdl_doc *d, size_t i, const mdl_doc **td, mdl_node *out,
+                    compat_model_info *m);
+    void (*ext_free)(const mdl_doc *d, mdl_node n);
+    /* Optional: byte offset of a node in the input, (size_t)-1 if unknown. */
+    size_t (*offset)(const mdl_doc *d, mdl_node n);
+};
+
+/* Extract everything from a model document (root = {"learner":..,"version":..}) or a
+ * snapshot ({"Config":..,"Model":..}); ubj says which encoding (for m->payload). Returns
+ * SMX_OK, MDL_NOT_XGBOOST when the document has neither shape, SMX_EFORMAT, SMX_ENOMEM. */
+#define MDL_NOT_XGBOOST (-1)
+int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int ubj);
+/* A "version" member's value [major, minor, patch], plausible numbers; 0 or -1. */
+int mdl_doc_version(const mdl_doc *d, mdl_node v, compat_version *out);
+/* The tail of a file read in part: the "version" [M, m, p] that ends a JSON or UBJSON model,
+ * given the document view that parsed it. Sets m's writer (exact) and note; 0, or -1. */
+int mdl_doc_tail_version(const mdl_doc *d, mdl_node v, compat_model_info *m);
+
+/* ---- the format table (identify.c) -------------------------------------------------------- */
+
+typedef struct mdl_ctx mdl_ctx;
+
+/* Where the bytes a reader gets sit, and how it identifies bytes it finds inside them. */
+struct mdl_ctx {
+    int depth; /* compressed wrappers around these bytes */
+    /* What a pickle's embedded bytes are: a model or a memory snapshot (m->payload), else
+     * m->payload NONE. Returns SMX_OK, SMX_EFORMAT (m->problem), SMX_ENOMEM. */
+    int (*payload)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+    /* What the content of a compressed wrapper is: the whole table, one level deeper. */
+    int (*inner)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+};
+
+/*
+ * One recognisable form of file. sniff looks at the first bytes only (and never past len);
+ * read fills m (format, facts, corrupt/problem) and returns SMX_OK, SMX_EFORMAT when the bytes
+ * are this format but broken, SMX_ENOMEM, or MDL_NOT_XGBOOST when they are well-formed but not
+ * an XGBoost model; then the file is `other` (foreign). An entry without read is always
+ * `other`. Entries are written with designated initializers: the optional members stay NULL.
+ */
+typedef struct mdl_format {
+    const char *name;
+    int (*sniff)(const unsigned char *b, size_t len);
+    int (*read)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+    const char *other;
+    /* Optional, for a file too large to read whole (stream.c): what its last bytes t[0..n)
+     * say; for JSON and UBJSON the stored "version" (the writer) that ends the model. */
+    int (*tail)(const unsigned char *t, size_t n, compat_model_info *m);
+} mdl_format;
+
+extern const mdl_format mdl_binary;          /* binary.c: legacy binary, "binf" or magic-less */
+extern const mdl_format mdl_json;            /* json.c: a '{' file */
+extern const mdl_format mdl_json_payload;    /* json.c: '{' then '"' or '}' (inside a pickle) */
+extern const mdl_format mdl_ubjson;          /* ubjson.c */
+extern const mdl_format mdl_snapshot_cfgoff; /* snapshot.c: "CONFIG-offset:" (1.0-1.2) */
+extern const mdl_format mdl_pickle;          /* pickle.c: protocol 2+ (PROTO opcode) */
+extern const mdl_format mdl_pickle_text;     /* pickle.c: what may be a protocol 0/1 pickle */
+extern const mdl_format mdl_wrapped_gzip;    /* wrapped.c */
+extern const mdl_format mdl_wrapped_zlib;    /* wrapped.c: joblib's zlib */
+extern const mdl_format mdl_wrapped_zf;      /* wrapped.c: joblib < 0.10 "ZF0x" zlib */
+extern const mdl_format mdl_wrapped_other;   /* wrapped.c: bz2, xz, lzma, lz4, zstd (not opened) */
+extern const mdl_format mdl_foreign_tar, mdl_foreign_zip, mdl_foreign_lightgbm, mdl_foreign_dump,
+    mdl_foreign_catboost, mdl_foreign_onnx, mdl_foreign_appledouble; /* foreign.c */
+
+/* compat_identify, and the entry that recognised the bytes (NULL: none did). */
+int mdl_identify_file(const void *buf, size_t len, const char *name, compat_model_info **out,
+                      const mdl_format **matched, smx_err *err);
+
+/* What the other format files use of binary.c and pickle.c. */
+int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m);
+int mdl_binary_sniff(const unsigned char *b, size_t len); /* magic-less (formats.md 1.5 rule 2) */
+int mdl_pickle_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+int mdl_pickle_sniff(const unsigned char *b, size_t len); /* any protocol's opening */
+/* A pickle whose top-level object is not XGBoost's (sklearn, LightGBM...) is foreign. */
+void mdl_pickle_classify(compat_model_info *m);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * compat/runtime: XGBoost itself, loaded with dlopen so that any build can be used (Debian's
+ * libxgboost, a path, or the libxgboost.so inside a pip wheel), never linked.
+ *
+ * lib.c opens the library and resolves only the entry points that version has; booster.c,
+ * predict.c and dmatrix.c wrap them (each checks its function exists and returns a status
+ * with XGBoost's first error line). wheel.c extracts a wheel's library into a cache. Real
+ * loads of outside models happen in a child process (loadcheck.c, child.c): the helper
+ * executable smxgb-xgb-child, which a crash, an abort or a hang in XGBoost cannot take down.
+ */
+#ifndef SMXGB_COMPAT_RUNTIME_H
+#define SMXGB_COMPAT_RUNTIME_H
+
+#include "../model/model.h"
+
+/* ---- the XGBoost runtime (dlopen) -------------------------------------------------------- */
+
+typedef struct compat_xgb compat_xgb;
+
+/*
+ * Load libxgboost. path NULL: $SMXGB_XGBOOST_LIB if set, else the system library
+ * (libxgboost.so, libxgboost.so.0). Resolves only the functions that version has.
+ */
+int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err);
+/* Load the libxgboost.so of a pip wheel (xgboost/lib/, with its bundled xgboost.libs/). */
+int compat_xgb_open_wheel(const char *wheel, compat_xgb **out, smx_err *err);
+void compat_xgb_close(compat_xgb *x);
+compat_version compat_xgb_version(const compat_xgb *x);
+const char *compat_xgb_path(const compat_xgb *x);
+/* XGBoost's own log lines (warnings) since the last call, joined by '\n'; "" if none. The
+ * runtime captures them instead of letting the library print. */
+const char *compat_xgb_log(void);
+void compat_xgb_log_clear(void);
+
+typedef struct compat_booster compat_booster;
+
+/* Load model bytes the way Booster.load_model(bytearray) does (format sniffed by XGBoost). */
+int compat_booster_load_buffer(compat_xgb *x, const void *buf, size_t len, compat_booster **out,
+                               smx_err *err);
+/* Load a file by path the way the container does (Booster().load_model(path): XGBoost
+ * dispatches on the file name's extension, then sniffs). */
+int compat_booster_load_file(compat_xgb *x, const char *path, compat_booster **out, smx_err *err);
+/* Restore a memory snapshot (the payload of a pickled Booster). */
+int compat_booster_unserialize(compat_xgb *x, const void *buf, size_t len, compat_booster **out,
+                               smx_err *err);
+void compat_booster_free(compat_booster *b);
+int compat_booster_set_param(compat_booster *b, const char *key, const char *value, smx_err *err);
+/* Attribute value (malloc'd) or NULL when absent. */
+int compat_booster_attr(compat_booster *b, const char *key, char **value, smx_err *err);
+int compat_booster_set_attr(compat_booster *b, const char *key, const char *value, smx_err *err);
+/* The JSON config (XGBoosterSaveJsonConfig), malloc'd. */
+int compat_booster_config(compat_booster *b, char **json, smx_err *err);
+int compat_booster_num_features(compat_booster *b, uint64_t *n, smx_err *err);
+int compat_booster_boosted_rounds(compat_booster *b, int *n, smx_err *err);
+/* Serialize the model: format "json", "ubj" or "deprecated" (legacy binary). *out malloc'd. */
+int compat_booster_save(compat_booster *b, const char *format, void **out, size_t *len,
+                        smx_err *err);
+int compat_booster_save_file(compat_booster *b, const char *path, smx_err *err);
+
+/* Options for prediction. iteration_end 0 = all trees; margin: output_margin. */
+typedef struct compat_predict_opts {
+    int iteration_end;
+    int margin;
+    float missing; /* usually NAN */
+} compat_predict_opts;
+
+/*
+ * Thread-safe in-place prediction on a dense row-major float32 matrix (XGBoost >= 1.5:
+ * XGBoosterPredictFromDense; older versions fall back to a DMatrix). No allocation is made
+ * beyond XGBoost's own thread-local result: *out points into it, valid until the next
+ * prediction on this thread. shape[0..1] = rows, cols of the result.
+ */
+int compat_booster_predict_dense(compat_booster *b, const float *X, uint64_t nrow, uint64_t ncol,
+                                 const compat_predict_opts *o, const float **out, uint64_t shape[2],
+                                 smx_err *err);
+/* Same for CSR input (indptr nrow+1 entries, size_t; indices uint32). */
+int compat_booster_predict_csr(compat_booster *b, const size_t *indptr, const uint32_t *indices,
+                               const float *values, uint64_t nrow, uint64_t ncol,
+                               const compat_predict_opts *o, const float **out, uint64_t shape[2],
+                               smx_err *err);
+
+/* ---- training: DMatrix and boosting rounds (dmatrix.c) ---------------------------------- */
+
+typedef struct compat_dmatrix compat_dmatrix;
+
+/* A DMatrix from a dense row-major float32 matrix (missing: usually NAN; nthread 0 = all). */
+int compat_dmatrix_from_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                              float missing, int nthread, compat_dmatrix **out, smx_err *err);
+/* A QuantileDMatrix (XGBoost 1.7+, hist only) from a dense matrix: XGBoost sketches the data
+ * straight into its histogram index without a CSR copy. labels/weights (weights may be
+ * NULL) are set before sketching, so a weighted sketch sees them. */
+int compat_dmatrix_quantile_dense(compat_xgb *x, const float *X, uint64_t nrow, uint64_t ncol,
+                                  const float *labels, const float *weights, int max_bin,
+                                  int nthread, compat_dmatrix **out, smx_err *err);
+/* A DMatrix from CSR (indptr nrow+1 entries; indices uint32). */
+int compat_dmatrix_from_csr(compat_xgb *x, const size_t *indptr, const uint32_t *indices,
+                            const float *values, uint64_t nrow, uint64_t ncol, compat_dmatrix **out,
+                            smx_err *err);
+/* "label", "weight", "base_margin": XGBoost copies the values. */
+int compat_dmatrix_set_float_info(compat_dmatrix *d, const char *field, const float *v, uint64_t n,
+                                  smx_err *err);
+int compat_dmatrix_shape(compat_dmatrix *d, uint64_t *nrow, uint64_t *ncol, smx_err *err);
+void compat_dmatrix_free(compat_dmatrix *d);
+/* A new booster whose cache holds the given matrices (at most 8). */
+int compat_booster_create(compat_xgb *x, compat_dmatrix *const *cache, size_t n,
+                          compat_booster **out, smx_err *err);
+/* One boosting round (XGBoosterUpdateOneIter). */
+int compat_booster_update(compat_booster *b, int iter, compat_dmatrix *train, smx_err *err);
+/* XGBoost's evaluation string for round iter ("[0]\ttrain-rmse:0.5\t..."), malloc'd. */
+int compat_booster_eval(compat_booster *b, int iter, compat_dmatrix *const *d,
+                        const char *const *names, size_t n, char **out, smx_err *err);
+/* The memory snapshot pickle stores (XGBoosterSerializeToBuffer), malloc'd. */
+int compat_booster_serialize(compat_booster *b, void **out, size_t *len, smx_err *err);
+/* Predict a DMatrix; out->values malloc'd (free with compat_pred_free). */
+int compat_booster_predict_dmatrix(compat_booster *b, compat_dmatrix *d,
+                                   const compat_predict_opts *o, compat_pred *out, smx_err *err);
+
+/* ---- load checks: a real load in a child process (loadcheck.c, child.c) ------------------- */
+
+typedef struct compat_load_limits {
+    uint64_t max_memory; /* RLIMIT_AS of the child, bytes; 0 = 4 GiB */
+    int timeout_ms;      /* 0 = 60 s */
+    const char *child;   /* the helper executable; NULL: compat_child_path's search */
+} compat_load_limits;
+
+/*
+ * Real loads run in a helper executable, smxgb-xgb-child, started with posix_spawn (fork and
+ * exec: safe from a process whose OpenMP runtime already has threads). It is found, in order:
+ *   1. `explicit_path` when not NULL or empty (compat_load_limits.child);
+ *   2. $SMXGB_CHILD when set;
+ *   3. beside the running program (the directory of /proc/self/exe): the build tree puts it
+ *      next to the smxgb binary;
+ *   4. DIR/../libexec/smxgb/smxgb-xgb-child, DIR that same directory (an installed layout);
+ *   5. the path the build tree gave it, compiled in (test programs find it there).
+ * A helper named by 1 or 2 must be an executable file (a wrong setting is an error, never a
+ * fallback); 3-5 are tried in turn. *out malloc'd; SMX_EIO when none is found.
+ */
+int compat_child_path(const char *explicit_path, char **out, smx_err *err);
+
+typedef struct compat_loadcheck {
+    int ran;                /* 0: not attempted (see note) */
+    int loaded;             /* the runtime loaded it */
+    char version[32];       /* the runtime's version */
+    char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
+    uint64_t rows, cols;    /* prediction shape from the runtime */
+    uint64_t num_features;  /* the loaded booster's number of features (0: unknown) */
+    int compared;           /* predictions compared with the reference predictor */
+    double max_diff;        /* largest |runtime - reference| */
+    char note[256];         /* why no comparison, or other remarks */
+} compat_loadcheck;
+
+/*
+ * Load the exact bytes the container would see (a pickle: its payload, restored the way
+ * Booster.__setstate__ does; otherwise the file as `name`) with the XGBoost at lib (NULL =
+ * default) in a child process under limits, predict generated rows, and compare with
+ * compat_reference_predict. Crashes, aborts and timeouts of the child are reported in out,
+ * never propagated. Returns SMX_OK when out describes the attempt.
+ */
+int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len,
+                         const char *name, const char *lib, const compat_load_limits *lim,
+                         compat_loadcheck *out, smx_err *err);
+
+/*
+ * Re-save model bytes with the XGBoost at lib in `format`, in a child process, and predict
+ * generated rows with both the original and the re-saved model. *out malloc'd; pred_a/pred_b
+ * malloc'd rows x cols each.
+ */
+typedef struct compat_resave {
+    void *bytes;
+    size_t len;
+    float *pred_a, *pred_b;
+    uint64_t rows, cols;
+    char version[32];
+} compat_resave;
+int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len, const char *name,
+                      const char *lib, const char *format, const compat_load_limits *lim,
+                      compat_resave *out, smx_err *err);
+void compat_resave_free(compat_resave *r);
+
+/* ---- wheels: the libxgboost.so inside a pip wheel ----------------------------------------- */
+
+/*
+ * Extract the bundled xgboost/lib/libxgboost.so (and the *.libs/ it needs) of the wheel at path
+ * (a zip, read with libarchive) into a cache directory keyed by the wheel's sha256
+ * ($XDG_CACHE_HOME/smxgb, else
+ * ~/.cache/smxgb; cache_dir overrides) and return its path (malloc'd). Reuses a cached copy.
+ */
+int compat_wheel_lib(const char *path, const char *cache_dir, char **lib_path, smx_err *err);
+
+#endif
