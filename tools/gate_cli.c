@@ -257,13 +257,10 @@ int gate_cli_finish(gate_report *r)
     const char *gha = getenv("GITHUB_ACTIONS");
     if (gha && !strcmp(gha, "true"))
         print_rendered(gate_cli.json ? stderr : stdout, r, gate_report_github);
-    int code = EXIT_OK;
-    for (size_t i = 0; i < r->n; i++) {
+    int code = gate_report_ok(r) ? EXIT_OK : EXIT_FINDINGS;
+    for (size_t i = 0; i < r->n; i++)
         if (r->cases[i]->io_error)
             code = EXIT_USAGE;
-        else if (r->cases[i]->errors && code == EXIT_OK)
-            code = EXIT_FINDINGS;
-    }
     if (gate_cli.junit && write_junit(r, gate_cli.junit)) {
         fprintf(stderr, "smxgb %s: cannot write JUnit report %s\n", r->verb, gate_cli.junit);
         return EXIT_USAGE;

@@ -30,7 +30,7 @@ void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo);
 
 /* Print the report (text, or JSON with --json), write JUnit (--junit), emit GitHub annotations
  * when GITHUB_ACTIONS=true. Returns the exit code: 2 if any artifact could not be read, 1 if
- * any case has errors, else 0. */
+ * any case has errors or is unknown (unless the report allows unknowns), else 0. */
 int gate_cli_finish(gate_report *r);
 
 /* Turn a source (path, s3://, https://) into a local file. *tmp is set to 1 when the caller
