@@ -120,6 +120,12 @@ void gate_probe_result_free(gate_probe_result *r);
 
 /* ---- fetch: artifact sources ------------------------------------------------------------- */
 
+/* The default deadline of a download: 60 s plus 1 s per 512 KiB announced. */
+#define GATE_FETCH_DEADLINE_BASE 60.0
+#define GATE_FETCH_DEADLINE_RATE (512.0 * 1024)
+/* The default cap of a body whose size the server does not announce: 2 GiB. */
+#define GATE_FETCH_MAX_UNSIZED ((uint64_t)2 << 30)
+
 /* 1 for "s3://..." and "https://" / "http://" sources, 0 for local paths. */
 int gate_source_is_remote(const char *src);
 
@@ -129,8 +135,15 @@ typedef struct gate_fetch_opts {
     const char *tmpdir;      /* NULL: $TMPDIR or /tmp */
     int retries;             /* extra attempts on 5xx / timeouts / resets */
     double backoff;          /* first retry delay in seconds, doubled each time */
-    double timeout;          /* seconds without progress before a transfer is abandoned */
-    uint64_t max_bytes;      /* refuse larger objects (0 = no limit) */
+    /* a transfer slower than low_speed_limit bytes/s for low_speed_time seconds is abandoned
+     * (and retried); defaults 1024 and 30 */
+    uint64_t low_speed_limit;
+    double low_speed_time;
+    /* seconds the whole download may take, retries included; 0: GATE_FETCH_DEADLINE_BASE
+     * seconds plus one per GATE_FETCH_DEADLINE_RATE bytes the server announces */
+    double deadline;
+    uint64_t max_bytes;   /* refuse larger objects (0 = no limit) */
+    uint64_t max_unsized; /* a body without Content-Length stops here (0: GATE_FETCH_MAX_UNSIZED) */
     /* optional progress: bytes so far, total (0 unknown) */
     void (*progress)(uint64_t now, uint64_t total, void *ctx);
     void *ctx;
@@ -147,9 +160,13 @@ typedef struct gate_fetch_info {
 } gate_fetch_info;
 
 /*
- * Download src into a new temporary file (mode 0600) and return its path in *local (malloc'd;
- * the caller unlinks it). Local paths are not copied: *local is a copy of src. Errors:
- * SMX_EINVAL bad source, SMX_EIO network/HTTP failures with a message that says what to do.
+ * Download src into a new temporary file (mode 0600, $TMPDIR/smxgb-src-*, registered as scratch
+ * so that a signal removes it) and return its path in *local (malloc'd; the caller removes it
+ * with smx_scratch_remove). Local paths are not copied: *local is a copy of src. The download
+ * ends at the deadline, a stall below the low-speed limit is retried, a body without
+ * Content-Length stops at max_unsized; each says how many bytes of how many arrived. Errors:
+ * SMX_EINVAL bad source, SMX_EIO network/HTTP/disk failures with a message that says what to
+ * do.
  */
 int gate_fetch(const char *src, const gate_fetch_opts *o, char **local, gate_fetch_info *info,
                smx_err *err);
@@ -157,9 +174,9 @@ void gate_fetch_info_free(gate_fetch_info *i);
 
 /*
  * Download every object under an S3 prefix (s3://bucket/prefix/, ListObjectsV2) into a new
- * private temporary directory, the prefix trimmed from each key as SageMaker does for
- * CompressionType None + S3Prefix. Keys with '.' or '..' components are refused. *local_dir
- * is malloc'd; the caller removes the tree (artifact_remove_tree).
+ * private temporary directory (registered as scratch), the prefix trimmed from each key as
+ * SageMaker does for CompressionType None + S3Prefix. Keys with '.' or '..' components are
+ * refused. *local_dir is malloc'd; the caller removes the tree (smx_scratch_remove).
  */
 int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *o, char **local_dir,
                       size_t *n_objects, smx_err *err);

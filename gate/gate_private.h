@@ -10,6 +10,16 @@
 /* curl_global_init, once per process. */
 int gate__curl_init(smx_err *err);
 
+/* ---- downloads (fetch.c), shared with S3 prefix listings (fetchprefix.c) ------------------- */
+
+/* A new 0600 file $TMPDIR/STEM-XXXXXX (opts->tmpdir overrides), registered as scratch: the
+ * caller removes it with smx_scratch_remove. Returns its descriptor, or -1 with err set. */
+int gate__temp_file(const gate_fetch_opts *opts, const char *stem, char **path, smx_err *err);
+/* GET url (signed when is_s3 and credentials are set) into fd, which is path, with opts'
+ * retries, low-speed limit, deadline and size caps; size and ETag checked. */
+int gate__fetch_fd(const char *src, const char *url, const gate_fetch_opts *opts, int is_s3, int fd,
+                   const char *path, gate_fetch_info *info, smx_err *err);
+
 /* ---- the configuration section of plan JSON (planconfig.c) --------------------------------- */
 
 /* s without its "[...]" instance keys: module.ml["a"].aws_x.y[0] -> module.ml.aws_x.y
@@ -60,8 +70,8 @@ int gate__upload_file(gate_case *c, const gate__upload *u, const char *root, con
 /* ---- uncompressed model data (uncompressed.c) ---------------------------------------------- */
 
 /* Package local (a directory tree, or one file placed as key_name) as the model directory
- * SageMaker builds from an uncompressed source: a temporary archive *tar (malloc'd; the caller
- * unlinks it). */
+ * SageMaker builds from an uncompressed source: a temporary archive *tar (malloc'd, scratch; the
+ * caller removes it with smx_scratch_remove). */
 int gate__package_uncompressed(const char *local, const char *key_name, char **tar, smx_err *err);
 
 /* ---- the steps of a check (check.c), shared with the plan walk (planrun.c) ------------------ */

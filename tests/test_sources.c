@@ -390,7 +390,7 @@ Test(sources, stalled_transfer_times_out_and_is_retried)
     gate_fetch_opts o;
     gate_fetch_opts_default(&o);
     o.s3_endpoint = th_server_url(s);
-    o.timeout = 1;
+    o.low_speed_time = 1;
     o.retries = 1;
     o.backoff = 0.05;
     char *local = NULL;
