@@ -448,7 +448,7 @@ static int check_local(gate_report *r, gate_case *c, const container_check *x, c
     const char *path = as_archive(c, x, where, local, &packaged);
     int rc = path ? verify_and_serve(r, c, x, path, shown, err) : SMX_OK;
     if (packaged) {
-        unlink(packaged);
+        smx_scratch_remove(packaged);
         free(packaged);
     }
     return rc;
@@ -463,10 +463,8 @@ static int check_artifact(gate_report *r, gate_case *c, const container_check *x
     if (local_artifact(c, x, run, &local, &tmp))
         return c->io_error ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
     int rc = check_local(r, c, x, x->source, local, x->source, err);
-    if (tmp == 2)
-        artifact_remove_tree(local, NULL);
-    else if (tmp)
-        unlink(local);
+    if (tmp)
+        smx_scratch_remove(local); /* a downloaded file, or a prefix's directory tree */
     free(local);
     return rc;
 }

@@ -3,7 +3,8 @@
  * object into /opt/ml/model under the last component of its key, or every object under an S3
  * prefix as a directory tree. To check it like an archive, the local file or directory is
  * packaged as the model directory SageMaker would build (artifact_package, deterministic), in
- * a temporary .tar.gz the caller removes.
+ * a temporary .tar.gz the caller removes (smx_scratch_remove; both are scratch, removed on a
+ * signal).
  */
 #include "gate_private.h"
 
@@ -36,36 +37,34 @@ static int copy_file(const char *from, const char *to)
 int gate__package_uncompressed(const char *local, const char *key_name, char **tar, smx_err *err)
 {
     struct stat st;
+    *tar = NULL;
     if (stat(local, &st))
         return smx_fail(err, SMX_EIO, "%s: cannot read the mapped artifact", local);
-    char tmpl[] = "/tmp/smxgb-uncompressed-XXXXXX";
-    if (!mkdtemp(tmpl))
-        return smx_fail(err, SMX_EIO, "cannot create a temporary directory");
+    char *dir = NULL;
+    int rc = smx_scratch_dir("smxgb-uncompressed-", &dir, err);
+    if (rc)
+        return rc;
     const char *input = local;
-    char *link = NULL;
+    char *staged = NULL;
     if (S_ISREG(st.st_mode)) {
-        if (asprintf(&link, "%s/%s", tmpl, key_name) < 0 || copy_file(local, link)) {
-            free(link);
-            rmdir(tmpl);
-            return smx_fail(err, SMX_EIO, "cannot stage %s", local);
-        }
-        input = tmpl;
+        if (asprintf(&staged, "%s/%s", dir, key_name) < 0 || copy_file(local, staged))
+            rc = smx_fail(err, SMX_EIO, "cannot stage %s in %s", local, dir);
+        input = dir;
     }
-    if (asprintf(tar, "%s.tar.gz", tmpl) < 0) {
+    if (!rc && asprintf(tar, "%s.tar.gz", dir) < 0) {
         *tar = NULL;
-        if (link)
-            unlink(link);
-        free(link);
-        rmdir(tmpl);
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
+        rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    artifact_package_opts po = {.allow_multiple = 1, .mtime = 0};
-    int rc = artifact_package(input, *tar, &po, err);
-    if (link)
-        unlink(link);
-    free(link);
-    rmdir(tmpl);
-    if (rc) {
+    if (!rc) {
+        smx_scratch_add(*tar);
+        artifact_package_opts po = {.allow_multiple = 1, .mtime = 0};
+        rc = artifact_package(input, *tar, &po, err);
+    }
+    smx_scratch_remove(dir);
+    free(dir);
+    free(staged);
+    if (rc && *tar) {
+        smx_scratch_remove(*tar);
         free(*tar);
         *tar = NULL;
     }
