@@ -80,6 +80,9 @@ gate_case *gate_report_add(gate_report *r, const char *name, const char *contain
 /* Append a note to *v (n notes); 0, or -1 when it could not be stored whole. */
 static int add_note(gate_note **v, size_t *n, artifact_severity sev, int unknown, const char *code,
                     const char *hint, const char *fmt, va_list ap)
+    __attribute__((format(printf, 7, 0)));
+static int add_note(gate_note **v, size_t *n, artifact_severity sev, int unknown, const char *code,
+                    const char *hint, const char *fmt, va_list ap)
 {
     gate_note *nv = realloc(*v, (*n + 1) * sizeof *nv);
     if (!nv)
