@@ -6,13 +6,16 @@
  *           then one POST /invocations that must be accepted within 250 ms, answer 2xx within
  *           60 s and return at most 6 MiB (libcurl).
  *   fetch   turns an artifact source (a path, s3://bucket/key, https://...) into a local file:
- *           SigV4-signed S3 GETs (libcurl CURLOPT_AWS_SIGV4), streamed to a temporary file,
- *           size and ETag checked, retried with backoff on 5xx and timeouts.
+ *           SigV4-signed S3 GETs (libcurl CURLOPT_AWS_SIGV4), streamed to a scratch file,
+ *           size and ETag checked, retried with backoff on 5xx and stalls, within a deadline
+ *           and a size cap.
  *   plan    reads `terraform show -json` output: every aws_sagemaker_model container (image,
- *           model data, environment) and every endpoint configuration variant (startup and
- *           download timeouts, serverless limits), with values unknown until apply marked.
- *   report  what check and plan found: one case per model container and container version,
- *           rendered as text, JSON, JUnit XML and GitHub Actions annotations (as data).
+ *           model data, environment), every endpoint configuration variant (startup and
+ *           download timeouts, serverless limits) and every S3 upload, with values unknown
+ *           until apply marked and the configuration's references of each.
+ *   report  what check and plan found: one case per model container and container version
+ *           (pass, fail, unknown or skip), rendered as text, JSON, JUnit XML and GitHub
+ *           Actions annotations (as data).
  *   check   an artifact source verified for each container version, then served (by a
  *           launcher the caller gives) and probed: the cases of `smxgb check`.
  *   plan check  every model container of a parsed plan: what the plan gets wrong, then its

@@ -5,9 +5,9 @@
  * resource_changes is the primary source: it lists every resource of every module with its
  * address, and `change.after_unknown` mirrors `change.after` with `true` where a value is
  * known only after apply (a model_data_url built from an aws_s3_object created in the same
- * plan, a computed name). Deletes are skipped; no-ops are kept (the caller decides). A file
- * without resource_changes (`terraform show -json` of a state, or a trimmed plan) is read from
- * planned_values, root module and child modules recursively.
+ * plan, a computed name). Deletes are skipped; no-ops are kept (the caller decides). A plan
+ * without resource_changes (a trimmed one) is read from planned_values, root module and child
+ * modules recursively.
  *
  * Nested blocks are JSON arrays (primary_container[0], container[i],
  * model_data_source[0].s3_data_source[0], production_variants[i].serverless_config[0]).

@@ -505,8 +505,7 @@ static int check_upload(gate_report *r, gate_case *c, const container_check *x,
 /* What the uploads that are not the artifact mean for the case: one the plan leaves unchanged
  * is information; one that may write the model data, or writes under its prefix, makes the
  * case unknown (unless a mapping says what the artifact is). */
-static void note_other_uploads(gate_case *c, const container_check *x, const gate__upload *u,
-                               size_t n, int mapped)
+static void note_other_uploads(gate_case *c, const gate__upload *u, size_t n, int mapped)
 {
     for (size_t i = 0; i < n; i++) {
         const gate_plan_object *o = u[i].o;
@@ -530,7 +529,6 @@ static void note_other_uploads(gate_case *c, const container_check *x, const gat
                               "what the endpoint gets",
                               o->address, o->actions, u[i].how);
     }
-    (void)x;
 }
 
 /* Several uploads could be the model data: each is checked in a case of its own. */
@@ -579,7 +577,7 @@ static int check_model_data(gate_report *r, gate_case *c, const container_check 
             first = i;
         }
     const char *mapped = mapping_for(run, x->source);
-    note_other_uploads(c, x, u, n, mapped != NULL);
+    note_other_uploads(c, u, n, mapped != NULL);
     if (mapped) {
         for (size_t i = 0; i < n; i++)
             if (u[i].kind == GATE__UPLOAD_MATCH)
