@@ -252,7 +252,7 @@ typedef struct server {
     int exited, status;
     int port;
     char url[64];
-    char logpath[64];
+    char logpath[4200];
 } server;
 
 static int free_port(void)
@@ -288,14 +288,16 @@ static int start_server(gate_case *c, const char *local, const char *tag, const 
 {
     memset(sv, 0, sizeof *sv);
     sv->port = free_port();
-    snprintf(sv->logpath, sizeof sv->logpath, "/tmp/smxgb-serve-log-XXXXXX");
+    snprintf(sv->logpath, sizeof sv->logpath, "%s/smxgb-serve-log-XXXXXX", smx_tmpdir());
     int logfd = mkstemp(sv->logpath);
+    if (logfd >= 0)
+        smx_scratch_add(sv->logpath);
     if (sv->port < 0 || logfd < 0) {
         gate_case_note(c, ARTIFACT_ERROR, "serve-failed", NULL, "cannot set up the server: %s",
                        strerror(errno));
         if (logfd >= 0) {
             close(logfd);
-            unlink(sv->logpath);
+            smx_scratch_remove(sv->logpath);
         }
         return -1;
     }
@@ -306,7 +308,7 @@ static int start_server(gate_case *c, const char *local, const char *tag, const 
     close(logfd);
     if (rc) {
         gate_case_note(c, ARTIFACT_ERROR, "serve-failed", NULL, "%s", e.msg);
-        unlink(sv->logpath);
+        smx_scratch_remove(sv->logpath);
         return -1;
     }
     setpgid(sv->pid, sv->pid); /* the launcher's child does the same; whichever runs first */
@@ -467,7 +469,7 @@ void gate__serve(gate_case *c, const char *local, const char *tag, const compat_
     server sv;
     if (!make_sample(c, rep, tag, o, &sample, &ctype) && !start_server(c, local, tag, o, &sv)) {
         probe_server(c, &sv, tag, &sample, ctype, o);
-        unlink(sv.logpath);
+        smx_scratch_remove(sv.logpath);
     }
     smx_buf_free(&sample);
 }
@@ -504,7 +506,7 @@ int gate_check_source(gate_report *r, const char *src, const char *const *contai
     for (size_t k = first; k < r->n; k++)
         r->cases[k]->seconds = dt;
     if (tmp)
-        unlink(local);
+        smx_scratch_remove(local);
     free(local);
     return rc ? rc : gate_report_status(r, err);
 }

@@ -10,10 +10,19 @@
  * different S3 implementation, addressed path-style (ENDPOINT/bucket/key); otherwise AWS is
  * addressed virtual-hosted style (bucket.s3.REGION.amazonaws.com/key).
  *
- * The body streams to a 0600 temporary file while its MD5 is computed; Content-Length and a
- * plain (single-part, non-KMS) ETag are checked at the end. 5xx, 429, timeouts, resets and
- * short bodies are retried with exponential backoff; 403/404/301 become messages that say what
- * to do (expired token, missing key, bucket in another region).
+ * The body streams to a 0600 temporary file (smxgb-src-*, registered as scratch so that a
+ * signal removes a partial download) while its MD5 is computed; Content-Length and a plain
+ * (single-part, non-KMS) ETag are checked at the end. 5xx, 429, stalls, resets and short
+ * bodies are retried with exponential backoff; 403/404/301 become messages that say what to do
+ * (expired token, missing key, bucket in another region: from x-amz-bucket-region or the
+ * error body's <Endpoint>).
+ *
+ * Nothing hangs: a transfer below low_speed_limit bytes/s for low_speed_time seconds is
+ * abandoned (and retried), and the whole download, retries and their backoff included, has a
+ * deadline: the caller's, or 60 s plus 1 s per 512 KiB the server announces (checked from the
+ * progress callback, which libcurl calls about once a second even when nothing arrives). A
+ * body without Content-Length stops at a size cap, so that an endless answer cannot fill the
+ * temporary directory. Every such failure says how many bytes of how many arrived.
  */
 #include "gate_private.h"
 
@@ -43,7 +52,8 @@ void gate_fetch_opts_default(gate_fetch_opts *o)
     memset(o, 0, sizeof *o);
     o->retries = 4;
     o->backoff = 0.5;
-    o->timeout = 60;
+    o->low_speed_limit = 1024;
+    o->low_speed_time = 30;
 }
 
 void gate_fetch_info_free(gate_fetch_info *i)
@@ -139,30 +149,53 @@ int gate_s3_url(const char *s3uri, const gate_fetch_opts *o, char **url, smx_err
     return SMX_OK;
 }
 
+/* One download: where it goes, its limits, and what the server said in the current attempt. */
 struct xfer {
     CURL *c;
     int fd;
-    uint64_t bytes, max_bytes;
-    int too_large, write_failed;
+    const char *path; /* the file written, for messages */
+    const gate_fetch_opts *o;
+    int http_source;          /* an http:// source: a redirect to http:// is no downgrade */
+    double t0, deadline;      /* smx_now() at the start and at the deadline of all attempts */
+    int fixed_deadline;       /* the caller's: it does not grow with Content-Length */
+    uint64_t max_unsized;     /* the cap of a body without Content-Length */
+    long status;              /* of the latest status line */
+    uint64_t bytes;           /* body bytes written */
+    long long content_length; /* -1: not announced */
+    int too_large, unsized_cap, deadline_hit, write_failed;
     EVP_MD_CTX *md5;
     smx_buf errbody; /* body of a non-2xx answer */
-    char etag[128];
-    char bucket_region[64];
-    char sse[64];
-    long long content_length;
-    const gate_fetch_opts *o;
+    char etag[128], bucket_region[64], sse[64], location[1024];
+    char errbuf[CURL_ERROR_SIZE];
 };
+
+/* A Content-Length: the default deadline grows with it. */
+static void on_length(struct xfer *x, const char *v)
+{
+    x->content_length = strtoll(v, NULL, 10);
+    double d =
+        x->t0 + GATE_FETCH_DEADLINE_BASE + (double)x->content_length / GATE_FETCH_DEADLINE_RATE;
+    if (!x->fixed_deadline && x->content_length > 0 && d > x->deadline)
+        x->deadline = d;
+}
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
     size_t n = size * nmemb;
-    char line[512];
+    char line[1200];
     size_t l = n < sizeof line - 1 ? n : sizeof line - 1;
     memcpy(line, p, l);
     line[l] = '\0';
     while (l && (line[l - 1] == '\r' || line[l - 1] == '\n'))
         line[--l] = '\0';
+    if (!strncmp(line, "HTTP/", 5)) { /* a new response (after a redirect, or 100) */
+        const char *sp = strchr(line, ' ');
+        x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        x->content_length = -1;
+        x->etag[0] = x->bucket_region[0] = x->sse[0] = x->location[0] = '\0';
+        return n;
+    }
     char *colon = strchr(line, ':');
     if (!colon)
         return n;
@@ -182,7 +215,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     } else if (!strcasecmp(line, "x-amz-server-side-encryption")) {
         snprintf(x->sse, sizeof x->sse, "%s", v);
     } else if (!strcasecmp(line, "Content-Length")) {
-        x->content_length = strtoll(v, NULL, 10);
+        on_length(x, v);
+    } else if (!strcasecmp(line, "Location")) {
+        snprintf(x->location, sizeof x->location, "%s", v);
     }
     return n;
 }
@@ -198,7 +233,11 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
             smx_buf_append(&x->errbody, p, n);
         return n;
     }
-    if (x->max_bytes && x->bytes + n > x->max_bytes) {
+    if (x->content_length < 0 && x->max_unsized && x->bytes + n > x->max_unsized) {
+        x->unsized_cap = 1;
+        return 0;
+    }
+    if (x->o->max_bytes && x->bytes + n > x->o->max_bytes) {
         x->too_large = 1;
         return 0;
     }
@@ -207,7 +246,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            x->write_failed = errno ? errno : EIO;
+            x->write_failed = w < 0 && errno ? errno : EIO;
             return 0;
         }
         off += (size_t)w;
@@ -217,11 +256,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Progress for the caller, and the deadline (libcurl calls this about once a second even when
+ * nothing arrives). */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
     (void)ultotal, (void)ulnow;
     struct xfer *x = ud;
+    if (smx_now() > x->deadline) {
+        x->deadline_hit = 1;
+        return 1;
+    }
     long status = 0;
     curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
     if (x->o->progress && status >= 200 && status < 300)
@@ -229,25 +274,17 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return 0;
 }
 
-/* <Code>X</Code> and <Message>Y</Message> from an S3 XML error body. */
-static void s3_error(const smx_buf *b, char *code, size_t cn, char *msg, size_t mn)
+/* The text between <tag> and </tag> of an S3 XML error body, or "". */
+static void xml_field(const smx_buf *b, const char *tag, char *out, size_t n)
 {
-    code[0] = msg[0] = '\0';
-    if (!b->data)
-        return;
-    const char *c = strstr(b->data, "<Code>"), *m = strstr(b->data, "<Message>");
-    if (c) {
-        c += 6;
-        const char *e = strstr(c, "</Code>");
-        if (e)
-            snprintf(code, cn, "%.*s", (int)(e - c), c);
-    }
-    if (m) {
-        m += 9;
-        const char *e = strstr(m, "</Message>");
-        if (e)
-            snprintf(msg, mn, "%.*s", (int)(e - m), m);
-    }
+    char open[64], close_[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close_, sizeof close_, "</%s>", tag);
+    out[0] = '\0';
+    const char *a = b->data ? strstr(b->data, open) : NULL;
+    const char *e = a ? strstr(a + strlen(open), close_) : NULL;
+    if (e)
+        snprintf(out, n, "%.*s", (int)(e - a - (long)strlen(open)), a + strlen(open));
 }
 
 static void sleep_s(double s)
@@ -257,13 +294,54 @@ static void sleep_s(double s)
         ;
 }
 
-enum { TRY_OK, TRY_RETRY, TRY_FAIL };
+/* "received N of M bytes", or "received N bytes; no size was announced". */
+static void received(const struct xfer *x, char *out, size_t n)
+{
+    if (x->content_length >= 0)
+        snprintf(out, n, "received %llu of %lld bytes", (unsigned long long)x->bytes,
+                 x->content_length);
+    else
+        snprintf(out, n, "received %llu bytes; the server announced no size",
+                 (unsigned long long)x->bytes);
+}
+
+enum { TRY_OK, TRY_RETRY, TRY_FAIL, TRY_DEADLINE };
+
+/* A 301/307/400 from S3: the bucket's region, from x-amz-bucket-region or from the endpoint the
+ * error body names (BUCKET.s3.REGION.amazonaws.com). -1 when neither says. */
+static int explain_region(long status, const struct xfer *x, const char *src, const char *code,
+                          smx_err *err)
+{
+    char endpoint[256], region[64] = "";
+    xml_field(&x->errbody, "Endpoint", endpoint, sizeof endpoint);
+    snprintf(region, sizeof region, "%s", x->bucket_region);
+    const char *r = strstr(endpoint, "s3.")   ? strstr(endpoint, "s3.") + 3
+                    : strstr(endpoint, "s3-") ? strstr(endpoint, "s3-") + 3
+                                              : NULL;
+    const char *dom = r ? strstr(r, ".amazonaws.com") : NULL;
+    if (!region[0] && dom && dom > r && (size_t)(dom - r) < sizeof region &&
+        strncmp(r, "dualstack", 9))
+        snprintf(region, sizeof region, "%.*s", (int)(dom - r), r);
+    if (!region[0] && !endpoint[0])
+        return -1;
+    if (!region[0])
+        return smx_fail(err, SMX_EIO,
+                        "%s: HTTP %ld%s%s: the bucket must be addressed at %s (--s3-endpoint "
+                        "https://%s, or the region it is in: AWS_REGION)",
+                        src, status, code[0] ? " " : "", code, endpoint, endpoint);
+    return smx_fail(err, SMX_EIO,
+                    "%s: HTTP %ld%s%s: the bucket is in region %s%s%s%s; set AWS_REGION=%s "
+                    "(SageMaker also needs the model in the endpoint's region)",
+                    src, status, code[0] ? " " : "", code, region, endpoint[0] ? " (S3 names " : "",
+                    endpoint, endpoint[0] ? ")" : "", region);
+}
 
 static int explain_status(long status, const struct xfer *x, const char *src, int is_s3,
                           int signed_req, smx_err *err)
 {
     char code[128], msg[512];
-    s3_error(&x->errbody, code, sizeof code, msg, sizeof msg);
+    xml_field(&x->errbody, "Code", code, sizeof code);
+    xml_field(&x->errbody, "Message", msg, sizeof msg);
     const char *detail = code[0] ? code : "";
     if (status == 403) {
         if (!strcmp(code, "ExpiredToken") || !strcmp(code, "TokenRefreshRequired"))
@@ -300,20 +378,16 @@ static int explain_status(long status, const struct xfer *x, const char *src, in
                         "case-sensitive and the model may not be uploaded yet)",
                         src, code[0] ? " " : "", detail);
     }
-    if (status == 301 || status == 307 || status == 400) {
-        if (x->bucket_region[0])
-            return smx_fail(err, SMX_EIO,
-                            "%s: HTTP %ld %s: the bucket is in region %s; set AWS_REGION=%s "
-                            "(SageMaker also needs the model in the endpoint's region)",
-                            src, status, detail, x->bucket_region, x->bucket_region);
-    }
+    if ((status == 301 || status == 307 || status == 400) &&
+        explain_region(status, x, src, code, err) >= 0)
+        return err->status;
     return smx_fail(err, SMX_EIO, "%s: HTTP %ld%s%s%s%s", src, status, code[0] ? " " : "", detail,
                     msg[0] ? ": " : "", msg);
 }
 
-/* The handle for one GET of url: progress and stall limits, callbacks into x, redirects for
- * https:// sources, SigV4 for s3:// when credentials are set (*signed_req). Returns the header
- * list to free. */
+/* The handle for one GET of url: low-speed limit, callbacks into x, redirects for http(s)://
+ * sources (to https://, and to http:// from an http:// source), SigV4 for s3:// when
+ * credentials are set (*signed_req). Returns the header list to free. */
 static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fetch_opts *o,
                                          int is_s3, struct xfer *x, int *signed_req)
 {
@@ -324,9 +398,12 @@ static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fe
     *signed_req = is_s3 && ak && sk;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(o->timeout > 0 ? o->timeout : 60));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
+                     (long)(o->low_speed_limit ? o->low_speed_limit : 1024));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                     (long)(o->low_speed_time > 0 ? o->low_speed_time + 0.5 : 30));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -340,7 +417,7 @@ static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fe
     if (!is_s3) {
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, x->http_source ? "http,https" : "https");
     }
     if (*signed_req) {
         snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", region_of(o));
@@ -358,8 +435,74 @@ static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fe
     return h;
 }
 
-/* One GET into x: TRY_OK, TRY_RETRY (5xx, 429, timeouts, resets, short bodies) or TRY_FAIL,
- * with the reason in err. */
+/* What stopped a transfer before its answer was complete (or what libcurl reports), in err:
+ * TRY_RETRY for what another attempt may cure, TRY_DEADLINE when time is up. */
+static int transfer_error(const char *src, const char *url, CURLcode rc, const struct xfer *x,
+                          smx_err *err)
+{
+    char got[128];
+    received(x, got, sizeof got);
+    if (x->deadline_hit)
+        return smx_fail(err, SMX_EIO,
+                        "%s: no complete download within the %g s deadline (%s); --timeout S "
+                        "allows more",
+                        src, x->deadline - x->t0, got),
+               TRY_DEADLINE;
+    if (x->unsized_cap)
+        return smx_fail(err, SMX_EIO,
+                        "%s: the server sent more than %llu bytes without announcing a size (no "
+                        "Content-Length); stopped there, so that an endless answer cannot fill the "
+                        "disk (--size-cap N allows more)",
+                        src, (unsigned long long)x->max_unsized),
+               TRY_FAIL;
+    if (x->too_large)
+        return smx_fail(err, SMX_EIO, "%s: larger than the limit of %llu bytes", src,
+                        (unsigned long long)x->o->max_bytes),
+               TRY_FAIL;
+    if (x->write_failed)
+        return smx_fail(err, SMX_EIO,
+                        "%s: cannot write the download to %s: %s (%s); make room in the "
+                        "temporary directory, or set TMPDIR to one with more space",
+                        src, x->path, strerror(x->write_failed), got),
+               TRY_FAIL;
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL && x->location[0])
+        return smx_fail(err, SMX_EIO,
+                        "%s: redirected to %s (HTTP %ld), which smxgb does not follow: it follows "
+                        "redirects to https:%s",
+                        src, x->location, x->status,
+                        x->http_source ? "// and, from an http:// source, to http://" : "//"),
+               TRY_FAIL;
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY) {
+        char *ip = NULL;
+        long port = 0;
+        curl_easy_getinfo(x->c, CURLINFO_PRIMARY_IP, &ip);
+        curl_easy_getinfo(x->c, CURLINFO_PRIMARY_PORT, &port);
+        return smx_fail(err, SMX_EIO,
+                        "%s: the server at %s:%ld answered, but not HTTP (libcurl: %s); check "
+                        "the URL's scheme and port",
+                        src, ip ? ip : "?", port,
+                        x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc)),
+               TRY_FAIL;
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT && x->status)
+        return smx_fail(err, SMX_EIO, "%s: the transfer stalled: below %llu bytes/s for %g s (%s)",
+                        src,
+                        (unsigned long long)(x->o->low_speed_limit ? x->o->low_speed_limit : 1024),
+                        x->o->low_speed_time > 0 ? x->o->low_speed_time : 30, got),
+               TRY_RETRY;
+    int retry = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT ||
+                rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE ||
+                rc == CURLE_GOT_NOTHING;
+    if (retry || rc == CURLE_COULDNT_RESOLVE_HOST)
+        return smx_fail(err, SMX_EIO, "%s: %s (%s)", src, curl_easy_strerror(rc), url),
+               retry ? TRY_RETRY : TRY_FAIL;
+    return smx_fail(err, SMX_EIO, "%s: %s%s%s", src, curl_easy_strerror(rc),
+                    x->errbuf[0] ? ": " : "", x->errbuf),
+           TRY_FAIL;
+}
+
+/* One GET into x: TRY_OK, TRY_RETRY (5xx, 429, stalls, resets, short bodies), TRY_DEADLINE or
+ * TRY_FAIL, with the reason in err. */
 static int try_once(const char *src, const char *url, const gate_fetch_opts *o, int is_s3,
                     struct xfer *x, smx_err *err)
 {
@@ -372,29 +515,15 @@ static int try_once(const char *src, const char *url, const gate_fetch_opts *o, 
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    int result = rc == CURLE_OK ? TRY_OK : transfer_error(src, url, rc, x, err);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     x->c = NULL;
-
-    if (x->too_large)
-        return smx_fail(err, SMX_EIO, "%s: larger than the limit of %llu bytes", src,
-                        (unsigned long long)x->max_bytes),
-               TRY_FAIL;
-    if (x->write_failed)
-        return smx_fail(err, SMX_EIO, "%s: cannot write the temporary file: %s", src,
-                        strerror(x->write_failed)),
-               TRY_FAIL;
-    if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
-        rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING ||
-        rc == CURLE_COULDNT_RESOLVE_HOST) {
-        smx_fail(err, SMX_EIO, "%s: %s (%s)", src, curl_easy_strerror(rc), url);
-        return rc == CURLE_COULDNT_RESOLVE_HOST ? TRY_FAIL : TRY_RETRY;
-    }
-    if (rc != CURLE_OK)
-        return smx_fail(err, SMX_EIO, "%s: %s", src, curl_easy_strerror(rc)), TRY_FAIL;
+    if (result != TRY_OK)
+        return result;
     if (status >= 500 || status == 429) {
-        char code[128], msg[256];
-        s3_error(&x->errbody, code, sizeof code, msg, sizeof msg);
+        char code[128];
+        xml_field(&x->errbody, "Code", code, sizeof code);
         smx_fail(err, SMX_EIO, "%s: HTTP %ld%s%s", src, status, code[0] ? " " : "", code);
         return TRY_RETRY;
     }
@@ -408,64 +537,96 @@ static int try_once(const char *src, const char *url, const gate_fetch_opts *o, 
     return TRY_OK;
 }
 
-/* Download url into fd (truncated first on every attempt), with retries, size and ETag checks. */
-static int fetch_fd(const char *src, const char *url, const gate_fetch_opts *opts, int is_s3,
-                    int fd, const char *path, gate_fetch_info *info, smx_err *err)
+/* The final message when attempts ran out (no_time: the deadline left no time for another) or
+ * time did: what the last attempt saw, and why no other followed. last is what the attempt
+ * before the final one saw ("" if none). */
+static void gave_up(const char *src, int result, int attempts, int no_time, const struct xfer *x,
+                    const char *last, smx_err *err)
 {
-    struct xfer x = {.fd = fd, .max_bytes = opts->max_bytes, .o = opts};
+    char prev[SMX_ERRMAX];
+    snprintf(prev, sizeof prev, "%s", err->msg);
+    size_t sl = strlen(src);
+    const char *why =
+        !strncmp(last, src, sl) && !strncmp(last + sl, ": ", 2) ? last + sl + 2 : last;
+    if (result == TRY_RETRY && no_time)
+        smx_fail(err, SMX_EIO,
+                 "%.800s (gave up after %d attempt%s: the %g s deadline left no time for "
+                 "another; --timeout S allows more)",
+                 prev, attempts, attempts == 1 ? "" : "s", x->deadline - x->t0);
+    else if (result == TRY_RETRY)
+        smx_fail(err, SMX_EIO, "%.900s (gave up after %d attempts)", prev, attempts);
+    else if (result == TRY_DEADLINE && attempts > 1 && why[0])
+        smx_fail(err, SMX_EIO, "%.600s (attempt %d; the one before: %.300s)", prev, attempts, why);
+}
+
+/* One attempt's state, reset: the file truncated, the counters and the MD5 restarted. */
+static int reset_attempt(struct xfer *x, smx_err *err)
+{
+    if (ftruncate(x->fd, 0) || lseek(x->fd, 0, SEEK_SET))
+        return smx_fail(err, SMX_EIO, "%s: %s", x->path, strerror(errno));
+    x->bytes = 0;
+    x->status = 0;
+    x->content_length = -1;
+    x->too_large = x->unsized_cap = x->deadline_hit = x->write_failed = 0;
+    x->etag[0] = x->bucket_region[0] = x->sse[0] = x->location[0] = x->errbuf[0] = '\0';
+    smx_buf_reset(&x->errbody);
+    if (!x->md5 || !EVP_DigestInit_ex(x->md5, EVP_md5(), NULL))
+        return smx_fail(err, SMX_ERUNTIME, "OpenSSL: MD5 unavailable");
+    return SMX_OK;
+}
+
+/* The MD5 of the body against a plain ETag (single-part, not KMS): TRY_OK or TRY_FAIL. */
+static int check_etag(const char *src, struct xfer *x, gate_fetch_info *info, smx_err *err)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dl = 0;
+    EVP_DigestFinal_ex(x->md5, d, &dl);
+    char hex[33];
+    for (unsigned i = 0; i < 16 && i < dl; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    snprintf(info->etag, sizeof info->etag, "%s", x->etag);
+    int plain = strlen(x->etag) == 32 && !strchr(x->etag, '-') && strcasecmp(x->sse, "aws:kms");
+    if (!plain)
+        return TRY_OK;
+    if (strcasecmp(hex, x->etag))
+        return smx_fail(err, SMX_EIO,
+                        "%s: the download does not match its ETag (MD5 %s, ETag %s); the object "
+                        "changed during the download or was corrupted: try again",
+                        src, hex, x->etag),
+               TRY_FAIL;
+    info->etag_checked = 1;
+    return TRY_OK;
+}
+
+int gate__fetch_fd(const char *src, const char *url, const gate_fetch_opts *opts, int is_s3, int fd,
+                   const char *path, gate_fetch_info *info, smx_err *err)
+{
+    struct xfer x = {.fd = fd, .path = path, .o = opts, .http_source = !strncmp(url, "http://", 7)};
+    x.t0 = smx_now();
+    x.fixed_deadline = opts->deadline > 0;
+    x.deadline = x.t0 + (x.fixed_deadline ? opts->deadline : GATE_FETCH_DEADLINE_BASE);
+    x.max_unsized = opts->max_unsized ? opts->max_unsized : GATE_FETCH_MAX_UNSIZED;
     x.md5 = EVP_MD_CTX_new();
     double delay = opts->backoff > 0 ? opts->backoff : 0.5;
-    int result = TRY_FAIL;
+    char last[SMX_ERRMAX] = "";
+    int result = TRY_FAIL, no_time = 0;
     for (int attempt = 0; attempt <= opts->retries; attempt++) {
         info->attempts = attempt + 1;
-        if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET)) {
-            smx_fail(err, SMX_EIO, "%s: %s", path, strerror(errno));
-            result = TRY_FAIL;
+        if (reset_attempt(&x, err))
             break;
-        }
-        x.bytes = 0;
-        x.content_length = -1;
-        x.etag[0] = x.bucket_region[0] = x.sse[0] = '\0';
-        smx_buf_reset(&x.errbody);
-        if (!x.md5 || !EVP_DigestInit_ex(x.md5, EVP_md5(), NULL)) {
-            smx_fail(err, SMX_ERUNTIME, "OpenSSL: MD5 unavailable");
-            result = TRY_FAIL;
-            break;
-        }
         result = try_once(src, url, opts, is_s3, &x, err);
-        if (result != TRY_RETRY)
+        if (result != TRY_RETRY || attempt == opts->retries)
             break;
-        if (attempt < opts->retries) {
-            sleep_s(delay);
-            delay *= 2;
-        }
+        if ((no_time = x.deadline - smx_now() <= delay)) /* retries share the deadline */
+            break;
+        snprintf(last, sizeof last, "%s", err->msg);
+        sleep_s(delay);
+        delay *= 2;
     }
-    if (result == TRY_RETRY) {
-        char prev[SMX_ERRMAX];
-        snprintf(prev, sizeof prev, "%s", err->msg);
-        smx_fail(err, SMX_EIO, "%.900s (gave up after %d attempts)", prev, info->attempts);
-    }
-    if (result == TRY_OK) {
-        unsigned char d[EVP_MAX_MD_SIZE];
-        unsigned dl = 0;
-        EVP_DigestFinal_ex(x.md5, d, &dl);
-        char hex[33];
-        for (unsigned i = 0; i < 16 && i < dl; i++)
-            snprintf(hex + 2 * i, 3, "%02x", d[i]);
-        snprintf(info->etag, sizeof info->etag, "%s", x.etag);
-        int plain = strlen(x.etag) == 32 && !strchr(x.etag, '-') && strcasecmp(x.sse, "aws:kms");
-        if (plain) {
-            if (strcasecmp(hex, x.etag)) {
-                smx_fail(err, SMX_EIO,
-                         "%s: the download does not match its ETag (MD5 %s, ETag %s); the "
-                         "object changed during the download or was corrupted: try again",
-                         src, hex, x.etag);
-                result = TRY_FAIL;
-            } else {
-                info->etag_checked = 1;
-            }
-        }
-    }
+    if (result == TRY_RETRY || result == TRY_DEADLINE)
+        gave_up(src, result, info->attempts, no_time, &x, last, err);
+    if (result == TRY_OK)
+        result = check_etag(src, &x, info, err);
     EVP_MD_CTX_free(x.md5);
     smx_buf_free(&x.errbody);
     info->bytes = x.bytes;
@@ -474,19 +635,22 @@ static int fetch_fd(const char *src, const char *url, const gate_fetch_opts *opt
     return SMX_OK;
 }
 
-static int temp_file(const gate_fetch_opts *opts, const char *stem, char **path, smx_err *err)
+int gate__temp_file(const gate_fetch_opts *opts, const char *stem, char **path, smx_err *err)
 {
-    const char *tmpdir = opts->tmpdir ? opts->tmpdir : getenv("TMPDIR");
+    const char *tmpdir = opts->tmpdir ? opts->tmpdir : smx_tmpdir();
     if (asprintf(path, "%s/%s-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", stem) < 0) {
         *path = NULL;
         return smx_fail(err, SMX_ENOMEM, "out of memory"), -1;
     }
     int fd = mkstemp(*path);
     if (fd < 0) {
-        smx_fail(err, SMX_EIO, "cannot create a temporary file %s: %s", *path, strerror(errno));
+        smx_fail_at(err, SMX_EIO, tmpdir, "set TMPDIR to a writable directory",
+                    "cannot create a temporary file %s: %s", *path, strerror(errno));
         free(*path);
         *path = NULL;
+        return -1;
     }
+    smx_scratch_add(*path);
     return fd;
 }
 
@@ -526,16 +690,16 @@ int gate_fetch(const char *src, const gate_fetch_opts *opts, char **local, gate_
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
     char *path = NULL;
-    int fd = temp_file(opts, "smxgb-src", &path, err);
+    int fd = gate__temp_file(opts, "smxgb-src", &path, err);
     if (fd < 0) {
         free(url);
         return err->status;
     }
-    rc = fetch_fd(src, url, opts, is_s3, fd, path, info, err);
+    rc = gate__fetch_fd(src, url, opts, is_s3, fd, path, info, err);
     if (close(fd) && !rc)
         rc = smx_fail(err, SMX_EIO, "%s: %s", path, strerror(errno));
     if (rc) {
-        unlink(path);
+        smx_scratch_remove(path);
         free(path);
         free(url);
         return rc;
@@ -545,299 +709,4 @@ int gate_fetch(const char *src, const gate_fetch_opts *opts, char **local, gate_
         gate_fetch_info_free(&scratch);
     *local = path;
     return SMX_OK;
-}
-
-/* ---- S3 prefixes (CompressionType None + S3Prefix) ---------------------------------------- */
-
-/* Percent-encode a query value (everything but unreserved characters). */
-static void encode_query(smx_buf *b, const char *v)
-{
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            smx_buf_append(b, p, 1);
-        else
-            smx_buf_printf(b, "%%%02X", *p);
-    }
-}
-
-/* The text between <tag> and </tag> starting at *pos; advances *pos. malloc'd or NULL. */
-static char *xml_next(const char *s, const char *tag, const char **pos)
-{
-    char open[64], close_[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close_, sizeof close_, "</%s>", tag);
-    const char *a = strstr(*pos, open);
-    if (!a)
-        return NULL;
-    a += strlen(open);
-    const char *e = strstr(a, close_);
-    if (!e)
-        return NULL;
-    *pos = e + strlen(close_);
-    (void)s;
-    /* undo the five XML escapes S3 uses */
-    char *out = malloc((size_t)(e - a) + 1);
-    if (!out)
-        return NULL;
-    size_t j = 0;
-    for (const char *p = a; p < e;) {
-        static const char *const ents[][2] = {
-            {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}};
-        int done = 0;
-        for (size_t k = 0; k < 5 && !done; k++) {
-            size_t l = strlen(ents[k][0]);
-            if (!strncmp(p, ents[k][0], l)) {
-                out[j++] = ents[k][1][0];
-                p += l;
-                done = 1;
-            }
-        }
-        if (!done)
-            out[j++] = *p++;
-    }
-    out[j] = '\0';
-    return out;
-}
-
-/* mkdir -p for the directories of rel (already checked by safe_rel) under dir. */
-static int make_parents(const char *dir, const char *rel, smx_err *err)
-{
-    char *copy = strdup(rel);
-    if (!copy)
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    for (char *slash = strchr(copy, '/'); slash; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        char *d = NULL;
-        int ok = asprintf(&d, "%s/%s", dir, copy) >= 0 && (mkdir(d, 0700) == 0 || errno == EEXIST);
-        int e = errno;
-        free(d);
-        *slash = '/';
-        if (!ok) {
-            free(copy);
-            return smx_fail(err, SMX_EIO, "cannot create a directory for '%s': %s", rel,
-                            strerror(e));
-        }
-    }
-    free(copy);
-    return SMX_OK;
-}
-
-static int safe_rel(const char *rel, smx_err *err)
-{
-    if (!*rel || rel[0] == '/' || strstr(rel, "//"))
-        return smx_fail(err, SMX_EUNSAFE, "object name '%s' is not a safe relative path", rel);
-    for (const char *p = rel; *p;) {
-        size_t cl = strcspn(p, "/");
-        if ((cl == 2 && !strncmp(p, "..", 2)) || (cl == 1 && *p == '.'))
-            return smx_fail(err, SMX_EUNSAFE, "object name '%s' has a '.' or '..' component", rel);
-        p += cl;
-        if (*p == '/')
-            p++;
-    }
-    return SMX_OK;
-}
-
-void gate_s3_list_free(gate_s3_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->keys[i]);
-    free(l->keys);
-    free(l->token);
-    memset(l, 0, sizeof *l);
-}
-
-int gate_s3_list_parse(const char *buf, size_t len, const char *prefix, gate_s3_list *l,
-                       smx_err *err)
-{
-    memset(l, 0, sizeof *l);
-    char *text = malloc(len + 1);
-    if (!text)
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    memcpy(text, buf, len);
-    text[len] = '\0';
-    if (strlen(text) != len) {
-        free(text);
-        return smx_fail(err, SMX_EFORMAT, "the S3 listing contains a NUL byte");
-    }
-    size_t pl = strlen(prefix);
-    int rc = SMX_OK;
-    const char *pos = text;
-    char *key;
-    while (!rc && (key = xml_next(text, "Key", &pos))) {
-        size_t kl = strlen(key);
-        if (strncmp(key, prefix, pl) || (kl && key[kl - 1] == '/')) {
-            free(key); /* outside the prefix, or a "folder" marker */
-            continue;
-        }
-        rc = safe_rel(key + pl, err);
-        if (!rc && l->n >= 100000)
-            rc = smx_fail(err, SMX_ELIMIT, "more than 100000 objects under the prefix");
-        if (!rc) {
-            char **v = realloc(l->keys, (l->n + 1) * sizeof *v);
-            if (!v) {
-                rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-            } else {
-                l->keys = v;
-                l->keys[l->n++] = key;
-                key = NULL;
-            }
-        }
-        free(key);
-    }
-    const char *tp = text;
-    char *trunc = xml_next(text, "IsTruncated", &tp);
-    l->truncated = trunc && !strcmp(trunc, "true");
-    free(trunc);
-    if (l->truncated) {
-        tp = text;
-        l->token = xml_next(text, "NextContinuationToken", &tp);
-    }
-    free(text);
-    if (rc)
-        gate_s3_list_free(l);
-    return rc;
-}
-
-/* Fetch one ListObjectsV2 page of prefix (after token, when not NULL) into l. */
-static int list_page(const char *s3prefix, const char *base, const char *prefix, const char *token,
-                     const gate_fetch_opts *opts, gate_s3_list *l, smx_err *err)
-{
-    memset(l, 0, sizeof *l);
-    smx_buf q = SMX_BUF_INIT;
-    smx_buf_puts(&q, base);
-    smx_buf_puts(&q, "?");
-    if (token) {
-        smx_buf_puts(&q, "continuation-token=");
-        encode_query(&q, token);
-        smx_buf_puts(&q, "&");
-    }
-    smx_buf_puts(&q, "list-type=2&prefix=");
-    encode_query(&q, prefix);
-    char *lpath = NULL;
-    int fd = temp_file(opts, "smxgb-list", &lpath, err);
-    if (fd < 0) {
-        smx_buf_free(&q);
-        return err->status;
-    }
-    gate_fetch_info li = {0};
-    int rc = fetch_fd(s3prefix, q.data, opts, 1, fd, lpath, &li, err);
-    close(fd);
-    smx_buf_free(&q);
-    smx_buf body = SMX_BUF_INIT;
-    if (!rc)
-        rc = smx_buf_read_file(&body, lpath, (size_t)64 << 20, err);
-    unlink(lpath);
-    free(lpath);
-    if (!rc)
-        rc = gate_s3_list_parse(body.data ? body.data : "", body.len, prefix, l, err);
-    smx_buf_free(&body);
-    return rc;
-}
-
-/* Download every key of l into dir, at its path below prefix; *count grows by each one. */
-static int fetch_listed(const char *dir, const char *s3prefix, const char *prefix,
-                        const gate_s3_list *l, const gate_fetch_opts *opts, size_t *count,
-                        smx_err *err)
-{
-    int rc = SMX_OK;
-    for (size_t i = 0; !rc && i < l->n; i++) {
-        const char *rel = l->keys[i] + strlen(prefix);
-        rc = make_parents(dir, rel, err);
-        char *dst = NULL, *obj = NULL, *objurl = NULL;
-        if (!rc &&
-            (asprintf(&dst, "%s/%s", dir, rel) < 0 || asprintf(&obj, "%s%s", s3prefix, rel) < 0))
-            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-        if (!rc)
-            rc = gate_s3_url(obj, opts, &objurl, err);
-        if (!rc) {
-            int ofd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-            if (ofd < 0) {
-                rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
-            } else {
-                gate_fetch_info oi = {0};
-                rc = fetch_fd(obj, objurl, opts, 1, ofd, dst, &oi, err);
-                if (close(ofd) && !rc)
-                    rc = smx_fail(err, SMX_EIO, "%s: %s", dst, strerror(errno));
-                (*count)++;
-            }
-        }
-        free(dst);
-        free(obj);
-        free(objurl);
-    }
-    return rc;
-}
-
-/* Every page of the listing, and every object on it, into dir. */
-static int fetch_pages(const char *dir, const char *s3prefix, const char *base, const char *prefix,
-                       const gate_fetch_opts *opts, size_t *count, smx_err *err)
-{
-    char *token = NULL;
-    int rc = SMX_OK;
-    for (int page = 0; page < 1000 && !rc; page++) {
-        gate_s3_list l;
-        rc = list_page(s3prefix, base, prefix, token, opts, &l, err);
-        if (!rc)
-            rc = fetch_listed(dir, s3prefix, prefix, &l, opts, count, err);
-        free(token);
-        token = NULL;
-        int more = !rc && l.truncated && l.token;
-        if (more) {
-            token = l.token;
-            l.token = NULL;
-        }
-        gate_s3_list_free(&l);
-        if (!more)
-            break;
-    }
-    free(token);
-    return rc;
-}
-
-int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *opts, char **local_dir,
-                      size_t *n_objects, smx_err *err)
-{
-    gate_fetch_opts dflt;
-    if (!opts) {
-        gate_fetch_opts_default(&dflt);
-        opts = &dflt;
-    }
-    *local_dir = NULL;
-    *n_objects = 0;
-    size_t sl = strlen(s3prefix);
-    if (strncmp(s3prefix, "s3://", 5) || !sl || s3prefix[sl - 1] != '/')
-        return smx_fail(err, SMX_EINVAL, "'%s' is not an s3:// prefix ending in '/'", s3prefix);
-    int rc = gate__curl_init(err);
-    if (rc)
-        return rc;
-    const char *bslash = strchr(s3prefix + 5, '/');
-    char *bucket_uri = strndup(s3prefix, (size_t)(bslash - s3prefix) + 1); /* s3://bucket/ */
-    const char *prefix = bslash + 1;
-    char *base = NULL;
-    if (!bucket_uri)
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    /* the bucket's URL: ".../bucket/" path style, "https://bucket.s3.REGION.../" otherwise */
-    rc = gate_s3_url(bucket_uri, opts, &base, err);
-    free(bucket_uri);
-    if (rc)
-        return rc;
-    char dirt[4096];
-    const char *tmpdir = opts->tmpdir ? opts->tmpdir : getenv("TMPDIR");
-    snprintf(dirt, sizeof dirt, "%s/smxgb-prefix-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    if (!mkdtemp(dirt)) {
-        free(base);
-        return smx_fail(err, SMX_EIO, "cannot create a temporary directory: %s", strerror(errno));
-    }
-    size_t count = 0;
-    rc = fetch_pages(dirt, s3prefix, base, prefix, opts, &count, err);
-    free(base);
-    if (!rc && !count)
-        rc = smx_fail(err, SMX_EIO, "%s: no objects under this prefix", s3prefix);
-    if (rc) {
-        artifact_remove_tree(dirt, NULL);
-        return rc;
-    }
-    *local_dir = strdup(dirt);
-    *n_objects = count;
-    return *local_dir ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
 }

@@ -6,13 +6,16 @@
  *           then one POST /invocations that must be accepted within 250 ms, answer 2xx within
  *           60 s and return at most 6 MiB (libcurl).
  *   fetch   turns an artifact source (a path, s3://bucket/key, https://...) into a local file:
- *           SigV4-signed S3 GETs (libcurl CURLOPT_AWS_SIGV4), streamed to a temporary file,
- *           size and ETag checked, retried with backoff on 5xx and timeouts.
+ *           SigV4-signed S3 GETs (libcurl CURLOPT_AWS_SIGV4), streamed to a scratch file,
+ *           size and ETag checked, retried with backoff on 5xx and stalls, within a deadline
+ *           and a size cap.
  *   plan    reads `terraform show -json` output: every aws_sagemaker_model container (image,
- *           model data, environment) and every endpoint configuration variant (startup and
- *           download timeouts, serverless limits), with values unknown until apply marked.
- *   report  what check and plan found: one case per model container and container version,
- *           rendered as text, JSON, JUnit XML and GitHub Actions annotations (as data).
+ *           model data, environment), every endpoint configuration variant (startup and
+ *           download timeouts, serverless limits) and every S3 upload, with values unknown
+ *           until apply marked and the configuration's references of each.
+ *   report  what check and plan found: one case per model container and container version
+ *           (pass, fail, unknown or skip), rendered as text, JSON, JUnit XML and GitHub
+ *           Actions annotations (as data).
  *   check   an artifact source verified for each container version, then served (by a
  *           launcher the caller gives) and probed: the cases of `smxgb check`.
  *   plan check  every model container of a parsed plan: what the plan gets wrong, then its
@@ -120,6 +123,12 @@ void gate_probe_result_free(gate_probe_result *r);
 
 /* ---- fetch: artifact sources ------------------------------------------------------------- */
 
+/* The default deadline of a download: 60 s plus 1 s per 512 KiB announced. */
+#define GATE_FETCH_DEADLINE_BASE 60.0
+#define GATE_FETCH_DEADLINE_RATE (512.0 * 1024)
+/* The default cap of a body whose size the server does not announce: 2 GiB. */
+#define GATE_FETCH_MAX_UNSIZED ((uint64_t)2 << 30)
+
 /* 1 for "s3://..." and "https://" / "http://" sources, 0 for local paths. */
 int gate_source_is_remote(const char *src);
 
@@ -129,8 +138,15 @@ typedef struct gate_fetch_opts {
     const char *tmpdir;      /* NULL: $TMPDIR or /tmp */
     int retries;             /* extra attempts on 5xx / timeouts / resets */
     double backoff;          /* first retry delay in seconds, doubled each time */
-    double timeout;          /* seconds without progress before a transfer is abandoned */
-    uint64_t max_bytes;      /* refuse larger objects (0 = no limit) */
+    /* a transfer slower than low_speed_limit bytes/s for low_speed_time seconds is abandoned
+     * (and retried); defaults 1024 and 30 */
+    uint64_t low_speed_limit;
+    double low_speed_time;
+    /* seconds the whole download may take, retries included; 0: GATE_FETCH_DEADLINE_BASE
+     * seconds plus one per GATE_FETCH_DEADLINE_RATE bytes the server announces */
+    double deadline;
+    uint64_t max_bytes;   /* refuse larger objects (0 = no limit) */
+    uint64_t max_unsized; /* a body without Content-Length stops here (0: GATE_FETCH_MAX_UNSIZED) */
     /* optional progress: bytes so far, total (0 unknown) */
     void (*progress)(uint64_t now, uint64_t total, void *ctx);
     void *ctx;
@@ -147,9 +163,13 @@ typedef struct gate_fetch_info {
 } gate_fetch_info;
 
 /*
- * Download src into a new temporary file (mode 0600) and return its path in *local (malloc'd;
- * the caller unlinks it). Local paths are not copied: *local is a copy of src. Errors:
- * SMX_EINVAL bad source, SMX_EIO network/HTTP failures with a message that says what to do.
+ * Download src into a new temporary file (mode 0600, $TMPDIR/smxgb-src-*, registered as scratch
+ * so that a signal removes it) and return its path in *local (malloc'd; the caller removes it
+ * with smx_scratch_remove). Local paths are not copied: *local is a copy of src. The download
+ * ends at the deadline, a stall below the low-speed limit is retried, a body without
+ * Content-Length stops at max_unsized; each says how many bytes of how many arrived. Errors:
+ * SMX_EINVAL bad source, SMX_EIO network/HTTP/disk failures with a message that says what to
+ * do.
  */
 int gate_fetch(const char *src, const gate_fetch_opts *o, char **local, gate_fetch_info *info,
                smx_err *err);
@@ -157,9 +177,9 @@ void gate_fetch_info_free(gate_fetch_info *i);
 
 /*
  * Download every object under an S3 prefix (s3://bucket/prefix/, ListObjectsV2) into a new
- * private temporary directory, the prefix trimmed from each key as SageMaker does for
- * CompressionType None + S3Prefix. Keys with '.' or '..' components are refused. *local_dir
- * is malloc'd; the caller removes the tree (artifact_remove_tree).
+ * private temporary directory (registered as scratch), the prefix trimmed from each key as
+ * SageMaker does for CompressionType None + S3Prefix. Keys with '.' or '..' components are
+ * refused. *local_dir is malloc'd; the caller removes the tree (smx_scratch_remove).
  */
 int gate_fetch_prefix(const char *s3prefix, const gate_fetch_opts *o, char **local_dir,
                       size_t *n_objects, smx_err *err);
@@ -201,9 +221,19 @@ typedef struct gate_plan_container {
     gate_value model_data_url;
     int has_data_source; /* a model_data_source block is present */
     gate_value s3_uri, s3_data_type, compression_type;
-    int env_unknown; /* the environment map (or part of it) is unknown until apply */
-    char **env;      /* "KEY=VALUE" */
+    int env_unknown;           /* the environment map (or part of it) is unknown until apply */
+    int env_unknown_sagemaker; /* ... and it is the whole map or a SAGEMAKER_* key */
+    char **env;                /* "KEY=VALUE" */
     size_t n_env;
+    /* from the configuration: the resources model_data_url (or s3_uri) is built from, module-
+     * qualified and without indexes ("aws_s3_object.model", "module.ml.aws_s3_bucket.models") */
+    char **data_refs;
+    size_t n_data_refs;
+    /* from the configuration: the tag of an image pinned by digest, when its expression refers
+     * to a data source that names one (data.aws_ecr_image with a literal image_tag), and where
+     * it was found; NULL when none */
+    char *image_tag;
+    char *image_tag_from;
 } gate_plan_container;
 
 typedef struct gate_plan_variant {
@@ -221,6 +251,26 @@ typedef struct gate_plan_variant {
     char *instance_type; /* may be NULL */
 } gate_plan_variant;
 
+/* An upload: an aws_s3_object (or the older aws_s3_bucket_object) in the plan. What the plan
+ * puts at its bucket and key is a local file (source) or bytes in the plan itself (content,
+ * content_base64). */
+typedef struct gate_plan_object {
+    char *address;        /* "module.ml.aws_s3_object.model" */
+    char *module_address; /* "" for the root module */
+    const char *type;     /* "aws_s3_object" or "aws_s3_bucket_object" */
+    char *actions;        /* "create", "update", "delete,create", "no-op", "planned" ... */
+    gate_value bucket;    /* when unknown, the planned name of the bucket it refers to, if known */
+    char *bucket_ref;     /* the aws_s3_bucket its bucket refers to in the configuration, module-
+                           * qualified ("module.ml.aws_s3_bucket.models"), or NULL */
+    int bucket_via_ref;   /* bucket.s is bucket_ref's planned name (the object's own is unknown) */
+    gate_value key;
+    gate_value source; /* a path: relative ones are relative to Terraform's working directory */
+    gate_value content, content_base64;
+    gate_value etag;   /* as planned (filemd5(source) in the usual configuration) */
+    char **build_cmds; /* local-exec commands in the configuration of its module */
+    size_t n_build_cmds;
+} gate_plan_object;
+
 typedef struct gate_plan {
     char *format_version;
     char *terraform_version;
@@ -228,14 +278,19 @@ typedef struct gate_plan {
     size_t n_containers;
     gate_plan_variant *variants;
     size_t n_variants;
+    gate_plan_object *objects;
+    size_t n_objects;
     size_t n_models; /* aws_sagemaker_model resources seen (including ones without containers) */
 } gate_plan;
 
 /*
- * Parse `terraform show -json` output (buf, len). Accepts format_version 1.x and ignores
- * unknown keys. Reads resource_changes (create/update/replace/no-op; deletes are skipped) or,
- * when a file has none, planned_values (root and child modules). Returns SMX_EFORMAT with the
- * JSON path of the problem for anything that is not a plan.
+ * Parse `terraform show -json PLANFILE` output (buf, len). Accepts format_version 1.x and
+ * ignores unknown keys. Reads resource_changes (create/update/replace/no-op; deletes are
+ * skipped) or, when a file has none, planned_values (root and child modules): the SageMaker
+ * models, endpoint configurations and S3 uploads, with the configuration's references of each.
+ * Returns SMX_EFORMAT with the reason for anything that is not a plan: not JSON, another
+ * format_version, `terraform show -json` of a state (values but no planned_values or
+ * resource_changes), any other JSON.
  */
 int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err);
 void gate_plan_free(gate_plan *p);
@@ -251,6 +306,8 @@ int gate_plan_variant_uses(const gate_plan_variant *v, const gate_plan_container
 
 typedef struct gate_note {
     artifact_severity sev;
+    int unknown; /* a fact the verdict rests on could not be established (sev is a warning);
+                  * hint says what would settle it */
     char *code;
     char *text;
     char *hint; /* may be NULL */
@@ -264,6 +321,7 @@ typedef struct gate_case {
     gate_note *notes;
     size_t n_notes;
     int errors, warnings;
+    int unknown;    /* unknown notes: the verdict is not ok unless the report allows them */
     int skipped;    /* nothing could be checked (a reason is among the notes) */
     int io_error;   /* the artifact could not be read or downloaded */
     int incomplete; /* out of memory: a note was counted but could not be stored */
@@ -277,6 +335,11 @@ typedef struct gate_report {
     const char *file; /* the file annotations point at (the plan), or NULL */
     gate_case **cases;
     size_t n;
+    /* notes about the run as a whole (an --artifact mapping that matches no model...) */
+    gate_note *notes;
+    size_t n_notes;
+    int incomplete;    /* out of memory: a report note could not be stored */
+    int allow_unknown; /* the user accepts unknown cases (--allow-unknown); the report says so */
 } gate_report;
 
 /* Add a case (strings are copied). NULL when out of memory. */
@@ -285,17 +348,29 @@ gate_case *gate_report_add(gate_report *r, const char *name, const char *contain
 /* Add a note to a case; errors and warnings are counted even when out of memory. */
 void gate_case_note(gate_case *c, artifact_severity sev, const char *code, const char *hint,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* "fail" (it has errors), "skip" (nothing could be checked) or "pass". */
+/* A fact the case's verdict rests on could not be established: an unknown note (counted even
+ * when out of memory); settle says what would establish it. */
+void gate_case_unknown(gate_case *c, const char *code, const char *settle, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A note about the whole run (a warning or information, not tied to one case). */
+void gate_report_note(gate_report *r, artifact_severity sev, const char *code, const char *hint,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* "fail" (it has errors), "unknown" (a fact it rests on is unknown), "skip" (nothing could be
+ * checked) or "pass". */
 const char *gate_case_status(const gate_case *c);
+/* 1 when the gate passes: no case has errors, and none is unknown unless r->allow_unknown. */
+int gate_report_ok(const gate_report *r);
 /* SMX_ENOMEM (with a message) when a case is incomplete, else SMX_OK. */
 int gate_report_status(const gate_report *r, smx_err *err);
 void gate_report_free(gate_report *r);
 
-/* The readable report: a PASS/FAIL/SKIP block per case, then one summary line. */
+/* The readable report: a PASS/FAIL/UNKNOWN/SKIP block per case, the report's notes, then one
+ * summary line. */
 int gate_report_text(const gate_report *r, smx_buf *out);
-/* {"verb", "file"?, "ok", "cases": [{"name", "container", "artifact", "status", "seconds",
- * "findings": [{"severity", "code", "message", "hint"}], "verify"?, "probe"?}]}; NULL when out
- * of memory. */
+/* {"verb", "file"?, "ok", "allow_unknown", "findings": [...], "cases": [{"name", "container",
+ * "artifact", "status", "seconds", "findings": [{"severity", "code", "message", "hint"}],
+ * "verify"?, "probe"?}]}; an unknown note's severity is "unknown" and its hint what would
+ * settle it. NULL when out of memory. */
 json_t *gate_report_json(const gate_report *r);
 /* JUnit XML: one testsuite, one testcase per case (failure: its errors; skipped: its reason). */
 int gate_report_junit(const gate_report *r, smx_buf *out);
@@ -375,18 +450,32 @@ typedef struct gate_plan_check_opts {
     gate_check_opts check;
     /* "S3URI=LOCAL": use LOCAL for the model data at S3URI instead of downloading it (a
      * model.tar.gz, or for CompressionType None the file or the prefix's directory; a prefix
-     * may be given with or without its trailing '/') */
+     * may be given with or without its trailing '/'). A mapping wins over an upload in the
+     * plan; one that matches no model is a warning of the report. */
     const char *const *artifacts;
     size_t n_artifacts;
+    /* "IMAGE=TAG": check the containers whose image is IMAGE (e.g. one pinned by digest) as
+     * container version TAG */
+    const char *const *images;
+    size_t n_images;
+    /* the directory relative `source` paths of uploads are relative to (where Terraform ran);
+     * NULL: the current directory. root_from says how it was chosen, for the report ("the plan
+     * file's directory", "--root") */
+    const char *root;
+    const char *root_from;
 } gate_plan_check_opts;
 
 /*
  * Check every model container of plan p: one case per container, named "ADDRESS BLOCK[i]".
  * What the plan itself gets wrong (image, model data URL, environment, endpoint timeouts,
- * serverless limits) is noted first, values known only after apply are reported as such, then
- * the artifact (mapped or downloaded) is checked as gate_check_source does, against the
- * container version its image names. Returns SMX_OK when the cases say what happened;
- * SMX_ENOMEM when the report could not be completed.
+ * serverless limits) is noted first. Then the artifact: an --artifact mapping, else the upload
+ * in the same plan that writes the model data (matched by bucket and key, or through the
+ * configuration's references when they are known only after apply; several candidates are
+ * each checked, in cases of their own), else the object downloaded; it is checked as
+ * gate_check_source does, against the container version the image names. A fact the verdict
+ * needs that the plan leaves unknown (the model data location, an image pinned by digest, the
+ * bytes of an upload) makes the case unknown, with what would settle it. Returns SMX_OK when
+ * the cases say what happened; SMX_ENOMEM when the report could not be completed.
  */
 int gate_plan_check(gate_report *r, const gate_plan *p, const gate_plan_check_opts *o,
                     smx_err *err);

@@ -5,17 +5,28 @@
  * resource_changes is the primary source: it lists every resource of every module with its
  * address, and `change.after_unknown` mirrors `change.after` with `true` where a value is
  * known only after apply (a model_data_url built from an aws_s3_object created in the same
- * plan, a computed name). Deletes are skipped; no-ops are kept (the caller decides). A file
- * without resource_changes (`terraform show -json` of a state, or a trimmed plan) is read from
- * planned_values, root module and child modules recursively.
+ * plan, a computed name). Deletes are skipped; no-ops are kept (the caller decides). A plan
+ * without resource_changes (a trimmed one) is read from planned_values, root module and child
+ * modules recursively.
  *
  * Nested blocks are JSON arrays (primary_container[0], container[i],
  * model_data_source[0].s3_data_source[0], production_variants[i].serverless_config[0]).
  * An endpoint configuration's model_name is often unknown (it refers to a model created in
  * the same plan), so the `configuration` section's references are read too, to join variants
- * to models by address.
+ * to models by address (planconfig.c).
+ *
+ * Uploads (aws_s3_object, and the older aws_s3_bucket_object) are read because the object a
+ * model's data URL names is often written by the same apply: their bucket, key and bytes (a
+ * source file, or content / content_base64), and from the configuration what their bucket and
+ * the model's data URL refer to, so that a model can be matched to its upload when the URL is
+ * known only after apply. A bucket known only after apply is taken from the aws_s3_bucket it
+ * refers to when that one's name is known. A model's image pinned by digest gets the tag a
+ * data.aws_ecr_image it refers to names in the configuration.
+ *
+ * What is read must be a plan: `terraform show -json` of a state (values, no planned_values or
+ * resource_changes) describes what is deployed, not what apply would do, and is refused.
  */
-#include "gate.h"
+#include "gate_private.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -26,6 +37,9 @@ typedef struct {
     gate_plan *p;
     json_t *config; /* configuration.root_module, may be NULL */
     smx_err *err;
+    /* aws_s3_bucket resources with a known name: address without keys, and the name */
+    char **bucket_addr, **bucket_name;
+    size_t n_buckets;
 } reader;
 
 static char *dup_or_null(const char *s)
@@ -155,14 +169,16 @@ static int add_container(reader *r, const char *address, const char *module, con
         json_t *env = json_is_object(c) ? json_object_get(c, "environment") : NULL;
         json_t *envu = unk_get(cu, "environment");
         if (is_true(envu))
-            k->env_unknown = 1;
+            k->env_unknown = k->env_unknown_sagemaker = 1;
         if (json_is_object(env)) {
             const char *key;
             json_t *val;
             json_object_foreach(env, key, val)
             {
-                if (is_true(unk_get(envu, key)))
+                if (is_true(unk_get(envu, key))) {
                     k->env_unknown = 1;
+                    k->env_unknown_sagemaker |= !strncmp(key, "SAGEMAKER_", 10);
+                }
                 if (!json_is_string(val))
                     continue;
                 char **e = realloc(k->env, (k->n_env + 1) * sizeof *e);
@@ -176,13 +192,60 @@ static int add_container(reader *r, const char *address, const char *module, con
         } else if (json_is_object(envu)) {
             const char *key;
             json_t *val;
-            json_object_foreach(envu, key, val) if (is_true(val)) k->env_unknown = 1;
+            json_object_foreach(envu, key, val) if (is_true(val))
+            {
+                k->env_unknown = 1;
+                k->env_unknown_sagemaker |= !strncmp(key, "SAGEMAKER_", 10);
+            }
         }
     } else {
         /* the block exists but its element is neither known nor marked unknown */
         k->image.unknown = 1;
     }
     return bad ? smx_fail(r->err, SMX_ENOMEM, "out of memory") : SMX_OK;
+}
+
+/* The tag a data.aws_ecr_image the image refers to names as a literal, into k. */
+static int image_tag_of(reader *r, gate_plan_container *k, json_t *image)
+{
+    char **refs = NULL;
+    size_t n = 0;
+    int rc = gate__config_refs(image, k->module_address, &refs, &n, r->err);
+    for (size_t i = 0; i < n && !rc && !k->image_tag; i++) {
+        const char *local = strstr(refs[i], "data.aws_ecr_image.");
+        json_t *ds = local ? gate__config_resource(r->config, k->module_address, refs[i]) : NULL;
+        const char *tag =
+            gate__config_string(json_object_get(json_object_get(ds, "expressions"), "image_tag"));
+        if (!tag)
+            continue;
+        k->image_tag = strdup(tag);
+        if (asprintf(&k->image_tag_from, "%s (image_tag = \"%s\" in the configuration)", refs[i],
+                     tag) < 0)
+            k->image_tag_from = NULL;
+        if (!k->image_tag || !k->image_tag_from)
+            rc = smx_fail(r->err, SMX_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        free(refs[i]);
+    free(refs);
+    return rc;
+}
+
+/* From the configuration: what the container's model data location and image refer to. */
+static int container_config(reader *r, gate_plan_container *k)
+{
+    json_t *res = gate__config_resource(r->config, k->module_address, k->model_address);
+    json_t *c = json_array_get(json_object_get(json_object_get(res, "expressions"), k->block),
+                               (size_t)k->index);
+    if (!json_is_object(c))
+        return SMX_OK;
+    json_t *url = json_object_get(c, "model_data_url");
+    if (!url) {
+        json_t *mds = json_array_get(json_object_get(c, "model_data_source"), 0);
+        url = json_object_get(json_array_get(json_object_get(mds, "s3_data_source"), 0), "s3_uri");
+    }
+    int rc = gate__config_refs(url, k->module_address, &k->data_refs, &k->n_data_refs, r->err);
+    return rc ? rc : image_tag_of(r, k, json_object_get(c, "image"));
 }
 
 static int read_model(reader *r, const char *address, const char *module, const char *actions,
@@ -212,108 +275,35 @@ static int read_model(reader *r, const char *address, const char *module, const 
     }
     if (!rc && r->p->n_containers == before && is_true(unk))
         rc = add_container(r, address, module, &name, actions, "primary_container", 0, NULL, unk);
+    for (size_t i = before; i < r->p->n_containers && !rc; i++)
+        rc = container_config(r, &r->p->containers[i]);
     value_free(&name);
     return rc;
-}
-
-/* Strip "[...]" index suffixes: module.ml["a"].aws_x.y[0] -> module.ml.aws_x.y */
-static char *strip_indexes(const char *s)
-{
-    char *o = malloc(strlen(s) + 1);
-    if (!o)
-        return NULL;
-    size_t j = 0;
-    int depth = 0, quoted = 0;
-    for (const char *p = s; *p; p++) {
-        if (quoted) {
-            if (*p == '\\' && p[1])
-                p++;
-            else if (*p == '"')
-                quoted = 0;
-            continue;
-        }
-        if (*p == '"' && depth) {
-            quoted = 1;
-            continue;
-        }
-        if (*p == '[') {
-            depth++;
-            continue;
-        }
-        if (*p == ']') {
-            if (depth)
-                depth--;
-            continue;
-        }
-        if (!depth)
-            o[j++] = *p;
-    }
-    o[j] = '\0';
-    return o;
-}
-
-/* The configuration module for a module address ("" root, "module.a.module.b"). */
-static json_t *config_module(json_t *root, const char *module)
-{
-    json_t *m = root;
-    char *clean = strip_indexes(module);
-    if (!clean)
-        return NULL;
-    char *save = NULL;
-    int expect_name = 0;
-    for (char *t = strtok_r(clean, ".", &save); t && m; t = strtok_r(NULL, ".", &save)) {
-        if (!expect_name && !strcmp(t, "module")) {
-            expect_name = 1;
-            continue;
-        }
-        m = json_object_get(json_object_get(json_object_get(m, "module_calls"), t), "module");
-        expect_name = 0;
-    }
-    free(clean);
-    return m;
 }
 
 /* From the configuration: which aws_sagemaker_model variant i of a config refers to. */
 static char *model_ref_of(reader *r, const char *module, const char *address, const char *block,
                           size_t i)
 {
-    if (!r->config)
+    json_t *res = gate__config_resource(r->config, module, address);
+    if (!res)
         return NULL;
-    json_t *m = config_module(r->config, module);
-    if (!m)
-        return NULL;
-    char *clean = strip_indexes(address);
-    if (!clean)
-        return NULL;
-    /* the address inside its module (module components lost their indexes above) */
-    const char *q = strstr(clean, "aws_sagemaker_endpoint_configuration.");
-    const char *local = q ? q : clean;
     char *ref = NULL;
-    size_t k;
-    json_t *res;
-    json_array_foreach(json_object_get(m, "resources"), k, res)
+    json_t *pv = json_array_get(json_object_get(json_object_get(res, "expressions"), block), i);
+    json_t *refs = json_object_get(json_object_get(pv, "model_name"), "references");
+    size_t j;
+    json_t *s;
+    json_array_foreach(refs, j, s)
     {
-        const char *a = json_string_value(json_object_get(res, "address"));
-        if (!a || strcmp(a, local))
+        const char *t = json_string_value(s);
+        if (!t || strncmp(t, "aws_sagemaker_model.", 20))
             continue;
-        json_t *pv = json_array_get(json_object_get(json_object_get(res, "expressions"), block), i);
-        json_t *refs = json_object_get(json_object_get(pv, "model_name"), "references");
-        size_t j;
-        json_t *s;
-        json_array_foreach(refs, j, s)
-        {
-            const char *t = json_string_value(s);
-            if (!t || strncmp(t, "aws_sagemaker_model.", 20))
-                continue;
-            const char *dot = strchr(t + 20, '.');
-            size_t len = dot ? (size_t)(dot - t) : strlen(t);
-            if (asprintf(&ref, "%s%s%.*s", module, *module ? "." : "", (int)len, t) < 0)
-                ref = NULL;
-            break;
-        }
+        const char *dot = strchr(t + 20, '.');
+        size_t len = dot ? (size_t)(dot - t) : strlen(t);
+        if (asprintf(&ref, "%s%s%.*s", module, *module ? "." : "", (int)len, t) < 0)
+            ref = NULL;
         break;
     }
-    free(clean);
     return ref;
 }
 
@@ -364,6 +354,115 @@ static int read_config(reader *r, const char *address, const char *module, json_
     return SMX_OK;
 }
 
+/* The local-exec commands of a module's configuration (a build step that runs during apply). */
+static int build_commands(reader *r, gate_plan_object *o)
+{
+    json_t *m = r->config ? gate__config_module(r->config, o->module_address) : NULL;
+    size_t i, k;
+    json_t *res, *pr;
+    json_array_foreach(json_object_get(m, "resources"), i, res)
+    {
+        json_array_foreach(json_object_get(res, "provisioners"), k, pr)
+        {
+            const char *type = json_string_value(json_object_get(pr, "type"));
+            const char *cmd =
+                gate__config_string(json_object_get(json_object_get(pr, "expressions"), "command"));
+            if (!type || strcmp(type, "local-exec") || !cmd)
+                continue;
+            char **v = realloc(o->build_cmds, (o->n_build_cmds + 1) * sizeof *v);
+            if (!v || !(v[o->n_build_cmds] = strdup(cmd))) {
+                if (v)
+                    o->build_cmds = v;
+                return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+            }
+            o->build_cmds = v;
+            o->n_build_cmds++;
+        }
+    }
+    return SMX_OK;
+}
+
+/* 1 for "aws_s3_bucket.NAME" with or without a module (or "data.") in front. */
+static int is_bucket_ref(const char *ref)
+{
+    const char *d = strrchr(ref, '.');
+    size_t tl = d ? (size_t)(d - ref) : 0;
+    return tl >= 13 && !strncmp(d - 13, "aws_s3_bucket", 13) && (tl == 13 || d[-14] == '.');
+}
+
+/* The aws_s3_bucket the object's bucket refers to in the configuration (the first one). */
+static int bucket_ref_of(reader *r, gate_plan_object *o)
+{
+    json_t *res = gate__config_resource(r->config, o->module_address, o->address);
+    char **refs = NULL;
+    size_t n = 0;
+    int rc = gate__config_refs(json_object_get(json_object_get(res, "expressions"), "bucket"),
+                               o->module_address, &refs, &n, r->err);
+    for (size_t i = 0; i < n; i++) {
+        if (!o->bucket_ref && is_bucket_ref(refs[i])) {
+            o->bucket_ref = refs[i];
+            continue;
+        }
+        free(refs[i]);
+    }
+    free(refs);
+    return rc;
+}
+
+static int read_object(reader *r, const char *type, const char *address, const char *module,
+                       const char *actions, json_t *after, json_t *unk)
+{
+    gate_plan *p = r->p;
+    gate_plan_object *v = realloc(p->objects, (p->n_objects + 1) * sizeof *v);
+    if (!v)
+        return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+    p->objects = v;
+    gate_plan_object *o = &v[p->n_objects++];
+    memset(o, 0, sizeof *o);
+    o->type = !strcmp(type, "aws_s3_object") ? "aws_s3_object" : "aws_s3_bucket_object";
+    o->address = strdup(address);
+    o->module_address = strdup(module);
+    o->actions = strdup(actions);
+    int bad = !o->address || !o->module_address || !o->actions;
+    bad |= value_of(after, unk, "bucket", &o->bucket);
+    bad |= value_of(after, unk, "key", &o->key);
+    bad |= value_of(after, unk, "source", &o->source);
+    bad |= value_of(after, unk, "content", &o->content);
+    bad |= value_of(after, unk, "content_base64", &o->content_base64);
+    bad |= value_of(after, unk, "etag", &o->etag);
+    if (bad)
+        return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+    int rc = bucket_ref_of(r, o);
+    return rc ? rc : build_commands(r, o);
+}
+
+/* An aws_s3_bucket's name, when known, for uploads whose bucket refers to it. */
+static int read_bucket(reader *r, const char *address, json_t *after)
+{
+    const char *name = json_string_value(json_object_get(after, "bucket"));
+    if (!name)
+        return SMX_OK;
+    char **a = realloc(r->bucket_addr, (r->n_buckets + 1) * sizeof *a);
+    if (a)
+        r->bucket_addr = a;
+    char **b = a ? realloc(r->bucket_name, (r->n_buckets + 1) * sizeof *b) : NULL;
+    if (b)
+        r->bucket_name = b;
+    char *ca = b ? gate__strip_indexes(address) : NULL, *cn = ca ? strdup(name) : NULL;
+    if (!cn) {
+        free(ca);
+        return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+    }
+    r->bucket_addr[r->n_buckets] = ca;
+    r->bucket_name[r->n_buckets++] = cn;
+    return SMX_OK;
+}
+
+static int is_upload_type(const char *type)
+{
+    return !strcmp(type, "aws_s3_object") || !strcmp(type, "aws_s3_bucket_object");
+}
+
 static int read_resource(reader *r, const char *type, const char *address, const char *module,
                          const char *actions, json_t *after, json_t *unk)
 {
@@ -371,6 +470,29 @@ static int read_resource(reader *r, const char *type, const char *address, const
         return read_model(r, address, module, actions, after, unk);
     if (!strcmp(type, "aws_sagemaker_endpoint_configuration"))
         return read_config(r, address, module, after, unk);
+    if (is_upload_type(type))
+        return read_object(r, type, address, module, actions, after, unk);
+    if (!strcmp(type, "aws_s3_bucket"))
+        return read_bucket(r, address, after);
+    return SMX_OK;
+}
+
+/* An upload's bucket known only after apply is the known name of the bucket it refers to. */
+static int resolve_buckets(reader *r)
+{
+    for (size_t i = 0; i < r->p->n_objects; i++) {
+        gate_plan_object *o = &r->p->objects[i];
+        if (o->bucket.s || !o->bucket_ref)
+            continue;
+        for (size_t k = 0; k < r->n_buckets; k++) {
+            if (strcmp(r->bucket_addr[k], o->bucket_ref))
+                continue;
+            if (!(o->bucket.s = strdup(r->bucket_name[k])))
+                return smx_fail(r->err, SMX_ENOMEM, "out of memory");
+            o->bucket_via_ref = 1;
+            break;
+        }
+    }
     return SMX_OK;
 }
 
@@ -423,7 +545,8 @@ static int read_changes(reader *r, json_t *rcs)
         if (!type || !addr || (mode && strcmp(mode, "managed")))
             continue;
         if (strcmp(type, "aws_sagemaker_model") &&
-            strcmp(type, "aws_sagemaker_endpoint_configuration"))
+            strcmp(type, "aws_sagemaker_endpoint_configuration") && !is_upload_type(type) &&
+            strcmp(type, "aws_s3_bucket"))
             continue;
         if (json_object_get(x, "deposed"))
             continue;
@@ -467,23 +590,42 @@ static int read_header(reader *r, json_t *root)
     return SMX_OK;
 }
 
-/* resource_changes when there are any, else planned_values (or a state's values). */
+/* A plan has planned_values or resource_changes; a state (values) or other JSON is refused. */
+static int is_plan(reader *r, json_t *root)
+{
+    if (json_object_get(root, "planned_values") || json_object_get(root, "resource_changes"))
+        return SMX_OK;
+    if (json_object_get(root, "values"))
+        return smx_fail(
+            r->err, SMX_EFORMAT,
+            "this is `terraform show -json` of a state (it has values, but no planned_values or "
+            "resource_changes): it shows what is deployed now, not what apply would deploy; "
+            "give a plan: `terraform plan -out=tfplan && terraform show -json tfplan`");
+    return smx_fail(r->err, SMX_EFORMAT,
+                    "not a Terraform plan: no planned_values or resource_changes; expected the "
+                    "output of `terraform plan -out=tfplan && terraform show -json tfplan`");
+}
+
+/* resource_changes when there are any, else planned_values. */
 static int read_plan(reader *r, json_t *root)
 {
     int rc = read_header(r, root);
+    if (!rc)
+        rc = is_plan(r, root);
     if (rc)
         return rc;
     json_t *rcs = json_object_get(root, "resource_changes");
     if (rcs && !json_is_array(rcs))
         return smx_fail(r->err, SMX_EFORMAT, "resource_changes: expected an array");
-    if (json_array_size(rcs))
-        return read_changes(r, rcs);
-    json_t *pv = json_object_get(json_object_get(root, "planned_values"), "root_module");
-    if (!pv)
-        pv = json_object_get(json_object_get(root, "values"), "root_module"); /* a state */
-    if (pv && !json_is_object(pv))
-        return smx_fail(r->err, SMX_EFORMAT, "planned_values.root_module: expected an object");
-    return pv ? walk_planned(r, pv, "planned_values.root_module", 0) : SMX_OK;
+    if (json_array_size(rcs)) {
+        rc = read_changes(r, rcs);
+    } else {
+        json_t *pv = json_object_get(json_object_get(root, "planned_values"), "root_module");
+        if (pv && !json_is_object(pv))
+            return smx_fail(r->err, SMX_EFORMAT, "planned_values.root_module: expected an object");
+        rc = pv ? walk_planned(r, pv, "planned_values.root_module", 0) : SMX_OK;
+    }
+    return rc ? rc : resolve_buckets(r);
 }
 
 int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err)
@@ -502,9 +644,15 @@ int gate_plan_parse(const char *buf, size_t len, gate_plan **out, smx_err *err)
         json_decref(root);
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    reader r = {p, NULL, err};
+    reader r = {p, NULL, err, NULL, NULL, 0};
     int rc = read_plan(&r, root);
     json_decref(root);
+    for (size_t i = 0; i < r.n_buckets; i++) {
+        free(r.bucket_addr[i]);
+        free(r.bucket_name[i]);
+    }
+    free(r.bucket_addr);
+    free(r.bucket_name);
     if (rc) {
         gate_plan_free(p);
         return rc;
@@ -532,8 +680,28 @@ void gate_plan_free(gate_plan *p)
         for (size_t k = 0; k < c->n_env; k++)
             free(c->env[k]);
         free(c->env);
+        for (size_t k = 0; k < c->n_data_refs; k++)
+            free(c->data_refs[k]);
+        free(c->data_refs);
+        free(c->image_tag);
+        free(c->image_tag_from);
     }
     free(p->containers);
+    for (size_t i = 0; i < p->n_objects; i++) {
+        gate_plan_object *o = &p->objects[i];
+        free(o->address);
+        free(o->module_address);
+        free(o->actions);
+        free(o->bucket_ref);
+        gate_value *vals[] = {&o->bucket,         &o->key, &o->source, &o->content,
+                              &o->content_base64, &o->etag};
+        for (size_t k = 0; k < sizeof vals / sizeof *vals; k++)
+            value_free(vals[k]);
+        for (size_t k = 0; k < o->n_build_cmds; k++)
+            free(o->build_cmds[k]);
+        free(o->build_cmds);
+    }
+    free(p->objects);
     for (size_t i = 0; i < p->n_variants; i++) {
         gate_plan_variant *v = &p->variants[i];
         free(v->config_address);
@@ -565,7 +733,7 @@ int gate_plan_variant_uses(const gate_plan_variant *v, const gate_plan_container
         return 1;
     if (!v->model_ref)
         return 0;
-    char *a = strip_indexes(k->model_address);
+    char *a = gate__strip_indexes(k->model_address);
     int same = a && !strcmp(a, v->model_ref);
     free(a);
     return same;

@@ -7,13 +7,17 @@
  *              why it is not checked), the mode, the environment (SageMaker's name and length
  *              limits, script mode, ensemble), the endpoint configurations that use the model
  *              (startup and download timeouts, serverless memory), and the model data location;
- *   the model  the artifact, from an S3URI=LOCAL mapping or downloaded (an uncompressed source
- *              is packaged as the model directory SageMaker would build from it), verified and
- *              served as check.c does, against the container version of the image, with the
- *              endpoint's startup window and payload limit.
+ *   the model  the artifact: an S3URI=LOCAL mapping, else the upload of the same plan that
+ *              writes the model data (planupload.c), else the object downloaded; an
+ *              uncompressed source is packaged as the model directory SageMaker would build
+ *              from it; verified and served as check.c does, against the container version of
+ *              the image (or the one --image or the configuration names for an image pinned by
+ *              digest), with the endpoint's startup window and payload limit.
  *
- * Values known only after apply are reported as such: a case that cannot be checked until then
- * is skipped, never passed silently.
+ * A fact a verdict needs that the plan leaves unknown (the image, the model data location, an
+ * upload's bytes, the SAGEMAKER_* environment) makes the case unknown, with what would settle
+ * it: never a pass, never a silent skip. Mappings and images given that match no model are
+ * warnings of the report (a typo must not pass silently).
  */
 #include "gate_private.h"
 
@@ -25,18 +29,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The run over a plan: its options, and which mappings and images were used. */
+typedef struct plan_run {
+    const gate_plan_check_opts *o;
+    unsigned char *artifact_used, *image_used;
+} plan_run;
+
 /* What one container is checked with, gathered from the plan before its artifact is. */
 typedef struct container_check {
     const gate_plan_container *k;
-    char name[1024];     /* the case name: "ADDRESS BLOCK[i]" */
-    compat_image im;     /* the image, when it could be parsed */
-    int have_image;      /* im is valid */
-    const char *version; /* the container version the image names, or NULL */
-    const char *source;  /* the model data URI, or NULL */
-    int uncompressed;    /* CompressionType None */
-    int prefix;          /* S3Prefix */
-    long memory_mb;      /* the smallest serverless memory of the endpoints using it, or -1 */
-    gate_check_opts co;  /* the check options for this container */
+    char name[1024];        /* the case name: "ADDRESS BLOCK[i]" */
+    compat_image im;        /* the image, when it could be parsed */
+    int have_image;         /* im is valid */
+    const char *image_from; /* a digest-pinned image's tag came from here, or NULL */
+    const char *version;    /* the container version the image names, or NULL */
+    const char *source;     /* the model data URI, or NULL */
+    int uncompressed;       /* CompressionType None */
+    int prefix;             /* S3Prefix */
+    long memory_mb;         /* the smallest serverless memory of the endpoints using it, or -1 */
+    gate_check_opts co;     /* the check options for this container */
 } container_check;
 
 /* ---- the image, mode and environment -------------------------------------------------------- */
@@ -46,14 +57,29 @@ static void note_image(gate_case *c, const container_check *x)
 {
     const gate_plan_container *k = x->k;
     const compat_image *im = &x->im;
-    if (!k->image.s) {
-        gate_case_note(c, k->image.unknown ? ARTIFACT_WARNING : ARTIFACT_ERROR, "plan-image",
-                       k->image.unknown ? "pin the image URI in the configuration, or check "
-                                          "again after it is known"
-                                        : NULL,
-                       k->image.unknown ? "the image is known only after apply; the container "
-                                          "version cannot be checked"
-                                        : "the container has no image");
+    if (x->image_from)
+        gate_case_note(c, ARTIFACT_INFO,
+                       strchr(k->image.s, '@') ? "plan-image-digest" : "plan-image", NULL,
+                       "%s: checked as container %s, from %s", k->image.s,
+                       im->version[0] ? im->version : im->tag, x->image_from);
+    if (!k->image.s && k->image.unknown) {
+        gate_case_unknown(c, "plan-image",
+                          "pin the image URI in the configuration, or check again once it is "
+                          "known",
+                          "the image is known only after apply; the container version cannot be "
+                          "checked");
+        c->skipped = 1;
+    } else if (!k->image.s) {
+        gate_case_note(c, ARTIFACT_ERROR, "plan-image", NULL, "the container has no image");
+        c->skipped = 1;
+    } else if (im->kind == COMPAT_IMAGE_XGBOOST_UNKNOWN_TAG && im->digest[0] && !x->image_from) {
+        gate_case_unknown(c, "plan-image-digest",
+                          "name its container version: --image IMAGE=TAG (e.g. 1.7-1), or "
+                          "reference a data.aws_ecr_image with a literal image_tag in the "
+                          "configuration",
+                          "%s is pinned by digest: which container version it is cannot be read "
+                          "from it",
+                          k->image.s);
         c->skipped = 1;
     } else if (im->kind == COMPAT_IMAGE_OTHER) {
         gate_case_note(c, ARTIFACT_INFO, "plan-image-other", NULL, "%s: not checked: %s",
@@ -112,7 +138,12 @@ static void note_env_limits(gate_case *c, const gate_plan_container *k)
     if (total > 32768)
         gate_case_note(c, ARTIFACT_ERROR, "plan-env-too-long", NULL,
                        "the environment is %zu bytes; SageMaker allows 32 KB in total", total);
-    if (k->env_unknown)
+    if (k->env_unknown_sagemaker)
+        gate_case_unknown(c, "plan-unknown",
+                          "make the SAGEMAKER_* environment values known at plan time",
+                          "part of the environment the container reads (SAGEMAKER_*) is known "
+                          "only after apply; checked with the known entries");
+    else if (k->env_unknown)
         gate_case_note(c, ARTIFACT_WARNING, "plan-unknown", NULL,
                        "part of the environment is known only after apply; checked with the "
                        "known entries");
@@ -221,22 +252,33 @@ static void apply_endpoints(gate_case *c, const gate_plan *p, container_check *x
 
 /* ---- the model data location --------------------------------------------------------------- */
 
-/* None or unknown until apply: an error, or a warning that skips the case. */
-static void note_no_model_data(gate_case *c, const gate_plan_container *k)
+/* No model data: an error. */
+static void note_no_model_data(gate_case *c)
 {
-    if (c->skipped)
-        return;
-    int unknown = k->model_data_url.unknown || k->s3_uri.unknown;
-    gate_case_note(c, unknown ? ARTIFACT_WARNING : ARTIFACT_ERROR, "plan-model-data",
-                   unknown ? "map it: --artifact S3URI=LOCAL once the URI is known, or make the "
-                             "key a literal in the configuration"
-                           : "set model_data_url (or model_data_source) to the S3 URI of the "
-                             "model.tar.gz",
-                   unknown ? "the model data location is known only after apply; the artifact "
-                             "cannot be checked"
-                           : "the container has no model data; the XGBoost container has "
-                             "nothing to load and /ping fails");
-    c->skipped = unknown;
+    gate_case_note(c, ARTIFACT_ERROR, "plan-model-data",
+                   "set model_data_url (or model_data_source) to the S3 URI of the model.tar.gz",
+                   "the container has no model data; the XGBoost container has nothing to load "
+                   "and /ping fails");
+}
+
+/* Known only after apply, and no upload of the plan is what it is built from: unknown (the
+ * plan's uploads are named: one of them may be it). */
+static void note_unknown_model_data(gate_case *c, const gate_plan *p)
+{
+    smx_buf ups = SMX_BUF_INIT;
+    for (size_t i = 0; i < p->n_objects; i++)
+        smx_buf_printf(&ups, "%s%s", ups.len ? ", " : "", p->objects[i].address);
+    gate_case_unknown(c, "plan-model-data",
+                      "build the URL in the configuration from the upload's attributes "
+                      "(\"s3://${aws_s3_object.NAME.bucket}/${aws_s3_object.NAME.key}\") or make "
+                      "it a literal, so that the plan says where the model data is; then map it "
+                      "with --artifact S3URI=LOCAL if needed",
+                      "the model data location is known only after apply, and the configuration "
+                      "does not tie it to an upload of this plan%s%s%s; the artifact cannot be "
+                      "checked",
+                      ups.len ? " (the plan uploads " : "", ups.len ? ups.data : "",
+                      ups.len ? ")" : "");
+    smx_buf_free(&ups);
 }
 
 /* What CreateModel accepts as model_data_url, and what SageMaker expects it to name. */
@@ -263,12 +305,14 @@ static void note_model_data_url(gate_case *c, const char *url)
 
 /* ---- the artifact --------------------------------------------------------------------------- */
 
-/* The LOCAL of an S3URI=LOCAL mapping for uri (the last one given), or NULL. */
-static const char *mapping_for(const gate_plan_check_opts *o, const char *uri)
+/* The LOCAL of an S3URI=LOCAL mapping for uri (the last one given), or NULL; marked used. */
+static const char *mapping_for(plan_run *run, const char *uri)
 {
-    size_t ul = strlen(uri);
+    const gate_plan_check_opts *o = run->o;
+    size_t ul = uri ? strlen(uri) : 0;
     const char *found = NULL;
-    for (size_t i = 0; i < o->n_artifacts; i++) {
+    size_t which = 0;
+    for (size_t i = 0; uri && i < o->n_artifacts; i++) {
         const char *m = o->artifacts[i];
         const char *eq = strchr(m, '=');
         if (!eq)
@@ -276,8 +320,28 @@ static const char *mapping_for(const gate_plan_check_opts *o, const char *uri)
         size_t kl = (size_t)(eq - m);
         /* a prefix mapping may be given with or without its trailing '/' */
         if ((kl == ul && !strncmp(m, uri, ul)) ||
-            (ul && uri[ul - 1] == '/' && kl == ul - 1 && !strncmp(m, uri, kl)))
+            (ul && uri[ul - 1] == '/' && kl == ul - 1 && !strncmp(m, uri, kl))) {
             found = eq + 1;
+            which = i;
+        }
+    }
+    if (found)
+        run->artifact_used[which] = 1;
+    return found;
+}
+
+/* The TAG of an IMAGE=TAG mapping for image (the last one given), or NULL; marked used. */
+static const char *image_for(plan_run *run, const char *image)
+{
+    const gate_plan_check_opts *o = run->o;
+    const char *found = NULL;
+    for (size_t i = 0; image && i < o->n_images; i++) {
+        const char *eq = strrchr(o->images[i], '=');
+        if (eq && (size_t)(eq - o->images[i]) == strlen(image) &&
+            !strncmp(o->images[i], image, (size_t)(eq - o->images[i]))) {
+            found = eq + 1;
+            run->image_used[i] = 1;
+        }
     }
     return found;
 }
@@ -286,10 +350,11 @@ static const char *mapping_for(const gate_plan_check_opts *o, const char *uri)
  * The artifact as a local path: mapped, a downloaded prefix (*tmp 2: a directory tree), or a
  * downloaded object (*tmp 1). -1 when it cannot be had (the case says why, as an io_error).
  */
-static int local_artifact(gate_case *c, const container_check *x, const gate_plan_check_opts *o,
-                          char **local, int *tmp)
+static int local_artifact(gate_case *c, const container_check *x, plan_run *run, char **local,
+                          int *tmp)
 {
-    const char *mapped = mapping_for(o, x->source);
+    const gate_plan_check_opts *o = run->o;
+    const char *mapped = mapping_for(run, x->source);
     smx_err err = {0};
     *tmp = 0;
     if (mapped) {
@@ -328,99 +393,38 @@ static int local_artifact(gate_case *c, const container_check *x, const gate_pla
     return 0;
 }
 
-/* Hard link, or copy when the link cannot be made (another file system). */
-static int copy_file(const char *from, const char *to)
-{
-    if (!link(from, to))
-        return 0;
-    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-    char buf[65536];
-    size_t n;
-    int rc = in && out ? 0 : -1;
-    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            rc = -1;
-    if (in && ferror(in))
-        rc = -1;
-    if (in)
-        fclose(in);
-    if (out && fclose(out))
-        rc = -1;
-    return rc;
-}
-
-/* Package a directory tree (or one file under its S3 name) as the model directory SageMaker
- * would build from an uncompressed source, so that it can be checked like an archive. */
-static int package_uncompressed(const char *local, const char *key_name, char **tar, smx_err *err)
-{
-    struct stat st;
-    if (stat(local, &st))
-        return smx_fail(err, SMX_EIO, "%s: cannot read the mapped artifact", local);
-    char tmpl[] = "/tmp/smxgb-uncompressed-XXXXXX";
-    if (!mkdtemp(tmpl))
-        return smx_fail(err, SMX_EIO, "cannot create a temporary directory");
-    const char *input = local;
-    char *link = NULL;
-    if (S_ISREG(st.st_mode)) {
-        if (asprintf(&link, "%s/%s", tmpl, key_name) < 0 || copy_file(local, link)) {
-            free(link);
-            rmdir(tmpl);
-            return smx_fail(err, SMX_EIO, "cannot stage %s", local);
-        }
-        input = tmpl;
-    }
-    if (asprintf(tar, "%s.tar.gz", tmpl) < 0) {
-        *tar = NULL;
-        if (link)
-            unlink(link);
-        free(link);
-        rmdir(tmpl);
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    }
-    artifact_package_opts po = {.allow_multiple = 1, .mtime = 0};
-    int rc = artifact_package(input, *tar, &po, err);
-    if (link)
-        unlink(link);
-    free(link);
-    rmdir(tmpl);
-    if (rc) {
-        free(*tar);
-        *tar = NULL;
-    }
-    return rc;
-}
-
 /* CompressionType None: the source as the archive of the model directory it becomes (NULL
- * when it cannot be packaged: the case says why). *packaged is the temporary archive. */
-static const char *as_archive(gate_case *c, const container_check *x, const char *local,
-                              char **packaged)
+ * when it cannot be packaged: the case says why). where is the S3 location it lands at (its
+ * last key component names the file). *packaged is the temporary archive. */
+static const char *as_archive(gate_case *c, const container_check *x, const char *where,
+                              const char *local, char **packaged)
 {
     *packaged = NULL;
     if (!x->uncompressed)
         return local;
-    const char *slash = strrchr(x->source, '/');
+    const char *slash = where ? strrchr(where, '/') : NULL;
     const char *key_name = slash && slash[1] ? slash + 1 : "xgboost-model";
     smx_err err = {0};
-    if (package_uncompressed(local, key_name, packaged, &err)) {
+    if (gate__package_uncompressed(local, key_name, packaged, &err)) {
         gate_case_note(c, ARTIFACT_ERROR, "artifact-uncompressed", NULL, "CompressionType None: %s",
                        err.msg);
         return NULL;
     }
     gate_case_note(c, ARTIFACT_INFO, "artifact-uncompressed", NULL,
-                   "CompressionType None: %s becomes %s in /opt/ml/model", x->source,
+                   "CompressionType None: %s becomes %s in /opt/ml/model", where ? where : local,
                    x->prefix ? "the prefix's files" : key_name);
     return *packaged;
 }
 
-/* Verify and serve the archive at path for the container version, as check does; a serverless
- * endpoint's memory is compared with the model's uncompressed size. */
+/* Verify and serve the archive at path for the container version, as check does (shown names
+ * it in the report); a serverless endpoint's memory is compared with the model's uncompressed
+ * size. */
 static int verify_and_serve(gate_report *r, gate_case *c, const container_check *x,
-                            const char *path, smx_err *err)
+                            const char *path, const char *shown, smx_err *err)
 {
     compat_report *vr = NULL;
     const char *tags[1] = {x->version};
-    int rc =
-        gate__verify(r, c, x->name, x->source, path, tags, x->version ? 1 : 0, &x->co, &vr, err);
+    int rc = gate__verify(r, c, c->name, shown, path, tags, x->version ? 1 : 0, &x->co, &vr, err);
     if (!vr)
         return rc;
     if (x->memory_mb > 0 && vr->scan->uncompressed_bytes > (uint64_t)x->memory_mb << 20)
@@ -435,42 +439,203 @@ static int verify_and_serve(gate_report *r, gate_case *c, const container_check 
     return SMX_OK;
 }
 
-/* The artifact: had locally, made an archive if uncompressed, verified and served. */
-static int check_artifact(gate_report *r, gate_case *c, const container_check *x,
-                          const gate_plan_check_opts *o, smx_err *err)
+/* A local archive (or uncompressed source) at `where`, made an archive if needed, verified and
+ * served; packaged archives are removed. */
+static int check_local(gate_report *r, gate_case *c, const container_check *x, const char *where,
+                       const char *local, const char *shown, smx_err *err)
+{
+    char *packaged = NULL;
+    const char *path = as_archive(c, x, where, local, &packaged);
+    int rc = path ? verify_and_serve(r, c, x, path, shown, err) : SMX_OK;
+    if (packaged) {
+        smx_scratch_remove(packaged);
+        free(packaged);
+    }
+    return rc;
+}
+
+/* The artifact at the model data location: mapped or downloaded, then checked. */
+static int check_artifact(gate_report *r, gate_case *c, const container_check *x, plan_run *run,
+                          smx_err *err)
 {
     char *local = NULL;
     int tmp = 0;
-    if (local_artifact(c, x, o, &local, &tmp))
+    if (local_artifact(c, x, run, &local, &tmp))
         return c->io_error ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
-    char *packaged = NULL;
-    const char *path = as_archive(c, x, local, &packaged);
-    int rc = SMX_OK;
-    if (path)
-        rc = verify_and_serve(r, c, x, path, err);
-    if (packaged) {
-        unlink(packaged);
-        free(packaged);
-    }
-    if (tmp == 2)
-        artifact_remove_tree(local, NULL);
-    else if (tmp)
-        unlink(local);
+    int rc = check_local(r, c, x, x->source, local, x->source, err);
+    if (tmp)
+        smx_scratch_remove(local); /* a downloaded file, or a prefix's directory tree */
     free(local);
+    return rc;
+}
+
+/* One upload of the plan as the artifact: mapped (a mapping of its location wins), or its own
+ * bytes; the case's artifact becomes the file checked. */
+static int check_upload(gate_report *r, gate_case *c, const container_check *x,
+                        const gate__upload *u, plan_run *run, smx_err *err)
+{
+    const char *mapped = mapping_for(run, u->uri[0] ? u->uri : NULL);
+    char *local = NULL, *scratch = NULL;
+    if (mapped) {
+        gate_case_note(c, ARTIFACT_INFO, "artifact-mapped", NULL,
+                       "%s -> %s (the mapping wins over %s's upload, %s)", u->uri, mapped,
+                       u->o->address, u->how);
+        local = strdup(mapped);
+    } else {
+        int got = gate__upload_file(c, u, run->o->root, run->o->root_from, &local, &scratch);
+        if (got)
+            return got == -1 ? smx_fail(err, SMX_ENOMEM, "out of memory") : SMX_OK;
+    }
+    if (!local)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    char *shown = strdup(local);
+    if (shown) {
+        free(c->artifact);
+        c->artifact = shown;
+    }
+    const char *where = x->source ? x->source : u->uri[0] ? u->uri : u->o->key.s;
+    int rc = check_local(r, c, x, where, local, local, err);
+    if (scratch)
+        smx_scratch_remove(scratch);
+    free(scratch);
+    free(local);
+    return rc;
+}
+
+/* What the uploads that are not the artifact mean for the case: one the plan leaves unchanged
+ * is information; one that may write the model data, or writes under its prefix, makes the
+ * case unknown (unless a mapping says what the artifact is). */
+static void note_other_uploads(gate_case *c, const gate__upload *u, size_t n, int mapped)
+{
+    for (size_t i = 0; i < n; i++) {
+        const gate_plan_object *o = u[i].o;
+        if (u[i].kind == GATE__UPLOAD_UNCHANGED)
+            gate_case_note(c, ARTIFACT_INFO, "plan-upload", NULL,
+                           "%s writes this location but this plan does not change it (%s): the "
+                           "object in S3 is what the endpoint gets",
+                           o->address, u[i].how);
+        else if (u[i].kind == GATE__UPLOAD_MAYBE && !mapped)
+            gate_case_unknown(c, "plan-upload-unknown",
+                              "make the upload's bucket and key known at plan time, or map the "
+                              "model data to the file the endpoint gets: --artifact S3URI=FILE",
+                              "%s (%s) may upload this model's data (%s): if it does, the object "
+                              "checked is not what the endpoint gets",
+                              o->address, o->actions, u[i].how);
+        else if (u[i].kind == GATE__UPLOAD_UNDER && !mapped)
+            gate_case_unknown(c, "plan-upload-unknown",
+                              "map the prefix to a directory holding what it will hold after "
+                              "apply: --artifact S3PREFIX=DIR",
+                              "%s (%s) %s during apply: the prefix's objects in S3 now are not "
+                              "what the endpoint gets",
+                              o->address, o->actions, u[i].how);
+    }
+}
+
+/* Several uploads could be the model data: each is checked in a case of its own. */
+static int check_candidates(gate_report *r, gate_case *c, const container_check *x,
+                            const gate__upload *u, size_t n, size_t matches, plan_run *run,
+                            smx_err *err)
+{
+    smx_buf names = SMX_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        if (u[i].kind == GATE__UPLOAD_MATCH)
+            smx_buf_printf(&names, "%s%s (%s)", names.len ? "; " : "", u[i].o->address, u[i].how);
+    gate_case_note(c, ARTIFACT_INFO, "plan-upload", NULL,
+                   "%zu uploads could be this model's data: %s; each is checked in a case of its "
+                   "own",
+                   matches, names.data ? names.data : "");
+    smx_buf_free(&names);
+    int rc = SMX_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (u[i].kind != GATE__UPLOAD_MATCH)
+            continue;
+        char name[1400];
+        snprintf(name, sizeof name, "%s upload %s", x->name, u[i].o->address);
+        gate_case *uc = gate_report_add(r, name, x->version, NULL);
+        if (!uc)
+            return smx_fail(err, SMX_ENOMEM, "out of memory");
+        double t0 = smx_now();
+        rc = check_upload(r, uc, x, &u[i], run, err);
+        uc->seconds = smx_now() - t0;
+    }
+    return rc;
+}
+
+/* The model data: a mapping of its location, the plan's own upload(s) of it, or the object
+ * downloaded; with the location known only after apply and no upload tied to it, unknown. */
+static int check_model_data(gate_report *r, gate_case *c, const container_check *x,
+                            const gate_plan *p, plan_run *run, smx_err *err)
+{
+    gate__upload *u = NULL;
+    size_t n = 0, matches = 0, first = 0;
+    int rc = gate__uploads(p, x->k, x->source, x->uncompressed && x->prefix, &u, &n, err);
+    if (rc)
+        return rc;
+    for (size_t i = n; i-- > 0;)
+        if (u[i].kind == GATE__UPLOAD_MATCH) {
+            matches++;
+            first = i;
+        }
+    const char *mapped = mapping_for(run, x->source);
+    note_other_uploads(c, u, n, mapped != NULL);
+    if (mapped) {
+        for (size_t i = 0; i < n; i++)
+            if (u[i].kind == GATE__UPLOAD_MATCH)
+                gate_case_note(c, ARTIFACT_INFO, "plan-upload", NULL,
+                               "%s uploads this location (%s); the --artifact mapping wins",
+                               u[i].o->address, u[i].how);
+        rc = check_artifact(r, c, x, run, err);
+    } else if (matches == 1) {
+        rc = check_upload(r, c, x, &u[first], run, err);
+    } else if (matches > 1) {
+        rc = check_candidates(r, c, x, u, n, matches, run, err);
+    } else if (x->source) {
+        rc = check_artifact(r, c, x, run, err);
+    } else {
+        note_unknown_model_data(c, p);
+    }
+    free(u);
     return rc;
 }
 
 /* ---- one container -------------------------------------------------------------------------- */
 
-static void prepare(container_check *x, const gate_plan_container *k, const gate_check_opts *base)
+/* The image as checked: an --image mapping, else the tag in a URI pinned by digest
+ * (REPO:TAG@DIGEST), else the tag the configuration names for it; else the image as it is. */
+static void resolve_image(container_check *x, plan_run *run)
 {
+    const char *image = x->k->image.s;
+    const char *tag = image_for(run, image);
+    const char *at = strchr(image, '@'), *slash = strrchr(image, '/');
+    size_t base = at ? (size_t)(at - image) : strlen(image);
+    const char *colon = slash ? memchr(slash, ':', base - (size_t)(slash - image)) : NULL;
+    size_t repo = colon ? (size_t)(colon - image) : base;
+    char uri[1100];
+    x->image_from = NULL;
+    if (tag) {
+        snprintf(uri, sizeof uri, "%.*s:%s", (int)repo, image, tag);
+        x->image_from = "--image";
+    } else if (at && colon) {
+        snprintf(uri, sizeof uri, "%.*s", (int)base, image);
+        x->image_from = "the tag in the image URI (the digest is not compared with it)";
+    } else if (at && x->k->image_tag) {
+        snprintf(uri, sizeof uri, "%.*s:%s", (int)repo, image, x->k->image_tag);
+        x->image_from = x->k->image_tag_from;
+    } else {
+        snprintf(uri, sizeof uri, "%s", image);
+    }
+    smx_err e = {0};
+    x->have_image = compat_image_parse(uri, &x->im, &e) == SMX_OK;
+}
+
+static void prepare(container_check *x, const gate_plan_container *k, plan_run *run)
+{
+    const gate_check_opts *base = &run->o->check;
     memset(x, 0, sizeof *x);
     x->k = k;
     snprintf(x->name, sizeof x->name, "%s %s[%d]", k->model_address, k->block, k->index);
-    if (k->image.s) {
-        smx_err e = {0};
-        x->have_image = compat_image_parse(k->image.s, &x->im, &e) == SMX_OK;
-    }
+    if (k->image.s)
+        resolve_image(x, run);
     if (x->have_image && x->im.kind == COMPAT_IMAGE_XGBOOST && x->im.container)
         x->version = x->im.container->tag;
     x->source = k->model_data_url.s ? k->model_data_url.s : k->s3_uri.s;
@@ -485,17 +650,19 @@ static void prepare(container_check *x, const gate_plan_container *k, const gate
     x->co.n_env = k->n_env;
 }
 
-/* 1 when the artifact is to be checked: there is one, and nothing so far rules it out. */
+/* 1 when the artifact is to be checked: there is one (or one known only after apply), and
+ * nothing so far rules it out. */
 static int artifact_wanted(gate_case *c, const container_check *x)
 {
     const gate_plan_container *k = x->k;
-    if (!x->source) {
-        note_no_model_data(c, k);
+    if (!x->source && !k->model_data_url.unknown && !k->s3_uri.unknown) {
+        if (!c->skipped)
+            note_no_model_data(c);
         return 0;
     }
     if (k->model_data_url.s)
         note_model_data_url(c, x->source);
-    if (x->uncompressed && x->prefix && x->source[strlen(x->source) - 1] != '/')
+    if (x->source && x->uncompressed && x->prefix && x->source[strlen(x->source) - 1] != '/')
         gate_case_note(c, ARTIFACT_ERROR, "plan-model-data-url", "end the S3 prefix with '/'",
                        "s3_uri '%s' is an S3Prefix but does not end with '/'", x->source);
     if (c->skipped)
@@ -509,11 +676,11 @@ static int artifact_wanted(gate_case *c, const container_check *x)
 }
 
 static int check_container(gate_report *r, const gate_plan *p, const gate_plan_container *k,
-                           const gate_plan_check_opts *o, smx_err *err)
+                           plan_run *run, smx_err *err)
 {
     double t0 = smx_now();
     container_check x;
-    prepare(&x, k, &o->check);
+    prepare(&x, k, run);
     gate_case *c = gate_report_add(r, x.name, x.version, x.source);
     if (!c)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
@@ -525,20 +692,48 @@ static int check_container(gate_report *r, const gate_plan *p, const gate_plan_c
                        k->model_name.s, k->actions);
     note_image(c, &x);
     note_mode_and_env(c, k);
-    apply_endpoints(c, p, &x, &o->check);
+    apply_endpoints(c, p, &x, &run->o->check);
     int rc = SMX_OK;
     if (artifact_wanted(c, &x))
-        rc = check_artifact(r, c, &x, o, err);
+        rc = check_model_data(r, c, &x, p, run, err);
     c->seconds = smx_now() - t0;
     return rc;
 }
 
+/* Mappings and images given that no model used: warnings (a typo must not pass silently). */
+static void note_unused(gate_report *r, const plan_run *run)
+{
+    const gate_plan_check_opts *o = run->o;
+    for (size_t i = 0; i < o->n_artifacts; i++)
+        if (!run->artifact_used[i])
+            gate_report_note(r, ARTIFACT_WARNING, "plan-artifact-unused",
+                             "check the S3 URI against the models' model_data_url (or s3_uri), "
+                             "and the uploads' bucket and key",
+                             "--artifact %s matches no model data location of this plan: it "
+                             "was not used",
+                             o->artifacts[i]);
+    for (size_t i = 0; i < o->n_images; i++)
+        if (!run->image_used[i])
+            gate_report_note(r, ARTIFACT_WARNING, "plan-image-unused",
+                             "give the image URI exactly as the plan has it",
+                             "--image %s matches no model's image in this plan: it was not used",
+                             o->images[i]);
+}
+
 int gate_plan_check(gate_report *r, const gate_plan *p, const gate_plan_check_opts *o, smx_err *err)
 {
-    for (size_t i = 0; i < p->n_containers; i++) {
-        int rc = check_container(r, p, &p->containers[i], o, err);
-        if (rc)
-            return rc;
-    }
-    return gate_report_status(r, err);
+    plan_run run = {o, calloc(o->n_artifacts + 1, 1), calloc(o->n_images + 1, 1)};
+    int rc =
+        run.artifact_used && run.image_used ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
+    if (!rc && !p->n_containers)
+        gate_report_note(r, ARTIFACT_INFO, "plan-nothing", NULL,
+                         "the plan creates or changes no aws_sagemaker_model container: nothing "
+                         "to check");
+    for (size_t i = 0; i < p->n_containers && !rc; i++)
+        rc = check_container(r, p, &p->containers[i], &run, err);
+    if (!rc)
+        note_unused(r, &run);
+    free(run.artifact_used);
+    free(run.image_used);
+    return rc ? rc : gate_report_status(r, err);
 }

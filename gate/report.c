@@ -5,8 +5,15 @@
  * each model) and GitHub Actions workflow commands (::error / ::warning). All of them come from
  * the same cases, so they always say the same thing.
  *
+ * A case is fail (errors), unknown (a fact its verdict rests on could not be established: the
+ * note says what would settle it), skip (nothing smxgb checks applies) or pass. Unknown is not
+ * ok: the gate fails on it unless the report allows unknowns (--allow-unknown), and every
+ * rendering then says that it was allowed. Notes about the run as a whole (a mapping that
+ * matches nothing, nothing to check) are the report's own.
+ *
  * Out of memory never loses a verdict: a note that cannot be stored still counts towards its
- * case's errors or warnings, and the case is marked incomplete (gate_report_status says so).
+ * case's errors, unknowns or warnings, and the case is marked incomplete (gate_report_status
+ * says so).
  */
 #include "gate.h"
 
@@ -27,14 +34,19 @@ static char *dup_or_null(const char *s, int *failed)
     return d;
 }
 
+static void notes_free(gate_note *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        free(v[k].code);
+        free(v[k].text);
+        free(v[k].hint);
+    }
+    free(v);
+}
+
 static void case_free(gate_case *c)
 {
-    for (size_t k = 0; k < c->n_notes; k++) {
-        free(c->notes[k].code);
-        free(c->notes[k].text);
-        free(c->notes[k].hint);
-    }
-    free(c->notes);
+    notes_free(c->notes, c->n_notes);
     free(c->name);
     free(c->container);
     free(c->artifact);
@@ -65,6 +77,30 @@ gate_case *gate_report_add(gate_report *r, const char *name, const char *contain
     return c;
 }
 
+/* Append a note to *v (n notes); 0, or -1 when it could not be stored whole. */
+static int add_note(gate_note **v, size_t *n, artifact_severity sev, int unknown, const char *code,
+                    const char *hint, const char *fmt, va_list ap)
+    __attribute__((format(printf, 7, 0)));
+static int add_note(gate_note **v, size_t *n, artifact_severity sev, int unknown, const char *code,
+                    const char *hint, const char *fmt, va_list ap)
+{
+    gate_note *nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    *v = nv;
+    gate_note *m = &nv[(*n)++];
+    int failed = 0;
+    m->sev = sev;
+    m->unknown = unknown;
+    m->code = dup_or_null(code, &failed);
+    m->hint = dup_or_null(hint, &failed);
+    if (vasprintf(&m->text, fmt, ap) < 0) {
+        m->text = NULL;
+        failed = 1;
+    }
+    return failed ? -1 : 0;
+}
+
 void gate_case_note(gate_case *c, artifact_severity sev, const char *code, const char *hint,
                     const char *fmt, ...)
 {
@@ -72,35 +108,56 @@ void gate_case_note(gate_case *c, artifact_severity sev, const char *code, const
         c->errors++;
     else if (sev == ARTIFACT_WARNING)
         c->warnings++;
-    gate_note *v = realloc(c->notes, (c->n_notes + 1) * sizeof *v);
-    if (!v) {
-        c->incomplete = 1;
-        return;
-    }
-    c->notes = v;
-    gate_note *m = &v[c->n_notes++];
-    int failed = 0;
-    m->sev = sev;
-    m->code = dup_or_null(code, &failed);
-    m->hint = dup_or_null(hint, &failed);
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&m->text, fmt, ap) < 0) {
-        m->text = NULL;
-        failed = 1;
-    }
-    va_end(ap);
-    if (failed)
+    if (add_note(&c->notes, &c->n_notes, sev, 0, code, hint, fmt, ap))
         c->incomplete = 1;
+    va_end(ap);
+}
+
+void gate_case_unknown(gate_case *c, const char *code, const char *settle, const char *fmt, ...)
+{
+    c->unknown++;
+    va_list ap;
+    va_start(ap, fmt);
+    if (add_note(&c->notes, &c->n_notes, ARTIFACT_WARNING, 1, code, settle, fmt, ap))
+        c->incomplete = 1;
+    va_end(ap);
+}
+
+void gate_report_note(gate_report *r, artifact_severity sev, const char *code, const char *hint,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (add_note(&r->notes, &r->n_notes, sev, 0, code, hint, fmt, ap))
+        r->incomplete = 1;
+    va_end(ap);
 }
 
 const char *gate_case_status(const gate_case *c)
 {
     if (c->errors)
         return "fail";
+    if (c->unknown)
+        return "unknown";
     if (c->skipped)
         return "skip";
     return "pass";
+}
+
+/* The case keeps the gate from passing: errors, or unknown facts the report does not allow. */
+static int case_fails(const gate_report *r, const gate_case *c)
+{
+    return c->errors || (c->unknown && !r->allow_unknown);
+}
+
+int gate_report_ok(const gate_report *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (case_fails(r, r->cases[i]))
+            return 0;
+    return 1;
 }
 
 int gate_report_status(const gate_report *r, smx_err *err)
@@ -109,6 +166,8 @@ int gate_report_status(const gate_report *r, smx_err *err)
         if (r->cases[i]->incomplete)
             return smx_fail(err, SMX_ENOMEM, "out of memory: the report of %s is incomplete",
                             r->cases[i]->name ? r->cases[i]->name : "a case");
+    if (r->incomplete)
+        return smx_fail(err, SMX_ENOMEM, "out of memory: the report's notes are incomplete");
     return SMX_OK;
 }
 
@@ -119,70 +178,114 @@ void gate_report_free(gate_report *r)
     free(r->cases);
     r->cases = NULL;
     r->n = 0;
+    notes_free(r->notes, r->n_notes);
+    r->notes = NULL;
+    r->n_notes = 0;
+}
+
+/* "unknown" for an unknown note, else the severity's name. */
+static const char *note_label(const gate_note *m)
+{
+    return m->unknown ? "unknown" : artifact_severity_name(m->sev);
 }
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
-/* One case: its status line, then its notes, errors first. */
+/* Notes, errors first, then unknowns, warnings and information; a hint is what fixes an error
+ * or settles an unknown. */
+static int text_notes(smx_buf *b, const gate_note *v, size_t n)
+{
+    int rc = 0;
+    for (int pass = 0; pass < 4; pass++) {
+        for (size_t k = 0; k < n; k++) {
+            const gate_note *m = &v[k];
+            int rank = m->sev == ARTIFACT_ERROR     ? 0
+                       : m->unknown                 ? 1
+                       : m->sev == ARTIFACT_WARNING ? 2
+                                                    : 3;
+            if (rank != pass)
+                continue;
+            rc |= smx_buf_printf(b, "        %-7s %s: %s\n", note_label(m), m->code ? m->code : "",
+                                 m->text ? m->text : "");
+            if (m->hint)
+                rc |= smx_buf_printf(b, "                %s: %s\n", m->unknown ? "settle" : "fix",
+                                     m->hint);
+        }
+    }
+    return rc;
+}
+
+/* One case: its status line, then its notes. */
 static int text_case(smx_buf *b, const gate_case *c)
 {
     const char *st = gate_case_status(c);
     int rc = smx_buf_printf(b, "%s  %s",
-                            !strcmp(st, "fail")   ? "FAIL"
-                            : !strcmp(st, "skip") ? "SKIP"
-                                                  : "PASS",
+                            !strcmp(st, "fail")      ? "FAIL"
+                            : !strcmp(st, "unknown") ? "UNKNOWN"
+                            : !strcmp(st, "skip")    ? "SKIP"
+                                                     : "PASS",
                             c->name);
     if (c->container)
         rc |= smx_buf_printf(b, "  [container %s]", c->container);
     rc |= smx_buf_puts(b, "\n");
     if (c->artifact)
         rc |= smx_buf_printf(b, "        artifact %s\n", c->artifact);
-    for (int pass = 0; pass < 3; pass++) {
-        artifact_severity want = pass == 0   ? ARTIFACT_ERROR
-                                 : pass == 1 ? ARTIFACT_WARNING
-                                             : ARTIFACT_INFO;
-        for (size_t k = 0; k < c->n_notes; k++) {
-            const gate_note *m = &c->notes[k];
-            if (m->sev != want)
-                continue;
-            rc |= smx_buf_printf(b, "        %-7s %s: %s\n", artifact_severity_name(m->sev),
-                                 m->code ? m->code : "", m->text ? m->text : "");
-            if (m->hint)
-                rc |= smx_buf_printf(b, "                fix: %s\n", m->hint);
-        }
-    }
-    return rc;
+    return rc | text_notes(b, c->notes, c->n_notes);
 }
 
-/* The last line: OK with the count, or FAIL naming every failed case. */
-static int text_summary(smx_buf *b, const gate_report *r)
+/* ", NAME [C]" for every case with errors (errors) or unknown without errors (!errors). */
+static int text_names(smx_buf *b, const gate_report *r, int errors)
 {
-    size_t failed = 0, skipped = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        failed += r->cases[i]->errors > 0;
-        skipped += !r->cases[i]->errors && r->cases[i]->skipped;
-    }
-    int rc = 0;
-    if (!failed) {
-        rc |= smx_buf_printf(b, "OK: %zu case%s passed%s", r->n - skipped,
-                             r->n - skipped == 1 ? "" : "s", skipped ? "" : "\n");
-        if (skipped)
-            rc |= smx_buf_printf(b, ", %zu skipped (see above)\n", skipped);
-        return rc;
-    }
-    rc |= smx_buf_printf(b, "FAIL: %zu of %zu %s error%s:", failed, r->n,
-                         r->n == 1 ? "case has" : "cases have", failed == 1 ? "" : "s");
-    int first = 1;
+    int rc = 0, first = 1;
     for (size_t i = 0; i < r->n; i++) {
         const gate_case *c = r->cases[i];
-        if (!c->errors)
+        if (errors ? !c->errors : c->errors || !c->unknown)
             continue;
         rc |= smx_buf_printf(b, "%s %s%s%s%s", first ? "" : ",", c->name, c->container ? " [" : "",
                              c->container ? c->container : "", c->container ? "]" : "");
         first = 0;
     }
-    rc |= smx_buf_puts(b, "\n");
     return rc;
+}
+
+/* The last line: OK with the counts, or FAIL naming every failed and every unknown case. */
+static int text_summary(smx_buf *b, const gate_report *r)
+{
+    size_t failed = 0, unknown = 0, skipped = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const gate_case *c = r->cases[i];
+        failed += c->errors > 0;
+        unknown += !c->errors && c->unknown;
+        skipped += !c->errors && !c->unknown && c->skipped;
+    }
+    int rc = 0;
+    if (!r->n)
+        return smx_buf_puts(b, "OK: nothing to check\n");
+    if (!failed && (!unknown || r->allow_unknown)) {
+        size_t passed = r->n - skipped - unknown;
+        rc |= smx_buf_printf(b, "OK: %zu case%s passed", passed, passed == 1 ? "" : "s");
+        if (unknown)
+            rc |= smx_buf_printf(b, ", %zu unknown (allowed by --allow-unknown)", unknown);
+        if (skipped)
+            rc |= smx_buf_printf(b, ", %zu skipped (see above)", skipped);
+        return rc | smx_buf_puts(b, "\n");
+    }
+    rc |= smx_buf_puts(b, "FAIL: ");
+    if (failed) {
+        rc |= smx_buf_printf(b, "%zu of %zu %s error%s:", failed, r->n,
+                             r->n == 1 ? "case has" : "cases have", failed == 1 ? "" : "s");
+        rc |= text_names(b, r, 1);
+    }
+    if (unknown) {
+        rc |= smx_buf_printf(b, "%s%zu of %zu case%s %s unknown%s:", failed ? "; " : "", unknown,
+                             r->n, r->n == 1 ? "" : "s", unknown == 1 ? "is" : "are",
+                             r->allow_unknown ? " (allowed by --allow-unknown)" : "");
+        rc |= text_names(b, r, 0);
+        if (!r->allow_unknown)
+            rc |= smx_buf_puts(b, " (settle them as their notes say, or accept them with "
+                                  "--allow-unknown)");
+    }
+    return rc | smx_buf_puts(b, "\n");
 }
 
 int gate_report_text(const gate_report *r, smx_buf *out)
@@ -190,12 +293,32 @@ int gate_report_text(const gate_report *r, smx_buf *out)
     int rc = 0;
     for (size_t i = 0; i < r->n; i++)
         rc |= text_case(out, r->cases[i]);
+    if (r->n_notes) {
+        rc |= smx_buf_puts(out, r->n ? "\n" : "");
+        rc |= smx_buf_printf(out, "smxgb %s\n", r->verb);
+        rc |= text_notes(out, r->notes, r->n_notes);
+    }
     rc |= smx_buf_puts(out, "\n");
     rc |= text_summary(out, r);
     return rc ? SMX_ENOMEM : SMX_OK;
 }
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
+
+static json_t *notes_json(const gate_note *v, size_t n)
+{
+    json_t *ms = json_array();
+    for (size_t k = 0; k < n; k++) {
+        const gate_note *m = &v[k];
+        json_t *x = json_object();
+        json_object_set_new(x, "severity", json_string(note_label(m)));
+        json_object_set_new(x, "code", json_string(m->code ? m->code : ""));
+        json_object_set_new(x, "message", json_string(m->text ? m->text : ""));
+        json_object_set_new(x, "hint", m->hint ? json_string(m->hint) : json_null());
+        json_array_append_new(ms, x);
+    }
+    return ms;
+}
 
 static json_t *case_json(const gate_case *c)
 {
@@ -205,17 +328,7 @@ static json_t *case_json(const gate_case *c)
     json_object_set_new(o, "artifact", c->artifact ? json_string(c->artifact) : json_null());
     json_object_set_new(o, "status", json_string(gate_case_status(c)));
     json_object_set_new(o, "seconds", json_real(c->seconds));
-    json_t *ms = json_array();
-    for (size_t k = 0; k < c->n_notes; k++) {
-        const gate_note *n = &c->notes[k];
-        json_t *m = json_object();
-        json_object_set_new(m, "severity", json_string(artifact_severity_name(n->sev)));
-        json_object_set_new(m, "code", json_string(n->code ? n->code : ""));
-        json_object_set_new(m, "message", json_string(n->text ? n->text : ""));
-        json_object_set_new(m, "hint", n->hint ? json_string(n->hint) : json_null());
-        json_array_append_new(ms, m);
-    }
-    json_object_set_new(o, "findings", ms);
+    json_object_set_new(o, "findings", notes_json(c->notes, c->n_notes));
     if (c->verify)
         json_object_set(o, "verify", c->verify);
     if (c->probe)
@@ -226,16 +339,15 @@ static json_t *case_json(const gate_case *c)
 json_t *gate_report_json(const gate_report *r)
 {
     json_t *j = json_object();
-    int ok = 1;
     json_t *cs = json_array();
-    for (size_t i = 0; i < r->n; i++) {
-        ok &= r->cases[i]->errors == 0;
+    for (size_t i = 0; i < r->n; i++)
         json_array_append_new(cs, case_json(r->cases[i]));
-    }
     json_object_set_new(j, "verb", json_string(r->verb));
     if (r->file)
         json_object_set_new(j, "file", json_string(r->file));
-    json_object_set_new(j, "ok", json_boolean(ok));
+    json_object_set_new(j, "ok", json_boolean(gate_report_ok(r)));
+    json_object_set_new(j, "allow_unknown", json_boolean(r->allow_unknown));
+    json_object_set_new(j, "findings", notes_json(r->notes, r->n_notes));
     json_object_set_new(j, "cases", cs);
     return j;
 }
@@ -306,39 +418,50 @@ static int xml_escape(smx_buf *b, const char *s)
     return rc;
 }
 
-/* <failure> with every error of the case, or <skipped> with the first reason. */
-static int junit_verdict(smx_buf *b, const gate_case *c)
+/* A note counts towards the failure: an error, or an unknown the report does not allow. */
+static int failing_note(const gate_report *r, const gate_note *m)
+{
+    return m->sev == ARTIFACT_ERROR || (m->unknown && !r->allow_unknown);
+}
+
+/* <failure> with every failing note of the case, or <skipped> with the first reason (an
+ * allowed unknown says so). */
+static int junit_verdict(smx_buf *b, const gate_report *r, const gate_case *c)
 {
     const gate_note *first = NULL, *first_reason = NULL;
     for (size_t k = 0; k < c->n_notes; k++) {
-        if (!first && c->notes[k].sev == ARTIFACT_ERROR)
+        if (!first && failing_note(r, &c->notes[k]))
             first = &c->notes[k];
-        if (!first_reason && c->notes[k].sev != ARTIFACT_INFO)
+        if (!first_reason && (c->notes[k].sev != ARTIFACT_INFO || c->notes[k].unknown))
             first_reason = &c->notes[k];
     }
     int rc = 0;
-    if (c->errors) {
+    if (case_fails(r, c)) {
         rc |= smx_buf_puts(b, "      <failure type=\"");
         rc |= xml_escape(b, first ? first->code : "");
         rc |= smx_buf_puts(b, "\" message=\"");
         rc |= xml_escape(b, first ? first->text : "");
         rc |= smx_buf_puts(b, "\">");
         for (size_t k = 0; k < c->n_notes; k++) {
-            if (c->notes[k].sev != ARTIFACT_ERROR)
+            const gate_note *m = &c->notes[k];
+            if (!failing_note(r, m))
                 continue;
-            rc |= xml_escape(b, c->notes[k].code);
+            rc |= smx_buf_printf(b, "%s", m->unknown ? "unknown " : "");
+            rc |= xml_escape(b, m->code);
             rc |= smx_buf_puts(b, ": ");
-            rc |= xml_escape(b, c->notes[k].text);
-            if (c->notes[k].hint) {
-                rc |= smx_buf_puts(b, "\n  fix: ");
-                rc |= xml_escape(b, c->notes[k].hint);
+            rc |= xml_escape(b, m->text);
+            if (m->hint) {
+                rc |= smx_buf_puts(b, m->unknown ? "\n  settle: " : "\n  fix: ");
+                rc |= xml_escape(b, m->hint);
             }
             rc |= smx_buf_puts(b, "\n");
         }
         rc |= smx_buf_puts(b, "</failure>\n");
-    } else if (c->skipped) {
+    } else if (c->skipped || c->unknown) {
         const gate_note *m = first_reason ? first_reason : c->n_notes ? &c->notes[0] : NULL;
         rc |= smx_buf_puts(b, "      <skipped message=\"");
+        if (c->unknown)
+            rc |= smx_buf_puts(b, "unknown (allowed by --allow-unknown): ");
         rc |= xml_escape(b, m ? m->text : "not checked");
         rc |= smx_buf_puts(b, "\"/>\n");
     }
@@ -361,7 +484,7 @@ static int junit_case(smx_buf *b, const gate_report *r, const gate_case *c)
         rc |= smx_buf_puts(b, "\"");
     }
     rc |= smx_buf_puts(b, ">\n");
-    rc |= junit_verdict(b, c);
+    rc |= junit_verdict(b, r, c);
     rc |= smx_buf_puts(b, "      <system-out>");
     if (c->artifact) {
         rc |= smx_buf_puts(b, "artifact ");
@@ -369,7 +492,7 @@ static int junit_case(smx_buf *b, const gate_report *r, const gate_case *c)
         rc |= smx_buf_puts(b, "\n");
     }
     for (size_t k = 0; k < c->n_notes; k++) {
-        rc |= xml_escape(b, artifact_severity_name(c->notes[k].sev));
+        rc |= xml_escape(b, note_label(&c->notes[k]));
         rc |= smx_buf_puts(b, " ");
         rc |= xml_escape(b, c->notes[k].code);
         rc |= smx_buf_puts(b, ": ");
@@ -385,9 +508,10 @@ int gate_report_junit(const gate_report *r, smx_buf *out)
     size_t failures = 0, skipped = 0;
     double total = 0;
     for (size_t i = 0; i < r->n; i++) {
-        failures += r->cases[i]->errors > 0;
-        skipped += !r->cases[i]->errors && r->cases[i]->skipped;
-        total += r->cases[i]->seconds;
+        const gate_case *c = r->cases[i];
+        failures += case_fails(r, c);
+        skipped += !case_fails(r, c) && (c->skipped || c->unknown);
+        total += c->seconds;
     }
     int rc = smx_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     rc |= smx_buf_printf(out,
@@ -430,32 +554,37 @@ static int gh_escape(smx_buf *b, const char *s, int property)
     return rc;
 }
 
-/* "::error file=F,title=smxgb CODE NAME::NAME [container C]: TEXT Fix: HINT" */
+/* "::error file=F,title=smxgb CODE NAME::NAME [container C]: TEXT Fix: HINT"; c NULL for a
+ * note of the report. An unknown is an error unless the report allows it. */
 static int gh_line(smx_buf *b, const gate_report *r, const gate_case *c, const gate_note *m)
 {
-    int rc = smx_buf_printf(b, "::%s ", m->sev == ARTIFACT_ERROR ? "error" : "warning");
-    if (r->file || c->artifact) {
+    int rc = smx_buf_printf(b, "::%s ", failing_note(r, m) ? "error" : "warning");
+    const char *file = r->file ? r->file : c ? c->artifact : NULL;
+    const char *name = c ? c->name : r->verb;
+    if (file) {
         rc |= smx_buf_puts(b, "file=");
-        rc |= gh_escape(b, r->file ? r->file : c->artifact, 1);
+        rc |= gh_escape(b, file, 1);
         rc |= smx_buf_puts(b, ",");
     }
     rc |= smx_buf_puts(b, "title=");
     char title[512];
-    snprintf(title, sizeof title, "smxgb %s %s", m->code ? m->code : "", c->name);
+    snprintf(title, sizeof title, "smxgb %s %s", m->code ? m->code : "", name);
     rc |= gh_escape(b, title, 1);
     rc |= smx_buf_puts(b, "::");
-    rc |= gh_escape(b, c->name, 0);
-    if (c->container) {
+    rc |= gh_escape(b, name, 0);
+    if (c && c->container) {
         rc |= smx_buf_puts(b, " [container ");
         rc |= gh_escape(b, c->container, 0);
         rc |= smx_buf_puts(b, "]");
     }
-    rc |= smx_buf_puts(b, ": ");
+    rc |= smx_buf_puts(b, m->unknown ? ": unknown: " : ": ");
     rc |= gh_escape(b, m->text, 0);
     if (m->hint) {
-        rc |= smx_buf_puts(b, " Fix: ");
+        rc |= smx_buf_puts(b, m->unknown ? " Settle: " : " Fix: ");
         rc |= gh_escape(b, m->hint, 0);
     }
+    if (m->unknown && r->allow_unknown)
+        rc |= smx_buf_puts(b, " (allowed by --allow-unknown)");
     rc |= smx_buf_puts(b, "\n");
     return rc;
 }
@@ -469,5 +598,8 @@ int gate_report_github(const gate_report *r, smx_buf *out)
             if (c->notes[k].sev != ARTIFACT_INFO)
                 rc |= gh_line(out, r, c, &c->notes[k]);
     }
+    for (size_t k = 0; k < r->n_notes; k++)
+        if (r->notes[k].sev != ARTIFACT_INFO)
+            rc |= gh_line(out, r, NULL, &r->notes[k]);
     return rc ? SMX_ENOMEM : SMX_OK;
 }

@@ -6,6 +6,7 @@
  * test_gate_plan.c.
  */
 #include "helpers.h"
+#include "th_server.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -129,9 +130,14 @@ Test(plan_cli, unknown_values_and_other_images_are_reported, .init = setup, .fin
 {
     char *out = NULL;
     int rc = th_smxgb(&out, "plan %s --no-serve", PLAN("unknown.json"));
-    cr_assert_eq(rc, 0, "unknown until apply is not an error: %s", out);
-    cr_assert(strstr(out, "SKIP  aws_sagemaker_model.fresh"), "%s", out);
+    cr_assert_eq(rc, 1, "unknown until apply is not ok: %s", out);
+    cr_assert(strstr(out, "UNKNOWN  aws_sagemaker_model.fresh"), "%s", out);
     cr_assert(strstr(out, "known only after apply"), "%s", out);
+    free(out);
+    rc = th_smxgb(&out, "plan %s --no-serve --allow-unknown", PLAN("unknown.json"));
+    cr_assert_eq(rc, 0, "unless the user opts out: %s", out);
+    cr_assert(strstr(out, "UNKNOWN  aws_sagemaker_model.fresh"), "%s", out);
+    cr_assert(strstr(out, "allowed by --allow-unknown"), "%s", out);
     free(out);
     rc = th_smxgb(&out, "plan %s --no-serve", PLAN("non_xgboost.json"));
     cr_assert_eq(rc, 0, "%s", out);
@@ -334,7 +340,15 @@ Test(plan_cli, every_reported_code_is_documented, .init = setup, .fini = teardow
                                         "serverless_bad_memory.json",
                                         "uncompressed_prefix.json",
                                         "unknown.json",
-                                        "unpublished_tag.json"};
+                                        "unpublished_tag.json",
+                                        "digest_image.json",
+                                        "no_models.json",
+                                        "upload_ambiguous.json",
+                                        "upload_content.json",
+                                        "upload_interpolated.json",
+                                        "upload_missing.json",
+                                        "upload_module_bucket.json",
+                                        "upload_source.json"};
     char *codes = NULL;
     cr_assert_eq(th_smxgb(&codes, "help codes"), 0);
     size_t n_codes = 0;
@@ -370,4 +384,247 @@ Test(plan_cli, every_reported_code_is_documented, .init = setup, .fini = teardow
     }
     cr_assert_gt(n_codes, 20, "the fixtures produce findings to check");
     free(codes);
+}
+
+/* ---- the plan's own upload is the artifact ------------------------------------------------- */
+
+/* An S3 stand-in that answers every GET with one body (the model in S3 now) and counts them. */
+struct s3_now {
+    const char *body;
+    size_t len;
+    int gets;
+};
+
+static void s3_now_handler(const th_request *rq, th_response *rs, void *ctx)
+{
+    struct s3_now *s = ctx;
+    (void)rq;
+    __atomic_add_fetch(&s->gets, 1, __ATOMIC_SEQ_CST);
+    rs->status = 200;
+    rs->body = s->body;
+    rs->body_len = s->len;
+}
+
+/* dir/NAME as a copy of a fixture, and dir/REL as a copy of one of the setup's archives. */
+static void place(const char *fixture, const char *name)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cp %s/plan/%s %s", SMXGB_TESTDATA, fixture, th_path(dir, name));
+    cr_assert_eq(th_run(cmd, NULL), 0);
+}
+static void place_archive(const char *archive, const char *rel)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname %s)\" && cp %s/%s %s", th_path(dir, rel), dir,
+             archive, th_path(dir, rel));
+    cr_assert_eq(th_run(cmd, NULL), 0);
+}
+
+Test(plan_cli, the_plans_own_upload_is_checked_not_the_object_in_s3_now, .init = setup,
+     .fini = teardown)
+{
+    /* S3 holds a good model now; the plan replaces it with build/model.tar.gz, which is broken */
+    size_t n;
+    char *good = th_read(th_path(dir, "good.tar.gz"), &n);
+    struct s3_now s3 = {good, n, 0};
+    th_server *s = th_server_start(s3_now_handler, &s3);
+    place("upload_source.json", "plan.json");
+    place_archive("nested.tar.gz", "build/model.tar.gz");
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve --s3-endpoint %s 2>&1", th_path(dir, "plan.json"),
+                      th_server_url(s));
+    cr_assert_eq(rc, 1, "the uploaded archive is broken: %s", out);
+    cr_assert(strstr(out, "FAIL  aws_sagemaker_model.churn"), "%s", out);
+    cr_assert(strstr(out, "layout-no-model"), "%s", out);
+    cr_assert(strstr(out, "aws_s3_object.model") && strstr(out, "build/model.tar.gz"),
+              "names the upload and the file: %s", out);
+    cr_assert_eq(s3.gets, 0, "the object in S3 now is not what apply deploys: %s", out);
+    free(out);
+
+    /* the source is relative to the plan file's directory, wherever smxgb runs */
+    place_archive("good.tar.gz", "build/model.tar.gz");
+    rc = th_smxgb(&out, "plan %s --no-serve --s3-endpoint %s 2>&1", th_path(dir, "plan.json"),
+                  th_server_url(s));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "PASS  aws_sagemaker_model.churn"), "%s", out);
+    char used[4200];
+    snprintf(used, sizeof used, "%s/build/model.tar.gz", dir);
+    cr_assert(strstr(out, used), "reports the file used: %s", out);
+    free(out);
+
+    /* --root says where terraform ran; a file that is not there is an error, not a skip */
+    rc = th_smxgb(&out, "plan %s --no-serve --root /nonexistent-root --s3-endpoint %s 2>&1",
+                  th_path(dir, "plan.json"), th_server_url(s));
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "/nonexistent-root/build/model.tar.gz") && strstr(out, "--root"), "%s",
+              out);
+    cr_assert_eq(s3.gets, 0, "%s", out);
+    free(out);
+
+    /* an --artifact mapping wins over the upload */
+    place_archive("nested.tar.gz", "build/model.tar.gz");
+    rc =
+        th_smxgb(&out,
+                 "plan %s --no-serve --artifact s3://acme-models/churn/model.tar.gz=%s/good.tar.gz "
+                 "2>&1",
+                 th_path(dir, "plan.json"), dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "artifact-mapped") && strstr(out, "aws_s3_object.model"), "%s", out);
+    free(out);
+    th_server_stop(s);
+    free(good);
+}
+
+Test(plan_cli, uploads_matched_through_the_configuration, .init = setup, .fini = teardown)
+{
+    /* s3://${aws_s3_bucket_object.model.bucket}/${aws_s3_bucket_object.model.key} */
+    place("upload_interpolated.json", "plan.json");
+    place_archive("nested.tar.gz", "build/model.tar.gz");
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve 2>&1", th_path(dir, "plan.json"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "aws_s3_bucket_object.model") && strstr(out, "layout-no-model"), "%s",
+              out);
+    cr_assert(strstr(out, "model_data_url is built from aws_s3_bucket_object.model"), "%s", out);
+    free(out);
+
+    /* module.ml: the URL and the upload name the same new bucket; source under path.module */
+    place("upload_module_bucket.json", "plan.json");
+    place_archive("good.tar.gz", "modules/ml/artifacts/model.tar.gz");
+    rc = th_smxgb(&out, "plan %s --no-serve 2>&1", th_path(dir, "plan.json"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "PASS  module.ml.aws_sagemaker_model.xgb"), "%s", out);
+    cr_assert(strstr(out, "module.ml.aws_s3_object.model") &&
+                  strstr(out, "modules/ml/artifacts/model.tar.gz") &&
+                  strstr(out, "module.ml.aws_s3_bucket.models"),
+              "%s", out);
+    free(out);
+
+    /* two uploads to that bucket could be the model: both are checked, and the report says so */
+    place("upload_ambiguous.json", "plan.json");
+    place_archive("good.tar.gz", "build/model.tar.gz");
+    place_archive("stray.tar.gz", "build/baseline.tar.gz");
+    rc = th_smxgb(&out, "plan %s --no-serve 2>&1", th_path(dir, "plan.json"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "2 uploads could be"), "%s", out);
+    cr_assert(strstr(out, "aws_s3_object.model") && strstr(out, "aws_s3_object.baseline"), "%s",
+              out);
+    cr_assert(strstr(out, "layout-multiple-models"), "the baseline archive was checked: %s", out);
+    free(out);
+}
+
+Test(plan_cli, upload_bytes_in_the_plan_are_checked, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve 2>&1", PLAN("upload_content.json"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "FAIL  aws_sagemaker_model.churn"), "%s", out);
+    cr_assert(strstr(out, "FAIL  aws_sagemaker_model.notes"), "%s", out);
+    cr_assert(strstr(out, "content_base64") && strstr(out, "layout-no-model"), "%s", out);
+    cr_assert(strstr(out, "aws_s3_object.notes") && strstr(out, "content"), "%s", out);
+    free(out);
+}
+
+Test(plan_cli, an_upload_built_during_apply_is_an_error_that_says_how_to_build_it, .init = setup,
+     .fini = teardown)
+{
+    place("upload_missing.json", "plan.json");
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve 2>&1", th_path(dir, "plan.json"));
+    cr_assert_eq(rc, 2, "never a silent skip: %s", out);
+    cr_assert(strstr(out, "build/model.tar.gz") && strstr(out, "does not exist"), "%s", out);
+    cr_assert(strstr(out, "python3 train.py --out build/model.tar.gz"),
+              "quotes the build step the plan runs during apply: %s", out);
+    cr_assert(strstr(out, "before `smxgb plan`"), "%s", out);
+    free(out);
+}
+
+Test(plan_cli, a_mapping_that_matches_no_model_warns, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out,
+                      "plan %s --no-serve " MAP_GOOD_AND_BROKEN
+                      " --artifact s3://acme-models/good/modle.tar.gz=%s/good.tar.gz 2>&1",
+                      PLAN("good_and_broken.json"), dir, dir, dir, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "s3://acme-models/good/modle.tar.gz") && strstr(out, "matches no model"),
+              "%s", out);
+    free(out);
+    rc = th_smxgb(&out,
+                  "plan %s --no-serve --json " MAP_GOOD_AND_BROKEN
+                  " --artifact s3://acme-models/good/modle.tar.gz=%s/good.tar.gz",
+                  PLAN("good_and_broken.json"), dir, dir, dir, dir);
+    json_t *j = th_json(out);
+    json_t *f = json_array_get(json_object_get(j, "findings"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(f, "code")), "plan-artifact-unused", "%s",
+                     out);
+    json_decref(j);
+    free(out);
+}
+
+Test(plan_cli, input_that_is_not_a_plan_exits_2_and_no_model_says_nothing_to_check)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s 2>&1", PLAN("state.json"));
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "state") && strstr(out, "terraform show -json tfplan"), "%s", out);
+    free(out);
+    char *d = th_tmpdir();
+    {
+        const char *other = "{\"format_version\": \"1.0\", \"name\": \"x\"}";
+        th_write(th_path(d, "other.json"), other, strlen(other));
+    }
+    rc = th_smxgb(&out, "plan %s 2>&1", th_path(d, "other.json"));
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "not a Terraform plan"), "%s", out);
+    free(out);
+    th_rmrf(d);
+    free(d);
+    rc = th_smxgb(&out, "plan %s 2>&1", PLAN("no_models.json"));
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "nothing to check"), "%s", out);
+    free(out);
+}
+
+#define MAP_DIGEST                                                                                 \
+    "--artifact s3://acme-models/pinned/model.tar.gz=%s/good.tar.gz "                              \
+    "--artifact s3://acme-models/tagged/model.tar.gz=%s/good.tar.gz"
+#define DIGEST_IMAGE                                                                               \
+    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@sha256:"                       \
+    "3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a"
+
+Test(plan_cli, an_image_pinned_by_digest_is_unknown_until_its_container_is_named, .init = setup,
+     .fini = teardown)
+{
+    char *out = NULL;
+    int rc = th_smxgb(&out, "plan %s --no-serve " MAP_DIGEST " 2>&1", PLAN("digest_image.json"),
+                      dir, dir);
+    cr_assert_eq(rc, 1, "unknown is not ok: %s", out);
+    cr_assert(strstr(out, "UNKNOWN  aws_sagemaker_model.pinned"), "%s", out);
+    cr_assert(strstr(out, "--image"), "says what would settle it: %s", out);
+    cr_assert(strstr(out, "PASS  aws_sagemaker_model.tagged primary_container[0]  [container "
+                          "1.5-1]"),
+              "the tag from the configuration's data.aws_ecr_image: %s", out);
+    cr_assert(strstr(out, "data.aws_ecr_image.xgb"), "%s", out);
+    free(out);
+
+    rc = th_smxgb(&out, "plan %s --no-serve --image %s=1.7-1 " MAP_DIGEST " 2>&1",
+                  PLAN("digest_image.json"), DIGEST_IMAGE, dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "PASS  aws_sagemaker_model.pinned primary_container[0]  [container "
+                          "1.7-1]"),
+              "%s", out);
+    cr_assert(strstr(out, "--image"), "reports which was used: %s", out);
+    free(out);
+
+    rc = th_smxgb(&out, "plan %s --no-serve --allow-unknown " MAP_DIGEST " 2>&1",
+                  PLAN("digest_image.json"), dir, dir);
+    cr_assert_eq(rc, 0, "the user opted out: %s", out);
+    cr_assert(strstr(out, "UNKNOWN  aws_sagemaker_model.pinned"), "%s", out);
+    cr_assert(strstr(out, "--allow-unknown"), "the report shows the opt-out: %s", out);
+    free(out);
+    cr_assert_eq(
+        th_smxgb(&out, "plan %s --image %s=9.9-9 2>&1", PLAN("digest_image.json"), DIGEST_IMAGE), 2,
+        "an unknown container version is a usage error");
+    free(out);
 }

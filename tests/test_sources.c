@@ -4,7 +4,8 @@
  *     the credential scope, x-amz-date, x-amz-content-sha256 sent explicitly,
  *     x-amz-security-token; the signature recomputed here (SigV4 with OpenSSL) must match;
  *   - retries on 5xx, messages for 403 (expired token, bad key) and 404, ETag and size checks;
- *   - end to end against s3rver (npm) on loopback: verify, check and plan download from it.
+ *   - end to end against s3rver (npm) on loopback: verify, check and plan download from it,
+ *     and plan checks the plan's own upload, not the object in S3 it replaces.
  */
 #include "gate/gate.h"
 #include "helpers.h"
@@ -390,7 +391,7 @@ Test(sources, stalled_transfer_times_out_and_is_retried)
     gate_fetch_opts o;
     gate_fetch_opts_default(&o);
     o.s3_endpoint = th_server_url(s);
-    o.timeout = 1;
+    o.low_speed_time = 1;
     o.retries = 1;
     o.backoff = 0.05;
     char *local = NULL;
@@ -591,6 +592,25 @@ Test(s3rver, verify_check_and_plan_download_from_s3, .fini = s3rver_stop, .timeo
     char *xml = th_read(th_path(dir, "smxgb.xml"), NULL);
     cr_assert(strstr(xml, "tests=\"3\" failures=\"2\""), "%s", xml);
     free(xml);
+
+    /* the plan uploads a broken build/model.tar.gz over the good model in S3 now: the upload is
+     * what the endpoint gets, and plan fails naming it (it passed on the object in S3 before) */
+    snprintf(cmd, sizeof cmd,
+             "curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H "
+             "'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T %s "
+             "http://127.0.0.1:%d/acme-models/churn/model.tar.gz",
+             th_path(dir, "good.tar.gz"), s3rver_port);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && mkdir -p build && cp nested.tar.gz build/model.tar.gz && cp "
+             "%s/plan/upload_source.json plan.json && %s %s plan plan.json --no-serve 2>&1",
+             dir, SMXGB_TESTDATA, env, SMXGB_BIN);
+    rc = th_run(cmd, &out);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "layout-no-model") && strstr(out, "build/model.tar.gz") &&
+                  strstr(out, "aws_s3_object.model"),
+              "%s", out);
+    free(out);
     th_rmrf(dir);
     free(dir);
 }

@@ -66,6 +66,41 @@ char *th_header(const th_request *rq, const char *name)
     return NULL;
 }
 
+/* The body at rs->bytes_per_s (1 byte, or a tenth of a second's worth, at a time); -1 when
+ * the client went away. */
+static int send_slowly(int fd, const th_response *rs)
+{
+    size_t chunk = rs->bytes_per_s >= 10 ? (size_t)(rs->bytes_per_s / 10) : 1;
+    for (size_t off = 0; off < rs->body_len; off += chunk) {
+        size_t n = rs->body_len - off < chunk ? rs->body_len - off : chunk;
+        if (send_all(fd, rs->body + off, n))
+            return -1;
+        sleep_s((double)n / rs->bytes_per_s);
+    }
+    return 0;
+}
+
+static void respond(int fd, const th_response *rs)
+{
+    char head[1024], length[64] = "";
+    if (!rs->no_length)
+        snprintf(length, sizeof length, "Content-Length: %lld\r\n",
+                 rs->announce ? rs->announce : (long long)rs->body_len);
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d Test\r\n%sConnection: close\r\n%s%s%s%s\r\n",
+                     rs->status, length, rs->content_type ? "Content-Type: " : "",
+                     rs->content_type ? rs->content_type : "", rs->content_type ? "\r\n" : "",
+                     rs->extra_headers ? rs->extra_headers : "");
+    if (send_all(fd, head, (size_t)n) || !rs->body_len)
+        return;
+    if (rs->stall > 0)
+        sleep_s(rs->stall);
+    do {
+        int rc = rs->bytes_per_s > 0 ? send_slowly(fd, rs) : send_all(fd, rs->body, rs->body_len);
+        if (rc)
+            return;
+    } while (rs->endless);
+}
+
 static void *conn_main(void *arg)
 {
     struct conn *c = arg;
@@ -110,17 +145,10 @@ static void *conn_main(void *arg)
     c->s->h(&rq, &rs, c->s->ctx);
     if (rs.delay > 0)
         sleep_s(rs.delay);
-    if (rs.status) {
-        char head[1024];
-        int n =
-            snprintf(head, sizeof head,
-                     "HTTP/1.1 %d Test\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n",
-                     rs.status, rs.body_len, rs.content_type ? "Content-Type: " : "",
-                     rs.content_type ? rs.content_type : "", rs.content_type ? "\r\n" : "",
-                     rs.extra_headers ? rs.extra_headers : "");
-        if (send_all(c->fd, head, (size_t)n) == 0 && rs.body_len)
-            send_all(c->fd, rs.body, rs.body_len);
-    }
+    if (rs.raw)
+        send_all(c->fd, rs.raw, rs.raw_len);
+    else if (rs.status)
+        respond(c->fd, &rs);
 done:
     shutdown(c->fd, SHUT_WR);
     close(c->fd);

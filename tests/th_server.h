@@ -23,6 +23,14 @@ typedef struct th_response {
     size_t body_len;
     double delay;              /* seconds to wait before answering */
     const char *extra_headers; /* "Name: value\r\n"... or NULL */
+    /* servers that misbehave */
+    const char *raw; /* sent as is instead of an HTTP response (not owned), or NULL */
+    size_t raw_len;
+    double stall;       /* seconds to wait between the headers and the body */
+    double bytes_per_s; /* send the body at this rate (0: at once) */
+    long long announce; /* Content-Length to announce instead of body_len (0: body_len) */
+    int no_length;      /* no Content-Length: the body ends when the connection closes */
+    int endless;        /* send the body again and again until the client goes away */
 } th_response;
 
 typedef void (*th_handler)(const th_request *rq, th_response *rs, void *ctx);

@@ -29,6 +29,7 @@ static const opt verify_opts[] = {
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
     {OPT_STRING, 0, "s3-endpoint", &o.s3_endpoint, "URL",
      "S3 endpoint for an s3:// ARTIFACT (default $AWS_ENDPOINT_URL_S3, else AWS)"},
+    {OPT_INCLUDE, 0, NULL, gate_cli_fetch_opts, NULL, NULL},
     {OPT_U64, 0, "max-entries", &o.max_entries, "N",
      "refuse archives with more entries (default 10000)"},
     {OPT_U64, 0, "max-bytes", &o.max_bytes, "N",
@@ -140,7 +141,7 @@ static int cmd_verify(int argc, char **argv)
         vo.display = argv[1];
         rc = compat_verify(local, &vo, &r, &err);
         if (tmp)
-            unlink(local);
+            smx_scratch_remove(local);
         if (!rc && tmp) {
             free(r->scan->path);
             r->scan->path = strdup(argv[1]);

@@ -22,6 +22,16 @@
 
 gate_cli_args gate_cli;
 
+opt gate_cli_fetch_opts[] = {
+    {OPT_DOUBLE, 0, "timeout", &gate_cli.timeout, "S",
+     "give up a download after S seconds, retries included (default: 60 s plus 1 s per 512 KiB "
+     "the server announces)"},
+    {OPT_DOUBLE, 0, "stall-timeout", &gate_cli.stall_timeout, "S",
+     "abandon (and retry) a transfer below 1 KiB/s for S seconds (default 30)"},
+    {OPT_U64, 0, "size-cap", &gate_cli.size_cap, "N",
+     "stop a download whose size the server does not announce at N bytes (default 2G)"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
 opt gate_cli_opts[] = {
     {OPT_STRING, 0, "sample", &gate_cli.sample, "FILE",
      "POST this file to /invocations (default: rows as wide as the model)"},
@@ -35,6 +45,7 @@ opt gate_cli_opts[] = {
     {OPT_FLAG, 0, "no-serve", &gate_cli.no_serve, NULL, "verify only; do not serve and probe"},
     {OPT_STRING, 0, "s3-endpoint", &gate_cli.s3_endpoint, "URL",
      "S3 endpoint for s3:// artifacts (default $AWS_ENDPOINT_URL_S3, else AWS)"},
+    {OPT_INCLUDE, 0, NULL, gate_cli_fetch_opts, NULL, NULL},
     {OPT_FLAG, 0, "json", &gate_cli.json, NULL, "print the report as JSON"},
     {OPT_STRING, 0, "junit", &gate_cli.junit, "FILE",
      "also write a JUnit XML report (one testcase per artifact or model container and "
@@ -169,6 +180,10 @@ static void cli_hooks(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_en
 {
     gate_fetch_opts_default(fo);
     fo->s3_endpoint = s3_endpoint;
+    fo->deadline = gate_cli.timeout;
+    if (gate_cli.stall_timeout > 0)
+        fo->low_speed_time = gate_cli.stall_timeout;
+    fo->max_unsized = gate_cli.size_cap;
     memset(o, 0, sizeof *o);
     o->launch = serve_launch;
     o->verify_json = report_to_json;
@@ -257,13 +272,10 @@ int gate_cli_finish(gate_report *r)
     const char *gha = getenv("GITHUB_ACTIONS");
     if (gha && !strcmp(gha, "true"))
         print_rendered(gate_cli.json ? stderr : stdout, r, gate_report_github);
-    int code = EXIT_OK;
-    for (size_t i = 0; i < r->n; i++) {
+    int code = gate_report_ok(r) ? EXIT_OK : EXIT_FINDINGS;
+    for (size_t i = 0; i < r->n; i++)
         if (r->cases[i]->io_error)
             code = EXIT_USAGE;
-        else if (r->cases[i]->errors && code == EXIT_OK)
-            code = EXIT_FINDINGS;
-    }
     if (gate_cli.junit && write_junit(r, gate_cli.junit)) {
         fprintf(stderr, "smxgb %s: cannot write JUnit report %s\n", r->verb, gate_cli.junit);
         return EXIT_USAGE;

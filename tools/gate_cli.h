@@ -16,9 +16,15 @@ typedef struct gate_cli_args {
     const char *sample, *content_type, *accept, *junit, *s3_endpoint;
     double startup_timeout, interval;
     int json, no_serve, verbose;
+    /* downloads (gate_cli_fetch_opts): deadline, low-speed time, cap without Content-Length */
+    double timeout, stall_timeout;
+    uint64_t size_cap;
 } gate_cli_args;
 extern gate_cli_args gate_cli;
 extern opt gate_cli_opts[];
+/* The download options (--timeout, --stall-timeout, --size-cap), in gate_cli_opts and in
+ * verify's table; their values in gate_cli. */
+extern opt gate_cli_fetch_opts[];
 
 /* Refuse shared options that do not go together (message on stderr); 0 when they are fine. */
 int gate_cli_usage_ok(const char *verb);
@@ -30,12 +36,12 @@ void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo);
 
 /* Print the report (text, or JSON with --json), write JUnit (--junit), emit GitHub annotations
  * when GITHUB_ACTIONS=true. Returns the exit code: 2 if any artifact could not be read, 1 if
- * any case has errors, else 0. */
+ * any case has errors or is unknown (unless the report allows unknowns), else 0. */
 int gate_cli_finish(gate_report *r);
 
-/* Turn a source (path, s3://, https://) into a local file. *tmp is set to 1 when the caller
- * must unlink *local. Prints a progress bar on a terminal. Returns an SMX status; the message
- * is in err. */
+/* Turn a source (path, s3://, https://) into a local file, with the download options of
+ * gate_cli. *tmp is set to 1 when the caller must remove *local (smx_scratch_remove). Prints a
+ * progress bar on a terminal. Returns an SMX status; the message is in err. */
 int source_fetch(const char *src, const char *s3_endpoint, char **local, int *tmp, smx_err *err);
 
 #endif
