@@ -16,7 +16,7 @@ install(TARGETS smxgb RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # Helper programs the binary starts (not on PATH) go to ${SMXGB_LIBEXECDIR}, one line each:
 set(SMXGB_LIBEXECDIR ${CMAKE_INSTALL_LIBEXECDIR}/smxgb)
-#   install(TARGETS smxgb-xgb-child RUNTIME DESTINATION ${SMXGB_LIBEXECDIR})
+install(TARGETS smxgb-xgb-child RUNTIME DESTINATION ${SMXGB_LIBEXECDIR})
 
 if(SMXGB_DOCS)
   # `smxgb help --man [VERB]` and `smxgb help --completion SHELL`, re-run whenever the binary

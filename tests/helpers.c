@@ -77,6 +77,13 @@ int th_write_archive(const char *out, const char *filter, const char *format, co
     return 0;
 }
 
+/* Test programs are not installed beside the helper that runs real loads: tell the library
+ * where the build put it (ctest does too; this covers running a test binary by hand). */
+__attribute__((constructor)) static void th_child_path(void)
+{
+    setenv("SMXGB_CHILD", SMXGB_CHILD_PATH, 0);
+}
+
 char *th_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

@@ -85,13 +85,6 @@ int compat_child_path(const char *explicit_path, char **out, smx_err *err)
             (*out = dup_if_executable(exe, "../libexec/smxgb/" CHILD_NAME)))
             return SMX_OK;
     }
-#ifdef SMXGB_CHILD_BUILD_PATH
-    if (executable(SMXGB_CHILD_BUILD_PATH)) {
-        if (!(*out = strdup(SMXGB_CHILD_BUILD_PATH)))
-            return smx_fail(err, SMX_ENOMEM, "out of memory");
-        return SMX_OK;
-    }
-#endif
     return smx_fail(err, SMX_EIO,
                     "cannot find the helper " CHILD_NAME " that runs XGBoost loads (looked beside "
                     "%s and in ../libexec/smxgb/ there); set SMXGB_CHILD to its path",

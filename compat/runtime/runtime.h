@@ -130,10 +130,10 @@ typedef struct compat_load_limits {
  *   2. $SMXGB_CHILD when set;
  *   3. beside the running program (the directory of /proc/self/exe): the build tree puts it
  *      next to the smxgb binary;
- *   4. DIR/../libexec/smxgb/smxgb-xgb-child, DIR that same directory (an installed layout);
- *   5. the path the build tree gave it, compiled in (test programs find it there).
- * A helper named by 1 or 2 must be an executable file (a wrong setting is an error, never a
- * fallback); 3-5 are tried in turn. *out malloc'd; SMX_EIO when none is found.
+ *   4. DIR/../libexec/smxgb/smxgb-xgb-child, DIR that same directory (an installed layout).
+ * Test programs of the build tree are given $SMXGB_CHILD by ctest. A helper named by 1 or 2
+ * must be an executable file (a wrong setting is an error, never a fallback); 3-4 are tried in
+ * turn. *out malloc'd; SMX_EIO when none is found.
  */
 int compat_child_path(const char *explicit_path, char **out, smx_err *err);
 

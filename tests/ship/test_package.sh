@@ -73,6 +73,10 @@ run_line=$(echo "$block" | grep -m1 '^smxgb verify')
 (cd "$work" && PATH="$root/usr/bin:$PATH" && eval "$run_line") >"$TMP/verify.txt" 2>&1
 expect_rc 0 $? "README: $run_line"
 contains "$TMP/verify.txt" "OK: 0 errors" "README: $run_line"
+# the real load runs in the installed helper (libexec/smxgb), not one of the build tree
+[ -x "$root/usr/libexec/smxgb/smxgb-xgb-child" ] || fail "no usr/libexec/smxgb/smxgb-xgb-child"
+(cd "$work" && env -u SMXGB_CHILD "$bin" verify model.tar.gz --container 1.7-1) >"$TMP/load.txt" 2>&1
+contains "$TMP/load.txt" "loaded with XGBoost 1.7.4: ok" "the installed smxgb load-checks in its helper"
 (cd "$work" && "$bin" verify bad.tar.gz --container 1.7-1) >"$TMP/bad.txt" 2>&1
 expect_rc 1 $? "installed smxgb verify on a model in a sub-folder"
 contains "$TMP/bad.txt" "layout-no-model" "installed smxgb verify on a model in a sub-folder"
