@@ -5,32 +5,44 @@
 #define SMXGB_SERVE_CONNS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct serve_conns_shard serve_conns_shard;
 
 /* One connection as the table sees it; embedded in the server's per-connection context. */
 typedef struct serve_conn_slot {
-    struct serve_conn_slot *prev, *next; /* in the waiting queue */
+    struct serve_conn_slot *prev, *next; /* in its shard's waiting queue */
+    serve_conns_shard *shard;
     int fd;
     int waiting;  /* in the queue: no request head yet */
     int evicted;  /* shut down by the table, not yet closed */
     double since; /* smx_now() when it started waiting */
 } serve_conn_slot;
 
+/* The waiting connections of one libmicrohttpd worker thread, under their own mutex. */
+struct serve_conns_shard {
+    _Alignas(64) pthread_mutex_t mu;
+    serve_conn_slot *head, *tail; /* waiting, oldest first */
+};
+
 typedef struct serve_conns {
-    pthread_mutex_t mu;
-    serve_conn_slot *head, *tail;   /* waiting, oldest first */
-    unsigned open;                  /* connections open (evicted ones until they close) */
-    unsigned evicting;              /* of those, shut down and not yet closed */
-    unsigned limit;                 /* the connection cap */
-    unsigned reserve;               /* slots kept free: eviction starts at limit - reserve */
-    double head_timeout;            /* seconds */
-    unsigned long expired, evicted; /* counts, for tests and logs */
+    serve_conns_shard *shards; /* one per worker thread */
+    unsigned n;
+    atomic_uint next;     /* the shard for the next worker thread that asks */
+    atomic_uint open;     /* connections open (evicted ones until they close) */
+    atomic_uint evicting; /* of those, shut down and not yet closed */
+    unsigned limit;       /* the connection cap */
+    unsigned reserve;     /* slots kept free: eviction starts at limit - reserve */
+    double head_timeout;  /* seconds */
 } serve_conns;
 
-/* The reserve kept free for a cap of limit connections. */
+/* The reserve kept free under a cap of limit connections. */
 unsigned serve_conns_reserve_for(unsigned limit);
-int serve_conns_init(serve_conns *t, unsigned limit, double head_timeout);
+/* A table for a cap of limit connections served by workers threads. 0 or -1. */
+int serve_conns_init(serve_conns *t, unsigned workers, unsigned limit, double head_timeout);
 void serve_conns_destroy(serve_conns *t);
-/* A connection was accepted: it waits for its request head from now. */
+/* A connection was accepted by the calling worker thread: it waits for its request head from
+ * now. The later calls for it may come from any thread. */
 void serve_conns_open(serve_conns *t, serve_conn_slot *s, int fd);
 /* Its request head is complete. */
 void serve_conns_busy(serve_conns *t, serve_conn_slot *s);

@@ -9,10 +9,12 @@
  * Memory per connection: one context, reused across keep-alive requests, holds the request
  * body and the response body (queued as a persistent buffer, no copy). Bodies up to
  * KEEP_BYTES stay with the connection for its next request, so the small-request path
- * allocates nothing; a larger request body is mapped (mmap) and unmapped, and a larger
- * response body freed, as soon as the answer has been sent. An idle connection therefore
- * costs a few kilobytes whatever it sent before, and the pages of a large body go back to the
- * system at once rather than staying in the allocator's free lists.
+ * allocates nothing. A larger request body is mapped (mmap) and, once the answer has been
+ * sent, handed to its worker thread as that thread's one spare mapping (the next large body
+ * on the thread reuses its pages instead of faulting in fresh ones) or unmapped; a larger
+ * response body is freed. An idle connection therefore costs a few kilobytes whatever it
+ * sent before: what large bodies leave behind is bounded per worker thread (one spare of at
+ * most MAX_CONTENT_LENGTH), not per connection.
  *
  * Slow clients (conns.c has the design): a connection must complete its request head within
  * head_timeout seconds of its accept or of its previous answer (default 20 s, never more than
@@ -88,27 +90,14 @@ typedef struct conn {
     char path[256];
 } conn;
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+/* Per worker thread: the decode and predict buffers, and the spare large body buffer. */
+typedef struct thread_bufs {
+    serve_scratch scratch;
+    body_buf spare;
+} thread_bufs;
 
-static void scratch_free(void *p)
-{
-    serve_scratch_free(p);
-    free(p);
-}
-
-static void scratch_init(void)
-{
-    pthread_key_create(&scratch_key, scratch_free);
-}
-
-static serve_scratch *thread_scratch(void)
-{
-    serve_scratch *s = pthread_getspecific(scratch_key);
-    if (!s && (s = calloc(1, sizeof *s)))
-        pthread_setspecific(scratch_key, s);
-    return s;
-}
+static pthread_key_t bufs_key;
+static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
 
 static void body_free(body_buf *b)
 {
@@ -119,6 +108,61 @@ static void body_free(body_buf *b)
     *b = (body_buf){0};
 }
 
+static void bufs_free(void *p)
+{
+    thread_bufs *t = p;
+    serve_scratch_free(&t->scratch);
+    body_free(&t->spare);
+    free(t);
+}
+
+static void bufs_init(void)
+{
+    pthread_key_create(&bufs_key, bufs_free);
+}
+
+static thread_bufs *thread_bufs_get(void)
+{
+    thread_bufs *t = pthread_getspecific(bufs_key);
+    if (!t && (t = calloc(1, sizeof *t)))
+        pthread_setspecific(bufs_key, t);
+    return t;
+}
+
+/* Map (or remap) b to cap bytes; 0 or -1. A body that outgrows the malloc'd size takes the
+ * thread's spare mapping when there is one: its pages are in memory already, where fresh ones
+ * would cost a page fault each (about as much as decoding a thousand CSV rows). */
+static int body_map(body_buf *b, size_t cap)
+{
+    if (!b->mapped) {
+        thread_bufs *t = thread_bufs_get();
+        body_buf m = {0};
+        if (t) {
+            m = t->spare;
+            t->spare = (body_buf){0};
+        }
+        if (!m.mapped) {
+            void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED)
+                return -1;
+            m = (body_buf){.data = p, .cap = cap, .mapped = 1};
+        }
+        if (b->len)
+            memcpy(m.data, b->data, b->len);
+        m.len = b->len;
+        free(b->data);
+        *b = m;
+        if (b->cap >= cap)
+            return 0;
+    }
+    void *p = mremap(b->data, b->cap, cap, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
 /* Room for need bytes in all (capacity, not extra); 0 or -1. */
 static int body_reserve(body_buf *b, size_t need)
 {
@@ -126,31 +170,18 @@ static int body_reserve(body_buf *b, size_t need)
         return 0;
     size_t cap = b->cap * 2 > need ? b->cap * 2 : need;
     if (cap <= KEEP_BYTES) {
-        char *p = realloc(b->data, cap < 4096 ? 4096 : cap);
+        cap = cap < 4096 ? 4096 : cap;
+        char *p = realloc(b->data, cap);
         if (!p)
             return -1;
         b->data = p;
-        b->cap = cap < 4096 ? 4096 : cap;
+        b->cap = cap;
         return 0;
     }
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (cap > SIZE_MAX - page)
         return -1;
-    cap = (cap + page - 1) / page * page;
-    void *p = b->mapped
-                  ? mremap(b->data, b->cap, cap, MREMAP_MAYMOVE)
-                  : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return -1;
-    if (!b->mapped) {
-        if (b->len)
-            memcpy(p, b->data, b->len);
-        free(b->data);
-    }
-    b->data = p;
-    b->cap = cap;
-    b->mapped = 1;
-    return 0;
+    return body_map(b, (cap + page - 1) / page * page);
 }
 
 static int body_append(body_buf *b, const char *p, size_t n)
@@ -162,12 +193,22 @@ static int body_append(body_buf *b, const char *p, size_t n)
     return 0;
 }
 
-/* The answer is sent: a large body goes back to the system, a small one stays for reuse. */
+/* The answer is sent: a small body buffer stays with the connection for its next request; a
+ * mapped one becomes the thread's spare (the larger of the two is kept, the other unmapped),
+ * so that memory held for large bodies is bounded per worker thread, not per connection. */
 static void release_request_memory(conn *k)
 {
-    if (k->body.mapped)
-        body_free(&k->body);
     k->body.len = 0;
+    if (k->body.mapped) {
+        thread_bufs *t = thread_bufs_get();
+        if (t && k->body.cap > t->spare.cap) {
+            body_free(&t->spare);
+            t->spare = k->body;
+            k->body = (body_buf){0};
+        } else {
+            body_free(&k->body);
+        }
+    }
     if (k->out.cap > KEEP_BYTES)
         smx_buf_free(&k->out);
 }
@@ -306,9 +347,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         serve_app_too_large(&rs);
         return queue(c, k, &rs);
     }
-    serve_scratch *s = thread_scratch();
-    if (!s)
+    thread_bufs *tb = thread_bufs_get();
+    if (!tb)
         return MHD_NO;
+    serve_scratch *s = &tb->scratch;
     serve_request rq = {
         .method = method,
         .path = url,
@@ -499,7 +541,7 @@ static void drain_and_stop(struct MHD_Daemon *d, srv *sv, unsigned timeout)
 
 int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
 {
-    pthread_once(&scratch_once, scratch_init);
+    pthread_once(&bufs_once, bufs_init);
     int own_signals = stop_pipe[0] < 0;
     int rc = serve_stop_signals_install(err);
     if (rc)
@@ -518,7 +560,7 @@ int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
         limit = workers;
     int fd = -1, v6 = 0;
     unsigned port = 0;
-    if (serve_conns_init(&sv.conns, limit, head_timeout_of(o, timeout)))
+    if (serve_conns_init(&sv.conns, workers, limit, head_timeout_of(o, timeout)))
         rc = smx_fail(err, SMX_ERUNTIME, "cannot create a mutex");
     else if ((rc = listen_socket(o, &fd, &port, &v6, err)))
         serve_conns_destroy(&sv.conns);
