@@ -11,20 +11,22 @@
  *     a connection waits in this table from its accept, or from the moment its previous answer
  *     was sent, until its next request head is complete; one that waits longer than
  *     head_timeout is shut down, however busily it trickles bytes. server.c's main thread calls
- *     serve_conns_expire at each deadline. Because every connection enters the table at "now"
- *     with the same timeout, the waiting queue is in deadline order: expiry pops from its front.
+ *     serve_conns_expire at each deadline. Every connection enters the table at "now" with the
+ *     same timeout, so a waiting queue is in deadline order: expiry pops from its front.
  *   - The reserve (nginx's ngx_drain_connections, which closes idle keep-alive connections when
  *     it runs out of free ones): when the open connections pass limit - reserve, the connections
  *     that have waited longest for a request head are shut down, at once, whenever a connection
  *     opens or becomes idle. (libmicrohttpd gives each worker limit / workers slots; while the
- *     total stays below the cap, some worker has a free slot and accepts.) A client that sends its
- * request at once (a health check) is never the oldest waiter, so it always finds a slot and is
- * answered in milliseconds. Connections with a request in progress are never shut down by either
- * rule.
+ *     total stays below the cap, some worker has a free slot and accepts.)
+ *
+ * A client that sends its request at once (a health check) is never the oldest waiter, so it
+ * always finds a slot and is answered in milliseconds. Connections with a request in progress
+ * are never shut down by either rule: the request timeout (libmicrohttpd's idle timeout)
+ * bounds each wait for more of a body.
  *
  * The waiting queue is split in one shard per libmicrohttpd worker thread, each under its own
  * mutex, so that the per-request bookkeeping of a keep-alive connection (busy, then idle
- * again) takes a mutex that only its worker and, once per deadline, the main thread take.
+ * again) takes a mutex that other threads take only to expire or evict a waiter.
  * The counts are atomics; the reserve rule looks at the head of every shard to find the
  * oldest waiter (locking one shard at a time, never two).
  *
@@ -32,7 +34,8 @@
  * connection's own libmicrohttpd thread then sees the end of the stream and closes it as if the
  * client had gone, so no libmicrohttpd state is touched from outside its thread. The socket
  * cannot be closed and its number reused under us: libmicrohttpd reports the close
- * (serve_conns_close, under the same mutex) before it closes the socket.
+ * (serve_conns_close, which takes the shard's mutex) before it closes the socket, and a
+ * connection is shut down only while it is queued, under that mutex.
  */
 #include "conns.h"
 

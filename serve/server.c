@@ -13,8 +13,8 @@
  * sent, handed to its worker thread as that thread's one spare mapping (the next large body
  * on the thread reuses its pages instead of faulting in fresh ones) or unmapped; a larger
  * response body is freed. An idle connection therefore costs a few kilobytes whatever it
- * sent before: what large bodies leave behind is bounded per worker thread (one spare of at
- * most MAX_CONTENT_LENGTH), not per connection.
+ * sent before: what large bodies leave behind is bounded per worker thread (one spare, the
+ * size of the largest body that thread received), not per connection.
  *
  * Slow clients (conns.c has the design): a connection must complete its request head within
  * head_timeout seconds of its accept or of its previous answer (default 20 s, never more than
