@@ -198,4 +198,83 @@ int compat_reference_predict(const compat_model_info *m, const float *X, size_t 
  * integer categories). *X malloc'd, nrow x *ncol. */
 int compat_gen_rows(const compat_model_info *m, size_t nrow, float **X, size_t *ncol, smx_err *err);
 
+/* ---- the tree evaluator (eval_build.c, eval.c, eval_prove.c) -------------------------------- */
+
+/*
+ * One evaluator over a parsed model, built once and then used by any number of threads: it
+ * follows the arithmetic of one XGBoost version bit for bit (float sums in tree order from the
+ * base margin, that version's transforms) and allocates nothing per call. Built for gbtree and
+ * dart (numeric and categorical splits, scalar or vector leaves) and gblinear; iteration
+ * ranges as XGBoost's iteration_end. Whether it equals a given XGBoost is proven, not assumed:
+ * see compat_eval_prove.
+ */
+typedef struct compat_eval compat_eval;
+
+/* Which of XGBoost's prediction paths to follow: they differ for dart, whose in-place
+ * prediction adds ((base + leaf) - base) * weight where a DMatrix adds leaf * weight. */
+enum { COMPAT_EVAL_INPLACE = 0, COMPAT_EVAL_DMATRIX = 1 };
+
+typedef struct compat_eval_opts {
+    /* The XGBoost whose arithmetic to follow (its base-margin and sigmoid rules); all zero:
+     * the writer's own version, as far as the file tells. */
+    compat_version runtime;
+    int iteration_end; /* the trees of the first iteration_end rounds; 0 = all */
+    int margin;        /* 1: margins, no objective transform (output_margin) */
+    int path;          /* COMPAT_EVAL_INPLACE or COMPAT_EVAL_DMATRIX */
+} compat_eval_opts;
+
+/*
+ * Build the evaluator for m. SMX_EINVAL with the reason when m cannot be evaluated (corrupt or
+ * not parsed, an objective whose transform is unknown, trees that are not trees, categories
+ * XGBoost cannot hold, an iteration_end beyond the trees), SMX_ENOMEM. The evaluator does not
+ * keep m.
+ */
+int compat_eval_new(const compat_model_info *m, const compat_eval_opts *o, compat_eval **out,
+                    smx_err *err);
+void compat_eval_free(compat_eval *e);
+/* Values per row of the result (1, num_class or num_target; 1 for multi:softmax). */
+size_t compat_eval_width(const compat_eval *e);
+/* Columns a dense row needs: the model's num_feature, at least every split feature + 1. */
+uint64_t compat_eval_cols(const compat_eval *e);
+/* What was built, in a few words ("100 trees: 100 as complete trees of depth <= 6 ..."). */
+const char *compat_eval_describe(const compat_eval *e);
+
+/*
+ * Evaluate nrow dense rows of ncol >= compat_eval_cols(e) floats (row-major, NaN = missing;
+ * columns past num_feature are ignored) into out (nrow x width). No allocation, thread-safe.
+ */
+void compat_eval_dense(const compat_eval *e, const float *X, size_t nrow, size_t ncol, float *out);
+
+/*
+ * Evaluate nrow CSR rows (indptr nrow + 1 entries, NaN values = missing, indexes at or past
+ * compat_eval_cols(e) ignored, as XGBoost's in-place CSR prediction does). work holds
+ * compat_eval_csr_work(e) floats, all NaN, and is left so. SMX_EINVAL when a row repeats an
+ * index (XGBoost's answer then depends on the duplicates' order and count: predict with
+ * XGBoost); out is then incomplete.
+ */
+size_t compat_eval_csr_work(const compat_eval *e);
+int compat_eval_csr(const compat_eval *e, const size_t *indptr, const uint32_t *indices,
+                    const float *values, size_t nrow, float *work, float *out);
+
+/*
+ * The proof: evaluate generated rows with e and with an oracle (the runtime's XGBoost, given
+ * as a function predicting dense rows of compat_eval_cols(e) columns) and compare every output
+ * bit for bit. The rows hold, for every feature, each split threshold and the floats one ulp
+ * either side of it, missing values, +-0, +-inf, large values, and for categorical splits
+ * every category, unseen, negative, fractional and out-of-range ones. Rows with +-inf are a
+ * separate batch: an oracle that refuses them (XGBoost through a DMatrix) leaves them
+ * unproven, and out->inf_refused says so.
+ */
+typedef int (*compat_eval_oracle)(void *ctx, const float *X, size_t nrow, size_t ncol,
+                                  const float **out, uint64_t shape[2], smx_err *err);
+typedef struct compat_eval_proof {
+    int proven;        /* every compared output equal bit for bit */
+    size_t rows;       /* rows compared */
+    size_t thresholds; /* distinct (feature, threshold) pairs covered */
+    int inf_refused;   /* the oracle refused the rows with +-inf */
+    char why[512];     /* not proven: the first difference, or why nothing was compared */
+} compat_eval_proof;
+int compat_eval_prove(const compat_eval *e, compat_eval_oracle oracle, void *ctx,
+                      compat_eval_proof *out, smx_err *err);
+
 #endif
