@@ -1,19 +1,17 @@
 /*
- * The model, loaded and used the way one container version does (container.md §2):
+ * The model, loaded the way one container version does (container.md §2):
  *
  *   listing   os.listdir(model_dir) in raw directory order (readdir here, on the extracted
  *             tree), regular files only (0.90-1: the first name, whatever it is), dotfiles
  *             skipped by 1.2-1 and 1.3-1+; ensemble on: every file, off: the first
  *   loading   pickle.load first, then Booster.load_model(path); both failing gives the
  *             container's "Model <path> cannot be loaded" text. nthread=1 per booster.
- *   predict   booster.predict(dtest, ntree_limit=best_ntree_limit) for XGBoost < 2 (the
- *             attribute written by early stopping is honoured), all trees for 3.x; more
- *             columns than the model has fail as XGBoost's learner check does, fewer are
- *             padded with missing values as the DMatrix would; ensembles average in float32
- *             (np.mean) or take the mode (multi:softmax, binary:hinge; ties to the smallest).
+ *             best_ntree_limit (the attribute early stopping writes) sets the iteration range
+ *             for XGBoost < 2; 3.x predicts with all trees.
  *
  * One booster per file is shared by every thread: in-place prediction is thread-safe, and
  * a warm-up prediction at load time does the one-time configuration before threads start.
+ * Then fast.c decides whether smxgb's evaluator predicts for the file (predict.c).
  */
 #include "serve_private.h"
 
@@ -25,23 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-typedef struct mbooster {
-    compat_booster *b;
-    char *path;
-    uint64_t num_feature;
-    int iteration_end;
-    int pickled; /* loaded by pickle.load (the container's feature checks apply) */
-} mbooster;
-
-struct serve_model {
-    compat_xgb *x;
-    const compat_container *c;
-    mbooster *v;
-    size_t n;
-    char objective[64];
-    int num_class;
-};
 
 static char *join(const char *dir, const char *name)
 {
@@ -138,79 +119,59 @@ static int pinned_cannot_load(const compat_container *c, const char *path, const
     return fails;
 }
 
-static int load_one(serve_model *m, const char *dir, const char *path, mbooster *out, smx_err *err)
+/* The container's text when neither pickle.load nor Booster.load_model reads path. */
+static int cannot_load(const serve_model *m, const char *dir, const char *path, const char *e1,
+                       const char *e2, smx_err *err)
 {
-    const compat_container *c = m->c;
-    int old_msg = compat_version_cmp(c->xgboost, (compat_version){1, 2, 0}) < 0;
-    smx_buf bytes = SMX_BUF_INIT;
+    int old_msg = compat_version_cmp(m->c->xgboost, (compat_version){1, 2, 0}) < 0;
+    return smx_fail(err, SMX_EFORMAT,
+                    old_msg ? "Model at %s cannot be loaded:\n%s\n%s"
+                            : "Model %s cannot be loaded:\nPickle load error=%s\nXGB load "
+                              "model error=%s",
+                    old_msg ? dir : path, e1, e2);
+}
+
+/*
+ * pickle.load: Booster.__setstate__ restores the memory snapshot the pickle carries. A pickle
+ * of something else fails (SMX_EFORMAT, the container's text); a snapshot XGBoost refuses
+ * leaves *b NULL with pickle.load's error in e1, for Booster.load_model to try the file.
+ */
+static int unpickle(serve_model *m, const char *path, const compat_model_info *mi,
+                    compat_booster **b, long *ntl, char *e1, size_t e1n, smx_err *err)
+{
+    if (mi->format == COMPAT_FMT_PICKLE && !mi->pickle_is_booster) {
+        char cls[128];
+        const char *sp = strchr(mi->pickle_class, ' ');
+        snprintf(cls, sizeof cls, "%s", sp ? sp + 1 : mi->pickle_class);
+        return smx_fail(err, SMX_EFORMAT,
+                        "Model %s is a pickle of %s, not of an xgboost.core.Booster: the "
+                        "container unpickles it and then fails with AttributeError: '%s' "
+                        "object has no attribute 'set_param'",
+                        path, cls[0] ? cls : "an unknown object", cls[0] ? cls : "object");
+    }
     smx_err e = {0};
-    char e1[256], e1buf[SMX_ERRMAX / 2];
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(e1, sizeof e1, "[Errno 21] Is a directory: '%s'", path);
-        return smx_fail(err, SMX_EFORMAT,
-                        old_msg ? "Model at %s cannot be loaded:\n%s\n%s"
-                                : "Model %s cannot be loaded:\nPickle load error=%s\nXGB load "
-                                  "model error=%s",
-                        old_msg ? dir : path, e1, e1);
+    int urc = SMX_EFORMAT;
+    if (mi->payload_bytes && mi->payload_len)
+        urc = compat_booster_unserialize(m->x, mi->payload_bytes, mi->payload_len, b, &e);
+    else
+        smx_fail(&e, SMX_EFORMAT, "the pickle carries no XGBoost model bytes");
+    for (size_t i = 0; i < mi->n_attrs; i++)
+        if (!strcmp(mi->attrs[i].key, "best_ntree_limit"))
+            *ntl = atol(mi->attrs[i].value);
+    if (urc) {
+        const char *ue = e.msg;
+        if (!strncmp(ue, "unserialize snapshot: ", 22))
+            ue += 22;
+        snprintf(e1, e1n, "%.500s", ue);
+        *b = NULL;
     }
-    if (smx_buf_read_file(&bytes, path, (size_t)1 << 34, &e))
-        return smx_fail(err, SMX_EIO, "%s", e.msg);
-    compat_booster *b = NULL;
-    long pickled_ntl = -1;
-    if (is_pickle((const unsigned char *)bytes.data, bytes.len)) {
-        /* pickle.load: Booster.__setstate__ restores the memory snapshot it carries */
-        compat_model_info *mi = NULL;
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        if (compat_identify(bytes.data, bytes.len, base, &mi, &e)) {
-            smx_buf_free(&bytes);
-            return smx_fail(err, e.status, "%s", e.msg);
-        }
-        if (mi->format == COMPAT_FMT_PICKLE && !mi->pickle_is_booster) {
-            char cls[128];
-            const char *sp = strchr(mi->pickle_class, ' ');
-            snprintf(cls, sizeof cls, "%s", sp ? sp + 1 : mi->pickle_class);
-            compat_model_info_free(mi);
-            smx_buf_free(&bytes);
-            return smx_fail(err, SMX_EFORMAT,
-                            "Model %s is a pickle of %s, not of an xgboost.core.Booster: the "
-                            "container unpickles it and then fails with AttributeError: '%s' "
-                            "object has no attribute 'set_param'",
-                            path, cls[0] ? cls : "an unknown object", cls[0] ? cls : "object");
-        }
-        int urc = SMX_EFORMAT;
-        if (mi->payload_bytes && mi->payload_len)
-            urc = compat_booster_unserialize(m->x, mi->payload_bytes, mi->payload_len, &b, &e);
-        else
-            smx_fail(&e, SMX_EFORMAT, "the pickle carries no XGBoost model bytes");
-        for (size_t i = 0; i < mi->n_attrs; i++)
-            if (!strcmp(mi->attrs[i].key, "best_ntree_limit"))
-                pickled_ntl = atol(mi->attrs[i].value);
-        compat_model_info_free(mi);
-        if (urc) {
-            const char *ue = e.msg;
-            if (!strncmp(ue, "unserialize snapshot: ", 22))
-                ue += 22;
-            snprintf(e1buf, sizeof e1buf, "%.500s", ue);
-            b = NULL;
-        } else {
-            out->pickled = 1;
-        }
-    } else {
-        pickle_error((const unsigned char *)bytes.data, bytes.len, e1buf, sizeof e1buf);
-    }
-    smx_buf_free(&bytes);
-    if (!b && compat_booster_load_file(m->x, path, &b, &e)) {
-        const char *e2 = e.msg;
-        if (!strncmp(e2, "load model: ", 12))
-            e2 += 12;
-        return smx_fail(err, SMX_EFORMAT,
-                        old_msg ? "Model at %s cannot be loaded:\n%s\n%s"
-                                : "Model %s cannot be loaded:\nPickle load error=%s\nXGB load "
-                                  "model error=%s",
-                        old_msg ? dir : path, e1buf, e2);
-    }
-    out->b = b;
+    return SMX_OK;
+}
+
+/* nthread, num_feature and the iteration range of the loaded out->b. */
+static int booster_facts(const serve_model *m, serve_booster *out, long pickled_ntl, smx_err *err)
+{
+    compat_booster *b = out->b;
     int rc = compat_booster_set_param(b, "nthread", "1", err);
     if (!rc)
         rc = compat_booster_num_features(b, &out->num_feature, err);
@@ -218,7 +179,7 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
     int nc = 0, npt = 1;
     if (!rc)
         rc = read_config(b, obj, sizeof obj, &nc, &npt, err);
-    if (!rc && c->xgboost.major < 2) {
+    if (!rc && m->c->xgboost.major < 2) {
         /* Booster.load_model restores the attribute; pickle.load the pickled Python one */
         char *ntl = NULL;
         long v = 0;
@@ -232,22 +193,71 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
         out->iteration_end = (int)(v / (npt > 1 ? npt : 1));
         free(ntl);
     }
+    return rc;
+}
+
+/* Warm-up: XGBoost's lazy configuration happens here, not under concurrent requests. */
+static int warm_up(serve_booster *out, smx_err *err)
+{
+    float *row = malloc((out->num_feature ? out->num_feature : 1) * sizeof(float));
+    if (!row)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    for (uint64_t i = 0; i < out->num_feature; i++)
+        row[i] = NAN;
+    compat_predict_opts po = {out->iteration_end, 0, NAN};
+    const float *res;
+    uint64_t shape[2];
+    smx_err ignore = {0};
+    compat_booster_predict_dense(out->b, row, 1, out->num_feature, &po, &res, shape, &ignore);
+    free(row);
+    return SMX_OK;
+}
+
+static int load_one(serve_model *m, const char *dir, const char *path, serve_booster *out,
+                    smx_err *err)
+{
+    smx_buf bytes = SMX_BUF_INIT;
+    smx_err e = {0};
+    char e1[SMX_ERRMAX / 2];
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(e1, sizeof e1, "[Errno 21] Is a directory: '%s'", path);
+        return cannot_load(m, dir, path, e1, e1, err);
+    }
+    if (smx_buf_read_file(&bytes, path, (size_t)1 << 34, &e))
+        return smx_fail(err, SMX_EIO, "%s", e.msg);
+    /* what the bytes are: for pickle.load, and for the evaluator */
+    compat_model_info *mi = NULL;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int pickle = is_pickle((const unsigned char *)bytes.data, bytes.len);
+    int rc = compat_identify(bytes.data, bytes.len, base, &mi, &e);
+    if (rc && pickle)
+        rc = smx_fail(err, e.status, "%s", e.msg);
+    else
+        rc = SMX_OK; /* out of memory for the facts of a model file: XGBoost alone predicts */
+    compat_booster *b = NULL;
+    long pickled_ntl = -1;
+    if (!rc && pickle) {
+        rc = unpickle(m, path, mi, &b, &pickled_ntl, e1, sizeof e1, err);
+        out->pickled = b != NULL;
+    } else if (!rc) {
+        pickle_error((const unsigned char *)bytes.data, bytes.len, e1, sizeof e1);
+    }
+    smx_buf_free(&bytes);
+    if (!rc && !b && compat_booster_load_file(m->x, path, &b, &e)) {
+        const char *e2 = e.msg;
+        rc = cannot_load(m, dir, path, e1, strncmp(e2, "load model: ", 12) ? e2 : e2 + 12, err);
+    }
+    out->b = b;
+    if (!rc)
+        rc = booster_facts(m, out, pickled_ntl, err);
     if (!rc && !(out->path = strdup(path)))
         rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-    if (!rc) {
-        /* warm-up: lazy configuration happens here, not under concurrent requests */
-        float *row = malloc((out->num_feature ? out->num_feature : 1) * sizeof(float));
-        if (!row)
-            return smx_fail(err, SMX_ENOMEM, "out of memory");
-        for (uint64_t i = 0; i < out->num_feature; i++)
-            row[i] = NAN;
-        compat_predict_opts po = {out->iteration_end, 0, NAN};
-        const float *res;
-        uint64_t shape[2];
-        smx_err ignore = {0};
-        compat_booster_predict_dense(b, row, 1, out->num_feature, &po, &res, shape, &ignore);
-        free(row);
-    }
+    if (!rc)
+        rc = warm_up(out, err);
+    if (!rc)
+        serve_fast_setup(m->x, out, mi);
+    compat_model_info_free(mi);
     return rc;
 }
 
@@ -257,11 +267,70 @@ void serve_model_free(serve_model *m)
         return;
     for (size_t i = 0; i < m->n; i++) {
         compat_booster_free(m->v[i].b);
+        compat_eval_free(m->v[i].ev);
         free(m->v[i].path);
     }
     free(m->v);
     compat_xgb_close(m->x);
     free(m);
+}
+
+/* os.listdir(dir) as the container filters it; SMX_EFORMAT with its text when empty. */
+static int list_files(const char *dir, const compat_container *c, artifact_layout_rules rules,
+                      char ***files, size_t *n, smx_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return smx_fail(err, SMX_EIO, "[Errno %d] %s: '%s'", errno, strerror(errno), dir);
+    size_t cap = 0;
+    int rc = SMX_OK;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *p = join(dir, de->d_name);
+        struct stat st;
+        int isfile = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+        if (p && ((rules.regular_files_only && !isfile) ||
+                  (rules.skips_dotfiles && de->d_name[0] == '.'))) {
+            free(p);
+            continue;
+        }
+        if (!p || smx_grow((void **)files, &cap, *n + 1, sizeof **files)) {
+            free(p);
+            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
+            break;
+        }
+        (*files)[(*n)++] = p;
+    }
+    closedir(d);
+    if (!rc && *n == 0) {
+        if (!strcmp(c->tag, "1.2-1"))
+            rc = smx_fail(err, SMX_EFORMAT, "No valid model files found in '%s'", dir);
+        else if (!strcmp(c->tag, "1.0-1") || !strcmp(c->tag, "0.90-2"))
+            rc = smx_fail(err, SMX_EFORMAT, "%s", ""); /* StopIteration has no text */
+        else
+            rc = smx_fail(err, SMX_EFORMAT, "list index out of range");
+    }
+    return rc;
+}
+
+/* Loaded by the runtime's XGBoost; when the container pins another version, its rules decide
+ * whether that version could have read the same bytes. */
+static int pinned_check(const serve_model *m, char *const *files, size_t want, smx_err *err)
+{
+    if (compat_version_cmp(compat_xgb_version(m->x), m->c->xgboost) == 0)
+        return SMX_OK;
+    int rc = SMX_OK;
+    for (size_t i = 0; i < want && !rc; i++) {
+        smx_buf bytes = SMX_BUF_INIT;
+        smx_err e = {0};
+        if (smx_buf_read_file(&bytes, files[i], (size_t)1 << 34, &e) == SMX_OK &&
+            pinned_cannot_load(m->c, files[i], &bytes, err))
+            rc = SMX_EFORMAT;
+        smx_buf_free(&bytes);
+    }
+    return rc;
 }
 
 int serve_model_load(const char *dir, const serve_model_opts *o, serve_model **out, smx_err *err)
@@ -280,50 +349,9 @@ int serve_model_load(const char *dir, const serve_model_opts *o, serve_model **o
         free(m);
         return rc;
     }
-    DIR *d = opendir(dir);
-    if (!d) {
-        serve_model_free(m);
-        return smx_fail(err, SMX_EIO, "[Errno %d] %s: '%s'", errno, strerror(errno), dir);
-    }
     char **files = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char *p = join(dir, de->d_name);
-        if (!p) {
-            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-            break;
-        }
-        struct stat st;
-        int isfile = stat(p, &st) == 0 && S_ISREG(st.st_mode);
-        if ((rules.regular_files_only && !isfile) ||
-            (rules.skips_dotfiles && de->d_name[0] == '.')) {
-            free(p);
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **nf = realloc(files, cap * sizeof *nf);
-            if (!nf) {
-                free(p);
-                rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-                break;
-            }
-            files = nf;
-        }
-        files[n++] = p;
-    }
-    closedir(d);
-    if (!rc && n == 0) {
-        if (!strcmp(c->tag, "1.2-1"))
-            rc = smx_fail(err, SMX_EFORMAT, "No valid model files found in '%s'", dir);
-        else if (!strcmp(c->tag, "1.0-1") || !strcmp(c->tag, "0.90-2"))
-            rc = smx_fail(err, SMX_EFORMAT, "%s", ""); /* StopIteration has no text */
-        else
-            rc = smx_fail(err, SMX_EFORMAT, "list index out of range");
-    }
+    size_t n = 0;
+    rc = list_files(dir, c, rules, &files, &n, err);
     size_t want = rules.ensemble ? n : (n ? 1 : 0);
     if (!rc && !(m->v = calloc(want ? want : 1, sizeof *m->v)))
         rc = smx_fail(err, SMX_ENOMEM, "out of memory");
@@ -331,18 +359,11 @@ int serve_model_load(const char *dir, const serve_model_opts *o, serve_model **o
         rc = load_one(m, dir, files[i], &m->v[i], err);
         if (m->v[i].b)
             m->n = i + 1;
+        if (!rc && m->v[i].ev && compat_eval_csr_work(m->v[i].ev) > m->work)
+            m->work = compat_eval_csr_work(m->v[i].ev);
     }
-    /* loaded by the runtime's XGBoost; when the container pins another version, its rules
-     * decide whether that version could have read the same bytes */
-    if (!rc && compat_version_cmp(compat_xgb_version(m->x), c->xgboost) != 0)
-        for (size_t i = 0; i < want && !rc; i++) {
-            smx_buf bytes = SMX_BUF_INIT;
-            smx_err e = {0};
-            if (smx_buf_read_file(&bytes, files[i], (size_t)1 << 34, &e) == SMX_OK &&
-                pinned_cannot_load(c, files[i], &bytes, err))
-                rc = SMX_EFORMAT;
-            smx_buf_free(&bytes);
-        }
+    if (!rc)
+        rc = pinned_check(m, files, want, err);
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
@@ -382,132 +403,7 @@ int serve_model_iteration_end(const serve_model *m, size_t i)
 {
     return m->v[i].iteration_end;
 }
-
-void serve_scratch_free(serve_scratch *s)
+const char *serve_model_predictor(const serve_model *m, size_t i)
 {
-    serve_matrix_free(&s->m);
-    free(s->pad);
-    free(s->acc);
-    free(s->tmp);
-    smx_buf_free(&s->ct);
-    memset(s, 0, sizeof *s);
-}
-
-static int predict_one(mbooster *mb, const serve_matrix *x, serve_scratch *s, const float **res,
-                       uint64_t shape[2], smx_err *err)
-{
-    if (x->ncol > mb->num_feature) {
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        return smx_fail(err, SMX_EINVAL,
-                        "[%02d:%02d:%02d] ./src/learner.cc:1510: Check failed: "
-                        "learner_model_param_.num_feature >= p_fmat->Info().num_col_ (%llu vs. "
-                        "%llu) : Number of columns does not match number of features in booster.",
-                        tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned long long)mb->num_feature,
-                        (unsigned long long)x->ncol);
-    }
-    compat_predict_opts po = {mb->iteration_end, 0, NAN};
-    uint64_t nf = mb->num_feature;
-    if (x->sparse)
-        return compat_booster_predict_csr(mb->b, x->indptr, x->indices, x->values, x->nrow, nf, &po,
-                                          res, shape, err);
-    const float *X = x->x;
-    if (x->ncol != nf) {
-        /* fewer columns: the DMatrix treats the rest as missing */
-        if (serve_grow((void **)&s->pad, &s->pad_cap, (size_t)(x->nrow * nf), sizeof(float)))
-            return smx_fail(err, SMX_ENOMEM, "out of memory");
-        for (uint64_t r = 0; r < x->nrow; r++) {
-            float *dst = s->pad + r * nf;
-            memcpy(dst, x->x + r * x->ncol, (size_t)x->ncol * sizeof(float));
-            for (uint64_t c = x->ncol; c < nf; c++)
-                dst[c] = NAN;
-        }
-        X = s->pad;
-    }
-    return compat_booster_predict_dense(mb->b, X, x->nrow, nf, &po, res, shape, err);
-}
-
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-int serve_model_predict(serve_model *model, const serve_matrix *m, serve_scratch *s, int csv_like,
-                        serve_pred *out, smx_err *err)
-{
-    const float *res;
-    if (model->v[0].pickled) {
-        /* the container's own checks, for pickled models only (model[0] decides) */
-        uint64_t x = model->v[0].num_feature, y = m->ncol;
-        if (csv_like && !(x == y || x == y + 1))
-            return smx_fail(err, SMX_EINVAL,
-                            "Feature size of csv inference data %llu is not consistent with "
-                            "feature size of trained model %llu.",
-                            (unsigned long long)y, (unsigned long long)x);
-        if (!csv_like && y > x + 1)
-            return smx_fail(err, SMX_EINVAL,
-                            "Feature size of libsvm inference data %llu is larger than feature "
-                            "size of trained model %llu.",
-                            (unsigned long long)y, (unsigned long long)x);
-    }
-    uint64_t shape[2];
-    int rc = predict_one(&model->v[0], m, s, &res, shape, err);
-    if (rc)
-        return rc;
-    if (model->n == 1) {
-        *out = (serve_pred){res, shape[0], shape[1]};
-        return SMX_OK;
-    }
-    size_t cells = (size_t)(shape[0] * shape[1]), k = model->n;
-    int vote =
-        !strcmp(model->objective, "multi:softmax") || !strcmp(model->objective, "binary:hinge");
-    if (serve_grow((void **)&s->acc, &s->acc_cap, cells * k, sizeof(float)))
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    memcpy(s->acc, res, cells * sizeof(float));
-    for (size_t i = 1; i < k; i++) {
-        uint64_t sh[2];
-        if ((rc = predict_one(&model->v[i], m, s, &res, sh, err)))
-            return rc;
-        if (sh[0] != shape[0] || sh[1] != shape[1])
-            return smx_fail(err, SMX_EINVAL,
-                            "operands could not be broadcast together with shapes (%llu,%llu) "
-                            "(%llu,%llu)",
-                            (unsigned long long)shape[0], (unsigned long long)shape[1],
-                            (unsigned long long)sh[0], (unsigned long long)sh[1]);
-        memcpy(s->acc + i * cells, res, cells * sizeof(float));
-    }
-    if (serve_grow((void **)&s->tmp, &s->tmp_cap, cells + k, sizeof(float)))
-        return smx_fail(err, SMX_ENOMEM, "out of memory");
-    float *col = s->tmp + cells;
-    for (size_t c = 0; c < cells; c++) {
-        if (!vote) {
-            /* np.mean over axis 0 of float32: sequential float32 sums, then / k */
-            float sum = s->acc[c];
-            for (size_t i = 1; i < k; i++)
-                sum += s->acc[i * cells + c];
-            s->tmp[c] = sum / (float)k;
-        } else {
-            /* scipy.stats.mode: the most frequent value, the smallest among ties */
-            for (size_t i = 0; i < k; i++)
-                col[i] = s->acc[i * cells + c];
-            qsort(col, k, sizeof(float), cmp_float);
-            float best = col[0];
-            size_t best_n = 0;
-            for (size_t i = 0; i < k;) {
-                size_t j = i;
-                while (j < k && col[j] == col[i])
-                    j++;
-                if (j - i > best_n) {
-                    best_n = j - i;
-                    best = col[i];
-                }
-                i = j > i ? j : i + 1;
-            }
-            s->tmp[c] = best;
-        }
-    }
-    *out = (serve_pred){s->tmp, shape[0], shape[1]};
-    return SMX_OK;
+    return m->v[i].predictor;
 }

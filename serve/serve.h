@@ -8,7 +8,9 @@
  *   libsvm.c    the container's own libsvm splitter (indexes as-is, or the 3.x shift)
  *   recordio.c  RecordIO framing + the Record protobuf (protobuf-c), both directions
  *   encode.c    response bodies: text/csv, JSON, JSON lines, RecordIO-protobuf, selectable output
- *   model.c     model selection and loading per container version, ensemble predict
+ *   model.c     model selection and loading per container version
+ *   fast.c      which predictor serves a file: smxgb's evaluator when proven at load, else XGBoost
+ *   predict.c   prediction as the container does it, ensemble average or vote
  *   app.c       routing, status codes, error texts: a pure function of a request (fuzzable)
  *   conns.c     the connection table: request-head deadlines, a reserve of free slots
  *   server.c    libmicrohttpd around app.c: threads, limits, access log, graceful shutdown
@@ -98,6 +100,9 @@ size_t serve_model_count(const serve_model *m);
 const char *serve_model_file(const serve_model *m, size_t i);
 uint64_t serve_model_num_feature(const serve_model *m, size_t i);
 int serve_model_iteration_end(const serve_model *m, size_t i);
+/* Which predictor the i-th file uses: "smxgb's evaluator (...)" when it was proven at load to
+ * give XGBoost's bits, else "XGBoost's predictor: <why>". */
+const char *serve_model_predictor(const serve_model *m, size_t i);
 
 /* Per-thread buffers for predict; zero-initialise, free with serve_scratch_free. */
 typedef struct serve_scratch {
@@ -108,6 +113,10 @@ typedef struct serve_scratch {
     size_t acc_cap;
     float *tmp;
     size_t tmp_cap;
+    float *pred; /* the evaluator's predictions */
+    size_t pred_cap;
+    float *work; /* the evaluator's CSR rows: all NaN between requests */
+    size_t work_cap;
     smx_buf ct; /* the response's Content-Type when it is not a constant */
 } serve_scratch;
 void serve_scratch_free(serve_scratch *s);

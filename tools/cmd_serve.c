@@ -74,10 +74,14 @@ static const verb_doc serve_doc = {
     "in-flight requests, remove the extracted model, exit 0; also while the model loads.\n"
     "Pickled Boosters are restored from the snapshot they carry, as pickle.load does, and get\n"
     "the container's feature-count checks.\n"
-    "Predictions come from the XGBoost smxgb runs (Debian's 1.7.4). When the container pins\n"
+    "Models are loaded by the XGBoost smxgb runs (Debian's 1.7.4). When the container pins\n"
     "another version, the load rules (smxgb help codes) decide whether that version could read\n"
     "the model; when it could not, serve does what the container does (exit 1 for an eager\n"
-    "loader, 500 on /invocations for a lazy one) and says why.",
+    "loader, 500 on /invocations for a lazy one) and says why.\n"
+    "Predictions come from smxgb's own tree evaluator when, at load, it is proven to give that\n"
+    "XGBoost's bits on generated rows (every split threshold and one ulp either side, missing\n"
+    "values, categories); otherwise from XGBoost's predictor. One line per model file on stderr\n"
+    "says which predicts and why.",
     serve_opts,
     "  0  stopped by SIGTERM/SIGINT/SIGHUP\n"
     "  1  the model cannot be loaded: the container would never answer /ping\n"
@@ -112,13 +116,36 @@ static void on_listen(void *ctx, unsigned port)
     fflush(stderr);
 }
 
-static int cmd_serve(int argc, char **argv)
+/* The environment: the process's, then --env (later entries win); NULL when out of memory. */
+static const char **endpoint_env(size_t *n_env)
+{
+    size_t n_environ = 0;
+    while (environ[n_environ])
+        n_environ++;
+    const char **env = malloc((n_environ + o.env.n + 1) * sizeof *env);
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n_environ; i++)
+        env[i] = environ[i];
+    for (size_t i = 0; i < o.env.n; i++)
+        env[n_environ + i] = o.env.v[i];
+    *n_env = n_environ + o.env.n;
+    return env;
+}
+
+typedef struct settings {
+    const compat_container *c;
+    const char **env;
+    size_t n_env;
+    unsigned port, workers, timeout;
+} settings;
+
+/* Options and environment into st; EXIT_OK or the exit code of a usage error (printed). */
+static int read_settings(int argc, char **argv, settings *st)
 {
     int n = opts_parse(argc, argv, &serve_doc);
-    if (n == -2)
-        return EXIT_OK;
-    if (n < 0)
-        return EXIT_USAGE;
+    if (n == -2 || n < 0)
+        return n == -2 ? -1 : EXIT_USAGE;
     if (n != 1) {
         fprintf(stderr, "smxgb serve: need exactly one ARTIFACT or DIR\nusage: %s\n",
                 serve_doc.usage);
@@ -129,46 +156,26 @@ static int cmd_serve(int argc, char **argv)
             fprintf(stderr, "smxgb serve: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
             return EXIT_USAGE;
         }
-    const compat_container *c =
-        o.container ? compat_container_find(o.container) : compat_container_default();
-    if (!c) {
+    st->c = o.container ? compat_container_find(o.container) : compat_container_default();
+    if (!st->c) {
         fprintf(stderr, "smxgb serve: unknown container '%s' (see smxgb help verify)\n",
                 o.container);
         return EXIT_USAGE;
     }
-    /* the environment: the process's, then --env (later entries win) */
-    size_t n_environ = 0;
-    while (environ[n_environ])
-        n_environ++;
-    const char **env = malloc((n_environ + o.env.n + 1) * sizeof *env);
-    if (!env)
+    if (!(st->env = endpoint_env(&st->n_env)))
         return EXIT_INTERNAL;
-    for (size_t i = 0; i < n_environ; i++)
-        env[i] = environ[i];
-    for (size_t i = 0; i < o.env.n; i++)
-        env[n_environ + i] = o.env.v[i];
-    size_t n_env = n_environ + o.env.n;
-
-    unsigned port = 8080;
-    const char *v = compat_env_get(env, n_env, "SAGEMAKER_BIND_TO_PORT");
-    if (o.port >= 0)
-        port = (unsigned)o.port;
-    else if (v && *v)
-        port = (unsigned)atoi(v);
+    const char *v = compat_env_get(st->env, st->n_env, "SAGEMAKER_BIND_TO_PORT");
+    st->port = o.port >= 0 ? (unsigned)o.port : v && *v ? (unsigned)atoi(v) : 8080;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned workers = cpus > 0 ? (unsigned)cpus : 1;
-    v = compat_env_get(env, n_env, "SAGEMAKER_MODEL_SERVER_WORKERS");
-    if (o.workers > 0)
-        workers = (unsigned)o.workers;
-    else if (v && atoi(v) > 0)
-        workers = (unsigned)atoi(v);
-    unsigned timeout = 60;
-    v = compat_env_get(env, n_env, "SAGEMAKER_MODEL_SERVER_TIMEOUT");
-    if (v && atoi(v) > 0)
-        timeout = (unsigned)atoi(v);
-    if (port > 65535) {
-        fprintf(stderr, "smxgb serve: port %u out of range\n", port);
-        free(env);
+    v = compat_env_get(st->env, st->n_env, "SAGEMAKER_MODEL_SERVER_WORKERS");
+    st->workers = o.workers > 0      ? (unsigned)o.workers
+                  : v && atoi(v) > 0 ? (unsigned)atoi(v)
+                  : cpus > 0         ? (unsigned)cpus
+                                     : 1;
+    v = compat_env_get(st->env, st->n_env, "SAGEMAKER_MODEL_SERVER_TIMEOUT");
+    st->timeout = v && atoi(v) > 0 ? (unsigned)atoi(v) : 60;
+    if (st->port > 65535) {
+        fprintf(stderr, "smxgb serve: port %u out of range\n", st->port);
         return EXIT_USAGE;
     }
     if (o.header_timeout == 0 || o.header_timeout < -1 || o.max_connections == 0 ||
@@ -176,100 +183,126 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "smxgb serve: --%s: expected a number >= 1\n",
                 o.max_connections == 0 || o.max_connections < -1 ? "max-connections"
                                                                  : "header-timeout");
-        free(env);
         return EXIT_USAGE;
     }
+    return EXIT_OK;
+}
 
-    const char *path = argv[1];
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "smxgb serve: cannot read '%s'\n", path);
-        free(env);
-        return EXIT_USAGE;
-    }
+/* Load the model in dir as the container does; EXIT_OK with *model (NULL and load_error set
+ * for a lazy loader that cannot load it), or the exit code (printed). */
+static int load_model(const settings *st, const char *dir, serve_model **model, char *load_error,
+                      size_t n)
+{
     smx_err err = {0};
-    /* from here on a stop signal is a graceful stop, also while the artifact is extracted and
-     * the model loads: the extracted files are removed whatever the moment */
-    if (serve_stop_signals_install(&err)) {
-        fprintf(stderr, "smxgb serve: %s\n", err.msg);
-        free(env);
-        return EXIT_INTERNAL;
-    }
-    char *dir = NULL;
-    int extracted = 0;
-    if (S_ISDIR(st.st_mode)) {
-        dir = strdup(path);
-    } else {
-        artifact_limits lim;
-        artifact_limits_default(&lim);
-        if (artifact_extract(path, NULL, &lim, &dir, &err)) {
-            fprintf(stderr, "smxgb serve: %s\n", err.msg);
-            serve_stop_signals_restore();
-            free(env);
-            return exit_for_status(err.status);
+    serve_model_opts mo = {.container = st->c,
+                           .ensemble_env =
+                               compat_env_get(st->env, st->n_env, "SAGEMAKER_INFERENCE_ENSEMBLE")};
+    int lrc = serve_model_load(dir, &mo, model, &err);
+    if (!lrc) {
+        for (size_t i = 0; i < serve_model_count(*model); i++) {
+            const char *f = serve_model_file(*model, i);
+            fprintf(stderr, "smxgb serve: %s: predicting with %s\n",
+                    strrchr(f, '/') ? strrchr(f, '/') + 1 : f, serve_model_predictor(*model, i));
         }
-        extracted = 1;
+        return EXIT_OK;
     }
-    int code = EXIT_OK;
+    if (lrc == SMX_ERUNTIME || lrc == SMX_ENOMEM) {
+        fprintf(stderr, "smxgb serve: %s\n", err.msg);
+        return exit_for_status(lrc);
+    }
+    if (st->c->eager_load) {
+        fprintf(stderr,
+                "smxgb serve: the model cannot be loaded, so container %s would never answer "
+                "/ping (its worker fails to boot):\n%s\n",
+                st->c->tag, err.msg);
+        return EXIT_FINDINGS;
+    }
+    snprintf(load_error, n, "%s", err.msg);
+    fprintf(stderr,
+            "smxgb serve: warning: the model cannot be loaded; container %s loads lazily, "
+            "answers /ping and fails every /invocations with 500:\n%s\n",
+            st->c->tag, err.msg);
+    return EXIT_OK;
+}
+
+/* Load the model in dir and serve it until stopped; the exit code. */
+static int serve_dir(const settings *st, const char *dir)
+{
     serve_model *model = NULL;
     serve_app *app = NULL;
-    if (serve_stop_requested()) /* stopped while extracting: no need to load the model */
-        goto out;
-    serve_model_opts mo = {
-        .container = c, .ensemble_env = compat_env_get(env, n_env, "SAGEMAKER_INFERENCE_ENSEMBLE")};
-    int lrc = serve_model_load(dir, &mo, &model, &err);
     char load_error[SMX_ERRMAX] = "";
-    if (lrc) {
-        if (lrc == SMX_ERUNTIME || lrc == SMX_ENOMEM) {
-            fprintf(stderr, "smxgb serve: %s\n", err.msg);
-            code = exit_for_status(lrc);
-            goto out;
-        }
-        if (c->eager_load) {
-            fprintf(stderr,
-                    "smxgb serve: the model cannot be loaded, so container %s would never answer "
-                    "/ping (its worker fails to boot):\n%s\n",
-                    c->tag, err.msg);
-            code = EXIT_FINDINGS;
-            goto out;
-        }
-        snprintf(load_error, sizeof load_error, "%s", err.msg);
-        fprintf(stderr,
-                "smxgb serve: warning: the model cannot be loaded; container %s loads lazily, "
-                "answers /ping and fails every /invocations with 500:\n%s\n",
-                c->tag, err.msg);
-    }
-    serve_app_opts ao = {.container = c, .env = env, .n_env = n_env};
-    if (serve_app_new(&ao, model, lrc ? load_error : NULL, &app, &err)) {
+    smx_err err = {0};
+    int code = load_model(st, dir, &model, load_error, sizeof load_error);
+    serve_app_opts ao = {.container = st->c, .env = st->env, .n_env = st->n_env};
+    if (!code && serve_app_new(&ao, model, model ? NULL : load_error, &app, &err)) {
         fprintf(stderr, "smxgb serve: %s\n", err.msg);
         code = exit_for_status(err.status);
-        goto out;
     }
-    listen_ctx lc = {o.host ? o.host : "127.0.0.1", c, model, workers};
+    listen_ctx lc = {o.host ? o.host : "127.0.0.1", st->c, model, st->workers};
     serve_server_opts so = {.host = lc.host,
-                            .port = port,
-                            .workers = workers,
-                            .timeout = timeout,
+                            .port = st->port,
+                            .workers = st->workers,
+                            .timeout = st->timeout,
                             .head_timeout = o.header_timeout > 0 ? (unsigned)o.header_timeout : 0,
                             .max_connections =
                                 o.max_connections > 0 ? (unsigned)o.max_connections : 0,
                             .log = o.quiet ? NULL : log_line,
                             .on_listen = on_listen,
                             .ctx = &lc};
-    if (serve_server_run(app, &so, &err)) {
+    if (!code && serve_server_run(app, &so, &err)) {
         fprintf(stderr, "smxgb serve: %s\n", err.msg);
         code = exit_for_status(err.status);
     }
-out:
-    serve_stop_signals_restore();
     serve_app_free(app);
     serve_model_free(model);
+    return code;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    settings st = {0};
+    int code = read_settings(argc, argv, &st);
+    const char *path = argv[1];
+    struct stat sb;
+    if (!code && stat(path, &sb) != 0) {
+        fprintf(stderr, "smxgb serve: cannot read '%s'\n", path);
+        code = EXIT_USAGE;
+    }
+    smx_err err = {0};
+    /* from here on a stop signal is a graceful stop, also while the artifact is extracted and
+     * the model loads: the extracted files are removed whatever the moment */
+    if (!code && serve_stop_signals_install(&err)) {
+        fprintf(stderr, "smxgb serve: %s\n", err.msg);
+        code = EXIT_INTERNAL;
+    }
+    if (code) {
+        free(st.env);
+        str_list_free(&o.env);
+        return code < 0 ? EXIT_OK : code;
+    }
+    char *dir = NULL;
+    int extracted = 0;
+    if (S_ISDIR(sb.st_mode)) {
+        dir = strdup(path);
+    } else {
+        artifact_limits lim;
+        artifact_limits_default(&lim);
+        if (artifact_extract(path, NULL, &lim, &dir, &err)) {
+            fprintf(stderr, "smxgb serve: %s\n", err.msg);
+            code = exit_for_status(err.status);
+        }
+        extracted = !code;
+    }
+    /* stopped while extracting: no need to load the model */
+    if (!code && !serve_stop_requested())
+        code = serve_dir(&st, dir);
+    serve_stop_signals_restore();
     if (extracted) {
         smx_err e2 = {0};
         artifact_remove_tree(dir, &e2);
     }
     free(dir);
-    free(env);
+    free(st.env);
     str_list_free(&o.env);
     return code;
 }
