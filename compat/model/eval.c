@@ -46,11 +46,11 @@ static void add_complete(const compat_eval *e, const mdl_ev_tree *t, const float
     const int32_t *kkey = e->kkey + t->nodes;
     const uint32_t *kcol = e->kcol + t->nodes;
     const float *leaves = e->leaves + t->leaves;
-    size_t G = e->groups, g = t->group;
+    size_t G = e->groups, g = t->group, r = 0;
     int depth = t->depth;
     uint32_t first = (1u << depth) - 1; /* the first leaf's position */
     if (!keys) {
-        for (size_t r = 0; r < nrow; r++) {
+        for (; r < nrow; r++) {
             uint32_t i = 0;
             for (int d = 0; d < depth; d++)
                 i = step(nodes, i, X + r * stride);
@@ -58,10 +58,10 @@ static void add_complete(const compat_eval *e, const mdl_ev_tree *t, const float
         }
         return;
     }
-    for (size_t r = 0; r < nrow; r += MDL_EV_LANES) {
+    for (; r + MDL_EV_LANES <= nrow; r += MDL_EV_LANES) {
         const int32_t *k = keys + r * kstride;
         uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
-        for (int d = 0; d < depth; d++) { /* lanes past nrow walk keys of no row */
+        for (int d = 0; d < depth; d++) {
             KSTEP(i0, 0);
             KSTEP(i1, 1);
             KSTEP(i2, 2);
@@ -72,20 +72,25 @@ static void add_complete(const compat_eval *e, const mdl_ev_tree *t, const float
             KSTEP(i7, 7);
         }
         uint32_t leaf[MDL_EV_LANES] = {i0, i1, i2, i3, i4, i5, i6, i7};
-        for (size_t j = 0; j < MDL_EV_LANES && r + j < nrow; j++)
+        for (size_t j = 0; j < MDL_EV_LANES; j++)
             mg[(r + j) * G + g] += leaves[leaf[j] - first];
+    }
+    const int32_t *k = keys + r * kstride; /* a last, partial group: lane by lane */
+    for (size_t j = 0; r + j < nrow; j++) {
+        uint32_t i = 0;
+        for (int d = 0; d < depth; d++)
+            KSTEP(i, j);
+        mg[(r + j) * G + g] += leaves[i - first];
     }
 }
 
-/* Key the block's rows in groups of MDL_EV_LANES (see kkey); the lanes of a last group past
- * nrow get the keys of 0.0, so that they can be walked and ignored. */
+/* Key the block's rows in groups of MDL_EV_LANES (see kkey). */
 static void key_rows(const float *X, size_t stride, size_t cols, size_t nrow, int32_t *keys)
 {
-    size_t groups = (nrow + MDL_EV_LANES - 1) / MDL_EV_LANES;
-    for (size_t r = 0; r < groups * MDL_EV_LANES; r++) {
+    for (size_t r = 0; r < nrow; r++) {
         int32_t *k = keys + (r / MDL_EV_LANES) * MDL_EV_LANES * 2 * cols + r % MDL_EV_LANES;
         for (size_t f = 0; f < cols; f++) {
-            float x = r < nrow ? X[r * stride + f] : 0.0f;
+            float x = X[r * stride + f];
             int missing = x != x;
             int32_t v = missing ? 0 : mdl_ev_key(x);
             k[f * MDL_EV_LANES] = missing ? INT32_MAX : v;
@@ -113,19 +118,73 @@ static uint32_t walk_general(const compat_eval *e, const mdl_ev_gnode *nodes, co
     }
 }
 
+/* A general tree's leaf added to one row's margins m. */
+static void add_general_row(const compat_eval *e, const mdl_ev_tree *t, const float *row, float *m)
+{
+    const float *leaves = e->leaves + t->leaves;
+    uint32_t leaf = walk_general(e, e->gnodes + t->nodes, row);
+    if (t->vector)
+        for (size_t g = 0; g < e->groups; g++)
+            m[g] += leaves[leaf + g];
+    else
+        m[t->group] += leaves[leaf];
+}
+
 static void add_general(const compat_eval *e, const mdl_ev_tree *t, const float *X, size_t stride,
                         size_t nrow, float *mg)
 {
-    const mdl_ev_gnode *nodes = e->gnodes + t->nodes;
-    const float *leaves = e->leaves + t->leaves;
-    size_t G = e->groups;
-    for (size_t r = 0; r < nrow; r++) {
-        uint32_t leaf = walk_general(e, nodes, X + r * stride);
-        if (t->vector)
-            for (size_t g = 0; g < G; g++)
-                mg[r * G + g] += leaves[leaf + g];
-        else
-            mg[r * G + t->group] += leaves[leaf];
+    for (size_t r = 0; r < nrow; r++)
+        add_general_row(e, t, X + r * stride, mg + r * e->groups);
+}
+
+/* Four complete trees of one depth from t: the small-block path walks them together. */
+static int quad(const compat_eval *e, size_t t)
+{
+    if (t + 4 > e->n_trees)
+        return 0;
+    const mdl_ev_tree *a = e->trees + t;
+    return a[0].complete && a[1].complete && a[2].complete && a[3].complete &&
+           a[1].depth == a[0].depth && a[2].depth == a[0].depth && a[3].depth == a[0].depth;
+}
+
+#define QSTEP(q) i##q = 2 * i##q + 1 + (k[(size_t)c##q[i##q] + j] >= k##q[i##q])
+
+/* A block of fewer rows than a group: each row through every tree in order, the trees four
+ * at a time (one row has no other rows to overlap with). Row j is lane j of keys k. */
+static void add_row_small(const compat_eval *e, const int32_t *k, size_t j, const float *row,
+                          float *m)
+{
+    for (size_t t = 0; t < e->n_trees;) {
+        const mdl_ev_tree *a = e->trees + t;
+        if (quad(e, t)) {
+            const int32_t *k0 = e->kkey + a[0].nodes, *k1 = e->kkey + a[1].nodes,
+                          *k2 = e->kkey + a[2].nodes, *k3 = e->kkey + a[3].nodes;
+            const uint32_t *c0 = e->kcol + a[0].nodes, *c1 = e->kcol + a[1].nodes,
+                           *c2 = e->kcol + a[2].nodes, *c3 = e->kcol + a[3].nodes;
+            uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, first = (1u << a->depth) - 1;
+            for (int d = 0; d < a->depth; d++) {
+                QSTEP(0);
+                QSTEP(1);
+                QSTEP(2);
+                QSTEP(3);
+            }
+            m[a[0].group] += e->leaves[a[0].leaves + i0 - first];
+            m[a[1].group] += e->leaves[a[1].leaves + i1 - first];
+            m[a[2].group] += e->leaves[a[2].leaves + i2 - first];
+            m[a[3].group] += e->leaves[a[3].leaves + i3 - first];
+            t += 4;
+        } else if (a->complete) {
+            const int32_t *kkey = e->kkey + a->nodes;
+            const uint32_t *kcol = e->kcol + a->nodes;
+            uint32_t i = 0;
+            for (int d = 0; d < a->depth; d++)
+                KSTEP(i, j);
+            m[a->group] += e->leaves[a->leaves + i - ((1u << a->depth) - 1)];
+            t++;
+        } else {
+            add_general_row(e, a, row, m);
+            t++;
+        }
     }
 }
 
@@ -243,6 +302,12 @@ static void eval_block(const compat_eval *e, const float *X, size_t stride, size
         int k = keyed(e) && e->n_cnodes;
         if (k)
             key_rows(X, stride, cols, nrow, keys);
+        if (k && nrow < MDL_EV_LANES) {
+            for (size_t r = 0; r < nrow; r++)
+                add_row_small(e, keys, r, X + r * stride, mg + r * G);
+            transform(e, mg, nrow, out);
+            return;
+        }
         for (size_t t = 0; t < e->n_trees; t++) {
             const mdl_ev_tree *tr = &e->trees[t];
             if (tr->complete)
