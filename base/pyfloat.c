@@ -11,7 +11,8 @@
  * correctly rounded p-digit string is the closest p-digit string, so if any p-digit string
  * reads back, that one does (a binary search over p in 1..17). The one exception is a power
  * of two, whose rounding interval is narrower below than above: there the next p-digit
- * string above is tried as well.
+ * string above is tried as well. Doubles that are floats (serve's predictions) usually take a
+ * faster exact path with 128-bit integers (float_shortest) that finds the same digits.
  *
  * Parsing: one scanner checks the grammar ([sign] digits [. digits] [e [sign] digits], or
  * nan/inf/infinity) and collects the first 19 significant digits. A decimal whose digits all
@@ -135,9 +136,149 @@ static int try_fast(double v, const wide *w, int p, char *digits, int *e)
     return 0;
 }
 
+/*
+ * The same digits without printf or strtod for a double that is a float (serve's predictions):
+ * v = m * 2^e2 with m < 2^24, so v is exactly N * 10^-k with N = m * 5^k (e2 = -k < 0) or
+ * N = m * 2^e2 (k = 0), a 128-bit integer when -44 <= e2 <= 103. The double's rounding
+ * interval is v +- 2^(e2-30) (its 53-bit mantissa is m << 29, even, so ties read back to v),
+ * that is N +- R / 2^30 in units of 10^-k with R = 5^k or 2^e2. The correctly rounded p-digit
+ * decimal D * 10^j (j = digits of N - p) reads back to v when |D * 10^j - N| * 2^30 <= R, and
+ * then so do all longer ones: going down from 17 digits, the last that reads back is the
+ * shortest, as in shortest(). 0 (the general path) for anything else: not a normal float, out
+ * of range, a power of two (its interval is narrower below), or a p-digit rounding that is an
+ * exact tie (printf would round it to even; the general path decides).
+ */
+__extension__ typedef unsigned __int128 u128;
+
+static const uint64_t pow10_128[39][2] = {
+    {0x0000000000000000u, 0x0000000000000001u}, {0x0000000000000000u, 0x000000000000000au},
+    {0x0000000000000000u, 0x0000000000000064u}, {0x0000000000000000u, 0x00000000000003e8u},
+    {0x0000000000000000u, 0x0000000000002710u}, {0x0000000000000000u, 0x00000000000186a0u},
+    {0x0000000000000000u, 0x00000000000f4240u}, {0x0000000000000000u, 0x0000000000989680u},
+    {0x0000000000000000u, 0x0000000005f5e100u}, {0x0000000000000000u, 0x000000003b9aca00u},
+    {0x0000000000000000u, 0x00000002540be400u}, {0x0000000000000000u, 0x000000174876e800u},
+    {0x0000000000000000u, 0x000000e8d4a51000u}, {0x0000000000000000u, 0x000009184e72a000u},
+    {0x0000000000000000u, 0x00005af3107a4000u}, {0x0000000000000000u, 0x00038d7ea4c68000u},
+    {0x0000000000000000u, 0x002386f26fc10000u}, {0x0000000000000000u, 0x016345785d8a0000u},
+    {0x0000000000000000u, 0x0de0b6b3a7640000u}, {0x0000000000000000u, 0x8ac7230489e80000u},
+    {0x0000000000000005u, 0x6bc75e2d63100000u}, {0x0000000000000036u, 0x35c9adc5dea00000u},
+    {0x000000000000021eu, 0x19e0c9bab2400000u}, {0x000000000000152du, 0x02c7e14af6800000u},
+    {0x000000000000d3c2u, 0x1bcecceda1000000u}, {0x0000000000084595u, 0x161401484a000000u},
+    {0x000000000052b7d2u, 0xdcc80cd2e4000000u}, {0x00000000033b2e3cu, 0x9fd0803ce8000000u},
+    {0x00000000204fce5eu, 0x3e25026110000000u}, {0x00000001431e0faeu, 0x6d7217caa0000000u},
+    {0x0000000c9f2c9cd0u, 0x4674edea40000000u}, {0x0000007e37be2022u, 0xc0914b2680000000u},
+    {0x000004ee2d6d415bu, 0x85acef8100000000u}, {0x0000314dc6448d93u, 0x38c15b0a00000000u},
+    {0x0001ed09bead87c0u, 0x378d8e6400000000u}, {0x0013426172c74d82u, 0x2b878fe800000000u},
+    {0x00c097ce7bc90715u, 0xb34b9f1000000000u}, {0x0785ee10d5da46d9u, 0x00f436a000000000u},
+    {0x4b3b4ca85a86c47au, 0x098a224000000000u},
+};
+
+static const uint64_t pow5_128[45][2] = {
+    {0x0000000000000000u, 0x0000000000000001u}, {0x0000000000000000u, 0x0000000000000005u},
+    {0x0000000000000000u, 0x0000000000000019u}, {0x0000000000000000u, 0x000000000000007du},
+    {0x0000000000000000u, 0x0000000000000271u}, {0x0000000000000000u, 0x0000000000000c35u},
+    {0x0000000000000000u, 0x0000000000003d09u}, {0x0000000000000000u, 0x000000000001312du},
+    {0x0000000000000000u, 0x000000000005f5e1u}, {0x0000000000000000u, 0x00000000001dcd65u},
+    {0x0000000000000000u, 0x00000000009502f9u}, {0x0000000000000000u, 0x0000000002e90eddu},
+    {0x0000000000000000u, 0x000000000e8d4a51u}, {0x0000000000000000u, 0x0000000048c27395u},
+    {0x0000000000000000u, 0x000000016bcc41e9u}, {0x0000000000000000u, 0x000000071afd498du},
+    {0x0000000000000000u, 0x0000002386f26fc1u}, {0x0000000000000000u, 0x000000b1a2bc2ec5u},
+    {0x0000000000000000u, 0x000003782dace9d9u}, {0x0000000000000000u, 0x00001158e460913du},
+    {0x0000000000000000u, 0x000056bc75e2d631u}, {0x0000000000000000u, 0x0001b1ae4d6e2ef5u},
+    {0x0000000000000000u, 0x000878678326eac9u}, {0x0000000000000000u, 0x002a5a058fc295edu},
+    {0x0000000000000000u, 0x00d3c21bcecceda1u}, {0x0000000000000000u, 0x0422ca8b0a00a425u},
+    {0x0000000000000000u, 0x14adf4b7320334b9u}, {0x0000000000000000u, 0x6765c793fa10079du},
+    {0x0000000000000002u, 0x04fce5e3e2502611u}, {0x000000000000000au, 0x18f07d736b90be55u},
+    {0x0000000000000032u, 0x7cb2734119d3b7a9u}, {0x00000000000000fcu, 0x6f7c40458122964du},
+    {0x00000000000004eeu, 0x2d6d415b85acef81u}, {0x00000000000018a6u, 0xe32246c99c60ad85u},
+    {0x0000000000007b42u, 0x6fab61f00de36399u}, {0x000000000002684cu, 0x2e58e9b04570f1fdu},
+    {0x00000000000c097cu, 0xe7bc90715b34b9f1u}, {0x00000000003c2f70u, 0x86aed236c807a1b5u},
+    {0x00000000012ced32u, 0xa16a1b11e8262889u}, {0x0000000005e0a1fdu, 0x2712875988becaadu},
+    {0x000000001d6329f1u, 0xc35ca4bfabb9f561u}, {0x0000000092efd1b8u, 0xd0cf37be5aa1cae5u},
+    {0x00000002deaf189cu, 0x140c16b7c528f679u}, {0x0000000e596b7b0cu, 0x643c7196d9ccd05du},
+    {0x00000047bf19673du, 0xf52e37f2410011d1u},
+};
+
+static u128 p10(int j)
+{
+    return (u128)pow10_128[j][0] << 64 | pow10_128[j][1];
+}
+
+static int float_shortest(double v, char *digits, int *e)
+{
+    float f = (float)v;
+    if ((double)f != v)
+        return 0;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    int ex = (int)(bits >> 23 & 0xff), e2 = ex - 150;
+    uint32_t m = (bits & 0x7fffff) | 0x800000;
+    if (ex == 0 || ex == 0xff || m == 0x800000 || e2 < -44 || e2 > 103)
+        return 0;
+    int k = e2 < 0 ? -e2 : 0;
+    u128 n, r;
+    if (e2 < 0) {
+        r = (u128)pow5_128[k][0] << 64 | pow5_128[k][1];
+        n = r * m;
+    } else {
+        r = (u128)1 << e2;
+        n = (u128)m << e2;
+    }
+    u128 slack = r >> 30; /* |D * 10^j - N| may be at most this */
+    int len = 1;
+    while (len < 39 && n >= p10(len))
+        len++;
+    /* p = 17 (or all of N's digits), then one digit fewer at a time: tq = N / 10^j truncated,
+     * rem = N % 10^j */
+    int p = len < 17 ? len : 17, j = len - p;
+    u128 div = p10(j);
+    uint64_t tq = (uint64_t)(n / div), best = 0;
+    u128 rem = n - (u128)tq * div;
+    int best_j = -1;
+    for (; p >= 1; p--) {
+        uint64_t q = tq;
+        u128 d = rem, half = div / 2;
+        if (j) {
+            if (rem == half)
+                return 0;
+            if (rem > half) {
+                q++;
+                d = div - rem;
+            }
+        }
+        if (d > slack)
+            break;
+        best = q;
+        best_j = j;
+        rem += (u128)(tq % 10) * div;
+        tq /= 10;
+        div *= 10;
+        j++;
+    }
+    if (best_j < 0)
+        return 0;
+    char tmp[24];
+    int nd = 0;
+    for (; best; best /= 10)
+        tmp[nd++] = (char)('0' + (int)(best % 10));
+    /* digits, most significant first, without trailing zeros */
+    int lead = nd - 1, t = 0;
+    while (t < nd - 1 && tmp[t] == '0')
+        t++;
+    int n_out = 0;
+    for (int i = nd - 1; i >= t; i--)
+        digits[n_out++] = tmp[i];
+    digits[n_out] = '\0';
+    *e = lead + best_j - k;
+    return n_out;
+}
+
 /* Shortest round-trip digits (no trailing zeros) and decimal exponent. */
 static int shortest(double v, char *digits, int *e)
 {
+    int fast = float_shortest(v, digits, e);
+    if (fast)
+        return fast;
     /* integers below 2^53 print their own digits */
     if (v < 9007199254740992.0 && v == floor(v)) {
         char tmp[24];

@@ -16,6 +16,8 @@
  *
  * One pass parses straight into the float buffer while checking the shape; the first
  * conversion error is remembered and reported only if the shape is sound, as numpy would.
+ * Plain decimals (the usual payload) are converted in line; anything else goes through the
+ * one float() parser (smx_pyfloat_parse), and both round correctly, so they agree.
  */
 #include "serve_private.h"
 
@@ -318,6 +320,99 @@ static int nomem(serve_derr *de)
     return SMX_ENOMEM;
 }
 
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/*
+ * The common field, [sign] digits [. digits] up to the delimiter or the line's end, at a
+ * glance: its value as smx_pyfloat_parse reads it (Clinger's fast path: at most 19 digits, a
+ * mantissa within 2^53 and at most 22 decimals, so that one division of exact doubles rounds
+ * correctly). 0 for anything else, which the caller hands to
+ * smx_pyfloat_parse; *end is where the field ends when 1.
+ */
+static int plain_number(const char *p, const char *le, char delim, double *v, const char **end)
+{
+    const char *s = p;
+    int neg = 0, digits, frac = 0;
+    uint64_t mant = 0;
+    if (s < le && (*s == '-' || *s == '+'))
+        neg = *s++ == '-';
+    const char *d0 = s;
+    for (unsigned c; s < le && (c = (unsigned)(*s - '0')) < 10; s++)
+        mant = mant * 10 + c;
+    digits = (int)(s - d0);
+    if (s < le && *s == '.') {
+        const char *f0 = ++s;
+        for (unsigned c; s < le && (c = (unsigned)(*s - '0')) < 10; s++)
+            mant = mant * 10 + c;
+        frac = (int)(s - f0);
+        digits += frac;
+    }
+    /* at most 19 digits (leading zeros included) cannot overflow the mantissa */
+    if (!digits || digits > 19 || frac > 22 || (s < le && *s != delim) || mant > (1ull << 53))
+        return 0;
+    double d = (double)mant / pow10_exact[frac];
+    *v = neg ? -d : d;
+    *end = s;
+    return 1;
+}
+
+/* One field [f, fe) into x: "" is missing, else float(); *bad keeps the first failure. */
+static void field_value(const char *f, const char *fe, float *x, const char **bad, size_t *bad_len)
+{
+    double v;
+    if (fe == f) {
+        *x = NAN;
+    } else if (smx_pyfloat_parse(f, (size_t)(fe - f), &v)) {
+        *x = (float)v;
+    } else {
+        *x = NAN;
+        if (!*bad) {
+            *bad = f;
+            *bad_len = (size_t)(fe - f);
+        }
+    }
+}
+
+typedef struct csv_state {
+    serve_matrix *m;
+    size_t nvals;
+    int ragged; /* stop storing values: the shape error wins */
+    const char *bad;
+    size_t bad_len;
+} csv_state;
+
+/* The fields of the line [p, le) into st->m->x; returns their count, or -1 out of memory. */
+static int64_t parse_line(csv_state *st, const char *p, const char *le, char delim)
+{
+    int64_t cols = 0;
+    const char *f = p;
+    for (;;) {
+        const char *fe;
+        if (!st->ragged) {
+            if (serve_grow((void **)&st->m->x, &st->m->x_cap, st->nvals + 1, sizeof(float)))
+                return -1;
+            double v;
+            if (plain_number(f, le, delim, &v, &fe)) {
+                st->m->x[st->nvals] = (float)v;
+            } else {
+                fe = memchr(f, delim, (size_t)(le - f));
+                fe = fe ? fe : le;
+                field_value(f, fe, &st->m->x[st->nvals], &st->bad, &st->bad_len);
+            }
+            st->nvals++;
+        } else {
+            fe = memchr(f, delim, (size_t)(le - f));
+            fe = fe ? fe : le;
+        }
+        cols++;
+        if (fe == le)
+            return cols;
+        f = fe + 1;
+    }
+}
+
 int serve_csv_decode(const char *buf, size_t len, serve_matrix *m, serve_derr *de)
 {
     m->sparse = 0;
@@ -335,52 +430,24 @@ int serve_csv_decode(const char *buf, size_t len, serve_matrix *m, serve_derr *d
     }
     const char *p = buf, *end = buf + len;
     uint64_t nrow = 0, ncol = 0;
-    size_t nvals = 0;
-    int ragged = 0;
-    const char *bad = NULL;
-    size_t bad_len = 0;
+    csv_state st = {m, 0, 0, NULL, 0};
     for (;;) {
         const char *le = memchr(p, '\n', (size_t)(end - p));
         if (!le)
             le = end;
-        uint64_t cols = 0;
-        const char *f = p;
-        for (;;) {
-            const char *fe = memchr(f, delim, (size_t)(le - f));
-            if (!fe)
-                fe = le;
-            if (!ragged) {
-                if (serve_grow((void **)&m->x, &m->x_cap, nvals + 1, sizeof(float)))
-                    return nomem(de);
-                double v;
-                if (fe == f) {
-                    m->x[nvals] = NAN;
-                } else if (smx_pyfloat_parse(f, (size_t)(fe - f), &v)) {
-                    m->x[nvals] = (float)v;
-                } else {
-                    m->x[nvals] = NAN;
-                    if (!bad) {
-                        bad = f;
-                        bad_len = (size_t)(fe - f);
-                    }
-                }
-                nvals++;
-            }
-            cols++;
-            if (fe == le)
-                break;
-            f = fe + 1;
-        }
+        int64_t cols = parse_line(&st, p, le, delim);
+        if (cols < 0)
+            return nomem(de);
         if (nrow == 0)
-            ncol = cols;
-        else if (cols != ncol)
-            ragged = 1;
+            ncol = (uint64_t)cols;
+        else if ((uint64_t)cols != ncol)
+            st.ragged = 1;
         nrow++;
         if (le == end)
             break;
         p = le + 1;
     }
-    if (ragged) {
+    if (st.ragged) {
         de->pytype = "<class 'ValueError'>";
         snprintf(de->msg, sizeof de->msg,
                  "setting an array element with a sequence. The requested array has an "
@@ -389,14 +456,14 @@ int serve_csv_decode(const char *buf, size_t len, serve_matrix *m, serve_derr *d
                  (unsigned long long)nrow);
         return SMX_EFORMAT;
     }
-    if (bad) {
+    if (st.bad) {
         char r[256];
-        serve_pystr_repr(bad, bad_len, r, sizeof r);
+        serve_pystr_repr(st.bad, st.bad_len, r, sizeof r);
         de->pytype = "<class 'ValueError'>";
         snprintf(de->msg, sizeof de->msg, "could not convert string to float: %s", r);
         return SMX_EFORMAT;
     }
-    for (size_t i = 0; i < nvals; i++)
+    for (size_t i = 0; i < st.nvals; i++)
         if (isinf(m->x[i])) {
             serve_xgb_inf_error(de);
             return SMX_EFORMAT;

@@ -85,6 +85,66 @@ Test(pyrepr, matches_python_on_886_values)
     cr_expect_eq(bad, 0);
 }
 
+/* Significant digits of a repr() text: "0.00125" 3, "3.0" 1, "1.5e-07" 2. */
+static int sig_digits(const char *t)
+{
+    char d[64];
+    int n = 0;
+    for (const char *p = t; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9' && (n || *p != '0'))
+            d[n++] = *p;
+    while (n > 1 && d[n - 1] == '0')
+        n--;
+    return n;
+}
+
+/* Does a p-digit decimal near v (the correctly rounded one, or one unit either side) read back
+ * as v? */
+static int shorter_reads_back(double v, int p)
+{
+    char t[64];
+    snprintf(t, sizeof t, "%.*e", p - 1, v);
+    if (strtod(t, NULL) == v)
+        return 1;
+    char *e = strchr(t, 'e');
+    int ex = atoi(e + 1);
+    long long dgt = 0;
+    for (char *q = t; q < e; q++)
+        if (*q >= '0' && *q <= '9')
+            dgt = dgt * 10 + (*q - '0');
+    for (int s = -1; s <= 1; s += 2) {
+        char u[64];
+        snprintf(u, sizeof u, "%llde%d", dgt + s, ex - (p - 1));
+        if (strtod(u, NULL) == v)
+            return 1;
+    }
+    return 0;
+}
+
+Test(pyrepr, floats_read_back_and_are_shortest)
+{
+    /* serve prints float32 predictions: random ones, prediction-like ones, probabilities */
+    uint64_t s = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        float f;
+        uint32_t bits = (uint32_t)s;
+        if (i % 3 == 0)
+            memcpy(&f, &bits, sizeof f);
+        else if (i % 3 == 1)
+            f = (float)((double)(s % 2000001) / 1e6 - 1);
+        else
+            f = 1.0f / (1.0f + expf(-(float)((double)(s % 40001) / 1000 - 20)));
+        if (!isfinite(f) || f == 0)
+            continue;
+        const char *t = r(f);
+        cr_assert_eq(strtod(t, NULL), (double)f, "%a: %s does not read back", (double)f, t);
+        int n = sig_digits(t);
+        cr_assert(n == 1 || !shorter_reads_back(f, n - 1), "%a: %s is not the shortest", (double)f,
+                  t);
+    }
+}
+
 /* ---- float() ----------------------------------------------------------------------------- */
 
 static int pf(const char *s, double *v)
