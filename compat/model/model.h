@@ -4,10 +4,11 @@
  * The bottom of compat: XGBoost versions and writer ranges (version.c); identification
  * (identify.c), which hands the bytes to one reader per format (binary.c, json.c, ubjson.c,
  * pickle.c, snapshot.c, wrapped.c, foreign.c), whole or as they stream (stream.c); the model
- * facts the readers extract (compat_model_info, built by info.c and doc.c); and the reference
- * predictor that evaluates a parsed model (predict.c). Nothing here loads libxgboost or knows
- * about containers: the load rules (compat/rules) and the runtime (compat/runtime) build on
- * these facts.
+ * facts the readers extract (compat_model_info, built by info.c and doc.c); and the tree
+ * evaluator, bit for bit XGBoost's arithmetic, proven against XGBoost where it predicts
+ * (eval_build.c, eval.c, eval_prove.c), which is also the reference predictor of a parsed
+ * model (predict.c). Nothing here loads libxgboost or knows about containers: the load rules
+ * (compat/rules) and the runtime (compat/runtime) build on these facts.
  */
 #ifndef SMXGB_COMPAT_MODEL_H
 #define SMXGB_COMPAT_MODEL_H
@@ -187,8 +188,9 @@ typedef struct compat_pred {
 void compat_pred_free(compat_pred *p);
 
 /*
- * Reference predictor: evaluate the parsed model (gbtree/dart/gblinear, numeric and
- * categorical splits, the common objectives' transforms) on dense rows (NaN = missing).
+ * Reference predictor: the tree evaluator below (gbtree/dart/gblinear, numeric and
+ * categorical splits, every objective's transform) with the arithmetic of the XGBoost that
+ * wrote m, on dense rows of ncol columns (NaN = missing; columns past ncol are missing).
  * out receives nrow x width values (width: 1, num_class or num_target).
  */
 int compat_reference_predict(const compat_model_info *m, const float *X, size_t nrow, size_t ncol,
