@@ -264,6 +264,15 @@ static void prove_file(compat_xgb *x, outcome *o)
     cr_assert_eq(compat_identify(bytes, len, o->path, &m, &err), SMX_OK, "%s", o->path);
     snprintf(o->cls, sizeof o->cls, "%s %s", m->booster[0] ? m->booster : "-",
              m->objective[0] ? m->objective : "-");
+    if (m->format == COMPAT_FMT_FOREIGN || m->format == COMPAT_FMT_UNKNOWN || m->corrupt ||
+        (m->format == COMPAT_FMT_PICKLE && !m->payload_bytes)) {
+        /* not XGBoost's bytes: they are not handed to XGBoost in this process (real loads of
+         * outside files run in a helper process) */
+        snprintf(o->why, sizeof o->why, "not an XGBoost model: %s", m->detail);
+        compat_model_info_free(m);
+        free(bytes);
+        return;
+    }
     compat_booster *b = NULL;
     int rc = m->payload_bytes
                  ? compat_booster_unserialize(x, m->payload_bytes, m->payload_len, &b, &err)
