@@ -242,9 +242,9 @@ typedef struct compat_runtime {
 /*
  * The cached runtime of XGBoost `version` for this machine. SMX_OK with rt->found 1 and
  * rt->lib when cached and intact (each file's sha256 checked against the entry's manifest,
- * once per process); rt->found 0 when not cached, or when the entry was damaged or its record
- * unreadable (rt->note says so; the entry is removed so that a fetch replaces it). SMX_EINVAL
- * for a version that cannot be one.
+ * once per process, sizes each time); rt->found 0 when not cached, or when the entry was damaged or
+ * its record unreadable (rt->note says so; the entry is removed so that a fetch replaces it).
+ * SMX_EINVAL for a version that cannot be one.
  */
 int compat_runtime_find(const char *version, const char *cache_dir, compat_runtime *rt,
                         smx_err *err);

@@ -158,8 +158,9 @@ int rtm_timeout_ms(const compat_load_limits *lim);
 int rtm_sha256_file(const char *path, char hex[65], uint64_t *size, smx_err *err);
 /* mkdir -p with mode 0700; 0 or -1 with errno. */
 int rtm_mkdirs(const char *path);
-/* Check the cache entry dir against its manifest (once per process): 0 and the library's path
- * relative to dir in lib_rel, or -1 and why (a file missing, resized or altered; no manifest). */
+/* Check the cache entry dir against its manifest (sizes each time, sha256 once per process): 0 and
+ * the library's path relative to dir in lib_rel, or -1 and why (a file missing, resized or altered;
+ * no manifest). */
 int rtm_entry_check(const char *dir, char *lib_rel, size_t lib_n, char *why, size_t n);
 /* Set a damaged entry aside and remove it; 0, or -1 with errno. */
 int rtm_entry_discard(const char *dir);

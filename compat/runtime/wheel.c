@@ -13,7 +13,8 @@
  * Each entry is keyed by the wheel's sha256 and carries a manifest, SMXGB-MANIFEST: the
  * library's path and the sha256 and size of every file extracted. The manifest is written
  * before the directory is renamed to its key, so concurrent runs never see half an entry, and
- * an entry is checked against its manifest before its library is used (once per process): a
+ * an entry is checked against its manifest before its library is used (every file's size each
+ * time, its sha256 once per process): a
  * truncated, emptied or altered file is found, the entry is set aside and removed, and the
  * caller extracts it again from the wheel (compat_wheel_lib) or fetches it again (a pinned
  * runtime, cache.c). An entry without a manifest (written by an older smxgb) is treated the
@@ -220,8 +221,9 @@ static int was_checked(const char *dir, int add)
     return found;
 }
 
-/* One "file SHA SIZE REL" line against the file on disk; 0, or -1 with why. */
-static int check_line(const char *dir, const char *line, char *why, size_t n)
+/* One "file SHA SIZE REL" line against the file on disk (its sha256 unless known); 0, or -1
+ * with why. */
+static int check_line(const char *dir, const char *line, int known, char *why, size_t n)
 {
     char hex[65], rel[1024], got[65];
     unsigned long long size;
@@ -237,7 +239,7 @@ static int check_line(const char *dir, const char *line, char *why, size_t n)
     else if ((uint64_t)st.st_size != size)
         rc = -1, snprintf(why, n, "%s has %llu bytes; %llu were extracted", rel,
                           (unsigned long long)st.st_size, size);
-    else if (rtm_sha256_file(p.data, got, &have, NULL) || strcmp(got, hex))
+    else if (!known && (rtm_sha256_file(p.data, got, &have, NULL) || strcmp(got, hex)))
         rc = -1, snprintf(why, n, "%s has sha256 %.16s...; %.16s... was extracted", rel, got, hex);
     smx_buf_free(&p);
     return rc;
@@ -265,8 +267,7 @@ int rtm_entry_check(const char *dir, char *lib_rel, size_t lib_n, char *why, siz
     int known = was_checked(dir, 0);
     while (!rc && (line = strtok_r(NULL, "\n", &save))) {
         files++;
-        if (!known)
-            rc = check_line(dir, line, why, n);
+        rc = check_line(dir, line, known, why, n);
     }
     if (!rc && !files)
         rc = -1, snprintf(why, n, "its manifest lists no file");
