@@ -110,6 +110,11 @@ static int get_file(const char *version, const gate_index_file *f, const gate_ru
     gate_fetch_info info;
     memset(&info, 0, sizeof info);
     int rc = gate__fetch_fd(f->url, f->url, &fo, 0, fd, *path, &info, err);
+    if (rc && info.status >= 400 && info.status < 500)
+        rc = smx_fail(err, SMX_EIO,
+                      "%s: HTTP %ld: the index lists %s there, but it cannot be "
+                      "downloaded (a mirror out of step with its index?)",
+                      f->url, info.status, f->filename);
     if (close(fd) && !rc)
         rc = smx_fail(err, SMX_EIO, "%s: %s", *path, strerror(errno));
     if (o->on_download)

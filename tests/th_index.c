@@ -161,6 +161,7 @@ static int json_api_page(th_index *ix, const char *version, const char *host)
 static void serve_file(th_index_file *f, const th_request *rq, th_response *rs)
 {
     f->downloads++;
+    rs->status = 200;
     rs->body = f->data;
     rs->body_len = f->len;
     rs->bytes_per_s = f->bytes_per_s;
