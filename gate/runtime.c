@@ -83,8 +83,9 @@ static int choose(const char *version, const gate_runtime_opts *o, gate_index_li
                      why);
     }
     if (*at < 0)
-        snprintf(r->why, sizeof r->why, "no wheel of xgboost %s runs on this machine (%s): %s",
-                 version, plat, seen[0] ? seen : "no folder and no index to look in");
+        snprintf(r->why, sizeof r->why,
+                 "no wheel of xgboost %s runs on this machine (%.100s): %.800s", version, plat,
+                 seen[0] ? seen : "no folder and no index to look in");
     return SMX_OK;
 }
 
