@@ -195,12 +195,11 @@ Test(cli_runtime, a_damaged_runtime_is_found_and_fetched_again)
 static char *serve_log(const char *model, const char *tag)
 {
     char cmd[16384], *out = NULL;
-    snprintf(
-        cmd, sizeof cmd,
-        "cd '%s'; %s %s serve '%s' -c %s --port %d --workers 1 --quiet 2>serve.log & pid=$!; "
-        "for i in $(seq 100); do grep -q 'listening\\|cannot' '%s/serve.log' && break; "
-        "sleep 0.1; done; kill $pid; wait $pid; cat '%s/serve.log'",
-        dir, env, SMXGB_BIN, model, tag, th_free_port(), dir, dir);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s'; %s %s serve '%s' -c %s --port %d --workers 1 --quiet 2>serve.log & pid=$!; "
+             "for i in $(seq 100); do grep -q 'listening\\|cannot' '%s/serve.log' && break; "
+             "sleep 0.1; done; kill $pid; wait $pid; cat '%s/serve.log'",
+             dir, env, SMXGB_BIN, model, tag, th_free_port(), dir, dir);
     th_run(cmd, &out);
     return out;
 }

@@ -285,11 +285,15 @@ static int runtime_path(int argc, char **argv)
                 runtime_doc.usage);
         return EXIT_USAGE;
     }
-    const char *versions[1];
+    const char *versions[1] = {NULL};
     size_t n = 0;
     int code = versions_of(argc, argv, versions, 1, &n);
     if (code >= 0)
         return code;
+    if (!n || !strcmp(argv[1], "all")) {
+        fprintf(stderr, "smxgb runtime path: 'all' names many; give one container or version\n");
+        return EXIT_USAGE;
+    }
     compat_runtime rt;
     smx_err err = {0};
     if (compat_runtime_find(versions[0], NULL, &rt, &err)) {
