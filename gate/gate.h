@@ -150,16 +150,27 @@ typedef struct gate_fetch_opts {
     /* optional progress: bytes so far, total (0 unknown) */
     void (*progress)(uint64_t now, uint64_t total, void *ctx);
     void *ctx;
+    /* a retry after part of the body arrived continues where it stopped (an HTTP Range
+     * request) when the server announced Accept-Ranges: bytes; else it starts again */
+    int resume;
+    const char *accept; /* the Accept header, or NULL: libcurl's */
+    /* the CA certificates to trust for https://: a file (PEM bundle); NULL: $CURL_CA_BUNDLE,
+     * else $SSL_CERT_FILE, else the system's. $SSL_CERT_DIR names a directory of them. */
+    const char *ca_bundle;
 } gate_fetch_opts;
 
 void gate_fetch_opts_default(gate_fetch_opts *o);
 
 typedef struct gate_fetch_info {
-    char *url;        /* the URL requested (malloc'd) */
-    uint64_t bytes;   /* bytes written */
-    char etag[128];   /* as sent by the server, quotes removed; "" if none */
-    int etag_checked; /* the ETag was a plain MD5 and it matched */
+    char *url;            /* the URL requested (malloc'd) */
+    char final_url[2048]; /* where it was answered, after redirects */
+    uint64_t bytes;       /* bytes written */
+    char etag[128];       /* as sent by the server, quotes removed; "" if none */
+    int etag_checked;     /* the ETag was a plain MD5 and it matched */
     int attempts;
+    int resumed;            /* attempts that continued a partial body */
+    long status;            /* the HTTP status of the last answer (0: none) */
+    char content_type[128]; /* its Content-Type, "" if none */
 } gate_fetch_info;
 
 /*
@@ -200,6 +211,96 @@ void gate_s3_list_free(gate_s3_list *l);
 
 /* The HTTPS URL an s3:// source is fetched from with these options (malloc'd). */
 int gate_s3_url(const char *s3uri, const gate_fetch_opts *o, char **url, smx_err *err);
+
+/* ---- the package index: wheels from PyPI, a mirror or a folder (index.c) ------------------ */
+
+#define GATE_INDEX_DEFAULT "https://pypi.org/simple/"
+
+typedef struct gate_index_file {
+    char *filename;
+    char *url;       /* an absolute http(s) URL, or a local path (find-links) */
+    char sha256[65]; /* as the index publishes it (lower case), "" when it publishes none */
+    int yanked;      /* PEP 592: still installable when pinned with == */
+    int local;       /* from a find-links folder */
+} gate_index_file;
+
+typedef struct gate_index_list {
+    gate_index_file *files;
+    size_t n;
+    char where[1100]; /* what was asked: the page's URL, or the folder */
+} gate_index_list;
+void gate_index_list_free(gate_index_list *l);
+
+typedef struct gate_index_opts {
+    /* the index, as pip's --index-url: NULL: $PIP_INDEX_URL, else GATE_INDEX_DEFAULT. A URL
+     * whose path ends in /pypi is the JSON API (URL/PROJECT/VERSION/json); any other a simple
+     * API (URL/PROJECT/, PEP 691 JSON asked for, PEP 503 HTML taken) */
+    const char *index_url;
+    const char *const *find_links; /* folders of wheels, as pip's --find-links DIR */
+    size_t n_find_links;
+    int no_index;          /* the folders only (pip's --no-index) */
+    gate_fetch_opts fetch; /* limits, retries, progress; proxy and CA from the environment */
+} gate_index_opts;
+
+/*
+ * The files of project's version: from the find-links folders (from_index 0) or from the
+ * index (1). Files of other projects or versions are left out; names that are not plain file
+ * names, hashes that are not 64 hex digits and URLs that are not http(s) are ignored. An index
+ * that has no such project (404) or answers an error says so (SMX_EIO).
+ */
+int gate_index_list_files(const gate_index_opts *o, const char *project, const char *version,
+                          int from_index, gate_index_list *l, smx_err *err);
+/* The parsers of an index's answers (base: the URL that answered, for relative links): a PEP
+ * 503 HTML page, and JSON (PEP 691 files[], or the JSON API's urls[]). Files are appended. */
+int gate_index_parse_html(const char *buf, size_t len, const char *base, const char *project,
+                          const char *version, gate_index_list *l, smx_err *err);
+int gate_index_parse_json(const char *buf, size_t len, const char *base, const char *project,
+                          const char *version, gate_index_list *l, smx_err *err);
+
+/* ---- runtimes: each container's own XGBoost, fetched and cached (runtime.c) --------------- */
+
+typedef struct gate_runtime_opts {
+    gate_index_opts index;
+    const char *cache_dir;            /* NULL: compat_cache_root's default */
+    const compat_load_limits *limits; /* for the helper that opens the library; NULL: defaults */
+    /* optional, with ctx: another process is fetching the same version (this one waits); a
+     * download starts (done 0) and ends (done 1) */
+    void (*on_wait)(const char *version, void *ctx);
+    void (*on_download)(const char *version, const gate_index_file *f, int done, void *ctx);
+    void *ctx;
+} gate_runtime_opts;
+
+typedef enum gate_runtime_outcome {
+    GATE_RUNTIME_CACHED,  /* it was in the cache, intact: nothing downloaded */
+    GATE_RUNTIME_FETCHED, /* downloaded (or taken from a folder), verified and cached */
+    GATE_RUNTIME_NO_WHEEL /* no file of that version runs on this machine (why says what there is)
+                           */
+} gate_runtime_outcome;
+
+typedef struct gate_runtime_result {
+    gate_runtime_outcome outcome;
+    compat_runtime runtime; /* CACHED, FETCHED: the cached runtime */
+    char wheel[256];        /* FETCHED: the file chosen */
+    char from[2048];        /* its URL or path */
+    int sha256_published;   /* the index published its sha256 (and it matched) */
+    uint64_t bytes;         /* downloaded */
+    int attempts, resumed;  /* of the download */
+    char why[SMX_ERRMAX];   /* NO_WHEEL: the files there are and why none runs here */
+} gate_runtime_result;
+
+/*
+ * Make XGBoost `version`'s runtime for this machine available in the cache: a cached, intact
+ * one is used; else the wheel pip would choose here (compat_wheel_rank: the newest manylinux
+ * tag this glibc runs) is taken from the find-links folders, else downloaded from the index
+ * (retried, resumed, within the download limits), then installed with compat_runtime_install
+ * (published sha256, this machine's library, opened in the helper, exactly that version). Two
+ * processes fetching one version share one download (compat_runtime_lock). SMX_OK with
+ * r->outcome; errors say which step failed: the index (SMX_EIO), the download (SMX_EIO), the
+ * file (SMX_EFORMAT: sha256, not a wheel, another version inside), the library does not run
+ * here (SMX_ERUNTIME).
+ */
+int gate_runtime_fetch(const char *version, const gate_runtime_opts *o, gate_runtime_result *r,
+                       smx_err *err);
 
 /* ---- plan: terraform show -json ---------------------------------------------------------- */
 

@@ -74,10 +74,13 @@ static const verb_doc serve_doc = {
     "in-flight requests, remove the extracted model, exit 0; also while the model loads.\n"
     "Pickled Boosters are restored from the snapshot they carry, as pickle.load does, and get\n"
     "the container's feature-count checks.\n"
-    "Predictions come from the XGBoost smxgb runs (Debian's 1.7.4). When the container pins\n"
-    "another version, the load rules (smxgb help codes) decide whether that version could read\n"
-    "the model; when it could not, serve does what the container does (exit 1 for an eager\n"
-    "loader, 500 on /invocations for a lazy one) and says why.",
+    "Predictions come from the container's own XGBoost when its runtime is cached (smxgb\n"
+    "runtime fetch TAG), so they are the container's to the bit; otherwise from the XGBoost\n"
+    "smxgb runs ($SMXGB_XGBOOST_LIB, else Debian's 1.7.4), and serve says which stands in.\n"
+    "When a stand-in of another version serves, the load rules (smxgb help codes) decide\n"
+    "whether the pinned version could read the model; when it could not, serve does what the\n"
+    "container does (exit 1 for an eager loader, 500 on /invocations for a lazy one) and says\n"
+    "why.",
     serve_opts,
     "  0  stopped by SIGTERM/SIGINT/SIGHUP\n"
     "  1  the model cannot be loaded: the container would never answer /ping\n"
@@ -110,6 +113,40 @@ static void on_listen(void *ctx, unsigned port)
             l->model && serve_model_count(l->model) == 1 ? "" : "s", l->workers,
             l->workers == 1 ? "" : "s");
     fflush(stderr);
+}
+
+/* Load with the container's own runtime when it is cached (else the stand-in: $SMXGB_XGBOOST_LIB
+ * or the system's); a cached runtime that does not open here falls back on the stand-in. Says
+ * which XGBoost serves, unless --quiet. */
+static int load_model(const char *dir, serve_model_opts *mo, compat_runtime_choice *ch,
+                      serve_model **model, smx_err *err)
+{
+    const compat_container *c = mo->container;
+    int rc = compat_runtime_choose(c->xgboost_str, NULL, NULL, ch, err);
+    if (rc)
+        return rc;
+    mo->xgboost_lib = ch->lib[0] ? ch->lib : NULL;
+    rc = serve_model_load(dir, mo, model, err);
+    if (rc == SMX_ERUNTIME && ch->evidence == COMPAT_EVIDENCE_EXACT) {
+        fprintf(stderr,
+                "smxgb serve: warning: %s does not open here (%s); the system's XGBoost "
+                "stands in\n",
+                ch->why, err->msg);
+        ch->evidence = COMPAT_EVIDENCE_STANDIN;
+        snprintf(ch->why, sizeof ch->why, "the container's cached runtime does not open here");
+        mo->xgboost_lib = NULL;
+        rc = serve_model_load(dir, mo, model, err);
+    }
+    if (rc || o.quiet)
+        return rc;
+    char v[32];
+    compat_version_str(compat_xgb_version(serve_model_runtime(*model)), v, sizeof v);
+    if (compat_version_same(v, c->xgboost_str))
+        fprintf(stderr, "smxgb serve: container %s runs XGBoost %s: %s\n", c->tag, v, ch->why);
+    else
+        fprintf(stderr, "smxgb serve: container %s pins XGBoost %s; XGBoost %s stands in: %s\n",
+                c->tag, c->xgboost_str, v, ch->why);
+    return rc;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -217,7 +254,8 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     serve_model_opts mo = {
         .container = c, .ensemble_env = compat_env_get(env, n_env, "SAGEMAKER_INFERENCE_ENSEMBLE")};
-    int lrc = serve_model_load(dir, &mo, &model, &err);
+    compat_runtime_choice ch;
+    int lrc = load_model(dir, &mo, &ch, &model, &err);
     char load_error[SMX_ERRMAX] = "";
     if (lrc) {
         if (lrc == SMX_ERUNTIME || lrc == SMX_ENOMEM) {

@@ -131,7 +131,7 @@ static int serve_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_er
 
 /* ---- progress ------------------------------------------------------------------------------ */
 
-static void progress_bar(uint64_t now, uint64_t total, void *ctx)
+void gate_cli_progress_bar(uint64_t now, uint64_t total, void *ctx)
 {
     (void)ctx;
     static double last;
@@ -189,7 +189,7 @@ static void cli_hooks(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_en
     o->verify_json = report_to_json;
     o->fetch = fo;
     if (isatty(2)) {
-        fo->progress = progress_bar;
+        fo->progress = gate_cli_progress_bar;
         o->on_fetch = on_fetch;
     }
     if (verbose) {

@@ -26,6 +26,9 @@ extern opt gate_cli_opts[];
  * verify's table; their values in gate_cli. */
 extern opt gate_cli_fetch_opts[];
 
+/* A download's progress bar on stderr (a gate_fetch_opts.progress; stderr a terminal). */
+void gate_cli_progress_bar(uint64_t now, uint64_t total, void *ctx);
+
 /* Refuse shared options that do not go together (message on stderr); 0 when they are fine. */
 int gate_cli_usage_ok(const char *verb);
 
