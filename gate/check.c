@@ -338,23 +338,50 @@ static void stop_server(gate_case *c, server *sv)
     sv->exited = 1;
 }
 
-/* The last lines of the server's log, on one line, for a failure message. */
-static char *log_tail(const char *path, size_t max)
+#define LOG_TAIL_LINES 20
+#define LOG_TAIL_BYTES 4000
+
+/* Append text to b as indented lines ("\n  line"...). */
+static void indented(smx_buf *b, const char *text)
+{
+    for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1) {
+        smx_buf_puts(b, "\n  ");
+        smx_buf_append(b, text, (size_t)(nl - text));
+    }
+    smx_buf_printf(b, "\n  %s", text);
+}
+
+/* The server's log, its last LOG_TAIL_LINES lines (at most LOG_TAIL_BYTES), after a heading
+ * that says whether that is all of it; nothing when the log is empty. */
+static void note_log_tail(smx_buf *out, const char *path)
 {
     smx_buf b = SMX_BUF_INIT;
     if (smx_buf_read_file(&b, path, (size_t)64 << 20, NULL) || !b.len) {
         smx_buf_free(&b);
-        return NULL;
+        return;
     }
-    const char *start = b.len > max ? b.data + b.len - max : b.data;
-    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-        b.data[--b.len] = '\0';
-    char *t = strdup(start);
+    size_t end = b.len;
+    while (end && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r'))
+        end--;
+    size_t start = end, lines = 0;
+    while (start > 0 && lines < LOG_TAIL_LINES && end - start < LOG_TAIL_BYTES)
+        if (b.data[--start] == '\n')
+            lines++;
+    if (start > 0 && b.data[start] == '\n') {
+        start++;
+    } else if (start > 0) { /* cut inside a line: from the next one, or the end of a long one */
+        size_t next = start;
+        while (next < end && b.data[next - 1] != '\n')
+            next++;
+        start = next < end ? next : start;
+    }
+    smx_buf text = SMX_BUF_INIT;
+    if (end > start && !gate__printable(&text, b.data + start, end - start) && text.data) {
+        smx_buf_printf(out, "\nthe server's log%s:", start ? " (its last lines)" : "");
+        indented(out, text.data);
+    }
+    smx_buf_free(&text);
     smx_buf_free(&b);
-    for (char *q = t; q && *q; q++)
-        if (*q == '\n')
-            *q = ' ';
-    return t;
 }
 
 /* ---- serve + probe ------------------------------------------------------------------------- */
@@ -381,8 +408,8 @@ static int serve_skipped(gate_case *c, const gate_check_opts *o)
     return 0;
 }
 
-/* The probe's verdict into the case: healthy, or why not with how the server ended and the
- * end of its log. */
+/* The probe's verdict into the case: healthy, or why not with how the server ended, the whole
+ * text of the answer that failed, and the end of the server's log. */
 static void note_probe(gate_case *c, const server *sv, const gate_probe_result *pr)
 {
     c->probe = gate_probe_json(sv->url, pr);
@@ -390,20 +417,22 @@ static void note_probe(gate_case *c, const server *sv, const gate_probe_result *
         gate_case_note(c, ARTIFACT_INFO, "probe-healthy", NULL, "%s", pr->verdict);
         return;
     }
-    char *tail = log_tail(sv->logpath, 600);
-    char exitinfo[96] = "";
+    smx_buf t = SMX_BUF_INIT;
+    smx_buf_puts(&t, pr->verdict);
     if (sv->exited && pr->attempts &&
         pr->attempts[pr->n_attempts - 1].outcome == GATE_SERVER_GONE) {
         if (WIFEXITED(sv->status))
-            snprintf(exitinfo, sizeof exitinfo, " (the server exited with status %d)",
-                     WEXITSTATUS(sv->status));
+            smx_buf_printf(&t, " (the server exited with status %d)", WEXITSTATUS(sv->status));
         else if (WIFSIGNALED(sv->status))
-            snprintf(exitinfo, sizeof exitinfo, " (the server died of signal %d)",
-                     WTERMSIG(sv->status));
+            smx_buf_printf(&t, " (the server died of signal %d)", WTERMSIG(sv->status));
     }
-    gate_case_note(c, ARTIFACT_ERROR, "probe-unhealthy", NULL, "%s%s%s%s", pr->verdict, exitinfo,
-                   tail ? "; server log: " : "", tail ? tail : "");
-    free(tail);
+    if (pr->error_body) {
+        smx_buf_puts(&t, "\nthe server answered:");
+        indented(&t, pr->error_body);
+    }
+    note_log_tail(&t, sv->logpath);
+    gate_case_note(c, ARTIFACT_ERROR, "probe-unhealthy", NULL, "%s", t.data ? t.data : pr->verdict);
+    smx_buf_free(&t);
 }
 
 /* What the probe's callbacks see. */

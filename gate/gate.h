@@ -99,6 +99,11 @@ typedef struct gate_probe_opts {
 /* SageMaker's timings; url and sample left NULL. */
 void gate_probe_opts_default(gate_probe_opts *o);
 
+/* The Content-Type a sample file's extension names, in any case: .csv text/csv; .libsvm, .svm
+ * text/libsvm; .pbr, .rec, .recordio, .protobuf application/x-recordio-protobuf; .parquet
+ * application/x-parquet. NULL for any other name. */
+const char *gate_sample_content_type(const char *path);
+
 typedef struct gate_probe_result {
     gate_attempt *attempts;
     size_t n_attempts;
@@ -110,8 +115,12 @@ typedef struct gate_probe_result {
     long invoke_status;
     char *invoke_body; /* the first bytes of the response (NUL-terminated, <= 4 KiB) */
     char *invoke_content_type;
+    /* the whole body (its first 4 KiB; control characters but newlines and tabs as '?') of the
+     * answer that failed the probe: the /invocations error, or the last failed /ping answer that
+     * had a body; NULL if none */
+    char *error_body;
     double elapsed;
-    char verdict[1024]; /* one sentence: why healthy or not */
+    char verdict[1024]; /* one sentence: why healthy or not (the body is in error_body) */
 } gate_probe_result;
 
 /*

@@ -10,6 +10,10 @@
 /* curl_global_init, once per process. */
 int gate__curl_init(smx_err *err);
 
+/* Append s (len bytes) to out as text a report can carry (probe.c): valid UTF-8, newlines and
+ * tabs kept, CRLF as LF, any other control character or invalid byte as '?'. */
+int gate__printable(smx_buf *out, const char *s, size_t len);
+
 /* ---- downloads (fetch.c), shared with S3 prefix listings (fetchprefix.c) ------------------- */
 
 /* A new 0600 file $TMPDIR/STEM-XXXXXX (opts->tmpdir overrides), registered as scratch: the

@@ -204,3 +204,28 @@ Test(check, a_failing_verdict_fails_that_container)
     json_decref(rep);
     free(out);
 }
+
+/* A sample the server refuses: the report carries the server's whole answer and its log, one
+ * line per line; --sample's content type comes from its extension. */
+Test(check, a_refused_sample_shows_the_whole_answer_and_the_log, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    th_write(th_path(dir, "rows.libsvm"), "a,b\n", 4);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "check %s -c 1.7-1 --sample %s --startup-timeout 30 2>&1",
+                      th_path(dir, "good.tar.gz"), th_path(dir, "rows.libsvm"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "/invocations failed: HTTP 415 (needs 2xx)\n"), "%s", out);
+    const char *answer = strstr(out, "\n                the server answered:\n");
+    cr_assert(answer, "%s", out);
+    cr_assert(strstr(answer, "\n                  Loading libsvm data failed with Exception, "
+                             "please ensure data is in libsvm format:\n"),
+              "%s", out);
+    cr_assert(strstr(answer, "cannot infer dimensions from zero sized index arrays\n"),
+              "the end of the text, far past 60 characters: %s", out);
+    cr_assert(strstr(answer, "\n                the server's log:\n                  smxgb serve: "
+                             "listening on http://127.0.0.1:"),
+              "%s", out);
+    free(out);
+}

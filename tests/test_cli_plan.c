@@ -54,7 +54,7 @@ Test(plan_cli, one_good_two_broken_exits_1_naming_both, .init = setup, .fini = t
     cr_assert(strstr(out, "FAIL  aws_sagemaker_model.stray"), "%s", out);
     cr_assert(strstr(out, "layout-no-model"), "the reason for the nested one: %s", out);
     cr_assert(strstr(out, "layout-multiple-models"), "the reason for the stray one: %s", out);
-    const char *summary = strstr(out, "FAIL: 2 of 3");
+    const char *summary = strstr(out, "FAIL: 2 of 3 cases have errors:");
     cr_assert_not_null(summary, "%s", out);
     cr_assert(strstr(summary, "nested") && strstr(summary, "stray") && !strstr(summary, "good"),
               "the summary names both broken models: %s", summary);

@@ -22,7 +22,7 @@ static const opt check_opts_table[] = {
 static const verb_doc check_doc = {
     "check",
     "smxgb check ARTIFACT... [--container TAG]... [--env KEY=VALUE]... [--sample FILE "
-    "--content-type T] [--json] [--junit FILE]",
+    "[--content-type T]] [--json] [--junit FILE] [--quiet]",
     "verify, serve and health-check artifacts: will the endpoint pass its health check?",
     "For every ARTIFACT (a path, s3://bucket/key or https:// URL) and container version:\n"
     "  1. verify it as `smxgb verify` does (archive, layout, what the container loads);\n"

@@ -21,14 +21,15 @@ static const opt probe_opts[] = {
      "seconds between /ping attempts (default 5, as SageMaker SDK local mode)"},
     {OPT_STRING, 0, "sample", &o.sample, "FILE", "POST this file to /invocations once healthy"},
     {OPT_STRING, 0, "content-type", &o.content_type, "T",
-     "Content-Type of the sample (text/csv, text/libsvm, application/x-recordio-protobuf...)"},
+     "Content-Type of the sample (default: from its extension: .csv text/csv, .libsvm text/libsvm, "
+     ".pbr application/x-recordio-protobuf)"},
     {OPT_STRING, 0, "accept", &o.accept, "A", "Accept header for /invocations"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the attempts and the verdict as JSON"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc probe_doc = {
     "probe",
-    "smxgb probe URL [--startup-timeout S] [--interval S] [--sample FILE --content-type T "
+    "smxgb probe URL [--startup-timeout S] [--interval S] [--sample FILE [--content-type T] "
     "[--accept A]] [--json]",
     "health-check a running server with SageMaker's timings",
     "Does to the server at URL what SageMaker does to a new container:\n"
@@ -38,10 +39,12 @@ static const verb_doc probe_doc = {
     "    250 ms, the answer must be a 2xx within 60 s, and request and response at most 6 MiB.\n"
     "Every attempt is a new connection. Works against any server: `smxgb serve`, the real\n"
     "container (docker run -p 8080:8080 -v $PWD/model:/opt/ml/model IMAGE serve), a proxy.\n"
-    "Prints a timeline of the attempts and the verdict.\n\n"
+    "Prints a timeline of the attempts and the verdict; when an answer fails the check, its\n"
+    "whole text (the first 4 KiB) follows the verdict.\n\n"
     "JSON schema: {\"url\", \"healthy\", \"verdict\", \"elapsed\", \"attempts\": [{\"step\": "
     "\"ping\"|\"invoke\", \"n\", \"t\", \"duration\", \"status\", \"outcome\", \"what\"}],\n"
-    "  \"invocation\"?: {\"status\", \"content_type\", \"body\"}}",
+    "  \"invocation\"?: {\"status\", \"content_type\", \"body\"}, \"error_body\"?: the whole text "
+    "(first 4 KiB)\n  of the answer that failed}",
     probe_opts,
     "  0  healthy: /ping passed (and /invocations, with a sample)\n"
     "  1  not healthy\n"
@@ -90,10 +93,20 @@ static int cmd_probe(int argc, char **argv)
         }
         po.interval = o.interval;
     }
-    if (!!o.sample != !!o.content_type) {
-        fprintf(stderr, "smxgb probe: --sample and --content-type go together\n");
+    if (o.content_type && !o.sample) {
+        fprintf(stderr, "smxgb probe: --content-type needs --sample\n");
         return EXIT_USAGE;
     }
+    const char *inferred = o.sample && !o.content_type ? gate_sample_content_type(o.sample) : NULL;
+    if (o.sample && !o.content_type && !inferred) {
+        fprintf(stderr,
+                "smxgb probe: cannot tell the content type of '%s' from its name: give "
+                "--content-type (text/csv, text/libsvm, application/x-recordio-protobuf)\n",
+                o.sample);
+        return EXIT_USAGE;
+    }
+    if (inferred)
+        o.content_type = inferred;
     smx_buf sample = SMX_BUF_INIT;
     smx_err err = {0};
     if (o.sample) {
@@ -109,6 +122,9 @@ static int cmd_probe(int argc, char **argv)
     if (!o.json) {
         printf("probe %s (startup window %.0f s, /ping every %g s with a %.0f s timeout)\n", po.url,
                po.startup_timeout, po.interval, po.ping_timeout);
+        if (o.sample)
+            printf("sample %s, %zu bytes, sent as %s%s\n", o.sample, sample.len, o.content_type,
+                   inferred ? " (from its extension)" : "");
         po.on_attempt = on_attempt;
     }
     gate_probe_result r;
@@ -125,6 +141,13 @@ static int cmd_probe(int argc, char **argv)
         json_decref(j);
     } else {
         printf("%s\n", r.verdict);
+        if (r.error_body) {
+            printf("the server answered:\n");
+            const char *l = r.error_body;
+            for (const char *nl; (nl = strchr(l, '\n')); l = nl + 1)
+                printf("  %.*s\n", (int)(nl - l), l);
+            printf("  %s\n", l);
+        }
     }
     int code = r.healthy ? EXIT_OK : EXIT_FINDINGS;
     gate_probe_result_free(&r);

@@ -35,7 +35,9 @@ opt gate_cli_fetch_opts[] = {
 opt gate_cli_opts[] = {
     {OPT_STRING, 0, "sample", &gate_cli.sample, "FILE",
      "POST this file to /invocations (default: rows as wide as the model)"},
-    {OPT_STRING, 0, "content-type", &gate_cli.content_type, "T", "Content-Type of the sample"},
+    {OPT_STRING, 0, "content-type", &gate_cli.content_type, "T",
+     "Content-Type of the sample (default: from its extension: .csv text/csv, .libsvm "
+     "text/libsvm, .pbr application/x-recordio-protobuf)"},
     {OPT_STRING, 0, "accept", &gate_cli.accept, "A", "Accept header for /invocations"},
     {OPT_DOUBLE, 0, "startup-timeout", &gate_cli.startup_timeout, "S",
      "startup window for /ping (default: a plan's endpoint configuration, else 240 s, "
@@ -55,8 +57,16 @@ opt gate_cli_opts[] = {
 
 int gate_cli_usage_ok(const char *verb)
 {
-    if (!!gate_cli.sample != !!gate_cli.content_type) {
-        fprintf(stderr, "smxgb %s: --sample and --content-type go together\n", verb);
+    if (gate_cli.content_type && !gate_cli.sample) {
+        fprintf(stderr, "smxgb %s: --content-type needs --sample\n", verb);
+        return 0;
+    }
+    if (gate_cli.sample && !gate_cli.content_type &&
+        !(gate_cli.content_type = gate_sample_content_type(gate_cli.sample))) {
+        fprintf(stderr,
+                "smxgb %s: cannot tell the content type of '%s' from its name: give "
+                "--content-type (text/csv, text/libsvm, application/x-recordio-protobuf)\n",
+                verb, gate_cli.sample);
         return 0;
     }
     return 1;

@@ -26,7 +26,8 @@ extern opt gate_cli_opts[];
  * verify's table; their values in gate_cli. */
 extern opt gate_cli_fetch_opts[];
 
-/* Refuse shared options that do not go together (message on stderr); 0 when they are fine. */
+/* Refuse shared options that do not go together (message on stderr); 0 when they are fine. A
+ * --sample without --content-type gets the type its extension names. */
 int gate_cli_usage_ok(const char *verb);
 
 /* The check options of gate_cli: this binary's `serve` verb as the launcher, verify's JSON for
