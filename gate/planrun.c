@@ -613,7 +613,9 @@ static void resolve_image(container_check *x, plan_run *run)
     char uri[1100];
     x->image_from = NULL;
     if (tag) {
-        snprintf(uri, sizeof uri, "%.*s:%s", (int)repo, image, tag);
+        /* --image takes what --container takes (1.7-1-cpu-py3, a URI): its container's tag */
+        const compat_container *mapped = compat_container_find(tag);
+        snprintf(uri, sizeof uri, "%.*s:%s", (int)repo, image, mapped ? mapped->tag : tag);
         x->image_from = "--image";
     } else if (at && colon) {
         snprintf(uri, sizeof uri, "%.*s", (int)base, image);

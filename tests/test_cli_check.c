@@ -229,3 +229,59 @@ Test(check, a_refused_sample_shows_the_whole_answer_and_the_log, .timeout = 120)
               "%s", out);
     free(out);
 }
+
+/* --container takes what a user has at hand: a version, an image tag, an image URI. Each names
+ * the container's own tag in the report; what names none says what would. */
+Test(check, container_as_image_tag_or_uri)
+{
+    const char *forms[] = {"1.7-1",
+                           "1.7-1-cpu-py3",
+                           "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                           "683313688378.dkr.ecr.us-east-1.amazonaws.com/"
+                           "sagemaker-xgboost:1.7-1-cpu-py3",
+                           "111122223333.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                           "sagemaker-xgboost:1.7-1"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char *out = NULL;
+        int rc = th_smxgb(&out, "check %s --no-serve -c '%s' 2>&1", th_path(dir, "good.tar.gz"),
+                          forms[i]);
+        cr_assert_eq(rc, 0, "%s: %s", forms[i], out);
+        cr_assert(strstr(out, "[container 1.7-1]\n") && strstr(out, "OK: 1 case passed"), "%s: %s",
+                  forms[i], out);
+        free(out);
+    }
+    char *out = NULL;
+    cr_assert_eq(
+        th_smxgb(&out, "check %s --no-serve -c 1.5-1-cpu-py3 --json", th_path(dir, "good.tar.gz")),
+        0);
+    json_t *j = th_json(out);
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(j, "cases"), 0), "container")),
+                     "1.5-1");
+    json_decref(j);
+    free(out);
+
+    cr_assert_eq(th_smxgb(&out, "check %s --no-serve -c 9.9-9 2>&1", th_path(dir, "good.tar.gz")),
+                 2);
+    cr_assert(strstr(out, "'9.9-9' is not a SageMaker XGBoost container") &&
+                  strstr(out, "1.7-1 1.7-1-1") && strstr(out, "an image tag (1.7-1-cpu-py3"),
+              "%s", out);
+    free(out);
+    cr_assert_eq(th_smxgb(&out, "check %s --no-serve -c 'other-repo:1.7-1' 2>&1",
+                          th_path(dir, "good.tar.gz")),
+                 2);
+    free(out);
+    cr_assert_eq(th_smxgb(&out,
+                          "check %s --no-serve -c "
+                          "'683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@sha256:"
+                          "0123' 2>&1",
+                          th_path(dir, "good.tar.gz")),
+                 2);
+    cr_assert(strstr(out, "pinned by digest") && strstr(out, "give its tag"), "%s", out);
+    free(out);
+    /* verify takes the same */
+    cr_assert_eq(th_smxgb(&out, "verify %s -c 1.7-1-cpu-py3", th_path(dir, "good.tar.gz")), 0, "%s",
+                 out);
+    cr_assert(strstr(out, "1.7-1 "), "%s", out);
+    free(out);
+}

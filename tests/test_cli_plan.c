@@ -616,6 +616,14 @@ Test(plan_cli, an_image_pinned_by_digest_is_unknown_until_its_container_is_named
               "%s", out);
     cr_assert(strstr(out, "--image"), "reports which was used: %s", out);
     free(out);
+    /* the TAG of --image takes what --container takes: an image tag names its container */
+    rc = th_smxgb(&out, "plan %s --no-serve --image %s=1.7-1-cpu-py3 " MAP_DIGEST " 2>&1",
+                  PLAN("digest_image.json"), DIGEST_IMAGE, dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "PASS  aws_sagemaker_model.pinned primary_container[0]  [container "
+                          "1.7-1]"),
+              "%s", out);
+    free(out);
 
     rc = th_smxgb(&out, "plan %s --no-serve --allow-unknown " MAP_DIGEST " 2>&1",
                   PLAN("digest_image.json"), dir, dir);

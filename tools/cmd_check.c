@@ -12,8 +12,9 @@ static struct {
 
 static const opt check_opts_table[] = {
     {OPT_LIST, 'c', "container", &o.containers, "TAG",
-     "container version to check and serve (repeatable; default: verify every version, serve "
-     "with serve's default)"},
+     "container version to check and serve: 1.7-1, an image tag (1.7-1-cpu-py3) or an image URI "
+     "(...amazonaws.com/sagemaker-xgboost:1.7-1) (repeatable; default: verify every version, "
+     "serve and probe only serve's default, 1.7-1)"},
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
     {OPT_INCLUDE, 0, NULL, gate_cli_opts, NULL, NULL},
@@ -49,6 +50,22 @@ static const verb_doc check_doc = {
     "  2  usage error, or an artifact cannot be read or downloaded",
 };
 
+/* What --container takes, on stderr, for one it does not. */
+static void unknown_container(const char *c)
+{
+    const compat_container *t;
+    size_t n = 0;
+    compat_containers(&t, &n, NULL);
+    fprintf(stderr,
+            "smxgb check: --container '%s' is not a SageMaker XGBoost container: give a "
+            "version (",
+            c);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", i ? " " : "", t[i].tag);
+    fprintf(stderr, "), an image tag (1.7-1-cpu-py3, 1.5-1-arm64) or a sagemaker-xgboost image "
+                    "URI\n");
+}
+
 static int cmd_check(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &check_doc);
@@ -69,8 +86,14 @@ static int cmd_check(int argc, char **argv)
         }
     for (size_t i = 0; i < o.containers.n; i++)
         if (!compat_container_find(o.containers.v[i])) {
-            fprintf(stderr, "smxgb check: unknown container '%s' (see `smxgb help verify`)\n",
-                    o.containers.v[i]);
+            const char *c = o.containers.v[i];
+            if (strchr(c, '@'))
+                fprintf(stderr,
+                        "smxgb check: --container '%s': an image pinned by digest does not say "
+                        "which container version it is; give its tag (e.g. 1.7-1)\n",
+                        c);
+            else
+                unknown_container(c);
             return EXIT_USAGE;
         }
     gate_fetch_opts fo;

@@ -23,7 +23,8 @@ static struct {
 
 static const opt verify_opts[] = {
     {OPT_LIST, 'c', "container", &o.containers, "TAG",
-     "check against this container version (repeatable; default: every version)"},
+     "check against this container version, image tag or image URI (repeatable; default: every "
+     "version)"},
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
@@ -63,7 +64,9 @@ static const verb_doc verify_doc = {
     "    0.90-x, 1.0-1 and 1.2-2), a model not named xgboost-model, directories.\n"
     "Each finding has a stable code (see 'smxgb help codes') and names the containers it\n"
     "applies to. Container tags: 0.90-1 0.90-2 1.0-1 1.2-1 1.2-2 1.3-1 1.5-1 1.7-1 1.7-1-1\n"
-    "3.0-5 3.2-0 (image tags such as 1.0-1-cpu-py3 or 1.5-1-arm64 are accepted too).\n\n"
+    "3.0-5 3.2-0; image tags such as 1.7-1-cpu-py3 or 1.5-1-arm64 and sagemaker-xgboost image\n"
+    "URIs (683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1) are accepted\n"
+    "too.\n\n"
     "JSON schema: {\"artifact\", \"sha256\", \"bytes\", \"compression\", \"format\", \"ok\",\n"
     "  \"entries\": [{\"path\", \"normalized\", \"type\", \"size\", \"mode\", \"link_target\"?, "
     "\"sha256\"?}],\n"
