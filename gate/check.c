@@ -523,12 +523,19 @@ int gate_check_source(gate_report *r, const char *src, const char *const *contai
     compat_report *vr = NULL;
     size_t first = r->n;
     int rc = gate__verify(r, NULL, src, src, local, containers, n_containers, o, &vr, err);
-    /* serve every container asked for; with none asked for, the server's default */
+    /* serve every container asked for; with none asked for, the server's default only (the
+     * others say so) */
     const compat_container *d = compat_container_default();
     for (size_t k = first; vr && k < r->n; k++) {
         gate_case *c = r->cases[k];
         if (n_containers || (d && c->container && !strcmp(c->container, d->tag)))
             gate__serve(c, local, n_containers ? c->container : NULL, vr, o);
+        else if (!o->no_serve && d && c->container)
+            gate_case_note(c, ARTIFACT_INFO, "serve-skipped", NULL,
+                           "verified only, not served and probed: without --container, check "
+                           "serves and probes only the default container, %s (-c %s serves this "
+                           "one)",
+                           d->tag, c->container);
     }
     compat_report_free(vr);
     double dt = (smx_now() - t0) / (double)(r->n > first ? r->n - first : 1);

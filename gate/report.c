@@ -260,6 +260,31 @@ static int text_names(smx_buf *b, const gate_report *r, int errors)
     return rc;
 }
 
+/* check: which cases were served and probed and which only verified, when some were not
+ * served (check without --container serves the default container only). */
+static int text_served(smx_buf *b, const gate_report *r)
+{
+    size_t probed = 0;
+    for (size_t i = 0; i < r->n; i++)
+        probed += r->cases[i]->probe != NULL;
+    if (strcmp(r->verb, "check") || !probed || probed == r->n)
+        return 0;
+    int rc = 0;
+    for (int served = 1; served >= 0; served--) {
+        rc |= smx_buf_puts(b, served ? "served and probed:" : "verified only, not served:");
+        for (size_t i = 0, k = 0; i < r->n; i++) {
+            const gate_case *c = r->cases[i];
+            if ((c->probe != NULL) != served)
+                continue;
+            rc |=
+                smx_buf_printf(b, "%s %s%s%s%s", k++ ? "," : "", c->name, c->container ? " [" : "",
+                               c->container ? c->container : "", c->container ? "]" : "");
+        }
+        rc |= smx_buf_puts(b, "\n");
+    }
+    return rc;
+}
+
 /* The last line: OK with the counts, or FAIL naming every failed and every unknown case. */
 static int text_summary(smx_buf *b, const gate_report *r)
 {
@@ -311,6 +336,7 @@ int gate_report_text(const gate_report *r, smx_buf *out)
         rc |= text_notes(out, r->notes, r->n_notes);
     }
     rc |= smx_buf_puts(out, "\n");
+    rc |= text_served(out, r);
     rc |= text_summary(out, r);
     return rc ? SMX_ENOMEM : SMX_OK;
 }

@@ -285,3 +285,39 @@ Test(check, container_as_image_tag_or_uri)
     cr_assert(strstr(out, "1.7-1 "), "%s", out);
     free(out);
 }
+
+/* Without --container every version is verified and only the default one is served: the report
+ * says, per case and in one place, which were served and probed and which only verified. */
+Test(check, without_container_says_which_were_served, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    char *out = NULL;
+    int rc =
+        th_smxgb(&out, "check %s --startup-timeout 30 2>/dev/null", th_path(dir, "good.tar.gz"));
+    cr_assert_eq(rc, 1, "some version cannot use the model: %s", out);
+    char line[4200];
+    snprintf(line, sizeof line, "\nserved and probed: %s [1.7-1]\n", th_path(dir, "good.tar.gz"));
+    cr_assert(strstr(out, line), "%s", out);
+    const char *only = strstr(out, "\nverified only, not served: ");
+    cr_assert(only, "%s", out);
+    snprintf(line, sizeof line, "%s [1.0-1], ", th_path(dir, "good.tar.gz"));
+    cr_assert(strstr(only, line), "%s", only);
+    cr_assert(!strstr(strstr(only, ": "), "[1.7-1],"), "the served one is not listed: %s", only);
+    cr_assert(strstr(out, "serve-skipped: verified only, not served and probed: without "
+                          "--container, check serves and probes only the default container, "
+                          "1.7-1 (-c 1.0-1 serves this one)"),
+              "%s", out);
+    free(out);
+
+    rc = th_smxgb(&out, "check %s --json --startup-timeout 30 2>/dev/null",
+                  th_path(dir, "good.tar.gz"));
+    json_t *j = th_json(out);
+    json_t *d = case_named(j, "good.tar.gz", "1.7-1"),
+           *other = case_named(j, "good.tar.gz", "1.0-1");
+    cr_assert(d && other, "%s", out);
+    cr_assert(json_object_get(d, "probe") && has_code(d, "probe-healthy"), "%s", out);
+    cr_assert(!json_object_get(other, "probe") && has_code(other, "serve-skipped"), "%s", out);
+    json_decref(j);
+    free(out);
+}
