@@ -49,6 +49,17 @@ int gate__fetch_source(const char *src, const gate_check_opts *o, char **local, 
     return rc;
 }
 
+void gate__note_unsigned(gate_case *c, const char *src)
+{
+    if (strncmp(src, "s3://", 5) || gate_s3_credentials())
+        return;
+    gate_case_note(c, ARTIFACT_INFO, "artifact-downloaded", NULL,
+                   "%s was downloaded without AWS credentials: AWS_ACCESS_KEY_ID and "
+                   "AWS_SECRET_ACCESS_KEY are not set, so the requests were unsigned (only a "
+                   "public object answers those)",
+                   src);
+}
+
 /* ---- verify -------------------------------------------------------------------------------- */
 
 static int script_mode(const gate_check_opts *o)
@@ -523,6 +534,8 @@ int gate_check_source(gate_report *r, const char *src, const char *const *contai
     compat_report *vr = NULL;
     size_t first = r->n;
     int rc = gate__verify(r, NULL, src, src, local, containers, n_containers, o, &vr, err);
+    for (size_t k = first; k < r->n; k++)
+        gate__note_unsigned(r->cases[k], src);
     /* serve every container asked for; with none asked for, the server's default only (the
      * others say so) */
     const compat_container *d = compat_container_default();

@@ -140,6 +140,9 @@ void gate_probe_result_free(gate_probe_result *r);
 
 /* 1 for "s3://..." and "https://" / "http://" sources, 0 for local paths. */
 int gate_source_is_remote(const char *src);
+/* 1 when the environment has the credentials s3:// downloads are signed with
+ * (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); without them requests go unsigned. */
+int gate_s3_credentials(void);
 
 typedef struct gate_fetch_opts {
     const char *s3_endpoint; /* NULL: $AWS_ENDPOINT_URL_S3, else AWS (virtual-hosted style) */

@@ -85,6 +85,10 @@ int gate__package_uncompressed(const char *local, const char *key_name, char **t
 int gate__fetch_source(const char *src, const gate_check_opts *o, char **local, int *tmp,
                        smx_err *err);
 
+/* An s3:// source downloaded without credentials (unsigned requests): an info note on c saying
+ * so; nothing for other sources or with credentials. */
+void gate__note_unsigned(gate_case *c, const char *src);
+
 /*
  * Verify local against tags (n 0 = every version) and note what each container would do: one
  * case per container is added to r, or `into` is filled when given and exactly one container

@@ -381,6 +381,7 @@ static int local_artifact(gate_case *c, const container_check *x, plan_run *run,
         *tmp = 2;
         gate_case_note(c, ARTIFACT_INFO, "artifact-downloaded", NULL, "%zu object%s under %s", nobj,
                        nobj == 1 ? "" : "s", x->source);
+        gate__note_unsigned(c, x->source);
         return 0;
     }
     if (gate__fetch_source(x->source, &o->check, local, tmp, &err)) {
@@ -390,6 +391,7 @@ static int local_artifact(gate_case *c, const container_check *x, plan_run *run,
         c->io_error = 1;
         return -1;
     }
+    gate__note_unsigned(c, x->source);
     return 0;
 }
 

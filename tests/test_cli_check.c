@@ -4,6 +4,7 @@
  * no serve verb), exit codes, JSON and JUnit.
  */
 #include "helpers.h"
+#include "th_server.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -320,4 +321,34 @@ Test(check, without_container_says_which_were_served, .timeout = 120)
     cr_assert(!json_object_get(other, "probe") && has_code(other, "serve-skipped"), "%s", out);
     json_decref(j);
     free(out);
+}
+
+/* An S3 stand-in answering every GET with the good archive. */
+static void s3_good(const th_request *rq, th_response *rs, void *ctx)
+{
+    (void)rq;
+    const smx_buf *b = ctx;
+    rs->status = 200;
+    rs->body = b->data;
+    rs->body_len = b->len;
+}
+
+/* An s3:// artifact downloaded without credentials: the report says the requests were unsigned. */
+Test(check, an_s3_download_without_credentials_says_so)
+{
+    smx_buf body = SMX_BUF_INIT;
+    cr_assert_eq(smx_buf_read_file(&body, th_path(dir, "good.tar.gz"), 1 << 20, NULL), SMX_OK);
+    th_server *s = th_server_start(s3_good, &body);
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY %s check "
+             "s3://models/good.tar.gz -c 1.7-1 --no-serve --s3-endpoint %s 2>&1",
+             SMXGB_BIN, th_server_url(s));
+    cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "info    artifact-downloaded: s3://models/good.tar.gz was downloaded "
+                          "without AWS credentials"),
+              "%s", out);
+    free(out);
+    th_server_stop(s);
+    smx_buf_free(&body);
 }

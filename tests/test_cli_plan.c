@@ -475,6 +475,38 @@ Test(plan_cli, the_plans_own_upload_is_checked_not_the_object_in_s3_now, .init =
     free(good);
 }
 
+/* A download from S3 without credentials goes unsigned: the report says so; with credentials it
+ * does not. */
+Test(plan_cli, a_download_without_credentials_says_so, .init = setup, .fini = teardown)
+{
+    size_t n;
+    char *good = th_read(th_path(dir, "good.tar.gz"), &n);
+    struct s3_now s3 = {good, n, 0};
+    th_server *s = th_server_start(s3_now_handler, &s3);
+    char *out = NULL;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN %s plan %s "
+             "--no-serve --s3-endpoint %s 2>&1",
+             SMXGB_BIN, PLAN("good_and_broken.json"), th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert_gt(s3.gets, 0, "the model data was downloaded: %s", out);
+    cr_assert(strstr(out, "artifact-downloaded: s3://acme-models/good/model.tar.gz was downloaded "
+                          "without AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                          "are not set, so the requests were unsigned"),
+              "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "env AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret %s plan %s "
+             "--no-serve --s3-endpoint %s 2>&1",
+             SMXGB_BIN, PLAN("good_and_broken.json"), th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(!strstr(out, "without AWS credentials"), "%s", out);
+    free(out);
+    th_server_stop(s);
+    free(good);
+}
+
 Test(plan_cli, uploads_matched_through_the_configuration, .init = setup, .fini = teardown)
 {
     /* s3://${aws_s3_bucket_object.model.bucket}/${aws_s3_bucket_object.model.key} */
