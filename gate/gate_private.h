@@ -80,10 +80,8 @@ int gate__package_uncompressed(const char *local, const char *key_name, char **t
 
 /* ---- the steps of a check (check.c), shared with the plan walk (planrun.c) ------------------ */
 
-/* A source as a local file (gate_fetch with o's options and hooks); *tmp is 1 when the caller
- * must unlink *local. */
-int gate__fetch_source(const char *src, const gate_check_opts *o, char **local, int *tmp,
-                       smx_err *err);
+/* Tell o's on_stage, if any, about e. */
+void gate__stage(const gate_check_opts *o, const gate_stage_event *e);
 
 /* An s3:// source downloaded without credentials (unsigned requests): an info note on c saying
  * so; nothing for other sources or with credentials. */

@@ -370,7 +370,19 @@ static int local_artifact(gate_case *c, const container_check *x, plan_run *run,
             gate_fetch_opts_default(&fo);
         fo.progress = NULL; /* a prefix is many small transfers: no progress */
         size_t nobj = 0;
-        if (gate_fetch_prefix(x->source, &fo, local, &nobj, &err)) {
+        gate_stage_event e = {
+            .stage = GATE_STAGE_DOWNLOAD, .what = x->source, .unsigned_s3 = !gate_s3_credentials()};
+        gate__stage(&o->check, &e);
+        double t0 = smx_now();
+        int rc = gate_fetch_prefix(x->source, &fo, local, &nobj, &err);
+        char detail[64];
+        snprintf(detail, sizeof detail, "%zu object%s", nobj, nobj == 1 ? "" : "s");
+        e.done = 1;
+        e.seconds = smx_now() - t0;
+        e.ok = rc == SMX_OK;
+        e.detail = rc ? err.msg : detail;
+        gate__stage(&o->check, &e);
+        if (rc) {
             gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable",
                            "check the prefix, or map it to a local directory: --artifact "
                            "S3URI=DIR",
@@ -384,7 +396,7 @@ static int local_artifact(gate_case *c, const container_check *x, plan_run *run,
         gate__note_unsigned(c, x->source);
         return 0;
     }
-    if (gate__fetch_source(x->source, &o->check, local, tmp, &err)) {
+    if (gate_check_fetch(x->source, &o->check, local, tmp, &err)) {
         gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable",
                        "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s",
                        err.msg);

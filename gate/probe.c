@@ -7,7 +7,9 @@
  * attempt fits in the startup window. Then one POST /invocations with the sample: the
  * connection must be accepted within 250 ms, the answer must be a 2xx within 60 s, and the
  * body at most 6 MiB (the download is cut as soon as it is larger). Each attempt is recorded
- * (and reported through a callback as it happens) so that the caller can print a timeline.
+ * (and reported through a callback as it happens) so that the caller can print a timeline; an
+ * attempt's line quotes the start of a failing answer, and the result keeps the whole of the
+ * one that failed the probe (its first 4 KiB, as text) for the verdict.
  */
 #include "gate_private.h"
 

@@ -238,8 +238,8 @@ Test(check, container_as_image_tag_or_uri)
     const char *forms[] = {"1.7-1",
                            "1.7-1-cpu-py3",
                            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-                           "683313688378.dkr.ecr.us-east-1.amazonaws.com/"
-                           "sagemaker-xgboost:1.7-1-cpu-py3",
+                           ("683313688378.dkr.ecr.us-east-1.amazonaws.com/"
+                            "sagemaker-xgboost:1.7-1-cpu-py3"),
                            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1",
                            "sagemaker-xgboost:1.7-1"};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
@@ -351,4 +351,106 @@ Test(check, an_s3_download_without_credentials_says_so)
     free(out);
     th_server_stop(s);
     smx_buf_free(&body);
+}
+
+/* ---- what check prints while it runs -------------------------------------------------------- */
+
+/* stderr: a line as each stage starts and one with its time and result as it ends, in order;
+ * nothing with --quiet. */
+Test(check, each_stage_is_printed_as_it_starts_and_ends, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    const char *a = th_path(dir, "good.tar.gz");
+    char *err = NULL;
+    int rc = th_smxgb(&err, "check %s -c 1.7-1 --startup-timeout 30 2>&1 >/dev/null", a);
+    cr_assert_eq(rc, 0, "%s", err);
+    char want[8][4400];
+    snprintf(want[0], sizeof want[0], "verify     %s ...\n", a);
+    snprintf(want[1], sizeof want[1], "load check xgboost-model ...\n");
+    snprintf(want[2], sizeof want[2], "load check xgboost-model: ");
+    snprintf(want[3], sizeof want[3], "verify     %s: ", a);
+    snprintf(want[4], sizeof want[4], "serve      %s [1.7-1] on http://127.0.0.1:", a);
+    snprintf(want[5], sizeof want[5], "probe      %s [1.7-1] ...\n", a);
+    snprintf(want[6], sizeof want[6], "probe      %s [1.7-1]: ", a);
+    snprintf(want[7], sizeof want[7], "serve      %s [1.7-1]: ", a);
+    const char *at = err;
+    for (int i = 0; i < 8; i++) {
+        const char *p = strstr(at, want[i]);
+        cr_assert(p, "'%s' after the lines before it in:\n%s", want[i], err);
+        at = p + strlen(want[i]);
+    }
+    cr_assert(strstr(err, " s, loaded by XGBoost 1.7.4\n"), "%s", err);
+    cr_assert(strstr(err, " s, 1 container, no errors\n"), "%s", err);
+    cr_assert(strstr(err, " s, healthy\n") && strstr(err, " s, stopped\n"), "%s", err);
+    cr_assert(!strstr(err, "\033["), "no terminal control off a terminal: %s", err);
+    free(err);
+
+    rc = th_smxgb(&err, "check %s -c 1.7-1 --quiet --startup-timeout 30 2>&1 >/dev/null", a);
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(err, "", "--quiet: the report only");
+    free(err);
+}
+
+/* An S3 stand-in that trickles a body of `len` bytes at `rate` bytes a second. */
+struct slow_s3 {
+    const char *body;
+    size_t len;
+    double rate;
+};
+static void s3_slow(const th_request *rq, th_response *rs, void *ctx)
+{
+    (void)rq;
+    const struct slow_s3 *s = ctx;
+    rs->status = 200;
+    rs->body = s->body;
+    rs->body_len = s->len;
+    rs->bytes_per_s = s->rate;
+}
+
+/* A download's lines say its size, time and rate; on a terminal a progress line shows its bytes
+ * so far and its rate while it runs (--quiet: none). */
+Test(check, a_download_shows_bytes_and_rate, .timeout = 120)
+{
+    size_t len = 600 * 1024;
+    char *body = malloc(len);
+    memset(body, 'x', len); /* not an archive: verify fails it, which is not the point here */
+    struct slow_s3 s3 = {body, len, 300 * 1024};
+    th_server *s = th_server_start(s3_slow, &s3);
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY %s check s3://models/big.tar.gz "
+             "-c 1.7-1 --no-serve --s3-endpoint %s 2>&1 >/dev/null",
+             SMXGB_BIN, th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(strstr(out, "download   s3://models/big.tar.gz (unsigned: no AWS credentials) ...\n"),
+              "%s", out);
+    cr_assert(strstr(out, "download   s3://models/big.tar.gz: 600.0 KiB in "), "%s", out);
+    cr_assert(strstr(out, " KiB/s)\n"), "the rate: %s", out);
+    free(out);
+
+    if (th_run("command -v script >/dev/null", NULL) != 0) {
+        th_server_stop(s);
+        free(body);
+        cr_skip_test("no script(1) to run check on a terminal");
+    }
+    snprintf(cmd, sizeof cmd,
+             "script -qec '%s check s3://models/big.tar.gz -c 1.7-1 --no-serve --s3-endpoint %s' "
+             "/dev/null",
+             SMXGB_BIN, th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(strstr(out, "\r\033[K> download s3://models/big.tar.gz  "), "a progress line: %s",
+              out);
+    cr_assert(strstr(out, " KiB of 600.0 KiB ("), "bytes so far of the size: %s", out);
+    cr_assert(strstr(out, "%), ") && strstr(out, " KiB/s"), "and the rate: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "script -qec '%s check s3://models/big.tar.gz -c 1.7-1 --no-serve --quiet "
+             "--s3-endpoint %s' /dev/null",
+             SMXGB_BIN, th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(!strstr(out, "\033[K") && !strstr(out, "download   "), "--quiet: %s", out);
+    free(out);
+    th_server_stop(s);
+    free(body);
 }

@@ -668,3 +668,25 @@ Test(plan_cli, an_image_pinned_by_digest_is_unknown_until_its_container_is_named
         "an unknown container version is a usage error");
     free(out);
 }
+
+/* plan prints each stage of each model's check on stderr as check does; --quiet turns it off. */
+Test(plan_cli, each_stage_is_printed_on_stderr, .init = setup, .fini = teardown)
+{
+    char *err = NULL;
+    int rc = th_smxgb(&err, "plan %s --no-serve " MAP_GOOD_AND_BROKEN " 2>&1 >/dev/null",
+                      PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_eq(rc, 1, "%s", err);
+    cr_assert(strstr(err, "verify     s3://acme-models/good/model.tar.gz ...\n"), "%s", err);
+    cr_assert(strstr(err, "verify     s3://acme-models/good/model.tar.gz: "), "%s", err);
+    cr_assert(strstr(err, " s, 1 container, no errors\n"), "%s", err);
+    cr_assert(strstr(err, "verify     s3://acme-models/nested/model.tar.gz: ") &&
+                  strstr(err, " s, 1 container, 1 with errors\n"),
+              "%s", err);
+    cr_assert(strstr(err, "load check xgboost-model: "), "%s", err);
+    free(err);
+    rc = th_smxgb(&err, "plan %s --no-serve --quiet " MAP_GOOD_AND_BROKEN " 2>&1 >/dev/null",
+                  PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(err, "");
+    free(err);
+}

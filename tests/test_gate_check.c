@@ -282,16 +282,23 @@ Test(gate_check, script_mode_checks_the_archive_and_serves_nothing)
 }
 
 struct seen {
-    int served, attempts;
+    int attempts;
     char url[64];
+    char stages[512]; /* "+verify +load check -load check -verify ..." */
+    int healthy, stopped;
 };
-static void on_serve(const gate_case *c, const char *container, const char *url, void *ctx)
+static void on_stage(const gate_stage_event *e, void *ctx)
 {
-    (void)c;
-    (void)container;
     struct seen *s = ctx;
-    s->served++;
-    snprintf(s->url, sizeof s->url, "%s", url);
+    size_t len = strlen(s->stages);
+    snprintf(s->stages + len, sizeof s->stages - len, "%s%c%s", len ? " " : "", e->done ? '-' : '+',
+             gate_stage_name(e->stage));
+    if (e->stage == GATE_STAGE_SERVE && !e->done)
+        snprintf(s->url, sizeof s->url, "%s", e->url);
+    if (e->stage == GATE_STAGE_PROBE && e->done)
+        s->healthy = e->ok;
+    if (e->stage == GATE_STAGE_SERVE && e->done)
+        s->stopped = e->ok && e->detail && !strcmp(e->detail, "stopped");
 }
 static void on_attempt(const gate_attempt *a, void *ctx)
 {
@@ -299,18 +306,21 @@ static void on_attempt(const gate_attempt *a, void *ctx)
     ((struct seen *)ctx)->attempts++;
 }
 
-Test(gate_check, progress_hooks_see_the_server_and_every_attempt)
+Test(gate_check, progress_hooks_see_every_stage_and_every_attempt)
 {
     struct seen s = {0};
     gate_report r = {.verb = "check"};
     const char *tags[] = {"1.7-1"};
     gate_check_opts o = serving();
-    o.on_serve = on_serve;
+    o.on_stage = on_stage;
     o.on_attempt = on_attempt;
     o.ctx = &s;
     check(&r, th_path(dir, "good.tar.gz"), tags, 1, &o);
-    cr_assert_eq(s.served, 1);
+    cr_assert_str_eq(s.stages,
+                     "+verify +load check -load check -verify +serve +probe -probe -serve",
+                     "each stage starts and ends, in order");
     cr_assert(!strncmp(s.url, "http://127.0.0.1:", 17), "%s", s.url);
+    cr_assert(s.healthy && s.stopped);
     json_t *at = json_object_get(r.cases[0]->probe, "attempts");
     cr_assert_eq((size_t)s.attempts, json_array_size(at), "one call per attempt in the report");
     cr_assert_geq(s.attempts, 2, "at least one /ping and the /invocations");

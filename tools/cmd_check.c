@@ -37,12 +37,17 @@ static const verb_doc check_doc = {
     "(serve-skipped), and the text report lists which were served and which only verified.\n"
     "One report covers all artifacts. With GITHUB_ACTIONS=true each error and warning is also\n"
     "printed as a workflow annotation.\n"
+    "While it runs, each stage (download, verify, load check, serve, probe) is printed on stderr\n"
+    "as it starts and as it ends, with its time and result (a download's size and rate); on a\n"
+    "terminal a progress line below shows the stage under way (a download's bytes so far and\n"
+    "rate, the probe's last attempt). --quiet prints the report only.\n"
     "s3:// artifacts are downloaded with the credentials of the environment (AWS_ACCESS_KEY_ID,\n"
     "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; region AWS_REGION or AWS_DEFAULT_REGION).\n"
     "Codes besides verify's (see `smxgb help codes`): probe-healthy, probe-unhealthy (the\n"
-    "verdict and the server's log), serve-skipped, serve-unavailable, serve-failed,\n"
-    "serve-ignores-sigterm, sample-generated, sample-none, artifact-unreadable,\n"
-    "container-loads.\n\n"
+    "verdict, the whole text of the answer that failed, the end of the server's log),\n"
+    "serve-skipped, serve-unavailable, serve-failed, serve-ignores-sigterm, sample-generated,\n"
+    "sample-none, artifact-unreadable, artifact-downloaded (an s3:// artifact read without\n"
+    "credentials), container-loads.\n\n"
     "JSON schema: {\"verb\": \"check\", \"ok\", \"cases\": [{\"name\", \"container\", "
     "\"artifact\", \"status\": \"pass\"|\"fail\"|\"skip\", \"seconds\",\n"
     "  \"findings\": [{\"severity\", \"code\", \"message\", \"hint\"}], \"verify\"?: <verify "
@@ -110,6 +115,7 @@ static int cmd_check(int argc, char **argv)
     for (int a = 1; a <= n && !rc; a++)
         rc = gate_check_source(&rep, argv[a], o.containers.v, o.containers.n, &co, &err);
     if (rc) {
+        progress_end();
         fprintf(stderr, "smxgb check: %s\n", err.msg);
         gate_report_free(&rep);
         return EXIT_INTERNAL;

@@ -60,6 +60,77 @@ static void on_attempt(const gate_attempt *a, void *ctx)
     fflush(stdout);
 }
 
+/* The timings asked for into po; 0 with a message on stderr when one is not usable. */
+static int timings(gate_probe_opts *po)
+{
+    if (o.startup_timeout) {
+        if (o.startup_timeout <= 0) {
+            fprintf(stderr, "smxgb probe: --startup-timeout must be positive\n");
+            return 0;
+        }
+        if (o.startup_timeout < GATE_STARTUP_MIN || o.startup_timeout > GATE_STARTUP_MAX)
+            fprintf(stderr,
+                    "smxgb probe: note: SageMaker accepts a startup health-check timeout of "
+                    "60-3600 s; probing with %g s\n",
+                    o.startup_timeout);
+        po->startup_timeout = o.startup_timeout;
+    }
+    if (o.interval) {
+        if (o.interval <= 0) {
+            fprintf(stderr, "smxgb probe: --interval must be positive\n");
+            return 0;
+        }
+        po->interval = o.interval;
+    }
+    return 1;
+}
+
+/* --sample read into *sample and set on po, its content type given or named by its extension
+ * (*inferred); 0 with a message on stderr when it cannot be. */
+static int sample_opts(gate_probe_opts *po, smx_buf *sample, int *inferred)
+{
+    *inferred = 0;
+    if (o.content_type && !o.sample) {
+        fprintf(stderr, "smxgb probe: --content-type needs --sample\n");
+        return 0;
+    }
+    if (!o.sample)
+        return 1;
+    if (!o.content_type) {
+        *inferred = 1;
+        if (!(o.content_type = gate_sample_content_type(o.sample))) {
+            fprintf(stderr,
+                    "smxgb probe: cannot tell the content type of '%s' from its name: give "
+                    "--content-type (text/csv, text/libsvm, application/x-recordio-protobuf)\n",
+                    o.sample);
+            return 0;
+        }
+    }
+    smx_err err = {0};
+    if (smx_buf_read_file(sample, o.sample, (size_t)64 << 20, &err)) {
+        fprintf(stderr, "smxgb probe: %s\n", err.msg);
+        return 0;
+    }
+    po->sample = sample->data ? sample->data : "";
+    po->sample_len = sample->len;
+    po->content_type = o.content_type;
+    po->accept = o.accept;
+    return 1;
+}
+
+/* The verdict, then the whole text of the answer that failed, a line per line. */
+static void print_verdict(const gate_probe_result *r)
+{
+    printf("%s\n", r->verdict);
+    if (!r->error_body)
+        return;
+    printf("the server answered:\n");
+    const char *l = r->error_body;
+    for (const char *nl; (nl = strchr(l, '\n')); l = nl + 1)
+        printf("  %.*s\n", (int)(nl - l), l);
+    printf("  %s\n", l);
+}
+
 static int cmd_probe(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &probe_doc);
@@ -74,50 +145,11 @@ static int cmd_probe(int argc, char **argv)
     gate_probe_opts po;
     gate_probe_opts_default(&po);
     po.url = argv[1];
-    if (o.startup_timeout) {
-        if (o.startup_timeout <= 0) {
-            fprintf(stderr, "smxgb probe: --startup-timeout must be positive\n");
-            return EXIT_USAGE;
-        }
-        if (o.startup_timeout < GATE_STARTUP_MIN || o.startup_timeout > GATE_STARTUP_MAX)
-            fprintf(stderr,
-                    "smxgb probe: note: SageMaker accepts a startup health-check timeout of "
-                    "60-3600 s; probing with %g s\n",
-                    o.startup_timeout);
-        po.startup_timeout = o.startup_timeout;
-    }
-    if (o.interval) {
-        if (o.interval <= 0) {
-            fprintf(stderr, "smxgb probe: --interval must be positive\n");
-            return EXIT_USAGE;
-        }
-        po.interval = o.interval;
-    }
-    if (o.content_type && !o.sample) {
-        fprintf(stderr, "smxgb probe: --content-type needs --sample\n");
-        return EXIT_USAGE;
-    }
-    const char *inferred = o.sample && !o.content_type ? gate_sample_content_type(o.sample) : NULL;
-    if (o.sample && !o.content_type && !inferred) {
-        fprintf(stderr,
-                "smxgb probe: cannot tell the content type of '%s' from its name: give "
-                "--content-type (text/csv, text/libsvm, application/x-recordio-protobuf)\n",
-                o.sample);
-        return EXIT_USAGE;
-    }
-    if (inferred)
-        o.content_type = inferred;
     smx_buf sample = SMX_BUF_INIT;
-    smx_err err = {0};
-    if (o.sample) {
-        if (smx_buf_read_file(&sample, o.sample, (size_t)64 << 20, &err)) {
-            fprintf(stderr, "smxgb probe: %s\n", err.msg);
-            return EXIT_USAGE;
-        }
-        po.sample = sample.data ? sample.data : "";
-        po.sample_len = sample.len;
-        po.content_type = o.content_type;
-        po.accept = o.accept;
+    int inferred;
+    if (!timings(&po) || !sample_opts(&po, &sample, &inferred)) {
+        smx_buf_free(&sample);
+        return EXIT_USAGE;
     }
     if (!o.json) {
         printf("probe %s (startup window %.0f s, /ping every %g s with a %.0f s timeout)\n", po.url,
@@ -128,6 +160,7 @@ static int cmd_probe(int argc, char **argv)
         po.on_attempt = on_attempt;
     }
     gate_probe_result r;
+    smx_err err = {0};
     int rc = gate_probe(&po, &r, &err);
     smx_buf_free(&sample);
     if (rc) {
@@ -140,14 +173,7 @@ static int cmd_probe(int argc, char **argv)
         print_json(stdout, j);
         json_decref(j);
     } else {
-        printf("%s\n", r.verdict);
-        if (r.error_body) {
-            printf("the server answered:\n");
-            const char *l = r.error_body;
-            for (const char *nl; (nl = strchr(l, '\n')); l = nl + 1)
-                printf("  %.*s\n", (int)(nl - l), l);
-            printf("  %s\n", l);
-        }
+        print_verdict(&r);
     }
     int code = r.healthy ? EXIT_OK : EXIT_FINDINGS;
     gate_probe_result_free(&r);

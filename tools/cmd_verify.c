@@ -177,6 +177,30 @@ static int bare_model(const compat_report *r, const char *local, const char *sho
     return EXIT_FINDINGS;
 }
 
+/* Verify src (a path, or s3://bucket/key or an https:// URL downloaded to a temporary file);
+ * *bare is bare_model's exit code, or -1. */
+static int verify_source(const char *src, compat_verify_opts *vo, compat_report **r, int *bare,
+                         smx_err *err)
+{
+    char *local = NULL;
+    int tmp = 0;
+    int rc = source_fetch(src, o.s3_endpoint, &local, &tmp, err);
+    if (!rc) {
+        vo->display = src;
+        rc = compat_verify(local, vo, r, err);
+        if (!rc && tmp) {
+            free((*r)->scan->path);
+            (*r)->scan->path = strdup(src);
+        }
+        if (!rc)
+            *bare = bare_model(*r, local, src);
+        if (tmp)
+            smx_scratch_remove(local);
+    }
+    free(local);
+    return rc;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &verify_doc);
@@ -220,24 +244,8 @@ static int cmd_verify(int argc, char **argv)
 
     compat_report *r;
     smx_err err = {0};
-    /* ARTIFACT may also be s3://bucket/key or an https:// URL: downloaded to a temp file */
-    char *local = NULL;
-    int tmp = 0;
-    int rc = source_fetch(argv[1], o.s3_endpoint, &local, &tmp, &err);
     int bare = -1;
-    if (!rc) {
-        vo.display = argv[1];
-        rc = compat_verify(local, &vo, &r, &err);
-        if (!rc && tmp) {
-            free(r->scan->path);
-            r->scan->path = strdup(argv[1]);
-        }
-        if (!rc)
-            bare = bare_model(r, local, argv[1]);
-        if (tmp)
-            smx_scratch_remove(local);
-    }
-    free(local);
+    int rc = verify_source(argv[1], &vo, &r, &bare, &err);
     free(wheel_lib);
     if (rc) {
         fprintf(stderr, "smxgb verify: %s\n", err.msg);
