@@ -68,6 +68,16 @@ static const char *size_text(uint64_t n, char *buf, size_t len)
     return buf;
 }
 
+/* "850 ms", "12.4 s". */
+static const char *time_text(double s, char *buf, size_t len)
+{
+    if (s < 0.9995)
+        snprintf(buf, len, "%.0f ms", s * 1000);
+    else
+        snprintf(buf, len, "%.1f s", s);
+    return buf;
+}
+
 static int term_width(void)
 {
     struct winsize ws;
@@ -157,30 +167,29 @@ static void subject(const gate_stage_event *e, char *buf, size_t n)
 /* The end of a stage: its time and what came of it. */
 static void result(const gate_stage_event *e, char *buf, size_t n)
 {
-    char a[32], b[32];
+    char a[32], b[32], t[32];
+    time_text(e->seconds, t, sizeof t);
     switch (e->stage) {
     case GATE_STAGE_DOWNLOAD:
         if (!e->ok)
-            snprintf(buf, n, "failed after %.1f s", e->seconds);
+            snprintf(buf, n, "failed after %s", t);
         else if (e->bytes)
             snprintf(
-                buf, n, "%s in %.1f s (%s/s)", size_text(e->bytes, a, sizeof a), e->seconds,
+                buf, n, "%s in %s (%s/s)", size_text(e->bytes, a, sizeof a), t,
                 size_text(e->seconds > 0 ? (uint64_t)((double)e->bytes / e->seconds) : e->bytes, b,
                           sizeof b));
         else
-            snprintf(buf, n, "%.1f s%s%s", e->seconds, e->detail ? ", " : "",
-                     e->detail ? e->detail : "");
+            snprintf(buf, n, "%s%s%s", t, e->detail ? ", " : "", e->detail ? e->detail : "");
         break;
     case GATE_STAGE_LOAD_CHECK:
-        snprintf(buf, n, "%.1f s, %s%s%s", e->seconds, e->ok ? "loaded" : "not loaded",
+        snprintf(buf, n, "%s, %s%s%s", t, e->ok ? "loaded" : "not loaded",
                  e->detail ? " by XGBoost " : "", e->detail ? e->detail : "");
         break;
     case GATE_STAGE_PROBE:
-        snprintf(buf, n, "%.1f s, %s", e->seconds, e->ok ? "healthy" : "unhealthy");
+        snprintf(buf, n, "%s, %s", t, e->ok ? "healthy" : "unhealthy");
         break;
     default:
-        snprintf(buf, n, "%.1f s%s%s", e->seconds, e->detail ? ", " : "",
-                 e->detail ? e->detail : "");
+        snprintf(buf, n, "%s%s%s", t, e->detail ? ", " : "", e->detail ? e->detail : "");
     }
 }
 
