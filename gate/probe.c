@@ -482,6 +482,15 @@ static int ping_until_healthy(const gate_probe_opts *o, gate_probe_result *r, co
     }
 }
 
+/* Seconds as the user wrote them: Python's repr without a trailing ".0" ("0.5", "240"). */
+static const char *secs(double v, char out[SMX_PYREPR_MAX])
+{
+    size_t n = smx_pyrepr(v, out);
+    if (n > 2 && !strcmp(out + n - 2, ".0"))
+        out[n - 2] = '\0';
+    return out;
+}
+
 /* Why /ping never passed: the server exited, or the window closed (with the commonest
  * failure and the last one). */
 static void ping_verdict(const gate_probe_opts *o, gate_probe_result *r)
@@ -500,12 +509,15 @@ static void ping_verdict(const gate_probe_opts *o, gate_probe_result *r)
                  "unhealthy: the server exited after %.1f s, before /ping ever answered 200 "
                  "with an empty body (%zu attempt%s)",
                  last->t_start, pings, pings == 1 ? "" : "s");
-    else
+    else {
+        char window[SMX_PYREPR_MAX], every[SMX_PYREPR_MAX];
         snprintf(r->verdict, sizeof r->verdict,
-                 "unhealthy: no healthy /ping within the %.0f s startup window (%zu "
-                 "attempt%s every %g s; %s; last: %s). SageMaker would fail the endpoint "
+                 "unhealthy: no healthy /ping within the %s s startup window (%zu "
+                 "attempt%s every %s s; %s; last: %s). SageMaker would fail the endpoint "
                  "creation",
-                 o->startup_timeout, pings, pings == 1 ? "" : "s", o->interval, why(d), last_what);
+                 secs(o->startup_timeout, window), pings, pings == 1 ? "" : "s",
+                 secs(o->interval, every), why(d), last_what);
+    }
 }
 
 /* One POST /invocations with the sample (refused unsent when it is over the payload limit),

@@ -302,6 +302,11 @@ Test(probe_cli, exit_status_timeline_and_json)
                   th_server_url(bd));
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "HTTP 500") && strstr(out, "unhealthy"), "%s", out);
+    /* numbers as the user wrote them (0.5 was printed "0") */
+    cr_assert(strstr(out, "(startup window 0.5 s, /ping every 0.2 s with a 2 s timeout)"), "%s",
+              out);
+    cr_assert(strstr(out, "within the 0.5 s startup window (") && strstr(out, " every 0.2 s;"),
+              "%s", out);
     free(out);
 
     rc = th_smxgb(&out, "probe %s --startup-timeout 0.5 --interval 0.2 --json 2>/dev/null",

@@ -60,6 +60,15 @@ static void on_attempt(const gate_attempt *a, void *ctx)
     fflush(stdout);
 }
 
+/* Seconds as the user wrote them: Python's repr without a trailing ".0" ("0.5", "240"). */
+static const char *secs(double v, char out[SMX_PYREPR_MAX])
+{
+    size_t n = smx_pyrepr(v, out);
+    if (n > 2 && !strcmp(out + n - 2, ".0"))
+        out[n - 2] = '\0';
+    return out;
+}
+
 /* The timings asked for into po; 0 with a message on stderr when one is not usable. */
 static int timings(gate_probe_opts *po)
 {
@@ -68,11 +77,12 @@ static int timings(gate_probe_opts *po)
             fprintf(stderr, "smxgb probe: --startup-timeout must be positive\n");
             return 0;
         }
+        char t[SMX_PYREPR_MAX];
         if (o.startup_timeout < GATE_STARTUP_MIN || o.startup_timeout > GATE_STARTUP_MAX)
             fprintf(stderr,
                     "smxgb probe: note: SageMaker accepts a startup health-check timeout of "
-                    "60-3600 s; probing with %g s\n",
-                    o.startup_timeout);
+                    "60-3600 s; probing with %s s\n",
+                    secs(o.startup_timeout, t));
         po->startup_timeout = o.startup_timeout;
     }
     if (o.interval) {
@@ -152,8 +162,10 @@ static int cmd_probe(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!o.json) {
-        printf("probe %s (startup window %.0f s, /ping every %g s with a %.0f s timeout)\n", po.url,
-               po.startup_timeout, po.interval, po.ping_timeout);
+        char window[SMX_PYREPR_MAX], every[SMX_PYREPR_MAX], timeout[SMX_PYREPR_MAX];
+        printf("probe %s (startup window %s s, /ping every %s s with a %s s timeout)\n", po.url,
+               secs(po.startup_timeout, window), secs(po.interval, every),
+               secs(po.ping_timeout, timeout));
         if (o.sample)
             printf("sample %s, %zu bytes, sent as %s%s\n", o.sample, sample.len, o.content_type,
                    inferred ? " (from its extension)" : "");
