@@ -185,6 +185,7 @@ static int cmd_plan(int argc, char **argv)
         return EXIT_INTERNAL;
     }
     free(root);
+    progress_end();
     if (!gate_cli.json)
         printf("smxgb plan %s: terraform %s, %zu SageMaker model%s, %zu container%s, %zu endpoint "
                "variant%s\n\n",
