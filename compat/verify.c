@@ -152,8 +152,14 @@ static void load_check(ident_ctx *c, compat_model *cm, const artifact_entry *e)
     const void *data = compat_model_stream_data(c->stream, &len);
     compat_load_limits lim = {0};
     smx_err lerr = {0};
-    if (compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
-                             &lerr) != SMX_OK) {
+    if (c->o->on_load_check)
+        c->o->on_load_check(e->path, 0, 0, "", c->o->ctx);
+    int rc = compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
+                                  &lerr);
+    if (c->o->on_load_check)
+        c->o->on_load_check(e->path, 1, rc == SMX_OK && cm->load.loaded, cm->load.version,
+                            c->o->ctx);
+    if (rc != SMX_OK) {
         cm->load.ran = 0;
         snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
     } else if (!cm->load.loaded && !cm->load.version[0] &&

@@ -75,6 +75,11 @@ static const char *env_nonempty(const char *k)
     return v && *v ? v : NULL;
 }
 
+int gate_s3_credentials(void)
+{
+    return env_nonempty("AWS_ACCESS_KEY_ID") && env_nonempty("AWS_SECRET_ACCESS_KEY");
+}
+
 static const char *region_of(const gate_fetch_opts *o)
 {
     if (o && o->region && *o->region)
@@ -413,7 +418,7 @@ static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fe
     char sigv4[128], line[4200];
     const char *ak = env_nonempty("AWS_ACCESS_KEY_ID"), *sk = env_nonempty("AWS_SECRET_ACCESS_KEY");
     const char *tok = env_nonempty("AWS_SESSION_TOKEN");
-    *signed_req = is_s3 && ak && sk;
+    *signed_req = is_s3 && gate_s3_credentials();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);

@@ -99,6 +99,11 @@ typedef struct gate_probe_opts {
 /* SageMaker's timings; url and sample left NULL. */
 void gate_probe_opts_default(gate_probe_opts *o);
 
+/* The Content-Type a sample file's extension names, in any case: .csv text/csv; .libsvm, .svm
+ * text/libsvm; .pbr, .rec, .recordio, .protobuf application/x-recordio-protobuf; .parquet
+ * application/x-parquet. NULL for any other name. */
+const char *gate_sample_content_type(const char *path);
+
 typedef struct gate_probe_result {
     gate_attempt *attempts;
     size_t n_attempts;
@@ -110,8 +115,12 @@ typedef struct gate_probe_result {
     long invoke_status;
     char *invoke_body; /* the first bytes of the response (NUL-terminated, <= 4 KiB) */
     char *invoke_content_type;
+    /* the whole body (its first 4 KiB; control characters but newlines and tabs as '?') of the
+     * answer that failed the probe: the /invocations error, or the last failed /ping answer that
+     * had a body; NULL if none */
+    char *error_body;
     double elapsed;
-    char verdict[1024]; /* one sentence: why healthy or not */
+    char verdict[1024]; /* one sentence: why healthy or not (the body is in error_body) */
 } gate_probe_result;
 
 /*
@@ -131,6 +140,9 @@ void gate_probe_result_free(gate_probe_result *r);
 
 /* 1 for "s3://..." and "https://" / "http://" sources, 0 for local paths. */
 int gate_source_is_remote(const char *src);
+/* 1 when the environment has the credentials s3:// downloads are signed with
+ * (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); without them requests go unsigned. */
+int gate_s3_credentials(void);
 
 typedef struct gate_fetch_opts {
     const char *s3_endpoint; /* NULL: $AWS_ENDPOINT_URL_S3, else AWS (virtual-hosted style) */
@@ -502,6 +514,36 @@ typedef struct gate_server_spec {
 typedef int (*gate_server_launch_fn)(void *ctx, const gate_server_spec *s, pid_t *pid,
                                      smx_err *err);
 
+/* The stages of a check, for live progress (gate_check_opts.on_stage). */
+typedef enum gate_stage {
+    GATE_STAGE_DOWNLOAD,   /* an s3:// or https:// source (or an S3 prefix) is downloaded */
+    GATE_STAGE_VERIFY,     /* the artifact is verified (compat_verify) */
+    GATE_STAGE_LOAD_CHECK, /* within verify: XGBoost loads one model file in a helper process */
+    GATE_STAGE_SERVE,      /* a server runs for one case: from its launch until it is stopped */
+    GATE_STAGE_PROBE       /* within serve: /ping until healthy, then /invocations */
+} gate_stage;
+
+/* "download", "verify", "load check", "serve", "probe". */
+const char *gate_stage_name(gate_stage s);
+
+typedef struct gate_stage_event {
+    gate_stage stage;
+    int done; /* 0: the stage starts; 1: it ended */
+    /* download, verify: the source; load check: the model file in the archive; serve, probe:
+     * the case's name */
+    const char *what;
+    const char *container; /* serve, probe: the container version, NULL for serve's default */
+    const char *url;       /* serve, probe: where the server listens */
+    int unsigned_s3;       /* download: an s3:// source fetched without credentials */
+    /* when done */
+    double seconds; /* how long it took */
+    int ok;         /* downloaded, verified without errors, loaded, healthy, stopped as asked */
+    uint64_t bytes; /* download: bytes received */
+    /* a short result: "11 containers, 3 with errors", "XGBoost 1.7.4", the probe's verdict, "exited
+     * with status 3", a download's error; or NULL */
+    const char *detail;
+} gate_stage_event;
+
 typedef struct gate_check_opts {
     /* the endpoint's environment, for verify and the server; SAGEMAKER_PROGRAM means script
      * mode (the user's code decides what loads: load findings are information, nothing is
@@ -522,13 +564,19 @@ typedef struct gate_check_opts {
     json_t *(*verify_json)(const compat_report *rep);
     /* downloads of s3:// and https:// sources; NULL: gate_fetch_opts_default */
     const gate_fetch_opts *fetch;
-    /* optional, with ctx: a download starts (done 0) and ends (done 1); a server is up and is
-     * about to be probed; each probe attempt */
-    void (*on_fetch)(const char *source, int done, void *ctx);
-    void (*on_serve)(const gate_case *c, const char *container, const char *url, void *ctx);
+    /* optional, with ctx: each stage as it starts and ends; each probe attempt */
+    void (*on_stage)(const gate_stage_event *e, void *ctx);
     void (*on_attempt)(const gate_attempt *a, void *ctx);
     void *ctx;
 } gate_check_opts;
+
+/*
+ * A source as a local file: gate_fetch with o's download options, a remote one reported to
+ * o->on_stage as the download stage. *tmp is 1 when the caller must remove *local
+ * (smx_scratch_remove).
+ */
+int gate_check_fetch(const char *src, const gate_check_opts *o, char **local, int *tmp,
+                     smx_err *err);
 
 /*
  * Check one artifact source (a path, s3://bucket/key or https:// URL) against containers (n 0:
