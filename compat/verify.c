@@ -509,6 +509,16 @@ static int check_layouts(compat_report *r, const compat_verify_opts *o)
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err)
 {
     *out = NULL;
+    /* a load check the user asked for must run: a library they named that cannot be loaded
+     * here fails the run (it never becomes "not load-checked") */
+    if (o->xgboost_lib && *o->xgboost_lib && !o->no_load_check &&
+        compat_lib_check(o->xgboost_lib, err) != SMX_OK) {
+        char why[SMX_ERRMAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return smx_fail_at(err, SMX_EIO, o->xgboost_lib,
+                           "name a libxgboost.so built for this machine, or drop --xgboost-lib",
+                           "the XGBoost library for the load checks cannot be used: %s", why);
+    }
     compat_report *r = calloc(1, sizeof *r);
     if (!r)
         return smx_fail(err, SMX_ENOMEM, "out of memory");

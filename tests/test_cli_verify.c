@@ -63,3 +63,28 @@ Test(verify_cli, a_file_that_is_no_model_is_reported_as_before)
               out);
     free(out);
 }
+
+/* A load check the user asked for must run: a library that cannot be loaded fails the run
+ * (exit 2, saying why) instead of passing as "not load-checked". */
+Test(verify_cli, an_unusable_xgboost_lib_fails_the_run)
+{
+    size_t n;
+    char *m = th_model(&n);
+    th_write(th_path(dir, "xgboost-model"), m, n);
+    free(m);
+    char *out = NULL;
+    cr_assert_eq(th_smxgb(&out, "package %s -o %s >/dev/null", th_path(dir, "xgboost-model"),
+                          th_path(dir, "m.tar.gz")),
+                 0);
+    free(out);
+    th_write(th_path(dir, "empty.so"), "", 0);
+    const char *libs[] = {"/nonexistent/libxgboost.so", th_path(dir, "empty.so")};
+    const char *why[] = {"No such file", "empty"};
+    for (int i = 0; i < 2; i++) {
+        int rc = th_smxgb(&out, "verify %s -c 1.7-1 --xgboost-lib %s 2>&1",
+                          th_path(dir, "m.tar.gz"), libs[i]);
+        cr_assert_eq(rc, 2, "%s", out);
+        cr_assert(strstr(out, "cannot be used") && strstr(out, why[i]), "%s", out);
+        free(out);
+    }
+}
