@@ -311,7 +311,7 @@ static int judge_result(compat_report *r, compat_result *res, const char *artifa
     compat_judgement all = {0};
     size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0), judged;
     int rc = judge_layout(&all, res, nl, &judged);
-    compat_judge_opts jo = {artifact, runtime};
+    compat_judge_opts jo = {.artifact = artifact, .runtime = runtime};
     for (size_t k = 0; k < judged && !rc; k++)
         rc = judge_file(&all, res, compat_report_model(r, res->loads[k]),
                         r->scan->entries[res->loads[k]].path, &jo, err);
