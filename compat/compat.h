@@ -37,6 +37,23 @@ typedef struct compat_finding {
     uint64_t containers; /* bit i = i-th container of the report; 0 = about the archive itself */
 } compat_finding;
 
+/* What a container's verdict rests on, weakest over the files it loads. */
+typedef enum compat_evidence_kind {
+    COMPAT_EVIDENCE_RULES = 0,    /* identified from the bytes: the load rules decide */
+    COMPAT_EVIDENCE_LOAD_STANDIN, /* also loaded for real, but by another XGBoost version than
+                                     the container's: reported, the rules decide */
+    COMPAT_EVIDENCE_LOAD_EXACT    /* loaded for real by the container's own XGBoost version: a
+                                     failed or mispredicting load decides */
+} compat_evidence_kind;
+const char *compat_evidence_name(int kind); /* "rules", "load-standin", "load-exact" */
+
+typedef struct compat_evidence {
+    int kind;              /* compat_evidence_kind */
+    char xgboost[32];      /* the XGBoost that loaded the files ("" for rules) */
+    int partial;           /* a file was identified from its first and last bytes only */
+    char note[SMX_ERRMAX]; /* why no load of this version counts, or "" */
+} compat_evidence;
+
 typedef struct compat_result {
     const compat_container *c;
     artifact_layout_rules rules; /* as applied (ensemble after the environment) */
@@ -47,7 +64,8 @@ typedef struct compat_result {
     int verdict; /* compat_verdict */
     struct compat_reason *reasons;
     size_t n_reasons;
-    char *hint; /* NULL when ok */
+    char *hint; /* NULL when ok; for an unknown verdict, what would settle it */
+    compat_evidence evidence;
 } compat_result;
 
 typedef struct compat_report {
@@ -57,6 +75,8 @@ typedef struct compat_report {
     compat_result *results;
     size_t n_results;
     size_t n_errors, n_warnings;
+    size_t n_unknown;     /* containers whose verdict is unknown (not counted as errors) */
+    int allow_unknown;    /* the user accepts unknown verdicts (--allow-unknown): shown as such */
     compat_model *models; /* the top-level files, identified (and load-checked) */
     size_t n_models;
     char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
@@ -74,7 +94,11 @@ typedef struct compat_verify_opts {
     uint64_t load_max_bytes; /* models larger than this are identified from their first and
                                 last bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
     const char *display;     /* the artifact as the user named it (hints); NULL = path */
+    int allow_unknown;       /* recorded in the report: unknown verdicts do not fail it */
 } compat_verify_opts;
+
+/* 1 when the report passes: no errors, and no unknown verdict unless they are allowed. */
+int compat_report_ok(const compat_report *r);
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
 const char *compat_env_get(const char *const *env, size_t n, const char *key);

@@ -206,6 +206,11 @@ static void ident_end(void *vc, const artifact_entry *e)
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
 }
 
+int compat_report_ok(const compat_report *r)
+{
+    return r->n_errors == 0 && (r->n_unknown == 0 || r->allow_unknown);
+}
+
 const compat_model *compat_report_model(const compat_report *r, size_t entry)
 {
     for (size_t i = 0; i < r->n_models; i++)
@@ -223,19 +228,43 @@ static int same_version(compat_version a, const char *b)
            (a.patch < 0 ? 0 : a.patch) == (v.patch < 0 ? 0 : v.patch);
 }
 
-/* A real load by this container's own XGBoost version counts like a rule: a failure or a
- * difference makes the verdict worse; a clean load does not clear a rule (the generated rows
- * may not exercise what the rule is about). */
+const char *compat_evidence_name(int kind)
+{
+    return kind == COMPAT_EVIDENCE_LOAD_EXACT     ? "load-exact"
+           : kind == COMPAT_EVIDENCE_LOAD_STANDIN ? "load-standin"
+                                                  : "rules";
+}
+
+/* The real load of cm that counts for container c: one by c's own XGBoost version, or NULL
+ * (a load by another version is a stand-in: reported, but the rules decide). */
+static const compat_loadcheck *exact_load(const compat_model *cm, const compat_container *c)
+{
+    const compat_loadcheck *l = &cm->load;
+    return l->ran && l->version[0] && same_version(c->xgboost, l->version) ? l : NULL;
+}
+
+/*
+ * A real load by this container's own XGBoost version counts like a rule: a load that failed in
+ * any way (it raised, crashed, hit the memory limit or the deadline, or predicting failed after
+ * it loaded) is a failure, predictions that differ from the reference predictor are wrong
+ * predictions. A clean load does not clear a rule (the generated rows may not exercise what the
+ * rule is about).
+ */
 static int load_reason(compat_judgement *all, const compat_result *res, const compat_model *cm,
                        const char *path)
 {
-    const compat_loadcheck *l = &cm->load;
-    if (!l->ran || !l->version[0] || !same_version(res->c->xgboost, l->version))
+    const compat_loadcheck *l = exact_load(cm, res->c);
+    if (!l)
         return SMX_OK;
-    char msg[SMX_ERRMAX + 128];
+    char msg[SMX_ERRMAX + 320];
     int v = COMPAT_VERDICT_OK;
     if (!l->loaded) {
         snprintf(msg, sizeof msg, "loaded with XGBoost %s: failed: %s", l->version, l->error);
+        v = COMPAT_VERDICT_FAILS;
+    } else if (!l->predicted) {
+        snprintf(msg, sizeof msg,
+                 "loaded with XGBoost %s, but predicting failed (every /invocations would): %s",
+                 l->version, l->note[0] ? l->note : "no predictions came back");
         v = COMPAT_VERDICT_FAILS;
     } else if (l->compared) {
         int bad = !(l->max_diff <= 1e-5);
@@ -252,6 +281,40 @@ static int load_reason(compat_judgement *all, const compat_result *res, const co
     return compat_judgement_add(all, "LOAD-CHECK", v, path, msg, "a real load in a child process");
 }
 
+/* What the verdict for one file rests on; the container's evidence is the weakest. */
+static void file_evidence(compat_evidence *ev, const compat_result *res, const compat_model *cm,
+                          int no_load_check, int first)
+{
+    compat_evidence e = {0};
+    const compat_loadcheck *l = cm ? &cm->load : NULL;
+    if (cm && exact_load(cm, res->c)) {
+        e.kind = COMPAT_EVIDENCE_LOAD_EXACT;
+        snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
+    } else if (l && l->ran && l->version[0]) {
+        e.kind = COMPAT_EVIDENCE_LOAD_STANDIN;
+        snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
+        snprintf(e.note, sizeof e.note,
+                 "XGBoost %s is not this container's %s: its load is reported, the rules decide",
+                 l->version, res->c->xgboost_str);
+    } else {
+        e.kind = COMPAT_EVIDENCE_RULES;
+        snprintf(e.note, sizeof e.note, "%s",
+                 !cm                           ? "not identified"
+                 : l->note[0]                  ? l->note
+                 : no_load_check               ? "not load-checked (--no-load-check)"
+                 : !is_xgboost_model(cm->info) ? "not an XGBoost model file: nothing to load"
+                                               : "not load-checked");
+    }
+    e.partial = cm && cm->partial;
+    if (first || e.kind < ev->kind) {
+        int partial = ev->partial || e.partial;
+        *ev = e;
+        ev->partial = partial;
+    } else {
+        ev->partial |= e.partial;
+    }
+}
+
 /* The reasons about one file the container loads (cm NULL: not identified). */
 static int judge_file(compat_judgement *all, const compat_result *res, const compat_model *cm,
                       const char *path, const compat_judge_opts *jo, smx_err *err)
@@ -264,7 +327,16 @@ static int judge_file(compat_judgement *all, const compat_result *res, const com
     }
     compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
     compat_judgement j;
-    int rc = compat_judge(cm->info, path, &rd, jo, &j, err);
+    /* a real load that failed or mispredicted: its version does not load it correctly */
+    const compat_loadcheck *l = &cm->load;
+    compat_version bad;
+    compat_judge_opts o = *jo;
+    if (l->ran && l->version[0] && compat_version_parse(l->version, &bad) == 0 &&
+        (!l->loaded || !l->predicted || (l->compared && !(l->max_diff <= 1e-5)))) {
+        o.not_ok = &bad;
+        o.n_not_ok = 1;
+    }
+    int rc = compat_judge(cm->info, path, &rd, &o, &j, err);
     if (rc)
         return rc;
     for (size_t i = 0; i < j.n_reasons && !rc; i++)
@@ -305,16 +377,21 @@ static int judge_layout(compat_judgement *all, const compat_result *res, size_t 
     return rc;
 }
 
-static int judge_result(compat_report *r, compat_result *res, const char *artifact,
-                        compat_version runtime, smx_err *err)
+static int judge_result(compat_report *r, compat_result *res, const compat_verify_opts *vo,
+                        const char *artifact, compat_version runtime, smx_err *err)
 {
     compat_judgement all = {0};
     size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0), judged;
     int rc = judge_layout(&all, res, nl, &judged);
     compat_judge_opts jo = {.artifact = artifact, .runtime = runtime};
-    for (size_t k = 0; k < judged && !rc; k++)
-        rc = judge_file(&all, res, compat_report_model(r, res->loads[k]),
-                        r->scan->entries[res->loads[k]].path, &jo, err);
+    res->evidence = (compat_evidence){0};
+    snprintf(res->evidence.note, sizeof res->evidence.note, "%s",
+             judged ? "" : "the layout decides: no file is judged");
+    for (size_t k = 0; k < judged && !rc; k++) {
+        const compat_model *cm = compat_report_model(r, res->loads[k]);
+        rc = judge_file(&all, res, cm, r->scan->entries[res->loads[k]].path, &jo, err);
+        file_evidence(&res->evidence, res, cm, vo->no_load_check, k == 0);
+    }
     if (rc == SMX_ENOMEM)
         smx_fail(err, rc, "out of memory");
     if (!rc && all.verdict != COMPAT_VERDICT_OK && !all.hint) {
@@ -515,12 +592,17 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
     if (!rc)
         ensembles(r);
     for (size_t i = 0; !rc && i < r->n_results; i++) {
-        rc = judge_result(r, &r->results[i], o->display ? o->display : path, runtime, err);
+        rc = judge_result(r, &r->results[i], o, o->display ? o->display : path, runtime, err);
         /* a container that would fail or predict wrongly is an error of the report (its
-         * layout errors are already counted) */
-        if (!rc && r->results[i].verdict != COMPAT_VERDICT_OK && !r->results[i].layout_errors)
+         * layout errors are already counted); an unknown verdict is counted apart */
+        if (rc || r->results[i].verdict == COMPAT_VERDICT_OK || r->results[i].layout_errors)
+            continue;
+        if (r->results[i].verdict == COMPAT_VERDICT_UNKNOWN)
+            r->n_unknown++;
+        else
             r->n_errors++;
     }
+    r->allow_unknown = o->allow_unknown;
     if (rc) {
         compat_report_free(r);
         return rc;

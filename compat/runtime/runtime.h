@@ -144,6 +144,9 @@ typedef struct compat_loadcheck {
     char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
     uint64_t rows, cols;    /* prediction shape from the runtime */
     uint64_t num_features;  /* the loaded booster's number of features (0: unknown) */
+    int predicted;          /* the predictions arrived whole; loaded but not predicted is a
+                               failure (predict raised, the child died or timed out while
+                               sending them: see note) */
     int compared;           /* predictions compared with the reference predictor */
     double max_diff;        /* largest |runtime - reference| */
     char note[256];         /* why no comparison, or other remarks */
