@@ -377,28 +377,145 @@ static int judge_layout(compat_judgement *all, const compat_result *res, size_t 
     return rc;
 }
 
+/* How many values per row a model predicts: what the container's np.mean combines. */
+static int64_t output_width(const compat_model_info *m)
+{
+    if (!strcmp(m->objective, "multi:softmax"))
+        return 1;
+    if (m->num_class > 1)
+        return m->num_class;
+    if (m->num_target > 1)
+        return m->num_target;
+    return m->size_leaf_vector > 1 ? m->size_leaf_vector : 1;
+}
+
+/* An ensemble whose models predict different shapes: the container averages their predictions
+ * with np.mean, which raises on arrays of different shapes, so every /invocations answers 400. */
+static int judge_ensemble_shape(compat_judgement *all, const compat_report *r,
+                                const compat_result *res, size_t judged)
+{
+    if (!res->rules.ensemble || judged < 2)
+        return SMX_OK;
+    smx_buf b = SMX_BUF_INIT;
+    int64_t first = -1;
+    int differ = 0;
+    for (size_t k = 0; k < judged; k++) {
+        const compat_model *cm = compat_report_model(r, res->loads[k]);
+        if (!cm || !is_xgboost_model(cm->info))
+            continue;
+        int64_t w = output_width(cm->info);
+        differ |= first >= 0 && w != first;
+        if (first < 0)
+            first = w;
+        smx_buf_printf(&b, "%s%s: %lld value%s per row (%s)", b.len ? ", " : "",
+                       r->scan->entries[res->loads[k]].path, (long long)w, w == 1 ? "" : "s",
+                       cm->info->objective[0] ? cm->info->objective : "?");
+    }
+    int rc = SMX_OK;
+    if (differ)
+        rc = compat_judgement_add(
+            all, "ENSEMBLE-SHAPE", COMPAT_VERDICT_FAILS, NULL, b.data ? b.data : "",
+            "XC@1.7-1:src/sagemaker_xgboost_container/algorithm_mode/serve_utils.py:224-235 "
+            "(np.mean(ensemble, axis=0) over the models' predictions), "
+            "XC@1.7-1:src/sagemaker_xgboost_container/algorithm_mode/serve.py:226-229 (an "
+            "exception in predict answers 400); container.md §2");
+    if (differ && !rc) {
+        /* say what happens after the list of shapes */
+        compat_reason *x = &all->reasons[all->n_reasons - 1];
+        smx_buf m = SMX_BUF_INIT;
+        smx_buf_printf(&m,
+                       "the ensemble's models predict different shapes (%s): the container "
+                       "averages them with np.mean, which raises, so every /invocations answers "
+                       "400 'Unable to evaluate payload provided'",
+                       x->message);
+        if (m.data) {
+            free(x->message);
+            x->message = m.data;
+        }
+    }
+    smx_buf_free(&b);
+    return rc;
+}
+
+/* Ensemble off and several files: the container loads whichever os.listdir returns first,
+ * an order the archive does not set, so any of them may be the one. verdicts[k] is file k's. */
+static int judge_order(compat_judgement *all, const compat_report *r, const compat_result *res,
+                       const int *verdicts, size_t judged)
+{
+    if (res->rules.ensemble || judged < 2)
+        return SMX_OK;
+    smx_buf names = SMX_BUF_INIT, bad = SMX_BUF_INIT;
+    int worst = COMPAT_VERDICT_OK;
+    for (size_t k = 0; k < judged; k++) {
+        const char *path = r->scan->entries[res->loads[k]].path;
+        smx_buf_printf(&names, "%s%s", k ? ", " : "", path);
+        if (verdicts[k] != COMPAT_VERDICT_OK)
+            smx_buf_printf(&bad, "%s%s (%s)", bad.len ? ", " : "", path,
+                           compat_verdict_name(verdicts[k]));
+        if (verdicts[k] > worst)
+            worst = verdicts[k];
+    }
+    smx_buf m = SMX_BUF_INIT;
+    smx_buf_printf(
+        &m,
+        "SAGEMAKER_INFERENCE_ENSEMBLE is off: the container loads one of %zu files (%s), "
+        "whichever os.listdir returns first, an order the archive does not set%s%s",
+        judged, names.data ? names.data : "",
+        bad.len ? "; the one it loads may be " : "; each of them loads correctly",
+        bad.data ? bad.data : "");
+    int rc = m.data ? compat_judgement_add(all, "LAYOUT-ORDER", worst, NULL, m.data,
+                                           "XC@1.7-1:src/sagemaker_xgboost_container/"
+                                           "algorithm_mode/serve_utils.py:156,170 "
+                                           "(os.listdir, then paths[0:1]); container.md §2")
+                    : SMX_ENOMEM;
+    smx_buf_free(&names);
+    smx_buf_free(&bad);
+    smx_buf_free(&m);
+    return rc;
+}
+
 static int judge_result(compat_report *r, compat_result *res, const compat_verify_opts *vo,
                         const char *artifact, compat_version runtime, smx_err *err)
 {
     compat_judgement all = {0};
-    size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0), judged;
+    /* the files it may load: all of them with ensemble on; with it off one, but any of them
+     * may be the one os.listdir gives first */
+    size_t nl = res->n_loads, judged;
     int rc = judge_layout(&all, res, nl, &judged);
     compat_judge_opts jo = {.artifact = artifact, .runtime = runtime};
     res->evidence = (compat_evidence){0};
     snprintf(res->evidence.note, sizeof res->evidence.note, "%s",
              judged ? "" : "the layout decides: no file is judged");
+    int verdicts[MAX_MODELS];
     for (size_t k = 0; k < judged && !rc; k++) {
         const compat_model *cm = compat_report_model(r, res->loads[k]);
+        size_t before = all.n_reasons;
         rc = judge_file(&all, res, cm, r->scan->entries[res->loads[k]].path, &jo, err);
+        verdicts[k] = COMPAT_VERDICT_OK;
+        for (size_t i = before; i < all.n_reasons; i++)
+            if (all.reasons[i].verdict > verdicts[k])
+                verdicts[k] = all.reasons[i].verdict;
         file_evidence(&res->evidence, res, cm, vo->no_load_check, k == 0);
     }
+    int file_verdict = all.verdict;
+    if (!rc)
+        rc = judge_ensemble_shape(&all, r, res, judged);
+    if (!rc)
+        rc = judge_order(&all, r, res, verdicts, judged);
     if (rc == SMX_ENOMEM)
         smx_fail(err, rc, "out of memory");
-    if (!rc && all.verdict != COMPAT_VERDICT_OK && !all.hint) {
-        const char *h = res->layout_errors || !nl
-                            ? "fix the archive layout first (see the errors above)"
-                            : "load the model with this container's XGBoost "
-                              "version and re-save it with save_model";
+    const char *h = NULL;
+    if (all.verdict > file_verdict) /* the ensemble's shapes decide, not a file */
+        h = "keep models that predict the same shape, or only one model";
+    else if (all.verdict != COMPAT_VERDICT_OK && !res->rules.ensemble && judged > 1)
+        h = "keep only the model file at the top level: with SAGEMAKER_INFERENCE_ENSEMBLE off, "
+            "the container loads whichever file os.listdir returns first";
+    else if (all.verdict != COMPAT_VERDICT_OK && !all.hint)
+        h = res->layout_errors || !nl ? "fix the archive layout first (see the errors above)"
+                                      : "load the model with this container's XGBoost "
+                                        "version and re-save it with save_model";
+    if (!rc && h) {
+        free(all.hint);
         if (!(all.hint = strdup(h)))
             rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     }

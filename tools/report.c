@@ -205,9 +205,9 @@ json_t *report_to_json(const compat_report *r)
         json_object_set_new(o, "python", json_string(res->c->python));
         json_object_set_new(o, "ensemble", json_boolean(res->rules.ensemble));
         json_object_set_new(o, "layout", json_string(res->layout_errors ? "fails" : "ok"));
+        /* every file it may load: with ensemble off, any of them may be listed first */
         json_t *loads = json_array();
-        size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
-        for (size_t k = 0; k < res->n_loads && k < nl; k++)
+        for (size_t k = 0; k < res->n_loads; k++)
             json_array_append_new(loads, json_string(s->entries[res->loads[k]].path));
         json_object_set_new(o, "loads", loads);
         json_object_set_new(o, "verdict", json_string(compat_verdict_name(res->verdict)));
@@ -313,16 +313,17 @@ void report_print_text(FILE *f, const compat_report *r)
             const compat_result *res = &r->results[i];
             fprintf(f, "    %-8s xgboost %-6s layout %-5s", res->c->tag, res->c->xgboost_str,
                     res->layout_errors ? "FAILS" : "ok");
-            size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
+            size_t nl = res->n_loads;
             if (nl) {
-                fprintf(f, " loads");
+                int one_of = !res->rules.ensemble && nl > 1;
+                fprintf(f, " loads%s", one_of ? " one of" : "");
                 for (size_t k = 0; k < nl; k++)
                     if (k < 10)
                         fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
                     else if (k == 10)
                         fprintf(f, " and %zu more", nl - 10);
-                if (!res->rules.ensemble && res->n_loads > 1)
-                    fprintf(f, " (first in directory order of %zu)", res->n_loads);
+                if (one_of)
+                    fprintf(f, " (os.listdir order decides)");
             }
             fprintf(f, "\n");
             fprintf(f, "             verdict: %s%s\n",
