@@ -179,3 +179,55 @@ Test(rules_evidence, a_load_check_that_fails_after_loading_is_not_ok)
     cr_assert(!strstr(out, ": ok (predict failed"), "%s", out);
     free(out);
 }
+
+/* The stand-in library loads the model and then fails to predict: the verdict of the version it
+ * claims (1.7.4) is fails, not ok. */
+Test(rules_evidence, a_prediction_error_after_the_load_fails_that_version)
+{
+    const char *a = package_fixture("1.7.4/binary_logistic.bin", "b.tar.gz");
+    setenv("FAKE_XGB_MODE", "predict-error", 1);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "verify --json -c 1.7-1 -c 1.5-1 --xgboost-lib '%s' '%s' 2>/dev/null",
+                      SMXGB_FAKE_XGBOOST, a);
+    unsetenv("FAKE_XGB_MODE");
+    json_t *rep = th_json(out);
+    free(out);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(json_string_value(json_object_get(container_of(rep, "1.7-1"), "verdict")),
+                     "fails");
+    cr_assert_str_eq(json_string_value(json_object_get(container_of(rep, "1.5-1"), "verdict")),
+                     "ok", "the rules decide 1.5-1");
+    json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+    cr_assert(json_is_true(json_object_get(lc, "loaded")), "it loaded: %s",
+              json_string_value(json_object_get(lc, "error")));
+    cr_assert(json_is_false(json_object_get(lc, "predicted")));
+    cr_assert(strstr(json_string_value(json_object_get(lc, "note")), "predict failed"), "%s",
+              json_string_value(json_object_get(lc, "note")));
+    json_decref(rep);
+}
+
+/* A child that loaded the model and then runs out of time before its predictions are sent:
+ * the load check says it timed out (before: only 'the child stopped while sending
+ * predictions'), and it did not predict. */
+Test(rules_evidence, a_deadline_after_the_load_says_timed_out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/models/1.7.4/binary_logistic.bin", SMXGB_TESTDATA);
+    size_t n;
+    char *bytes = th_read(path, &n);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(bytes, n, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
+    setenv("FAKE_XGB_MODE", "predict-hang", 1);
+    compat_load_limits lim = {.timeout_ms = 1500};
+    compat_loadcheck lc;
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &lim, &lc, &err),
+        SMX_OK, "%s", err.msg);
+    unsetenv("FAKE_XGB_MODE");
+    cr_assert(lc.ran && lc.loaded && !lc.predicted, "ran %d loaded %d predicted %d: %s / %s",
+              lc.ran, lc.loaded, lc.predicted, lc.error, lc.note);
+    cr_assert(strstr(lc.note, "timed out"), "%s", lc.note);
+    compat_model_info_free(m);
+    free(bytes);
+}
