@@ -243,6 +243,48 @@ static void print_containers_list(FILE *f, const compat_report *r, uint64_t mask
     fprintf(f, "]");
 }
 
+/* One container: what it loads, the verdict, what it rests on, its reasons and the fix (or,
+ * for an unknown verdict, what would settle it). */
+static void print_container(FILE *f, const compat_report *r, const compat_result *res)
+{
+    const artifact_scan *s = r->scan;
+    fprintf(f, "    %-8s xgboost %-6s layout %-5s", res->c->tag, res->c->xgboost_str,
+            res->layout_errors ? "FAILS" : "ok");
+    size_t nl = res->n_loads;
+    if (nl) {
+        int one_of = !res->rules.ensemble && nl > 1;
+        fprintf(f, " loads%s", one_of ? " one of" : "");
+        for (size_t k = 0; k < nl; k++)
+            if (k < 10)
+                fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
+            else if (k == 10)
+                fprintf(f, " and %zu more", nl - 10);
+        if (one_of)
+            fprintf(f, " (os.listdir order decides)");
+    }
+    fprintf(f, "\n");
+    fprintf(f, "             verdict: %s%s\n",
+            res->verdict == COMPAT_VERDICT_OK        ? "ok"
+            : res->verdict == COMPAT_VERDICT_WRONG   ? "WRONG PREDICTIONS"
+            : res->verdict == COMPAT_VERDICT_UNKNOWN ? "UNKNOWN"
+                                                     : "FAILS",
+            res->verdict == COMPAT_VERDICT_UNKNOWN && r->allow_unknown
+                ? " (allowed by --allow-unknown)"
+                : "");
+    print_evidence(f, res);
+    for (size_t k = 0; k < res->n_reasons; k++) {
+        const compat_reason *x = &res->reasons[k];
+        if (x->verdict == COMPAT_VERDICT_OK && res->verdict != COMPAT_VERDICT_OK &&
+            strcmp(x->rule, "LOAD-CHECK"))
+            continue;
+        fprintf(f, "               - %s%s%s: %s\n", x->rule,
+                x->verdict == COMPAT_VERDICT_OK ? " (note)" : "", "", x->message);
+    }
+    if (res->hint)
+        fprintf(f, "             %s: %s\n",
+                res->verdict == COMPAT_VERDICT_UNKNOWN ? "settle" : "fix", res->hint);
+}
+
 void report_print_text(FILE *f, const compat_report *r)
 {
     const artifact_scan *s = r->scan;
@@ -309,44 +351,8 @@ void report_print_text(FILE *f, const compat_report *r)
     }
     if (r->n_results) {
         fprintf(f, "\n  containers:\n");
-        for (size_t i = 0; i < r->n_results; i++) {
-            const compat_result *res = &r->results[i];
-            fprintf(f, "    %-8s xgboost %-6s layout %-5s", res->c->tag, res->c->xgboost_str,
-                    res->layout_errors ? "FAILS" : "ok");
-            size_t nl = res->n_loads;
-            if (nl) {
-                int one_of = !res->rules.ensemble && nl > 1;
-                fprintf(f, " loads%s", one_of ? " one of" : "");
-                for (size_t k = 0; k < nl; k++)
-                    if (k < 10)
-                        fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
-                    else if (k == 10)
-                        fprintf(f, " and %zu more", nl - 10);
-                if (one_of)
-                    fprintf(f, " (os.listdir order decides)");
-            }
-            fprintf(f, "\n");
-            fprintf(f, "             verdict: %s%s\n",
-                    res->verdict == COMPAT_VERDICT_OK        ? "ok"
-                    : res->verdict == COMPAT_VERDICT_WRONG   ? "WRONG PREDICTIONS"
-                    : res->verdict == COMPAT_VERDICT_UNKNOWN ? "UNKNOWN"
-                                                             : "FAILS",
-                    res->verdict == COMPAT_VERDICT_UNKNOWN && r->allow_unknown
-                        ? " (allowed by --allow-unknown)"
-                        : "");
-            print_evidence(f, res);
-            for (size_t k = 0; k < res->n_reasons; k++) {
-                const compat_reason *x = &res->reasons[k];
-                if (x->verdict == COMPAT_VERDICT_OK && res->verdict != COMPAT_VERDICT_OK &&
-                    strcmp(x->rule, "LOAD-CHECK"))
-                    continue;
-                fprintf(f, "               - %s%s%s: %s\n", x->rule,
-                        x->verdict == COMPAT_VERDICT_OK ? " (note)" : "", "", x->message);
-            }
-            if (res->hint)
-                fprintf(f, "             %s: %s\n",
-                        res->verdict == COMPAT_VERDICT_UNKNOWN ? "settle" : "fix", res->hint);
-        }
+        for (size_t i = 0; i < r->n_results; i++)
+            print_container(f, r, &r->results[i]);
     }
     fprintf(f, "\n%s: %zu error%s, ",
             r->n_errors                         ? "FAIL"
