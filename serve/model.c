@@ -141,6 +141,20 @@ static int pinned_cannot_load(const compat_container *c, const char *path, const
     return fails;
 }
 
+/* XGBoost's part of a load error is the runtime's: when the container pins another version,
+ * whose wording may differ, say so ("" otherwise). */
+static void runtime_note(const serve_model *m, char *note, size_t n)
+{
+    char rv[32];
+    note[0] = '\0';
+    compat_version_str(compat_xgb_version(m->x), rv, sizeof rv);
+    if (compat_version_cmp(compat_xgb_version(m->x), m->c->xgboost) != 0)
+        snprintf(note, n,
+                 "\n(the XGBoost errors are those of XGBoost %s, which smxgb runs; the "
+                 "container's %s may word them differently)",
+                 rv, m->c->xgboost_str);
+}
+
 static int load_one(serve_model *m, const char *dir, const char *path, mbooster *out, smx_err *err)
 {
     const compat_container *c = m->c;
@@ -207,15 +221,8 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
         const char *e2 = e.msg;
         if (!strncmp(e2, "load model: ", 12))
             e2 += 12;
-        /* XGBoost's part of the message is the runtime's: say so when the container pins
-         * another version, whose wording may differ */
-        char rv[32], note[160] = "";
-        compat_version_str(compat_xgb_version(m->x), rv, sizeof rv);
-        if (compat_version_cmp(compat_xgb_version(m->x), c->xgboost) != 0)
-            snprintf(note, sizeof note,
-                     "\n(the XGBoost errors are those of XGBoost %s, which smxgb runs; the "
-                     "container's %s may word them differently)",
-                     rv, c->xgboost_str);
+        char note[160];
+        runtime_note(m, note, sizeof note);
         return smx_fail(err, SMX_EFORMAT,
                         old_msg ? "Model at %s cannot be loaded:\n%s\n%s%s"
                                 : "Model %s cannot be loaded:\nPickle load error=%s\nXGB load "
