@@ -37,6 +37,17 @@ typedef struct compat_finding {
     uint64_t containers; /* bit i = i-th container of the report; 0 = about the archive itself */
 } compat_finding;
 
+/* What a container's verdict rests on, weakest over the files it loads: rules only (identified
+ * from the bytes), a real load by another XGBoost version than the container's (reported; the
+ * rules decide), or a real load by the container's own version (a failed or mispredicting load
+ * decides). */
+typedef struct compat_evidence {
+    compat_evidence_kind kind; /* runtime/runtime.h; compat_evidence_name */
+    char xgboost[32];          /* the XGBoost that loaded the files ("" for rules) */
+    int partial;               /* a file was identified from its first and last bytes only */
+    char note[SMX_ERRMAX];     /* why no load of this version counts, or "" */
+} compat_evidence;
+
 typedef struct compat_result {
     const compat_container *c;
     artifact_layout_rules rules; /* as applied (ensemble after the environment) */
@@ -47,7 +58,8 @@ typedef struct compat_result {
     int verdict; /* compat_verdict */
     struct compat_reason *reasons;
     size_t n_reasons;
-    char *hint; /* NULL when ok */
+    char *hint; /* NULL when ok; for an unknown verdict, what would settle it */
+    compat_evidence evidence;
 } compat_result;
 
 typedef struct compat_report {
@@ -57,6 +69,8 @@ typedef struct compat_report {
     compat_result *results;
     size_t n_results;
     size_t n_errors, n_warnings;
+    size_t n_unknown;     /* containers whose verdict is unknown (not counted as errors) */
+    int allow_unknown;    /* the user accepts unknown verdicts (--allow-unknown): shown as such */
     compat_model *models; /* the top-level files, identified (and load-checked) */
     size_t n_models;
     char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
@@ -78,7 +92,11 @@ typedef struct compat_verify_opts {
      * (done 1; loaded: XGBoost loaded it; version: the XGBoost, or "") */
     void (*on_load_check)(const char *entry, int done, int loaded, const char *version, void *ctx);
     void *ctx;
+    int allow_unknown; /* recorded in the report: unknown verdicts do not fail it */
 } compat_verify_opts;
+
+/* 1 when the report passes: no errors, and no unknown verdict unless they are allowed. */
+int compat_report_ok(const compat_report *r);
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
 const char *compat_env_get(const char *const *env, size_t n, const char *key);

@@ -212,6 +212,11 @@ static void ident_end(void *vc, const artifact_entry *e)
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
 }
 
+int compat_report_ok(const compat_report *r)
+{
+    return r->n_errors == 0 && (r->n_unknown == 0 || r->allow_unknown);
+}
+
 const compat_model *compat_report_model(const compat_report *r, size_t entry)
 {
     for (size_t i = 0; i < r->n_models; i++)
@@ -229,19 +234,36 @@ static int same_version(compat_version a, const char *b)
            (a.patch < 0 ? 0 : a.patch) == (v.patch < 0 ? 0 : v.patch);
 }
 
-/* A real load by this container's own XGBoost version counts like a rule: a failure or a
- * difference makes the verdict worse; a clean load does not clear a rule (the generated rows
- * may not exercise what the rule is about). */
+/* The real load of cm that counts for container c: one by c's own XGBoost version, or NULL
+ * (a load by another version is a stand-in: reported, but the rules decide). */
+static const compat_loadcheck *exact_load(const compat_model *cm, const compat_container *c)
+{
+    const compat_loadcheck *l = &cm->load;
+    return l->ran && l->version[0] && same_version(c->xgboost, l->version) ? l : NULL;
+}
+
+/*
+ * A real load by this container's own XGBoost version counts like a rule: a load that failed in
+ * any way (it raised, crashed, hit the memory limit or the deadline, or predicting failed after
+ * it loaded) is a failure, predictions that differ from the reference predictor are wrong
+ * predictions. A clean load does not clear a rule (the generated rows may not exercise what the
+ * rule is about).
+ */
 static int load_reason(compat_judgement *all, const compat_result *res, const compat_model *cm,
                        const char *path)
 {
-    const compat_loadcheck *l = &cm->load;
-    if (!l->ran || !l->version[0] || !same_version(res->c->xgboost, l->version))
+    const compat_loadcheck *l = exact_load(cm, res->c);
+    if (!l)
         return SMX_OK;
-    char msg[SMX_ERRMAX + 128];
+    char msg[SMX_ERRMAX + 320];
     int v = COMPAT_VERDICT_OK;
     if (!l->loaded) {
         snprintf(msg, sizeof msg, "loaded with XGBoost %s: failed: %s", l->version, l->error);
+        v = COMPAT_VERDICT_FAILS;
+    } else if (!l->predicted) {
+        snprintf(msg, sizeof msg,
+                 "loaded with XGBoost %s, but predicting failed (every /invocations would): %s",
+                 l->version, l->note[0] ? l->note : "no predictions came back");
         v = COMPAT_VERDICT_FAILS;
     } else if (l->compared) {
         int bad = !(l->max_diff <= 1e-5);
@@ -258,6 +280,40 @@ static int load_reason(compat_judgement *all, const compat_result *res, const co
     return compat_judgement_add(all, "LOAD-CHECK", v, path, msg, "a real load in a child process");
 }
 
+/* What the verdict for one file rests on; the container's evidence is the weakest. */
+static void file_evidence(compat_evidence *ev, const compat_result *res, const compat_model *cm,
+                          int no_load_check, int first)
+{
+    compat_evidence e = {0};
+    const compat_loadcheck *l = cm ? &cm->load : NULL;
+    if (cm && exact_load(cm, res->c)) {
+        e.kind = COMPAT_EVIDENCE_EXACT;
+        snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
+    } else if (l && l->ran && l->version[0]) {
+        e.kind = COMPAT_EVIDENCE_STANDIN;
+        snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
+        snprintf(e.note, sizeof e.note,
+                 "XGBoost %s is not this container's %s: its load is reported, the rules decide",
+                 l->version, res->c->xgboost_str);
+    } else {
+        e.kind = COMPAT_EVIDENCE_RULES;
+        snprintf(e.note, sizeof e.note, "%s",
+                 !cm                           ? "not identified"
+                 : l->note[0]                  ? l->note
+                 : no_load_check               ? "not load-checked (--no-load-check)"
+                 : !is_xgboost_model(cm->info) ? "not an XGBoost model file: nothing to load"
+                                               : "not load-checked");
+    }
+    e.partial = cm && cm->partial;
+    if (first || e.kind < ev->kind) {
+        int partial = ev->partial || e.partial;
+        *ev = e;
+        ev->partial = partial;
+    } else {
+        ev->partial |= e.partial;
+    }
+}
+
 /* The reasons about one file the container loads (cm NULL: not identified). */
 static int judge_file(compat_judgement *all, const compat_result *res, const compat_model *cm,
                       const char *path, const compat_judge_opts *jo, smx_err *err)
@@ -270,7 +326,16 @@ static int judge_file(compat_judgement *all, const compat_result *res, const com
     }
     compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
     compat_judgement j;
-    int rc = compat_judge(cm->info, path, &rd, jo, &j, err);
+    /* a real load that failed or mispredicted: its version does not load it correctly */
+    const compat_loadcheck *l = &cm->load;
+    compat_version bad;
+    compat_judge_opts o = *jo;
+    if (l->ran && l->version[0] && compat_version_parse(l->version, &bad) == 0 &&
+        (!l->loaded || !l->predicted || (l->compared && !(l->max_diff <= 1e-5)))) {
+        o.not_ok = &bad;
+        o.n_not_ok = 1;
+    }
+    int rc = compat_judge(cm->info, path, &rd, &o, &j, err);
     if (rc)
         return rc;
     for (size_t i = 0; i < j.n_reasons && !rc; i++)
@@ -311,23 +376,145 @@ static int judge_layout(compat_judgement *all, const compat_result *res, size_t 
     return rc;
 }
 
-static int judge_result(compat_report *r, compat_result *res, const char *artifact,
-                        compat_version runtime, smx_err *err)
+/* How many values per row a model predicts: what the container's np.mean combines. */
+static int64_t output_width(const compat_model_info *m)
+{
+    if (!strcmp(m->objective, "multi:softmax"))
+        return 1;
+    if (m->num_class > 1)
+        return m->num_class;
+    if (m->num_target > 1)
+        return m->num_target;
+    return m->size_leaf_vector > 1 ? m->size_leaf_vector : 1;
+}
+
+/* An ensemble whose models predict different shapes: the container averages their predictions
+ * with np.mean, which raises on arrays of different shapes, so every /invocations answers 400. */
+static int judge_ensemble_shape(compat_judgement *all, const compat_report *r,
+                                const compat_result *res, size_t judged)
+{
+    if (!res->rules.ensemble || judged < 2)
+        return SMX_OK;
+    smx_buf b = SMX_BUF_INIT;
+    int64_t first = -1;
+    int differ = 0;
+    for (size_t k = 0; k < judged; k++) {
+        const compat_model *cm = compat_report_model(r, res->loads[k]);
+        if (!cm || !is_xgboost_model(cm->info))
+            continue;
+        int64_t w = output_width(cm->info);
+        differ |= first >= 0 && w != first;
+        if (first < 0)
+            first = w;
+        smx_buf_printf(&b, "%s%s: %lld value%s per row (%s)", b.len ? ", " : "",
+                       r->scan->entries[res->loads[k]].path, (long long)w, w == 1 ? "" : "s",
+                       cm->info->objective[0] ? cm->info->objective : "?");
+    }
+    int rc = SMX_OK;
+    if (differ)
+        rc = compat_judgement_add(
+            all, "ENSEMBLE-SHAPE", COMPAT_VERDICT_FAILS, NULL, b.data ? b.data : "",
+            "XC@1.7-1:src/sagemaker_xgboost_container/algorithm_mode/serve_utils.py:224-235 "
+            "(np.mean(ensemble, axis=0) over the models' predictions), "
+            "XC@1.7-1:src/sagemaker_xgboost_container/algorithm_mode/serve.py:226-229 (an "
+            "exception in predict answers 400); container.md §2");
+    if (differ && !rc) {
+        /* say what happens after the list of shapes */
+        compat_reason *x = &all->reasons[all->n_reasons - 1];
+        smx_buf m = SMX_BUF_INIT;
+        smx_buf_printf(&m,
+                       "the ensemble's models predict different shapes (%s): the container "
+                       "averages them with np.mean, which raises, so every /invocations answers "
+                       "400 'Unable to evaluate payload provided'",
+                       x->message);
+        if (m.data) {
+            free(x->message);
+            x->message = m.data;
+        }
+    }
+    smx_buf_free(&b);
+    return rc;
+}
+
+/* Ensemble off and several files: the container loads whichever os.listdir returns first,
+ * an order the archive does not set, so any of them may be the one. verdicts[k] is file k's. */
+static int judge_order(compat_judgement *all, const compat_report *r, const compat_result *res,
+                       const int *verdicts, size_t judged)
+{
+    if (res->rules.ensemble || judged < 2)
+        return SMX_OK;
+    smx_buf names = SMX_BUF_INIT, bad = SMX_BUF_INIT;
+    int worst = COMPAT_VERDICT_OK;
+    for (size_t k = 0; k < judged; k++) {
+        const char *path = r->scan->entries[res->loads[k]].path;
+        smx_buf_printf(&names, "%s%s", k ? ", " : "", path);
+        if (verdicts[k] != COMPAT_VERDICT_OK)
+            smx_buf_printf(&bad, "%s%s (%s)", bad.len ? ", " : "", path,
+                           compat_verdict_name(verdicts[k]));
+        if (verdicts[k] > worst)
+            worst = verdicts[k];
+    }
+    smx_buf m = SMX_BUF_INIT;
+    smx_buf_printf(
+        &m,
+        "SAGEMAKER_INFERENCE_ENSEMBLE is off: the container loads one of %zu files (%s), "
+        "whichever os.listdir returns first, an order the archive does not set%s%s",
+        judged, names.data ? names.data : "",
+        bad.len ? "; the one it loads may be " : "; each of them loads correctly",
+        bad.data ? bad.data : "");
+    int rc = m.data ? compat_judgement_add(all, "LAYOUT-ORDER", worst, NULL, m.data,
+                                           "XC@1.7-1:src/sagemaker_xgboost_container/"
+                                           "algorithm_mode/serve_utils.py:156,170 "
+                                           "(os.listdir, then paths[0:1]); container.md §2")
+                    : SMX_ENOMEM;
+    smx_buf_free(&names);
+    smx_buf_free(&bad);
+    smx_buf_free(&m);
+    return rc;
+}
+
+static int judge_result(compat_report *r, compat_result *res, const compat_verify_opts *vo,
+                        const char *artifact, compat_version runtime, smx_err *err)
 {
     compat_judgement all = {0};
-    size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0), judged;
+    /* the files it may load: all of them with ensemble on; with it off one, but any of them
+     * may be the one os.listdir gives first */
+    size_t nl = res->n_loads, judged;
     int rc = judge_layout(&all, res, nl, &judged);
-    compat_judge_opts jo = {artifact, runtime};
-    for (size_t k = 0; k < judged && !rc; k++)
-        rc = judge_file(&all, res, compat_report_model(r, res->loads[k]),
-                        r->scan->entries[res->loads[k]].path, &jo, err);
+    compat_judge_opts jo = {.artifact = artifact, .runtime = runtime};
+    res->evidence = (compat_evidence){0};
+    snprintf(res->evidence.note, sizeof res->evidence.note, "%s",
+             judged ? "" : "the layout decides: no file is judged");
+    int verdicts[MAX_MODELS];
+    for (size_t k = 0; k < judged && !rc; k++) {
+        const compat_model *cm = compat_report_model(r, res->loads[k]);
+        size_t before = all.n_reasons;
+        rc = judge_file(&all, res, cm, r->scan->entries[res->loads[k]].path, &jo, err);
+        verdicts[k] = COMPAT_VERDICT_OK;
+        for (size_t i = before; i < all.n_reasons; i++)
+            if (all.reasons[i].verdict > verdicts[k])
+                verdicts[k] = all.reasons[i].verdict;
+        file_evidence(&res->evidence, res, cm, vo->no_load_check, k == 0);
+    }
+    int file_verdict = all.verdict;
+    if (!rc)
+        rc = judge_ensemble_shape(&all, r, res, judged);
+    if (!rc)
+        rc = judge_order(&all, r, res, verdicts, judged);
     if (rc == SMX_ENOMEM)
         smx_fail(err, rc, "out of memory");
-    if (!rc && all.verdict != COMPAT_VERDICT_OK && !all.hint) {
-        const char *h = res->layout_errors || !nl
-                            ? "fix the archive layout first (see the errors above)"
-                            : "load the model with this container's XGBoost "
-                              "version and re-save it with save_model";
+    const char *h = NULL;
+    if (all.verdict > file_verdict) /* the ensemble's shapes decide, not a file */
+        h = "keep models that predict the same shape, or only one model";
+    else if (all.verdict != COMPAT_VERDICT_OK && !res->rules.ensemble && judged > 1)
+        h = "keep only the model file at the top level: with SAGEMAKER_INFERENCE_ENSEMBLE off, "
+            "the container loads whichever file os.listdir returns first";
+    else if (all.verdict != COMPAT_VERDICT_OK && !all.hint)
+        h = res->layout_errors || !nl ? "fix the archive layout first (see the errors above)"
+                                      : "load the model with this container's XGBoost "
+                                        "version and re-save it with save_model";
+    if (!rc && h) {
+        free(all.hint);
         if (!(all.hint = strdup(h)))
             rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     }
@@ -531,12 +718,17 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
     if (!rc)
         ensembles(r);
     for (size_t i = 0; !rc && i < r->n_results; i++) {
-        rc = judge_result(r, &r->results[i], o->display ? o->display : path, runtime, err);
+        rc = judge_result(r, &r->results[i], o, o->display ? o->display : path, runtime, err);
         /* a container that would fail or predict wrongly is an error of the report (its
-         * layout errors are already counted) */
-        if (!rc && r->results[i].verdict != COMPAT_VERDICT_OK && !r->results[i].layout_errors)
+         * layout errors are already counted); an unknown verdict is counted apart */
+        if (rc || r->results[i].verdict == COMPAT_VERDICT_OK || r->results[i].layout_errors)
+            continue;
+        if (r->results[i].verdict == COMPAT_VERDICT_UNKNOWN)
+            r->n_unknown++;
+        else
             r->n_errors++;
     }
+    r->allow_unknown = o->allow_unknown;
     if (rc) {
         compat_report_free(r);
         return rc;

@@ -137,11 +137,27 @@ static void note_verdict(gate_case *c, const compat_result *res, int script)
         if (res->reasons[k].verdict != COMPAT_VERDICT_OK)
             smx_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", res->reasons[k].rule,
                            res->reasons[k].message);
+    if (res->verdict == COMPAT_VERDICT_UNKNOWN && !script) {
+        /* a fact the verdict rests on is unknown: not ok, unless the report allows it */
+        gate_case_unknown(c, "verdict-unknown", res->hint,
+                          "container %s (XGBoost %s): whether it loads the model correctly is "
+                          "unknown: %s",
+                          res->c->tag, res->c->xgboost_str, b.data ? b.data : "see verify");
+        smx_buf_free(&b);
+        return;
+    }
     int fails = res->verdict == COMPAT_VERDICT_FAILS;
+    int unknown = res->verdict == COMPAT_VERDICT_UNKNOWN;
     gate_case_note(c, script ? ARTIFACT_INFO : ARTIFACT_ERROR,
-                   fails ? "verdict-fails" : "verdict-wrong-predictions", res->hint,
-                   "container %s (XGBoost %s) %s the model: %s", res->c->tag, res->c->xgboost_str,
-                   fails ? "cannot load" : "loads but mispredicts", b.data ? b.data : "see verify");
+                   fails     ? "verdict-fails"
+                   : unknown ? "verdict-unknown"
+                             : "verdict-wrong-predictions",
+                   res->hint, "container %s (XGBoost %s) %s the model: %s", res->c->tag,
+                   res->c->xgboost_str,
+                   fails     ? "cannot load"
+                   : unknown ? "may not load (unknown)"
+                             : "loads but mispredicts",
+                   b.data ? b.data : "see verify");
     smx_buf_free(&b);
 }
 

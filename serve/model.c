@@ -128,14 +128,31 @@ static int pinned_cannot_load(const compat_container *c, const char *path, const
         for (size_t k = 0; k < j.n_reasons; k++)
             if (j.reasons[k].verdict == COMPAT_VERDICT_FAILS)
                 smx_buf_printf(&why, "\n  %s: %s", j.reasons[k].rule, j.reasons[k].message);
-        smx_fail(err, SMX_EFORMAT, "Model %s cannot be loaded by XGBoost %s (container %s):%s%s%s",
+        smx_fail(err, SMX_EFORMAT,
+                 "Model %s cannot be loaded by XGBoost %s (container %s):%s%s%s\n(smxgb's load "
+                 "rules say so; this is not the container's own message: XGBoost %s does not run "
+                 "here)",
                  path, c->xgboost_str, c->tag, why.data ? why.data : "", j.hint ? "\n  fix: " : "",
-                 j.hint ? j.hint : "");
+                 j.hint ? j.hint : "", c->xgboost_str);
         smx_buf_free(&why);
     }
     compat_judgement_free(&j);
     compat_model_info_free(mi);
     return fails;
+}
+
+/* XGBoost's part of a load error is the runtime's: when the container pins another version,
+ * whose wording may differ, say so ("" otherwise). */
+static void runtime_note(const serve_model *m, char *note, size_t n)
+{
+    char rv[32];
+    note[0] = '\0';
+    compat_version_str(compat_xgb_version(m->x), rv, sizeof rv);
+    if (compat_version_cmp(compat_xgb_version(m->x), m->c->xgboost) != 0)
+        snprintf(note, n,
+                 "\n(the XGBoost errors are those of XGBoost %s, which smxgb runs; the "
+                 "container's %s may word them differently)",
+                 rv, m->c->xgboost_str);
 }
 
 static int load_one(serve_model *m, const char *dir, const char *path, mbooster *out, smx_err *err)
@@ -204,11 +221,13 @@ static int load_one(serve_model *m, const char *dir, const char *path, mbooster 
         const char *e2 = e.msg;
         if (!strncmp(e2, "load model: ", 12))
             e2 += 12;
+        char note[160];
+        runtime_note(m, note, sizeof note);
         return smx_fail(err, SMX_EFORMAT,
-                        old_msg ? "Model at %s cannot be loaded:\n%s\n%s"
+                        old_msg ? "Model at %s cannot be loaded:\n%s\n%s%s"
                                 : "Model %s cannot be loaded:\nPickle load error=%s\nXGB load "
-                                  "model error=%s",
-                        old_msg ? dir : path, e1buf, e2);
+                                  "model error=%s%s",
+                        old_msg ? dir : path, e1buf, e2, note);
     }
     out->b = b;
     int rc = compat_booster_set_param(b, "nthread", "1", err);

@@ -4,7 +4,8 @@
  * builds do, chosen by $FAKE_XGB_MODE: "segv" (crash), "abort" (std::terminate-like abort
  * with a message on stderr), "oom" (a 1 GiB allocation, aborting if it fails), "hang" (never
  * returns), "slow" (a normal load error after a second, as a large model takes to load),
- * "error" (a normal load error).
+ * "error" (a normal load error); or loads and then misbehaves when asked to predict:
+ * "predict-error" (a prediction error), "predict-hang" (never returns from the prediction).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +22,9 @@ int XGBoosterFree(void *h);
 int XGBoosterLoadModel(void *h, const char *path);
 int XGBoosterLoadModelFromBuffer(void *h, const void *buf, uint64_t len);
 int XGBoosterUnserializeFromBuffer(void *h, const void *buf, uint64_t len);
+int XGBoosterPredictFromDense(void *h, const char *array, const char *config, void *proxy,
+                              const uint64_t **shape, uint64_t *dim, const float **out);
+int XGBoosterSetParam(void *h, const char *key, const char *value);
 
 void XGBoostVersion(int *major, int *minor, int *patch)
 {
@@ -72,7 +76,34 @@ static int misbehave(void)
         struct timespec left = {1, 0};
         while (nanosleep(&left, &left) != 0)
             ; /* a signal does not cut the load short */
+    } else if (m && !strncmp(m, "predict-", 8)) {
+        return 0; /* the load works */
     }
+    return -1;
+}
+
+int XGBoosterSetParam(void *h, const char *key, const char *value)
+{
+    (void)h;
+    (void)key;
+    (void)value;
+    return 0;
+}
+
+int XGBoosterPredictFromDense(void *h, const char *array, const char *config, void *proxy,
+                              const uint64_t **shape, uint64_t *dim, const float **out)
+{
+    (void)h;
+    (void)array;
+    (void)config;
+    (void)proxy;
+    (void)shape;
+    (void)dim;
+    (void)out;
+    const char *m = getenv("FAKE_XGB_MODE");
+    if (m && !strcmp(m, "predict-hang"))
+        for (;;)
+            pause();
     return -1;
 }
 

@@ -299,15 +299,20 @@ Test(model_readers, truncated_files_are_corrupt_with_an_offset)
 /* Bytes flipped all over every fixture: identify and predict never crash or hang. */
 Test(model_readers, corrupted_bytes_never_crash)
 {
-    static fixture fx[160];
+    static fixture fx[256];
     size_t n = list_fixtures(fx, 128), runs = 0, flagged = 0;
-    /* and every synthetic file: pickles, joblib wrappers, foreign files */
-    DIR *dd = opendir(MODELS "/synth");
-    cr_assert(dd);
-    for (struct dirent *e; (e = readdir(dd)) && n < 160;)
-        if (e->d_name[0] != '.' && !strstr(e->d_name, ".py") && !strstr(e->d_name, ".csv"))
-            snprintf(fx[n++].path, sizeof fx[0].path, "%s/synth/%s", MODELS, e->d_name);
-    closedir(dd);
+    /* and every synthetic file: pickles, joblib wrappers, foreign files, the objectives and
+     * forms of synth/forms */
+    static const char *const dirs[] = {MODELS "/synth", MODELS "/synth/forms"};
+    for (size_t k = 0; k < 2; k++) {
+        DIR *dd = opendir(dirs[k]);
+        cr_assert(dd);
+        for (struct dirent *e; (e = readdir(dd)) && n < 256;)
+            if (e->d_name[0] != '.' && e->d_type == DT_REG && !strstr(e->d_name, ".py") &&
+                !strstr(e->d_name, ".csv"))
+                snprintf(fx[n++].path, sizeof fx[0].path, "%s/%s", dirs[k], e->d_name);
+        closedir(dd);
+    }
     float X[6] = {0.5f, -1.0f, 3.0f, NAN, 1.0f, 0.0f};
     srand(7);
     for (size_t i = 0; i < n; i++) {

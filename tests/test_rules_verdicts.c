@@ -661,6 +661,23 @@ Test(rules_verdicts, pickles_protocol_class_and_snapshot_version_count)
     compat_judgement_free(&j);
 }
 
+/* Does text cite a source line as vX.Y.Z:path:line (dmlc/xgboost at a tag) or
+ * XC@branch:path:line (aws/sagemaker-xgboost-container)? */
+static int cites_source_line(const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        int start = p == text || p[-1] == ' ' || p[-1] == '(';
+        if (!start || !((p[0] == 'v' && p[1] >= '0' && p[1] <= '9') || !strncmp(p, "XC@", 3)))
+            continue;
+        size_t tok = strcspn(p, " ,;)");
+        const char *c1 = memchr(p, ':', tok);
+        const char *c2 = c1 ? memchr(c1 + 1, ':', tok - (size_t)(c1 + 1 - p)) : NULL;
+        if (c2 && c2 - c1 > 2 && c2[1] >= '0' && c2[1] <= '9')
+            return 1;
+    }
+    return 0;
+}
+
 Test(rules_verdicts, every_rule_names_its_source)
 {
     size_t n;
@@ -675,9 +692,12 @@ Test(rules_verdicts, every_rule_names_its_source)
     json_array_foreach(json_object_get(j, "rules"), i, r)
     {
         const char *src = json_string_value(json_object_get(r, "source"));
-        cr_assert(src && (strstr(src, "formats.md") || strstr(src, "container.md") ||
-                          strstr(src, "matrix.csv")),
-                  "rule %s has a source", json_string_value(json_object_get(r, "id")));
+        const char *id = json_string_value(json_object_get(r, "id"));
+        cr_assert(src && (strstr(src, "formats.md") || strstr(src, "container.md")),
+                  "rule %s names its reference section", id);
+        /* and the line of XGBoost's load path (or the container's) it rests on */
+        int cited = cites_source_line(src);
+        cr_assert(cited, "rule %s cites XGBoost's source as vX.Y.Z:path:line: %s", id, src);
         cr_assert_str_eq(json_string_value(json_object_get(r, "id")), compat_rule_id(i));
     }
     json_decref(j);

@@ -8,6 +8,7 @@
 
 static struct {
     str_list containers, env;
+    int allow_unknown;
 } o;
 
 static const opt check_opts_table[] = {
@@ -17,13 +18,16 @@ static const opt check_opts_table[] = {
      "serve and probe only serve's default, 1.7-1)"},
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
+    {OPT_FLAG, 0, "allow-unknown", &o.allow_unknown, NULL,
+     "unknown cases (a verdict the model's bytes cannot settle) do not fail the gate; the "
+     "report says they were allowed"},
     {OPT_INCLUDE, 0, NULL, gate_cli_opts, NULL, NULL},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc check_doc = {
     "check",
     "smxgb check ARTIFACT... [--container TAG]... [--env KEY=VALUE]... [--sample FILE "
-    "[--content-type T]] [--json] [--junit FILE] [--quiet]",
+    "[--content-type T]] [--allow-unknown] [--json] [--junit FILE] [--quiet]",
     "verify, serve and health-check artifacts: will the endpoint pass its health check?",
     "For every ARTIFACT (a path, s3://bucket/key or https:// URL) and container version:\n"
     "  1. verify it as `smxgb verify` does (archive, layout, what the container loads);\n"
@@ -49,12 +53,13 @@ static const verb_doc check_doc = {
     "sample-none, artifact-unreadable, artifact-downloaded (an s3:// artifact read without\n"
     "credentials), container-loads.\n\n"
     "JSON schema: {\"verb\": \"check\", \"ok\", \"cases\": [{\"name\", \"container\", "
-    "\"artifact\", \"status\": \"pass\"|\"fail\"|\"skip\", \"seconds\",\n"
+    "\"artifact\", \"status\": \"pass\"|\"fail\"|\"unknown\"|\"skip\", \"seconds\",\n"
     "  \"findings\": [{\"severity\", \"code\", \"message\", \"hint\"}], \"verify\"?: <verify "
     "--json>, \"probe\"?: <probe --json>}]}",
     check_opts_table,
     "  0  every artifact passes for every container checked\n"
-    "  1  errors found (verify findings or a failed health check)\n"
+    "  1  errors found (verify findings or a failed health check), or a verdict is unknown\n"
+    "     (not with --allow-unknown)\n"
     "  2  usage error, or an artifact cannot be read or downloaded",
 };
 
@@ -109,7 +114,7 @@ static int cmd_check(int argc, char **argv)
     gate_cli_check_opts(&co, &fo);
     co.env = o.env.v;
     co.n_env = o.env.n;
-    gate_report rep = {.verb = "check"};
+    gate_report rep = {.verb = "check", .allow_unknown = o.allow_unknown};
     smx_err err = {0};
     int rc = SMX_OK;
     for (int a = 1; a <= n && !rc; a++)

@@ -147,7 +147,8 @@ static void print_result_json(const train_job *job, const compat_container *c)
     json_object_set_new(j, "xgboost", json_string(job->xgboost));
     json_object_set_new(j, "xgboost_version",
                         json_string(compat_version_str(job->xgboost_version, vb, sizeof vb)));
-    json_object_set_new(j, "runtime", json_string(compat_evidence_name(job->evidence)));
+    json_object_set_new(j, "runtime",
+                        json_string(job->evidence == COMPAT_EVIDENCE_EXACT ? "exact" : "stand-in"));
     json_object_set_new(j, "runtime_why", json_string(job->runtime_why));
     json_object_set_new(j, "format", json_string(r->format));
     json_object_set_new(j, "model_bytes", json_integer((json_int_t)r->model_len));

@@ -16,7 +16,7 @@ static struct {
     uint64_t max_entries, max_bytes;
     double max_ratio;
     const char *xgboost_lib, *xgboost_wheel;
-    int no_load_check;
+    int no_load_check, allow_unknown;
     uint64_t load_max_bytes;
     const char *s3_endpoint;
 } o;
@@ -28,6 +28,8 @@ static const opt verify_opts[] = {
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_ENSEMBLE=false (repeatable)"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the report as JSON"},
+    {OPT_FLAG, 0, "allow-unknown", &o.allow_unknown, NULL,
+     "an unknown verdict does not fail the report (exit 0; the report says it was allowed)"},
     {OPT_STRING, 0, "s3-endpoint", &o.s3_endpoint, "URL",
      "S3 endpoint for an s3:// ARTIFACT (default $AWS_ENDPOINT_URL_S3, else AWS)"},
     {OPT_INCLUDE, 0, NULL, gate_cli_fetch_opts, NULL, NULL},
@@ -50,7 +52,7 @@ static const opt verify_opts[] = {
 
 static const verb_doc verify_doc = {
     "verify",
-    "smxgb verify ARTIFACT [--container TAG]... [--env KEY=VALUE]... [--json]",
+    "smxgb verify ARTIFACT [--container TAG]... [--env KEY=VALUE]... [--allow-unknown] [--json]",
     "check a model.tar.gz the way SageMaker and each container version read it",
     "ARTIFACT is a path, s3://bucket/key (AWS credentials from the environment) or an https://\n"
     "URL; remote artifacts are downloaded to a temporary file first.\n"
@@ -81,19 +83,32 @@ static const verb_doc verify_doc = {
     "Each top-level file is identified (format, writer version, objective, features) and judged\n"
     "per container by the load rules (compat/rules/rules.json): \"verdict\" is ok, fails (the "
     "load\n"
-    "raises: /ping never passes) or wrong-predictions (it loads but predicts something else),\n"
+    "raises: /ping never passes), wrong-predictions (it loads but predicts something else) or\n"
+    "unknown (see below),\n"
     "with \"reasons\" [{\"rule\", \"verdict\", \"entry\", \"message\", \"source\"}] and a\n"
     "\"hint\" (re-save with save_model under the right version, or `smxgb convert`). Models up to\n"
     "--load-max-bytes are also loaded for real by an XGBoost build in a child process (memory and\n"
     "time limits; a crash is reported, not inherited) and their predictions on generated rows\n"
     "compared with smxgb's reference predictor: \"models\": [{\"entry\", \"format\", \"payload\",\n"
     "\"writer\", \"objective\", \"booster\", \"load_check\": {\"xgboost\", \"loaded\", \"error\",\n"
-    "\"max_abs_diff\"}}]. A failed or mispredicting real load makes the verdict of the containers\n"
-    "pinning that XGBoost version fails / wrong-predictions (Debian's 1.7.4 by default: 1.7-1,\n"
-    "1.7-1-1; --xgboost-wheel for another), whatever the rules say.",
+    "\"predicted\", \"max_abs_diff\"}}]. A real load that fails in any way (it raises, crashes,\n"
+    "hits the memory limit or the deadline, or predicting fails after it loaded) makes the\n"
+    "verdict of the containers pinning that XGBoost version fails, one that predicts otherwise\n"
+    "wrong-predictions (Debian's 1.7.4 by default: 1.7-1, 1.7-1-1; --xgboost-wheel for another),\n"
+    "whatever the rules say.\n\n"
+    "Each container's \"evidence\" says what its verdict rests on: {\"kind\": \"load-exact\"\n"
+    "(loaded for real by the container's own XGBoost version), \"load-standin\" (loaded by\n"
+    "another version: reported, the rules decide) or \"rules\" (identified from the bytes only),\n"
+    "\"xgboost\": the version that loaded it or null, \"identified\": \"whole file\" | \"head and\n"
+    "tail\", \"note\"}; the text report prints it under each verdict.\n\n"
+    "A verdict is \"unknown\" when a fact it rests on is not in the bytes (a legacy binary's\n"
+    "header stores the writer's major.minor only, and XGBoost 1.3.0 and 1.3.1 read\n"
+    "binary:logitraw differently): not ok, with a \"hint\" that says what would settle it. The\n"
+    "report counts them apart (\"unknown\") and fails on them unless --allow-unknown is given;\n"
+    "then it passes and says they were allowed (\"allow_unknown\": true).",
     verify_opts,
-    "  0  no errors for any container checked\n"
-    "  1  errors found\n"
+    "  0  no errors for any container checked (unknown verdicts only with --allow-unknown)\n"
+    "  1  errors found, or an unknown verdict without --allow-unknown\n"
     "  2  usage error, unknown container, or the artifact cannot be read"};
 
 /* What the file at path is when it is a model file (identified from its first and last bytes,
@@ -229,6 +244,7 @@ static int cmd_verify(int argc, char **argv)
     if (o.max_ratio > 0)
         vo.limits.max_ratio = o.max_ratio;
     vo.no_load_check = o.no_load_check;
+    vo.allow_unknown = o.allow_unknown;
     vo.load_max_bytes = o.load_max_bytes;
     vo.xgboost_lib = o.xgboost_lib;
     char *wheel_lib = NULL;
@@ -262,7 +278,7 @@ static int cmd_verify(int argc, char **argv)
     } else {
         report_print_text(stdout, r);
     }
-    int code = r->n_errors ? EXIT_FINDINGS : EXIT_OK;
+    int code = compat_report_ok(r) ? EXIT_OK : EXIT_FINDINGS;
     compat_report_free(r);
     str_list_free(&o.containers);
     str_list_free(&o.env);

@@ -81,6 +81,9 @@ const artifact_code_doc gate_finding_codes[] = {
     {"serve-unavailable", "warning", "the serve step could not start"},
     {"verdict-fails", "error",
      "the load rules or a real load: this container cannot load the model"},
+    {"verdict-unknown", "unknown",
+     "whether this container loads the model correctly rests on a fact the bytes do not give "
+     "(e.g. the writer's exact version); the hint says what would settle it"},
     {"verdict-wrong-predictions", "error",
      "this container loads the model but predicts something else"},
     {NULL, NULL, NULL}};

@@ -186,7 +186,7 @@ typedef struct train_job {
     train_stage stage;              /* where it stopped: the failed step, or the last one */
     char *xgboost;                  /* trained with: the wheel, or libxgboost's path */
     compat_version xgboost_version; /* its version */
-    compat_evidence evidence;       /* EXACT: the container's own version; STANDIN: another */
+    compat_evidence_kind evidence;  /* EXACT: the container's own version; STANDIN: another */
     char *runtime_why;              /* which XGBoost and why (compat_runtime_choose's words) */
     char *xgboost_log;              /* what XGBoost logged while training, "" if nothing */
     train_result result;

@@ -14,6 +14,7 @@
  */
 #include "model_private.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,38 @@ static int read_names(cur *c, compat_model_info *m)
     return SMX_OK;
 }
 
+/*
+ * The objective's configuration: 1.0+ keep its JSON in the "objective" attribute and give it
+ * to the objective's LoadConfig at load (v1.0.0:src/learner.cc:537-541 reads it, :605-610
+ * writes it); without the attribute (0.90 and older) XGBoost configures nothing. A value that
+ * does not parse stays unread (XGBoost's own Json::Load would abort on it).
+ */
+static int read_objective_config(compat_model_info *m, int attrs_read)
+{
+    const char *cfg = NULL;
+    for (size_t i = 0; i < m->n_attrs; i++)
+        if (!strcmp(m->attrs[i].key, "objective"))
+            cfg = m->attrs[i].value;
+    if (!cfg) {
+        m->objective_config = attrs_read ? COMPAT_OBJCFG_NONE : COMPAT_OBJCFG_UNREAD;
+        return SMX_OK;
+    }
+    json_error_t e;
+    json_t *j = json_loads(cfg, 0, &e);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return SMX_OK;
+    }
+    const char *k;
+    json_t *v;
+    int rc = SMX_OK;
+    json_object_foreach(j, k, v) if (!rc && strcmp(k, "name")) rc =
+        mdl_add_str(&m->objective_params, &m->n_objective_params, k, strlen(k));
+    json_decref(j);
+    m->objective_config = COMPAT_OBJCFG_READ;
+    return rc;
+}
+
 /* What 0.90 and older write after the attributes: count:poisson's max_delta_step, metrics. */
 static int read_090_trailer(cur *c, compat_model_info *m, const header *h)
 {
@@ -422,6 +455,10 @@ int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m)
         return rc;
     if (h.extra_attrs != 0 && (rc = read_attrs(&c, m)))
         return rc;
+    if (h.major >= 1 && (rc = read_objective_config(m, 1)))
+        return rc;
+    if (h.major == 0)
+        m->objective_config = COMPAT_OBJCFG_NONE;
     if (h.major == 0 && (rc = read_090_trailer(&c, m, &h)))
         return rc;
     binary_version(m, magic, h.major, h.minor, h.ntarget, h.bfa);

@@ -190,6 +190,7 @@ void compat_model_info_free(compat_model_info *m)
     free_strs(m->feature_names, m->n_feature_names);
     free_strs(m->feature_types, m->n_feature_types);
     free_strs(m->pickle_globals, m->n_pickle_globals);
+    free_strs(m->objective_params, m->n_objective_params);
     free(m->payload_bytes);
     free(m);
 }

@@ -42,6 +42,14 @@ typedef enum compat_format {
     COMPAT_FMT_FOREIGN /* recognisably something else: LightGBM, ONNX, sklearn, tar, gzip... */
 } compat_format;
 
+/* compat_model_info.objective_config */
+enum {
+    COMPAT_OBJCFG_UNREAD = 0, /* not read (a file read in part, an unparsable attribute) */
+    COMPAT_OBJCFG_READ,       /* read: objective_params lists its members */
+    COMPAT_OBJCFG_NONE        /* the file has none, so XGBoost reads none (a <= 0.90 binary, or
+                                 a binary without the "objective" attribute) */
+};
+
 /* What the XGBoost bytes are (for a pickle: what its embedded payload is). */
 typedef enum compat_payload {
     COMPAT_PAYLOAD_NONE = 0,
@@ -72,6 +80,11 @@ typedef struct compat_model_info {
     char writer_note[160]; /* how the version was inferred */
     /* learner */
     char objective[64];
+    /* the objective's configuration: learner.objective of JSON/UBJSON, the JSON in a 1.0+
+     * legacy binary's "objective" attribute; its member names other than "name" */
+    int objective_config; /* COMPAT_OBJCFG_*: whether XGBoost reads one and whether we did */
+    char **objective_params;
+    size_t n_objective_params;
     char booster[16]; /* gbtree | dart | gblinear */
     int64_t num_feature, num_class, num_target;
     char base_score[128];     /* as stored ("5E-1", "[4.5E-1]", "0.5") */
@@ -113,8 +126,9 @@ typedef struct compat_model_info {
     size_t n_tree_structs;
     float *linear_weights; /* gblinear: (num_feature + 1) x groups, bias last */
     size_t n_linear_weights;
-    float *tree_weights; /* dart weight_drop */
-    int *tree_info;      /* group of each tree */
+    float *tree_weights;        /* dart weight_drop */
+    int dart_weights_in_gbtree; /* 3.3+ DART: booster "gbtree" with a weight_drop array */
+    int *tree_info;             /* group of each tree */
     /* problems: a known format whose bytes are truncated or corrupt */
     int corrupt;
     char problem[SMX_ERRMAX]; /* names the byte offset and what was expected */

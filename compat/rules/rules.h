@@ -79,12 +79,16 @@ int compat_image_uri(const char *version, const char *region, int graviton, char
 
 /* ---- verdicts: the load rules (rules.json) applied to a model and a reader ----------------- */
 
+/* Ranked: the verdict of several reasons is the worst (highest) of them. Unknown ranks above
+ * wrong-predictions (what is unknown may be a failure) and below fails (a known failure). */
 typedef enum compat_verdict {
     COMPAT_VERDICT_OK = 0,
-    COMPAT_VERDICT_WRONG = 1, /* loads, but predicts something else than the writer intended */
-    COMPAT_VERDICT_FAILS = 2  /* the load raises: the endpoint never passes /ping */
+    COMPAT_VERDICT_WRONG = 1,   /* loads, but predicts something else than the writer intended */
+    COMPAT_VERDICT_UNKNOWN = 2, /* a fact the outcome rests on is not known (the writer's exact
+                                   version, ...): not ok; the reason says what would settle it */
+    COMPAT_VERDICT_FAILS = 3    /* the load raises: the endpoint never passes /ping */
 } compat_verdict;
-const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "fails" */
+const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "unknown", "fails" */
 
 typedef struct compat_reason {
     char *rule;  /* "FMT-UBJ", or "LOAD-CHECK" for a real load */
@@ -112,6 +116,10 @@ typedef struct compat_reader {
 typedef struct compat_judge_opts {
     const char *artifact;   /* named in hints ("smxgb convert ARTIFACT ..."); NULL = ARTIFACT */
     compat_version runtime; /* the XGBoost convert would use; major -1 = none */
+    /* XGBoost versions known not to load it correctly whatever the rules say (a real load
+     * failed or mispredicted): the hint does not name their containers as loading it */
+    const compat_version *not_ok;
+    size_t n_not_ok;
 } compat_judge_opts;
 
 /*
@@ -131,6 +139,12 @@ const char *compat_rule_id(size_t i);
 const char *compat_rule_verdict(size_t i);
 const char *compat_rule_why(size_t i);
 const char *compat_rule_source(size_t i);
+/* Rule i's outcomes: how many, and outcome k's verdict, reason template and reader range as
+ * text ("XGBoost < 1.0.0", "XGBoost >= 3.1.0", "Python < 3.8", "every reader"; into buf). */
+size_t compat_rule_n_outcomes(size_t i);
+const char *compat_rule_outcome_verdict(size_t i, size_t k);
+const char *compat_rule_outcome_why(size_t i, size_t k);
+const char *compat_rule_outcome_readers(size_t i, size_t k, char *buf, size_t n);
 
 /*
  * Conversion plan: the format ("deprecated", "ubj" or "json") in which XGBoost `runtime`

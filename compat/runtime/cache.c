@@ -29,13 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *compat_evidence_name(compat_evidence e)
+const char *compat_evidence_name(compat_evidence_kind e)
 {
     switch (e) {
     case COMPAT_EVIDENCE_EXACT:
-        return "exact";
+        return "load-exact";
     case COMPAT_EVIDENCE_STANDIN:
-        return "stand-in";
+        return "load-standin";
     default:
         return "rules";
     }

@@ -193,14 +193,19 @@ static void read_loadcheck(const compat_model_info *m, const attempt *a,
     out->rows = rtm_get_u64(&r);
     out->cols = rtm_get_u64(&r);
     const char *p = rtm_get_blob(&r, &n);
-    if (r.bad)
-        snprintf(out->note, sizeof out->note, "the child stopped while sending predictions");
-    else if (out->rows == 0 && out->cols == 0)
+    if (r.bad) { /* say why: a deadline, a crash or an exit in the middle */
+        char why[200];
+        rtm_child_death(&a->cr, lim, why, sizeof why);
+        snprintf(out->note, sizeof out->note, "the child stopped while sending predictions: %s",
+                 why);
+    } else if (out->rows == 0 && out->cols == 0) {
         snprintf(out->note, sizeof out->note, "predict failed: %.*s", (int)(n < 200 ? n : 200), p);
-    else if (n != out->rows * out->cols * sizeof(float))
+    } else if (n != out->rows * out->cols * sizeof(float)) {
         snprintf(out->note, sizeof out->note, "malformed prediction message");
-    else
+    } else {
+        out->predicted = 1;
         compare(m, a, p, out);
+    }
 }
 
 int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len,

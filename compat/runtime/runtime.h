@@ -148,6 +148,9 @@ typedef struct compat_loadcheck {
     char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
     uint64_t rows, cols;    /* prediction shape from the runtime */
     uint64_t num_features;  /* the loaded booster's number of features (0: unknown) */
+    int predicted;          /* the predictions arrived whole; loaded but not predicted is a
+                               failure (predict raised, the child died or timed out while
+                               sending them: see note) */
     int compared;           /* predictions compared with the reference predictor */
     double max_diff;        /* largest |runtime - reference| */
     char note[256];         /* why no comparison, or other remarks */
@@ -282,20 +285,21 @@ int compat_runtime_lock(const char *version, const char *cache_dir, int wait, in
                         smx_err *err);
 void compat_runtime_unlock(int fd);
 
-/* What a real load rests on, for one container (a report's per-container evidence). */
-typedef enum compat_evidence {
-    COMPAT_EVIDENCE_RULES = 0, /* no real load: the rules only */
-    COMPAT_EVIDENCE_STANDIN,   /* a real load in another XGBoost (a stand-in version) */
+/* What a container's verdict rests on (a report's per-container evidence, and which runtime a
+ * container gets). */
+typedef enum compat_evidence_kind {
+    COMPAT_EVIDENCE_RULES = 0, /* no real load: identified from the bytes, the rules decide */
+    COMPAT_EVIDENCE_STANDIN,   /* a real load in another XGBoost version (a stand-in) */
     COMPAT_EVIDENCE_EXACT      /* a real load in exactly the container's X.Y.Z */
-} compat_evidence;
-/* "rules", "stand-in", "exact" */
-const char *compat_evidence_name(compat_evidence e);
+} compat_evidence_kind;
+/* "rules", "load-standin", "load-exact" */
+const char *compat_evidence_name(compat_evidence_kind e);
 
 typedef struct compat_runtime_choice {
-    compat_evidence evidence; /* EXACT or STANDIN (RULES only once a load could not run) */
-    char lib[4096];           /* the library to load; "" = the system's libxgboost */
-    char why[SMX_ERRMAX];     /* which library and why, for a report */
-    compat_runtime runtime;   /* the cache look-up (runtime.note: a damaged entry removed) */
+    compat_evidence_kind evidence; /* EXACT or STANDIN (RULES only once a load could not run) */
+    char lib[4096];                /* the library to load; "" = the system's libxgboost */
+    char why[SMX_ERRMAX];          /* which library and why, for a report */
+    compat_runtime runtime;        /* the cache look-up (runtime.note: a damaged entry removed) */
 } compat_runtime_choice;
 
 /*
