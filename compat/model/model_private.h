@@ -43,6 +43,13 @@ enum {
  * holds ~10x the text; bigger ones get the learner facts without trees. */
 #define MDL_JSON_DOM_MAX ((size_t)64 << 20)
 
+/* Streaming readers (files too large to keep whole): the largest tree kept to be parsed on its
+ * own, and the largest skeleton (the document with the trees' contents cut out, and strings
+ * longer than MDL_MAX_STRING cut to just over it) kept to be parsed at the end. What lies
+ * beyond them is reported unknown, never guessed. */
+#define MDL_STREAM_TREE_MAX ((size_t)16 << 20)
+#define MDL_STREAM_SKEL_MAX ((size_t)16 << 20)
+
 /* ---- the model-info builder (info.c) ------------------------------------------------------ */
 
 compat_model_info *mdl_info_new(void);
@@ -55,6 +62,12 @@ void mdl_note(compat_model_info *m, const char *fmt, ...) __attribute__((format(
 int mdl_add_attr(compat_model_info *m, const char *k, size_t kl, const char *v, size_t vl);
 int mdl_add_str(char ***v, size_t *n, const char *s, size_t len);
 void mdl_set_writer(compat_model_info *m, compat_version lo, compat_version hi, int exact);
+/* Facts (COMPAT_UNKNOWN_* bits) that could not be established, and why (the first reason
+ * is kept). */
+void mdl_unknown(compat_model_info *m, unsigned facts, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Free one parsed tree's arrays (not the struct). */
+void mdl_tree_free(compat_tree *t);
 void mdl_copy(char *dst, size_t cap, const char *s, size_t len);
 /* Recognisably not an XGBoost model: format FOREIGN, what it is in foreign and detail. */
 void mdl_foreign(compat_model_info *m, const char *what);
@@ -90,6 +103,9 @@ struct mdl_doc {
     void (*ext_free)(const mdl_doc *d, mdl_node n);
     /* Optional: byte offset of a node in the input, (size_t)-1 if unknown. */
     size_t (*offset)(const mdl_doc *d, mdl_node n);
+    /* Set by a streaming reader: the n_ext trees were read one at a time as they streamed
+     * (mdl_doc_tree) and are not kept; the document's "trees" is empty. */
+    int streamed;
 };
 
 /* Extract everything from a model document (root = {"learner":..,"version":..}) or a
@@ -97,15 +113,64 @@ struct mdl_doc {
  * SMX_OK, MDL_NOT_XGBOOST when the document has neither shape, SMX_EFORMAT, SMX_ENOMEM. */
 #define MDL_NOT_XGBOOST (-1)
 int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int ubj);
+/* One tree of a document read as it streams (t: its index in "trees"): its facts go into m
+ * and it is validated as a whole read validates it, then dropped. SMX_OK, SMX_EFORMAT
+ * (m->problem), SMX_ENOMEM. */
+int mdl_doc_tree(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m);
 /* A "version" member's value [major, minor, patch], plausible numbers; 0 or -1. */
 int mdl_doc_version(const mdl_doc *d, mdl_node v, compat_version *out);
 /* The tail of a file read in part: the "version" [M, m, p] that ends a JSON or UBJSON model,
  * given the document view that parsed it. Sets m's writer (exact) and note; 0, or -1. */
 int mdl_doc_tail_version(const mdl_doc *d, mdl_node v, compat_model_info *m);
 
+/* ---- documents cut as they stream (split.c), for the JSON and UBJSON streaming readers ---- */
+
+/* The skeleton (the document without its trees' contents), the tree being read, and where
+ * bytes were cut out of the skeleton. The tokenizer hands every byte to one of the three. */
+typedef struct mdl_split {
+    compat_model_info *m;
+    smx_buf skel;
+    struct mdl_cut {
+        size_t at;  /* skeleton position the bytes were cut before */
+        uint64_t n; /* how many */
+    } * cuts;
+    size_t n_cuts, cap_cuts;
+    smx_buf tree;
+    uint64_t tree_off; /* file offset of the tree being read */
+    size_t n_trees;    /* trees ended so far */
+    int tree_over, skel_over, enomem;
+} mdl_split;
+
+void mdl_split_skel(mdl_split *s, const void *p, size_t n); /* bytes of the skeleton */
+void mdl_split_cut(mdl_split *s, uint64_t n);               /* bytes left out of it */
+void mdl_split_tree_begin(mdl_split *s, uint64_t off);
+void mdl_split_tree(mdl_split *s, const void *p, size_t n); /* bytes of the current tree */
+/* The tree is complete: parse it (unless it was over the limit, or a problem was found
+ * already). SMX_OK or SMX_ENOMEM. */
+int mdl_split_tree_end(mdl_split *s, int (*parse)(mdl_split *s, unsigned char *b, size_t n));
+/* The file offset of skeleton position pos. */
+uint64_t mdl_split_offset(const mdl_split *s, size_t pos);
+void mdl_split_free(mdl_split *s);
+
 /* ---- the format table (identify.c) -------------------------------------------------------- */
 
 typedef struct mdl_ctx mdl_ctx;
+
+/*
+ * A reader of a file too large to keep whole: it gets the bytes in order, in chunks of any
+ * size, keeps bounded state, and puts facts and problems into the compat_model_info it was
+ * opened with, as the format's whole read would (without the parsed trees). feed returns
+ * SMX_OK or SMX_ENOMEM; end (the bytes are over) SMX_OK, SMX_ENOMEM, or MDL_NOT_XGBOOST for
+ * well-formed bytes that are not an XGBoost model. What it cannot establish within its limits
+ * it names with mdl_unknown.
+ */
+typedef struct mdl_sreader mdl_sreader;
+struct mdl_sreader {
+    int (*feed)(mdl_sreader *r, const unsigned char *b, size_t n);
+    int (*end)(mdl_sreader *r);
+    void (*free)(mdl_sreader *r);
+};
+#define MDL_SIZE_UNKNOWN UINT64_MAX
 
 /* Where the bytes a reader gets sit, and how it identifies bytes it finds inside them. */
 struct mdl_ctx {
@@ -115,6 +180,11 @@ struct mdl_ctx {
     int (*payload)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
     /* What the content of a compressed wrapper is: the whole table, one level deeper. */
     int (*inner)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+    /* The same as payload for embedded bytes too large to keep: a streaming reader for the
+     * payload format the first bytes head[0..n) sniff as (size: all of the embedded bytes),
+     * or *out NULL when none sniffs or that format cannot be streamed. SMX_OK or SMX_ENOMEM. */
+    int (*payload_stream)(const mdl_ctx *c, const unsigned char *head, size_t n, uint64_t size,
+                          compat_model_info *m, mdl_sreader **out);
 };
 
 /*
@@ -132,6 +202,9 @@ typedef struct mdl_format {
     /* Optional, for a file too large to read whole (stream.c): what its last bytes t[0..n)
      * say; for JSON and UBJSON the stored "version" (the writer) that ends the model. */
     int (*tail)(const unsigned char *t, size_t n, compat_model_info *m);
+    /* Optional: a streaming reader for a file of this format of `size` bytes
+     * (MDL_SIZE_UNKNOWN when not known in advance); SMX_OK or SMX_ENOMEM. */
+    int (*stream)(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out);
 } mdl_format;
 
 extern const mdl_format mdl_binary;          /* binary.c: legacy binary, "binf" or magic-less */
@@ -151,9 +224,25 @@ extern const mdl_format mdl_foreign_tar, mdl_foreign_zip, mdl_foreign_lightgbm, 
 /* compat_identify, and the entry that recognised the bytes (NULL: none did). */
 int mdl_identify_file(const void *buf, size_t len, const char *name, compat_model_info **out,
                       const mdl_format **matched, smx_err *err);
+/* The entry whose sniff recognises the first bytes head[0..n) of a file (NULL: none), and,
+ * when it can stream, its streaming reader into m (else *out NULL). SMX_OK or SMX_ENOMEM. */
+int mdl_stream_open(const unsigned char *head, size_t n, uint64_t size, compat_model_info *m,
+                    const mdl_format **matched, mdl_sreader **out);
+
+/* ubjson.c: the UBJSON parser, for ubjstream.c (the format's entry and streaming reader). The
+ * whole read; the tail reader (mdl_format.tail); and one part of a file cut as it streams:
+ * a tree (its facts into m), or the skeleton, whose "trees" were read already
+ * (SKELETON_STREAMED) or never found (SKELETON). Offsets in messages are the file's. */
+enum { MDL_UBJ_TREE, MDL_UBJ_SKELETON, MDL_UBJ_SKELETON_STREAMED };
+int mdl_ubj_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+int mdl_ubj_tail(const unsigned char *t, size_t n, compat_model_info *m);
+int mdl_ubj_sniff(const unsigned char *b, size_t len);
+int mdl_ubj_part(const unsigned char *b, size_t len, const mdl_split *sp, int what,
+                 compat_model_info *m);
 
 /* What the other format files use of binary.c and pickle.c. */
 int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m);
+int mdl_binary_stream(uint64_t size, compat_model_info *m, mdl_sreader **out);
 int mdl_binary_sniff(const unsigned char *b, size_t len); /* magic-less (formats.md 1.5 rule 2) */
 int mdl_pickle_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
 int mdl_pickle_sniff(const unsigned char *b, size_t len); /* any protocol's opening */

@@ -1,0 +1,219 @@
+/*
+ * Models too large to keep whole: the streaming identifier must establish what a whole read
+ * establishes, in memory that does not grow with the file.
+ *
+ * Every model of the test data is identified whole and then as it streams (the stream keeps
+ * nothing whole), in chunks of several sizes: every fact the rules read must be the same, and
+ * none may be unknown. Cut and corrupted copies must be reported as a whole read reports them.
+ */
+#include "compat/compat.h"
+#include "tests/helpers.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODELS SMXGB_TESTDATA "/models"
+
+static void same_strs(char **a, size_t na, char **b, size_t nb, const char *what, const char *f)
+{
+    cr_assert_eq(na, nb, "%s: %zu %s streamed, %zu whole", f, na, what, nb);
+    for (size_t i = 0; i < na; i++)
+        cr_assert_str_eq(a[i], b[i], "%s: %s[%zu]", f, what, i);
+}
+
+/* A problem as both reads must say it: a read as it streams cannot know how many bytes a
+ * file whose size was not declared has left after a length that claims more. */
+static void problem_text(const char *p, char *out, size_t n)
+{
+    const char *q = strstr(p, "but only ");
+    if (!q) {
+        snprintf(out, n, "%s", p);
+        return;
+    }
+    q += 9;
+    const char *e = q;
+    while (*e >= '0' && *e <= '9')
+        e++;
+    snprintf(out, n, "%.*sN%s", (int)(q - p), p, e);
+}
+
+/* Every fact of compat_model_info but the parsed trees and the owned payload bytes. */
+static void same_facts(const compat_model_info *s, const compat_model_info *w, const char *f)
+{
+    char a[32], b[32];
+    cr_assert_eq(s->unknown, 0u, "%s: unknown facts (%s)", f, s->unknown_why);
+    cr_assert_eq(s->format, w->format, "%s: format %s, whole %s", f, compat_format_name(s->format),
+                 compat_format_name(w->format));
+    cr_assert_eq(s->payload, w->payload, "%s: payload %s, whole %s", f,
+                 compat_payload_name(s->payload), compat_payload_name(w->payload));
+    cr_assert_eq(s->corrupt, w->corrupt, "%s: corrupt %d (%s), whole %d (%s)", f, s->corrupt,
+                 s->problem, w->corrupt, w->problem);
+    char ps[SMX_ERRMAX], pw[SMX_ERRMAX];
+    problem_text(s->problem, ps, sizeof ps);
+    problem_text(w->problem, pw, sizeof pw);
+    cr_assert_str_eq(ps, pw, "%s: problem\n  %s\nwhole\n  %s", f, s->problem, w->problem);
+    if (w->corrupt)
+        return; /* what either read found before the problem does not matter: it fails */
+    cr_assert_str_eq(compat_version_str(s->writer_min, a, sizeof a),
+                     compat_version_str(w->writer_min, b, sizeof b), "%s: writer_min", f);
+    cr_assert_str_eq(compat_version_str(s->writer_max, a, sizeof a),
+                     compat_version_str(w->writer_max, b, sizeof b), "%s: writer_max", f);
+    cr_assert_eq(s->writer_min.major, w->writer_min.major, "%s", f);
+    cr_assert_eq(s->writer_max.major, w->writer_max.major, "%s", f);
+    cr_assert_eq(s->writer_exact, w->writer_exact, "%s", f);
+    cr_assert_str_eq(s->objective, w->objective, "%s", f);
+    cr_assert_str_eq(s->booster, w->booster, "%s", f);
+    cr_assert_eq(s->num_feature, w->num_feature, "%s", f);
+    cr_assert_eq(s->num_class, w->num_class, "%s", f);
+    cr_assert_eq(s->num_target, w->num_target, "%s", f);
+    cr_assert_str_eq(s->base_score, w->base_score, "%s", f);
+    cr_assert_eq(s->base_score_array, w->base_score_array, "%s", f);
+    cr_assert_eq(s->base_score_is_margin, w->base_score_is_margin, "%s", f);
+    cr_assert_eq(s->boost_from_average, w->boost_from_average, "%s", f);
+    cr_assert_eq(s->num_trees, w->num_trees, "%s", f);
+    cr_assert_eq(s->num_parallel_tree, w->num_parallel_tree, "%s", f);
+    cr_assert_eq(s->has_categorical, w->has_categorical, "%s", f);
+    cr_assert_eq(s->size_leaf_vector, w->size_leaf_vector, "%s", f);
+    cr_assert_eq(s->has_leaf_weights, w->has_leaf_weights, "%s", f);
+    cr_assert_eq(s->has_cats_container, w->has_cats_container, "%s", f);
+    cr_assert_eq(s->ubj_typed_f64, w->ubj_typed_f64, "%s", f);
+    cr_assert_eq(s->ubj_typed_i8, w->ubj_typed_i8, "%s", f);
+    cr_assert_eq(s->json_default_left_int, w->json_default_left_int, "%s", f);
+    cr_assert_eq(s->json_has_split_type, w->json_has_split_type, "%s", f);
+    cr_assert_eq(s->json_has_leaf_child_counts, w->json_has_leaf_child_counts, "%s", f);
+    cr_assert_eq(s->n_attrs, w->n_attrs, "%s: %zu attributes, whole %zu", f, s->n_attrs,
+                 w->n_attrs);
+    for (size_t i = 0; i < s->n_attrs; i++) {
+        int found = 0;
+        for (size_t k = 0; k < w->n_attrs && !found; k++)
+            found = !strcmp(s->attrs[i].key, w->attrs[k].key) &&
+                    !strcmp(s->attrs[i].value, w->attrs[k].value);
+        cr_assert(found, "%s: attribute %s", f, s->attrs[i].key);
+    }
+    same_strs(s->feature_names, s->n_feature_names, w->feature_names, w->n_feature_names,
+              "feature names", f);
+    same_strs(s->feature_types, s->n_feature_types, w->feature_types, w->n_feature_types,
+              "feature types", f);
+    cr_assert_eq(s->pickle_protocol, w->pickle_protocol, "%s", f);
+    cr_assert_str_eq(s->pickle_class, w->pickle_class, "%s", f);
+    same_strs(s->pickle_globals, s->n_pickle_globals, w->pickle_globals, w->n_pickle_globals,
+              "pickle globals", f);
+    cr_assert_eq(s->pickle_is_booster, w->pickle_is_booster, "%s", f);
+    cr_assert_eq(s->pickle_joblib_arrays, w->pickle_joblib_arrays, "%s", f);
+    cr_assert_str_eq(s->joblib_compression, w->joblib_compression, "%s", f);
+    cr_assert_str_eq(s->foreign, w->foreign, "%s", f);
+}
+
+/* bytes streamed through s in chunks of `chunk`, declaring the size or not */
+static compat_model_info *stream(compat_model_stream *s, const char *b, size_t n, size_t chunk,
+                                 int declare)
+{
+    compat_model_stream_begin(s, declare ? (int64_t)n : -1);
+    smx_err err = {0};
+    for (size_t at = 0; at < n; at += chunk)
+        cr_assert_eq(compat_model_stream_feed(s, b + at, n - at < chunk ? n - at : chunk, &err),
+                     SMX_OK, "%s", err.msg);
+    compat_model_info *m = NULL;
+    cr_assert_eq(compat_model_stream_identify(s, "xgboost-model", &m, &err), SMX_OK, "%s", err.msg);
+    return m;
+}
+
+/* Formats read as they stream (the others are identified from their head and tail). */
+static int streams(const compat_model_info *w)
+{
+    return w->format == COMPAT_FMT_JSON || w->format == COMPAT_FMT_UBJSON;
+}
+
+static void check_bytes(const char *label, const char *b, size_t n)
+{
+    compat_model_info *w = NULL;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(b, n, "xgboost-model", &w, &err), SMX_OK, "%s", err.msg);
+    if (!streams(w) || n < 64) {
+        compat_model_info_free(w);
+        return;
+    }
+    static const size_t chunks[] = {1, 13, 4096, (size_t)1 << 30};
+    compat_model_stream *s;
+    cr_assert_eq(compat_model_stream_new(32, 16, &s, &err), SMX_OK);
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        if (chunks[c] == 1 && n > 200000)
+            continue;
+        for (int declare = 0; declare < 2; declare++) {
+            compat_model_info *m = stream(s, b, n, chunks[c], declare);
+            cr_assert(compat_model_stream_partial(s), "%s", label);
+            char what[512];
+            snprintf(what, sizeof what, "%s (chunks of %zu, size %s)", label, chunks[c],
+                     declare ? "declared" : "not declared");
+            same_facts(m, w, what);
+            compat_model_info_free(m);
+        }
+    }
+    compat_model_stream_free(s);
+    compat_model_info_free(w);
+}
+
+static void check_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d, "%s", dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".txt") || strstr(e->d_name, ".csv") ||
+            strstr(e->d_name, ".py") || strstr(e->d_name, ".state"))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t n;
+        char *b = th_read(path, &n);
+        if (!b)
+            continue; /* a directory */
+        check_bytes(path, b, n);
+        free(b);
+    }
+    closedir(d);
+}
+
+Test(model_large, streaming_establishes_what_a_whole_read_does)
+{
+    static const char *dirs[] = {"1.5.2", "1.7.4", "1.7.4-python", "3.0.5", "synth"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char d[4096];
+        snprintf(d, sizeof d, "%s/%s", MODELS, dirs[i]);
+        check_dir(d);
+    }
+    check_dir(SMXGB_TESTDATA "/verdicts/container");
+}
+
+/* Cut short or damaged, a streamed model is reported as the whole read reports it. */
+Test(model_large, cut_and_damaged_models_stream_like_whole_ones)
+{
+    static const char *files[] = {"1.7.4/binary_logistic.json",
+                                  "1.7.4/binary_logistic.ubj",
+                                  "1.7.4/dart.bin",
+                                  "1.7.4-python/binary_logistic.pkl",
+                                  "3.0.5/categorical.ubj",
+                                  "1.5.2/multi_softprob.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", MODELS, files[i]);
+        size_t n;
+        char *b = th_read(path, &n);
+        cr_assert(b, "%s", path);
+        for (size_t k = 1; k < 8; k++) {
+            char label[4200];
+            snprintf(label, sizeof label, "%s cut to %zu bytes", files[i], n * k / 8);
+            check_bytes(label, b, n * k / 8);
+            char *d = malloc(n);
+            memcpy(d, b, n);
+            d[n * k / 8] ^= 0x5a;
+            snprintf(label, sizeof label, "%s with byte %zu changed", files[i], n * k / 8);
+            check_bytes(label, d, n);
+            free(d);
+        }
+        free(b);
+    }
+}
