@@ -32,6 +32,7 @@ struct compat_model_stream {
     uint64_t tail_len;   /* bytes that went into the ring */
     uint64_t seen;
     int partial;
+    smx_buf pre;          /* a partial file's first bytes, until there are enough to sniff */
     int opened;           /* a partial file's format was sniffed */
     const mdl_format *f;  /* the entry that recognised it */
     compat_model_info *m; /* the facts its streaming reader found so far */
@@ -64,22 +65,25 @@ static void drop_reader(compat_model_stream *s)
 void compat_model_stream_begin(compat_model_stream *s, int64_t size)
 {
     smx_buf_free(&s->head); /* the previous file's bytes are not held while the scan goes on */
+    smx_buf_free(&s->pre);
     drop_reader(s);
     s->tail_len = s->seen = 0;
     s->size = size >= 0 ? (uint64_t)size : MDL_SIZE_UNKNOWN;
     s->partial = size > 0 && (uint64_t)size > s->max_bytes;
 }
 
-/* Sniff the head and start the format's streaming reader on what was read so far. */
-static int open_reader(compat_model_stream *s)
+/* Sniff the first bytes (every byte read so far) and start the format's streaming reader on
+ * them. */
+static int open_reader(compat_model_stream *s, const smx_buf *first)
 {
     s->opened = 1;
     if (!(s->m = mdl_info_new()))
         return SMX_ENOMEM;
-    const unsigned char *h = (const unsigned char *)(s->head.data ? s->head.data : "");
-    int rc = mdl_stream_open(h, s->head.len, s->size, s->m, &s->f, &s->sr);
-    if (!rc && s->sr && s->head.len)
-        rc = s->sr->feed(s->sr, h, s->head.len);
+    const unsigned char *h = (const unsigned char *)(first->data ? first->data : "");
+    int rc = mdl_stream_open(h, first->len, s->size, s->m, &s->f, &s->sr);
+    if (!rc && s->sr && first->len)
+        rc = s->sr->feed(s->sr, h, first->len);
+    smx_buf_free(&s->pre);
     return rc;
 }
 
@@ -110,24 +114,21 @@ static int feed_partial(compat_model_stream *s, const unsigned char *p, size_t l
             return SMX_ENOMEM;
     }
     int rc = to_ring(s, p + take, len - take);
-    if (rc)
-        return rc;
-    if (!s->opened) {
-        if (s->head.len < SNIFF && s->head.len < s->head_bytes)
-            return SMX_OK;                   /* not enough to sniff yet */
-        if ((rc = open_reader(s)) != SMX_OK) /* it is given the head, `take` bytes included */
-            return rc;
-        p += take;
-        len -= take;
-    }
-    return s->sr && len ? s->sr->feed(s->sr, p, len) : SMX_OK;
+    if (rc || s->opened)
+        return rc ? rc : s->sr ? s->sr->feed(s->sr, p, len) : SMX_OK;
+    if (smx_buf_append(&s->pre, p, len)) /* not enough to sniff yet */
+        return SMX_ENOMEM;
+    return s->pre.len < SNIFF ? SMX_OK : open_reader(s, &s->pre);
 }
 
 /* The file turned out larger than max_bytes: from now on it streams; the head is cut back. */
 static int become_partial(compat_model_stream *s)
 {
     s->partial = 1;
-    int rc = open_reader(s); /* the reader gets everything kept so far */
+    /* the reader gets everything kept so far (once there is enough to sniff) */
+    int rc = s->head.len >= SNIFF                                 ? open_reader(s, &s->head)
+             : smx_buf_append(&s->pre, s->head.data, s->head.len) ? SMX_ENOMEM
+                                                                  : SMX_OK;
     if (rc)
         return rc;
     if (s->head.len > s->head_bytes) {
@@ -155,10 +156,8 @@ int compat_model_stream_feed(compat_model_stream *s, const void *buf, size_t len
         size_t take = (size_t)(s->max_bytes - s->head.len);
         if (smx_buf_append(&s->head, p, take) || become_partial(s))
             rc = SMX_ENOMEM;
-        else if (s->sr)
-            rc = s->sr->feed(s->sr, p + take, len - take);
-        if (!rc)
-            rc = to_ring(s, p + take, len - take);
+        else
+            rc = feed_partial(s, p + take, len - take);
     } else {
         rc = feed_partial(s, p, len);
     }
@@ -222,7 +221,7 @@ int compat_model_stream_identify(compat_model_stream *s, const char *name, compa
         const char *data = s->head.data ? s->head.data : "";
         return mdl_identify_file(data, s->head.len, name, out, NULL, err);
     }
-    int rc = s->opened ? SMX_OK : open_reader(s);
+    int rc = s->opened ? SMX_OK : open_reader(s, &s->pre);
     if (!rc && !s->sr) {
         drop_reader(s);
         return identify_head(s, name, out, err);
@@ -265,6 +264,7 @@ void compat_model_stream_free(compat_model_stream *s)
         return;
     drop_reader(s);
     smx_buf_free(&s->head);
+    smx_buf_free(&s->pre);
     free(s->tail);
     free(s);
 }
