@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,8 @@ static compat_model_info *stream(compat_model_stream *s, const char *b, size_t n
 static int streams(const compat_model_info *w)
 {
     return w->format == COMPAT_FMT_JSON || w->format == COMPAT_FMT_UBJSON ||
-           (w->format == COMPAT_FMT_BINARY && w->payload == COMPAT_PAYLOAD_BIN);
+           (w->format == COMPAT_FMT_PICKLE && !w->pickle_joblib_arrays) ||
+           w->format == COMPAT_FMT_BINARY;
 }
 
 static void check_bytes(const char *label, const char *b, size_t n)
@@ -137,6 +139,12 @@ static void check_bytes(const char *label, const char *b, size_t n)
     compat_model_info *w = NULL;
     smx_err err = {0};
     cr_assert_eq(compat_identify(b, n, "xgboost-model", &w, &err), SMX_OK, "%s", err.msg);
+    if (w->format == COMPAT_FMT_PICKLE && w->payload_bytes && w->payload_len < n) {
+        /* the payload as a file of its own (a memory snapshot as the top-level file) */
+        char label2[4200];
+        snprintf(label2, sizeof label2, "the payload of %s", label);
+        check_bytes(label2, (const char *)w->payload_bytes, w->payload_len);
+    }
     if (!streams(w) || n < 64) {
         compat_model_info_free(w);
         return;
@@ -201,6 +209,8 @@ Test(model_large, cut_and_damaged_models_stream_like_whole_ones)
                                   "1.7.4/dart.bin",
                                   "1.7.4-python/binary_logistic.pkl",
                                   "3.0.5/categorical.ubj",
+                                  "synth/pickle_p4_cfgoff.pkl",
+                                  "synth/pickle_p2_090.pkl",
                                   "1.5.2/multi_softprob.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[4096];
@@ -221,4 +231,144 @@ Test(model_large, cut_and_damaged_models_stream_like_whole_ones)
         }
         free(b);
     }
+}
+
+/* ---- models generated here, through the system XGBoost (1.7.4) ---------------------------- */
+
+typedef struct gen {
+    compat_xgb *x;
+    compat_dmatrix *d;
+    compat_booster *b;
+    float *X, *y;
+} gen;
+
+/* A booster of `rounds` trees of depth up to `depth` on generated rows, with an attribute of
+ * `attr` bytes (0: none): XGBoost writes attributes before the trees, so a large one makes a
+ * large model fast. */
+static void gen_model(gen *g, const char *objective, int rounds, int depth, size_t attr)
+{
+    smx_err err = {0};
+    memset(g, 0, sizeof *g);
+    cr_assert_eq(compat_xgb_open(NULL, &g->x, &err), SMX_OK, "%s", err.msg);
+    size_t nr = 2000, nc = 8;
+    g->X = malloc(nr * nc * sizeof *g->X);
+    g->y = malloc(nr * sizeof *g->y);
+    for (size_t i = 0; i < nr * nc; i++)
+        g->X[i] = (float)((i * 7919 + i / nc * 104729) % 1000) / 100.0f;
+    for (size_t i = 0; i < nr; i++)
+        g->y[i] = g->X[i * nc] + g->X[i * nc + 1] > 10.0f;
+    cr_assert_eq(compat_dmatrix_from_dense(g->x, g->X, nr, nc, NAN, 1, &g->d, &err), SMX_OK, "%s",
+                 err.msg);
+    cr_assert_eq(compat_dmatrix_set_float_info(g->d, "label", g->y, nr, &err), SMX_OK, "%s",
+                 err.msg);
+    cr_assert_eq(compat_booster_create(g->x, &g->d, 1, &g->b, &err), SMX_OK, "%s", err.msg);
+    char dep[16];
+    snprintf(dep, sizeof dep, "%d", depth);
+    compat_booster_set_param(g->b, "nthread", "2", &err);
+    compat_booster_set_param(g->b, "objective", objective, &err);
+    compat_booster_set_param(g->b, "max_depth", dep, &err);
+    compat_booster_set_param(g->b, "min_child_weight", "0", &err);
+    for (int i = 0; i < rounds; i++)
+        cr_assert_eq(compat_booster_update(g->b, i, g->d, &err), SMX_OK, "%s", err.msg);
+    if (attr) {
+        char *note = malloc(attr + 1);
+        for (size_t i = 0; i < attr; i++)
+            note[i] = "training notes "[i % 15];
+        note[attr] = '\0';
+        cr_assert_eq(compat_booster_set_attr(g->b, "notes", note, &err), SMX_OK, "%s", err.msg);
+        free(note);
+    }
+}
+
+static void gen_free(gen *g)
+{
+    compat_booster_free(g->b);
+    compat_dmatrix_free(g->d);
+    compat_xgb_close(g->x);
+    free(g->X);
+    free(g->y);
+}
+
+/* A pickled Booster as Python writes it: protocol 4 (bytes of the snapshot) or protocol 2
+ * (the snapshot as latin-1 text in UTF-8, bytearray's reduction for old protocols). */
+#define APPEND_LIT(o, lit) smx_buf_append((o), (lit), sizeof(lit) - 1)
+
+static void pickle_booster(smx_buf *o, const void *snap, size_t n, int protocol)
+{
+    const unsigned char *s = snap;
+    if (protocol >= 4) {
+        APPEND_LIT(o, "\x80\x04\x8c\x0cxgboost.core\x94\x8c\x07"
+                      "Booster\x94\x93\x94)\x81\x94}\x94("
+                      "\x8c\x06handle\x94\x8c\x08"
+                      "builtins\x94\x8c\x09"
+                      "bytearray\x94\x93\x94");
+        unsigned char h[9] = {0x8e};
+        for (int i = 0; i < 8; i++)
+            h[1 + i] = (unsigned char)((uint64_t)n >> (8 * i));
+        smx_buf_append(o, h, 9);
+        smx_buf_append(o, s, n);
+        APPEND_LIT(o, "\x94\x85\x94R\x94\x8c\x0e"
+                      "best_iteration\x94K\x09ub.");
+        return;
+    }
+    APPEND_LIT(o, "\x80\x02"
+                  "cxgboost.core\nBooster\nq\x00)\x81q\x01}q\x02"
+                  "X\x06\x00\x00\x00handleq\x03"
+                  "c__builtin__\nbytearray\nq\x04");
+    smx_buf u = SMX_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c[2] = {(unsigned char)(0xC0 | s[i] >> 6),
+                              (unsigned char)(0x80 | (s[i] & 0x3F))};
+        if (s[i] < 0x80)
+            smx_buf_append(&u, s + i, 1);
+        else
+            smx_buf_append(&u, c, 2);
+    }
+    unsigned char h[5] = {'X', (unsigned char)u.len, (unsigned char)(u.len >> 8),
+                          (unsigned char)(u.len >> 16), (unsigned char)(u.len >> 24)};
+    smx_buf_append(o, h, 5);
+    smx_buf_append(o, u.data, u.len);
+    smx_buf_free(&u);
+    APPEND_LIT(o, "q\x05X\x07\x00\x00\x00latin-1q\x06\x86q\x07Rq\x08sb.");
+}
+
+/*
+ * A pickled Booster whose handle is too long to wait for (more than 1 MiB) is followed to
+ * its bytes as they stream, as protocol 4 bytes and as protocol 2 latin-1 text: the pickle is
+ * a Booster and its payload the UBJSON snapshot a whole read finds. Before, a pickle larger
+ * than verify keeps whole was identified from its head: the scan stopped in the handle, the
+ * class was never confirmed a Booster, and the payload was unknown.
+ */
+Test(model_large, a_pickled_booster_is_followed_to_its_payload)
+{
+    gen g;
+    gen_model(&g, "binary:logistic", 4, 4, (size_t)3 << 20);
+    void *snap;
+    size_t n;
+    smx_err err = {0};
+    cr_assert_eq(compat_booster_serialize(g.b, &snap, &n, &err), SMX_OK, "%s", err.msg);
+    for (int proto = 2; proto <= 4; proto += 2) {
+        smx_buf p = SMX_BUF_INIT;
+        pickle_booster(&p, snap, n, proto);
+        compat_model_info *w = NULL;
+        cr_assert_eq(compat_identify(p.data, p.len, "xgboost-model", &w, &err), SMX_OK);
+        cr_assert(w->pickle_is_booster && w->payload == COMPAT_PAYLOAD_SNAP_UBJ,
+                  "protocol %d, whole: %s", proto, w->detail);
+        compat_model_info_free(w);
+        char label[64];
+        snprintf(label, sizeof label, "a protocol %d pickle of %zu bytes", proto, p.len);
+        check_bytes(label, p.data, p.len);
+        for (size_t k = 1; k < 8; k += 2) { /* cut, and damaged, in the handle and around it */
+            size_t at = k == 7 ? p.len - 20 : p.len * k / 8;
+            snprintf(label, sizeof label, "a protocol %d pickle cut to %zu bytes", proto, at);
+            check_bytes(label, p.data, at);
+            p.data[at] ^= 0x5a;
+            snprintf(label, sizeof label, "a protocol %d pickle with byte %zu changed", proto, at);
+            check_bytes(label, p.data, p.len);
+            p.data[at] ^= 0x5a;
+        }
+        smx_buf_free(&p);
+    }
+    free(snap);
+    gen_free(&g);
 }

@@ -136,7 +136,9 @@ enum {
     COMPAT_UNKNOWN_TREES = 1u << 2,    /* what the trees use: has_categorical, size_leaf_vector,
                                           has_leaf_weights, json_* field markers */
     COMPAT_UNKNOWN_ENCODING = 1u << 3, /* ubj_typed_f64, ubj_typed_i8 */
-    COMPAT_UNKNOWN_PICKLE = 1u << 4,   /* pickle_class, pickle_is_booster, protocol, payload */
+    COMPAT_UNKNOWN_PICKLE = 1u << 4,   /* the pickle's own facts: pickle_class,
+                                          pickle_is_booster, pickle_protocol (its payload's
+                                          facts are the bits above) */
     COMPAT_UNKNOWN_INTEGRITY = 1u << 5 /* corrupt: the bytes were not all checked */
 };
 /* The unknown facts in words ("writer, trees"), "" for none; returns buf. */

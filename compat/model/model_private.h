@@ -240,6 +240,62 @@ int mdl_ubj_sniff(const unsigned char *b, size_t len);
 int mdl_ubj_part(const unsigned char *b, size_t len, const mdl_split *sp, int what,
                  compat_model_info *m);
 
+/* ---- pickles: the opcode scanner (pickle_scan.c), for the whole read and the streaming
+ * read of pickle.c ------------------------------------------------------------------------- */
+
+/* What a string opcode pushed: IT_RAWUNI protocol 0 'V' (raw-unicode-escape), IT_QSTR
+ * protocol 0 'S' (a quoted repr). */
+enum { MDL_IT_NONE, MDL_IT_STR, MDL_IT_BYTES, MDL_IT_UNICODE, MDL_IT_RAWUNI, MDL_IT_QSTR };
+/* mdl_pk_scan's results besides SMX_EFORMAT (m->problem) and SMX_ENOMEM */
+enum {
+    MDL_PK_DONE = 0,    /* STOP */
+    MDL_PK_MORE = -2,   /* the next opcode's argument is not all at hand yet */
+    MDL_PK_BIG = -3,    /* a string of big_n bytes starts at the bytes used: they pass by */
+    MDL_PK_STOPPED = -4 /* joblib's inline numpy data at joblib_stop, or an argument too
+                           long to wait for (named in m->unknown) */
+};
+#define MDL_PK_WINDOW (1 << 20) /* the longest argument a streaming read waits for */
+
+typedef struct mdl_pk_item {
+    int kind;
+    size_t n, len;        /* the string's length; how much of it d holds */
+    unsigned char d[128]; /* its first bytes (all a class name needs) */
+    int lost;             /* memoized after the memo's copies were full */
+} mdl_pk_item;
+
+typedef struct mdl_pk {
+    const unsigned char *b; /* the bytes at hand */
+    size_t len, pos;
+    uint64_t base, total; /* file offset of b[0]; the file's size or MDL_SIZE_UNKNOWN */
+    int more;             /* bytes past b[len) are still to come */
+    compat_model_info *m;
+    mdl_pk_item last[2];
+    struct mdl_pk_memo {
+        int kind, lost;
+        size_t n, copy, len; /* copy: offset of its first bytes in copies */
+    } * memo;
+    size_t n_memo, cap_memo, next_memo;
+    smx_buf copies;
+    char pending_attr[32];
+    int first_class_done, joblib, oob;
+    size_t joblib_stop;
+    int proto;      /* from PROTO, -1 before one */
+    int binary_ops; /* an opcode protocol 0 does not have was seen (then protocol 1) */
+    /* every byte string that may be the model: p NULL when it is MDL_PK_BIG */
+    void *ctx;
+    void (*candidate)(void *ctx, int kind, const unsigned char *p, size_t n, uint64_t off);
+    int big_kind; /* MDL_PK_BIG: the string's kind and length */
+    size_t big_n;
+} mdl_pk;
+
+void mdl_pk_init(mdl_pk *s, compat_model_info *m, uint64_t total);
+/* Scan opcodes in b[0..len) (file offset base) until STOP or the bytes at hand end; *used:
+ * bytes consumed. A result of MDL_PK_DONE, MDL_PK_MORE, MDL_PK_BIG, MDL_PK_STOPPED, or a
+ * status. */
+int mdl_pk_scan(mdl_pk *s, const unsigned char *b, size_t len, uint64_t base, int more,
+                size_t *used);
+void mdl_pk_free(mdl_pk *s);
+
 /* What the other format files use of binary.c and pickle.c. */
 int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m);
 int mdl_binary_stream(uint64_t size, compat_model_info *m, mdl_sreader **out);
