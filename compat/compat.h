@@ -26,10 +26,11 @@
 typedef struct compat_model {
     size_t entry;            /* index into scan->entries */
     compat_model_info *info; /* NULL if it could not be identified (see error) */
-    int partial;             /* identified from its head and tail only (a large file) */
+    int partial;             /* larger than load_max_bytes: read as it streamed, not kept (so
+                                not load-checked); info->unknown says what was not established */
     uint64_t bytes;          /* its size */
     compat_loadcheck load;   /* the load check with the runtime */
-    char error[SMX_ERRMAX];
+    char error[SMX_ERRMAX]; /* why info is NULL, or which facts info->unknown names */
 } compat_model;
 
 typedef struct compat_finding {
@@ -71,8 +72,9 @@ typedef struct compat_verify_opts {
     /* load checks: every identified model is loaded in a child process by this XGBoost */
     int no_load_check;       /* skip them */
     const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
-    uint64_t load_max_bytes; /* models larger than this are identified from their first and
-                                last bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
+    uint64_t load_max_bytes; /* models up to this size are kept whole and load-checked;
+                                larger ones are identified as they stream and not loaded;
+                                0 = COMPAT_IDENTIFY_MAX */
     const char *display;     /* the artifact as the user named it (hints); NULL = path */
 } compat_verify_opts;
 
@@ -87,7 +89,7 @@ const char *compat_env_get(const char *const *env, size_t n, const char *key);
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err);
 void compat_report_free(compat_report *r);
 
-#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: identified from their head and tail */
+#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: not kept whole, so not load-checked */
 
 /* The identified model for entry index `entry` of the report, or NULL. */
 const compat_model *compat_report_model(const compat_report *r, size_t entry);

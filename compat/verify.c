@@ -8,10 +8,11 @@
  * report reads "for 0.90-1, 0.90-2, 1.0-1: ..." rather than the same sentence eleven times.
  *
  * While streaming, every top-level regular file goes through compat/model's streaming
- * identifier (whole up to load_max_bytes; a larger one keeps its head and its tail, so memory
- * stays bounded whatever the artifact's size) and is identified as soon as its data ends;
- * small enough models are then loaded for real in a helper process (runtime/loadcheck.c) and
- * the bytes are dropped. After the layout, each container gets a verdict for the files it
+ * identifier and is identified as soon as its data ends: kept whole up to load_max_bytes and
+ * then loaded for real in a helper process (runtime/loadcheck.c), its bytes dropped after; a
+ * larger one is read as it streams, with memory bounded whatever the artifact's size, and is
+ * reported not load-checked, with the limit. Facts the streaming read could not establish
+ * are in info->unknown (and said in the model's error), never left to read as absent. After the layout, each container gets a verdict for the files it
  * loads: the load rules (rules/) for its XGBoost and Python, and the load check where the
  * runtime is the container's own XGBoost version.
  */
@@ -186,23 +187,24 @@ static void ident_end(void *vc, const artifact_entry *e)
     cm->bytes = compat_model_stream_size(c->stream);
     cm->partial = compat_model_stream_partial(c->stream);
     smx_err err = {0};
-    size_t len;
-    compat_model_stream_data(c->stream, &len);
     if (compat_model_stream_identify(c->stream, e->path, &cm->info, &err) != SMX_OK) {
         snprintf(cm->error, sizeof cm->error, "%s", err.msg);
         cm->info = NULL;
-    } else if (cm->partial) {
-        /* only the head (and the tail) was read */
-        snprintf(cm->error, sizeof cm->error,
-                 "identified from its first %zu bytes of %llu (the rest was not read)", len,
-                 (unsigned long long)cm->bytes);
+    } else if (cm->info->unknown) {
+        char what[128];
+        snprintf(cm->error, sizeof cm->error, "%s of %llu bytes: not established: %s (%s)",
+                 cm->partial ? "read as it streamed" : "identified",
+                 (unsigned long long)cm->bytes,
+                 compat_unknown_text(cm->info->unknown, what, sizeof what),
+                 cm->info->unknown_why);
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
         !(e->flags & ARTIFACT_F_TRUNCATED))
         load_check(c, cm, e);
-    else if (cm->partial)
+    else if (cm->partial && !c->o->no_load_check && is_xgboost_model(cm->info))
         snprintf(cm->load.note, sizeof cm->load.note,
-                 "not load-checked: %llu bytes, over the %llu-byte limit for load checks",
+                 "not load-checked: %llu bytes, over the %llu-byte limit for keeping a model "
+                 "whole to load it in a child process (--load-max-bytes)",
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
 }
 

@@ -741,8 +741,9 @@ Test(rules_verdicts, synthetic_models_follow_the_reference_rules)
                    bad.data ? bad.data : "");
 }
 
-/* A model over --load-max-bytes is identified from its head only (memory stays bounded for
- * huge artifacts): the header facts still drive the rules, and nothing is loaded. */
+/* A model over --load-max-bytes is read as it streams (memory stays bounded for huge
+ * artifacts): every fact drives the rules, nothing is missing (no PARTIAL note), and it is
+ * reported not load-checked, naming the limit and the option that raises it. */
 Test(rules_verdicts, a_large_model_is_judged_from_its_head)
 {
     const char *a = package_as_model("1.7.4/multi_softprob.bin", "big.tar.gz");
@@ -751,10 +752,12 @@ Test(rules_verdicts, a_large_model_is_judged_from_its_head)
     json_t *m0 = json_array_get(json_object_get(rep, "models"), 0);
     cr_assert(json_is_true(json_object_get(m0, "partial")));
     cr_assert_str_eq(json_string_value(json_object_get(m0, "writer")), "1.7");
-    cr_assert(json_is_false(json_object_get(json_object_get(m0, "load_check"), "ran")));
+    json_t *lc = json_object_get(m0, "load_check");
+    cr_assert(json_is_false(json_object_get(lc, "ran")));
+    cr_assert(strstr(json_string_value(json_object_get(lc, "note")), "--load-max-bytes"));
     cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
     cr_assert_str_eq(verdict_of(rep, "0.90-1"), "wrong-predictions", "FMT-BIN-1 from the header");
-    cr_assert(has_reason(rep, "1.7-1", "PARTIAL"));
+    cr_assert(!has_reason(rep, "1.7-1", "PARTIAL"), "every fact was read");
     cr_assert_eq(rc, 1);
     json_decref(rep);
 }
@@ -762,10 +765,10 @@ Test(rules_verdicts, a_large_model_is_judged_from_its_head)
 /*
  * A JSON model larger than the 32 MiB verify keeps whole, written by XGBoost 1.7.4 (generated
  * here through the runtime: a few trees and a 34 MiB attribute, which XGBoost writes before
- * the trees), is identified from its head and its tail. Its "version" is the last member of
- * the file, so verify knows the writer: 1.5-1 cannot read the integer default_left that 1.7.4
- * writes (FMT-TREE-16). Before, the version was not read and 1.5-1 was called ok. inspect,
- * which reads the file whole, names the same writer.
+ * the trees), is read as it streams. Its "version" is the last member of the file, so verify
+ * knows the writer: 1.5-1 cannot read the integer default_left that 1.7.4 writes
+ * (FMT-TREE-16). Before, the version was not read and 1.5-1 was called ok. inspect names the
+ * same writer.
  */
 Test(rules_verdicts, a_large_json_model_is_judged_by_the_version_at_its_end)
 {
@@ -816,7 +819,7 @@ Test(rules_verdicts, a_large_json_model_is_judged_by_the_version_at_its_end)
     cr_assert_str_eq(verdict_of(rep, "1.5-1"), "fails");
     cr_assert(has_reason(rep, "1.5-1", "FMT-TREE-16"));
     cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
-    cr_assert(has_reason(rep, "1.7-1", "PARTIAL"));
+    cr_assert(!has_reason(rep, "1.7-1", "PARTIAL"), "every fact was read");
     cr_assert_eq(rc, 1);
     json_decref(rep);
 
