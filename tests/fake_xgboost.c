@@ -3,7 +3,9 @@
  * the runtime to open it, reports version 1.7.4, and misbehaves on load the way broken
  * builds do, chosen by $FAKE_XGB_MODE: "segv" (crash), "abort" (std::terminate-like abort
  * with a message on stderr), "oom" (a 1 GiB allocation, aborting if it fails), "hang" (never
- * returns), "error" (a normal load error).
+ * returns), "error" (a normal load error). Two modes load fine and misbehave when predicting:
+ * "wide" returns 16 x 50,000,000 predictions (what a crafted num_class of 5e7 asks for; the
+ * values are never there to read), "stall" never returns from the prediction.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -47,9 +49,46 @@ int XGBoosterFree(void *h)
     return 0;
 }
 
+int XGBoosterPredictFromDense(void *h, const char *arr, const char *cfg, void *proxy,
+                              const uint64_t **shape, uint64_t *dim, const float **out);
+
+int XGBoosterSetParam(void *h, const char *k, const char *v);
+int XGBoosterSetParam(void *h, const char *k, const char *v)
+{
+    (void)h;
+    (void)k;
+    (void)v;
+    return 0;
+}
+
+static int mode_is(const char *name)
+{
+    const char *m = getenv("FAKE_XGB_MODE");
+    return m && !strcmp(m, name);
+}
+
+int XGBoosterPredictFromDense(void *h, const char *arr, const char *cfg, void *proxy,
+                              const uint64_t **shape, uint64_t *dim, const float **out)
+{
+    (void)h;
+    (void)arr;
+    (void)cfg;
+    (void)proxy;
+    static uint64_t shp[2] = {16, 50000000};
+    static float few[16];
+    while (mode_is("stall"))
+        pause();
+    *shape = shp;
+    *dim = 2;
+    *out = few;
+    return 0;
+}
+
 static int misbehave(void)
 {
     const char *m = getenv("FAKE_XGB_MODE");
+    if (mode_is("wide") || mode_is("stall"))
+        return 0;
     if (m && !strcmp(m, "segv")) {
         raise(SIGSEGV);
     } else if (m && !strcmp(m, "abort")) {
