@@ -12,9 +12,12 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MODELS SMXGB_TESTDATA "/models"
 
@@ -255,8 +258,10 @@ static void gen_model(gen *g, const char *objective, int rounds, int depth, size
     g->y = malloc(nr * sizeof *g->y);
     for (size_t i = 0; i < nr * nc; i++)
         g->X[i] = (float)((i * 7919 + i / nc * 104729) % 1000) / 100.0f;
+    int binary = !strncmp(objective, "binary:", 7); /* else positive labels (reg:gamma) */
     for (size_t i = 0; i < nr; i++)
-        g->y[i] = g->X[i * nc] + g->X[i * nc + 1] > 10.0f;
+        g->y[i] = binary ? g->X[i * nc] + g->X[i * nc + 1] > 10.0f
+                         : 1.0f + g->X[i * nc] + g->X[i * nc + 1];
     cr_assert_eq(compat_dmatrix_from_dense(g->x, g->X, nr, nc, NAN, 1, &g->d, &err), SMX_OK, "%s",
                  err.msg);
     cr_assert_eq(compat_dmatrix_set_float_info(g->d, "label", g->y, nr, &err), SMX_OK, "%s",
@@ -371,4 +376,304 @@ Test(model_large, a_pickled_booster_is_followed_to_its_payload)
     }
     free(snap);
     gen_free(&g);
+}
+
+/* ---- end to end: models of 50-300 MB in every format ---------------------------------------- */
+
+static char *bigdir;
+
+static const char *bpath(const char *name)
+{
+    static char buf[4][4096];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", bigdir, name);
+    return buf[k];
+}
+
+/* The model's bytes in a format: "json", "ubj", "deprecated", or "pickle" (a protocol 4
+ * pickle of the Booster, as Python writes it). */
+static void save_as(gen *g, const char *format, smx_buf *out)
+{
+    smx_err err = {0};
+    void *b;
+    size_t n;
+    if (!strcmp(format, "pickle")) {
+        cr_assert_eq(compat_booster_serialize(g->b, &b, &n, &err), SMX_OK, "%s", err.msg);
+        pickle_booster(out, b, n, 4);
+    } else {
+        cr_assert_eq(compat_booster_save(g->b, format, &b, &n, &err), SMX_OK, "%s", err.msg);
+        smx_buf_append(out, b, n);
+    }
+    free(b);
+}
+
+/* An attribute of `bytes` bytes of text as random as words are (gzip keeps it well under
+ * verify's limit on the compression ratio of an archive). */
+static void set_notes(gen *g, size_t bytes)
+{
+    smx_err err = {0};
+    char *note = malloc(bytes + 1);
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < bytes; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        note[i] = "abcdefghijklmnopqrstuvwxyz      "[s % 32];
+    }
+    note[bytes] = '\0';
+    cr_assert_eq(compat_booster_set_attr(g->b, "notes", note, &err), SMX_OK, "%s", err.msg);
+    free(note);
+}
+
+static json_t *run_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *run_json(const char *fmt, ...)
+{
+    char cmd[8192], *out = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    th_run(cmd, &out);
+    json_t *j = th_json(out);
+    free(out);
+    return j;
+}
+
+static const char *verdict_of(json_t *rep, const char *tag)
+{
+    json_t *cs = json_object_get(rep, "containers");
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        json_t *c = json_array_get(cs, i);
+        if (!strcmp(json_string_value(json_object_get(c, "container")), tag))
+            return json_string_value(json_object_get(c, "verdict"));
+    }
+    return "?";
+}
+
+static int has_reason(json_t *rep, const char *tag, const char *rule)
+{
+    json_t *cs = json_object_get(rep, "containers");
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        json_t *c = json_array_get(cs, i);
+        if (strcmp(json_string_value(json_object_get(c, "container")), tag))
+            continue;
+        json_t *rs = json_object_get(c, "reasons");
+        for (size_t k = 0; k < json_array_size(rs); k++)
+            if (!strcmp(json_string_value(json_object_get(json_array_get(rs, k), "rule")), rule))
+                return 1;
+    }
+    return 0;
+}
+
+/* Peak resident memory (KiB) of `smxgb verify` on the artifact, and its report. */
+static json_t *verify_measured(const char *artifact, long *peak_kib)
+{
+    char cmd[8192];
+    const char *t = bpath("time.txt");
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/time -f %%M -o '%s' %s verify --json -c 1.5-1 -c 1.7-1 -c 3.0-5 '%s'", t,
+             SMXGB_BIN, artifact);
+    char *out = NULL;
+    th_run(cmd, &out);
+    json_t *j = th_json(out);
+    free(out);
+    size_t n = 0;
+    char *m = th_read(t, &n); /* "Command exited with non-zero status 1\n" may come first */
+    while (m && n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        m[--n] = '\0';
+    const char *last = m ? strrchr(m, '\n') : NULL;
+    *peak_kib = m ? atol(last ? last + 1 : m) : -1;
+    free(m);
+    return j;
+}
+
+/*
+ * A reg:gamma model written by XGBoost 1.7.4 in each format, small (what verify keeps whole)
+ * and large (50-300 MB: a large attribute, which XGBoost writes before the trees; the
+ * objective and the version come last). verify's verdicts for 1.5-1, 1.7-1 and 3.0-5 must be
+ * the small model's, with every rule able to fire: 3.0-5 fails the gamma objective written by
+ * 1.0-2.1 (OBJ-GAMMA), which sits at the end of the file. Before, a JSON or UBJSON model over
+ * 32 MiB was judged from its head and its last bytes: the objective was never read and 3.0-5
+ * said ok; a pickled Booster over 32 MiB failed everywhere (PKL-CLASS). The large ones are
+ * not kept: verify's peak memory stays far below their size, and they are reported not
+ * load-checked, with the limit.
+ */
+Test(model_large, large_models_get_the_small_ones_verdicts, .timeout = 600)
+{
+    static const struct {
+        const char *format;
+        size_t mib;
+    } fs[] = {{"json", 300}, {"ubj", 200}, {"deprecated", 100}, {"pickle", 60}};
+    static const char *tags[] = {"1.5-1", "1.7-1", "3.0-5"};
+    bigdir = th_tmpdir();
+    gen g;
+    gen_model(&g, "reg:gamma", 20, 6, 0);
+    for (size_t f = 0; f < sizeof fs / sizeof fs[0]; f++) {
+        smx_buf small = SMX_BUF_INIT, big = SMX_BUF_INIT;
+        save_as(&g, fs[f].format, &small);
+        set_notes(&g, (fs[f].mib << 20) - small.len);
+        save_as(&g, fs[f].format, &big);
+        set_notes(&g, 1);
+        cr_assert_gt(big.len, (size_t)(fs[f].mib - 2) << 20, "%s: %zu bytes", fs[f].format,
+                     big.len);
+        th_entry es[] = {{"xgboost-model", 'f', 0, small.data, small.len, NULL}};
+        th_write_archive(bpath("small.tar.gz"), "gzip", "ustar", es, 1);
+        smx_buf_free(&small);
+        mkdir(bpath("m"), 0755);
+        th_write(bpath("m/xgboost-model"), big.data, big.len);
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "tar -C '%s' -cf - xgboost-model | gzip -1 > '%s'", bpath("m"),
+                 bpath("big.tar.gz"));
+        cr_assert_eq(th_run(cmd, NULL), 0);
+        unlink(bpath("m/xgboost-model"));
+
+        long peak_small, peak;
+        json_t *rs = verify_measured(bpath("small.tar.gz"), &peak_small);
+        json_t *rb = verify_measured(bpath("big.tar.gz"), &peak);
+        for (size_t t = 0; t < 3; t++)
+            cr_assert_str_eq(verdict_of(rb, tags[t]), verdict_of(rs, tags[t]),
+                             "%s of %zu bytes in %s", fs[f].format, big.len, tags[t]);
+        cr_assert_str_eq(verdict_of(rb, "3.0-5"), "fails", "%s: OBJ-GAMMA", fs[f].format);
+        cr_assert(has_reason(rb, "3.0-5", "OBJ-GAMMA"), "%s", fs[f].format);
+        cr_assert_str_eq(verdict_of(rb, "1.7-1"), "ok", "%s", fs[f].format);
+        cr_assert(!has_reason(rb, "1.7-1", "PARTIAL"), "%s: every fact established", fs[f].format);
+        json_t *m0 = json_array_get(json_object_get(rb, "models"), 0);
+        cr_assert(json_is_true(json_object_get(m0, "partial")));
+        const char *note =
+            json_string_value(json_object_get(json_object_get(m0, "load_check"), "note"));
+        cr_assert(note && strstr(note, "not load-checked") && strstr(note, "--load-max-bytes"),
+                  "%s", note ? note : "(none)");
+        cr_assert_gt(peak, 0);
+        size_t bound = big.len / 3 < ((size_t)64 << 20) ? big.len / 3 : (size_t)64 << 20;
+        cr_assert_lt((size_t)peak * 1024, bound, "%s: verify peaked at %ld KiB for %zu bytes",
+                     fs[f].format, peak, big.len);
+        fprintf(stderr, "model_large: %-10s %9zu bytes: verify peak %ld KiB (small model: %ld)\n",
+                fs[f].format, big.len, peak, peak_small);
+        json_decref(rs);
+        json_decref(rb);
+        if (!strcmp(fs[f].format, "pickle")) { /* a Booster, followed to its payload */
+            json_t *in = run_json("%s inspect --json '%s'", SMXGB_BIN, bpath("big.tar.gz"));
+            json_t *mi = json_array_get(json_object_get(in, "models"), 0);
+            json_t *p = json_object_get(mi, "pickle");
+            cr_assert(json_is_true(json_object_get(p, "is_booster")), "the pickle is a Booster");
+            cr_assert_str_eq(json_string_value(json_object_get(mi, "payload")), "snap_ubj");
+            cr_assert_str_eq(json_string_value(json_object_get(mi, "objective")), "reg:gamma");
+            json_decref(in);
+        }
+        if (!strcmp(fs[f].format, "json")) { /* check --no-serve goes by the same verdicts */
+            char *o = NULL;
+            cr_assert_eq(th_smxgb(&o, "check '%s' -c 3.0-5 --no-serve", bpath("big.tar.gz")), 1,
+                         "%s", o);
+            free(o);
+            cr_assert_eq(th_smxgb(&o, "check '%s' -c 1.7-1 --no-serve", bpath("big.tar.gz")), 0,
+                         "%s", o);
+            free(o);
+            /* inspect reads a bare file over --max-model-bytes as it streams */
+            th_write(bpath("big.json"), big.data, big.len);
+            json_t *in = run_json("%s inspect --json --max-model-bytes 32M '%s'", SMXGB_BIN,
+                                  bpath("big.json"));
+            json_t *mi = json_array_get(json_object_get(in, "models"), 0);
+            cr_assert(json_is_true(json_object_get(in, "ok")), "exit 0, every fact known");
+            cr_assert(json_is_true(json_object_get(mi, "partial")));
+            cr_assert_str_eq(json_string_value(json_object_get(mi, "objective")), "reg:gamma");
+            cr_assert_str_eq(
+                json_string_value(json_object_get(json_object_get(mi, "writer"), "min")), "1.7.4");
+            cr_assert_eq(json_array_size(json_object_get(mi, "unknown")), 0);
+            json_decref(in);
+            unlink(bpath("big.json"));
+        }
+        smx_buf_free(&big);
+    }
+    gen_free(&g);
+    th_rmrf(bigdir);
+    free(bigdir);
+}
+
+/*
+ * convert on a model over 32 MiB: re-saving loads it in a child process, within verify's
+ * limit, so by default it is refused, naming the limit and --load-max-bytes; raised, the
+ * model is converted. Repackaging needs no load and has no limit. Before, convert refused
+ * any model over 32 MiB ("larger than the size verify identifies and loads whole"), naming
+ * neither.
+ */
+Test(model_large, convert_takes_models_over_32_mib, .timeout = 600)
+{
+    bigdir = th_tmpdir();
+    gen g;
+    gen_model(&g, "reg:squarederror", 10, 5, 0);
+    set_notes(&g, (size_t)40 << 20);
+    smx_buf m = SMX_BUF_INIT;
+    save_as(&g, "json", &m);
+    cr_assert_gt(m.len, (size_t)32 << 20);
+    mkdir(bpath("m"), 0755);
+    mkdir(bpath("m/model"), 0755);
+    th_write(bpath("m/model/xgboost-model"), m.data, m.len);
+    th_write(bpath("m/model/notes.txt"), "v2\n", 3);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "tar -C '%s' -cf - model | gzip -1 > '%s'", bpath("m"),
+             bpath("sub.tar.gz"));
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    smx_buf_free(&m);
+
+    /* in a sub-folder and loading as it is in 1.7-1: repackaged, whatever its size */
+    char *o = NULL;
+    cr_assert_eq(th_smxgb(&o, "convert '%s' -c 1.7-1 -o '%s' --json", bpath("sub.tar.gz"),
+                          bpath("out17.tar.gz")),
+                 0, "%s", o);
+    json_t *j = th_json(o);
+    free(o);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "action")), "repackaged");
+    cr_assert_eq(json_array_size(json_object_get(j, "dropped")), 1, "notes.txt");
+    json_decref(j);
+
+    /* 1.5-1 cannot read a 1.7.4 JSON model: it must be re-saved, which loads it */
+    cr_assert_eq(th_smxgb(&o, "convert '%s' -c 1.5-1 -o '%s' 2>&1", bpath("sub.tar.gz"),
+                          bpath("out15.tar.gz")),
+                 1, "%s", o);
+    cr_assert(strstr(o, "refused") && strstr(o, "--load-max-bytes") && strstr(o, "33554432"), "%s",
+              o);
+    free(o);
+    cr_assert_neq(access(bpath("out15.tar.gz"), F_OK), 0, "nothing written");
+    cr_assert_eq(th_smxgb(&o, "convert '%s' -c 1.5-1 -o '%s' --load-max-bytes 64M --json",
+                          bpath("sub.tar.gz"), bpath("out15.tar.gz")),
+                 0, "%s", o);
+    j = th_json(o);
+    free(o);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "action")), "resaved");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "to"), "format")),
+                     "deprecated");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "verdict")), "ok");
+    json_decref(j);
+    json_t *rep = run_json("%s verify --json -c 1.5-1 '%s'", SMXGB_BIN, bpath("out15.tar.gz"));
+    cr_assert_str_eq(verdict_of(rep, "1.5-1"), "ok");
+    json_decref(rep);
+    gen_free(&g);
+    th_rmrf(bigdir);
+    free(bigdir);
+}
+
+/*
+ * A legacy binary model with an attribute longer than 1 MiB (XGBoost writes and reads any
+ * length) is a sound model. Before, the binary reader called it corrupt, and every container
+ * failed it.
+ */
+Test(model_large, a_long_attribute_is_no_corruption)
+{
+    bigdir = th_tmpdir();
+    gen g;
+    gen_model(&g, "binary:logistic", 4, 3, 0);
+    set_notes(&g, (size_t)2 << 20);
+    smx_buf m = SMX_BUF_INIT;
+    save_as(&g, "deprecated", &m);
+    th_entry e[] = {{"xgboost-model", 'f', 0, m.data, m.len, NULL}};
+    th_write_archive(bpath("a.tar.gz"), "gzip", "ustar", e, 1);
+    smx_buf_free(&m);
+    json_t *rep = run_json("%s verify --json -c 1.7-1 '%s'", SMXGB_BIN, bpath("a.tar.gz"));
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
+    cr_assert(!has_reason(rep, "1.7-1", "CORRUPT"));
+    json_t *lc = json_object_get(json_array_get(json_object_get(rep, "models"), 0), "load_check");
+    cr_assert(json_is_true(json_object_get(lc, "loaded")), "and XGBoost loads it");
+    json_decref(rep);
+    gen_free(&g);
+    th_rmrf(bigdir);
+    free(bigdir);
 }
