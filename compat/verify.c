@@ -12,9 +12,10 @@
  * then loaded for real in a helper process (runtime/loadcheck.c), its bytes dropped after; a
  * larger one is read as it streams, with memory bounded whatever the artifact's size, and is
  * reported not load-checked, with the limit. Facts the streaming read could not establish
- * are in info->unknown (and said in the model's error), never left to read as absent. After the layout, each container gets a verdict for the files it
- * loads: the load rules (rules/) for its XGBoost and Python, and the load check where the
- * runtime is the container's own XGBoost version.
+ * are in info->unknown (and said in the model's error), never left to read as absent.
+ * After the layout, each container gets a verdict for the files it loads: the load rules
+ * (rules/) for its XGBoost and Python, and the load check where the runtime is the
+ * container's own XGBoost version.
  */
 #include "compat.h"
 
@@ -193,10 +194,8 @@ static void ident_end(void *vc, const artifact_entry *e)
     } else if (cm->info->unknown) {
         char what[128];
         snprintf(cm->error, sizeof cm->error, "%s of %llu bytes: not established: %s (%s)",
-                 cm->partial ? "read as it streamed" : "identified",
-                 (unsigned long long)cm->bytes,
-                 compat_unknown_text(cm->info->unknown, what, sizeof what),
-                 cm->info->unknown_why);
+                 cm->partial ? "read as it streamed" : "identified", (unsigned long long)cm->bytes,
+                 compat_unknown_text(cm->info->unknown, what, sizeof what), cm->info->unknown_why);
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
         !(e->flags & ARTIFACT_F_TRUNCATED))

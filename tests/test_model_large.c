@@ -32,16 +32,15 @@ static void same_strs(char **a, size_t na, char **b, size_t nb, const char *what
  * file whose size was not declared has left after a length that claims more. */
 static void problem_text(const char *p, char *out, size_t n)
 {
-    const char *q = strstr(p, "but only ");
-    if (!q) {
-        snprintf(out, n, "%s", p);
-        return;
-    }
-    q += 9;
-    const char *e = q;
-    while (*e >= '0' && *e <= '9')
-        e++;
-    snprintf(out, n, "%.*sN%s", (int)(q - p), p, e);
+    size_t len = strlen(p), at = 0;
+    while (at + 9 <= len && memcmp(p + at, "but only ", 9))
+        at++;
+    int hit = at + 9 <= len;
+    at = hit ? at + 9 : len;
+    size_t end = at;
+    while (p[end] >= '0' && p[end] <= '9')
+        end++;
+    snprintf(out, n, "%.*s%s%s", (int)at, p, hit ? "N" : "", p + end);
 }
 
 /* Every fact of compat_model_info but the parsed trees and the owned payload bytes. Without
@@ -543,9 +542,15 @@ Test(model_large, large_models_get_the_small_ones_verdicts, .timeout = 600)
         cr_assert(note && strstr(note, "not load-checked") && strstr(note, "--load-max-bytes"),
                   "%s", note ? note : "(none)");
         cr_assert_gt(peak, 0);
-        size_t bound = big.len / 3 < ((size_t)64 << 20) ? big.len / 3 : (size_t)64 << 20;
-        cr_assert_lt((size_t)peak * 1024, bound, "%s: verify peaked at %ld KiB for %zu bytes",
-                     fs[f].format, peak, big.len);
+        /* what the large model costs over the small one is bounded, not proportional */
+        size_t growth = (size_t)(peak > peak_small ? peak - peak_small : 0) * 1024;
+        cr_assert_lt(growth, big.len / 8 < ((size_t)24 << 20) ? big.len / 8 : (size_t)24 << 20,
+                     "%s: verify peaked at %ld KiB for %zu bytes (%ld KiB for the small one)",
+                     fs[f].format, peak, big.len, peak_small);
+#if !defined(__SANITIZE_ADDRESS__) /* (AddressSanitizer alone costs some 30 MiB) */
+        cr_assert_lt((size_t)peak * 1024, big.len / 3, "%s: verify peaked at %ld KiB", fs[f].format,
+                     peak);
+#endif
         fprintf(stderr, "model_large: %-10s %9zu bytes: verify peak %ld KiB (small model: %ld)\n",
                 fs[f].format, big.len, peak, peak_small);
         json_decref(rs);

@@ -590,8 +590,8 @@ static int step_attr_count(bin *s)
 static int step_attr(bin *s)
 {
     cur *c = &s->c;
-    const unsigned char *k, *v;
-    size_t kl, vl;
+    const unsigned char *k = NULL, *v = NULL;
+    size_t kl = 0, vl = 0;
     int rc = get_str(c, "an attribute name", MDL_MAX_STRING, &k, &kl);
     if (rc)
         return rc;
