@@ -553,6 +553,279 @@ int artifact_scan_file(const char *path, const artifact_limits *limits, const ar
     return artifact_scan_kind(path, ARTIFACT_KIND_TAR, limits, hooks, out, err);
 }
 
+/* One scan in progress: the result being built, the reader under libarchive, and the caller's
+ * limits and hooks. Each step below returns an SMX status (err says why) and sets `stop` when
+ * the archive ended early with a problem recorded in the scan (that is not a failure). */
+typedef struct scanner {
+    const char *path;
+    artifact_kind kind;
+    const artifact_limits *limits;
+    const artifact_hooks *hooks;
+    smx_err *err;
+    artifact_scan *s;
+    reader r;
+    struct archive *a;
+    size_t cap;
+    int stop;
+} scanner;
+
+static int open_input(const char *path, int *fd, struct stat *st, smx_err *err)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return smx_fail(err, SMX_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(*fd, st) != 0 || S_ISDIR(st->st_mode)) {
+        int e = errno;
+        int dir = S_ISDIR(st->st_mode);
+        close(*fd);
+        *fd = -1;
+        return dir ? smx_fail(err, SMX_EIO, "%s: is a directory, not a model.tar.gz", path)
+                   : smx_fail(err, SMX_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    return SMX_OK;
+}
+
+/* libarchive over the reader: the decompressor (ours for gzip) and the formats of `kind`. */
+static int open_archive(scanner *sc, const char *filt)
+{
+    sc->r.gzip = !strcmp(filt, "gzip");
+    if (sc->r.gzip) {
+        if (inflateInit2(&sc->r.zs, 16 + MAX_WBITS) != Z_OK)
+            return smx_fail(sc->err, SMX_ENOMEM, "%s: cannot initialise zlib", sc->path);
+        sc->r.zs_ready = 1;
+    }
+    if (!(sc->a = archive_read_new()))
+        return smx_fail(sc->err, SMX_ENOMEM, "%s: out of memory", sc->path);
+    if (sc->r.gzip || sc->kind == ARTIFACT_KIND_ZIP)
+        archive_read_support_filter_none(sc->a);
+    else
+        archive_read_support_filter_all(sc->a);
+    if (sc->kind == ARTIFACT_KIND_ZIP) {
+        archive_read_support_format_zip_streamable(sc->a); /* one pass, no seeking */
+    } else {
+        archive_read_support_format_tar(sc->a);
+        archive_read_support_format_gnutar(sc->a);
+        archive_read_support_format_empty(sc->a);
+    }
+    return SMX_OK;
+}
+
+/* The first header could not be read: an empty tar (returns 0: not a problem), a damaged first
+ * header, or no tar (returns 1: recorded). */
+static int first_header_failed(scanner *sc, const char *filt)
+{
+    reader *r = &sc->r;
+    int zeros = r->gzip && r->first_len >= 1024;
+    for (size_t i = 0; zeros && i < r->first_len; i++)
+        zeros = r->first[i] == 0;
+    if (zeros)
+        return 0; /* only end-of-archive blocks: a valid tar with no entries */
+    const unsigned char *h0 = r->gzip ? r->first : r->head;
+    size_t h0_len = r->gzip ? r->first_len : r->head_len;
+    if (h0_len >= 512 && !memcmp(h0 + 257, "ustar", 5))
+        set_problem(sc->s, ARTIFACT_P_CORRUPT, 0,
+                    "the first tar header (entry '%.100s') has a bad checksum: the archive is "
+                    "damaged",
+                    (const char *)h0);
+    else if (r->gzip)
+        set_problem(sc->s, ARTIFACT_P_NOT_TAR, 0,
+                    "gzip-compressed, but the content is not a tar archive");
+    else
+        set_problem(sc->s, ARTIFACT_P_NOT_TAR, 0,
+                    "%s-compressed, and the content is not a tar archive", filt);
+    return 1;
+}
+
+/* archive_read_next_header did not give an entry (ar is its status): record why and stop, or
+ * end quietly on a valid tar without entries. */
+static void header_failed(scanner *sc, int ar, uint64_t hdr_off, const char *filt)
+{
+    artifact_scan *s = sc->s;
+    const char *m = archive_error_string(sc->a);
+    const char *last = s->n_entries ? s->entries[s->n_entries - 1].raw_path : "";
+    sc->stop = 1;
+    if (ar == ARCHIVE_RETRY) {
+        /* libarchive found a header with a bad checksum and would skip ahead to the next
+         * plausible one; tar and Python's tarfile stop there, and so do we */
+        set_problem(s, ARTIFACT_P_CORRUPT, hdr_off,
+                    "damaged tar header after entry %zu ('%.400s'): %s", s->n_entries, last,
+                    m ? m : "bad checksum");
+        return;
+    }
+    if (!sc->r.zproblem && s->n_entries == 0 && m && strstr(m, "Unrecognized archive format")) {
+        sc->stop = first_header_failed(sc, filt);
+        return;
+    }
+    char where[600];
+    snprintf(where, sizeof where, "after entry %zu%s%.400s%s: ", s->n_entries,
+             s->n_entries ? " ('" : "", last, s->n_entries ? "')" : "");
+    fail_from(s, &sc->r, m, hdr_off, where);
+}
+
+/* Record the entry libarchive just read, and stop at the limits on its declared size. */
+static int record_entry(scanner *sc, struct archive_entry *ae, uint64_t hdr_off,
+                        artifact_entry **out)
+{
+    artifact_scan *s = sc->s;
+    artifact_entry *e;
+    if (add_entry(s, &sc->cap, &e))
+        return smx_fail(sc->err, SMX_ENOMEM, "%s: out of memory", sc->path);
+    const char *raw = archive_entry_pathname(ae);
+    e->raw_path = strdup(raw ? raw : "");
+    e->path = normalise(raw ? raw : "", &e->flags, &e->depth);
+    e->type = entry_type(ae);
+    const char *lt = e->type == ARTIFACT_HARDLINK  ? archive_entry_hardlink(ae)
+                     : e->type == ARTIFACT_SYMLINK ? archive_entry_symlink(ae)
+                                                   : NULL;
+    e->link_target = lt ? strdup(lt) : NULL;
+    if (!e->raw_path || !e->path || (lt && !e->link_target))
+        return smx_fail(sc->err, SMX_ENOMEM, "%s: out of memory", sc->path);
+    e->size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : 0;
+    e->mode = (unsigned)archive_entry_mode(ae) & 07777;
+    if (e->mode & 07000)
+        e->flags |= ARTIFACT_F_SETID;
+    if (archive_entry_sparse_count(ae) > 0)
+        e->flags |= ARTIFACT_F_SPARSE;
+    e->header_offset = hdr_off;
+    *out = e;
+    const artifact_limits *l = sc->limits;
+    if (e->size < 0 || (uint64_t)e->size > l->max_entry_bytes) {
+        set_problem(s, ARTIFACT_P_LIMIT_ENTRY_BYTES, hdr_off,
+                    "entry '%s' declares %lld bytes, over the limit of %llu", e->raw_path,
+                    (long long)e->size, (unsigned long long)l->max_entry_bytes);
+        sc->stop = 1;
+    } else if (s->uncompressed_bytes + (uint64_t)e->size > l->max_total_bytes) {
+        set_problem(s, ARTIFACT_P_LIMIT_BYTES, hdr_off,
+                    "entry '%s' declares %lld bytes, which takes the archive over the limit of "
+                    "%llu uncompressed bytes",
+                    e->raw_path, (long long)e->size, (unsigned long long)l->max_total_bytes);
+        sc->stop = 1;
+    }
+    return SMX_OK;
+}
+
+/* A regular file's data: through the caller's hooks when it wants it, hashed either way. */
+static int entry_data(scanner *sc, artifact_entry *e)
+{
+    const artifact_hooks *h = sc->hooks;
+    smx_err *err = sc->err;
+    int want = h && h->want ? h->want(h->ctx, e) : 0;
+    if (want < 0) {
+        if (err && err->status == SMX_OK)
+            smx_fail(err, -want, "%s: stopped at entry '%s'", sc->path, e->raw_path);
+        return -want;
+    }
+    int rc = read_data(sc->a, &sc->r, sc->s, e, sc->limits, h, want, &sc->stop);
+    if (rc == SMX_ENOMEM)
+        return smx_fail(err, rc, "%s: out of memory", sc->path);
+    if (rc != SMX_OK) {
+        if (err && err->status == SMX_OK)
+            smx_fail(err, rc, "%s: stopped while reading entry '%s'", sc->path, e->raw_path);
+        return rc;
+    }
+    if (want && h->on_end)
+        h->on_end(h->ctx, e);
+    if (sc->r.io_errno)
+        return smx_fail(err, SMX_EIO, "%s: read error: %s", sc->path, strerror(sc->r.io_errno));
+    return SMX_OK;
+}
+
+/* Every entry, until the end of the archive, a problem or a limit. */
+static int read_entries(scanner *sc, const char *filt)
+{
+    artifact_scan *s = sc->s;
+    int opened = archive_read_open(sc->a, &sc->r, NULL, read_cb, NULL) == ARCHIVE_OK;
+    while (!sc->stop) {
+        struct archive_entry *ae;
+        uint64_t hdr_off = sc->r.gzip ? zpos(&sc->r) : sc->r.consumed;
+        int ar = opened ? archive_read_next_header(sc->a, &ae) : ARCHIVE_FATAL;
+        if (sc->r.io_errno)
+            return smx_fail(sc->err, SMX_EIO, "%s: read error: %s", sc->path,
+                            strerror(sc->r.io_errno));
+        if (ar == ARCHIVE_EOF)
+            break;
+        if (ar == ARCHIVE_RETRY || ar < ARCHIVE_WARN) {
+            header_failed(sc, ar, hdr_off, filt);
+            break;
+        }
+        if (s->n_entries >= sc->limits->max_entries) {
+            set_problem(s, ARTIFACT_P_LIMIT_ENTRIES, hdr_off, "more than %llu entries (limit)",
+                        (unsigned long long)sc->limits->max_entries);
+            sc->stop = 1;
+            break;
+        }
+        if (!s->format[0] && archive_format_name(sc->a))
+            snprintf(s->format, sizeof s->format, "%s", archive_format_name(sc->a));
+        artifact_entry *e = NULL;
+        int rc = record_entry(sc, ae, hdr_off, &e);
+        if (rc == SMX_OK && !sc->stop && e->type == ARTIFACT_FILE)
+            rc = entry_data(sc, e);
+        if (rc)
+            return rc;
+    }
+    return SMX_OK;
+}
+
+/* The tar ended: inflate the rest so the gzip trailer (CRC, length) is checked too. */
+static int finish_gzip(scanner *sc)
+{
+    ssize_t n;
+    while ((n = inflate_some(&sc->r)) > 0)
+        ;
+    if (n < 0 && sc->r.io_errno)
+        return smx_fail(sc->err, SMX_EIO, "%s: read error: %s", sc->path, strerror(sc->r.io_errno));
+    if (n < 0)
+        set_problem(sc->s, (artifact_problem)sc->r.zproblem, sc->r.zoffset,
+                    "after the last entry: %s", sc->r.zmsg);
+    return SMX_OK;
+}
+
+/* Hash whatever was not needed (bytes after the data, or after a stop), then the digest. */
+static int drain_and_hash(scanner *sc)
+{
+    for (;;) {
+        ssize_t n = read(sc->r.fd, sc->r.block, READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return smx_fail(sc->err, SMX_EIO, "%s: read error: %s", sc->path, strerror(errno));
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(sc->r.sha, sc->r.block, (size_t)n);
+        sc->r.consumed += (uint64_t)n;
+    }
+    unsigned char d[32];
+    unsigned int dl = 0;
+    EVP_DigestFinal_ex(sc->r.sha, d, &dl);
+    smx_sha256_hex(d, sc->s->sha256_hex);
+    return SMX_OK;
+}
+
+/* Sniff, read the entries and check the trailer; a problem found in the bytes is recorded in
+ * the scan and ends the reading early, but the whole file is still hashed. */
+static int scan(scanner *sc)
+{
+    reader *r = &sc->r;
+    artifact_scan *s = sc->s;
+    /* Sniff the magic with pread so the streaming read still starts at byte 0. */
+    ssize_t hn = pread(r->fd, r->head, sizeof r->head, 0);
+    r->head_len = hn > 0 ? (size_t)hn : 0;
+    const char *filt = NULL;
+    int rc = SMX_OK;
+    if (r->head_len == 0) {
+        s->problem = ARTIFACT_P_EMPTY_FILE;
+        snprintf(s->problem_msg, sizeof s->problem_msg, "the file is empty (0 bytes)");
+    } else if (sniff_kind(s, r, sc->kind, &filt)) {
+        if (!(rc = open_archive(sc, filt)))
+            rc = read_entries(sc, filt);
+        if (!rc && !sc->stop && r->gzip)
+            rc = finish_gzip(sc);
+        if (!rc && mark_duplicates(s))
+            rc = smx_fail(sc->err, SMX_ENOMEM, "%s: out of memory", sc->path);
+    }
+    return rc ? rc : drain_and_hash(sc);
+}
+
 int artifact_scan_kind(const char *path, artifact_kind kind, const artifact_limits *limits,
                        const artifact_hooks *hooks, artifact_scan **out, smx_err *err)
 {
@@ -562,255 +835,35 @@ int artifact_scan_kind(const char *path, artifact_kind kind, const artifact_limi
         limits = &deflim;
     }
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return smx_fail(err, SMX_EIO, "%s: cannot open: %s", path, strerror(errno));
+    scanner sc = {.path = path, .kind = kind, .limits = limits, .hooks = hooks, .err = err};
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return smx_fail(err, SMX_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return smx_fail(err, SMX_EIO, "%s: is a directory, not a model.tar.gz", path);
-    }
-    artifact_scan *s = calloc(1, sizeof *s);
-    reader r = {.fd = fd};
-    r.block = malloc(READ_BLOCK);
-    r.out = malloc(READ_BLOCK);
-    r.sha = EVP_MD_CTX_new();
-    int rc = SMX_OK;
-    struct archive *a = NULL;
-    char where[600];
-    if (!s || !r.block || !r.out || !r.sha || !(s->path = strdup(path))) {
+    int rc = open_input(path, &sc.r.fd, &st, err);
+    if (rc)
+        return rc;
+    sc.s = calloc(1, sizeof *sc.s);
+    sc.r.block = malloc(READ_BLOCK);
+    sc.r.out = malloc(READ_BLOCK);
+    sc.r.sha = EVP_MD_CTX_new();
+    if (!sc.s || !sc.r.block || !sc.r.out || !sc.r.sha || !(sc.s->path = strdup(path)) ||
+        !EVP_DigestInit_ex(sc.r.sha, EVP_sha256(), NULL)) {
         rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    EVP_DigestInit_ex(r.sha, EVP_sha256(), NULL);
-    s->file_bytes = (uint64_t)st.st_size;
-    snprintf(s->filter, sizeof s->filter, "unknown");
-
-    /* Sniff the magic with pread so the streaming read still starts at byte 0. */
-    ssize_t hn = pread(fd, r.head, sizeof r.head, 0);
-    r.head_len = hn > 0 ? (size_t)hn : 0;
-    if (r.head_len == 0) {
-        s->problem = ARTIFACT_P_EMPTY_FILE;
-        snprintf(s->problem_msg, sizeof s->problem_msg, "the file is empty (0 bytes)");
-        goto drain;
-    }
-    const char *filt;
-    if (!sniff_kind(s, &r, kind, &filt))
-        goto drain;
-
-    r.gzip = !strcmp(filt, "gzip");
-    if (r.gzip) {
-        if (inflateInit2(&r.zs, 16 + MAX_WBITS) != Z_OK) {
-            rc = smx_fail(err, SMX_ENOMEM, "%s: cannot initialise zlib", path);
-            goto done;
-        }
-        r.zs_ready = 1;
-    }
-    a = archive_read_new();
-    if (!a) {
-        rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if (r.gzip || kind == ARTIFACT_KIND_ZIP)
-        archive_read_support_filter_none(a);
-    else
-        archive_read_support_filter_all(a);
-    if (kind == ARTIFACT_KIND_ZIP) {
-        archive_read_support_format_zip_streamable(a); /* one pass, no seeking */
     } else {
-        archive_read_support_format_tar(a);
-        archive_read_support_format_gnutar(a);
-        archive_read_support_format_empty(a);
+        sc.s->file_bytes = (uint64_t)st.st_size;
+        snprintf(sc.s->filter, sizeof sc.s->filter, "unknown");
+        rc = scan(&sc);
     }
-
-    size_t cap = 0;
-    int stop = 0, opened = archive_read_open(a, &r, NULL, read_cb, NULL) == ARCHIVE_OK;
-    while (!stop) {
-        struct archive_entry *ae;
-        uint64_t hdr_off = r.gzip ? zpos(&r) : r.consumed;
-        int ar = opened ? archive_read_next_header(a, &ae) : ARCHIVE_FATAL;
-        if (r.io_errno) {
-            rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(r.io_errno));
-            goto done;
-        }
-        if (ar == ARCHIVE_EOF)
-            break;
-        if (ar == ARCHIVE_RETRY) {
-            /* libarchive found a header with a bad checksum and would skip ahead to the next
-             * plausible one; tar and Python's tarfile stop there, and so do we */
-            const char *m = archive_error_string(a);
-            set_problem(s, ARTIFACT_P_CORRUPT, hdr_off,
-                        "damaged tar header after entry %zu ('%.400s'): %s", s->n_entries,
-                        s->n_entries ? s->entries[s->n_entries - 1].raw_path : "",
-                        m ? m : "bad checksum");
-            stop = 1;
-            break;
-        }
-        if (ar < ARCHIVE_WARN) {
-            const char *m = archive_error_string(a);
-            if (!r.zproblem && s->n_entries == 0 && m && strstr(m, "Unrecognized archive format")) {
-                int zeros = r.gzip && r.first_len >= 1024;
-                for (size_t i = 0; zeros && i < r.first_len; i++)
-                    zeros = r.first[i] == 0;
-                if (zeros)
-                    break; /* only end-of-archive blocks: a valid tar with no entries */
-                const unsigned char *h0 = r.gzip ? r.first : r.head;
-                size_t h0_len = r.gzip ? r.first_len : r.head_len;
-                if (h0_len >= 512 && !memcmp(h0 + 257, "ustar", 5))
-                    set_problem(s, ARTIFACT_P_CORRUPT, 0,
-                                "the first tar header (entry '%.100s') has a bad checksum: the "
-                                "archive is damaged",
-                                (const char *)h0);
-                else if (r.gzip)
-                    set_problem(s, ARTIFACT_P_NOT_TAR, 0,
-                                "gzip-compressed, but the content is not a tar archive");
-                else
-                    set_problem(s, ARTIFACT_P_NOT_TAR, 0,
-                                "%s-compressed, and the content is not a tar archive", filt);
-            } else {
-                snprintf(where, sizeof where, "after entry %zu%s%.400s%s: ", s->n_entries,
-                         s->n_entries ? " ('" : "",
-                         s->n_entries ? s->entries[s->n_entries - 1].raw_path : "",
-                         s->n_entries ? "')" : "");
-                fail_from(s, &r, m, hdr_off, where);
-            }
-            stop = 1;
-            break;
-        }
-        if (s->n_entries >= limits->max_entries) {
-            set_problem(s, ARTIFACT_P_LIMIT_ENTRIES, hdr_off, "more than %llu entries (limit)",
-                        (unsigned long long)limits->max_entries);
-            stop = 1;
-            break;
-        }
-        if (!s->format[0] && archive_format_name(a))
-            snprintf(s->format, sizeof s->format, "%s", archive_format_name(a));
-
-        artifact_entry *e;
-        if (add_entry(s, &cap, &e)) {
-            rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        const char *raw = archive_entry_pathname(ae);
-        if (!raw)
-            raw = "";
-        e->raw_path = strdup(raw);
-        e->path = normalise(raw, &e->flags, &e->depth);
-        e->type = entry_type(ae);
-        const char *lt = e->type == ARTIFACT_HARDLINK  ? archive_entry_hardlink(ae)
-                         : e->type == ARTIFACT_SYMLINK ? archive_entry_symlink(ae)
-                                                       : NULL;
-        e->link_target = lt ? strdup(lt) : NULL;
-        if (!e->raw_path || !e->path || (lt && !e->link_target)) {
-            rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        e->size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : 0;
-        e->mode = (unsigned)archive_entry_mode(ae) & 07777;
-        if (e->mode & 07000)
-            e->flags |= ARTIFACT_F_SETID;
-        if (archive_entry_sparse_count(ae) > 0)
-            e->flags |= ARTIFACT_F_SPARSE;
-        e->header_offset = hdr_off;
-
-        if (e->size < 0 || (uint64_t)e->size > limits->max_entry_bytes) {
-            set_problem(s, ARTIFACT_P_LIMIT_ENTRY_BYTES, hdr_off,
-                        "entry '%s' declares %lld bytes, over the limit of %llu", e->raw_path,
-                        (long long)e->size, (unsigned long long)limits->max_entry_bytes);
-            stop = 1;
-            break;
-        }
-        if (s->uncompressed_bytes + (uint64_t)e->size > limits->max_total_bytes) {
-            set_problem(s, ARTIFACT_P_LIMIT_BYTES, hdr_off,
-                        "entry '%s' declares %lld bytes, which takes the archive over the limit "
-                        "of %llu uncompressed bytes",
-                        e->raw_path, (long long)e->size,
-                        (unsigned long long)limits->max_total_bytes);
-            stop = 1;
-            break;
-        }
-        if (e->type == ARTIFACT_FILE) {
-            int want = hooks && hooks->want ? hooks->want(hooks->ctx, e) : 0;
-            if (want < 0) {
-                rc = -want;
-                if (err && err->status == SMX_OK)
-                    smx_fail(err, rc, "%s: stopped at entry '%s'", path, e->raw_path);
-                goto done;
-            }
-            rc = read_data(a, &r, s, e, limits, hooks, want, &stop);
-            if (rc == SMX_ENOMEM) {
-                smx_fail(err, rc, "%s: out of memory", path);
-                goto done;
-            }
-            if (rc != SMX_OK) {
-                if (err && err->status == SMX_OK)
-                    smx_fail(err, rc, "%s: stopped while reading entry '%s'", path, e->raw_path);
-                goto done;
-            }
-            if (want && hooks->on_end)
-                hooks->on_end(hooks->ctx, e);
-            if (r.io_errno) {
-                rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(r.io_errno));
-                goto done;
-            }
-        }
-    }
-    /* The tar ended: inflate the rest so the gzip trailer (CRC, length) is checked too. */
-    if (!stop && r.gzip) {
-        ssize_t n;
-        while ((n = inflate_some(&r)) > 0)
-            ;
-        if (n < 0 && r.io_errno) {
-            rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(r.io_errno));
-            goto done;
-        }
-        if (n < 0)
-            set_problem(s, (artifact_problem)r.zproblem, r.zoffset, "after the last entry: %s",
-                        r.zmsg);
-    }
-    if (mark_duplicates(s)) {
-        rc = smx_fail(err, SMX_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-
-drain:
-    /* Hash whatever was not needed (bytes after the data, or after a stop). */
-    for (;;) {
-        ssize_t n = read(fd, r.block, READ_BLOCK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = smx_fail(err, SMX_EIO, "%s: read error: %s", path, strerror(errno));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(r.sha, r.block, (size_t)n);
-        r.consumed += (uint64_t)n;
-    }
-    {
-        unsigned char d[32];
-        unsigned int dl = 0;
-        EVP_DigestFinal_ex(r.sha, d, &dl);
-        smx_sha256_hex(d, s->sha256_hex);
-    }
-done:
-    if (a)
-        archive_read_free(a);
-    if (r.zs_ready)
-        inflateEnd(&r.zs);
-    EVP_MD_CTX_free(r.sha);
-    free(r.block);
-    free(r.out);
-    close(fd);
+    if (sc.a)
+        archive_read_free(sc.a);
+    if (sc.r.zs_ready)
+        inflateEnd(&sc.r.zs);
+    EVP_MD_CTX_free(sc.r.sha);
+    free(sc.r.block);
+    free(sc.r.out);
+    close(sc.r.fd);
     if (rc != SMX_OK) {
-        artifact_scan_free(s);
+        artifact_scan_free(sc.s);
         return rc;
     }
-    *out = s;
+    *out = sc.s;
     return SMX_OK;
 }

@@ -41,7 +41,7 @@ done
 # ---- the in-process limit program ----
 cc -O2 -std=c11 -D_GNU_SOURCE -I. bench/serve_inproc.c -o "$WORK/serve_inproc" \
   "$BUILD/serve/libsmxgb_serve.a" "$BUILD/compat/libsmxgb_compat.a" \
-  "$BUILD/artifacts/libsmxgb_artifacts.a" \
+  "$BUILD/artifacts/libsmxgb_artifacts.a" "$BUILD/base/libsmxgb_base.a" \
   $(pkg-config --libs libmicrohttpd libprotobuf-c jansson libarchive zlib libcrypto) \
   -lpthread -ldl -lm
 

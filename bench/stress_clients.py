@@ -7,12 +7,25 @@
   stress_clients.py oversize PORT LIMIT   announce a body far over LIMIT bytes, send a little:
                                            expect 413 before the body is sent
   stress_clients.py malformed PORT        malformed HTTP requests: expect 400 each
-  stress_clients.py inflight PORT PID     start a request, send SIGTERM to PID half-way through
-                                           the body, finish the body: expect a complete 200
+  stress_clients.py inflight PORT PID [SIG]  start a request, send SIGTERM (or SIG, e.g. HUP) to
+                                           PID half-way through the body, finish the body: expect
+                                           a complete 200
+  stress_clients.py slowloris PORT N SECONDS HEAD_TIMEOUT
+                                           hold N connections (more than the connection cap) that
+                                           send a header line every 2 s and never end their head,
+                                           reopening each one the server closes; GET /ping every
+                                           100 ms must answer (90% within 50 ms, all within 1 s),
+                                           and no trickling head may live past HEAD_TIMEOUT + 2 s
+  stress_clients.py idlebuf PORT PID N MB RSS_MB
+                                           N keep-alive connections each POST an MB-megabyte CSV
+                                           (8 at a time), read their answers and stay open:
+                                           serve's RSS must then be under RSS_MB
 
 Prints one line per check and exits 1 if any check failed.
 """
+import concurrent.futures
 import os
+import select
 import signal
 import socket
 import sys
@@ -153,7 +166,7 @@ def malformed(port):
     return ok
 
 
-def inflight(port, pid):
+def inflight(port, pid, sig=signal.SIGTERM):
     body = ROW * 20000
     s = connect(port)
     s.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
@@ -161,18 +174,122 @@ def inflight(port, pid):
     half = len(body) // 2
     s.sendall(body[:half])
     time.sleep(0.2)
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, sig)
     time.sleep(0.3)
+    name = signal.Signals(sig).name
     try:
         s.sendall(body[half:])
         status, out = read_response(s, deadline=10.0)
     except Exception as e:  # noqa: BLE001
-        print("inflight: request cut by SIGTERM: %s: FAILED" % e)
+        print("inflight: request cut by %s: %s: FAILED" % (name, e))
         return False
     rows = out.count(b"\n") + (0 if out.endswith(b"\n") else 1)
     ok = status == 200 and rows == 20000
-    print("inflight: SIGTERM half-way through the body; answer %d with %d rows: %s"
-          % (status, rows, "ok" if ok else "FAILED"))
+    print("inflight: %s half-way through the body; answer %d with %d rows: %s"
+          % (name, status, rows, "ok" if ok else "FAILED"))
+    return ok
+
+
+def rss_mb(pid, field="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else float("inf")
+
+
+def slowloris(port, n, seconds, head_timeout):
+    """n trickling heads, reopened when closed; /ping every 100 ms."""
+    poller = select.poll()
+    held = {}  # fd -> (socket, opened at, next line at)
+
+    def open_one(now):
+        s = socket.create_connection(("127.0.0.1", port), timeout=2.0)
+        s.setblocking(False)
+        s.send(b"POST /invocations HTTP/1.1\r\nHost: x\r\n")
+        held[s.fileno()] = (s, now, now + 2.0)
+        poller.register(s.fileno(), select.POLLIN)
+
+    t0 = time.monotonic()
+    for _ in range(n):
+        open_one(t0)
+    opened, lifetimes, pings, failed = n, [], [], 0
+    end = t0 + seconds
+    while time.monotonic() < end:
+        try:
+            status, dt = ping(port)
+            pings.append(dt * 1000)
+            failed += status != 200
+        except Exception as e:  # noqa: BLE001 - any failure of /ping is the finding
+            print("slowloris: /ping failed: %s" % e)
+            failed += 1
+        now = time.monotonic()
+        for fd, _ in poller.poll(0):
+            s, since, _ = held.pop(fd)
+            poller.unregister(fd)
+            lifetimes.append(now - since)
+            s.close()
+            open_one(now)
+            opened += 1
+        for fd, (s, since, due) in list(held.items()):
+            if due <= now:
+                try:
+                    s.send(b"X-Slow: %d\r\n" % int(now * 1000))
+                except OSError:
+                    pass  # closed: seen by the poller next round
+                held[fd] = (s, since, now + 2.0)
+        time.sleep(max(0.0, 0.1 - (time.monotonic() - now)))
+    now = time.monotonic()
+    oldest = max(now - since for _, since, _ in held.values())
+    for s, _, _ in held.values():
+        s.close()
+    p50, p90 = percentile(pings, 0.5), percentile(pings, 0.9)
+    worst = max(pings) if pings else float("inf")
+    longest = max(lifetimes + [oldest])
+    ok = failed == 0 and p90 <= 50 and worst <= 1000 and longest <= head_timeout + 2
+    print("slowloris: %d trickling heads held for %.0f s (%d opened, %d closed by serve, longest "
+          "lived %.1f s, head deadline %g s); %d /ping: p50 %.1f ms, p90 %.1f ms, max %.1f ms, "
+          "%d failed: %s" % (n, seconds, opened, len(lifetimes), longest, head_timeout,
+                             len(pings), p50, p90, worst, failed, "ok" if ok else "FAILED"))
+    return ok
+
+
+def idlebuf(port, pid, n, mb, limit_mb):
+    """n connections send an mb-MB CSV each, 8 at a time; answered, they stay open, idle."""
+    row = b"0.123456789,0.223456789,0.323456789,0.423456789,0.523456789,0.623456789\n"
+    body = row * int(mb * 1e6 / len(row))
+    request = (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    rss0 = rss_mb(pid)
+    t0 = time.monotonic()
+
+    def one(_):
+        s = connect(port, timeout=60.0)
+        try:
+            s.sendall(request)
+            return s, read_response(s, deadline=60.0)[0]
+        except Exception as e:  # noqa: BLE001
+            print("idlebuf: no answer: %s" % e)
+            return s, 0
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(one, range(n)))
+    dt = time.monotonic() - t0
+    bad = sum(status != 200 for _, status in done)
+    time.sleep(0.2)
+    rss, peak = rss_mb(pid), rss_mb(pid, "VmHWM")
+    for s, _ in done:
+        s.close()
+    ok = bad == 0 and rss < limit_mb
+    print("idlebuf: %d keep-alive connections sent %.1f MB each, 8 at a time, answered in %.1f s "
+          "(%d not 200); serve RSS %.0f MB before, %.0f MB at the peak, %.0f MB with all of them "
+          "idle (limit %g MB): %s" % (n, len(body) / 1e6, dt, bad, rss0, peak, rss, limit_mb,
+                                      "ok" if ok else "FAILED"))
     return ok
 
 
@@ -186,7 +303,13 @@ def main():
     elif what == "malformed":
         ok = malformed(port)
     elif what == "inflight":
-        ok = inflight(port, int(sys.argv[3]))
+        sig = getattr(signal, "SIG" + sys.argv[4]) if len(sys.argv) > 4 else signal.SIGTERM
+        ok = inflight(port, int(sys.argv[3]), sig)
+    elif what == "slowloris":
+        ok = slowloris(port, int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
+    elif what == "idlebuf":
+        ok = idlebuf(port, int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]),
+                     float(sys.argv[6]))
     else:
         sys.exit("unknown check " + what)
     sys.exit(0 if ok else 1)

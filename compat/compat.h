@@ -76,6 +76,10 @@ typedef struct compat_verify_opts {
                                 larger ones are identified as they stream and not loaded;
                                 0 = COMPAT_IDENTIFY_MAX */
     const char *display;     /* the artifact as the user named it (hints); NULL = path */
+    /* optional, for live progress: a load check of model file `entry` starts (done 0) and ends
+     * (done 1; loaded: XGBoost loaded it; version: the XGBoost, or "") */
+    void (*on_load_check)(const char *entry, int done, int loaded, const char *version, void *ctx);
+    void *ctx;
 } compat_verify_opts;
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */

@@ -154,8 +154,14 @@ static void load_check(ident_ctx *c, compat_model *cm, const artifact_entry *e)
     const void *data = compat_model_stream_data(c->stream, &len);
     compat_load_limits lim = {0};
     smx_err lerr = {0};
-    if (compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
-                             &lerr) != SMX_OK) {
+    if (c->o->on_load_check)
+        c->o->on_load_check(e->path, 0, 0, "", c->o->ctx);
+    int rc = compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
+                                  &lerr);
+    if (c->o->on_load_check)
+        c->o->on_load_check(e->path, 1, rc == SMX_OK && cm->load.loaded, cm->load.version,
+                            c->o->ctx);
+    if (rc != SMX_OK) {
         cm->load.ran = 0;
         snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
     } else if (!cm->load.loaded && !cm->load.version[0] &&
@@ -504,6 +510,16 @@ static int check_layouts(compat_report *r, const compat_verify_opts *o)
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err)
 {
     *out = NULL;
+    /* a load check the user asked for must run: a library they named that cannot be loaded
+     * here fails the run (it never becomes "not load-checked") */
+    if (o->xgboost_lib && *o->xgboost_lib && !o->no_load_check &&
+        compat_lib_check(o->xgboost_lib, err) != SMX_OK) {
+        char why[SMX_ERRMAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return smx_fail_at(err, SMX_EIO, o->xgboost_lib,
+                           "name a libxgboost.so built for this machine, or drop --xgboost-lib",
+                           "the XGBoost library for the load checks cannot be used: %s", why);
+    }
     compat_report *r = calloc(1, sizeof *r);
     if (!r)
         return smx_fail(err, SMX_ENOMEM, "out of memory");

@@ -276,9 +276,9 @@ int serve_model_load(const char *dir, const serve_model_opts *o, serve_model **o
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     m->c = c;
     int rc = compat_xgb_open(o ? o->xgboost_lib : NULL, &m->x, err);
-    if (rc) {
+    if (rc) { /* the runtime, not the model: whatever the library's fault was */
         free(m);
-        return rc;
+        return err && err->status ? (err->status = SMX_ERUNTIME) : SMX_ERUNTIME;
     }
     DIR *d = opendir(dir);
     if (!d) {
@@ -366,6 +366,11 @@ int serve_model_num_class(const serve_model *m)
 {
     return m->num_class;
 }
+const compat_xgb *serve_model_runtime(const serve_model *m)
+{
+    return m->x;
+}
+
 size_t serve_model_count(const serve_model *m)
 {
     return m->n;

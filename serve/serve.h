@@ -10,6 +10,7 @@
  *   encode.c    response bodies: text/csv, JSON, JSON lines, RecordIO-protobuf, selectable output
  *   model.c     model selection and loading per container version, ensemble predict
  *   app.c       routing, status codes, error texts: a pure function of a request (fuzzable)
+ *   conns.c     the connection table: request-head deadlines, a reserve of free slots
  *   server.c    libmicrohttpd around app.c: threads, limits, access log, graceful shutdown
  *
  * Python's repr() and float() of a double come from base/ (smx_pyrepr, smx_pyfloat_parse).
@@ -93,6 +94,8 @@ void serve_model_free(serve_model *m);
 const char *serve_model_objective(const serve_model *m);
 int serve_model_num_class(const serve_model *m);
 size_t serve_model_count(const serve_model *m);
+/* The XGBoost the model was loaded with. */
+const compat_xgb *serve_model_runtime(const serve_model *m);
 /* The file loaded as the i-th booster. */
 const char *serve_model_file(const serve_model *m, size_t i);
 uint64_t serve_model_num_feature(const serve_model *m, size_t i);
@@ -186,7 +189,13 @@ typedef struct serve_server_opts {
     const char *host; /* "127.0.0.1" */
     unsigned port;    /* 0 = any free port */
     unsigned workers; /* threads */
-    unsigned timeout; /* seconds: connection idle/read timeout */
+    unsigned timeout; /* seconds: connection idle/read timeout (0 = 60) */
+    /* seconds a connection has to complete a request head, from its accept or its previous
+     * answer (0 = 20, or timeout when shorter) */
+    unsigned head_timeout;
+    /* connections open at once (0 = 4096; lowered to what the open-file limit allows); when
+     * nearly all are taken, the ones that have waited longest for a request head are closed */
+    unsigned max_connections;
     /* access log: called once per request with a line (no newline); NULL = none */
     void (*log)(void *ctx, const char *line);
     /* called once listening, with the bound port */
@@ -195,9 +204,22 @@ typedef struct serve_server_opts {
 } serve_server_opts;
 
 /*
- * Serve app until SIGTERM or SIGINT: stop accepting, let in-flight requests finish, return
- * SMX_OK. Each answered request is reported to o->log (method, path, status, bytes, us).
+ * Serve app until SIGTERM, SIGINT or SIGHUP: stop accepting, let in-flight requests finish,
+ * return SMX_OK. Each answered request is reported to o->log (method, path, status, bytes, us).
+ * When a stop was asked for before (see serve_stop_signals_install), returns SMX_OK at once.
  */
 int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err);
+
+/*
+ * Route SIGTERM, SIGINT and SIGHUP (unless SIGHUP is ignored, as under nohup) to a graceful
+ * stop from now on, instead of their default of killing the process. Call it before the work
+ * that precedes serving (extracting the artifact, loading the model) so that a stop asked for
+ * then does not leave that work's files behind: serve_stop_requested() tells, and
+ * serve_server_run returns at once. serve_server_run installs them itself when the caller did
+ * not (and then restores them); a caller that installed them restores them.
+ */
+int serve_stop_signals_install(smx_err *err);
+int serve_stop_requested(void);
+void serve_stop_signals_restore(void);
 
 #endif

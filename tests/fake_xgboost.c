@@ -3,15 +3,17 @@
  * the runtime to open it, reports version 1.7.4, and misbehaves on load the way broken
  * builds do, chosen by $FAKE_XGB_MODE: "segv" (crash), "abort" (std::terminate-like abort
  * with a message on stderr), "oom" (a 1 GiB allocation, aborting if it fails), "hang" (never
- * returns), "error" (a normal load error). Two modes load fine and misbehave when predicting:
- * "wide" returns 16 x 50,000,000 predictions (what a crafted num_class of 5e7 asks for; the
- * values are never there to read), "stall" never returns from the prediction.
+ * returns), "slow" (a normal load error after a second, as a large model takes to load),
+ * "error" (a normal load error). Two modes load fine and misbehave when predicting: "wide"
+ * returns 16 x 50,000,000 predictions (what a crafted num_class of 5e7 asks for; the values
+ * are never there to read), "stall" never returns from the prediction.
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void XGBoostVersion(int *major, int *minor, int *patch);
@@ -105,6 +107,10 @@ static int misbehave(void)
     } else if (m && !strcmp(m, "hang")) {
         for (;;)
             pause();
+    } else if (m && !strcmp(m, "slow")) {
+        struct timespec left = {1, 0};
+        while (nanosleep(&left, &left) != 0)
+            ; /* a signal does not cut the load short */
     }
     return -1;
 }

@@ -18,9 +18,11 @@ static struct {
     const char *host;
     int port;
     int workers;
+    int header_timeout;
+    int max_connections;
     str_list env;
     int quiet;
-} o = {.port = -1, .workers = -1};
+} o = {.port = -1, .workers = -1, .header_timeout = -1, .max_connections = -1};
 
 static const opt serve_opts[] = {
     {OPT_STRING, 'c', "container", &o.container, "TAG",
@@ -31,6 +33,13 @@ static const opt serve_opts[] = {
      "port (default $SAGEMAKER_BIND_TO_PORT, else 8080; 0 = any free port, printed)"},
     {OPT_INT, 'w', "workers", &o.workers, "N",
      "worker threads (default $SAGEMAKER_MODEL_SERVER_WORKERS, else the CPU count)"},
+    {OPT_INT, 0, "header-timeout", &o.header_timeout, "S",
+     "seconds a connection has to send a complete request head, counted from its accept or "
+     "its previous answer; then it is closed (default 20, or SAGEMAKER_MODEL_SERVER_TIMEOUT when "
+     "shorter)"},
+    {OPT_INT, 0, "max-connections", &o.max_connections, "N",
+     "connections open at once (default 4096, lowered to fit the open-file limit); near the "
+     "cap, the connections waiting longest for a request head are closed first"},
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_OUTPUT=predicted_label (repeatable; "
      "overrides the process environment)"},
@@ -40,7 +49,7 @@ static const opt serve_opts[] = {
 static const verb_doc serve_doc = {
     "serve",
     "smxgb serve ARTIFACT|DIR [--container TAG] [--host H] [--port N] [--workers N] "
-    "[--env K=V]... [--quiet]",
+    "[--header-timeout S] [--max-connections N] [--env K=V]... [--quiet]",
     "serve a model the way a SageMaker XGBoost container does, without Docker",
     "Answers GET /ping, GET /execution-parameters and POST /invocations with the container's\n"
     "status codes, error texts, headers and body bytes: CSV (sniffed delimiter, empty fields\n"
@@ -53,15 +62,27 @@ static const verb_doc serve_doc = {
     "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, SAGEMAKER_INFERENCE_OUTPUT, SAGEMAKER_BATCH,\n"
     "SAGEMAKER_INFERENCE_ENSEMBLE, MAX_CONTENT_LENGTH.\n"
     "Logs one line per request on stderr (method, path, status, body bytes, microseconds).\n"
-    "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n"
+    "Slow clients: a connection must send its whole request head within --header-timeout of\n"
+    "its accept or of its previous answer, however steadily it trickles bytes (nginx's\n"
+    "client_header_timeout and keepalive_timeout); SAGEMAKER_MODEL_SERVER_TIMEOUT bounds\n"
+    "each wait for more bytes of a body. A few connection slots (1/16 of --max-connections,\n"
+    "at most 64) are kept free by closing the connections that have waited longest for a\n"
+    "request head, so /ping is answered even when every other slot is held. A large request\n"
+    "or response body is released as soon as the answer is sent: an idle connection costs a\n"
+    "few kilobytes.\n"
+    "SIGTERM, SIGINT or SIGHUP (unless ignored, as under nohup): stop accepting, finish\n"
+    "in-flight requests, remove the extracted model, exit 0; also while the model loads.\n"
     "Pickled Boosters are restored from the snapshot they carry, as pickle.load does, and get\n"
     "the container's feature-count checks.\n"
-    "Predictions come from the XGBoost smxgb runs (Debian's 1.7.4). When the container pins\n"
-    "another version, the load rules (smxgb help codes) decide whether that version could read\n"
-    "the model; when it could not, serve does what the container does (exit 1 for an eager\n"
-    "loader, 500 on /invocations for a lazy one) and says why.",
+    "Predictions come from the container's own XGBoost when its runtime is cached (smxgb\n"
+    "runtime fetch TAG), so they are the container's to the bit; otherwise from the XGBoost\n"
+    "smxgb runs ($SMXGB_XGBOOST_LIB, else Debian's 1.7.4), and serve says which stands in.\n"
+    "When a stand-in of another version serves, the load rules (smxgb help codes) decide\n"
+    "whether the pinned version could read the model; when it could not, serve does what the\n"
+    "container does (exit 1 for an eager loader, 500 on /invocations for a lazy one) and says\n"
+    "why.",
     serve_opts,
-    "  0  stopped by SIGTERM/SIGINT\n"
+    "  0  stopped by SIGTERM/SIGINT/SIGHUP\n"
     "  1  the model cannot be loaded: the container would never answer /ping\n"
     "  2  usage error, or the artifact cannot be read or extracted\n"
     "  3  internal failure"};
@@ -92,6 +113,40 @@ static void on_listen(void *ctx, unsigned port)
             l->model && serve_model_count(l->model) == 1 ? "" : "s", l->workers,
             l->workers == 1 ? "" : "s");
     fflush(stderr);
+}
+
+/* Load with the container's own runtime when it is cached (else the stand-in: $SMXGB_XGBOOST_LIB
+ * or the system's); a cached runtime that does not open here falls back on the stand-in. Says
+ * which XGBoost serves, unless --quiet. */
+static int load_model(const char *dir, serve_model_opts *mo, compat_runtime_choice *ch,
+                      serve_model **model, smx_err *err)
+{
+    const compat_container *c = mo->container;
+    int rc = compat_runtime_choose(c->xgboost_str, NULL, NULL, ch, err);
+    if (rc)
+        return rc;
+    mo->xgboost_lib = ch->lib[0] ? ch->lib : NULL;
+    rc = serve_model_load(dir, mo, model, err);
+    if (rc == SMX_ERUNTIME && ch->evidence == COMPAT_EVIDENCE_EXACT) {
+        fprintf(stderr,
+                "smxgb serve: warning: %s does not open here (%s); the system's XGBoost "
+                "stands in\n",
+                ch->why, err->msg);
+        ch->evidence = COMPAT_EVIDENCE_STANDIN;
+        snprintf(ch->why, sizeof ch->why, "the container's cached runtime does not open here");
+        mo->xgboost_lib = NULL;
+        rc = serve_model_load(dir, mo, model, err);
+    }
+    if (rc || o.quiet)
+        return rc;
+    char v[32];
+    compat_version_str(compat_xgb_version(serve_model_runtime(*model)), v, sizeof v);
+    if (compat_version_same(v, c->xgboost_str))
+        fprintf(stderr, "smxgb serve: container %s runs XGBoost %s: %s\n", c->tag, v, ch->why);
+    else
+        fprintf(stderr, "smxgb serve: container %s pins XGBoost %s; XGBoost %s stands in: %s\n",
+                c->tag, c->xgboost_str, v, ch->why);
+    return rc;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -153,6 +208,14 @@ static int cmd_serve(int argc, char **argv)
         free(env);
         return EXIT_USAGE;
     }
+    if (o.header_timeout == 0 || o.header_timeout < -1 || o.max_connections == 0 ||
+        o.max_connections < -1) {
+        fprintf(stderr, "smxgb serve: --%s: expected a number >= 1\n",
+                o.max_connections == 0 || o.max_connections < -1 ? "max-connections"
+                                                                 : "header-timeout");
+        free(env);
+        return EXIT_USAGE;
+    }
 
     const char *path = argv[1];
     struct stat st;
@@ -162,6 +225,13 @@ static int cmd_serve(int argc, char **argv)
         return EXIT_USAGE;
     }
     smx_err err = {0};
+    /* from here on a stop signal is a graceful stop, also while the artifact is extracted and
+     * the model loads: the extracted files are removed whatever the moment */
+    if (serve_stop_signals_install(&err)) {
+        fprintf(stderr, "smxgb serve: %s\n", err.msg);
+        free(env);
+        return EXIT_INTERNAL;
+    }
     char *dir = NULL;
     int extracted = 0;
     if (S_ISDIR(st.st_mode)) {
@@ -171,6 +241,7 @@ static int cmd_serve(int argc, char **argv)
         artifact_limits_default(&lim);
         if (artifact_extract(path, NULL, &lim, &dir, &err)) {
             fprintf(stderr, "smxgb serve: %s\n", err.msg);
+            serve_stop_signals_restore();
             free(env);
             return exit_for_status(err.status);
         }
@@ -179,9 +250,12 @@ static int cmd_serve(int argc, char **argv)
     int code = EXIT_OK;
     serve_model *model = NULL;
     serve_app *app = NULL;
+    if (serve_stop_requested()) /* stopped while extracting: no need to load the model */
+        goto out;
     serve_model_opts mo = {
         .container = c, .ensemble_env = compat_env_get(env, n_env, "SAGEMAKER_INFERENCE_ENSEMBLE")};
-    int lrc = serve_model_load(dir, &mo, &model, &err);
+    compat_runtime_choice ch;
+    int lrc = load_model(dir, &mo, &ch, &model, &err);
     char load_error[SMX_ERRMAX] = "";
     if (lrc) {
         if (lrc == SMX_ERUNTIME || lrc == SMX_ENOMEM) {
@@ -214,6 +288,9 @@ static int cmd_serve(int argc, char **argv)
                             .port = port,
                             .workers = workers,
                             .timeout = timeout,
+                            .head_timeout = o.header_timeout > 0 ? (unsigned)o.header_timeout : 0,
+                            .max_connections =
+                                o.max_connections > 0 ? (unsigned)o.max_connections : 0,
                             .log = o.quiet ? NULL : log_line,
                             .on_listen = on_listen,
                             .ctx = &lc};
@@ -222,6 +299,7 @@ static int cmd_serve(int argc, char **argv)
         code = exit_for_status(err.status);
     }
 out:
+    serve_stop_signals_restore();
     serve_app_free(app);
     serve_model_free(model);
     if (extracted) {

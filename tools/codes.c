@@ -75,7 +75,9 @@ const artifact_code_doc gate_finding_codes[] = {
     {"sample-unreadable", "error", "the --sample file cannot be read"},
     {"serve-failed", "error", "smxgb serve exited: the container would never answer /ping"},
     {"serve-ignores-sigterm", "warning", "the server did not stop on SIGTERM"},
-    {"serve-skipped", "info", "not served: verify already found errors for this container"},
+    {"serve-skipped", "info",
+     "not served: verify already found errors for this container, script mode, or (check "
+     "without --container) not the default container"},
     {"serve-unavailable", "warning", "the serve step could not start"},
     {"verdict-fails", "error",
      "the load rules or a real load: this container cannot load the model"},

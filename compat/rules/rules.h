@@ -35,8 +35,11 @@ typedef struct compat_container {
 
 /* The table, parsed once from the embedded containers.json; NULL-free array of n entries. */
 int compat_containers(const compat_container **out, size_t *n, smx_err *err);
-/* Find a container by tag ("1.7-1") or image tag ("1.0-1-cpu-py3", "1.5-1-arm64"). */
-const compat_container *compat_container_find(const char *tag);
+/* Find a container by tag ("1.7-1"), image tag ("1.0-1-cpu-py3", "1.5-1-arm64", and any
+ * version with -cpu-py3: "1.7-1-cpu-py3") or image URI whose repository is sagemaker-xgboost
+ * ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", a private copy's,
+ * "sagemaker-xgboost:1.7-1"); NULL for anything else, an image pinned by digest included. */
+const compat_container *compat_container_find(const char *spec);
 /* The default container for serve (1.7-1). */
 const compat_container *compat_container_default(void);
 

@@ -158,4 +158,22 @@ uint64_t rtm_max_memory(const compat_load_limits *lim);
 uint64_t rtm_max_result(const compat_load_limits *lim);
 int rtm_timeout_ms(const compat_load_limits *lim);
 
+/* ---- the wheel cache (wheel.c), shared with the pinned runtimes (cache.c) ------------------ */
+
+/* sha256 of a file as 64 hex digits; *size (may be NULL) its length. */
+int rtm_sha256_file(const char *path, char hex[65], uint64_t *size, smx_err *err);
+/* mkdir -p with mode 0700; 0 or -1 with errno. */
+int rtm_mkdirs(const char *path);
+/* Check the cache entry dir against its manifest (sizes each time, sha256 once per process): 0 and
+ * the library's path relative to dir in lib_rel, or -1 and why (a file missing, resized or altered;
+ * no manifest). */
+int rtm_entry_check(const char *dir, char *lib_rel, size_t lib_n, char *why, size_t n);
+/* Set a damaged entry aside and remove it; 0, or -1 with errno. */
+int rtm_entry_discard(const char *dir);
+/* The intact entry ROOT/wheels/HEX of the wheel whose sha256 is hex: reused when its files
+ * match its manifest, else (re-)extracted from wheel (note says when a damaged copy was
+ * replaced). *dir malloc'd; lib_rel is the library's path inside it. */
+int rtm_wheel_entry(const char *wheel, const char *hex, const char *root, char **dir, char *lib_rel,
+                    size_t lib_n, char *note, size_t note_n, smx_err *err);
+
 #endif
