@@ -682,3 +682,50 @@ Test(model_large, a_long_attribute_is_no_corruption)
     th_rmrf(bigdir);
     free(bigdir);
 }
+
+/*
+ * What a streaming read cannot reach within its limits is named unknown, never left at a
+ * default: a JSON model whose skeleton (what lies outside the trees) is over 16 MiB (here 3
+ * million feature names) has its learner facts unknown, its writer still read from its end;
+ * a compressed wrapper, which is not read as it streams, has every fact of its content
+ * unknown.
+ */
+Test(model_large, what_lies_beyond_the_limits_is_unknown)
+{
+    size_t n;
+    char *b = th_read(MODELS "/1.7.4/binary_logistic.json", &n);
+    const char *at = strstr(b, "\"feature_names\":[]");
+    cr_assert(at);
+    smx_buf j = SMX_BUF_INIT;
+    smx_buf_append(&j, b, (size_t)(at - b));
+    smx_buf_puts(&j, "\"feature_names\":[");
+    for (int i = 0; i < 3000000; i++)
+        smx_buf_printf(&j, "%s\"f%d\"", i ? "," : "", i);
+    smx_buf_puts(&j, at + strlen("\"feature_names\":["));
+    free(b);
+    compat_model_stream *s;
+    smx_err err = {0};
+    cr_assert_eq(compat_model_stream_new(1 << 20, 1 << 16, &s, &err), SMX_OK);
+    compat_model_info *m = stream(s, j.data, j.len, 1 << 16, 1);
+    cr_assert_eq(m->format, COMPAT_FMT_JSON);
+    cr_assert(m->unknown & COMPAT_UNKNOWN_LEARNER, "%x %s", m->unknown, m->unknown_why);
+    cr_assert(!(m->unknown & COMPAT_UNKNOWN_WRITER), "the version is read at the end");
+    cr_assert(m->writer_exact && m->writer_min.minor == 7);
+    cr_assert(strstr(m->unknown_why, "16 MiB"), "%s", m->unknown_why);
+    compat_model_info_free(m);
+    smx_buf_free(&j);
+
+    compat_model_stream_free(s);
+
+    b = th_read(MODELS "/synth/joblib_zlib.joblib", &n);
+    cr_assert_eq(compat_model_stream_new(1024, 512, &s, &err), SMX_OK);
+    m = stream(s, b, n, 100, 1);
+    cr_assert(compat_model_stream_partial(s));
+    cr_assert_eq(m->format, COMPAT_FMT_JOBLIB, "%s", compat_format_name(m->format));
+    cr_assert(m->unknown & COMPAT_UNKNOWN_LEARNER && m->unknown & COMPAT_UNKNOWN_INTEGRITY, "%x",
+              m->unknown);
+    cr_assert(strstr(m->unknown_why, "not read as it streams"), "%s", m->unknown_why);
+    compat_model_stream_free(s);
+    free(b);
+    compat_model_info_free(m);
+}
