@@ -772,8 +772,9 @@ static void bs_free(mdl_sreader *r)
     free(bs);
 }
 
-int mdl_binary_stream(uint64_t size, compat_model_info *m, mdl_sreader **out)
+int mdl_binary_stream(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out)
 {
+    (void)c;
     bstream *bs = calloc(1, sizeof *bs);
     if (!bs)
         return SMX_ENOMEM;
@@ -801,14 +802,7 @@ static int binary_entry_read(const mdl_ctx *c, const unsigned char *b, size_t le
     return mdl_binary_read(b, len, m);
 }
 
-static int binary_entry_stream(const mdl_ctx *c, uint64_t size, compat_model_info *m,
-                               mdl_sreader **out)
-{
-    (void)c;
-    return mdl_binary_stream(size, m, out);
-}
-
 const mdl_format mdl_binary = {.name = "legacy binary",
                                .sniff = binary_entry_sniff,
                                .read = binary_entry_read,
-                               .stream = binary_entry_stream};
+                               .stream = mdl_binary_stream};

@@ -298,7 +298,7 @@ void mdl_pk_free(mdl_pk *s);
 
 /* What the other format files use of binary.c and pickle.c. */
 int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m);
-int mdl_binary_stream(uint64_t size, compat_model_info *m, mdl_sreader **out);
+int mdl_binary_stream(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out);
 int mdl_binary_sniff(const unsigned char *b, size_t len); /* magic-less (formats.md 1.5 rule 2) */
 int mdl_pickle_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
 int mdl_pickle_sniff(const unsigned char *b, size_t len); /* any protocol's opening */

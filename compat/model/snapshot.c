@@ -95,7 +95,7 @@ static int cs_feed(mdl_sreader *r, const unsigned char *b, size_t n)
             c->seen += k, b += k, n -= k;
             if (c->seen == 22 && (c->off = i64le(c->head + 14)) >= 0 &&
                 (c->size == MDL_SIZE_UNKNOWN || (uint64_t)c->off <= c->size - 22) &&
-                mdl_binary_stream((uint64_t)c->off, c->m, &c->bin))
+                mdl_binary_stream(NULL, (uint64_t)c->off, c->m, &c->bin))
                 c->enomem = 1;
             continue;
         }
