@@ -8,12 +8,14 @@
  * report reads "for 0.90-1, 0.90-2, 1.0-1: ..." rather than the same sentence eleven times.
  *
  * While streaming, every top-level regular file goes through compat/model's streaming
- * identifier (whole up to load_max_bytes; a larger one keeps its head and its tail, so memory
- * stays bounded whatever the artifact's size) and is identified as soon as its data ends;
- * small enough models are then loaded for real in a helper process (runtime/loadcheck.c) and
- * the bytes are dropped. After the layout, each container gets a verdict for the files it
- * loads: the load rules (rules/) for its XGBoost and Python, and the load check where the
- * runtime is the container's own XGBoost version.
+ * identifier and is identified as soon as its data ends: kept whole up to load_max_bytes and
+ * then loaded for real in a helper process (runtime/loadcheck.c), its bytes dropped after; a
+ * larger one is read as it streams, with memory bounded whatever the artifact's size, and is
+ * reported not load-checked, with the limit. Facts the streaming read could not establish
+ * are in info->unknown (and said in the model's error), never left to read as absent.
+ * After the layout, each container gets a verdict for the files it loads: the load rules
+ * (rules/) for its XGBoost and Python, and the load check where the runtime is the
+ * container's own XGBoost version.
  */
 #include "compat.h"
 
@@ -192,23 +194,22 @@ static void ident_end(void *vc, const artifact_entry *e)
     cm->bytes = compat_model_stream_size(c->stream);
     cm->partial = compat_model_stream_partial(c->stream);
     smx_err err = {0};
-    size_t len;
-    compat_model_stream_data(c->stream, &len);
     if (compat_model_stream_identify(c->stream, e->path, &cm->info, &err) != SMX_OK) {
         snprintf(cm->error, sizeof cm->error, "%s", err.msg);
         cm->info = NULL;
-    } else if (cm->partial) {
-        /* only the head (and the tail) was read */
-        snprintf(cm->error, sizeof cm->error,
-                 "identified from its first %zu bytes of %llu (the rest was not read)", len,
-                 (unsigned long long)cm->bytes);
+    } else if (cm->info->unknown) {
+        char what[128];
+        snprintf(cm->error, sizeof cm->error, "%s of %llu bytes: not established: %s (%s)",
+                 cm->partial ? "read as it streamed" : "identified", (unsigned long long)cm->bytes,
+                 compat_unknown_text(cm->info->unknown, what, sizeof what), cm->info->unknown_why);
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
         !(e->flags & ARTIFACT_F_TRUNCATED))
         load_check(c, cm, e);
-    else if (cm->partial)
+    else if (cm->partial && !c->o->no_load_check && is_xgboost_model(cm->info))
         snprintf(cm->load.note, sizeof cm->load.note,
-                 "not load-checked: %llu bytes, over the %llu-byte limit for load checks",
+                 "not load-checked: %llu bytes, over the %llu-byte limit for keeping a model "
+                 "whole to load it in a child process (--load-max-bytes)",
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
 }
 
@@ -257,7 +258,14 @@ static int load_reason(compat_judgement *all, const compat_result *res, const co
         return SMX_OK;
     char msg[SMX_ERRMAX + 320];
     int v = COMPAT_VERDICT_OK;
-    if (!l->loaded) {
+    if (l->timed_out) {
+        /* the deadline guards time; it never decides that the model loads or that it fails */
+        snprintf(msg, sizeof msg,
+                 "load check in XGBoost %s did not finish: %s; settle it with `smxgb check` "
+                 "(a real serve and probe) or on a machine where the load is faster",
+                 l->version[0] ? l->version : "(not yet opened)", l->error);
+        v = COMPAT_VERDICT_UNKNOWN;
+    } else if (!l->loaded) {
         snprintf(msg, sizeof msg, "loaded with XGBoost %s: failed: %s", l->version, l->error);
         v = COMPAT_VERDICT_FAILS;
     } else if (!l->predicted) {
@@ -299,6 +307,7 @@ static void file_evidence(compat_evidence *ev, const compat_result *res, const c
         e.kind = COMPAT_EVIDENCE_RULES;
         snprintf(e.note, sizeof e.note, "%s",
                  !cm                           ? "not identified"
+                 : l->timed_out                ? l->error
                  : l->note[0]                  ? l->note
                  : no_load_check               ? "not load-checked (--no-load-check)"
                  : !is_xgboost_model(cm->info) ? "not an XGBoost model file: nothing to load"
@@ -330,7 +339,7 @@ static int judge_file(compat_judgement *all, const compat_result *res, const com
     const compat_loadcheck *l = &cm->load;
     compat_version bad;
     compat_judge_opts o = *jo;
-    if (l->ran && l->version[0] && compat_version_parse(l->version, &bad) == 0 &&
+    if (l->ran && !l->timed_out && l->version[0] && compat_version_parse(l->version, &bad) == 0 &&
         (!l->loaded || !l->predicted || (l->compared && !(l->max_diff <= 1e-5)))) {
         o.not_ok = &bad;
         o.n_not_ok = 1;
@@ -341,7 +350,12 @@ static int judge_file(compat_judgement *all, const compat_result *res, const com
     for (size_t i = 0; i < j.n_reasons && !rc; i++)
         rc = compat_judgement_add(all, j.reasons[i].rule, j.reasons[i].verdict, path,
                                   j.reasons[i].message, j.reasons[i].source);
-    if (!rc && cm->partial && cm->error[0])
+    /* a fact the streaming read could not reach is unknown, and so is every verdict resting on it
+     */
+    if (!rc && cm->info->unknown && cm->error[0])
+        rc = compat_judgement_add(all, "UNKNOWN-FACT", COMPAT_VERDICT_UNKNOWN, path, cm->error,
+                                  "the model's own bytes (not reached within the reader's limits)");
+    else if (!rc && cm->partial && cm->error[0])
         rc = compat_judgement_add(all, "PARTIAL", COMPAT_VERDICT_OK, path, cm->error, NULL);
     if (!rc)
         rc = load_reason(all, res, cm, path);

@@ -46,8 +46,8 @@ static const opt verify_opts[] = {
     {OPT_FLAG, 0, "no-load-check", &o.no_load_check, NULL,
      "do not load the models with XGBoost (rules only)"},
     {OPT_U64, 0, "load-max-bytes", &o.load_max_bytes, "N",
-     "identify and load-check model files up to N bytes whole (default 32M); larger ones are "
-     "identified from their first and last bytes"},
+     "load-check model files up to N bytes, kept in memory for it (default 32M); larger ones "
+     "are identified in full as they stream and reported not load-checked"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc verify_doc = {

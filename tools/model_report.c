@@ -86,6 +86,14 @@ json_t *model_info_to_json(const compat_model_info *m)
         json_object_set_new(j, "foreign", json_string(m->foreign));
     json_object_set_new(j, "corrupt", json_boolean(m->corrupt));
     json_object_set_new(j, "problem", m->corrupt ? json_string(m->problem) : json_null());
+    json_t *u = json_array();
+    for (unsigned bit = 1; bit && bit <= m->unknown; bit <<= 1) {
+        char name[32];
+        if (m->unknown & bit)
+            json_array_append_new(u, json_string(compat_unknown_text(bit, name, sizeof name)));
+    }
+    json_object_set_new(j, "unknown", u);
+    json_object_set_new(j, "unknown_why", m->unknown ? json_string(m->unknown_why) : json_null());
     return j;
 }
 
@@ -217,4 +225,9 @@ void model_info_print_text(FILE *f, const compat_model_info *m)
     }
     if (m->corrupt)
         fprintf(f, "  PROBLEM       %s\n", m->problem);
+    if (m->unknown) {
+        char what[128];
+        fprintf(f, "  NOT KNOWN     %s: %s\n", compat_unknown_text(m->unknown, what, sizeof what),
+                m->unknown_why);
+    }
 }

@@ -292,7 +292,7 @@ static int read_gbtree(const mdl_doc *d, mdl_node model, compat_model_info *m)
         m->has_cats_container = 1;
     mdl_node trees = G(model, "trees");
     mdl_node info = G(model, "tree_info");
-    size_t ntr = d->ext_tree                    ? d->n_ext
+    size_t ntr = d->ext_tree || d->streamed     ? d->n_ext
                  : d->kind(d, trees) == MDL_ARR ? d->size(d, trees)
                                                 : (size_t)-1;
     if (ntr != (size_t)nt)
@@ -302,6 +302,13 @@ static int read_gbtree(const mdl_doc *d, mdl_node model, compat_model_info *m)
     if (d->kind(d, info) != MDL_ARR || d->size(d, info) != (size_t)nt)
         return mdl_corrupt(m, "expected \"tree_info\" with num_trees (%lld) entries%s",
                            (long long)nt, where(d, info ? info : model));
+    for (size_t t = 0; d->streamed && t < (size_t)nt; t++) { /* the trees were read already */
+        double g;
+        if (d->num_at(d, info, t, &g) || g < 0 || g > 1e6)
+            return mdl_corrupt(m, "tree_info[%zu] is not a group index%s", t, where(d, info));
+    }
+    if (d->streamed)
+        return 0;
     m->trees = calloc(nt ? (size_t)nt : 1, sizeof *m->trees);
     m->tree_info = calloc(nt ? (size_t)nt : 1, sizeof *m->tree_info);
     if (!m->trees || !m->tree_info)
@@ -357,6 +364,17 @@ static int read_weight_drop(const mdl_doc *d, mdl_node gb, mdl_node wd, compat_m
         m->tree_weights[i] = (float)w[i];
     free(w);
     return 0;
+}
+
+int mdl_doc_tree(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m)
+{
+    if (d->kind(d, tn) != MDL_OBJ)
+        return mdl_corrupt(m, "trees[%zu] is not an object%s", t, where(d, tn));
+    compat_tree tr;
+    memset(&tr, 0, sizeof tr);
+    int rc = read_tree(d, tn, t, m, &tr);
+    mdl_tree_free(&tr);
+    return rc;
 }
 
 static int read_booster(const mdl_doc *d, mdl_node gb, compat_model_info *m)

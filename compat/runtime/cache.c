@@ -150,6 +150,7 @@ int compat_runtime_probe(const char *lib, const compat_load_limits *lim, char *v
     /* the helper opens the library and writes its version before it loads anything; the file
      * it is then asked to load does not exist, which every version reports as an error */
     rtm_job jb = {rtm_max_memory(lim),
+                  rtm_max_result(lim),
                   lib,
                   RTM_LOAD_FILE,
                   "/nonexistent/smxgb-runtime-probe",

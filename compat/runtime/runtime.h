@@ -121,10 +121,18 @@ int compat_booster_predict_dmatrix(compat_booster *b, compat_dmatrix *d,
 
 /* ---- load checks: a real load in a child process (loadcheck.c, child.c) ------------------- */
 
+/*
+ * The bounds of a real load. The child has its memory limit and the deadline; the exchange
+ * has bounds of its own, so that what the child sends back cannot grow the parent past them
+ * either: the parent takes at most max_result bytes of results (the child leaves out
+ * predictions larger than that and says so), and a re-saved model comes back as a file, not
+ * through the exchange.
+ */
 typedef struct compat_load_limits {
     uint64_t max_memory; /* RLIMIT_AS of the child, bytes; 0 = 4 GiB */
     int timeout_ms;      /* 0 = 60 s */
     const char *child;   /* the helper executable; NULL: compat_child_path's search */
+    uint64_t max_result; /* bytes of results the parent takes from the child; 0 = 64 MiB */
 } compat_load_limits;
 
 /*
@@ -143,7 +151,9 @@ int compat_child_path(const char *explicit_path, char **out, smx_err *err);
 
 typedef struct compat_loadcheck {
     int ran;                /* 0: not attempted (see note) */
-    int loaded;             /* the runtime loaded it */
+    int loaded;             /* the runtime loaded it (and the check came to its end) */
+    int timed_out;          /* the deadline struck, at whatever stage error names: the check
+                               did not finish, which says nothing about the model */
     char version[32];       /* the runtime's version */
     char error[SMX_ERRMAX]; /* load failure, crash ("crashed (SIGSEGV)") or timeout */
     uint64_t rows, cols;    /* prediction shape from the runtime */
@@ -169,19 +179,21 @@ int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t l
 
 /*
  * Re-save model bytes with the XGBoost at lib in `format`, in a child process, and predict
- * generated rows with both the original and the re-saved model. *out malloc'd; pred_a/pred_b
- * malloc'd rows x cols each.
+ * generated rows with both the original and the re-saved model (loaded back from a file named
+ * xgboost-model). The re-saved model is written to save_to (it does not pass through the
+ * exchange; keep save_to in $TMPDIR, where it is moved from); out->len is its size, and
+ * pred_a/pred_b are malloc'd rows x cols each. SMX_ELIMIT when the predictions are more than
+ * the exchange takes (lim->max_result).
  */
 typedef struct compat_resave {
-    void *bytes;
-    size_t len;
+    uint64_t len;
     float *pred_a, *pred_b;
     uint64_t rows, cols;
     char version[32];
 } compat_resave;
 int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len, const char *name,
-                      const char *lib, const char *format, const compat_load_limits *lim,
-                      compat_resave *out, smx_err *err);
+                      const char *lib, const char *format, const char *save_to,
+                      const compat_load_limits *lim, compat_resave *out, smx_err *err);
 void compat_resave_free(compat_resave *r);
 
 /* ---- wheels: the libxgboost.so inside a pip wheel (platform.c, wheel.c) ------------------ */
