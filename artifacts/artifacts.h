@@ -231,17 +231,22 @@ typedef struct artifact_package_opts {
     const char *const *also_inputs; /* further inputs the output must not overwrite (NULL) */
     size_t n_also_inputs;
     artifact_package_result *result; /* filled when not NULL */
+    /* Optional: called for every file before anything is written (src: the file to read, name:
+     * its name in the archive); a status other than SMX_OK refuses the input with err. The
+     * caller decides what a model is (artifacts knows nothing of model formats). */
+    int (*check)(void *ctx, const char *src, const char *name, smx_err *err);
+    void *check_ctx;
 } artifact_package_opts;
 
 /*
  * Write a gzip-compressed tar to out_path: a single input file becomes "xgboost-model"; a
  * directory contributes its top-level regular files under their own names, sorted bytewise.
- * Refuses empty files, dotfiles, sub-directories and other entry types, and (unless
- * allow_multiple) more than one file. Same input, same bytes: mtime from opts, uid/gid 0,
- * empty owner names, mode 0644, no gzip name or timestamp. out_path is opened with
- * smx_out_open before any work: "-" is stdout, a device/FIFO/terminal is written through, a
- * regular file is replaced by rename only when complete, and an input (or also_inputs) is never
- * overwritten.
+ * Refuses empty files, dotfiles, sub-directories and other entry types, (unless
+ * allow_multiple) more than one file, and any file opts->check refuses. Same input, same bytes:
+ * mtime from opts, uid/gid 0, empty owner names, mode 0644, no gzip name or timestamp. out_path is
+ * opened with smx_out_open before any work: "-" is stdout, a device/FIFO/terminal is written
+ * through, a regular file is replaced by rename only when complete, and an input (or also_inputs)
+ * is never overwritten.
  */
 int artifact_package(const char *input, const char *out_path, const artifact_package_opts *opts,
                      smx_err *err);

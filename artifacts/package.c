@@ -320,8 +320,12 @@ int artifact_package(const char *input, const char *out_path, const artifact_pac
     pkg_item *items;
     size_t n;
     int rc = collect(input, opts, &items, &n, err);
-    if (rc)
+    for (size_t i = 0; !rc && opts->check && i < n; i++)
+        rc = opts->check(opts->check_ctx, items[i].src, items[i].name, err);
+    if (rc) {
+        free_items(items, n); /* n is 0 when collect failed */
         return rc;
+    }
     /* Never overwrite an input with its own archive; fail before any work when the output
      * cannot be written. */
     const char **inputs = calloc(opts->n_also_inputs + 1, sizeof *inputs);

@@ -26,16 +26,28 @@
 typedef struct compat_model {
     size_t entry;            /* index into scan->entries */
     compat_model_info *info; /* NULL if it could not be identified (see error) */
-    int partial;             /* identified from its head and tail only (a large file) */
+    int partial;             /* larger than load_max_bytes: read as it streamed, not kept (so
+                                not load-checked); info->unknown says what was not established */
     uint64_t bytes;          /* its size */
     compat_loadcheck load;   /* the load check with the runtime */
-    char error[SMX_ERRMAX];
+    char error[SMX_ERRMAX];  /* why info is NULL, or which facts info->unknown names */
 } compat_model;
 
 typedef struct compat_finding {
     artifact_finding f;  /* owned */
     uint64_t containers; /* bit i = i-th container of the report; 0 = about the archive itself */
 } compat_finding;
+
+/* What a container's verdict rests on, weakest over the files it loads: rules only (identified
+ * from the bytes), a real load by another XGBoost version than the container's (reported; the
+ * rules decide), or a real load by the container's own version (a failed or mispredicting load
+ * decides). */
+typedef struct compat_evidence {
+    compat_evidence_kind kind; /* runtime/runtime.h; compat_evidence_name */
+    char xgboost[32];          /* the XGBoost that loaded the files ("" for rules) */
+    int partial;               /* a file was identified from its first and last bytes only */
+    char note[SMX_ERRMAX];     /* why no load of this version counts, or "" */
+} compat_evidence;
 
 typedef struct compat_result {
     const compat_container *c;
@@ -47,7 +59,8 @@ typedef struct compat_result {
     int verdict; /* compat_verdict */
     struct compat_reason *reasons;
     size_t n_reasons;
-    char *hint; /* NULL when ok */
+    char *hint; /* NULL when ok; for an unknown verdict, what would settle it */
+    compat_evidence evidence;
 } compat_result;
 
 typedef struct compat_report {
@@ -57,6 +70,8 @@ typedef struct compat_report {
     compat_result *results;
     size_t n_results;
     size_t n_errors, n_warnings;
+    size_t n_unknown;     /* containers whose verdict is unknown (not counted as errors) */
+    int allow_unknown;    /* the user accepts unknown verdicts (--allow-unknown): shown as such */
     compat_model *models; /* the top-level files, identified (and load-checked) */
     size_t n_models;
     char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
@@ -71,10 +86,19 @@ typedef struct compat_verify_opts {
     /* load checks: every identified model is loaded in a child process by this XGBoost */
     int no_load_check;       /* skip them */
     const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
-    uint64_t load_max_bytes; /* models larger than this are identified from their first and
-                                last bytes only and not loaded; 0 = COMPAT_IDENTIFY_MAX */
+    uint64_t load_max_bytes; /* models up to this size are kept whole and load-checked;
+                                larger ones are identified as they stream and not loaded;
+                                0 = COMPAT_IDENTIFY_MAX */
     const char *display;     /* the artifact as the user named it (hints); NULL = path */
+    /* optional, for live progress: a load check of model file `entry` starts (done 0) and ends
+     * (done 1; loaded: XGBoost loaded it; version: the XGBoost, or "") */
+    void (*on_load_check)(const char *entry, int done, int loaded, const char *version, void *ctx);
+    void *ctx;
+    int allow_unknown; /* recorded in the report: unknown verdicts do not fail it */
 } compat_verify_opts;
+
+/* 1 when the report passes: no errors, and no unknown verdict unless they are allowed. */
+int compat_report_ok(const compat_report *r);
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
 const char *compat_env_get(const char *const *env, size_t n, const char *key);
@@ -87,7 +111,74 @@ const char *compat_env_get(const char *const *env, size_t n, const char *key);
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err);
 void compat_report_free(compat_report *r);
 
-#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: identified from their head and tail */
+#define COMPAT_IDENTIFY_MAX (32ull << 20) /* larger: not kept whole, so not load-checked */
+
+/* ---- convert: the model of an artifact made to load correctly in one container ------------ */
+
+typedef struct compat_convert_opts {
+    const char *container;   /* the tag (or image tag) to convert for */
+    const char *output;      /* where the result goes (smx_out_open: "-" is stdout) */
+    const char *xgboost_lib; /* the runtime that re-saves: NULL = $SMXGB_XGBOOST_LIB, else the
+                                system libxgboost */
+    artifact_limits limits;
+    uint64_t load_max_bytes; /* the largest model loaded in a child process (as verify's);
+                                0 = COMPAT_IDENTIFY_MAX */
+    int64_t mtime;           /* entry mtime of a package written (SOURCE_DATE_EPOCH or 0) */
+    const char *display;     /* the artifact as the user named it; NULL = path */
+} compat_convert_opts;
+
+/* A file of the artifact that is not in the result, and why. */
+typedef struct compat_dropped {
+    char *path;
+    const char *why; /* "a dotfile", "not a model file: ...", "not a regular file" */
+} compat_dropped;
+
+typedef enum compat_convert_action {
+    COMPAT_CONVERT_REFUSED = 0, /* nothing written: reason says why */
+    COMPAT_CONVERT_COPIED,      /* the artifact already loads correctly: written unchanged */
+    COMPAT_CONVERT_REPACKAGED,  /* the model loads as it is, once packaged as xgboost-model at
+                                   the top (from a sub-folder, without the dropped files) */
+    COMPAT_CONVERT_RESAVED      /* re-saved by the runtime in a format the container reads */
+} compat_convert_action;
+
+typedef struct compat_conversion {
+    compat_convert_action action;
+    char reason[2 * SMX_ERRMAX];       /* refused: why */
+    const compat_container *container; /* the one converted for */
+    char *entry;                       /* the model file in the artifact (NULL: none chosen) */
+    compat_dropped *dropped;           /* other files of the artifact, left out */
+    size_t n_dropped;
+    /* the model as it was, and its verdict in the container as a top-level xgboost-model */
+    compat_format from_format;
+    compat_payload from_payload;
+    char from_detail[160], from_writer[32];
+    int from_verdict;
+    /* a re-save: the format chosen, the runtime's version, the proof */
+    const char *to_format; /* "deprecated", "ubj", "json" */
+    char to_writer[32];
+    uint64_t rows;
+    double max_diff;
+    /* what was written */
+    int verdict; /* the container's verdict for the result */
+    char sha256[65];
+    uint64_t bytes;
+} compat_conversion;
+
+/*
+ * Make the model of the artifact at path load correctly in o->container and write the result
+ * to o->output: the artifact unchanged when it already does; else its one model file (found
+ * at any depth; dotfiles and files that are not models dropped, each named in out->dropped)
+ * packaged as xgboost-model at the top, re-saved first by the runtime when the container would
+ * not load it correctly as it is (the re-save is proven by equal predictions on generated
+ * rows and by the container's rules, and the result verified once more). Scratch goes to a
+ * private directory in $TMPDIR. Returns SMX_OK with *out filled (out->action REFUSED with the
+ * reason when it cannot be done), SMX_EINVAL for an unknown container or an output that is an
+ * input, SMX_EIO when the artifact cannot be read or the output or scratch cannot be written,
+ * SMX_ENOMEM.
+ */
+int compat_convert(const char *path, const compat_convert_opts *o, compat_conversion *out,
+                   smx_err *err);
+void compat_conversion_free(compat_conversion *c);
 
 /* The identified model for entry index `entry` of the report, or NULL. */
 const compat_model *compat_report_model(const compat_report *r, size_t entry);

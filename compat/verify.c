@@ -8,12 +8,14 @@
  * report reads "for 0.90-1, 0.90-2, 1.0-1: ..." rather than the same sentence eleven times.
  *
  * While streaming, every top-level regular file goes through compat/model's streaming
- * identifier (whole up to load_max_bytes; a larger one keeps its head and its tail, so memory
- * stays bounded whatever the artifact's size) and is identified as soon as its data ends;
- * small enough models are then loaded for real in a helper process (runtime/loadcheck.c) and
- * the bytes are dropped. After the layout, each container gets a verdict for the files it
- * loads: the load rules (rules/) for its XGBoost and Python, and the load check where the
- * runtime is the container's own XGBoost version.
+ * identifier and is identified as soon as its data ends: kept whole up to load_max_bytes and
+ * then loaded for real in a helper process (runtime/loadcheck.c), its bytes dropped after; a
+ * larger one is read as it streams, with memory bounded whatever the artifact's size, and is
+ * reported not load-checked, with the limit. Facts the streaming read could not establish
+ * are in info->unknown (and said in the model's error), never left to read as absent.
+ * After the layout, each container gets a verdict for the files it loads: the load rules
+ * (rules/) for its XGBoost and Python, and the load check where the runtime is the
+ * container's own XGBoost version.
  */
 #include "compat.h"
 
@@ -152,8 +154,14 @@ static void load_check(ident_ctx *c, compat_model *cm, const artifact_entry *e)
     const void *data = compat_model_stream_data(c->stream, &len);
     compat_load_limits lim = {0};
     smx_err lerr = {0};
-    if (compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
-                             &lerr) != SMX_OK) {
+    if (c->o->on_load_check)
+        c->o->on_load_check(e->path, 0, 0, "", c->o->ctx);
+    int rc = compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
+                                  &lerr);
+    if (c->o->on_load_check)
+        c->o->on_load_check(e->path, 1, rc == SMX_OK && cm->load.loaded, cm->load.version,
+                            c->o->ctx);
+    if (rc != SMX_OK) {
         cm->load.ran = 0;
         snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
     } else if (!cm->load.loaded && !cm->load.version[0] &&
@@ -186,24 +194,28 @@ static void ident_end(void *vc, const artifact_entry *e)
     cm->bytes = compat_model_stream_size(c->stream);
     cm->partial = compat_model_stream_partial(c->stream);
     smx_err err = {0};
-    size_t len;
-    compat_model_stream_data(c->stream, &len);
     if (compat_model_stream_identify(c->stream, e->path, &cm->info, &err) != SMX_OK) {
         snprintf(cm->error, sizeof cm->error, "%s", err.msg);
         cm->info = NULL;
-    } else if (cm->partial) {
-        /* only the head (and the tail) was read */
-        snprintf(cm->error, sizeof cm->error,
-                 "identified from its first %zu bytes of %llu (the rest was not read)", len,
-                 (unsigned long long)cm->bytes);
+    } else if (cm->info->unknown) {
+        char what[128];
+        snprintf(cm->error, sizeof cm->error, "%s of %llu bytes: not established: %s (%s)",
+                 cm->partial ? "read as it streamed" : "identified", (unsigned long long)cm->bytes,
+                 compat_unknown_text(cm->info->unknown, what, sizeof what), cm->info->unknown_why);
     }
     if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
         !(e->flags & ARTIFACT_F_TRUNCATED))
         load_check(c, cm, e);
-    else if (cm->partial)
+    else if (cm->partial && !c->o->no_load_check && is_xgboost_model(cm->info))
         snprintf(cm->load.note, sizeof cm->load.note,
-                 "not load-checked: %llu bytes, over the %llu-byte limit for load checks",
+                 "not load-checked: %llu bytes, over the %llu-byte limit for keeping a model "
+                 "whole to load it in a child process (--load-max-bytes)",
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
+}
+
+int compat_report_ok(const compat_report *r)
+{
+    return r->n_errors == 0 && (r->n_unknown == 0 || r->allow_unknown);
 }
 
 const compat_model *compat_report_model(const compat_report *r, size_t entry)
@@ -223,19 +235,43 @@ static int same_version(compat_version a, const char *b)
            (a.patch < 0 ? 0 : a.patch) == (v.patch < 0 ? 0 : v.patch);
 }
 
-/* A real load by this container's own XGBoost version counts like a rule: a failure or a
- * difference makes the verdict worse; a clean load does not clear a rule (the generated rows
- * may not exercise what the rule is about). */
+/* The real load of cm that counts for container c: one by c's own XGBoost version, or NULL
+ * (a load by another version is a stand-in: reported, but the rules decide). */
+static const compat_loadcheck *exact_load(const compat_model *cm, const compat_container *c)
+{
+    const compat_loadcheck *l = &cm->load;
+    return l->ran && l->version[0] && same_version(c->xgboost, l->version) ? l : NULL;
+}
+
+/*
+ * A real load by this container's own XGBoost version counts like a rule: a load that failed in
+ * any way (it raised, crashed, hit the memory limit or the deadline, or predicting failed after
+ * it loaded) is a failure, predictions that differ from the reference predictor are wrong
+ * predictions. A clean load does not clear a rule (the generated rows may not exercise what the
+ * rule is about).
+ */
 static int load_reason(compat_judgement *all, const compat_result *res, const compat_model *cm,
                        const char *path)
 {
-    const compat_loadcheck *l = &cm->load;
-    if (!l->ran || !l->version[0] || !same_version(res->c->xgboost, l->version))
+    const compat_loadcheck *l = exact_load(cm, res->c);
+    if (!l)
         return SMX_OK;
-    char msg[SMX_ERRMAX + 128];
+    char msg[SMX_ERRMAX + 320];
     int v = COMPAT_VERDICT_OK;
-    if (!l->loaded) {
+    if (l->timed_out) {
+        /* the deadline guards time; it never decides that the model loads or that it fails */
+        snprintf(msg, sizeof msg,
+                 "load check in XGBoost %s did not finish: %s; settle it with `smxgb check` "
+                 "(a real serve and probe) or on a machine where the load is faster",
+                 l->version[0] ? l->version : "(not yet opened)", l->error);
+        v = COMPAT_VERDICT_UNKNOWN;
+    } else if (!l->loaded) {
         snprintf(msg, sizeof msg, "loaded with XGBoost %s: failed: %s", l->version, l->error);
+        v = COMPAT_VERDICT_FAILS;
+    } else if (!l->predicted) {
+        snprintf(msg, sizeof msg,
+                 "loaded with XGBoost %s, but predicting failed (every /invocations would): %s",
+                 l->version, l->note[0] ? l->note : "no predictions came back");
         v = COMPAT_VERDICT_FAILS;
     } else if (l->compared) {
         int bad = !(l->max_diff <= 1e-5);
@@ -252,6 +288,41 @@ static int load_reason(compat_judgement *all, const compat_result *res, const co
     return compat_judgement_add(all, "LOAD-CHECK", v, path, msg, "a real load in a child process");
 }
 
+/* What the verdict for one file rests on; the container's evidence is the weakest. */
+static void file_evidence(compat_evidence *ev, const compat_result *res, const compat_model *cm,
+                          int no_load_check, int first)
+{
+    compat_evidence e = {0};
+    const compat_loadcheck *l = cm ? &cm->load : NULL;
+    if (cm && exact_load(cm, res->c)) {
+        e.kind = COMPAT_EVIDENCE_EXACT;
+        snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
+    } else if (l && l->ran && l->version[0]) {
+        e.kind = COMPAT_EVIDENCE_STANDIN;
+        snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
+        snprintf(e.note, sizeof e.note,
+                 "XGBoost %s is not this container's %s: its load is reported, the rules decide",
+                 l->version, res->c->xgboost_str);
+    } else {
+        e.kind = COMPAT_EVIDENCE_RULES;
+        snprintf(e.note, sizeof e.note, "%s",
+                 !cm                           ? "not identified"
+                 : l->timed_out                ? l->error
+                 : l->note[0]                  ? l->note
+                 : no_load_check               ? "not load-checked (--no-load-check)"
+                 : !is_xgboost_model(cm->info) ? "not an XGBoost model file: nothing to load"
+                                               : "not load-checked");
+    }
+    e.partial = cm && cm->partial;
+    if (first || e.kind < ev->kind) {
+        int partial = ev->partial || e.partial;
+        *ev = e;
+        ev->partial = partial;
+    } else {
+        ev->partial |= e.partial;
+    }
+}
+
 /* The reasons about one file the container loads (cm NULL: not identified). */
 static int judge_file(compat_judgement *all, const compat_result *res, const compat_model *cm,
                       const char *path, const compat_judge_opts *jo, smx_err *err)
@@ -264,13 +335,27 @@ static int judge_file(compat_judgement *all, const compat_result *res, const com
     }
     compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
     compat_judgement j;
-    int rc = compat_judge(cm->info, path, &rd, jo, &j, err);
+    /* a real load that failed or mispredicted: its version does not load it correctly */
+    const compat_loadcheck *l = &cm->load;
+    compat_version bad;
+    compat_judge_opts o = *jo;
+    if (l->ran && !l->timed_out && l->version[0] && compat_version_parse(l->version, &bad) == 0 &&
+        (!l->loaded || !l->predicted || (l->compared && !(l->max_diff <= 1e-5)))) {
+        o.not_ok = &bad;
+        o.n_not_ok = 1;
+    }
+    int rc = compat_judge(cm->info, path, &rd, &o, &j, err);
     if (rc)
         return rc;
     for (size_t i = 0; i < j.n_reasons && !rc; i++)
         rc = compat_judgement_add(all, j.reasons[i].rule, j.reasons[i].verdict, path,
                                   j.reasons[i].message, j.reasons[i].source);
-    if (!rc && cm->partial && cm->error[0])
+    /* a fact the streaming read could not reach is unknown, and so is every verdict resting on it
+     */
+    if (!rc && cm->info->unknown && cm->error[0])
+        rc = compat_judgement_add(all, "UNKNOWN-FACT", COMPAT_VERDICT_UNKNOWN, path, cm->error,
+                                  "the model's own bytes (not reached within the reader's limits)");
+    else if (!rc && cm->partial && cm->error[0])
         rc = compat_judgement_add(all, "PARTIAL", COMPAT_VERDICT_OK, path, cm->error, NULL);
     if (!rc)
         rc = load_reason(all, res, cm, path);
@@ -305,23 +390,145 @@ static int judge_layout(compat_judgement *all, const compat_result *res, size_t 
     return rc;
 }
 
-static int judge_result(compat_report *r, compat_result *res, const char *artifact,
-                        compat_version runtime, smx_err *err)
+/* How many values per row a model predicts: what the container's np.mean combines. */
+static int64_t output_width(const compat_model_info *m)
+{
+    if (!strcmp(m->objective, "multi:softmax"))
+        return 1;
+    if (m->num_class > 1)
+        return m->num_class;
+    if (m->num_target > 1)
+        return m->num_target;
+    return m->size_leaf_vector > 1 ? m->size_leaf_vector : 1;
+}
+
+/* An ensemble whose models predict different shapes: the container averages their predictions
+ * with np.mean, which raises on arrays of different shapes, so every /invocations answers 400. */
+static int judge_ensemble_shape(compat_judgement *all, const compat_report *r,
+                                const compat_result *res, size_t judged)
+{
+    if (!res->rules.ensemble || judged < 2)
+        return SMX_OK;
+    smx_buf b = SMX_BUF_INIT;
+    int64_t first = -1;
+    int differ = 0;
+    for (size_t k = 0; k < judged; k++) {
+        const compat_model *cm = compat_report_model(r, res->loads[k]);
+        if (!cm || !is_xgboost_model(cm->info))
+            continue;
+        int64_t w = output_width(cm->info);
+        differ |= first >= 0 && w != first;
+        if (first < 0)
+            first = w;
+        smx_buf_printf(&b, "%s%s: %lld value%s per row (%s)", b.len ? ", " : "",
+                       r->scan->entries[res->loads[k]].path, (long long)w, w == 1 ? "" : "s",
+                       cm->info->objective[0] ? cm->info->objective : "?");
+    }
+    int rc = SMX_OK;
+    if (differ)
+        rc = compat_judgement_add(
+            all, "ENSEMBLE-SHAPE", COMPAT_VERDICT_FAILS, NULL, b.data ? b.data : "",
+            "XC@1.7-1:src/sagemaker_xgboost_container/algorithm_mode/serve_utils.py:224-235 "
+            "(np.mean(ensemble, axis=0) over the models' predictions), "
+            "XC@1.7-1:src/sagemaker_xgboost_container/algorithm_mode/serve.py:226-229 (an "
+            "exception in predict answers 400); container.md §2");
+    if (differ && !rc) {
+        /* say what happens after the list of shapes */
+        compat_reason *x = &all->reasons[all->n_reasons - 1];
+        smx_buf m = SMX_BUF_INIT;
+        smx_buf_printf(&m,
+                       "the ensemble's models predict different shapes (%s): the container "
+                       "averages them with np.mean, which raises, so every /invocations answers "
+                       "400 'Unable to evaluate payload provided'",
+                       x->message);
+        if (m.data) {
+            free(x->message);
+            x->message = m.data;
+        }
+    }
+    smx_buf_free(&b);
+    return rc;
+}
+
+/* Ensemble off and several files: the container loads whichever os.listdir returns first,
+ * an order the archive does not set, so any of them may be the one. verdicts[k] is file k's. */
+static int judge_order(compat_judgement *all, const compat_report *r, const compat_result *res,
+                       const int *verdicts, size_t judged)
+{
+    if (res->rules.ensemble || judged < 2)
+        return SMX_OK;
+    smx_buf names = SMX_BUF_INIT, bad = SMX_BUF_INIT;
+    int worst = COMPAT_VERDICT_OK;
+    for (size_t k = 0; k < judged; k++) {
+        const char *path = r->scan->entries[res->loads[k]].path;
+        smx_buf_printf(&names, "%s%s", k ? ", " : "", path);
+        if (verdicts[k] != COMPAT_VERDICT_OK)
+            smx_buf_printf(&bad, "%s%s (%s)", bad.len ? ", " : "", path,
+                           compat_verdict_name(verdicts[k]));
+        if (verdicts[k] > worst)
+            worst = verdicts[k];
+    }
+    smx_buf m = SMX_BUF_INIT;
+    smx_buf_printf(
+        &m,
+        "SAGEMAKER_INFERENCE_ENSEMBLE is off: the container loads one of %zu files (%s), "
+        "whichever os.listdir returns first, an order the archive does not set%s%s",
+        judged, names.data ? names.data : "",
+        bad.len ? "; the one it loads may be " : "; each of them loads correctly",
+        bad.data ? bad.data : "");
+    int rc = m.data ? compat_judgement_add(all, "LAYOUT-ORDER", worst, NULL, m.data,
+                                           "XC@1.7-1:src/sagemaker_xgboost_container/"
+                                           "algorithm_mode/serve_utils.py:156,170 "
+                                           "(os.listdir, then paths[0:1]); container.md §2")
+                    : SMX_ENOMEM;
+    smx_buf_free(&names);
+    smx_buf_free(&bad);
+    smx_buf_free(&m);
+    return rc;
+}
+
+static int judge_result(compat_report *r, compat_result *res, const compat_verify_opts *vo,
+                        const char *artifact, compat_version runtime, smx_err *err)
 {
     compat_judgement all = {0};
-    size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0), judged;
+    /* the files it may load: all of them with ensemble on; with it off one, but any of them
+     * may be the one os.listdir gives first */
+    size_t nl = res->n_loads, judged;
     int rc = judge_layout(&all, res, nl, &judged);
-    compat_judge_opts jo = {artifact, runtime};
-    for (size_t k = 0; k < judged && !rc; k++)
-        rc = judge_file(&all, res, compat_report_model(r, res->loads[k]),
-                        r->scan->entries[res->loads[k]].path, &jo, err);
+    compat_judge_opts jo = {.artifact = artifact, .runtime = runtime};
+    res->evidence = (compat_evidence){0};
+    snprintf(res->evidence.note, sizeof res->evidence.note, "%s",
+             judged ? "" : "the layout decides: no file is judged");
+    int verdicts[MAX_MODELS];
+    for (size_t k = 0; k < judged && !rc; k++) {
+        const compat_model *cm = compat_report_model(r, res->loads[k]);
+        size_t before = all.n_reasons;
+        rc = judge_file(&all, res, cm, r->scan->entries[res->loads[k]].path, &jo, err);
+        verdicts[k] = COMPAT_VERDICT_OK;
+        for (size_t i = before; i < all.n_reasons; i++)
+            if (all.reasons[i].verdict > verdicts[k])
+                verdicts[k] = all.reasons[i].verdict;
+        file_evidence(&res->evidence, res, cm, vo->no_load_check, k == 0);
+    }
+    int file_verdict = all.verdict;
+    if (!rc)
+        rc = judge_ensemble_shape(&all, r, res, judged);
+    if (!rc)
+        rc = judge_order(&all, r, res, verdicts, judged);
     if (rc == SMX_ENOMEM)
         smx_fail(err, rc, "out of memory");
-    if (!rc && all.verdict != COMPAT_VERDICT_OK && !all.hint) {
-        const char *h = res->layout_errors || !nl
-                            ? "fix the archive layout first (see the errors above)"
-                            : "load the model with this container's XGBoost "
-                              "version and re-save it with save_model";
+    const char *h = NULL;
+    if (all.verdict > file_verdict) /* the ensemble's shapes decide, not a file */
+        h = "keep models that predict the same shape, or only one model";
+    else if (all.verdict != COMPAT_VERDICT_OK && !res->rules.ensemble && judged > 1)
+        h = "keep only the model file at the top level: with SAGEMAKER_INFERENCE_ENSEMBLE off, "
+            "the container loads whichever file os.listdir returns first";
+    else if (all.verdict != COMPAT_VERDICT_OK && !all.hint)
+        h = res->layout_errors || !nl ? "fix the archive layout first (see the errors above)"
+                                      : "load the model with this container's XGBoost "
+                                        "version and re-save it with save_model";
+    if (!rc && h) {
+        free(all.hint);
         if (!(all.hint = strdup(h)))
             rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     }
@@ -503,6 +710,16 @@ static int check_layouts(compat_report *r, const compat_verify_opts *o)
 int compat_verify(const char *path, const compat_verify_opts *o, compat_report **out, smx_err *err)
 {
     *out = NULL;
+    /* a load check the user asked for must run: a library they named that cannot be loaded
+     * here fails the run (it never becomes "not load-checked") */
+    if (o->xgboost_lib && *o->xgboost_lib && !o->no_load_check &&
+        compat_lib_check(o->xgboost_lib, err) != SMX_OK) {
+        char why[SMX_ERRMAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return smx_fail_at(err, SMX_EIO, o->xgboost_lib,
+                           "name a libxgboost.so built for this machine, or drop --xgboost-lib",
+                           "the XGBoost library for the load checks cannot be used: %s", why);
+    }
     compat_report *r = calloc(1, sizeof *r);
     if (!r)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
@@ -515,12 +732,17 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
     if (!rc)
         ensembles(r);
     for (size_t i = 0; !rc && i < r->n_results; i++) {
-        rc = judge_result(r, &r->results[i], o->display ? o->display : path, runtime, err);
+        rc = judge_result(r, &r->results[i], o, o->display ? o->display : path, runtime, err);
         /* a container that would fail or predict wrongly is an error of the report (its
-         * layout errors are already counted) */
-        if (!rc && r->results[i].verdict != COMPAT_VERDICT_OK && !r->results[i].layout_errors)
+         * layout errors are already counted); an unknown verdict is counted apart */
+        if (rc || r->results[i].verdict == COMPAT_VERDICT_OK || r->results[i].layout_errors)
+            continue;
+        if (r->results[i].verdict == COMPAT_VERDICT_UNKNOWN)
+            r->n_unknown++;
+        else
             r->n_errors++;
     }
+    r->allow_unknown = o->allow_unknown;
     if (rc) {
         compat_report_free(r);
         return rc;

@@ -14,7 +14,14 @@
  *           booster verify's load check loaded, else from the model file itself.
  *
  * A container whose verify already failed is not served: the report says why it would fail,
- * and serving it would only wait out the startup window.
+ * and serving it would only wait out the startup window. Without containers asked for, only
+ * the server's default is served; the other cases say they were only verified. A failed probe's
+ * note carries the whole text of the answer that failed it and the last lines of the server's
+ * log, a line per line.
+ *
+ * Each step is a stage the caller can follow live (on_stage): it is reported as it starts and
+ * as it ends, with its time and result (the download with its bytes, verify with each load
+ * check inside it, the server's life with the probe inside it).
  */
 #include "gate_private.h"
 
@@ -30,23 +37,68 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ---- stages -------------------------------------------------------------------------------- */
+
+const char *gate_stage_name(gate_stage s)
+{
+    switch (s) {
+    case GATE_STAGE_DOWNLOAD:
+        return "download";
+    case GATE_STAGE_VERIFY:
+        return "verify";
+    case GATE_STAGE_LOAD_CHECK:
+        return "load check";
+    case GATE_STAGE_SERVE:
+        return "serve";
+    case GATE_STAGE_PROBE:
+        return "probe";
+    }
+    return "?";
+}
+
+void gate__stage(const gate_check_opts *o, const gate_stage_event *e)
+{
+    if (o->on_stage)
+        o->on_stage(e, o->ctx);
+}
+
 /* ---- source -------------------------------------------------------------------------------- */
 
-int gate__fetch_source(const char *src, const gate_check_opts *o, char **local, int *tmp,
-                       smx_err *err)
+int gate_check_fetch(const char *src, const gate_check_opts *o, char **local, int *tmp,
+                     smx_err *err)
 {
     *tmp = 0;
     int remote = gate_source_is_remote(src);
-    if (remote && o->on_fetch)
-        o->on_fetch(src, 0, o->ctx);
+    gate_stage_event e = {.stage = GATE_STAGE_DOWNLOAD,
+                          .what = src,
+                          .unsigned_s3 = !strncmp(src, "s3://", 5) && !gate_s3_credentials()};
+    if (remote)
+        gate__stage(o, &e);
+    double t0 = smx_now();
     gate_fetch_info info;
     int rc = gate_fetch(src, o->fetch, local, &info, err);
-    if (remote && o->on_fetch)
-        o->on_fetch(src, 1, o->ctx);
+    e.done = 1;
+    e.seconds = smx_now() - t0;
+    e.ok = rc == SMX_OK;
+    e.bytes = info.bytes;
+    e.detail = rc && err ? err->msg : NULL;
+    if (remote)
+        gate__stage(o, &e);
     if (rc == SMX_OK)
         *tmp = remote;
     gate_fetch_info_free(&info);
     return rc;
+}
+
+void gate__note_unsigned(gate_case *c, const char *src)
+{
+    if (strncmp(src, "s3://", 5) || gate_s3_credentials())
+        return;
+    gate_case_note(c, ARTIFACT_INFO, "artifact-downloaded", NULL,
+                   "%s was downloaded without AWS credentials: AWS_ACCESS_KEY_ID and "
+                   "AWS_SECRET_ACCESS_KEY are not set, so the requests were unsigned (only a "
+                   "public object answers those)",
+                   src);
 }
 
 /* ---- verify -------------------------------------------------------------------------------- */
@@ -85,11 +137,27 @@ static void note_verdict(gate_case *c, const compat_result *res, int script)
         if (res->reasons[k].verdict != COMPAT_VERDICT_OK)
             smx_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", res->reasons[k].rule,
                            res->reasons[k].message);
+    if (res->verdict == COMPAT_VERDICT_UNKNOWN && !script) {
+        /* a fact the verdict rests on is unknown: not ok, unless the report allows it */
+        gate_case_unknown(c, "verdict-unknown", res->hint,
+                          "container %s (XGBoost %s): whether it loads the model correctly is "
+                          "unknown: %s",
+                          res->c->tag, res->c->xgboost_str, b.data ? b.data : "see verify");
+        smx_buf_free(&b);
+        return;
+    }
     int fails = res->verdict == COMPAT_VERDICT_FAILS;
+    int unknown = res->verdict == COMPAT_VERDICT_UNKNOWN;
     gate_case_note(c, script ? ARTIFACT_INFO : ARTIFACT_ERROR,
-                   fails ? "verdict-fails" : "verdict-wrong-predictions", res->hint,
-                   "container %s (XGBoost %s) %s the model: %s", res->c->tag, res->c->xgboost_str,
-                   fails ? "cannot load" : "loads but mispredicts", b.data ? b.data : "see verify");
+                   fails     ? "verdict-fails"
+                   : unknown ? "verdict-unknown"
+                             : "verdict-wrong-predictions",
+                   res->hint, "container %s (XGBoost %s) %s the model: %s", res->c->tag,
+                   res->c->xgboost_str,
+                   fails     ? "cannot load"
+                   : unknown ? "may not load (unknown)"
+                             : "loads but mispredicts",
+                   b.data ? b.data : "see verify");
     smx_buf_free(&b);
 }
 
@@ -113,17 +181,74 @@ static int out_of_memory(smx_err *err)
     return smx_fail(err, SMX_ENOMEM, "out of memory");
 }
 
+/* A load check inside verify, as a stage of its own. */
+typedef struct load_stage {
+    const gate_check_opts *o;
+    double t0;
+} load_stage;
+
+static void on_load_check(const char *entry, int done, int loaded, const char *version, void *ctx)
+{
+    load_stage *ls = ctx;
+    gate_stage_event e = {.stage = GATE_STAGE_LOAD_CHECK, .what = entry, .done = done};
+    if (!done) {
+        ls->t0 = smx_now();
+    } else {
+        e.seconds = smx_now() - ls->t0;
+        e.ok = loaded;
+        e.detail = version && *version ? version : NULL;
+    }
+    gate__stage(ls->o, &e);
+}
+
+/* verify's stage: starts with what is verified, ends with how many containers and how many of
+ * them have errors (or why verify could not run). */
+static void verify_stage(const gate_check_opts *o, const char *what, int done, double t0,
+                         const compat_report *rep, const smx_err *verr)
+{
+    gate_stage_event e = {.stage = GATE_STAGE_VERIFY, .what = what, .done = done};
+    char detail[SMX_ERRMAX + 64];
+    if (e.done) {
+        e.seconds = smx_now() - t0;
+        e.ok = rep && !rep->n_errors;
+        if (rep) {
+            size_t failing = 0;
+            for (size_t i = 0; i < rep->n_results; i++)
+                failing +=
+                    rep->results[i].verdict != COMPAT_VERDICT_OK || rep->results[i].layout_errors;
+            char errs[48] = "no errors";
+            if (failing)
+                snprintf(errs, sizeof errs, "%zu with errors", failing);
+            snprintf(detail, sizeof detail, "%zu container%s, %s", rep->n_results,
+                     rep->n_results == 1 ? "" : "s", errs);
+        } else {
+            snprintf(detail, sizeof detail, "%s", verr->msg);
+        }
+        e.detail = detail;
+    }
+    gate__stage(o, &e);
+}
+
 int gate__verify(gate_report *r, gate_case *into, const char *name, const char *source,
                  const char *local, const char *const *tags, size_t n, const gate_check_opts *o,
                  compat_report **rep_out, smx_err *err)
 {
     *rep_out = NULL;
-    compat_verify_opts vo = {
-        .containers = tags, .n_containers = n, .env = o->env, .n_env = o->n_env};
+    load_stage ls = {o, 0};
+    compat_verify_opts vo = {.containers = tags,
+                             .n_containers = n,
+                             .env = o->env,
+                             .n_env = o->n_env,
+                             .on_load_check = o->on_stage ? on_load_check : NULL,
+                             .ctx = &ls};
     artifact_limits_default(&vo.limits);
-    compat_report *rep;
+    compat_report *rep = NULL;
     smx_err verr = {0};
+    const char *what = source ? source : name;
+    double t0 = smx_now();
+    verify_stage(o, what, 0, t0, NULL, NULL);
     int rc = compat_verify(local, &vo, &rep, &verr);
+    verify_stage(o, what, 1, t0, rc ? NULL : rep, &verr);
     if (rc) {
         gate_case *c = into ? into : gate_report_add(r, name, n == 1 ? tags[0] : NULL, source);
         if (!c)
@@ -250,7 +375,9 @@ static int make_sample(gate_case *c, const compat_report *rep, const char *tag,
 typedef struct server {
     pid_t pid;
     int exited, status;
+    int killed; /* still running 5 s after SIGTERM */
     int port;
+    double t_start;
     char url[64];
     char logpath[4200];
 } server;
@@ -304,11 +431,19 @@ static int start_server(gate_case *c, const char *local, const char *tag, const 
     snprintf(sv->url, sizeof sv->url, "http://127.0.0.1:%d", sv->port);
     gate_server_spec spec = {local, tag, o->env, o->n_env, sv->port, logfd};
     smx_err e = {0};
+    gate_stage_event ev = {
+        .stage = GATE_STAGE_SERVE, .what = c->name, .container = c->container, .url = sv->url};
+    gate__stage(o, &ev);
+    sv->t_start = smx_now();
     int rc = o->launch(o->launch_ctx, &spec, &sv->pid, &e);
     close(logfd);
     if (rc) {
         gate_case_note(c, ARTIFACT_ERROR, "serve-failed", NULL, "%s", e.msg);
         smx_scratch_remove(sv->logpath);
+        ev.done = 1;
+        ev.seconds = smx_now() - sv->t_start;
+        ev.detail = e.msg;
+        gate__stage(o, &ev);
         return -1;
     }
     setpgid(sv->pid, sv->pid); /* the launcher's child does the same; whichever runs first */
@@ -336,25 +471,74 @@ static void stop_server(gate_case *c, server *sv)
     kill(sv->pid, SIGKILL);
     waitpid(sv->pid, &sv->status, 0);
     sv->exited = 1;
+    sv->killed = 1;
 }
 
-/* The last lines of the server's log, on one line, for a failure message. */
-static char *log_tail(const char *path, size_t max)
+/* The end of the serve stage: how the server ended (died is 1 when it exited on its own). */
+static void serve_ended(const gate_check_opts *o, const gate_case *c, const server *sv, int died)
+{
+    char detail[96] = "stopped";
+    if (sv->killed)
+        snprintf(detail, sizeof detail, "killed: still running 5 s after SIGTERM");
+    else if (died && WIFEXITED(sv->status))
+        snprintf(detail, sizeof detail, "exited with status %d", WEXITSTATUS(sv->status));
+    else if (died && WIFSIGNALED(sv->status))
+        snprintf(detail, sizeof detail, "died of signal %d", WTERMSIG(sv->status));
+    gate_stage_event e = {.stage = GATE_STAGE_SERVE,
+                          .done = 1,
+                          .what = c->name,
+                          .container = c->container,
+                          .url = sv->url,
+                          .seconds = smx_now() - sv->t_start,
+                          .ok = !died && !sv->killed,
+                          .detail = detail};
+    gate__stage(o, &e);
+}
+
+#define LOG_TAIL_LINES 20
+#define LOG_TAIL_BYTES 4000
+
+/* Append text to b as indented lines ("\n  line"...). */
+static void indented(smx_buf *b, const char *text)
+{
+    for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1) {
+        smx_buf_puts(b, "\n  ");
+        smx_buf_append(b, text, (size_t)(nl - text));
+    }
+    smx_buf_printf(b, "\n  %s", text);
+}
+
+/* The server's log, its last LOG_TAIL_LINES lines (at most LOG_TAIL_BYTES), after a heading
+ * that says whether that is all of it; nothing when the log is empty. */
+static void note_log_tail(smx_buf *out, const char *path)
 {
     smx_buf b = SMX_BUF_INIT;
     if (smx_buf_read_file(&b, path, (size_t)64 << 20, NULL) || !b.len) {
         smx_buf_free(&b);
-        return NULL;
+        return;
     }
-    const char *start = b.len > max ? b.data + b.len - max : b.data;
-    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-        b.data[--b.len] = '\0';
-    char *t = strdup(start);
+    size_t end = b.len;
+    while (end && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r'))
+        end--;
+    size_t start = end, lines = 0;
+    while (start > 0 && lines < LOG_TAIL_LINES && end - start < LOG_TAIL_BYTES)
+        if (b.data[--start] == '\n')
+            lines++;
+    if (start > 0 && b.data[start] == '\n') {
+        start++;
+    } else if (start > 0) { /* cut inside a line: from the next one, or the end of a long one */
+        size_t next = start;
+        while (next < end && b.data[next - 1] != '\n')
+            next++;
+        start = next < end ? next : start;
+    }
+    smx_buf text = SMX_BUF_INIT;
+    if (end > start && !gate__printable(&text, b.data + start, end - start) && text.data) {
+        smx_buf_printf(out, "\nthe server's log%s:", start ? " (its last lines)" : "");
+        indented(out, text.data);
+    }
+    smx_buf_free(&text);
     smx_buf_free(&b);
-    for (char *q = t; q && *q; q++)
-        if (*q == '\n')
-            *q = ' ';
-    return t;
 }
 
 /* ---- serve + probe ------------------------------------------------------------------------- */
@@ -381,8 +565,8 @@ static int serve_skipped(gate_case *c, const gate_check_opts *o)
     return 0;
 }
 
-/* The probe's verdict into the case: healthy, or why not with how the server ended and the
- * end of its log. */
+/* The probe's verdict into the case: healthy, or why not with how the server ended, the whole
+ * text of the answer that failed, and the end of the server's log. */
 static void note_probe(gate_case *c, const server *sv, const gate_probe_result *pr)
 {
     c->probe = gate_probe_json(sv->url, pr);
@@ -390,20 +574,22 @@ static void note_probe(gate_case *c, const server *sv, const gate_probe_result *
         gate_case_note(c, ARTIFACT_INFO, "probe-healthy", NULL, "%s", pr->verdict);
         return;
     }
-    char *tail = log_tail(sv->logpath, 600);
-    char exitinfo[96] = "";
+    smx_buf t = SMX_BUF_INIT;
+    smx_buf_puts(&t, pr->verdict);
     if (sv->exited && pr->attempts &&
         pr->attempts[pr->n_attempts - 1].outcome == GATE_SERVER_GONE) {
         if (WIFEXITED(sv->status))
-            snprintf(exitinfo, sizeof exitinfo, " (the server exited with status %d)",
-                     WEXITSTATUS(sv->status));
+            smx_buf_printf(&t, " (the server exited with status %d)", WEXITSTATUS(sv->status));
         else if (WIFSIGNALED(sv->status))
-            snprintf(exitinfo, sizeof exitinfo, " (the server died of signal %d)",
-                     WTERMSIG(sv->status));
+            smx_buf_printf(&t, " (the server died of signal %d)", WTERMSIG(sv->status));
     }
-    gate_case_note(c, ARTIFACT_ERROR, "probe-unhealthy", NULL, "%s%s%s%s", pr->verdict, exitinfo,
-                   tail ? "; server log: " : "", tail ? tail : "");
-    free(tail);
+    if (pr->error_body) {
+        smx_buf_puts(&t, "\nthe server answered:");
+        indented(&t, pr->error_body);
+    }
+    note_log_tail(&t, sv->logpath);
+    gate_case_note(c, ARTIFACT_ERROR, "probe-unhealthy", NULL, "%s", t.data ? t.data : pr->verdict);
+    smx_buf_free(&t);
 }
 
 /* What the probe's callbacks see. */
@@ -425,8 +611,8 @@ static void probe_attempt(const gate_attempt *a, void *ctx)
 
 /* Probe the running server with SageMaker's timings (o's overrides), stop it, note the
  * outcome. */
-static void probe_server(gate_case *c, server *sv, const char *tag, const smx_buf *sample,
-                         const char *ctype, const gate_check_opts *o)
+static void probe_server(gate_case *c, server *sv, const smx_buf *sample, const char *ctype,
+                         const gate_check_opts *o)
 {
     gate_probe_opts po;
     gate_probe_opts_default(&po);
@@ -446,12 +632,20 @@ static void probe_server(gate_case *c, server *sv, const char *tag, const smx_bu
     po.alive = probe_alive;
     po.on_attempt = o->on_attempt ? probe_attempt : NULL;
     po.ctx = &pc;
-    if (o->on_serve)
-        o->on_serve(c, tag, sv->url, o->ctx);
+    gate_stage_event ev = {
+        .stage = GATE_STAGE_PROBE, .what = c->name, .container = c->container, .url = sv->url};
+    gate__stage(o, &ev);
     gate_probe_result pr;
     smx_err e = {0};
     int rc = gate_probe(&po, &pr, &e);
+    ev.done = 1;
+    ev.seconds = pr.elapsed;
+    ev.ok = !rc && pr.healthy;
+    ev.detail = rc ? e.msg : pr.verdict;
+    gate__stage(o, &ev);
+    int died = !server_alive(sv);
     stop_server(c, sv);
+    serve_ended(o, c, sv, died);
     if (rc)
         gate_case_note(c, ARTIFACT_ERROR, "probe-failed", NULL, "%s", e.msg);
     else
@@ -468,7 +662,7 @@ void gate__serve(gate_case *c, const char *local, const char *tag, const compat_
     const char *ctype;
     server sv;
     if (!make_sample(c, rep, tag, o, &sample, &ctype) && !start_server(c, local, tag, o, &sv)) {
-        probe_server(c, &sv, tag, &sample, ctype, o);
+        probe_server(c, &sv, &sample, ctype, o);
         smx_scratch_remove(sv.logpath);
     }
     smx_buf_free(&sample);
@@ -483,7 +677,7 @@ int gate_check_source(gate_report *r, const char *src, const char *const *contai
     char *local = NULL;
     int tmp = 0;
     smx_err ferr = {0};
-    if (gate__fetch_source(src, o, &local, &tmp, &ferr)) {
+    if (gate_check_fetch(src, o, &local, &tmp, &ferr)) {
         gate_case *c = gate_report_add(r, src, NULL, src);
         if (!c)
             return out_of_memory(err);
@@ -494,12 +688,21 @@ int gate_check_source(gate_report *r, const char *src, const char *const *contai
     compat_report *vr = NULL;
     size_t first = r->n;
     int rc = gate__verify(r, NULL, src, src, local, containers, n_containers, o, &vr, err);
-    /* serve every container asked for; with none asked for, the server's default */
+    for (size_t k = first; k < r->n; k++)
+        gate__note_unsigned(r->cases[k], src);
+    /* serve every container asked for; with none asked for, the server's default only (the
+     * others say so) */
     const compat_container *d = compat_container_default();
     for (size_t k = first; vr && k < r->n; k++) {
         gate_case *c = r->cases[k];
         if (n_containers || (d && c->container && !strcmp(c->container, d->tag)))
             gate__serve(c, local, n_containers ? c->container : NULL, vr, o);
+        else if (!o->no_serve && d && c->container)
+            gate_case_note(c, ARTIFACT_INFO, "serve-skipped", NULL,
+                           "verified only, not served and probed: without --container, check "
+                           "serves and probes only the default container, %s (-c %s serves this "
+                           "one)",
+                           d->tag, c->container);
     }
     compat_report_free(vr);
     double dt = (smx_now() - t0) / (double)(r->n > first ? r->n - first : 1);

@@ -22,7 +22,14 @@
  * deadline: the caller's, or 60 s plus 1 s per 512 KiB the server announces (checked from the
  * progress callback, which libcurl calls about once a second even when nothing arrives). A
  * body without Content-Length stops at a size cap, so that an endless answer cannot fill the
- * temporary directory. Every such failure says how many bytes of how many arrived.
+ * temporary directory. Every such failure says how many bytes of how many arrived. With
+ * opts->resume, a retry after part of a body arrived asks for the rest (Range) when the server
+ * announced Accept-Ranges: bytes, and starts again when it does not or answers 200.
+ *
+ * libcurl takes the proxy from the environment (https_proxy, HTTPS_PROXY, http_proxy,
+ * ALL_PROXY); NO_PROXY adds to the loopback addresses, which never go through one. The CA
+ * bundle for https:// is the caller's, else $CURL_CA_BUNDLE or $SSL_CERT_FILE (a file) and
+ * $SSL_CERT_DIR (a directory), as the curl tool takes them, else the system's.
  */
 #include "gate_private.h"
 
@@ -66,6 +73,11 @@ static const char *env_nonempty(const char *k)
 {
     const char *v = getenv(k);
     return v && *v ? v : NULL;
+}
+
+int gate_s3_credentials(void)
+{
+    return env_nonempty("AWS_ACCESS_KEY_ID") && env_nonempty("AWS_SECRET_ACCESS_KEY");
 }
 
 static const char *region_of(const gate_fetch_opts *o)
@@ -163,9 +175,13 @@ struct xfer {
     uint64_t bytes;           /* body bytes written */
     long long content_length; /* -1: not announced */
     int too_large, unsized_cap, deadline_hit, write_failed;
+    uint64_t resume_from; /* body bytes kept from earlier attempts (this one asked for the rest) */
+    int accept_ranges;    /* the latest answer said Accept-Ranges: bytes */
+    int range_refused;    /* a resumed attempt was answered with the whole body: start again */
     EVP_MD_CTX *md5;
     smx_buf errbody; /* body of a non-2xx answer */
-    char etag[128], bucket_region[64], sse[64], location[1024];
+    smx_buf final;   /* the URL that answered (after redirects) */
+    char etag[128], bucket_region[64], sse[64], location[1024], content_type[128];
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -194,6 +210,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         x->content_length = -1;
         x->etag[0] = x->bucket_region[0] = x->sse[0] = x->location[0] = '\0';
+        x->content_type[0] = '\0';
+        x->accept_ranges = 0;
         return n;
     }
     char *colon = strchr(line, ':');
@@ -218,6 +236,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         on_length(x, v);
     } else if (!strcasecmp(line, "Location")) {
         snprintf(x->location, sizeof x->location, "%s", v);
+    } else if (!strcasecmp(line, "Content-Type")) {
+        snprintf(x->content_type, sizeof x->content_type, "%s", v);
+    } else if (!strcasecmp(line, "Accept-Ranges")) {
+        x->accept_ranges = !strcasecmp(v, "bytes");
     }
     return n;
 }
@@ -270,7 +292,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     long status = 0;
     curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
     if (x->o->progress && status >= 200 && status < 300)
-        x->o->progress((uint64_t)dlnow, (uint64_t)dltotal, x->o->ctx);
+        x->o->progress(x->resume_from + (uint64_t)dlnow,
+                       dltotal ? x->resume_from + (uint64_t)dltotal : 0, x->o->ctx);
     return 0;
 }
 
@@ -395,7 +418,7 @@ static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fe
     char sigv4[128], line[4200];
     const char *ak = env_nonempty("AWS_ACCESS_KEY_ID"), *sk = env_nonempty("AWS_SECRET_ACCESS_KEY");
     const char *tok = env_nonempty("AWS_SESSION_TOKEN");
-    *signed_req = is_s3 && ak && sk;
+    *signed_req = is_s3 && gate_s3_credentials();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -413,7 +436,22 @@ static struct curl_slist *setup_transfer(CURL *c, const char *url, const gate_fe
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "smxgb");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+    const char *np = env_nonempty("NO_PROXY") ? env_nonempty("NO_PROXY") : env_nonempty("no_proxy");
+    snprintf(line, sizeof line, "localhost,127.0.0.1,::1%s%.3000s", np ? "," : "", np ? np : "");
+    curl_easy_setopt(c, CURLOPT_NOPROXY, line);
+    const char *ca = o->ca_bundle && *o->ca_bundle ? o->ca_bundle : env_nonempty("CURL_CA_BUNDLE");
+    if (!ca)
+        ca = env_nonempty("SSL_CERT_FILE");
+    if (ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    if (env_nonempty("SSL_CERT_DIR"))
+        curl_easy_setopt(c, CURLOPT_CAPATH, env_nonempty("SSL_CERT_DIR"));
+    if (x->resume_from)
+        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x->resume_from);
+    if (o->accept && *o->accept) {
+        snprintf(line, sizeof line, "Accept: %.4000s", o->accept);
+        h = curl_slist_append(h, line);
+    }
     if (!is_s3) {
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
@@ -514,8 +552,16 @@ static int try_once(const char *src, const char *url, const gate_fetch_opts *o, 
     struct curl_slist *h = setup_transfer(c, url, o, is_s3, x, &signed_req);
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
+    char *eff = NULL;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+    smx_buf_reset(&x->final);
+    smx_buf_puts(&x->final, eff ? eff : url);
     int result = rc == CURLE_OK ? TRY_OK : transfer_error(src, url, rc, x, err);
+    if (rc == CURLE_RANGE_ERROR) { /* asked for the rest, got the whole body: start again */
+        x->range_refused = 1;
+        result = TRY_RETRY;
+    }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     x->c = NULL;
@@ -529,9 +575,9 @@ static int try_once(const char *src, const char *url, const gate_fetch_opts *o, 
     }
     if (status < 200 || status > 299)
         return explain_status(status, x, src, is_s3, signed_req, err), TRY_FAIL;
-    if (x->content_length >= 0 && (uint64_t)x->content_length != x->bytes) {
+    if (x->content_length >= 0 && (uint64_t)x->content_length != x->bytes - x->resume_from) {
         smx_fail(err, SMX_EIO, "%s: got %llu bytes, Content-Length said %lld", src,
-                 (unsigned long long)x->bytes, x->content_length);
+                 (unsigned long long)(x->bytes - x->resume_from), x->content_length);
         return TRY_RETRY;
     }
     return TRY_OK;
@@ -559,19 +605,37 @@ static void gave_up(const char *src, int result, int attempts, int no_time, cons
         smx_fail(err, SMX_EIO, "%.600s (attempt %d; the one before: %.300s)", prev, attempts, why);
 }
 
-/* One attempt's state, reset: the file truncated, the counters and the MD5 restarted. */
-static int reset_attempt(struct xfer *x, smx_err *err)
+/* The next attempt continues the body: resuming is asked for, part of a 2xx body arrived, the
+ * server takes ranges and did not refuse one. */
+static int can_resume(const struct xfer *x)
 {
-    if (ftruncate(x->fd, 0) || lseek(x->fd, 0, SEEK_SET))
-        return smx_fail(err, SMX_EIO, "%s: %s", x->path, strerror(errno));
-    x->bytes = 0;
+    return x->o->resume && x->bytes > 0 && x->accept_ranges && !x->range_refused &&
+           x->status >= 200 && x->status < 300 && !x->too_large && !x->unsized_cap &&
+           !x->write_failed;
+}
+
+/* One attempt's state, reset: the file truncated, the counters and the MD5 restarted; or, when
+ * it can resume, the body so far and its MD5 kept. */
+static int reset_attempt(struct xfer *x, int *resumed, smx_err *err)
+{
+    if (can_resume(x)) {
+        x->resume_from = x->bytes;
+        (*resumed)++;
+    } else {
+        x->resume_from = 0;
+        if (ftruncate(x->fd, 0) || lseek(x->fd, 0, SEEK_SET))
+            return smx_fail(err, SMX_EIO, "%s: %s", x->path, strerror(errno));
+        x->bytes = 0;
+        if (!x->md5 || !EVP_DigestInit_ex(x->md5, EVP_md5(), NULL))
+            return smx_fail(err, SMX_ERUNTIME, "OpenSSL: MD5 unavailable");
+    }
+    x->range_refused = x->accept_ranges = 0;
     x->status = 0;
     x->content_length = -1;
     x->too_large = x->unsized_cap = x->deadline_hit = x->write_failed = 0;
     x->etag[0] = x->bucket_region[0] = x->sse[0] = x->location[0] = x->errbuf[0] = '\0';
+    x->content_type[0] = '\0';
     smx_buf_reset(&x->errbody);
-    if (!x->md5 || !EVP_DigestInit_ex(x->md5, EVP_md5(), NULL))
-        return smx_fail(err, SMX_ERUNTIME, "OpenSSL: MD5 unavailable");
     return SMX_OK;
 }
 
@@ -612,7 +676,7 @@ int gate__fetch_fd(const char *src, const char *url, const gate_fetch_opts *opts
     int result = TRY_FAIL, no_time = 0;
     for (int attempt = 0; attempt <= opts->retries; attempt++) {
         info->attempts = attempt + 1;
-        if (reset_attempt(&x, err))
+        if (reset_attempt(&x, &info->resumed, err))
             break;
         result = try_once(src, url, opts, is_s3, &x, err);
         if (result != TRY_RETRY || attempt == opts->retries)
@@ -630,6 +694,10 @@ int gate__fetch_fd(const char *src, const char *url, const gate_fetch_opts *opts
     EVP_MD_CTX_free(x.md5);
     smx_buf_free(&x.errbody);
     info->bytes = x.bytes;
+    info->status = x.status;
+    snprintf(info->content_type, sizeof info->content_type, "%s", x.content_type);
+    snprintf(info->final_url, sizeof info->final_url, "%s", x.final.data ? x.final.data : url);
+    smx_buf_free(&x.final);
     if (result != TRY_OK)
         return err->status ? err->status : SMX_EIO;
     return SMX_OK;

@@ -99,6 +99,11 @@ typedef struct gate_probe_opts {
 /* SageMaker's timings; url and sample left NULL. */
 void gate_probe_opts_default(gate_probe_opts *o);
 
+/* The Content-Type a sample file's extension names, in any case: .csv text/csv; .libsvm, .svm
+ * text/libsvm; .pbr, .rec, .recordio, .protobuf application/x-recordio-protobuf; .parquet
+ * application/x-parquet. NULL for any other name. */
+const char *gate_sample_content_type(const char *path);
+
 typedef struct gate_probe_result {
     gate_attempt *attempts;
     size_t n_attempts;
@@ -110,8 +115,12 @@ typedef struct gate_probe_result {
     long invoke_status;
     char *invoke_body; /* the first bytes of the response (NUL-terminated, <= 4 KiB) */
     char *invoke_content_type;
+    /* the whole body (its first 4 KiB; control characters but newlines and tabs as '?') of the
+     * answer that failed the probe: the /invocations error, or the last failed /ping answer that
+     * had a body; NULL if none */
+    char *error_body;
     double elapsed;
-    char verdict[1024]; /* one sentence: why healthy or not */
+    char verdict[1024]; /* one sentence: why healthy or not (the body is in error_body) */
 } gate_probe_result;
 
 /*
@@ -131,6 +140,9 @@ void gate_probe_result_free(gate_probe_result *r);
 
 /* 1 for "s3://..." and "https://" / "http://" sources, 0 for local paths. */
 int gate_source_is_remote(const char *src);
+/* 1 when the environment has the credentials s3:// downloads are signed with
+ * (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); without them requests go unsigned. */
+int gate_s3_credentials(void);
 
 typedef struct gate_fetch_opts {
     const char *s3_endpoint; /* NULL: $AWS_ENDPOINT_URL_S3, else AWS (virtual-hosted style) */
@@ -150,16 +162,27 @@ typedef struct gate_fetch_opts {
     /* optional progress: bytes so far, total (0 unknown) */
     void (*progress)(uint64_t now, uint64_t total, void *ctx);
     void *ctx;
+    /* a retry after part of the body arrived continues where it stopped (an HTTP Range
+     * request) when the server announced Accept-Ranges: bytes; else it starts again */
+    int resume;
+    const char *accept; /* the Accept header, or NULL: libcurl's */
+    /* the CA certificates to trust for https://: a file (PEM bundle); NULL: $CURL_CA_BUNDLE,
+     * else $SSL_CERT_FILE, else the system's. $SSL_CERT_DIR names a directory of them. */
+    const char *ca_bundle;
 } gate_fetch_opts;
 
 void gate_fetch_opts_default(gate_fetch_opts *o);
 
 typedef struct gate_fetch_info {
-    char *url;        /* the URL requested (malloc'd) */
-    uint64_t bytes;   /* bytes written */
-    char etag[128];   /* as sent by the server, quotes removed; "" if none */
-    int etag_checked; /* the ETag was a plain MD5 and it matched */
+    char *url;            /* the URL requested (malloc'd) */
+    char final_url[2048]; /* where it was answered, after redirects */
+    uint64_t bytes;       /* bytes written */
+    char etag[128];       /* as sent by the server, quotes removed; "" if none */
+    int etag_checked;     /* the ETag was a plain MD5 and it matched */
     int attempts;
+    int resumed;            /* attempts that continued a partial body */
+    long status;            /* the HTTP status of the last answer (0: none) */
+    char content_type[128]; /* its Content-Type, "" if none */
 } gate_fetch_info;
 
 /*
@@ -200,6 +223,96 @@ void gate_s3_list_free(gate_s3_list *l);
 
 /* The HTTPS URL an s3:// source is fetched from with these options (malloc'd). */
 int gate_s3_url(const char *s3uri, const gate_fetch_opts *o, char **url, smx_err *err);
+
+/* ---- the package index: wheels from PyPI, a mirror or a folder (index.c) ------------------ */
+
+#define GATE_INDEX_DEFAULT "https://pypi.org/simple/"
+
+typedef struct gate_index_file {
+    char *filename;
+    char *url;       /* an absolute http(s) URL, or a local path (find-links) */
+    char sha256[65]; /* as the index publishes it (lower case), "" when it publishes none */
+    int yanked;      /* PEP 592: still installable when pinned with == */
+    int local;       /* from a find-links folder */
+} gate_index_file;
+
+typedef struct gate_index_list {
+    gate_index_file *files;
+    size_t n;
+    char where[1100]; /* what was asked: the page's URL, or the folder */
+} gate_index_list;
+void gate_index_list_free(gate_index_list *l);
+
+typedef struct gate_index_opts {
+    /* the index, as pip's --index-url: NULL: $PIP_INDEX_URL, else GATE_INDEX_DEFAULT. A URL
+     * whose path ends in /pypi is the JSON API (URL/PROJECT/VERSION/json); any other a simple
+     * API (URL/PROJECT/, PEP 691 JSON asked for, PEP 503 HTML taken) */
+    const char *index_url;
+    const char *const *find_links; /* folders of wheels, as pip's --find-links DIR */
+    size_t n_find_links;
+    int no_index;          /* the folders only (pip's --no-index) */
+    gate_fetch_opts fetch; /* limits, retries, progress; proxy and CA from the environment */
+} gate_index_opts;
+
+/*
+ * The files of project's version: from the find-links folders (from_index 0) or from the
+ * index (1). Files of other projects or versions are left out; names that are not plain file
+ * names, hashes that are not 64 hex digits and URLs that are not http(s) are ignored. An index
+ * that has no such project (404) or answers an error says so (SMX_EIO).
+ */
+int gate_index_list_files(const gate_index_opts *o, const char *project, const char *version,
+                          int from_index, gate_index_list *l, smx_err *err);
+/* The parsers of an index's answers (base: the URL that answered, for relative links): a PEP
+ * 503 HTML page, and JSON (PEP 691 files[], or the JSON API's urls[]). Files are appended. */
+int gate_index_parse_html(const char *buf, size_t len, const char *base, const char *project,
+                          const char *version, gate_index_list *l, smx_err *err);
+int gate_index_parse_json(const char *buf, size_t len, const char *base, const char *project,
+                          const char *version, gate_index_list *l, smx_err *err);
+
+/* ---- runtimes: each container's own XGBoost, fetched and cached (runtime.c) --------------- */
+
+typedef struct gate_runtime_opts {
+    gate_index_opts index;
+    const char *cache_dir;            /* NULL: compat_cache_root's default */
+    const compat_load_limits *limits; /* for the helper that opens the library; NULL: defaults */
+    /* optional, with ctx: another process is fetching the same version (this one waits); a
+     * download starts (done 0) and ends (done 1) */
+    void (*on_wait)(const char *version, void *ctx);
+    void (*on_download)(const char *version, const gate_index_file *f, int done, void *ctx);
+    void *ctx;
+} gate_runtime_opts;
+
+typedef enum gate_runtime_outcome {
+    GATE_RUNTIME_CACHED,  /* it was in the cache, intact: nothing downloaded */
+    GATE_RUNTIME_FETCHED, /* downloaded (or taken from a folder), verified and cached */
+    GATE_RUNTIME_NO_WHEEL /* no file of that version runs on this machine (why says what there is)
+                           */
+} gate_runtime_outcome;
+
+typedef struct gate_runtime_result {
+    gate_runtime_outcome outcome;
+    compat_runtime runtime; /* CACHED, FETCHED: the cached runtime */
+    char wheel[256];        /* FETCHED: the file chosen */
+    char from[2048];        /* its URL or path */
+    int sha256_published;   /* the index published its sha256 (and it matched) */
+    uint64_t bytes;         /* downloaded */
+    int attempts, resumed;  /* of the download */
+    char why[SMX_ERRMAX];   /* NO_WHEEL: the files there are and why none runs here */
+} gate_runtime_result;
+
+/*
+ * Make XGBoost `version`'s runtime for this machine available in the cache: a cached, intact
+ * one is used; else the wheel pip would choose here (compat_wheel_rank: the newest manylinux
+ * tag this glibc runs) is taken from the find-links folders, else downloaded from the index
+ * (retried, resumed, within the download limits), then installed with compat_runtime_install
+ * (published sha256, this machine's library, opened in the helper, exactly that version). Two
+ * processes fetching one version share one download (compat_runtime_lock). SMX_OK with
+ * r->outcome; errors say which step failed: the index (SMX_EIO), the download (SMX_EIO), the
+ * file (SMX_EFORMAT: sha256, not a wheel, another version inside), the library does not run
+ * here (SMX_ERUNTIME).
+ */
+int gate_runtime_fetch(const char *version, const gate_runtime_opts *o, gate_runtime_result *r,
+                       smx_err *err);
 
 /* ---- plan: terraform show -json ---------------------------------------------------------- */
 
@@ -401,6 +514,36 @@ typedef struct gate_server_spec {
 typedef int (*gate_server_launch_fn)(void *ctx, const gate_server_spec *s, pid_t *pid,
                                      smx_err *err);
 
+/* The stages of a check, for live progress (gate_check_opts.on_stage). */
+typedef enum gate_stage {
+    GATE_STAGE_DOWNLOAD,   /* an s3:// or https:// source (or an S3 prefix) is downloaded */
+    GATE_STAGE_VERIFY,     /* the artifact is verified (compat_verify) */
+    GATE_STAGE_LOAD_CHECK, /* within verify: XGBoost loads one model file in a helper process */
+    GATE_STAGE_SERVE,      /* a server runs for one case: from its launch until it is stopped */
+    GATE_STAGE_PROBE       /* within serve: /ping until healthy, then /invocations */
+} gate_stage;
+
+/* "download", "verify", "load check", "serve", "probe". */
+const char *gate_stage_name(gate_stage s);
+
+typedef struct gate_stage_event {
+    gate_stage stage;
+    int done; /* 0: the stage starts; 1: it ended */
+    /* download, verify: the source; load check: the model file in the archive; serve, probe:
+     * the case's name */
+    const char *what;
+    const char *container; /* serve, probe: the container version, NULL for serve's default */
+    const char *url;       /* serve, probe: where the server listens */
+    int unsigned_s3;       /* download: an s3:// source fetched without credentials */
+    /* when done */
+    double seconds; /* how long it took */
+    int ok;         /* downloaded, verified without errors, loaded, healthy, stopped as asked */
+    uint64_t bytes; /* download: bytes received */
+    /* a short result: "11 containers, 3 with errors", "XGBoost 1.7.4", the probe's verdict, "exited
+     * with status 3", a download's error; or NULL */
+    const char *detail;
+} gate_stage_event;
+
 typedef struct gate_check_opts {
     /* the endpoint's environment, for verify and the server; SAGEMAKER_PROGRAM means script
      * mode (the user's code decides what loads: load findings are information, nothing is
@@ -421,13 +564,19 @@ typedef struct gate_check_opts {
     json_t *(*verify_json)(const compat_report *rep);
     /* downloads of s3:// and https:// sources; NULL: gate_fetch_opts_default */
     const gate_fetch_opts *fetch;
-    /* optional, with ctx: a download starts (done 0) and ends (done 1); a server is up and is
-     * about to be probed; each probe attempt */
-    void (*on_fetch)(const char *source, int done, void *ctx);
-    void (*on_serve)(const gate_case *c, const char *container, const char *url, void *ctx);
+    /* optional, with ctx: each stage as it starts and ends; each probe attempt */
+    void (*on_stage)(const gate_stage_event *e, void *ctx);
     void (*on_attempt)(const gate_attempt *a, void *ctx);
     void *ctx;
 } gate_check_opts;
+
+/*
+ * A source as a local file: gate_fetch with o's download options, a remote one reported to
+ * o->on_stage as the download stage. *tmp is 1 when the caller must remove *local
+ * (smx_scratch_remove).
+ */
+int gate_check_fetch(const char *src, const gate_check_opts *o, char **local, int *tmp,
+                     smx_err *err);
 
 /*
  * Check one artifact source (a path, s3://bucket/key or https:// URL) against containers (n 0:

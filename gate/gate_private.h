@@ -10,6 +10,10 @@
 /* curl_global_init, once per process. */
 int gate__curl_init(smx_err *err);
 
+/* Append s (len bytes) to out as text a report can carry (probe.c): valid UTF-8, newlines and
+ * tabs kept, CRLF as LF, any other control character or invalid byte as '?'. */
+int gate__printable(smx_buf *out, const char *s, size_t len);
+
 /* ---- downloads (fetch.c), shared with S3 prefix listings (fetchprefix.c) ------------------- */
 
 /* A new 0600 file $TMPDIR/STEM-XXXXXX (opts->tmpdir overrides), registered as scratch: the
@@ -76,10 +80,12 @@ int gate__package_uncompressed(const char *local, const char *key_name, char **t
 
 /* ---- the steps of a check (check.c), shared with the plan walk (planrun.c) ------------------ */
 
-/* A source as a local file (gate_fetch with o's options and hooks); *tmp is 1 when the caller
- * must unlink *local. */
-int gate__fetch_source(const char *src, const gate_check_opts *o, char **local, int *tmp,
-                       smx_err *err);
+/* Tell o's on_stage, if any, about e. */
+void gate__stage(const gate_check_opts *o, const gate_stage_event *e);
+
+/* An s3:// source downloaded without credentials (unsigned requests): an info note on c saying
+ * so; nothing for other sources or with credentials. */
+void gate__note_unsigned(gate_case *c, const char *src);
 
 /*
  * Verify local against tags (n 0 = every version) and note what each container would do: one

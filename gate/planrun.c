@@ -370,7 +370,19 @@ static int local_artifact(gate_case *c, const container_check *x, plan_run *run,
             gate_fetch_opts_default(&fo);
         fo.progress = NULL; /* a prefix is many small transfers: no progress */
         size_t nobj = 0;
-        if (gate_fetch_prefix(x->source, &fo, local, &nobj, &err)) {
+        gate_stage_event e = {
+            .stage = GATE_STAGE_DOWNLOAD, .what = x->source, .unsigned_s3 = !gate_s3_credentials()};
+        gate__stage(&o->check, &e);
+        double t0 = smx_now();
+        int rc = gate_fetch_prefix(x->source, &fo, local, &nobj, &err);
+        char detail[64];
+        snprintf(detail, sizeof detail, "%zu object%s", nobj, nobj == 1 ? "" : "s");
+        e.done = 1;
+        e.seconds = smx_now() - t0;
+        e.ok = rc == SMX_OK;
+        e.detail = rc ? err.msg : detail;
+        gate__stage(&o->check, &e);
+        if (rc) {
             gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable",
                            "check the prefix, or map it to a local directory: --artifact "
                            "S3URI=DIR",
@@ -381,15 +393,17 @@ static int local_artifact(gate_case *c, const container_check *x, plan_run *run,
         *tmp = 2;
         gate_case_note(c, ARTIFACT_INFO, "artifact-downloaded", NULL, "%zu object%s under %s", nobj,
                        nobj == 1 ? "" : "s", x->source);
+        gate__note_unsigned(c, x->source);
         return 0;
     }
-    if (gate__fetch_source(x->source, &o->check, local, tmp, &err)) {
+    if (gate_check_fetch(x->source, &o->check, local, tmp, &err)) {
         gate_case_note(c, ARTIFACT_ERROR, "artifact-unreadable",
                        "check the source, or map it to a local file: --artifact S3URI=LOCAL", "%s",
                        err.msg);
         c->io_error = 1;
         return -1;
     }
+    gate__note_unsigned(c, x->source);
     return 0;
 }
 
@@ -613,7 +627,9 @@ static void resolve_image(container_check *x, plan_run *run)
     char uri[1100];
     x->image_from = NULL;
     if (tag) {
-        snprintf(uri, sizeof uri, "%.*s:%s", (int)repo, image, tag);
+        /* --image takes what --container takes (1.7-1-cpu-py3, a URI): its container's tag */
+        const compat_container *mapped = compat_container_find(tag);
+        snprintf(uri, sizeof uri, "%.*s:%s", (int)repo, image, mapped ? mapped->tag : tag);
         x->image_from = "--image";
     } else if (at && colon) {
         snprintf(uri, sizeof uri, "%.*s", (int)base, image);

@@ -7,7 +7,9 @@
  * attempt fits in the startup window. Then one POST /invocations with the sample: the
  * connection must be accepted within 250 ms, the answer must be a 2xx within 60 s, and the
  * body at most 6 MiB (the download is cut as soon as it is larger). Each attempt is recorded
- * (and reported through a callback as it happens) so that the caller can print a timeline.
+ * (and reported through a callback as it happens) so that the caller can print a timeline; an
+ * attempt's line quotes the start of a failing answer, and the result keeps the whole of the
+ * one that failed the probe (its first 4 KiB, as text) for the verdict.
  */
 #include "gate_private.h"
 
@@ -16,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define KEEP_BODY 4096
@@ -72,6 +75,26 @@ void gate_probe_opts_default(gate_probe_opts *o)
     o->max_payload = GATE_MAX_PAYLOAD;
 }
 
+const char *gate_sample_content_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {{"csv", "text/csv"},
+                 {"libsvm", "text/libsvm"},
+                 {"svm", "text/libsvm"},
+                 {"pbr", "application/x-recordio-protobuf"},
+                 {"rec", "application/x-recordio-protobuf"},
+                 {"recordio", "application/x-recordio-protobuf"},
+                 {"protobuf", "application/x-recordio-protobuf"},
+                 {"parquet", "application/x-parquet"}};
+    const char *base = path ? strrchr(path, '/') : NULL;
+    const char *dot = path ? strrchr(base ? base + 1 : path, '.') : NULL;
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcasecmp(dot + 1, types[i].ext))
+            return types[i].type;
+    return NULL;
+}
+
 static void sleep_s(double s)
 {
     if (s <= 0)
@@ -119,6 +142,78 @@ static void excerpt(const char *s, size_t len, char *out, size_t n)
         out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : (c == '\n' ? ' ' : '?');
     }
     out[j] = '\0';
+}
+
+/* The length of the UTF-8 sequence at s (n bytes left), or 0 when it is not a valid one
+ * (overlong, a surrogate, past U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (!len || len > n || (s[0] >= 0x80 && s[0] < 0xc0))
+        return 0;
+    uint32_t cp = s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return len;
+}
+
+int gate__printable(smx_buf *out, const char *s, size_t len)
+{
+    const unsigned char *d = (const unsigned char *)s;
+    int rc = 0;
+    for (size_t i = 0; i < len; i++) {
+        size_t u = d[i] >= 0x80 ? utf8_len(d + i, len - i) : 0;
+        if (u) {
+            rc |= smx_buf_append(out, d + i, u);
+            i += u - 1;
+            continue;
+        }
+        if (d[i] == '\r' && i + 1 < len && d[i + 1] == '\n')
+            continue;
+        char c = (d[i] < 0x20 && d[i] != '\n' && d[i] != '\t') || d[i] >= 0x7f ? '?' : (char)d[i];
+        rc |= smx_buf_append(out, &c, 1);
+    }
+    return rc;
+}
+
+/* The whole body kept (at most KEEP_BODY bytes) as a failing answer's text (gate__printable),
+ * without its trailing newlines; a body longer than what was kept says how much more there
+ * was. NULL when empty. */
+static char *error_text(const struct body *b)
+{
+    size_t len = b->keep.len;
+    while (len && (b->keep.data[len - 1] == '\n' || b->keep.data[len - 1] == '\r'))
+        len--;
+    if (!len)
+        return NULL;
+    smx_buf t = SMX_BUF_INIT;
+    int rc = gate__printable(&t, b->keep.data, len);
+    if (b->total > b->keep.len)
+        rc |= smx_buf_printf(&t, "\n... (%zu more bytes)", b->total - b->keep.len);
+    if (rc) {
+        smx_buf_free(&t);
+        return NULL;
+    }
+    return t.data;
+}
+
+/* The attempt's line without the body's excerpt (the verdict carries the whole body). */
+static void brief(const gate_attempt *a, char *out, size_t n)
+{
+    if (a->outcome == GATE_BAD_STATUS)
+        snprintf(out, n, "HTTP %ld (needs %s)", a->status,
+                 a->step == GATE_STEP_PING ? "200" : "2xx");
+    else if (a->outcome == GATE_PING_BODY)
+        snprintf(out, n, "HTTP 200 with a %zu-byte body (SageMaker requires an empty body)",
+                 a->body_len);
+    else
+        snprintf(out, n, "%s", a->what);
 }
 
 struct req {
@@ -358,6 +453,10 @@ static int ping_until_healthy(const gate_probe_opts *o, gate_probe_result *r, co
                         .connect_timeout = o->connect_timeout,
                         .limit = limit};
         int rc = do_request(&q, &a, err);
+        if (!rc && (a.outcome == GATE_BAD_STATUS || a.outcome == GATE_PING_BODY)) {
+            free(r->error_body);
+            r->error_body = error_text(&q.resp);
+        }
         smx_buf_free(&q.resp.keep);
         free(q.content_type_out);
         if (rc)
@@ -366,6 +465,8 @@ static int ping_until_healthy(const gate_probe_opts *o, gate_probe_result *r, co
         if ((rc = attempted(o, r, &a, err)))
             return rc;
         if (a.outcome == GATE_OK) {
+            free(r->error_body);
+            r->error_body = NULL;
             r->ping_ok = 1;
             r->ping_ok_at = t0 + a.duration;
             return SMX_OK;
@@ -381,6 +482,15 @@ static int ping_until_healthy(const gate_probe_opts *o, gate_probe_result *r, co
     }
 }
 
+/* Seconds as the user wrote them: Python's repr without a trailing ".0" ("0.5", "240"). */
+static const char *secs(double v, char out[SMX_PYREPR_MAX])
+{
+    size_t n = smx_pyrepr(v, out);
+    if (n > 2 && !strcmp(out + n - 2, ".0"))
+        out[n - 2] = '\0';
+    return out;
+}
+
 /* Why /ping never passed: the server exited, or the window closed (with the commonest
  * failure and the last one). */
 static void ping_verdict(const gate_probe_opts *o, gate_probe_result *r)
@@ -388,6 +498,8 @@ static void ping_verdict(const gate_probe_opts *o, gate_probe_result *r)
     size_t cnt;
     gate_outcome d = dominant_failure(r, &cnt);
     const gate_attempt *last = &r->attempts[r->n_attempts - 1];
+    char last_what[sizeof last->what];
+    brief(last, last_what, sizeof last_what);
     size_t pings = 0;
     for (size_t i = 0; i < r->n_attempts; i++)
         pings +=
@@ -397,12 +509,15 @@ static void ping_verdict(const gate_probe_opts *o, gate_probe_result *r)
                  "unhealthy: the server exited after %.1f s, before /ping ever answered 200 "
                  "with an empty body (%zu attempt%s)",
                  last->t_start, pings, pings == 1 ? "" : "s");
-    else
+    else {
+        char window[SMX_PYREPR_MAX], every[SMX_PYREPR_MAX];
         snprintf(r->verdict, sizeof r->verdict,
-                 "unhealthy: no healthy /ping within the %.0f s startup window (%zu "
-                 "attempt%s every %g s; %s; last: %s). SageMaker would fail the endpoint "
+                 "unhealthy: no healthy /ping within the %s s startup window (%zu "
+                 "attempt%s every %s s; %s; last: %s). SageMaker would fail the endpoint "
                  "creation",
-                 o->startup_timeout, pings, pings == 1 ? "" : "s", o->interval, why(d), last->what);
+                 secs(o->startup_timeout, window), pings, pings == 1 ? "" : "s",
+                 secs(o->interval, every), why(d), last_what);
+    }
 }
 
 /* One POST /invocations with the sample (refused unsent when it is over the payload limit),
@@ -428,6 +543,8 @@ static int invoke_once(const gate_probe_opts *o, gate_probe_result *r, const cha
                         .accept = o->accept,
                         .limit = limit};
         int rc = do_request(&q, &a, err);
+        if (!rc && a.outcome != GATE_OK)
+            r->error_body = error_text(&q.resp);
         if (!rc) {
             r->invoke_status = a.status;
             r->invoke_body = q.resp.keep.data ? q.resp.keep.data : strdup("");
@@ -449,10 +566,13 @@ static int invoke_once(const gate_probe_opts *o, gate_probe_result *r, const cha
         snprintf(r->verdict, sizeof r->verdict,
                  "healthy: /ping passed after %.1f s and /invocations answered %ld in %.2f s",
                  r->ping_ok_at, a.status, a.duration);
-    else
+    else {
+        char what[sizeof a.what];
+        brief(&a, what, sizeof what);
         snprintf(r->verdict, sizeof r->verdict,
                  "unhealthy: /ping passed after %.1f s but /invocations failed: %s", r->ping_ok_at,
-                 a.what);
+                 what);
+    }
     return SMX_OK;
 }
 
@@ -493,5 +613,6 @@ void gate_probe_result_free(gate_probe_result *r)
     free(r->attempts);
     free(r->invoke_body);
     free(r->invoke_content_type);
+    free(r->error_body);
     memset(r, 0, sizeof *r);
 }

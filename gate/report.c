@@ -191,6 +191,18 @@ static const char *note_label(const gate_note *m)
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
+/* s, its lines after the first indented as deep as the note's text starts (a server's
+ * answer, the end of its log), then a newline. */
+static int text_lines(smx_buf *b, const char *s)
+{
+    int rc = 0;
+    for (const char *nl; (nl = strchr(s, '\n')); s = nl + 1) {
+        rc |= smx_buf_append(b, s, (size_t)(nl - s));
+        rc |= smx_buf_puts(b, "\n                ");
+    }
+    return rc | smx_buf_printf(b, "%s\n", s);
+}
+
 /* Notes, errors first, then unknowns, warnings and information; a hint is what fixes an error
  * or settles an unknown. */
 static int text_notes(smx_buf *b, const gate_note *v, size_t n)
@@ -205,8 +217,8 @@ static int text_notes(smx_buf *b, const gate_note *v, size_t n)
                                                     : 3;
             if (rank != pass)
                 continue;
-            rc |= smx_buf_printf(b, "        %-7s %s: %s\n", note_label(m), m->code ? m->code : "",
-                                 m->text ? m->text : "");
+            rc |= smx_buf_printf(b, "        %-7s %s: ", note_label(m), m->code ? m->code : "");
+            rc |= text_lines(b, m->text ? m->text : "");
             if (m->hint)
                 rc |= smx_buf_printf(b, "                %s: %s\n", m->unknown ? "settle" : "fix",
                                      m->hint);
@@ -248,6 +260,31 @@ static int text_names(smx_buf *b, const gate_report *r, int errors)
     return rc;
 }
 
+/* check: which cases were served and probed and which only verified, when some were not
+ * served (check without --container serves the default container only). */
+static int text_served(smx_buf *b, const gate_report *r)
+{
+    size_t probed = 0;
+    for (size_t i = 0; i < r->n; i++)
+        probed += r->cases[i]->probe != NULL;
+    if (strcmp(r->verb, "check") || !probed || probed == r->n)
+        return 0;
+    int rc = 0;
+    for (int served = 1; served >= 0; served--) {
+        rc |= smx_buf_puts(b, served ? "served and probed:" : "verified only, not served:");
+        for (size_t i = 0, k = 0; i < r->n; i++) {
+            const gate_case *c = r->cases[i];
+            if ((c->probe != NULL) != served)
+                continue;
+            rc |=
+                smx_buf_printf(b, "%s %s%s%s%s", k++ ? "," : "", c->name, c->container ? " [" : "",
+                               c->container ? c->container : "", c->container ? "]" : "");
+        }
+        rc |= smx_buf_puts(b, "\n");
+    }
+    return rc;
+}
+
 /* The last line: OK with the counts, or FAIL naming every failed and every unknown case. */
 static int text_summary(smx_buf *b, const gate_report *r)
 {
@@ -272,8 +309,8 @@ static int text_summary(smx_buf *b, const gate_report *r)
     }
     rc |= smx_buf_puts(b, "FAIL: ");
     if (failed) {
-        rc |= smx_buf_printf(b, "%zu of %zu %s error%s:", failed, r->n,
-                             r->n == 1 ? "case has" : "cases have", failed == 1 ? "" : "s");
+        rc |= smx_buf_printf(b, "%zu of %zu case%s %s errors:", failed, r->n, r->n == 1 ? "" : "s",
+                             failed == 1 ? "has" : "have");
         rc |= text_names(b, r, 1);
     }
     if (unknown) {
@@ -299,6 +336,7 @@ int gate_report_text(const gate_report *r, smx_buf *out)
         rc |= text_notes(out, r->notes, r->n_notes);
     }
     rc |= smx_buf_puts(out, "\n");
+    rc |= text_served(out, r);
     rc |= text_summary(out, r);
     return rc ? SMX_ENOMEM : SMX_OK;
 }
@@ -373,6 +411,8 @@ json_t *gate_probe_json(const char *url, const gate_probe_result *r)
         json_array_append_new(at, x);
     }
     json_object_set_new(j, "attempts", at);
+    if (r->error_body)
+        json_object_set_new(j, "error_body", json_string(r->error_body));
     if (r->invoked) {
         json_t *inv = json_object();
         json_object_set_new(inv, "status", json_integer(r->invoke_status));

@@ -109,9 +109,12 @@ static int pinned_cannot_load(const compat_container *c, const char *path, const
         for (size_t k = 0; k < j.n_reasons; k++)
             if (j.reasons[k].verdict == COMPAT_VERDICT_FAILS)
                 smx_buf_printf(&why, "\n  %s: %s", j.reasons[k].rule, j.reasons[k].message);
-        smx_fail(err, SMX_EFORMAT, "Model %s cannot be loaded by XGBoost %s (container %s):%s%s%s",
+        smx_fail(err, SMX_EFORMAT,
+                 "Model %s cannot be loaded by XGBoost %s (container %s):%s%s%s\n(smxgb's load "
+                 "rules say so; this is not the container's own message: XGBoost %s does not run "
+                 "here)",
                  path, c->xgboost_str, c->tag, why.data ? why.data : "", j.hint ? "\n  fix: " : "",
-                 j.hint ? j.hint : "");
+                 j.hint ? j.hint : "", c->xgboost_str);
         smx_buf_free(&why);
     }
     compat_judgement_free(&j);
@@ -119,16 +122,31 @@ static int pinned_cannot_load(const compat_container *c, const char *path, const
     return fails;
 }
 
-/* The container's text when neither pickle.load nor Booster.load_model reads path. */
+/* XGBoost's part of a load error is the runtime's: when the container pins another version,
+ * whose wording may differ, say so ("" otherwise). */
+static void runtime_note(const serve_model *m, char *note, size_t n)
+{
+    char rv[32];
+    note[0] = '\0';
+    compat_version_str(compat_xgb_version(m->x), rv, sizeof rv);
+    if (compat_version_cmp(compat_xgb_version(m->x), m->c->xgboost) != 0)
+        snprintf(note, n,
+                 "\n(the XGBoost errors are those of XGBoost %s, which smxgb runs; the "
+                 "container's %s may word them differently)",
+                 rv, m->c->xgboost_str);
+}
+
+/* The container's text when neither pickle.load nor Booster.load_model reads path; note is
+ * runtime_note's ("" when XGBoost's words are not in the text). */
 static int cannot_load(const serve_model *m, const char *dir, const char *path, const char *e1,
-                       const char *e2, smx_err *err)
+                       const char *e2, const char *note, smx_err *err)
 {
     int old_msg = compat_version_cmp(m->c->xgboost, (compat_version){1, 2, 0}) < 0;
     return smx_fail(err, SMX_EFORMAT,
-                    old_msg ? "Model at %s cannot be loaded:\n%s\n%s"
+                    old_msg ? "Model at %s cannot be loaded:\n%s\n%s%s"
                             : "Model %s cannot be loaded:\nPickle load error=%s\nXGB load "
-                              "model error=%s",
-                    old_msg ? dir : path, e1, e2);
+                              "model error=%s%s",
+                    old_msg ? dir : path, e1, e2, note);
 }
 
 /*
@@ -222,7 +240,7 @@ static int load_one(serve_model *m, const char *dir, const char *path, serve_boo
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         snprintf(e1, sizeof e1, "[Errno 21] Is a directory: '%s'", path);
-        return cannot_load(m, dir, path, e1, e1, err);
+        return cannot_load(m, dir, path, e1, e1, "", err);
     }
     if (smx_buf_read_file(&bytes, path, (size_t)1 << 34, &e))
         return smx_fail(err, SMX_EIO, "%s", e.msg);
@@ -246,7 +264,10 @@ static int load_one(serve_model *m, const char *dir, const char *path, serve_boo
     smx_buf_free(&bytes);
     if (!rc && !b && compat_booster_load_file(m->x, path, &b, &e)) {
         const char *e2 = e.msg;
-        rc = cannot_load(m, dir, path, e1, strncmp(e2, "load model: ", 12) ? e2 : e2 + 12, err);
+        char note[160];
+        runtime_note(m, note, sizeof note);
+        rc = cannot_load(m, dir, path, e1, strncmp(e2, "load model: ", 12) ? e2 : e2 + 12, note,
+                         err);
     }
     out->b = b;
     if (!rc)
@@ -345,9 +366,9 @@ int serve_model_load(const char *dir, const serve_model_opts *o, serve_model **o
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     m->c = c;
     int rc = compat_xgb_open(o ? o->xgboost_lib : NULL, &m->x, err);
-    if (rc) {
+    if (rc) { /* the runtime, not the model: whatever the library's fault was */
         free(m);
-        return rc;
+        return err && err->status ? (err->status = SMX_ERUNTIME) : SMX_ERUNTIME;
     }
     char **files = NULL;
     size_t n = 0;
@@ -387,6 +408,11 @@ int serve_model_num_class(const serve_model *m)
 {
     return m->num_class;
 }
+const compat_xgb *serve_model_runtime(const serve_model *m)
+{
+    return m->x;
+}
+
 size_t serve_model_count(const serve_model *m)
 {
     return m->n;

@@ -96,6 +96,8 @@ void serve_model_free(serve_model *m);
 const char *serve_model_objective(const serve_model *m);
 int serve_model_num_class(const serve_model *m);
 size_t serve_model_count(const serve_model *m);
+/* The XGBoost the model was loaded with. */
+const compat_xgb *serve_model_runtime(const serve_model *m);
 /* The file loaded as the i-th booster. */
 const char *serve_model_file(const serve_model *m, size_t i);
 uint64_t serve_model_num_feature(const serve_model *m, size_t i);

@@ -4,7 +4,10 @@
  * builds do, chosen by $FAKE_XGB_MODE: "segv" (crash), "abort" (std::terminate-like abort
  * with a message on stderr), "oom" (a 1 GiB allocation, aborting if it fails), "hang" (never
  * returns), "slow" (a normal load error after a second, as a large model takes to load),
- * "error" (a normal load error).
+ * "error" (a normal load error). Some modes load fine and misbehave when predicting:
+ * "predict-error" (a prediction error), "predict-hang" and "stall" (never return from the
+ * prediction), "wide" (returns 16 x 50,000,000 predictions, what a crafted num_class of 5e7
+ * asks for; the values are never there to read).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +24,9 @@ int XGBoosterFree(void *h);
 int XGBoosterLoadModel(void *h, const char *path);
 int XGBoosterLoadModelFromBuffer(void *h, const void *buf, uint64_t len);
 int XGBoosterUnserializeFromBuffer(void *h, const void *buf, uint64_t len);
+int XGBoosterPredictFromDense(void *h, const char *array, const char *config, void *proxy,
+                              const uint64_t **shape, uint64_t *dim, const float **out);
+int XGBoosterSetParam(void *h, const char *key, const char *value);
 
 void XGBoostVersion(int *major, int *minor, int *patch)
 {
@@ -49,9 +55,17 @@ int XGBoosterFree(void *h)
     return 0;
 }
 
+static int mode_is(const char *name)
+{
+    const char *m = getenv("FAKE_XGB_MODE");
+    return m && !strcmp(m, name);
+}
+
 static int misbehave(void)
 {
     const char *m = getenv("FAKE_XGB_MODE");
+    if (mode_is("wide") || mode_is("stall"))
+        return 0; /* the load works */
     if (m && !strcmp(m, "segv")) {
         raise(SIGSEGV);
     } else if (m && !strcmp(m, "abort")) {
@@ -72,8 +86,37 @@ static int misbehave(void)
         struct timespec left = {1, 0};
         while (nanosleep(&left, &left) != 0)
             ; /* a signal does not cut the load short */
+    } else if (m && !strncmp(m, "predict-", 8)) {
+        return 0; /* the load works */
     }
     return -1;
+}
+
+int XGBoosterSetParam(void *h, const char *key, const char *value)
+{
+    (void)h;
+    (void)key;
+    (void)value;
+    return 0;
+}
+
+int XGBoosterPredictFromDense(void *h, const char *array, const char *config, void *proxy,
+                              const uint64_t **shape, uint64_t *dim, const float **out)
+{
+    (void)h;
+    (void)array;
+    (void)config;
+    (void)proxy;
+    static uint64_t shp[2] = {16, 50000000};
+    static float few[16];
+    while (mode_is("predict-hang") || mode_is("stall"))
+        pause();
+    if (!mode_is("wide"))
+        return -1; /* predict-error, or a load that worked where it should not have */
+    *shape = shp;
+    *dim = 2;
+    *out = few;
+    return 0;
 }
 
 int XGBoosterLoadModel(void *h, const char *path)

@@ -4,6 +4,7 @@
  * no serve verb), exit codes, JSON and JUnit.
  */
 #include "helpers.h"
+#include "th_server.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -203,4 +204,274 @@ Test(check, a_failing_verdict_fails_that_container)
     cr_expect(!has_code(c30, "verdict-fails"), "%s", out);
     json_decref(rep);
     free(out);
+}
+
+/* A sample the server refuses: the report carries the server's whole answer and its log, one
+ * line per line; --sample's content type comes from its extension. */
+Test(check, a_refused_sample_shows_the_whole_answer_and_the_log, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    th_write(th_path(dir, "rows.libsvm"), "a,b\n", 4);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "check %s -c 1.7-1 --sample %s --startup-timeout 30 2>&1",
+                      th_path(dir, "good.tar.gz"), th_path(dir, "rows.libsvm"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "/invocations failed: HTTP 415 (needs 2xx)\n"), "%s", out);
+    const char *answer = strstr(out, "\n                the server answered:\n");
+    cr_assert(answer, "%s", out);
+    cr_assert(strstr(answer, "\n                  Loading libsvm data failed with Exception, "
+                             "please ensure data is in libsvm format:\n"),
+              "%s", out);
+    cr_assert(strstr(answer, "cannot infer dimensions from zero sized index arrays\n"),
+              "the end of the text, far past 60 characters: %s", out);
+    cr_assert(strstr(answer, "\n                the server's log:\n                  smxgb serve: "
+                             "listening on http://127.0.0.1:"),
+              "%s", out);
+    free(out);
+}
+
+/* --container takes what a user has at hand: a version, an image tag, an image URI. Each names
+ * the container's own tag in the report; what names none says what would. */
+Test(check, container_as_image_tag_or_uri)
+{
+    const char *forms[] = {"1.7-1",
+                           "1.7-1-cpu-py3",
+                           "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                           ("683313688378.dkr.ecr.us-east-1.amazonaws.com/"
+                            "sagemaker-xgboost:1.7-1-cpu-py3"),
+                           "111122223333.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                           "sagemaker-xgboost:1.7-1"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char *out = NULL;
+        int rc = th_smxgb(&out, "check %s --no-serve -c '%s' 2>&1", th_path(dir, "good.tar.gz"),
+                          forms[i]);
+        cr_assert_eq(rc, 0, "%s: %s", forms[i], out);
+        cr_assert(strstr(out, "[container 1.7-1]\n") && strstr(out, "OK: 1 case passed"), "%s: %s",
+                  forms[i], out);
+        free(out);
+    }
+    char *out = NULL;
+    cr_assert_eq(
+        th_smxgb(&out, "check %s --no-serve -c 1.5-1-cpu-py3 --json", th_path(dir, "good.tar.gz")),
+        0);
+    json_t *j = th_json(out);
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(j, "cases"), 0), "container")),
+                     "1.5-1");
+    json_decref(j);
+    free(out);
+
+    cr_assert_eq(th_smxgb(&out, "check %s --no-serve -c 9.9-9 2>&1", th_path(dir, "good.tar.gz")),
+                 2);
+    cr_assert(strstr(out, "'9.9-9' is not a SageMaker XGBoost container") &&
+                  strstr(out, "1.7-1 1.7-1-1") && strstr(out, "an image tag (1.7-1-cpu-py3"),
+              "%s", out);
+    free(out);
+    cr_assert_eq(th_smxgb(&out, "check %s --no-serve -c 'other-repo:1.7-1' 2>&1",
+                          th_path(dir, "good.tar.gz")),
+                 2);
+    free(out);
+    cr_assert_eq(th_smxgb(&out,
+                          "check %s --no-serve -c "
+                          "'683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@sha256:"
+                          "0123' 2>&1",
+                          th_path(dir, "good.tar.gz")),
+                 2);
+    cr_assert(strstr(out, "pinned by digest") && strstr(out, "give its tag"), "%s", out);
+    free(out);
+    /* verify takes the same */
+    cr_assert_eq(th_smxgb(&out, "verify %s -c 1.7-1-cpu-py3", th_path(dir, "good.tar.gz")), 0, "%s",
+                 out);
+    cr_assert(strstr(out, "1.7-1 "), "%s", out);
+    free(out);
+}
+
+/* Without --container every version is verified and only the default one is served: the report
+ * says, per case and in one place, which were served and probed and which only verified. */
+Test(check, without_container_says_which_were_served, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    char *out = NULL;
+    int rc =
+        th_smxgb(&out, "check %s --startup-timeout 30 2>/dev/null", th_path(dir, "good.tar.gz"));
+    cr_assert_eq(rc, 1, "some version cannot use the model: %s", out);
+    char line[4200];
+    snprintf(line, sizeof line, "\nserved and probed: %s [1.7-1]\n", th_path(dir, "good.tar.gz"));
+    cr_assert(strstr(out, line), "%s", out);
+    const char *only = strstr(out, "\nverified only, not served: ");
+    cr_assert(only, "%s", out);
+    snprintf(line, sizeof line, "%s [1.0-1], ", th_path(dir, "good.tar.gz"));
+    cr_assert(strstr(only, line), "%s", only);
+    cr_assert(!strstr(strstr(only, ": "), "[1.7-1],"), "the served one is not listed: %s", only);
+    cr_assert(strstr(out, "serve-skipped: verified only, not served and probed: without "
+                          "--container, check serves and probes only the default container, "
+                          "1.7-1 (-c 1.0-1 serves this one)"),
+              "%s", out);
+    free(out);
+
+    rc = th_smxgb(&out, "check %s --json --startup-timeout 30 2>/dev/null",
+                  th_path(dir, "good.tar.gz"));
+    json_t *j = th_json(out);
+    json_t *d = case_named(j, "good.tar.gz", "1.7-1"),
+           *other = case_named(j, "good.tar.gz", "1.0-1");
+    cr_assert(d && other, "%s", out);
+    cr_assert(json_object_get(d, "probe") && has_code(d, "probe-healthy"), "%s", out);
+    cr_assert(!json_object_get(other, "probe") && has_code(other, "serve-skipped"), "%s", out);
+    json_decref(j);
+    free(out);
+}
+
+/* An S3 stand-in answering every GET with the good archive. */
+static void s3_good(const th_request *rq, th_response *rs, void *ctx)
+{
+    (void)rq;
+    const smx_buf *b = ctx;
+    rs->status = 200;
+    rs->body = b->data;
+    rs->body_len = b->len;
+}
+
+/* An s3:// artifact downloaded without credentials: the report says the requests were unsigned. */
+Test(check, an_s3_download_without_credentials_says_so)
+{
+    smx_buf body = SMX_BUF_INIT;
+    cr_assert_eq(smx_buf_read_file(&body, th_path(dir, "good.tar.gz"), 1 << 20, NULL), SMX_OK);
+    th_server *s = th_server_start(s3_good, &body);
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY %s check "
+             "s3://models/good.tar.gz -c 1.7-1 --no-serve --s3-endpoint %s 2>&1",
+             SMXGB_BIN, th_server_url(s));
+    cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "info    artifact-downloaded: s3://models/good.tar.gz was downloaded "
+                          "without AWS credentials"),
+              "%s", out);
+    free(out);
+    th_server_stop(s);
+    smx_buf_free(&body);
+}
+
+/* Does text hold head, a duration ("850 ms", "12.4 s"), then tail? */
+static int timed(const char *text, const char *head, const char *tail)
+{
+    for (const char *p = text; (p = strstr(p, head)); p++) {
+        const char *q = p + strlen(head);
+        size_t digits = strspn(q, "0123456789.");
+        if (!digits)
+            continue;
+        q += digits;
+        if (!strncmp(q, " ms", 3))
+            q += 3;
+        else if (!strncmp(q, " s", 2))
+            q += 2;
+        else
+            continue;
+        if (!strncmp(q, tail, strlen(tail)))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- what check prints while it runs -------------------------------------------------------- */
+
+/* stderr: a line as each stage starts and one with its time and result as it ends, in order;
+ * nothing with --quiet. */
+Test(check, each_stage_is_printed_as_it_starts_and_ends, .timeout = 120)
+{
+    if (!have_serve())
+        cr_skip_test("this build has no `serve` verb");
+    const char *a = th_path(dir, "good.tar.gz");
+    char *err = NULL;
+    int rc = th_smxgb(&err, "check %s -c 1.7-1 --startup-timeout 30 2>&1 >/dev/null", a);
+    cr_assert_eq(rc, 0, "%s", err);
+    char want[8][4400];
+    snprintf(want[0], sizeof want[0], "verify     %s ...\n", a);
+    snprintf(want[1], sizeof want[1], "load check xgboost-model ...\n");
+    snprintf(want[2], sizeof want[2], "load check xgboost-model: ");
+    snprintf(want[3], sizeof want[3], "verify     %s: ", a);
+    snprintf(want[4], sizeof want[4], "serve      %s [1.7-1] on http://127.0.0.1:", a);
+    snprintf(want[5], sizeof want[5], "probe      %s [1.7-1] ...\n", a);
+    snprintf(want[6], sizeof want[6], "probe      %s [1.7-1]: ", a);
+    snprintf(want[7], sizeof want[7], "serve      %s [1.7-1]: ", a);
+    const char *at = err;
+    for (int i = 0; i < 8; i++) {
+        const char *p = strstr(at, want[i]);
+        cr_assert(p, "'%s' after the lines before it in:\n%s", want[i], err);
+        at = p + strlen(want[i]);
+    }
+    cr_assert(timed(err, "load check xgboost-model: ", ", loaded by XGBoost 1.7.4\n"), "%s", err);
+    cr_assert(timed(err, want[3], ", 1 container, no errors\n"), "%s", err);
+    cr_assert(timed(err, want[6], ", healthy\n") && timed(err, want[7], ", stopped\n"), "%s", err);
+    cr_assert(!strstr(err, "\033["), "no terminal control off a terminal: %s", err);
+    free(err);
+
+    rc = th_smxgb(&err, "check %s -c 1.7-1 --quiet --startup-timeout 30 2>&1 >/dev/null", a);
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(err, "", "--quiet: the report only");
+    free(err);
+}
+
+/* An S3 stand-in that trickles a body of `len` bytes at `rate` bytes a second. */
+struct slow_s3 {
+    const char *body;
+    size_t len;
+    double rate;
+};
+static void s3_slow(const th_request *rq, th_response *rs, void *ctx)
+{
+    (void)rq;
+    const struct slow_s3 *s = ctx;
+    rs->status = 200;
+    rs->body = s->body;
+    rs->body_len = s->len;
+    rs->bytes_per_s = s->rate;
+}
+
+/* A download's lines say its size, time and rate; on a terminal a progress line shows its bytes
+ * so far and its rate while it runs (--quiet: none). */
+Test(check, a_download_shows_bytes_and_rate, .timeout = 120)
+{
+    size_t len = 600 * 1024;
+    char *body = malloc(len);
+    memset(body, 'x', len); /* not an archive: verify fails it, which is not the point here */
+    struct slow_s3 s3 = {body, len, 300 * 1024};
+    th_server *s = th_server_start(s3_slow, &s3);
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY %s check s3://models/big.tar.gz "
+             "-c 1.7-1 --no-serve --s3-endpoint %s 2>&1 >/dev/null",
+             SMXGB_BIN, th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(strstr(out, "download   s3://models/big.tar.gz (unsigned: no AWS credentials) ...\n"),
+              "%s", out);
+    cr_assert(timed(out, "download   s3://models/big.tar.gz: 600.0 KiB in ", " ("), "%s", out);
+    cr_assert(strstr(out, " KiB/s)\n"), "the rate: %s", out);
+    free(out);
+
+    if (th_run("command -v script >/dev/null", NULL) != 0) {
+        th_server_stop(s);
+        free(body);
+        cr_skip_test("no script(1) to run check on a terminal");
+    }
+    snprintf(cmd, sizeof cmd,
+             "script -qec '%s check s3://models/big.tar.gz -c 1.7-1 --no-serve --s3-endpoint %s' "
+             "/dev/null",
+             SMXGB_BIN, th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(strstr(out, "\r\033[K> download s3://models/big.tar.gz  "), "a progress line: %s",
+              out);
+    cr_assert(strstr(out, " KiB of 600.0 KiB ("), "bytes so far of the size: %s", out);
+    cr_assert(strstr(out, "%), ") && strstr(out, " KiB/s"), "and the rate: %s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "script -qec '%s check s3://models/big.tar.gz -c 1.7-1 --no-serve --quiet "
+             "--s3-endpoint %s' /dev/null",
+             SMXGB_BIN, th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(!strstr(out, "\033[K") && !strstr(out, "download   "), "--quiet: %s", out);
+    free(out);
+    th_server_stop(s);
+    free(body);
 }

@@ -186,3 +186,19 @@ Test(cli_inspect, broken_and_foreign_files)
     cr_assert(strstr(out, "--json") && strstr(out, "--max-model-bytes"), "%s", out);
     free(out);
 }
+
+/* base_score is printed as Python prints the number, whatever text the file stores ("5E-1" in
+ * JSON, a float in the legacy binary), and a writer line never ends in an empty "()". */
+Test(cli_inspect, numbers_as_python_prints_them)
+{
+    const char *files[] = {"1.5.2/binary_logistic.json", "1.7.4/binary_logistic.bin"};
+    for (size_t i = 0; i < 2; i++) {
+        char *out = NULL;
+        cr_assert_eq(th_smxgb(&out, "inspect '%s/models/%s'", SMXGB_TESTDATA, files[i]), 0, "%s",
+                     files[i]);
+        cr_assert(strstr(out, "base_score    0.5\n"), "%s: %s", files[i], out);
+        cr_assert_null(strstr(out, "5E-1"), "%s: %s", files[i], out);
+        cr_assert_null(strstr(out, "()"), "%s: %s", files[i], out);
+        free(out);
+    }
+}

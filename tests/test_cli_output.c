@@ -102,11 +102,12 @@ Test(cli_output, package_refuses_to_write_into_its_input_directory)
 Test(cli_output, sigterm_during_package_leaves_no_temporary)
 {
     char *d = th_tmpdir();
-    /* a model large enough that packaging takes a moment */
+    /* a file large enough that packaging takes a moment (random bytes: --force) */
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "cd %s && head -c 300000000 /dev/urandom > xgboost-model && "
-             "(%s package xgboost-model -o out.tar.gz & p=$!; sleep 0.5; kill -TERM $p; wait $p; "
+             "(%s package xgboost-model -o out.tar.gz --force & p=$!; sleep 0.5; kill -TERM $p; "
+             "wait $p; "
              "echo rc=$?); ls -A",
              d, SMXGB_BIN);
     char *out = NULL;

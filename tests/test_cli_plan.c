@@ -54,7 +54,7 @@ Test(plan_cli, one_good_two_broken_exits_1_naming_both, .init = setup, .fini = t
     cr_assert(strstr(out, "FAIL  aws_sagemaker_model.stray"), "%s", out);
     cr_assert(strstr(out, "layout-no-model"), "the reason for the nested one: %s", out);
     cr_assert(strstr(out, "layout-multiple-models"), "the reason for the stray one: %s", out);
-    const char *summary = strstr(out, "FAIL: 2 of 3");
+    const char *summary = strstr(out, "FAIL: 2 of 3 cases have errors:");
     cr_assert_not_null(summary, "%s", out);
     cr_assert(strstr(summary, "nested") && strstr(summary, "stray") && !strstr(summary, "good"),
               "the summary names both broken models: %s", summary);
@@ -475,6 +475,38 @@ Test(plan_cli, the_plans_own_upload_is_checked_not_the_object_in_s3_now, .init =
     free(good);
 }
 
+/* A download from S3 without credentials goes unsigned: the report says so; with credentials it
+ * does not. */
+Test(plan_cli, a_download_without_credentials_says_so, .init = setup, .fini = teardown)
+{
+    size_t n;
+    char *good = th_read(th_path(dir, "good.tar.gz"), &n);
+    struct s3_now s3 = {good, n, 0};
+    th_server *s = th_server_start(s3_now_handler, &s3);
+    char *out = NULL;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN %s plan %s "
+             "--no-serve --s3-endpoint %s 2>&1",
+             SMXGB_BIN, PLAN("good_and_broken.json"), th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert_gt(s3.gets, 0, "the model data was downloaded: %s", out);
+    cr_assert(strstr(out, "artifact-downloaded: s3://acme-models/good/model.tar.gz was downloaded "
+                          "without AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                          "are not set, so the requests were unsigned"),
+              "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "env AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret %s plan %s "
+             "--no-serve --s3-endpoint %s 2>&1",
+             SMXGB_BIN, PLAN("good_and_broken.json"), th_server_url(s));
+    th_run(cmd, &out);
+    cr_assert(!strstr(out, "without AWS credentials"), "%s", out);
+    free(out);
+    th_server_stop(s);
+    free(good);
+}
+
 Test(plan_cli, uploads_matched_through_the_configuration, .init = setup, .fini = teardown)
 {
     /* s3://${aws_s3_bucket_object.model.bucket}/${aws_s3_bucket_object.model.key} */
@@ -616,6 +648,14 @@ Test(plan_cli, an_image_pinned_by_digest_is_unknown_until_its_container_is_named
               "%s", out);
     cr_assert(strstr(out, "--image"), "reports which was used: %s", out);
     free(out);
+    /* the TAG of --image takes what --container takes: an image tag names its container */
+    rc = th_smxgb(&out, "plan %s --no-serve --image %s=1.7-1-cpu-py3 " MAP_DIGEST " 2>&1",
+                  PLAN("digest_image.json"), DIGEST_IMAGE, dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "PASS  aws_sagemaker_model.pinned primary_container[0]  [container "
+                          "1.7-1]"),
+              "%s", out);
+    free(out);
 
     rc = th_smxgb(&out, "plan %s --no-serve --allow-unknown " MAP_DIGEST " 2>&1",
                   PLAN("digest_image.json"), dir, dir);
@@ -627,4 +667,48 @@ Test(plan_cli, an_image_pinned_by_digest_is_unknown_until_its_container_is_named
         th_smxgb(&out, "plan %s --image %s=9.9-9 2>&1", PLAN("digest_image.json"), DIGEST_IMAGE), 2,
         "an unknown container version is a usage error");
     free(out);
+}
+
+/* Does text hold head, a duration ("850 ms", "12.4 s"), then tail? */
+static int timed(const char *text, const char *head, const char *tail)
+{
+    for (const char *p = text; (p = strstr(p, head)); p++) {
+        const char *q = p + strlen(head);
+        size_t digits = strspn(q, "0123456789.");
+        if (!digits)
+            continue;
+        q += digits;
+        if (!strncmp(q, " ms", 3))
+            q += 3;
+        else if (!strncmp(q, " s", 2))
+            q += 2;
+        else
+            continue;
+        if (!strncmp(q, tail, strlen(tail)))
+            return 1;
+    }
+    return 0;
+}
+
+/* plan prints each stage of each model's check on stderr as check does; --quiet turns it off. */
+Test(plan_cli, each_stage_is_printed_on_stderr, .init = setup, .fini = teardown)
+{
+    char *err = NULL;
+    int rc = th_smxgb(&err, "plan %s --no-serve " MAP_GOOD_AND_BROKEN " 2>&1 >/dev/null",
+                      PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_eq(rc, 1, "%s", err);
+    cr_assert(strstr(err, "verify     s3://acme-models/good/model.tar.gz ...\n"), "%s", err);
+    cr_assert(
+        timed(err, "verify     s3://acme-models/good/model.tar.gz: ", ", 1 container, no errors\n"),
+        "%s", err);
+    cr_assert(timed(err, "verify     s3://acme-models/nested/model.tar.gz: ",
+                    ", 1 container, 1 with errors\n"),
+              "%s", err);
+    cr_assert(strstr(err, "load check xgboost-model: "), "%s", err);
+    free(err);
+    rc = th_smxgb(&err, "plan %s --no-serve --quiet " MAP_GOOD_AND_BROKEN " 2>&1 >/dev/null",
+                  PLAN("good_and_broken.json"), dir, dir, dir);
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(err, "");
+    free(err);
 }

@@ -206,21 +206,45 @@ Test(gate_check, a_launcher_that_fails_fails_the_case_with_its_reason)
     gate_report_free(&r);
 }
 
-/* A server that writes to its log and exits before answering /ping. */
+/* A server that runs a shell script (ctx; by default one that writes to its log and exits
+ * before answering /ping). */
 static int dying_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_err *err)
 {
-    (void)ctx;
     (void)err;
+    const char *script = ctx ? ctx : "echo 'model_fn: no such file' >&2; exit 3";
     pid_t p = fork();
     if (p == 0) {
         setpgid(0, 0);
         dup2(s->log_fd, 1);
         dup2(s->log_fd, 2);
-        execl("/bin/sh", "sh", "-c", "echo 'model_fn: no such file' >&2; exit 3", (char *)NULL);
+        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
         _exit(127);
     }
     *pid = p;
     return SMX_OK;
+}
+
+/* A long log: its last 20 lines, whole, one per line, and a heading that says so. */
+Test(gate_check, a_long_server_log_is_shown_by_its_last_lines)
+{
+    gate_report r = {.verb = "check"};
+    const char *tags[] = {"1.7-1"};
+    gate_check_opts o = {.launch = dying_launch,
+                         .launch_ctx = "i=1; while [ $i -le 30 ]; do echo \"log line $i: loading "
+                                       "the model failed in a way that takes many words to "
+                                       "say\"; i=$((i+1)); done; exit 1",
+                         .interval = 0.2,
+                         .startup_timeout = 30};
+    check(&r, th_path(dir, "good.tar.gz"), tags, 1, &o);
+    const gate_note *n = note(r.cases[0], "probe-unhealthy");
+    cr_assert(n, "%s", notes_of(r.cases[0]));
+    cr_assert(strstr(n->text, "\nthe server's log (its last lines):\n"), "%s", n->text);
+    cr_assert(strstr(n->text, "\n  log line 30: loading the model failed in a way that takes many "
+                              "words to say"),
+              "%s", n->text);
+    cr_assert(strstr(n->text, "\n  log line 11: "), "20 lines: %s", n->text);
+    cr_assert(!strstr(n->text, "log line 10: "), "not more: %s", n->text);
+    gate_report_free(&r);
 }
 
 Test(gate_check, a_server_that_exits_fails_the_health_check_with_its_log)
@@ -233,7 +257,8 @@ Test(gate_check, a_server_that_exits_fails_the_health_check_with_its_log)
     const gate_note *n = note(c, "probe-unhealthy");
     cr_assert(n, "%s", notes_of(c));
     cr_assert(strstr(n->text, "the server exited with status 3"), "%s", n->text);
-    cr_assert(strstr(n->text, "server log: model_fn: no such file"), "%s", n->text);
+    cr_assert(strstr(n->text, "\nthe server's log:\n  model_fn: no such file"),
+              "the log, a line per line: %s", n->text);
     cr_assert_str_eq(gate_case_status(c), "fail");
     gate_report_free(&r);
 }
@@ -257,16 +282,23 @@ Test(gate_check, script_mode_checks_the_archive_and_serves_nothing)
 }
 
 struct seen {
-    int served, attempts;
+    int attempts;
     char url[64];
+    char stages[512]; /* "+verify +load check -load check -verify ..." */
+    int healthy, stopped;
 };
-static void on_serve(const gate_case *c, const char *container, const char *url, void *ctx)
+static void on_stage(const gate_stage_event *e, void *ctx)
 {
-    (void)c;
-    (void)container;
     struct seen *s = ctx;
-    s->served++;
-    snprintf(s->url, sizeof s->url, "%s", url);
+    size_t len = strlen(s->stages);
+    snprintf(s->stages + len, sizeof s->stages - len, "%s%c%s", len ? " " : "", e->done ? '-' : '+',
+             gate_stage_name(e->stage));
+    if (e->stage == GATE_STAGE_SERVE && !e->done)
+        snprintf(s->url, sizeof s->url, "%s", e->url);
+    if (e->stage == GATE_STAGE_PROBE && e->done)
+        s->healthy = e->ok;
+    if (e->stage == GATE_STAGE_SERVE && e->done)
+        s->stopped = e->ok && e->detail && !strcmp(e->detail, "stopped");
 }
 static void on_attempt(const gate_attempt *a, void *ctx)
 {
@@ -274,18 +306,21 @@ static void on_attempt(const gate_attempt *a, void *ctx)
     ((struct seen *)ctx)->attempts++;
 }
 
-Test(gate_check, progress_hooks_see_the_server_and_every_attempt)
+Test(gate_check, progress_hooks_see_every_stage_and_every_attempt)
 {
     struct seen s = {0};
     gate_report r = {.verb = "check"};
     const char *tags[] = {"1.7-1"};
     gate_check_opts o = serving();
-    o.on_serve = on_serve;
+    o.on_stage = on_stage;
     o.on_attempt = on_attempt;
     o.ctx = &s;
     check(&r, th_path(dir, "good.tar.gz"), tags, 1, &o);
-    cr_assert_eq(s.served, 1);
+    cr_assert_str_eq(s.stages,
+                     "+verify +load check -load check -verify +serve +probe -probe -serve",
+                     "each stage starts and ends, in order");
     cr_assert(!strncmp(s.url, "http://127.0.0.1:", 17), "%s", s.url);
+    cr_assert(s.healthy && s.stopped);
     json_t *at = json_object_get(r.cases[0]->probe, "attempts");
     cr_assert_eq((size_t)s.attempts, json_array_size(at), "one call per attempt in the report");
     cr_assert_geq(s.attempts, 2, "at least one /ping and the /invocations");
@@ -304,7 +339,8 @@ Test(gate_check, the_renderings_name_the_failed_case)
     cr_assert_eq(gate_report_text(&r, &text), SMX_OK);
     cr_assert_eq(gate_report_junit(&r, &junit), SMX_OK);
     cr_assert_eq(gate_report_github(&r, &gh), SMX_OK);
-    const char *summary = strstr(text.data, "FAIL: 1 of 2 cases have error:");
+    /* the verb agrees with the count of failed cases, "errors" with any number of them */
+    const char *summary = strstr(text.data, "FAIL: 1 of 2 cases has errors:");
     cr_assert(summary && strstr(summary, "nested.tar.gz [1.7-1]") && !strstr(summary, "good"), "%s",
               text.data);
     cr_assert(strstr(junit.data, "tests=\"2\" failures=\"1\""), "%s", junit.data);

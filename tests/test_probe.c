@@ -302,6 +302,11 @@ Test(probe_cli, exit_status_timeline_and_json)
                   th_server_url(bd));
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "HTTP 500") && strstr(out, "unhealthy"), "%s", out);
+    /* numbers as the user wrote them (0.5 was printed "0") */
+    cr_assert(strstr(out, "(startup window 0.5 s, /ping every 0.2 s with a 2 s timeout)"), "%s",
+              out);
+    cr_assert(strstr(out, "within the 0.5 s startup window (") && strstr(out, " every 0.2 s;"),
+              "%s", out);
     free(out);
 
     rc = th_smxgb(&out, "probe %s --startup-timeout 0.5 --interval 0.2 --json 2>/dev/null",
@@ -317,12 +322,95 @@ Test(probe_cli, exit_status_timeline_and_json)
 
     cr_assert_eq(th_smxgb(&out, "probe 2>/dev/null"), 2);
     free(out);
-    cr_assert_eq(th_smxgb(&out, "probe %s --sample %s 2>/dev/null", th_server_url(g),
-                          th_path(dir, "rows.csv")),
-                 2, "a sample needs its content type");
+    th_write(th_path(dir, "rows.dat"), "1,2,3\n", 6);
+    cr_assert_eq(
+        th_smxgb(&out, "probe %s --sample %s 2>&1", th_server_url(g), th_path(dir, "rows.dat")), 2,
+        "a sample needs a content type its name does not give: %s", out);
+    cr_assert(strstr(out, "cannot tell the content type") && strstr(out, "--content-type"), "%s",
+              out);
     free(out);
     th_rmrf(dir);
     free(dir);
     th_server_stop(g);
     th_server_stop(bd);
+}
+
+/* The content type of --sample comes from its extension when --content-type is not given. */
+Test(probe_cli, sample_content_type_from_its_extension)
+{
+    struct behaviour b = {.ping_status = 200, .inv_status = 200, .inv_body = "0.5\n"};
+    th_server *s = th_server_start(handler, &b);
+    char *dir = th_tmpdir();
+    const struct {
+        const char *name, *type;
+    } cases[] = {{"rows.csv", "text/csv"},
+                 {"rows.CSV", "text/csv"},
+                 {"rows.libsvm", "text/libsvm"},
+                 {"rows.pbr", "application/x-recordio-protobuf"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        th_write(th_path(dir, cases[i].name), "1,2,3\n", 6);
+        char *out = NULL;
+        int rc =
+            th_smxgb(&out, "probe %s --sample %s", th_server_url(s), th_path(dir, cases[i].name));
+        cr_assert_eq(rc, 0, "%s: %s", cases[i].name, out);
+        cr_assert_str_eq(b.got_ct, cases[i].type, "%s", cases[i].name);
+        char said[128];
+        snprintf(said, sizeof said, "sent as %s (from its extension)", cases[i].type);
+        cr_assert(strstr(out, said), "the user is told: %s", out);
+        free(out);
+    }
+    th_rmrf(dir);
+    free(dir);
+    th_server_stop(s);
+}
+
+/* A long error from /invocations, as the real container writes one (a Python exception over
+ * several lines): the whole text, not its first 60 characters. */
+static const char long_error[] =
+    "Unable to evaluate payload provided: operands could not be broadcast together with shapes "
+    "(3,6) (4,)\nTraceback (most recent call last):\n  File \"serve_utils.py\", line 212, in "
+    "predict\nValueError: feature_names mismatch: expected 6 features, got 4\n";
+
+Test(probe, a_failed_answer_keeps_its_whole_text)
+{
+    struct behaviour b = {.ping_status = 200, .inv_status = 400, .inv_body = long_error};
+    th_server *s = th_server_start(handler, &b);
+    gate_probe_result r = run(th_server_url(s), 5, 1, "1,2,3,4\n");
+    cr_assert_not(r.healthy);
+    cr_assert_not_null(r.error_body);
+    cr_assert_eq(strlen(r.error_body), strlen(long_error) - 1,
+                 "the whole body, without its final "
+                 "newline: %s",
+                 r.error_body);
+    cr_assert(!strncmp(r.error_body, long_error, strlen(long_error) - 1), "%s", r.error_body);
+    cr_assert(strstr(r.verdict, "HTTP 400 (needs 2xx)") && !strstr(r.verdict, "..."),
+              "the verdict does not cut the text: %s", r.verdict);
+    gate_probe_result_free(&r);
+    th_server_stop(s);
+}
+
+Test(probe_cli, a_failed_answer_is_printed_whole)
+{
+    struct behaviour b = {.ping_status = 200, .inv_status = 400, .inv_body = long_error};
+    th_server *s = th_server_start(handler, &b);
+    char *dir = th_tmpdir();
+    th_write(th_path(dir, "rows.csv"), "1,2,3,4\n", 8);
+    char *out = NULL;
+    int rc = th_smxgb(&out, "probe %s --sample %s", th_server_url(s), th_path(dir, "rows.csv"));
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "the server answered:\n  Unable to evaluate payload provided: operands "
+                          "could not be broadcast together with shapes (3,6) (4,)\n"),
+              "%s", out);
+    cr_assert(strstr(out, "\n  ValueError: feature_names mismatch: expected 6 features, got 4\n"),
+              "%s", out);
+    free(out);
+    rc = th_smxgb(&out, "probe %s --sample %s --json", th_server_url(s), th_path(dir, "rows.csv"));
+    json_t *j = th_json(out);
+    const char *eb = json_string_value(json_object_get(j, "error_body"));
+    cr_assert(eb && strstr(eb, "got 4"), "%s", out);
+    json_decref(j);
+    free(out);
+    th_rmrf(dir);
+    free(dir);
+    th_server_stop(s);
 }

@@ -476,11 +476,16 @@ Test(rules_verdicts, convert_refuses_and_says_why)
     cr_assert(strstr(o, "refused") && strstr(o, "no format"), "%s", o);
     free(o);
     cr_assert_neq(access(out, F_OK), 0, "nothing written");
-    /* already fine: nothing to do */
+    /* already fine: nothing to convert, and the artifact is written unchanged (so that
+     * `convert ... -o out && upload out` works) */
     cr_assert_eq(th_smxgb(&o, "convert '%s' --container 1.7-1 -o '%s'", ubj, out), 0, "%s", o);
     cr_assert(strstr(o, "nothing to convert"), "%s", o);
     free(o);
-    cr_assert_neq(access(out, F_OK), 0, "nothing written");
+    size_t n1, n2;
+    char *a = th_read(ubj, &n1), *b = th_read(out, &n2);
+    cr_assert(a && b && n1 == n2 && !memcmp(a, b, n1), "a copy of the artifact");
+    free(a);
+    free(b);
 }
 
 /* ---- load checks that go wrong ------------------------------------------------------------ */
@@ -661,6 +666,23 @@ Test(rules_verdicts, pickles_protocol_class_and_snapshot_version_count)
     compat_judgement_free(&j);
 }
 
+/* Does text cite a source line as vX.Y.Z:path:line (dmlc/xgboost at a tag) or
+ * XC@branch:path:line (aws/sagemaker-xgboost-container)? */
+static int cites_source_line(const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        int start = p == text || p[-1] == ' ' || p[-1] == '(';
+        if (!start || !((p[0] == 'v' && p[1] >= '0' && p[1] <= '9') || !strncmp(p, "XC@", 3)))
+            continue;
+        size_t tok = strcspn(p, " ,;)");
+        const char *c1 = memchr(p, ':', tok);
+        const char *c2 = c1 ? memchr(c1 + 1, ':', tok - (size_t)(c1 + 1 - p)) : NULL;
+        if (c2 && c2 - c1 > 2 && c2[1] >= '0' && c2[1] <= '9')
+            return 1;
+    }
+    return 0;
+}
+
 Test(rules_verdicts, every_rule_names_its_source)
 {
     size_t n;
@@ -675,9 +697,12 @@ Test(rules_verdicts, every_rule_names_its_source)
     json_array_foreach(json_object_get(j, "rules"), i, r)
     {
         const char *src = json_string_value(json_object_get(r, "source"));
-        cr_assert(src && (strstr(src, "formats.md") || strstr(src, "container.md") ||
-                          strstr(src, "matrix.csv")),
-                  "rule %s has a source", json_string_value(json_object_get(r, "id")));
+        const char *id = json_string_value(json_object_get(r, "id"));
+        cr_assert(src && (strstr(src, "formats.md") || strstr(src, "container.md")),
+                  "rule %s names its reference section", id);
+        /* and the line of XGBoost's load path (or the container's) it rests on */
+        int cited = cites_source_line(src);
+        cr_assert(cited, "rule %s cites XGBoost's source as vX.Y.Z:path:line: %s", id, src);
         cr_assert_str_eq(json_string_value(json_object_get(r, "id")), compat_rule_id(i));
     }
     json_decref(j);
@@ -741,8 +766,9 @@ Test(rules_verdicts, synthetic_models_follow_the_reference_rules)
                    bad.data ? bad.data : "");
 }
 
-/* A model over --load-max-bytes is identified from its head only (memory stays bounded for
- * huge artifacts): the header facts still drive the rules, and nothing is loaded. */
+/* A model over --load-max-bytes is read as it streams (memory stays bounded for huge
+ * artifacts): every fact drives the rules, nothing is missing (no PARTIAL note), and it is
+ * reported not load-checked, naming the limit and the option that raises it. */
 Test(rules_verdicts, a_large_model_is_judged_from_its_head)
 {
     const char *a = package_as_model("1.7.4/multi_softprob.bin", "big.tar.gz");
@@ -751,10 +777,12 @@ Test(rules_verdicts, a_large_model_is_judged_from_its_head)
     json_t *m0 = json_array_get(json_object_get(rep, "models"), 0);
     cr_assert(json_is_true(json_object_get(m0, "partial")));
     cr_assert_str_eq(json_string_value(json_object_get(m0, "writer")), "1.7");
-    cr_assert(json_is_false(json_object_get(json_object_get(m0, "load_check"), "ran")));
+    json_t *lc = json_object_get(m0, "load_check");
+    cr_assert(json_is_false(json_object_get(lc, "ran")));
+    cr_assert(strstr(json_string_value(json_object_get(lc, "note")), "--load-max-bytes"));
     cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
     cr_assert_str_eq(verdict_of(rep, "0.90-1"), "wrong-predictions", "FMT-BIN-1 from the header");
-    cr_assert(has_reason(rep, "1.7-1", "PARTIAL"));
+    cr_assert(!has_reason(rep, "1.7-1", "PARTIAL"), "every fact was read");
     cr_assert_eq(rc, 1);
     json_decref(rep);
 }
@@ -762,10 +790,10 @@ Test(rules_verdicts, a_large_model_is_judged_from_its_head)
 /*
  * A JSON model larger than the 32 MiB verify keeps whole, written by XGBoost 1.7.4 (generated
  * here through the runtime: a few trees and a 34 MiB attribute, which XGBoost writes before
- * the trees), is identified from its head and its tail. Its "version" is the last member of
- * the file, so verify knows the writer: 1.5-1 cannot read the integer default_left that 1.7.4
- * writes (FMT-TREE-16). Before, the version was not read and 1.5-1 was called ok. inspect,
- * which reads the file whole, names the same writer.
+ * the trees), is read as it streams. Its "version" is the last member of the file, so verify
+ * knows the writer: 1.5-1 cannot read the integer default_left that 1.7.4 writes
+ * (FMT-TREE-16). Before, the version was not read and 1.5-1 was called ok. inspect names the
+ * same writer.
  */
 Test(rules_verdicts, a_large_json_model_is_judged_by_the_version_at_its_end)
 {
@@ -816,7 +844,7 @@ Test(rules_verdicts, a_large_json_model_is_judged_by_the_version_at_its_end)
     cr_assert_str_eq(verdict_of(rep, "1.5-1"), "fails");
     cr_assert(has_reason(rep, "1.5-1", "FMT-TREE-16"));
     cr_assert_str_eq(verdict_of(rep, "1.7-1"), "ok");
-    cr_assert(has_reason(rep, "1.7-1", "PARTIAL"));
+    cr_assert(!has_reason(rep, "1.7-1", "PARTIAL"), "every fact was read");
     cr_assert_eq(rc, 1);
     json_decref(rep);
 

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,62 @@ Test(runtime_loadcheck, a_hanging_load_is_killed_at_the_deadline)
     cr_assert_str_eq(lc.version, "1.7.4");
     cr_assert_eq(lc.num_features, (uint64_t)m->num_feature, "the booster's feature count");
     cr_assert(lc.compared && lc.max_diff <= 1e-5, "max diff %g (%s)", lc.max_diff, lc.note);
+    compat_model_info_free(m);
+    free(bytes);
+}
+
+/*
+ * The exchange has bounds of its own: predictions of 16 x 50,000,000 values (a crafted
+ * num_class of 5e7) are not sent to the parent, which says why and how big they were. Before,
+ * the parent took whatever the child sent, up to the child's own 4 GiB: 3.1 GB for such a
+ * model. Measured here as the parent's peak memory staying far below the predictions' size.
+ */
+Test(runtime_loadcheck, the_exchange_is_bounded_like_the_child)
+{
+    size_t n;
+    char *bytes;
+    compat_model_info *m = identify_file("1.7.4/binary_logistic.bin", &bytes, &n);
+    smx_err err = {0};
+    setenv("FAKE_XGB_MODE", "wide", 1);
+    compat_loadcheck lc;
+    compat_load_limits lim = {.timeout_ms = 20000};
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &lim, &lc, &err),
+        SMX_OK, "%s", err.msg);
+    unsetenv("FAKE_XGB_MODE");
+    cr_assert(lc.ran && lc.loaded && !lc.compared, "%s %s", lc.error, lc.note);
+    cr_assert_eq(lc.rows, 16);
+    cr_assert_eq(lc.cols, 50000000);
+    cr_assert(strstr(lc.note, "16 x 50000000") && strstr(lc.note, "exchange"), "%s", lc.note);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    cr_assert_lt(ru.ru_maxrss, 512 * 1024, "parent peak %ld KiB", ru.ru_maxrss);
+    compat_model_info_free(m);
+    free(bytes);
+}
+
+/*
+ * The deadline strikes after the load, while the child predicts (or sends): the result says
+ * it timed out, and at which stage, and is no load. Before, it said the model loaded and "the
+ * child stopped while sending predictions".
+ */
+Test(runtime_loadcheck, a_deadline_after_the_load_is_a_timeout)
+{
+    size_t n;
+    char *bytes;
+    compat_model_info *m = identify_file("1.7.4/binary_logistic.bin", &bytes, &n);
+    smx_err err = {0};
+    setenv("FAKE_XGB_MODE", "stall", 1);
+    compat_loadcheck lc;
+    compat_load_limits lim = {.timeout_ms = 1500};
+    cr_assert_eq(
+        compat_loadcheck_run(m, bytes, n, "xgboost-model", SMXGB_FAKE_XGBOOST, &lim, &lc, &err),
+        SMX_OK, "%s", err.msg);
+    unsetenv("FAKE_XGB_MODE");
+    cr_assert(lc.ran && lc.timed_out && !lc.loaded, "%s / %s", lc.error, lc.note);
+    cr_assert(strstr(lc.error, "timed out") && strstr(lc.error, "after loading the model"), "%s",
+              lc.error);
+    cr_assert_null(strstr(lc.note, "stopped while sending"), "%s", lc.note);
     compat_model_info_free(m);
     free(bytes);
 }

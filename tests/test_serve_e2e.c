@@ -622,6 +622,43 @@ Test(serve, a_model_the_pinned_xgboost_cannot_read_is_not_served)
     free(d);
 }
 
+/* A lazily loading container (1.0-1 pins XGBoost 1.0.0) answers /invocations with 500 when the
+ * model cannot be loaded. smxgb does not run 1.0.0, so the body cannot be that container's bytes
+ * after "Unable to load model: ": it says so, in the body itself (README: serve). */
+Test(serve, a_lazy_containers_500_body_says_it_is_not_the_containers_text)
+{
+    char *d = strdup(th_path(tmp, "ubj10"));
+    mkdir(d, 0755);
+    size_t n;
+    char *m = th_read(SMXGB_TESTDATA "/models/3.0.5/binary_logistic.ubj", &n);
+    cr_assert(m);
+    th_write(th_path(d, "xgboost-model"), m, n);
+    free(m);
+    srv s;
+    char args[1024];
+    snprintf(args, sizeof args, "-q --container 1.0-1 '%s'", d);
+    cr_assert_eq(srv_start(&s, args), 0);
+    resp r;
+    post(&s, "text/csv", NULL, ROW, &r);
+    cr_expect_eq(r.status, 500);
+    cr_expect(strstr(r.body.data, "Unable to load model: ") == r.body.data, "%s", r.body.data);
+    cr_expect(strstr(r.body.data, "not the container's own message") &&
+                  strstr(r.body.data, "XGBoost 1.0.0 does not run here"),
+              "%s", r.body.data);
+    cr_expect_eq(srv_stop(&s), 0);
+    /* not a model: the container's frame and pickle error, XGBoost's error from the runtime */
+    th_write(th_path(d, "xgboost-model"), "hello", 5);
+    cr_assert_eq(srv_start(&s, args), 0);
+    post(&s, "text/csv", NULL, ROW, &r);
+    cr_expect_eq(r.status, 500);
+    cr_expect(strstr(r.body.data, "Unable to load model: Model at ") == r.body.data, "%s",
+              r.body.data);
+    cr_expect(strstr(r.body.data, "the container's 1.0.0 may word them differently"), "%s",
+              r.body.data);
+    cr_expect_eq(srv_stop(&s), 0);
+    free(d);
+}
+
 Test(serve, pickles_load_as_the_container_unpickles_them)
 {
     /* an XGBoost 1.0.0 pickle loads (see oracle.jsonl for its answers); a 0.90 one does not,

@@ -1,17 +1,19 @@
 /*
  * smxgb inspect ARTIFACT|MODEL_FILE: say what a model file is (format, writer version,
  * objective, booster, shapes, base_score, features that limit which XGBoost can read it,
- * pickle classes and payload), without calling XGBoost. For a model.tar.gz the archive is
- * streamed once and every top-level regular file is identified by compat/model's streaming
- * identifier, the one verify uses: an entry larger than --max-model-bytes is identified from
- * its first bytes and its tail (where JSON and UBJSON keep the version), so memory stays
- * bounded whatever the artifact holds. This file only prints what the library found.
+ * pickle classes and payload), without calling XGBoost. A model file on its own, and every
+ * top-level regular file of a model.tar.gz (the archive streamed once), goes through
+ * compat/model's streaming identifier, the one verify uses: a file larger than
+ * --max-model-bytes is not kept whole but read as it streams, so memory stays bounded
+ * whatever its size; what that could not establish is reported as not known. This file only
+ * prints what the library found.
  */
 #include "tools.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static struct {
     int json;
@@ -21,8 +23,8 @@ static struct {
 static const opt inspect_opts[] = {
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the result as JSON"},
     {OPT_U64, 0, "max-model-bytes", &o.max_model, "N",
-     "read at most N bytes of one model into memory (default 512M); larger models are "
-     "identified from their head and tail"},
+     "keep at most N bytes of one model in memory (default 512M); larger models are read "
+     "as they stream"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc inspect_doc = {
@@ -44,16 +46,20 @@ static const verb_doc inspect_doc = {
     "  \"max\", \"max_any_patch\", \"note\"}, \"objective\", \"booster\", \"num_feature\",\n"
     "  \"num_class\", \"num_target\", \"base_score\": {\"stored\", \"array\", \"is_margin\"},\n"
     "  \"num_trees\", \"features\": {..}, \"attributes\", \"feature_names\", \"feature_types\",\n"
-    "  \"pickle\"?, \"foreign\"?, \"corrupt\", \"problem\"}], \"archive_problem\"?}",
+    "  \"pickle\"?, \"foreign\"?, \"corrupt\", \"problem\", \"unknown\": [FACT],\n"
+    "  \"unknown_why\"}], \"archive_problem\"?}\n"
+    "\"partial\": the file was larger than --max-model-bytes and read as it streamed;\n"
+    "\"unknown\" names the facts that could not be established (writer, learner, trees,\n"
+    "encoding, pickle, integrity) and \"unknown_why\" says why.",
     inspect_opts,
     "  0  every model file was recognised and is intact\n"
-    "  1  a model file is corrupt, truncated or not a model\n"
+    "  1  a model file is corrupt, truncated, not a model, or not all of its facts are known\n"
     "  2  usage error, or the file cannot be read"};
 
 /*
  * Entries are identified as soon as they end (on_end), by compat/model's streaming identifier,
- * and only their report is kept: memory holds one entry's head (at most --max-model-bytes) and
- * its last 64 KiB at a time, whatever the artifact holds.
+ * and only their report is kept: memory holds one entry (at most --max-model-bytes) or the
+ * streaming reader's state at a time, whatever the artifact holds.
  */
 typedef struct ctx {
     compat_model_stream *stream;
@@ -63,14 +69,10 @@ typedef struct ctx {
 } ctx;
 
 static int report_one(const char *label, compat_model_info *m, uint64_t size, int partial,
-                      size_t parsed, json_t *models, FILE *out, int *bad)
+                      json_t *models, FILE *out, int *bad)
 {
-    if (partial) {
-        char d[sizeof m->detail];
-        snprintf(d, sizeof d, "%.100s; only the first %zu bytes were parsed", m->detail, parsed);
-        memcpy(m->detail, d, sizeof d);
-    }
-    if (m->corrupt || m->format == COMPAT_FMT_UNKNOWN || m->format == COMPAT_FMT_FOREIGN)
+    if (m->corrupt || m->format == COMPAT_FMT_UNKNOWN || m->format == COMPAT_FMT_FOREIGN ||
+        m->unknown)
         *bad = 1;
     if (models) {
         json_t *j = model_info_to_json(m);
@@ -80,7 +82,7 @@ static int report_one(const char *label, compat_model_info *m, uint64_t size, in
         json_array_append_new(models, j);
     } else {
         fprintf(out, "%s  (%llu bytes%s)\n", label, (unsigned long long)size,
-                partial ? ", identified from its first bytes" : "");
+                partial ? ", read as it streamed" : "");
         model_info_print_text(out, m);
     }
     compat_model_info_free(m);
@@ -113,8 +115,6 @@ static void on_end(void *cv, const artifact_entry *e)
     FILE *f = c->models ? NULL : open_memstream(&t, &tn);
     compat_model_info *m = NULL;
     smx_err err = {0};
-    size_t parsed;
-    compat_model_stream_data(c->stream, &parsed);
     if (!c->models && !f) {
         c->rc = EXIT_INTERNAL;
     } else if (compat_model_stream_identify(c->stream, e->path, &m, &err)) {
@@ -122,13 +122,32 @@ static void on_end(void *cv, const artifact_entry *e)
         c->rc = EXIT_INTERNAL;
     } else {
         report_one(e->path, m, compat_model_stream_size(c->stream),
-                   compat_model_stream_partial(c->stream), parsed, c->models, f, &c->bad);
+                   compat_model_stream_partial(c->stream), c->models, f, &c->bad);
     }
     if (f) {
         fclose(f);
         smx_buf_append(&c->text, t, tn);
         free(t);
     }
+}
+
+/* Feed the file at path to the stream, its size declared. */
+static int stream_file(const char *path, compat_model_stream *st, smx_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return smx_fail(err, SMX_EIO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat sb;
+    compat_model_stream_begin(st, fstat(fileno(f), &sb) == 0 ? (int64_t)sb.st_size : -1);
+    static unsigned char buf[1 << 16];
+    size_t n;
+    int rc = SMX_OK;
+    while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        rc = compat_model_stream_feed(st, buf, n, err);
+    if (!rc && ferror(f))
+        rc = smx_fail(err, SMX_EIO, "cannot read '%s': %s", path, strerror(errno));
+    fclose(f);
+    return rc;
 }
 
 static int looks_like_archive(const unsigned char *b, size_t n)
@@ -187,30 +206,31 @@ static int inspect_archive(const char *path, size_t cap, json_t *out, json_t *mo
     return rc;
 }
 
-/* A model file on its own, read whole (at most cap bytes). */
+/* A model file on its own, through the same streaming identifier (kept whole up to cap). */
 static int inspect_file(const char *path, size_t cap, json_t *out, json_t *models, int *bad,
                         int *done)
 {
-    smx_buf b = SMX_BUF_INIT;
     smx_err err = {0};
-    int r = smx_buf_read_file(&b, path, cap, &err);
+    compat_model_stream *st = NULL;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    compat_model_info *m = NULL;
+    int r = compat_model_stream_new(cap, 1 << 20, &st, &err);
+    if (!r)
+        r = stream_file(path, st, &err);
+    if (!r)
+        r = compat_model_stream_identify(st, base, &m, &err);
     if (r) {
         fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-        return exit_for_status(r);
+        compat_model_stream_free(st);
+        return r == SMX_ENOMEM ? EXIT_INTERNAL : exit_for_status(r);
     }
     if (out)
         json_object_set_new(out, "kind", json_string("model"));
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    compat_model_info *m;
-    size_t size = b.len;
-    r = compat_identify(b.data ? b.data : "", size, base, &m, &err);
-    smx_buf_free(&b);
-    if (r) {
-        fprintf(stderr, "smxgb inspect: %s\n", err.msg);
-        return EXIT_INTERNAL;
-    }
     *done = 1;
-    return report_one(base, m, size, 0, 0, models, stdout, bad);
+    r = report_one(base, m, compat_model_stream_size(st), compat_model_stream_partial(st), models,
+                   stdout, bad);
+    compat_model_stream_free(st);
+    return r;
 }
 
 static int cmd_inspect(int argc, char **argv)

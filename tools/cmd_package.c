@@ -12,6 +12,7 @@ static struct {
     const char *output;
     int ensemble;
     int json;
+    int force;
 } o;
 
 static const opt package_opts[] = {
@@ -20,11 +21,13 @@ static const opt package_opts[] = {
     {OPT_FLAG, 0, "ensemble", &o.ensemble, NULL,
      "allow several model files from DIR (the container averages them)"},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the result as JSON"},
+    {OPT_FLAG, 0, "force", &o.force, NULL,
+     "package files that are not XGBoost models anyway (with a warning)"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc package_doc = {
     "package",
-    "smxgb package MODEL_FILE|DIR -o model.tar.gz [--ensemble] [--json]",
+    "smxgb package MODEL_FILE|DIR -o model.tar.gz [--ensemble] [--force] [--json]",
     "build a deterministic model.tar.gz (same input, same bytes)",
     "A MODEL_FILE is stored at the top level as 'xgboost-model', the name the container and\n"
     "SageMaker training use. A DIR contributes its top-level files under their own names.\n"
@@ -32,10 +35,59 @@ static const verb_doc package_doc = {
     "mode 0644; the gzip header has no name or timestamp. Packaging the same input twice gives\n"
     "byte-identical output, so Terraform's etag = filemd5(...) only changes with the model.\n\n"
     "Refused: an empty file, dotfiles (e.g. macOS ._xgboost-model), sub-directories, links and\n"
-    "special files, and more than one file unless --ensemble is given. The output is written\n"
-    "to a temporary file and renamed into place, so a failure never leaves a partial archive.",
+    "special files, more than one file unless --ensemble is given, and a file that is not an\n"
+    "XGBoost model (identified from its bytes as `smxgb verify` does: a text file, a LightGBM\n"
+    "or scikit-learn model, a tar) unless --force is given, which packages it with a warning.\n"
+    "The output is written to a temporary file and renamed into place, so a failure never\n"
+    "leaves a partial archive.",
     package_opts,
     NULL};
+
+/* Is the file at src an XGBoost model? Identified as verify does, from at most its first
+ * 32 MiB and last bytes (compat_model_stream), so memory stays bounded. With --force a file
+ * that is none is packaged with a warning. */
+static int check_model(void *ctx, const char *src, const char *name, smx_err *err)
+{
+    (void)ctx;
+    compat_model_stream *st;
+    int rc = compat_model_stream_new(COMPAT_IDENTIFY_MAX, 1u << 20, &st, err);
+    if (rc)
+        return rc;
+    FILE *f = fopen(src, "rb");
+    if (!f) {
+        compat_model_stream_free(st);
+        return smx_fail(err, SMX_EIO, "%s: %s", src, strerror(errno));
+    }
+    compat_model_stream_begin(st, -1);
+    char buf[1 << 16];
+    size_t n;
+    while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        rc = compat_model_stream_feed(st, buf, n, err);
+    fclose(f);
+    compat_model_info *m = NULL;
+    if (!rc)
+        rc = compat_model_stream_identify(st, name, &m, err);
+    compat_model_stream_free(st);
+    if (rc)
+        return rc;
+    int none = m->format == COMPAT_FMT_FOREIGN || m->format == COMPAT_FMT_UNKNOWN;
+    char what[200];
+    snprintf(what, sizeof what, "%s", m->foreign[0] ? m->foreign : m->detail);
+    compat_model_info_free(m);
+    if (!none)
+        return SMX_OK;
+    if (o.force) {
+        fprintf(stderr,
+                "smxgb package: warning: %s is not an XGBoost model (%s); packaged anyway "
+                "(--force): the container will fail to load it\n",
+                src, what);
+        return SMX_OK;
+    }
+    return smx_fail(err, SMX_EINVAL,
+                    "%s is not an XGBoost model (%s): the container would fail to load it. "
+                    "Package the file Booster.save_model wrote, or pass --force",
+                    src, what);
+}
 
 static int cmd_package(int argc, char **argv)
 {
@@ -49,7 +101,7 @@ static int cmd_package(int argc, char **argv)
                 package_doc.usage);
         return EXIT_USAGE;
     }
-    artifact_package_opts po = {.allow_multiple = o.ensemble, .mtime = 0};
+    artifact_package_opts po = {.allow_multiple = o.ensemble, .mtime = 0, .check = check_model};
     const char *sde = getenv("SOURCE_DATE_EPOCH");
     if (sde && *sde) {
         char *end;

@@ -39,7 +39,7 @@ static const opt plan_opts[] = {
 static const verb_doc plan_doc = {
     "plan",
     "smxgb plan PLAN.json [--artifact S3URI=LOCAL]... [--image IMAGE=TAG]... [--root DIR] "
-    "[--allow-unknown] [--no-serve] [--json] [--junit FILE]",
+    "[--allow-unknown] [--no-serve] [--json] [--junit FILE] [--quiet]",
     "check every SageMaker model in a Terraform plan before `terraform apply`",
     "PLAN.json is `terraform show -json tfplan` output (format 1.x; root and child modules); a\n"
     "state (`terraform show -json` without a plan file) or other JSON is refused.\n"
@@ -66,7 +66,9 @@ static const verb_doc plan_doc = {
     "taken from the plan file's directory, or from --root DIR (where terraform ran); the report\n"
     "names the upload, how it was matched and the file checked. A source that does not exist\n"
     "yet (built during apply) is an error; an etag that is not the file's MD5 is an error. Each\n"
-    "artifact is checked as `smxgb check` does. One case per model container.\n"
+    "artifact is checked as `smxgb check` does, its stages printed on stderr as check prints\n"
+    "them (--quiet: none). A download from S3 without credentials in the environment is unsigned:\n"
+    "the case says so. One case per model container.\n"
     "A fact the verdict needs that the plan leaves unknown until apply (the image, the model\n"
     "data location, an upload's bytes, SAGEMAKER_* environment values) makes the case UNKNOWN,\n"
     "with what would settle it; unknown cases fail the gate unless --allow-unknown is given,\n"
@@ -175,6 +177,7 @@ static int cmd_plan(int argc, char **argv)
     gate_cli_check_opts(&po.check, &fo);
     gate_report rep = {.verb = "plan", .file = file, .allow_unknown = o.allow_unknown};
     if (!root || (rc = gate_plan_check(&rep, p, &po, &err))) {
+        progress_end();
         fprintf(stderr, "smxgb plan: %s\n", root ? err.msg : "out of memory");
         gate_report_free(&rep);
         gate_plan_free(p);
@@ -182,6 +185,7 @@ static int cmd_plan(int argc, char **argv)
         return EXIT_INTERNAL;
     }
     free(root);
+    progress_end();
     if (!gate_cli.json)
         printf("smxgb plan %s: terraform %s, %zu SageMaker model%s, %zu container%s, %zu endpoint "
                "variant%s\n\n",

@@ -43,7 +43,8 @@ static const opt serve_opts[] = {
     {OPT_LIST, 'e', "env", &o.env, "KEY=VALUE",
      "endpoint environment, e.g. SAGEMAKER_INFERENCE_OUTPUT=predicted_label (repeatable; "
      "overrides the process environment)"},
-    {OPT_FLAG, 'q', "quiet", &o.quiet, NULL, "no access log"},
+    {OPT_FLAG, 'q', "quiet", &o.quiet, NULL,
+     "no access log, no note of which XGBoost and predictor serve"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 static const verb_doc serve_doc = {
@@ -74,14 +75,17 @@ static const verb_doc serve_doc = {
     "in-flight requests, remove the extracted model, exit 0; also while the model loads.\n"
     "Pickled Boosters are restored from the snapshot they carry, as pickle.load does, and get\n"
     "the container's feature-count checks.\n"
-    "Models are loaded by the XGBoost smxgb runs (Debian's 1.7.4). When the container pins\n"
-    "another version, the load rules (smxgb help codes) decide whether that version could read\n"
-    "the model; when it could not, serve does what the container does (exit 1 for an eager\n"
-    "loader, 500 on /invocations for a lazy one) and says why.\n"
-    "Predictions come from smxgb's own tree evaluator when, at load, it is proven to give that\n"
-    "XGBoost's bits on generated rows (every split threshold and one ulp either side, missing\n"
-    "values, categories); otherwise from XGBoost's predictor. One line per model file on stderr\n"
-    "says which predicts and why.",
+    "Predictions come from the container's own XGBoost when its runtime is cached (smxgb\n"
+    "runtime fetch TAG), so they are the container's to the bit; otherwise from the XGBoost\n"
+    "smxgb runs ($SMXGB_XGBOOST_LIB, else Debian's 1.7.4), and serve says which stands in.\n"
+    "When a stand-in of another version serves, the load rules (smxgb help codes) decide\n"
+    "whether the pinned version could read the model; when it could not, serve does what the\n"
+    "container does (exit 1 for an eager loader, 500 on /invocations for a lazy one) and says\n"
+    "why.\n"
+    "smxgb's own tree evaluator predicts instead of that XGBoost when, at load, it is proven to\n"
+    "give its bits on generated rows (every split threshold and one ulp either side, missing\n"
+    "values, categories); otherwise XGBoost's predictor does. One line per model file on\n"
+    "stderr says which predicts and why.",
     serve_opts,
     "  0  stopped by SIGTERM/SIGINT/SIGHUP\n"
     "  1  the model cannot be loaded: the container would never answer /ping\n"
@@ -188,6 +192,40 @@ static int read_settings(int argc, char **argv, settings *st)
     return EXIT_OK;
 }
 
+/* Load with the container's own runtime when it is cached (else the stand-in: $SMXGB_XGBOOST_LIB
+ * or the system's); a cached runtime that does not open here falls back on the stand-in. Says
+ * which XGBoost serves, unless --quiet. */
+static int load_with_runtime(const char *dir, serve_model_opts *mo, compat_runtime_choice *ch,
+                             serve_model **model, smx_err *err)
+{
+    const compat_container *c = mo->container;
+    int rc = compat_runtime_choose(c->xgboost_str, NULL, NULL, ch, err);
+    if (rc)
+        return rc;
+    mo->xgboost_lib = ch->lib[0] ? ch->lib : NULL;
+    rc = serve_model_load(dir, mo, model, err);
+    if (rc == SMX_ERUNTIME && ch->evidence == COMPAT_EVIDENCE_EXACT) {
+        fprintf(stderr,
+                "smxgb serve: warning: %s does not open here (%s); the system's XGBoost "
+                "stands in\n",
+                ch->why, err->msg);
+        ch->evidence = COMPAT_EVIDENCE_STANDIN;
+        snprintf(ch->why, sizeof ch->why, "the container's cached runtime does not open here");
+        mo->xgboost_lib = NULL;
+        rc = serve_model_load(dir, mo, model, err);
+    }
+    if (rc || o.quiet)
+        return rc;
+    char v[32];
+    compat_version_str(compat_xgb_version(serve_model_runtime(*model)), v, sizeof v);
+    if (compat_version_same(v, c->xgboost_str))
+        fprintf(stderr, "smxgb serve: container %s runs XGBoost %s: %s\n", c->tag, v, ch->why);
+    else
+        fprintf(stderr, "smxgb serve: container %s pins XGBoost %s; XGBoost %s stands in: %s\n",
+                c->tag, c->xgboost_str, v, ch->why);
+    return rc;
+}
+
 /* Load the model in dir as the container does; EXIT_OK with *model (NULL and load_error set
  * for a lazy loader that cannot load it), or the exit code (printed). */
 static int load_model(const settings *st, const char *dir, serve_model **model, char *load_error,
@@ -197,9 +235,10 @@ static int load_model(const settings *st, const char *dir, serve_model **model, 
     serve_model_opts mo = {.container = st->c,
                            .ensemble_env =
                                compat_env_get(st->env, st->n_env, "SAGEMAKER_INFERENCE_ENSEMBLE")};
-    int lrc = serve_model_load(dir, &mo, model, &err);
+    compat_runtime_choice ch;
+    int lrc = load_with_runtime(dir, &mo, &ch, model, &err);
     if (!lrc) {
-        for (size_t i = 0; i < serve_model_count(*model); i++) {
+        for (size_t i = 0; !o.quiet && i < serve_model_count(*model); i++) {
             const char *f = serve_model_file(*model, i);
             fprintf(stderr, "smxgb serve: %s: predicting with %s\n",
                     strrchr(f, '/') ? strrchr(f, '/') + 1 : f, serve_model_predictor(*model, i));

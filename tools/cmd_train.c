@@ -36,7 +36,8 @@ static const opt train_opts_table[] = {
     {OPT_STRING, 0, "content-type", &o.content_type, "TYPE",
      "text/csv or text/libsvm (default: by extension, else from the first line)"},
     {OPT_STRING, 0, "xgboost-lib", &o.xgboost_lib, "PATH",
-     "train with this libxgboost.so (default: the system's, or $SMXGB_XGBOOST_LIB)"},
+     "train with this libxgboost.so (default: $SMXGB_XGBOOST_LIB, else the container's runtime "
+     "when cached (smxgb runtime fetch), else the system's)"},
     {OPT_STRING, 0, "xgboost-wheel", &o.xgboost_wheel, "WHEEL",
      "train with the libxgboost.so of this pip wheel, e.g. the exact version a container pins"},
     {OPT_FLAG, 'q', "quiet", &o.quiet, NULL, "do not print the per-round evaluation lines"},
@@ -146,6 +147,9 @@ static void print_result_json(const train_job *job, const compat_container *c)
     json_object_set_new(j, "xgboost", json_string(job->xgboost));
     json_object_set_new(j, "xgboost_version",
                         json_string(compat_version_str(job->xgboost_version, vb, sizeof vb)));
+    json_object_set_new(j, "runtime",
+                        json_string(job->evidence == COMPAT_EVIDENCE_EXACT ? "exact" : "stand-in"));
+    json_object_set_new(j, "runtime_why", json_string(job->runtime_why));
     json_object_set_new(j, "format", json_string(r->format));
     json_object_set_new(j, "model_bytes", json_integer((json_int_t)r->model_len));
     json_object_set_new(j, "objective", json_string(r->objective));
@@ -185,6 +189,9 @@ static void print_summary(const train_job *job, const compat_container *c)
     }
     printf(" in %.2fs with XGBoost %s (%s)\n", job->seconds_train,
            compat_version_str(job->xgboost_version, vb, sizeof vb), job->xgboost);
+    if (job->evidence != COMPAT_EVIDENCE_EXACT)
+        printf("container %s pins XGBoost %s; XGBoost %s stood in: %s\n", c->tag, c->xgboost_str,
+               vb, job->runtime_why);
     if (job->verified) {
         printf("wrote %s (xgboost-model: %s, %zu bytes, as container %s's training writes it; "
                "loads back and predicts identically on %d rows)\n",

@@ -75,10 +75,15 @@ const artifact_code_doc gate_finding_codes[] = {
     {"sample-unreadable", "error", "the --sample file cannot be read"},
     {"serve-failed", "error", "smxgb serve exited: the container would never answer /ping"},
     {"serve-ignores-sigterm", "warning", "the server did not stop on SIGTERM"},
-    {"serve-skipped", "info", "not served: verify already found errors for this container"},
+    {"serve-skipped", "info",
+     "not served: verify already found errors for this container, script mode, or (check "
+     "without --container) not the default container"},
     {"serve-unavailable", "warning", "the serve step could not start"},
     {"verdict-fails", "error",
      "the load rules or a real load: this container cannot load the model"},
+    {"verdict-unknown", "unknown",
+     "whether this container loads the model correctly rests on a fact the bytes do not give "
+     "(e.g. the writer's exact version); the hint says what would settle it"},
     {"verdict-wrong-predictions", "error",
      "this container loads the model but predicts something else"},
     {NULL, NULL, NULL}};

@@ -6,8 +6,8 @@
  *             (`smxgb serve ARTIFACT --port N --quiet [--container TAG] [--env KEY=VALUE]...`,
  *             the endpoint's environment also in its environment, its own process group, its
  *             output in gate's log file);
- *   progress  a progress bar for downloads on a terminal, and with --verbose the probe's
- *             timeline on stderr;
+ *   progress  gate's stages as they start and end on stderr, with a progress line on a
+ *             terminal (tools/progress.c), and with --verbose the probe's timeline;
  *   output    the report gate renders, written out (text or JSON on stdout, JUnit XML to a
  *             file, GitHub Actions annotations when GITHUB_ACTIONS=true), and the exit code.
  */
@@ -35,7 +35,9 @@ opt gate_cli_fetch_opts[] = {
 opt gate_cli_opts[] = {
     {OPT_STRING, 0, "sample", &gate_cli.sample, "FILE",
      "POST this file to /invocations (default: rows as wide as the model)"},
-    {OPT_STRING, 0, "content-type", &gate_cli.content_type, "T", "Content-Type of the sample"},
+    {OPT_STRING, 0, "content-type", &gate_cli.content_type, "T",
+     "Content-Type of the sample (default: from its extension: .csv text/csv, .libsvm "
+     "text/libsvm, .pbr application/x-recordio-protobuf)"},
     {OPT_STRING, 0, "accept", &gate_cli.accept, "A", "Accept header for /invocations"},
     {OPT_DOUBLE, 0, "startup-timeout", &gate_cli.startup_timeout, "S",
      "startup window for /ping (default: a plan's endpoint configuration, else 240 s, "
@@ -51,12 +53,22 @@ opt gate_cli_opts[] = {
      "also write a JUnit XML report (one testcase per artifact or model container and "
      "container version)"},
     {OPT_FLAG, 'v', "verbose", &gate_cli.verbose, NULL, "print each probe's timeline to stderr"},
+    {OPT_FLAG, 'q', "quiet", &gate_cli.quiet, NULL,
+     "print no stage lines and no progress line on stderr (the report only)"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
 int gate_cli_usage_ok(const char *verb)
 {
-    if (!!gate_cli.sample != !!gate_cli.content_type) {
-        fprintf(stderr, "smxgb %s: --sample and --content-type go together\n", verb);
+    if (gate_cli.content_type && !gate_cli.sample) {
+        fprintf(stderr, "smxgb %s: --content-type needs --sample\n", verb);
+        return 0;
+    }
+    if (gate_cli.sample && !gate_cli.content_type &&
+        !(gate_cli.content_type = gate_sample_content_type(gate_cli.sample))) {
+        fprintf(stderr,
+                "smxgb %s: cannot tell the content type of '%s' from its name: give "
+                "--content-type (text/csv, text/libsvm, application/x-recordio-protobuf)\n",
+                verb, gate_cli.sample);
         return 0;
     }
     return 1;
@@ -117,11 +129,12 @@ static int serve_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_er
     if (!args)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     fflush(stdout);
-    fflush(stderr);
+    progress_hold(); /* the child must not inherit a line being drawn */
     pid_t p = fork();
     if (p == 0)
         exec_serve(s, args);
     int saved = errno;
+    progress_release();
     free(args);
     if (p < 0)
         return smx_fail(err, SMX_EIO, "fork: %s", strerror(saved));
@@ -131,7 +144,7 @@ static int serve_launch(void *ctx, const gate_server_spec *s, pid_t *pid, smx_er
 
 /* ---- progress ------------------------------------------------------------------------------ */
 
-static void progress_bar(uint64_t now, uint64_t total, void *ctx)
+void gate_cli_progress_bar(uint64_t now, uint64_t total, void *ctx)
 {
     (void)ctx;
     static double last;
@@ -150,33 +163,8 @@ static void progress_bar(uint64_t now, uint64_t total, void *ctx)
     fflush(stderr);
 }
 
-/* A download starts ("downloading SRC", then the bar) or ends (the bar's line ends). */
-static void on_fetch(const char *src, int done, void *ctx)
-{
-    (void)ctx;
-    if (done)
-        fprintf(stderr, "\n");
-    else
-        fprintf(stderr, "downloading %s\n", src);
-}
-
-static void on_serve(const gate_case *c, const char *container, const char *url, void *ctx)
-{
-    (void)ctx;
-    fprintf(stderr, "%s [%s]: serving on %s\n", c->name, container ? container : "default", url);
-}
-
-static void on_attempt(const gate_attempt *a, void *ctx)
-{
-    (void)ctx;
-    fprintf(stderr, "  %+8.2fs  %-4s %-12s #%-3d %-13s %s\n", a->t_start,
-            a->step == GATE_STEP_PING ? "GET" : "POST",
-            a->step == GATE_STEP_PING ? "/ping" : "/invocations", a->n,
-            gate_outcome_name(a->outcome), a->what);
-}
-
 /* The launcher, the renderer and the hooks; o's user-facing settings are the caller's. */
-static void cli_hooks(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_endpoint, int verbose)
+static void cli_hooks(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_endpoint)
 {
     gate_fetch_opts_default(fo);
     fo->s3_endpoint = s3_endpoint;
@@ -184,23 +172,19 @@ static void cli_hooks(gate_check_opts *o, gate_fetch_opts *fo, const char *s3_en
     if (gate_cli.stall_timeout > 0)
         fo->low_speed_time = gate_cli.stall_timeout;
     fo->max_unsized = gate_cli.size_cap;
+    fo->progress = progress_download;
     memset(o, 0, sizeof *o);
     o->launch = serve_launch;
     o->verify_json = report_to_json;
     o->fetch = fo;
-    if (isatty(2)) {
-        fo->progress = progress_bar;
-        o->on_fetch = on_fetch;
-    }
-    if (verbose) {
-        o->on_serve = on_serve;
-        o->on_attempt = on_attempt;
-    }
 }
 
 void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo)
 {
-    cli_hooks(o, fo, gate_cli.s3_endpoint, gate_cli.verbose);
+    cli_hooks(o, fo, gate_cli.s3_endpoint);
+    progress_begin(!gate_cli.quiet, gate_cli.verbose);
+    o->on_stage = progress_stage;
+    o->on_attempt = progress_attempt;
     o->sample = gate_cli.sample;
     o->content_type = gate_cli.content_type;
     o->accept = gate_cli.accept;
@@ -213,16 +197,14 @@ int source_fetch(const char *src, const char *s3_endpoint, char **local, int *tm
 {
     gate_fetch_opts fo;
     gate_check_opts o;
-    cli_hooks(&o, &fo, s3_endpoint, 0);
-    int remote = gate_source_is_remote(src);
-    if (remote && o.on_fetch)
-        o.on_fetch(src, 0, NULL);
-    gate_fetch_info info;
-    int rc = gate_fetch(src, &fo, local, &info, err);
-    if (remote && o.on_fetch)
-        o.on_fetch(src, 1, NULL);
-    *tmp = rc == SMX_OK && remote;
-    gate_fetch_info_free(&info);
+    cli_hooks(&o, &fo, s3_endpoint);
+    /* on a terminal only: verify's output elsewhere is its report alone */
+    if (isatty(2)) {
+        progress_begin(1, 0);
+        o.on_stage = progress_stage;
+    }
+    int rc = gate_check_fetch(src, &o, local, tmp, err);
+    progress_end();
     return rc;
 }
 
@@ -262,6 +244,7 @@ static void print_rendered(FILE *f, const gate_report *r, int (*fn)(const gate_r
 
 int gate_cli_finish(gate_report *r)
 {
+    progress_end();
     if (gate_cli.json) {
         json_t *j = gate_report_json(r);
         print_json(stdout, j);

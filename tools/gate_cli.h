@@ -15,7 +15,7 @@
 typedef struct gate_cli_args {
     const char *sample, *content_type, *accept, *junit, *s3_endpoint;
     double startup_timeout, interval;
-    int json, no_serve, verbose;
+    int json, no_serve, verbose, quiet;
     /* downloads (gate_cli_fetch_opts): deadline, low-speed time, cap without Content-Length */
     double timeout, stall_timeout;
     uint64_t size_cap;
@@ -26,12 +26,18 @@ extern opt gate_cli_opts[];
  * verify's table; their values in gate_cli. */
 extern opt gate_cli_fetch_opts[];
 
-/* Refuse shared options that do not go together (message on stderr); 0 when they are fine. */
+/* A download's progress bar on stderr (a gate_fetch_opts.progress; stderr a terminal), for
+ * fetches outside check and plan (smxgb runtime fetch). */
+void gate_cli_progress_bar(uint64_t now, uint64_t total, void *ctx);
+
+/* Refuse shared options that do not go together (message on stderr); 0 when they are fine. A
+ * --sample without --content-type gets the type its extension names. */
 int gate_cli_usage_ok(const char *verb);
 
 /* The check options of gate_cli: this binary's `serve` verb as the launcher, verify's JSON for
- * each case, downloads from --s3-endpoint with a progress bar on a terminal, and with
- * --verbose the probe timeline on stderr. fo is filled and must outlive o. */
+ * each case, downloads from --s3-endpoint, and the run's progress on stderr (each stage, a
+ * progress line on a terminal; nothing with --quiet; with --verbose every probe attempt). fo
+ * is filled and must outlive o. gate_cli_finish ends the progress. */
 void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo);
 
 /* Print the report (text, or JSON with --json), write JUnit (--junit), emit GitHub annotations
@@ -39,9 +45,26 @@ void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo);
  * any case has errors or is unknown (unless the report allows unknowns), else 0. */
 int gate_cli_finish(gate_report *r);
 
+/* ---- live progress on stderr (tools/progress.c) ---- */
+
+/* Start a run: lines 1 prints a line as each stage starts and ends (0: nothing, --quiet), and
+ * on a terminal keeps a progress line below them; timeline prints every probe attempt
+ * (--verbose). Returns 1 when the progress line is drawn. */
+int progress_begin(int lines, int timeline);
+/* The hooks for gate: gate_check_opts.on_stage, .on_attempt, gate_fetch_opts.progress. */
+void progress_stage(const gate_stage_event *e, void *ctx);
+void progress_attempt(const gate_attempt *a, void *ctx);
+void progress_download(uint64_t now, uint64_t total, void *ctx);
+/* The run is over: the progress line is rubbed out. */
+void progress_end(void);
+/* Around fork(): nothing is being drawn while held. */
+void progress_hold(void);
+void progress_release(void);
+
 /* Turn a source (path, s3://, https://) into a local file, with the download options of
- * gate_cli. *tmp is set to 1 when the caller must remove *local (smx_scratch_remove). Prints a
- * progress bar on a terminal. Returns an SMX status; the message is in err. */
+ * gate_cli. *tmp is set to 1 when the caller must remove *local (smx_scratch_remove). On a
+ * terminal the download prints its start, a progress line, and its size, time and rate. Returns an
+ * SMX status; the message is in err. */
 int source_fetch(const char *src, const char *s3_endpoint, char **local, int *tmp, smx_err *err);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "tools.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *version_json(compat_version v)
@@ -85,6 +86,14 @@ json_t *model_info_to_json(const compat_model_info *m)
         json_object_set_new(j, "foreign", json_string(m->foreign));
     json_object_set_new(j, "corrupt", json_boolean(m->corrupt));
     json_object_set_new(j, "problem", m->corrupt ? json_string(m->problem) : json_null());
+    json_t *u = json_array();
+    for (unsigned bit = 1; bit && bit <= m->unknown; bit <<= 1) {
+        char name[32];
+        if (m->unknown & bit)
+            json_array_append_new(u, json_string(compat_unknown_text(bit, name, sizeof name)));
+    }
+    json_object_set_new(j, "unknown", u);
+    json_object_set_new(j, "unknown_why", m->unknown ? json_string(m->unknown_why) : json_null());
     return j;
 }
 
@@ -93,10 +102,63 @@ static void writer_text(FILE *f, const compat_model_info *m)
     char w[96];
     if (m->writer_min.major < 0 && m->writer_max.major < 0)
         fprintf(f, "  writer        unknown%s%s\n", m->writer_note[0] ? " - " : "", m->writer_note);
-    else
+    else if (m->writer_note[0])
         fprintf(f, "  writer        %s\n                (%s)\n",
                 compat_writer_text(m, w, sizeof w, COMPAT_WRITER_PREFIX | COMPAT_WRITER_WORDS),
                 m->writer_note);
+    else
+        fprintf(f, "  writer        %s\n",
+                compat_writer_text(m, w, sizeof w, COMPAT_WRITER_PREFIX | COMPAT_WRITER_WORDS));
+}
+
+/* One float32 as the user wrote it: the shortest digits that give the same float32, printed
+ * the way Python prints that number ("5E-1" and 0.5f are both "0.5"). */
+static void float32_text(double v, char out[SMX_PYREPR_MAX])
+{
+    char digits[64];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(digits, sizeof digits, "%.*g", p, v);
+        if ((float)strtod(digits, NULL) == (float)v)
+            break;
+    }
+    smx_pyrepr(strtod(digits, NULL), out);
+}
+
+/* base_score as stored ("5E-1", "[4.5E-1,5E-1]", "0.5") in Python's notation ("0.5",
+ * "[0.45, 0.5]"); the stored text itself when it is not numbers. */
+static void base_score_text(const char *stored, char *out, size_t n)
+{
+    const char *p = stored;
+    int array = *p == '[';
+    smx_buf b = SMX_BUF_INIT;
+    smx_buf_puts(&b, array ? "[" : "");
+    p += array;
+    for (int k = 0;; k++) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) {
+            snprintf(out, n, "%s", stored);
+            smx_buf_free(&b);
+            return;
+        }
+        char num[SMX_PYREPR_MAX];
+        float32_text(v, num);
+        smx_buf_printf(&b, "%s%s", k ? ", " : "", num);
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    if ((array && strcmp(p, "]")) || (!array && *p)) {
+        snprintf(out, n, "%s", stored);
+        smx_buf_free(&b);
+        return;
+    }
+    smx_buf_puts(&b, array ? "]" : "");
+    snprintf(out, n, "%s", b.data ? b.data : stored);
+    smx_buf_free(&b);
 }
 
 void model_info_print_text(FILE *f, const compat_model_info *m)
@@ -128,7 +190,10 @@ void model_info_print_text(FILE *f, const compat_model_info *m)
                     (long long)m->num_parallel_tree);
         fprintf(f, "\n  features      %lld   classes %lld   targets %lld\n",
                 (long long)m->num_feature, (long long)m->num_class, (long long)m->num_target);
-        fprintf(f, "  base_score    %s%s%s\n", m->base_score[0] ? m->base_score : "?",
+        char bs[256] = "?";
+        if (m->base_score[0])
+            base_score_text(m->base_score, bs, sizeof bs);
+        fprintf(f, "  base_score    %s%s%s\n", bs,
                 m->base_score_array ? " (a per-output array: 3.1+)" : "",
                 m->base_score_is_margin ? " (stored as a margin: 0.90 and older)" : "");
         if (m->has_categorical || m->size_leaf_vector > 1 || m->has_cats_container ||
@@ -160,4 +225,9 @@ void model_info_print_text(FILE *f, const compat_model_info *m)
     }
     if (m->corrupt)
         fprintf(f, "  PROBLEM       %s\n", m->problem);
+    if (m->unknown) {
+        char what[128];
+        fprintf(f, "  NOT KNOWN     %s: %s\n", compat_unknown_text(m->unknown, what, sizeof what),
+                m->unknown_why);
+    }
 }

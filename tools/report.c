@@ -46,6 +46,37 @@ static json_t *reasons_json(const compat_result *res)
     return a;
 }
 
+static json_t *evidence_json(const compat_evidence *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string(compat_evidence_name(e->kind)));
+    json_object_set_new(o, "xgboost", e->xgboost[0] ? json_string(e->xgboost) : json_null());
+    json_object_set_new(o, "identified", json_string(e->partial ? "head and tail" : "whole file"));
+    json_object_set_new(o, "note", e->note[0] ? json_string(e->note) : json_null());
+    return o;
+}
+
+/* One line: what the container's verdict rests on. */
+static void print_evidence(FILE *f, const compat_result *res)
+{
+    const compat_evidence *e = &res->evidence;
+    const char *how = e->partial ? "identified from the file's first and last bytes"
+                                 : "identified from the bytes";
+    if (e->kind == COMPAT_EVIDENCE_EXACT)
+        fprintf(f,
+                "             evidence: load-checked in XGBoost %s (this container's version); "
+                "%s\n",
+                e->xgboost, how);
+    else if (e->kind == COMPAT_EVIDENCE_STANDIN)
+        fprintf(f,
+                "             evidence: rules only, %s (XGBoost %s loaded it as a stand-in, "
+                "not this container's %s)\n",
+                how, e->xgboost, res->c->xgboost_str);
+    else
+        fprintf(f, "             evidence: rules only, %s%s%s\n", how, e->note[0] ? "; " : "",
+                e->note);
+}
+
 static json_t *models_json(const compat_report *r)
 {
     json_t *a = json_array();
@@ -80,6 +111,7 @@ static json_t *models_json(const compat_report *r)
             json_object_set_new(lc, "xgboost", json_string(l->version));
             json_object_set_new(lc, "loaded", json_boolean(l->loaded));
             json_object_set_new(lc, "error", l->loaded ? json_null() : json_string(l->error));
+            json_object_set_new(lc, "predicted", json_boolean(l->predicted));
             json_object_set_new(lc, "compared", json_boolean(l->compared));
             json_object_set_new(lc, "max_abs_diff",
                                 l->compared && l->max_diff < 1e300 ? json_real(l->max_diff)
@@ -104,6 +136,11 @@ static void print_load(FILE *f, const compat_loadcheck *l)
                 l->error);
         return;
     }
+    if (!l->predicted) {
+        fprintf(f, "      loaded with XGBoost %s, but predicting failed: %s\n", l->version,
+                l->note[0] ? l->note : "no predictions came back");
+        return;
+    }
     if (l->compared)
         fprintf(f,
                 "      loaded with XGBoost %s: ok; largest difference from the reference predictor "
@@ -123,7 +160,9 @@ json_t *report_to_json(const compat_report *r)
     json_object_set_new(j, "bytes", json_integer((json_int_t)s->file_bytes));
     json_object_set_new(j, "compression", json_string(s->filter));
     json_object_set_new(j, "format", json_string(s->format));
-    json_object_set_new(j, "ok", json_boolean(r->n_errors == 0));
+    json_object_set_new(j, "ok", json_boolean(compat_report_ok(r)));
+    json_object_set_new(j, "unknown", json_integer((json_int_t)r->n_unknown));
+    json_object_set_new(j, "allow_unknown", json_boolean(r->allow_unknown));
     json_t *ents = json_array();
     for (size_t i = 0; i < s->n_entries; i++) {
         const artifact_entry *e = &s->entries[i];
@@ -166,12 +205,13 @@ json_t *report_to_json(const compat_report *r)
         json_object_set_new(o, "python", json_string(res->c->python));
         json_object_set_new(o, "ensemble", json_boolean(res->rules.ensemble));
         json_object_set_new(o, "layout", json_string(res->layout_errors ? "fails" : "ok"));
+        /* every file it may load: with ensemble off, any of them may be listed first */
         json_t *loads = json_array();
-        size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
-        for (size_t k = 0; k < res->n_loads && k < nl; k++)
+        for (size_t k = 0; k < res->n_loads; k++)
             json_array_append_new(loads, json_string(s->entries[res->loads[k]].path));
         json_object_set_new(o, "loads", loads);
         json_object_set_new(o, "verdict", json_string(compat_verdict_name(res->verdict)));
+        json_object_set_new(o, "evidence", evidence_json(&res->evidence));
         json_object_set_new(o, "reasons", reasons_json(res));
         json_object_set_new(o, "hint", str_or_null(res->hint));
         json_array_append_new(cs, o);
@@ -201,6 +241,48 @@ static void print_containers_list(FILE *f, const compat_report *r, uint64_t mask
             first = 0;
         }
     fprintf(f, "]");
+}
+
+/* One container: what it loads, the verdict, what it rests on, its reasons and the fix (or,
+ * for an unknown verdict, what would settle it). */
+static void print_container(FILE *f, const compat_report *r, const compat_result *res)
+{
+    const artifact_scan *s = r->scan;
+    fprintf(f, "    %-8s xgboost %-6s layout %-5s", res->c->tag, res->c->xgboost_str,
+            res->layout_errors ? "FAILS" : "ok");
+    size_t nl = res->n_loads;
+    if (nl) {
+        int one_of = !res->rules.ensemble && nl > 1;
+        fprintf(f, " loads%s", one_of ? " one of" : "");
+        for (size_t k = 0; k < nl; k++)
+            if (k < 10)
+                fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
+            else if (k == 10)
+                fprintf(f, " and %zu more", nl - 10);
+        if (one_of)
+            fprintf(f, " (os.listdir order decides)");
+    }
+    fprintf(f, "\n");
+    fprintf(f, "             verdict: %s%s\n",
+            res->verdict == COMPAT_VERDICT_OK        ? "ok"
+            : res->verdict == COMPAT_VERDICT_WRONG   ? "WRONG PREDICTIONS"
+            : res->verdict == COMPAT_VERDICT_UNKNOWN ? "UNKNOWN"
+                                                     : "FAILS",
+            res->verdict == COMPAT_VERDICT_UNKNOWN && r->allow_unknown
+                ? " (allowed by --allow-unknown)"
+                : "");
+    print_evidence(f, res);
+    for (size_t k = 0; k < res->n_reasons; k++) {
+        const compat_reason *x = &res->reasons[k];
+        if (x->verdict == COMPAT_VERDICT_OK && res->verdict != COMPAT_VERDICT_OK &&
+            strcmp(x->rule, "LOAD-CHECK"))
+            continue;
+        fprintf(f, "               - %s%s%s: %s\n", x->rule,
+                x->verdict == COMPAT_VERDICT_OK ? " (note)" : "", "", x->message);
+    }
+    if (res->hint)
+        fprintf(f, "             %s: %s\n",
+                res->verdict == COMPAT_VERDICT_UNKNOWN ? "settle" : "fix", res->hint);
 }
 
 void report_print_text(FILE *f, const compat_report *r)
@@ -269,38 +351,16 @@ void report_print_text(FILE *f, const compat_report *r)
     }
     if (r->n_results) {
         fprintf(f, "\n  containers:\n");
-        for (size_t i = 0; i < r->n_results; i++) {
-            const compat_result *res = &r->results[i];
-            fprintf(f, "    %-8s xgboost %-6s layout %-5s", res->c->tag, res->c->xgboost_str,
-                    res->layout_errors ? "FAILS" : "ok");
-            size_t nl = res->rules.ensemble ? res->n_loads : (res->n_loads ? 1 : 0);
-            if (nl) {
-                fprintf(f, " loads");
-                for (size_t k = 0; k < nl; k++)
-                    if (k < 10)
-                        fprintf(f, "%s%s", k ? ", " : " ", s->entries[res->loads[k]].path);
-                    else if (k == 10)
-                        fprintf(f, " and %zu more", nl - 10);
-                if (!res->rules.ensemble && res->n_loads > 1)
-                    fprintf(f, " (first in directory order of %zu)", res->n_loads);
-            }
-            fprintf(f, "\n");
-            fprintf(f, "             verdict: %s\n",
-                    res->verdict == COMPAT_VERDICT_OK      ? "ok"
-                    : res->verdict == COMPAT_VERDICT_WRONG ? "WRONG PREDICTIONS"
-                                                           : "FAILS");
-            for (size_t k = 0; k < res->n_reasons; k++) {
-                const compat_reason *x = &res->reasons[k];
-                if (x->verdict == COMPAT_VERDICT_OK && res->verdict != COMPAT_VERDICT_OK &&
-                    strcmp(x->rule, "LOAD-CHECK"))
-                    continue;
-                fprintf(f, "               - %s%s%s: %s\n", x->rule,
-                        x->verdict == COMPAT_VERDICT_OK ? " (note)" : "", "", x->message);
-            }
-            if (res->hint)
-                fprintf(f, "             fix: %s\n", res->hint);
-        }
+        for (size_t i = 0; i < r->n_results; i++)
+            print_container(f, r, &r->results[i]);
     }
-    fprintf(f, "\n%s: %zu error%s, %zu warning%s\n", r->n_errors ? "FAIL" : "OK", r->n_errors,
-            r->n_errors == 1 ? "" : "s", r->n_warnings, r->n_warnings == 1 ? "" : "s");
+    fprintf(f, "\n%s: %zu error%s, ",
+            r->n_errors                         ? "FAIL"
+            : r->n_unknown && !r->allow_unknown ? "UNKNOWN"
+                                                : "OK",
+            r->n_errors, r->n_errors == 1 ? "" : "s");
+    if (r->n_unknown)
+        fprintf(f, "%zu unknown%s, ", r->n_unknown,
+                r->allow_unknown ? " (allowed by --allow-unknown)" : "");
+    fprintf(f, "%zu warning%s\n", r->n_warnings, r->n_warnings == 1 ? "" : "s");
 }

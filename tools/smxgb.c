@@ -118,17 +118,35 @@ static void print_codes(FILE *f)
                "compat/rules/rules.json):\n");
     size_t n = 0;
     smx_err err = {0};
+    fprintf(f,
+            "  A rule lists each outcome with the readers it applies to. Where the bytes cannot\n"
+            "  tell whether a rule applies (a writer known only as 1.3.x), its outcome becomes\n"
+            "  'unknown': not ok, with what would settle it.\n");
     if (compat_rules(&n, &err) == SMX_OK) {
-        for (size_t i = 0; i < n; i++)
-            fprintf(f, "  %-18s %-17s %s\n  %-18s %-17s (source: %s)\n", compat_rule_id(i),
-                    compat_rule_verdict(i) ? compat_rule_verdict(i) : "",
-                    compat_rule_why(i) ? compat_rule_why(i) : "", "", "",
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < compat_rule_n_outcomes(i); k++) {
+                char readers[96];
+                compat_rule_outcome_readers(i, k, readers, sizeof readers);
+                const char *v = compat_rule_outcome_verdict(i, k);
+                const char *why = compat_rule_outcome_why(i, k);
+                fprintf(f, "  %-18s %-17s %s: %s\n", k ? "" : compat_rule_id(i), v ? v : "",
+                        readers, why ? why : "");
+            }
+            fprintf(f, "  %-18s %-17s (source: %s)\n", "", "",
                     compat_rule_source(i) ? compat_rule_source(i) : "?");
+        }
     } else {
         fprintf(f, "  (the rule table cannot be read: %s)\n", err.msg);
     }
-    fprintf(f, "  %-18s %-17s %s\n", "LOAD-CHECK", "fails|note",
-            "the model loaded (or failed to load) with a real XGBoost in a child process");
+    fprintf(f, "  %-18s %-17s %s\n", "LOAD-CHECK", "fails|wrong-pred.|note",
+            "the model loaded (or failed to, or failed to predict after loading) with a real "
+            "XGBoost in a child process; it decides for the containers of that version");
+    fprintf(f, "  %-18s %-17s %s\n", "LAYOUT-ORDER", "(worst)|note",
+            "SAGEMAKER_INFERENCE_ENSEMBLE off and several files: any of them may be the one "
+            "os.listdir gives first; the worst of their verdicts");
+    fprintf(f, "  %-18s %-17s %s\n", "ENSEMBLE-SHAPE", "fails",
+            "an ensemble whose models predict different shapes: np.mean raises, every "
+            "/invocations answers 400");
     fprintf(f, "  %-18s %-17s %s\n", "LAYOUT", "fails",
             "the archive or this container's layout has errors: nothing loads");
     fprintf(f, "  %-18s %-17s %s\n", "PARTIAL", "note",

@@ -37,14 +37,28 @@ static int open_runtime(const train_job_opts *o, compat_xgb **x, train_job *job,
      * slow training several-fold. Waiting passively changes nothing in the result. An
      * explicit OMP_WAIT_POLICY wins; libgomp reads it when libxgboost loads it, below. */
     setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-    int rc = o->xgboost_wheel ? compat_xgb_open_wheel(o->xgboost_wheel, x, err)
-                              : compat_xgb_open(o->xgboost_lib, x, err);
+    /* with neither --xgboost-lib nor --xgboost-wheel: the container's own runtime when it is
+     * cached, else $SMXGB_XGBOOST_LIB or the system's as a stand-in (compat_runtime_choose) */
+    compat_runtime_choice ch = {.evidence = COMPAT_EVIDENCE_STANDIN};
+    int rc = SMX_OK;
+    if (o->xgboost_wheel)
+        snprintf(ch.why, sizeof ch.why, "the wheel given (%s)", o->xgboost_wheel);
+    else
+        rc = compat_runtime_choose(o->container->xgboost_str, o->xgboost_lib, NULL, &ch, err);
+    if (!rc)
+        rc = o->xgboost_wheel ? compat_xgb_open_wheel(o->xgboost_wheel, x, err)
+                              : compat_xgb_open(ch.lib[0] ? ch.lib : NULL, x, err);
     if (rc)
         return rc;
     job->xgboost = strdup(o->xgboost_wheel ? o->xgboost_wheel : compat_xgb_path(*x));
-    if (!job->xgboost)
+    job->runtime_why = strdup(ch.why);
+    if (!job->xgboost || !job->runtime_why)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     job->xgboost_version = compat_xgb_version(*x);
+    char v[32];
+    compat_version_str(job->xgboost_version, v, sizeof v);
+    job->evidence = compat_version_same(v, o->container->xgboost_str) ? COMPAT_EVIDENCE_EXACT
+                                                                      : COMPAT_EVIDENCE_STANDIN;
     return SMX_OK;
 }
 
@@ -261,6 +275,7 @@ int train_for_container(const train_job_opts *o, train_job *job, smx_err *err)
 void train_job_free(train_job *job)
 {
     free(job->xgboost);
+    free(job->runtime_why);
     free(job->xgboost_log);
     train_result_free(&job->result);
     compat_report_free(job->report);

@@ -166,7 +166,7 @@ typedef struct train_job_opts {
     size_t n_hyperparameters;
     train_data_format format;       /* AUTO: by extension, else from the first line */
     const char *xgboost_lib;        /* train with this libxgboost (NULL: $SMXGB_XGBOOST_LIB, else
-                                       the system's) */
+                                       the container's cached runtime, else the system's) */
     const char *xgboost_wheel;      /* or with the libxgboost of this pip wheel; NULL if not */
     const char *output;             /* the model.tar.gz to write: checked before any work, written
                                        only once the artifact is verified; never one of the inputs */
@@ -186,6 +186,8 @@ typedef struct train_job {
     train_stage stage;              /* where it stopped: the failed step, or the last one */
     char *xgboost;                  /* trained with: the wheel, or libxgboost's path */
     compat_version xgboost_version; /* its version */
+    compat_evidence_kind evidence;  /* EXACT: the container's own version; STANDIN: another */
+    char *runtime_why;              /* which XGBoost and why (compat_runtime_choose's words) */
     char *xgboost_log;              /* what XGBoost logged while training, "" if nothing */
     train_result result;
     double seconds_read, seconds_train;

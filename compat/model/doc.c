@@ -116,8 +116,14 @@ static int tree_shape(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info
     mdl_node tp = G(tn, "tree_param");
     int64_t nn = 0;
     *slv = 0;
-    if (get_i64(d, G(tp, "num_nodes"), &nn) || nn <= 0 || nn > MDL_MAX_NODES)
+    if (get_i64(d, G(tp, "num_nodes"), &nn) || nn <= 0)
         return tree_err(d, tn, m, t, "expected tree_param.num_nodes >= 1");
+    if (nn > MDL_MAX_NODES) {
+        char w[128];
+        snprintf(w, sizeof w, "tree_param.num_nodes = %lld is over the limit of %d nodes per tree",
+                 (long long)nn, MDL_MAX_NODES);
+        return tree_err(d, tn, m, t, w);
+    }
     get_i64(d, G(tp, "size_leaf_vector"), slv);
     if (*slv < 0 || *slv > 1 << 20)
         return tree_err(d, tn, m, t, "tree_param.size_leaf_vector out of range");
@@ -286,7 +292,7 @@ static int read_gbtree(const mdl_doc *d, mdl_node model, compat_model_info *m)
         m->has_cats_container = 1;
     mdl_node trees = G(model, "trees");
     mdl_node info = G(model, "tree_info");
-    size_t ntr = d->ext_tree                    ? d->n_ext
+    size_t ntr = d->ext_tree || d->streamed     ? d->n_ext
                  : d->kind(d, trees) == MDL_ARR ? d->size(d, trees)
                                                 : (size_t)-1;
     if (ntr != (size_t)nt)
@@ -296,6 +302,13 @@ static int read_gbtree(const mdl_doc *d, mdl_node model, compat_model_info *m)
     if (d->kind(d, info) != MDL_ARR || d->size(d, info) != (size_t)nt)
         return mdl_corrupt(m, "expected \"tree_info\" with num_trees (%lld) entries%s",
                            (long long)nt, where(d, info ? info : model));
+    for (size_t t = 0; d->streamed && t < (size_t)nt; t++) { /* the trees were read already */
+        double g;
+        if (d->num_at(d, info, t, &g) || g < 0 || g > 1e6)
+            return mdl_corrupt(m, "tree_info[%zu] is not a group index%s", t, where(d, info));
+    }
+    if (d->streamed)
+        return 0;
     m->trees = calloc(nt ? (size_t)nt : 1, sizeof *m->trees);
     m->tree_info = calloc(nt ? (size_t)nt : 1, sizeof *m->tree_info);
     if (!m->trees || !m->tree_info)
@@ -329,35 +342,61 @@ static int read_gbtree(const mdl_doc *d, mdl_node model, compat_model_info *m)
     return 0;
 }
 
+/* DART's tree weights ("weight_drop"), one per tree. */
+static int read_weight_drop(const mdl_doc *d, mdl_node gb, mdl_node wd, compat_model_info *m)
+{
+    double *w = NULL;
+    size_t nw = 0;
+    int rc = num_array(d, wd, (size_t)-1, &nw, &w);
+    if (rc == SMX_ENOMEM)
+        return rc;
+    if (rc || nw != (size_t)m->num_trees) {
+        free(w);
+        return mdl_corrupt(m, "expected dart weight_drop with one weight per tree%s",
+                           where(d, wd ? wd : gb));
+    }
+    m->tree_weights = malloc((nw ? nw : 1) * sizeof *m->tree_weights);
+    if (!m->tree_weights) {
+        free(w);
+        return SMX_ENOMEM;
+    }
+    for (size_t i = 0; i < nw; i++)
+        m->tree_weights[i] = (float)w[i];
+    free(w);
+    return 0;
+}
+
+int mdl_doc_tree(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m)
+{
+    if (d->kind(d, tn) != MDL_OBJ)
+        return mdl_corrupt(m, "trees[%zu] is not an object%s", t, where(d, tn));
+    compat_tree tr;
+    memset(&tr, 0, sizeof tr);
+    int rc = read_tree(d, tn, t, m, &tr);
+    mdl_tree_free(&tr);
+    return rc;
+}
+
 static int read_booster(const mdl_doc *d, mdl_node gb, compat_model_info *m)
 {
     if (get_str(d, G(gb, "name"), m->booster, sizeof m->booster))
         return mdl_corrupt(m, "expected gradient_booster.name%s", where(d, gb));
-    if (!strcmp(m->booster, "gbtree"))
-        return read_gbtree(d, G(gb, "model"), m);
+    if (!strcmp(m->booster, "gbtree")) {
+        int rc = read_gbtree(d, G(gb, "model"), m);
+        /* 3.3+ save DART as booster "gbtree" with its weights beside the model (3.3,
+         * v3.3.0:src/gbm/gbtree.cc:499-511) or inside it (3.4+,
+         * v3.4.1:src/gbm/gbtree_model.cc:80-85) */
+        mdl_node wd = G(gb, "weight_drop");
+        if (!wd)
+            wd = G(G(gb, "model"), "weight_drop");
+        if (rc || !wd)
+            return rc;
+        m->dart_weights_in_gbtree = 1;
+        return read_weight_drop(d, gb, wd, m);
+    }
     if (!strcmp(m->booster, "dart")) {
         int rc = read_gbtree(d, G(G(gb, "gbtree"), "model"), m);
-        if (rc)
-            return rc;
-        double *w = NULL;
-        size_t nw = 0;
-        rc = num_array(d, G(gb, "weight_drop"), (size_t)-1, &nw, &w);
-        if (rc == SMX_ENOMEM)
-            return rc;
-        if (rc || nw != (size_t)m->num_trees) {
-            free(w);
-            return mdl_corrupt(m, "expected dart weight_drop with one weight per tree%s",
-                               where(d, gb));
-        }
-        m->tree_weights = malloc((nw ? nw : 1) * sizeof *m->tree_weights);
-        if (!m->tree_weights) {
-            free(w);
-            return SMX_ENOMEM;
-        }
-        for (size_t i = 0; i < nw; i++)
-            m->tree_weights[i] = (float)w[i];
-        free(w);
-        return 0;
+        return rc ? rc : read_weight_drop(d, gb, G(gb, "weight_drop"), m);
     }
     if (!strcmp(m->booster, "gblinear")) {
         double *w = NULL;
@@ -427,6 +466,22 @@ int mdl_doc_tail_version(const mdl_doc *d, mdl_node v, compat_model_info *m)
     return 0;
 }
 
+/* The objective's configuration: the names of its members besides "name" (what a reader's
+ * LoadConfig looks up, e.g. reg_loss_param). */
+static int objective_params(const mdl_doc *d, mdl_node obj, compat_model_info *m)
+{
+    for (size_t i = 0; i < d->size(d, obj); i++) {
+        const char *k;
+        size_t kl;
+        if (d->member(d, obj, i, &k, &kl) && !(kl == 4 && !memcmp(k, "name", 4)) &&
+            kl <= MDL_MAX_STRING &&
+            mdl_add_str(&m->objective_params, &m->n_objective_params, k, kl))
+            return SMX_ENOMEM;
+    }
+    m->objective_config = COMPAT_OBJCFG_READ;
+    return SMX_OK;
+}
+
 int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int ubj)
 {
     if (d->kind(d, root) != MDL_OBJ)
@@ -481,6 +536,8 @@ int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int u
     if (get_str(d, G(obj, "name"), m->objective, sizeof m->objective))
         get_str(d, G(G(G(cfg, "learner"), "learner_train_param"), "objective"), m->objective,
                 sizeof m->objective);
+    if (d->kind(d, obj) == MDL_OBJ && objective_params(d, obj, m))
+        return SMX_ENOMEM;
 
     int rc = 0;
     mdl_node gb = G(learner, "gradient_booster");

@@ -12,6 +12,10 @@
  * a pickle asks ctx->payload what its embedded model is (only the formats XGBoost receives:
  * a model or a memory snapshot), a compressed wrapper asks ctx->inner what it holds (the whole
  * table again, one level deeper, at most MDL_MAX_WRAP_DEPTH levels).
+ *
+ * A file too large to keep whole (stream.c) is sniffed the same way from its first bytes and
+ * read by the streaming reader of the entry that recognised it, if it has one; a pickle read
+ * as it streams asks ctx->payload_stream for a streaming reader of its embedded model.
  */
 #include "model_private.h"
 
@@ -85,7 +89,35 @@ static int identify_inner(const mdl_ctx *c, const unsigned char *b, size_t len,
     return identify(&in, b, len, m, NULL);
 }
 
-static const mdl_ctx top = {0, identify_payload, identify_inner};
+/* A payload too large to keep whole: the streaming reader of the payload format it starts as. */
+static int stream_payload(const mdl_ctx *c, const unsigned char *head, size_t n, uint64_t size,
+                          compat_model_info *m, mdl_sreader **out)
+{
+    *out = NULL;
+    for (size_t i = 0; i < sizeof payload_formats / sizeof payload_formats[0]; i++) {
+        const mdl_format *f = payload_formats[i];
+        if (f->sniff(head, n))
+            return f->stream ? f->stream(c, size, m, out) : SMX_OK;
+    }
+    return SMX_OK;
+}
+
+static const mdl_ctx top = {0, identify_payload, identify_inner, stream_payload};
+
+int mdl_stream_open(const unsigned char *head, size_t n, uint64_t size, compat_model_info *m,
+                    const mdl_format **matched, mdl_sreader **out)
+{
+    *out = NULL;
+    *matched = NULL;
+    for (size_t i = 0; n && i < sizeof file_formats / sizeof file_formats[0]; i++) {
+        const mdl_format *f = file_formats[i];
+        if (!f->sniff(head, n))
+            continue;
+        *matched = f;
+        return f->stream ? f->stream(&top, size, m, out) : SMX_OK;
+    }
+    return SMX_OK;
+}
 
 int mdl_identify_file(const void *buf, size_t len, const char *name, compat_model_info **out,
                       const mdl_format **matched, smx_err *err)

@@ -133,6 +133,34 @@ void mdl_set_writer(compat_model_info *m, compat_version lo, compat_version hi, 
     m->writer_exact = exact;
 }
 
+void mdl_unknown(compat_model_info *m, unsigned facts, const char *fmt, ...)
+{
+    if (!m->unknown_why[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->unknown_why, sizeof m->unknown_why, fmt, ap);
+        va_end(ap);
+    }
+    m->unknown |= facts;
+}
+
+const char *compat_unknown_text(unsigned unknown, char *buf, size_t n)
+{
+    static const char *const names[] = {"writer",   "learner", "trees",
+                                        "encoding", "pickle",  "integrity"};
+    size_t k = 0;
+    if (n)
+        buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && n; i++)
+        if (unknown & (1u << i)) {
+            int w = snprintf(buf + k, n - k, "%s%s", k ? ", " : "", names[i]);
+            if (w < 0 || (size_t)w >= n - k)
+                break;
+            k += (size_t)w;
+        }
+    return buf;
+}
+
 void mdl_foreign(compat_model_info *m, const char *what)
 {
     m->format = COMPAT_FMT_FOREIGN;
@@ -140,7 +168,7 @@ void mdl_foreign(compat_model_info *m, const char *what)
     mdl_detail(m, "%s", what);
 }
 
-static void tree_free(compat_tree *t)
+void mdl_tree_free(compat_tree *t)
 {
     free(t->left);
     free(t->right);
@@ -157,7 +185,7 @@ static void tree_free(compat_tree *t)
 void mdl_clear_trees(compat_model_info *m)
 {
     for (size_t i = 0; i < m->n_tree_structs; i++)
-        tree_free(&m->trees[i]);
+        mdl_tree_free(&m->trees[i]);
     free(m->trees);
     free(m->tree_info);
     free(m->tree_weights);
@@ -190,6 +218,7 @@ void compat_model_info_free(compat_model_info *m)
     free_strs(m->feature_names, m->n_feature_names);
     free_strs(m->feature_types, m->n_feature_types);
     free_strs(m->pickle_globals, m->n_pickle_globals);
+    free_strs(m->objective_params, m->n_objective_params);
     free(m->payload_bytes);
     free(m);
 }

@@ -351,8 +351,8 @@ static int json_read(const mdl_ctx *ctx, const unsigned char *b, size_t len, com
     mdl_detail(m, "JSON model");
     trees t = {0, 0, NULL, 0, 0};
     jctx c = {.b = b, .t = &t};
-    mdl_doc d = {&c,    j_kind,   j_get,       j_size, j_at,       j_num_at,   j_num,
-                 j_str, j_member, j_elem_kind, 0,      j_ext_tree, j_ext_free, j_offset};
+    mdl_doc d = {&c,       j_kind,      j_get, j_size,     j_at,       j_num_at, j_num, j_str,
+                 j_member, j_elem_kind, 0,     j_ext_tree, j_ext_free, j_offset, 0};
     int found = find_trees(b, len, &t);
     if (found < 0) {
         free(t.el);
@@ -403,6 +403,219 @@ static int json_read(const mdl_ctx *ctx, const unsigned char *b, size_t len, com
     return rc;
 }
 
+/* ---- a JSON model read as it streams -------------------------------------------------------
+ *
+ * The structural pass of find_trees, run on chunks as they come: it hands every byte to the
+ * skeleton, to the tree being read, or to neither (split.c), and each tree is parsed by
+ * jansson and read by doc.c as soon as it ends. Strings of the skeleton are cut just past
+ * MDL_MAX_STRING characters (the readers take no longer ones as facts), so a huge attribute
+ * costs no memory. At the end the skeleton is parsed like the one json_read builds.
+ */
+
+enum { TO_SKEL, TO_TREE, TO_NONE };
+
+typedef struct jstream {
+    mdl_sreader r;
+    mdl_split sp;
+    uint64_t off; /* file offset of the chunk being fed */
+    int sink;     /* where the bytes from `run` on go */
+    int in_str, esc, uesc, cutting, keyed, depth, tdepth, broken;
+    char stack[MDL_MAX_DEPTH + 1];
+    unsigned char key[5]; /* the first bytes of the last string, and its raw length */
+    uint64_t slen, units; /* units: characters so far (an escape counts one) */
+} jstream;
+
+/* Hand b[*run..at) to the current sink; the bytes from `at` on go to `to`. */
+static void js_switch(jstream *j, const unsigned char *b, size_t *run, size_t at, int to)
+{
+    size_t n = at - *run;
+    if (j->sink == TO_SKEL)
+        mdl_split_skel(&j->sp, b + *run, n);
+    else if (j->sink == TO_TREE)
+        mdl_split_tree(&j->sp, b + *run, n);
+    else
+        mdl_split_cut(&j->sp, n);
+    *run = at;
+    j->sink = to;
+}
+
+static int js_tree(mdl_split *s, unsigned char *b, size_t n)
+{
+    fix_nonfinite(b, n);
+    json_error_t e;
+    json_t *tn = json_loadb((const char *)b, n, JSON_ALLOW_NUL, &e);
+    if (!tn) {
+        char w[64];
+        snprintf(w, sizeof w, " (in tree %zu)", s->n_trees);
+        return json_fail(s->m, &e, (size_t)s->tree_off, (size_t)-1, w);
+    }
+    jctx c = {.cur = tn, .cur_off = (size_t)s->tree_off};
+    mdl_doc d = {&c,       j_kind,      j_get, j_size, j_at, j_num_at, j_num, j_str,
+                 j_member, j_elem_kind, 0,     NULL,   NULL, j_offset, 0};
+    int rc = mdl_doc_tree(&d, tn, s->n_trees, s->m);
+    json_decref(tn);
+    return rc;
+}
+
+/* A byte of a string: its escapes, its end, the key it may be, and the cut of a long one. */
+static void js_string(jstream *j, const unsigned char *b, size_t i, size_t *run)
+{
+    unsigned char c = b[i];
+    if (j->slen < sizeof j->key)
+        j->key[j->slen] = c;
+    j->slen++;
+    if (j->uesc) {
+        j->uesc--;
+    } else if (j->esc) {
+        j->esc = 0;
+        j->uesc = c == 'u' ? 4 : 0;
+        j->units++;
+    } else if (c == '\\') {
+        j->esc = 1;
+    } else if (c == '"') {
+        j->slen--;
+        j->in_str = 0;
+        if (j->cutting)
+            js_switch(j, b, run, i, TO_SKEL);
+        j->cutting = 0;
+    } else if (j->sink == TO_SKEL && ++j->units > (uint64_t)MDL_MAX_STRING + 1) {
+        js_switch(j, b, run, i, TO_NONE); /* longer than any fact: the rest is not kept */
+        j->cutting = 1;
+    }
+}
+
+static void js_close(jstream *j, const unsigned char *b, size_t i, size_t *run)
+{
+    unsigned char c = b[i];
+    if (!j->depth || j->stack[j->depth - 1] != (c == '}' ? '{' : '[')) {
+        mdl_corrupt(j->sp.m, "corrupt JSON at byte offset %llu: '%c' closes nothing open",
+                    (unsigned long long)(j->off + i), c);
+        j->broken = 1;
+        return;
+    }
+    j->depth--;
+    if (j->tdepth >= 0 && c == '}' && j->depth == j->tdepth) { /* a tree ends */
+        js_switch(j, b, run, i + 1, TO_NONE);
+        mdl_split_tree_end(&j->sp, js_tree);
+    } else if (j->tdepth >= 0 && c == ']' && j->depth == j->tdepth - 1) { /* the trees end */
+        js_switch(j, b, run, i, TO_SKEL);
+        j->tdepth = -2;
+    }
+    j->keyed = 0;
+}
+
+static void js_open(jstream *j, const unsigned char *b, size_t i, size_t *run)
+{
+    unsigned char c = b[i];
+    if (j->depth == MDL_MAX_DEPTH) {
+        mdl_corrupt(j->sp.m, "corrupt JSON at byte offset %llu: nested more than %d deep",
+                    (unsigned long long)(j->off + i), MDL_MAX_DEPTH);
+        j->broken = 1;
+        return;
+    }
+    if (c == '[' && j->tdepth == -1 && j->keyed && j->slen == 5 && !memcmp(j->key, "trees", 5)) {
+        j->tdepth = j->depth + 1; /* the skeleton keeps "[", then "]" */
+        js_switch(j, b, run, i + 1, TO_NONE);
+    } else if (c == '{' && j->tdepth >= 0 && j->depth == j->tdepth) { /* a tree starts */
+        js_switch(j, b, run, i, TO_TREE);
+        mdl_split_tree_begin(&j->sp, j->off + i);
+    }
+    j->stack[j->depth++] = (char)c;
+    j->keyed = 0;
+}
+
+static int js_feed(mdl_sreader *r, const unsigned char *b, size_t n)
+{
+    jstream *j = (jstream *)r;
+    size_t run = 0;
+    for (size_t i = 0; i < n && !j->broken; i++) {
+        unsigned char c = b[i];
+        if (j->in_str)
+            js_string(j, b, i, &run);
+        else if (c == '"')
+            j->in_str = 1, j->slen = j->units = 0;
+        else if (c == ':')
+            j->keyed = j->depth > 0 && j->stack[j->depth - 1] == '{';
+        else if (c == ',')
+            j->keyed = 0;
+        else if (c == '{' || c == '[')
+            js_open(j, b, i, &run);
+        else if (c == '}' || c == ']')
+            js_close(j, b, i, &run);
+    }
+    if (!j->broken)
+        js_switch(j, b, &run, n, j->sink);
+    j->off += n;
+    return j->sp.enomem ? SMX_ENOMEM : SMX_OK;
+}
+
+static int js_end(mdl_sreader *r)
+{
+    jstream *j = (jstream *)r;
+    mdl_split *sp = &j->sp;
+    if (sp->enomem)
+        return SMX_ENOMEM;
+    if (j->broken || sp->skel_over)
+        return SMX_OK; /* the problem, or what is unknown, is said already */
+    if (j->sink == TO_TREE && !sp->tree_over && sp->tree.data && !sp->m->corrupt) {
+        /* the data ends inside a tree: what jansson says about it, as a whole read would */
+        json_error_t e;
+        fix_nonfinite((unsigned char *)sp->tree.data, sp->tree.len);
+        json_t *t = json_loadb(sp->tree.data, sp->tree.len, JSON_ALLOW_NUL, &e);
+        json_decref(t);
+        if (!t)
+            json_fail(sp->m, &e, (size_t)sp->tree_off, (size_t)j->off, "");
+    }
+    unsigned char *sk = (unsigned char *)(sp->skel.data ? sp->skel.data : "");
+    fix_nonfinite(sk, sp->skel.len);
+    json_error_t e;
+    json_t *root = json_loadb((const char *)sk, sp->skel.len, JSON_ALLOW_NUL, &e);
+    if (!root) {
+        /* as json_fail says it, at the offset in the file (jansson counts the offending byte
+         * as read) */
+        size_t pos = (size_t)(e.position > 0 ? e.position : 0);
+        int end = pos >= sp->skel.len || strstr(e.text, "premature end") ||
+                  strstr(e.text, "unexpected end");
+        uint64_t at = end ? j->off : mdl_split_offset(sp, pos ? pos - 1 : 0);
+        mdl_corrupt(sp->m, "%s JSON at byte offset %llu: %s", end ? "truncated" : "corrupt",
+                    (unsigned long long)at, e.text);
+        return SMX_OK;
+    }
+    jctx c = {.root = root};
+    mdl_doc d = {&c,       j_kind,      j_get, j_size, j_at, j_num_at, j_num, j_str,
+                 j_member, j_elem_kind, 0,     NULL,   NULL, NULL,     0};
+    d.streamed = j->tdepth == -2; /* the trees were read as they came */
+    d.n_ext = sp->n_trees;
+    int rc = mdl_doc_extract(&d, root, sp->m, 0);
+    json_decref(root);
+    return rc == SMX_ENOMEM || rc == MDL_NOT_XGBOOST ? rc : SMX_OK;
+}
+
+static void js_free(mdl_sreader *r)
+{
+    jstream *j = (jstream *)r;
+    mdl_split_free(&j->sp);
+    free(j);
+}
+
+static int json_stream(const mdl_ctx *ctx, uint64_t size, compat_model_info *m, mdl_sreader **out)
+{
+    (void)ctx;
+    (void)size;
+    jstream *j = calloc(1, sizeof *j);
+    if (!j)
+        return SMX_ENOMEM;
+    j->r = (mdl_sreader){js_feed, js_end, js_free};
+    j->sp.m = m;
+    j->tdepth = -1;
+    j->sink = TO_SKEL;
+    m->format = COMPAT_FMT_JSON;
+    m->payload = COMPAT_PAYLOAD_JSON;
+    mdl_detail(m, "JSON model");
+    *out = &j->r;
+    return SMX_OK;
+}
+
 /* ---- the entries ------------------------------------------------------------------------- */
 
 static int json_sniff(const unsigned char *b, size_t len)
@@ -451,8 +664,8 @@ static int json_tail(const unsigned char *t, size_t n, compat_model_info *m)
             return -1;
     json_error_t e;
     json_t *v = json_loadb((const char *)t + j, (size_t)(close - (t + j)) + 1, 0, &e);
-    mdl_doc d = {NULL,  j_kind,   j_get,       j_size, j_at, j_num_at, j_num,
-                 j_str, j_member, j_elem_kind, 0,      NULL, NULL,     NULL};
+    mdl_doc d = {NULL,     j_kind,      j_get, j_size, j_at, j_num_at, j_num, j_str,
+                 j_member, j_elem_kind, 0,     NULL,   NULL, NULL,     0};
     int rc = v ? mdl_doc_tail_version(&d, v, m) : -1;
     json_decref(v);
     return rc;
@@ -462,7 +675,10 @@ const mdl_format mdl_json = {.name = "JSON",
                              .sniff = json_sniff,
                              .read = json_read,
                              .tail = json_tail,
+                             .stream = json_stream,
                              .other =
                                  "JSON document that is not an XGBoost model (no \"learner\")"};
-const mdl_format mdl_json_payload = {
-    .name = "JSON (pickle payload)", .sniff = json_payload_sniff, .read = json_read};
+const mdl_format mdl_json_payload = {.name = "JSON (pickle payload)",
+                                     .sniff = json_payload_sniff,
+                                     .read = json_read,
+                                     .stream = json_stream};

@@ -43,6 +43,14 @@ typedef enum compat_format {
     COMPAT_FMT_FOREIGN /* recognisably something else: LightGBM, ONNX, sklearn, tar, gzip... */
 } compat_format;
 
+/* compat_model_info.objective_config */
+enum {
+    COMPAT_OBJCFG_UNREAD = 0, /* not read (a file read in part, an unparsable attribute) */
+    COMPAT_OBJCFG_READ,       /* read: objective_params lists its members */
+    COMPAT_OBJCFG_NONE        /* the file has none, so XGBoost reads none (a <= 0.90 binary, or
+                                 a binary without the "objective" attribute) */
+};
+
 /* What the XGBoost bytes are (for a pickle: what its embedded payload is). */
 typedef enum compat_payload {
     COMPAT_PAYLOAD_NONE = 0,
@@ -73,6 +81,11 @@ typedef struct compat_model_info {
     char writer_note[160]; /* how the version was inferred */
     /* learner */
     char objective[64];
+    /* the objective's configuration: learner.objective of JSON/UBJSON, the JSON in a 1.0+
+     * legacy binary's "objective" attribute; its member names other than "name" */
+    int objective_config; /* COMPAT_OBJCFG_*: whether XGBoost reads one and whether we did */
+    char **objective_params;
+    size_t n_objective_params;
     char booster[16]; /* gbtree | dart | gblinear */
     int64_t num_feature, num_class, num_target;
     char base_score[128];     /* as stored ("5E-1", "[4.5E-1]", "0.5") */
@@ -114,12 +127,37 @@ typedef struct compat_model_info {
     size_t n_tree_structs;
     float *linear_weights; /* gblinear: (num_feature + 1) x groups, bias last */
     size_t n_linear_weights;
-    float *tree_weights; /* dart weight_drop */
-    int *tree_info;      /* group of each tree */
+    float *tree_weights;        /* dart weight_drop */
+    int dart_weights_in_gbtree; /* 3.3+ DART: booster "gbtree" with a weight_drop array */
+    int *tree_info;             /* group of each tree */
     /* problems: a known format whose bytes are truncated or corrupt */
     int corrupt;
     char problem[SMX_ERRMAX]; /* names the byte offset and what was expected */
+    /*
+     * Facts that could not be established: COMPAT_UNKNOWN_* bits, 0 when every fact above was
+     * read from the bytes. A fact named here is not absent: its field holds whatever default
+     * the reader started from, which must not be read as "the file does not use it". The
+     * verdict engine judges a rule that depends on an unknown fact as unknown, never as not
+     * applying. unknown_why says what was not read and why (a limit and its value).
+     */
+    unsigned unknown;
+    char unknown_why[256];
 } compat_model_info;
+
+/* The facts of compat_model_info that a reader may be unable to establish. */
+enum {
+    COMPAT_UNKNOWN_WRITER = 1u << 0,   /* writer_min/writer_max/writer_exact */
+    COMPAT_UNKNOWN_LEARNER = 1u << 1,  /* objective, booster, base_score, num_class/num_target */
+    COMPAT_UNKNOWN_TREES = 1u << 2,    /* what the trees use: has_categorical, size_leaf_vector,
+                                          has_leaf_weights, json_* field markers */
+    COMPAT_UNKNOWN_ENCODING = 1u << 3, /* ubj_typed_f64, ubj_typed_i8 */
+    COMPAT_UNKNOWN_PICKLE = 1u << 4,   /* the pickle's own facts: pickle_class,
+                                          pickle_is_booster, pickle_protocol (its payload's
+                                          facts are the bits above) */
+    COMPAT_UNKNOWN_INTEGRITY = 1u << 5 /* corrupt: the bytes were not all checked */
+};
+/* The unknown facts in words ("writer, trees"), "" for none; returns buf. */
+const char *compat_unknown_text(unsigned unknown, char *buf, size_t n);
 
 /*
  * Is v inside the writer range of m? writer_min/writer_max are inclusive; a writer_max with
@@ -156,12 +194,16 @@ void compat_model_info_free(compat_model_info *m);
 /* ---- identifying a file as it streams (stream.c) ------------------------------------------ */
 
 /*
- * For a file read in chunks (an archive entry): files up to max_bytes are kept whole and
- * identified as by compat_identify. A larger one is identified from its head (head_bytes when
- * its size is known to be larger in advance, else the max_bytes it reached; 0 = max_bytes)
- * and its last 64 KiB, where JSON and UBJSON models keep their writer's version; it is
- * "partial", and that its head ends early is not reported as corruption. Memory: the head
- * and 64 KiB, whatever the file's size. One stream serves any number of files in turn.
+ * For a file read in chunks (an archive entry). A file up to max_bytes is kept whole and
+ * identified as by compat_identify; its bytes stay available (compat_model_stream_data) for a
+ * real load. A larger one is "partial": not kept, but read as it streams by its format's
+ * streaming reader (JSON, UBJSON, legacy binary, pickles and the Booster payload inside them),
+ * which establishes the same facts as a whole read with memory bounded by a limit per tree and
+ * by the size of what lies outside the trees (MDL_STREAM_* in model_private.h), never by the
+ * file's size. A format without a streaming reader (compressed wrappers, foreign files) is
+ * identified from its first head_bytes (0 = max_bytes) and last 64 KiB, and whatever that
+ * cannot establish is named in info->unknown. So is anything a streaming reader could not
+ * reach within its limits. One stream serves any number of files in turn.
  */
 typedef struct compat_model_stream compat_model_stream;
 int compat_model_stream_new(uint64_t max_bytes, uint64_t head_bytes, compat_model_stream **out,
@@ -172,7 +214,8 @@ int compat_model_stream_feed(compat_model_stream *s, const void *buf, size_t len
 /* Identify what was fed (SMX_OK with *out set, or SMX_ENOMEM). */
 int compat_model_stream_identify(compat_model_stream *s, const char *name, compat_model_info **out,
                                  smx_err *err);
-/* The bytes kept: the whole file unless partial (then its head); valid until the next begin. */
+/* The bytes kept: the whole file unless partial (then its first head_bytes); valid until the
+ * next begin. */
 const void *compat_model_stream_data(const compat_model_stream *s, size_t *len);
 int compat_model_stream_partial(const compat_model_stream *s);
 uint64_t compat_model_stream_size(const compat_model_stream *s); /* bytes fed */

@@ -43,6 +43,13 @@ enum {
  * holds ~10x the text; bigger ones get the learner facts without trees. */
 #define MDL_JSON_DOM_MAX ((size_t)64 << 20)
 
+/* Streaming readers (files too large to keep whole): the largest tree kept to be parsed on its
+ * own, and the largest skeleton (the document with the trees' contents cut out, and strings
+ * longer than MDL_MAX_STRING cut to just over it) kept to be parsed at the end. What lies
+ * beyond them is reported unknown, never guessed. */
+#define MDL_STREAM_TREE_MAX ((size_t)16 << 20)
+#define MDL_STREAM_SKEL_MAX ((size_t)16 << 20)
+
 /* ---- the model-info builder (info.c) ------------------------------------------------------ */
 
 compat_model_info *mdl_info_new(void);
@@ -55,6 +62,12 @@ void mdl_note(compat_model_info *m, const char *fmt, ...) __attribute__((format(
 int mdl_add_attr(compat_model_info *m, const char *k, size_t kl, const char *v, size_t vl);
 int mdl_add_str(char ***v, size_t *n, const char *s, size_t len);
 void mdl_set_writer(compat_model_info *m, compat_version lo, compat_version hi, int exact);
+/* Facts (COMPAT_UNKNOWN_* bits) that could not be established, and why (the first reason
+ * is kept). */
+void mdl_unknown(compat_model_info *m, unsigned facts, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Free one parsed tree's arrays (not the struct). */
+void mdl_tree_free(compat_tree *t);
 void mdl_copy(char *dst, size_t cap, const char *s, size_t len);
 /* Recognisably not an XGBoost model: format FOREIGN, what it is in foreign and detail. */
 void mdl_foreign(compat_model_info *m, const char *what);
@@ -90,6 +103,9 @@ struct mdl_doc {
     void (*ext_free)(const mdl_doc *d, mdl_node n);
     /* Optional: byte offset of a node in the input, (size_t)-1 if unknown. */
     size_t (*offset)(const mdl_doc *d, mdl_node n);
+    /* Set by a streaming reader: the n_ext trees were read one at a time as they streamed
+     * (mdl_doc_tree) and are not kept; the document's "trees" is empty. */
+    int streamed;
 };
 
 /* Extract everything from a model document (root = {"learner":..,"version":..}) or a
@@ -97,15 +113,64 @@ struct mdl_doc {
  * SMX_OK, MDL_NOT_XGBOOST when the document has neither shape, SMX_EFORMAT, SMX_ENOMEM. */
 #define MDL_NOT_XGBOOST (-1)
 int mdl_doc_extract(const mdl_doc *d, mdl_node root, compat_model_info *m, int ubj);
+/* One tree of a document read as it streams (t: its index in "trees"): its facts go into m
+ * and it is validated as a whole read validates it, then dropped. SMX_OK, SMX_EFORMAT
+ * (m->problem), SMX_ENOMEM. */
+int mdl_doc_tree(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m);
 /* A "version" member's value [major, minor, patch], plausible numbers; 0 or -1. */
 int mdl_doc_version(const mdl_doc *d, mdl_node v, compat_version *out);
 /* The tail of a file read in part: the "version" [M, m, p] that ends a JSON or UBJSON model,
  * given the document view that parsed it. Sets m's writer (exact) and note; 0, or -1. */
 int mdl_doc_tail_version(const mdl_doc *d, mdl_node v, compat_model_info *m);
 
+/* ---- documents cut as they stream (split.c), for the JSON and UBJSON streaming readers ---- */
+
+/* The skeleton (the document without its trees' contents), the tree being read, and where
+ * bytes were cut out of the skeleton. The tokenizer hands every byte to one of the three. */
+typedef struct mdl_split {
+    compat_model_info *m;
+    smx_buf skel;
+    struct mdl_cut {
+        size_t at;  /* skeleton position the bytes were cut before */
+        uint64_t n; /* how many */
+    } * cuts;
+    size_t n_cuts, cap_cuts;
+    smx_buf tree;
+    uint64_t tree_off; /* file offset of the tree being read */
+    size_t n_trees;    /* trees ended so far */
+    int tree_over, skel_over, enomem;
+} mdl_split;
+
+void mdl_split_skel(mdl_split *s, const void *p, size_t n); /* bytes of the skeleton */
+void mdl_split_cut(mdl_split *s, uint64_t n);               /* bytes left out of it */
+void mdl_split_tree_begin(mdl_split *s, uint64_t off);
+void mdl_split_tree(mdl_split *s, const void *p, size_t n); /* bytes of the current tree */
+/* The tree is complete: parse it (unless it was over the limit, or a problem was found
+ * already). SMX_OK or SMX_ENOMEM. */
+int mdl_split_tree_end(mdl_split *s, int (*parse)(mdl_split *s, unsigned char *b, size_t n));
+/* The file offset of skeleton position pos. */
+uint64_t mdl_split_offset(const mdl_split *s, size_t pos);
+void mdl_split_free(mdl_split *s);
+
 /* ---- the format table (identify.c) -------------------------------------------------------- */
 
 typedef struct mdl_ctx mdl_ctx;
+
+/*
+ * A reader of a file too large to keep whole: it gets the bytes in order, in chunks of any
+ * size, keeps bounded state, and puts facts and problems into the compat_model_info it was
+ * opened with, as the format's whole read would (without the parsed trees). feed returns
+ * SMX_OK or SMX_ENOMEM; end (the bytes are over) SMX_OK, SMX_ENOMEM, or MDL_NOT_XGBOOST for
+ * well-formed bytes that are not an XGBoost model. What it cannot establish within its limits
+ * it names with mdl_unknown.
+ */
+typedef struct mdl_sreader mdl_sreader;
+struct mdl_sreader {
+    int (*feed)(mdl_sreader *r, const unsigned char *b, size_t n);
+    int (*end)(mdl_sreader *r);
+    void (*free)(mdl_sreader *r);
+};
+#define MDL_SIZE_UNKNOWN UINT64_MAX
 
 /* Where the bytes a reader gets sit, and how it identifies bytes it finds inside them. */
 struct mdl_ctx {
@@ -115,6 +180,11 @@ struct mdl_ctx {
     int (*payload)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
     /* What the content of a compressed wrapper is: the whole table, one level deeper. */
     int (*inner)(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+    /* The same as payload for embedded bytes too large to keep: a streaming reader for the
+     * payload format the first bytes head[0..n) sniff as (size: all of the embedded bytes),
+     * or *out NULL when none sniffs or that format cannot be streamed. SMX_OK or SMX_ENOMEM. */
+    int (*payload_stream)(const mdl_ctx *c, const unsigned char *head, size_t n, uint64_t size,
+                          compat_model_info *m, mdl_sreader **out);
 };
 
 /*
@@ -132,6 +202,9 @@ typedef struct mdl_format {
     /* Optional, for a file too large to read whole (stream.c): what its last bytes t[0..n)
      * say; for JSON and UBJSON the stored "version" (the writer) that ends the model. */
     int (*tail)(const unsigned char *t, size_t n, compat_model_info *m);
+    /* Optional: a streaming reader for a file of this format of `size` bytes
+     * (MDL_SIZE_UNKNOWN when not known in advance); SMX_OK or SMX_ENOMEM. */
+    int (*stream)(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out);
 } mdl_format;
 
 extern const mdl_format mdl_binary;          /* binary.c: legacy binary, "binf" or magic-less */
@@ -151,9 +224,81 @@ extern const mdl_format mdl_foreign_tar, mdl_foreign_zip, mdl_foreign_lightgbm, 
 /* compat_identify, and the entry that recognised the bytes (NULL: none did). */
 int mdl_identify_file(const void *buf, size_t len, const char *name, compat_model_info **out,
                       const mdl_format **matched, smx_err *err);
+/* The entry whose sniff recognises the first bytes head[0..n) of a file (NULL: none), and,
+ * when it can stream, its streaming reader into m (else *out NULL). SMX_OK or SMX_ENOMEM. */
+int mdl_stream_open(const unsigned char *head, size_t n, uint64_t size, compat_model_info *m,
+                    const mdl_format **matched, mdl_sreader **out);
+
+/* ubjson.c: the UBJSON parser, for ubjstream.c (the format's entry and streaming reader). The
+ * whole read; the tail reader (mdl_format.tail); and one part of a file cut as it streams:
+ * a tree (its facts into m), or the skeleton, whose "trees" were read already
+ * (SKELETON_STREAMED) or never found (SKELETON). Offsets in messages are the file's. */
+enum { MDL_UBJ_TREE, MDL_UBJ_SKELETON, MDL_UBJ_SKELETON_STREAMED };
+int mdl_ubj_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
+int mdl_ubj_tail(const unsigned char *t, size_t n, compat_model_info *m);
+int mdl_ubj_sniff(const unsigned char *b, size_t len);
+int mdl_ubj_part(const unsigned char *b, size_t len, const mdl_split *sp, int what,
+                 compat_model_info *m);
+
+/* ---- pickles: the opcode scanner (pickle_scan.c), for the whole read and the streaming
+ * read of pickle.c ------------------------------------------------------------------------- */
+
+/* What a string opcode pushed: IT_RAWUNI protocol 0 'V' (raw-unicode-escape), IT_QSTR
+ * protocol 0 'S' (a quoted repr). */
+enum { MDL_IT_NONE, MDL_IT_STR, MDL_IT_BYTES, MDL_IT_UNICODE, MDL_IT_RAWUNI, MDL_IT_QSTR };
+/* mdl_pk_scan's results besides SMX_EFORMAT (m->problem) and SMX_ENOMEM */
+enum {
+    MDL_PK_DONE = 0,    /* STOP */
+    MDL_PK_MORE = -2,   /* the next opcode's argument is not all at hand yet */
+    MDL_PK_BIG = -3,    /* a string of big_n bytes starts at the bytes used: they pass by */
+    MDL_PK_STOPPED = -4 /* joblib's inline numpy data at joblib_stop, or an argument too
+                           long to wait for (named in m->unknown) */
+};
+#define MDL_PK_WINDOW (1 << 20) /* the longest argument a streaming read waits for */
+
+typedef struct mdl_pk_item {
+    int kind;
+    size_t n, len;        /* the string's length; how much of it d holds */
+    unsigned char d[128]; /* its first bytes (all a class name needs) */
+    int lost;             /* memoized after the memo's copies were full */
+} mdl_pk_item;
+
+typedef struct mdl_pk {
+    const unsigned char *b; /* the bytes at hand */
+    size_t len, pos;
+    uint64_t base, total; /* file offset of b[0]; the file's size or MDL_SIZE_UNKNOWN */
+    int more;             /* bytes past b[len) are still to come */
+    compat_model_info *m;
+    mdl_pk_item last[2];
+    struct mdl_pk_memo {
+        int kind, lost;
+        size_t n, copy, len; /* copy: offset of its first bytes in copies */
+    } * memo;
+    size_t n_memo, cap_memo, next_memo;
+    smx_buf copies;
+    char pending_attr[32];
+    int first_class_done, joblib, oob;
+    size_t joblib_stop;
+    int proto;      /* from PROTO, -1 before one */
+    int binary_ops; /* an opcode protocol 0 does not have was seen (then protocol 1) */
+    /* every byte string that may be the model: p NULL when it is MDL_PK_BIG */
+    void *ctx;
+    void (*candidate)(void *ctx, int kind, const unsigned char *p, size_t n, uint64_t off);
+    int big_kind; /* MDL_PK_BIG: the string's kind and length */
+    size_t big_n;
+} mdl_pk;
+
+void mdl_pk_init(mdl_pk *s, compat_model_info *m, uint64_t total);
+/* Scan opcodes in b[0..len) (file offset base) until STOP or the bytes at hand end; *used:
+ * bytes consumed. A result of MDL_PK_DONE, MDL_PK_MORE, MDL_PK_BIG, MDL_PK_STOPPED, or a
+ * status. */
+int mdl_pk_scan(mdl_pk *s, const unsigned char *b, size_t len, uint64_t base, int more,
+                size_t *used);
+void mdl_pk_free(mdl_pk *s);
 
 /* What the other format files use of binary.c and pickle.c. */
 int mdl_binary_read(const unsigned char *b, size_t len, compat_model_info *m);
+int mdl_binary_stream(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out);
 int mdl_binary_sniff(const unsigned char *b, size_t len); /* magic-less (formats.md 1.5 rule 2) */
 int mdl_pickle_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m);
 int mdl_pickle_sniff(const unsigned char *b, size_t len); /* any protocol's opening */

@@ -4,11 +4,18 @@
  * The container calls pickle.load before load_model, so for a pickle what matters is the
  * protocol (5 needs Python 3.8+), the classes it references (an xgboost.core.Booster, an
  * sklearn wrapper such as xgboost.sklearn.XGBClassifier, or something else entirely) and the
- * bytes of the Booster's "handle": the model XGBoost will receive. We walk the opcode stream
- * once, tracking only what is needed to name globals (GLOBAL, and STACK_GLOBAL with the strings
- * and memo entries that feed it) and to collect the byte strings (bytes, bytearray, protocol 2's
- * latin-1 unicode, Python 2 str). Each candidate is then identified in turn: a legacy binary,
- * a "CONFIG-offset:" snapshot, a JSON or a UBJSON snapshot, or a plain JSON/UBJSON model.
+ * bytes of the Booster's "handle": the model XGBoost will receive. pickle_scan.c walks the
+ * opcodes and hands over every byte string that may be that model; the first that identifies
+ * as an XGBoost payload (a legacy binary, a "CONFIG-offset:" snapshot, a JSON or a UBJSON
+ * snapshot, or a plain JSON/UBJSON model) is the payload.
+ *
+ * A whole read collects the candidates and identifies them after the scan, keeping the
+ * payload's bytes for a real load. A pickle too large to keep whole is scanned as it streams:
+ * a candidate short enough to wait for is identified as soon as it is complete; a longer one
+ * (a pickled Booster's handle is a single bytes object of the model's size) is given, as its
+ * bytes pass by, to the streaming reader of the payload format its first bytes sniff as
+ * (protocol 2's latin-1 text decoded on the way). Memory: the scanner's window and the
+ * payload reader's state, never the payload.
  */
 #include "model_private.h"
 
@@ -16,138 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* IT_RAWUNI: protocol 0 'V' (raw-unicode-escape); IT_QSTR: protocol 0 'S' (a quoted repr) */
-typedef enum { IT_NONE, IT_STR, IT_BYTES, IT_UNICODE, IT_RAWUNI, IT_QSTR } it_kind;
-
-typedef struct item {
-    it_kind kind;
-    const unsigned char *p;
-    size_t n;
-} item;
-
-typedef struct pk {
-    const unsigned char *b;
-    size_t len, pos;
-    compat_model_info *m;
-    item last[2];
-    item *memo;
-    size_t n_memo, cap_memo, next_memo;
-    item cands[32];
-    size_t n_cands;
-    char pending_attr[32];
-    int first_class_done;
-    int joblib, oob;
-    size_t joblib_stop;
-    int proto;      /* from PROTO, -1 before one */
-    int binary_ops; /* an opcode protocol 0 does not have was seen (then protocol 1) */
-} pk;
-
-enum { MEMO_MAX = 1 << 20 };
-
-static void push(pk *s, it_kind k, const unsigned char *p, size_t n)
-{
-    s->last[0] = s->last[1];
-    s->last[1] = (item){k, p, n};
-}
-
-static int memo_put(pk *s, size_t idx)
-{
-    if (idx >= MEMO_MAX)
-        return 0;
-    if (idx >= s->cap_memo) {
-        size_t nc = s->cap_memo ? s->cap_memo : 64;
-        while (nc <= idx)
-            nc *= 2;
-        item *v = realloc(s->memo, nc * sizeof *v);
-        if (!v)
-            return SMX_ENOMEM;
-        memset(v + s->cap_memo, 0, (nc - s->cap_memo) * sizeof *v);
-        s->memo = v;
-        s->cap_memo = nc;
-    }
-    s->memo[idx] = s->last[1];
-    if (idx >= s->n_memo)
-        s->n_memo = idx + 1;
-    return 0;
-}
-
-static void memo_get(pk *s, size_t idx)
-{
-    item it = idx < s->n_memo ? s->memo[idx] : (item){IT_NONE, NULL, 0};
-    push(s, it.kind, it.p, it.n);
-}
-
-static int trunc_err(pk *s, size_t at, int op, const char *what)
-{
-    return mdl_corrupt(s->m,
-                       "truncated pickle: opcode 0x%02x at byte offset %zu expects %s, but the "
-                       "data ends at byte %zu",
-                       op, at, what, s->len);
-}
-
-static uint64_t le(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = n; i-- > 0;)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* A newline-terminated argument; *n excludes the newline. */
-static int line(pk *s, size_t at, int op, const unsigned char **p, size_t *n)
-{
-    const unsigned char *e = memchr(s->b + s->pos, '\n', s->len - s->pos);
-    if (!e)
-        return trunc_err(s, at, op, "a newline-terminated argument");
-    *p = s->b + s->pos;
-    *n = (size_t)(e - *p);
-    s->pos += *n + 1;
-    return 0;
-}
-
-static int counted(pk *s, size_t at, int op, size_t lenbytes, const unsigned char **p, size_t *n)
-{
-    if (s->len - s->pos < lenbytes)
-        return trunc_err(s, at, op, "a length");
-    uint64_t l = le(s->b + s->pos, lenbytes);
-    s->pos += lenbytes;
-    if (l > s->len - s->pos)
-        return mdl_corrupt(s->m,
-                           "truncated pickle: opcode 0x%02x at byte offset %zu announces %llu "
-                           "bytes, but only %zu are left",
-                           op, at, (unsigned long long)l, s->len - s->pos);
-    *p = s->b + s->pos;
-    *n = (size_t)l;
-    s->pos += (size_t)l;
-    return 0;
-}
-
-static int add_global(pk *s, const unsigned char *mod, size_t ml, const unsigned char *name,
-                      size_t nl)
-{
-    char g[256];
-    snprintf(g, sizeof g, "%.*s %.*s", (int)(ml < 120 ? ml : 120), (const char *)mod,
-             (int)(nl < 120 ? nl : 120), (const char *)name);
-    compat_model_info *m = s->m;
-    for (size_t i = 0; i < m->n_pickle_globals; i++)
-        if (!strcmp(m->pickle_globals[i], g))
-            goto seen;
-    if (m->n_pickle_globals < 256 &&
-        mdl_add_str(&m->pickle_globals, &m->n_pickle_globals, g, strlen(g)))
-        return SMX_ENOMEM;
-seen:
-    if (!s->first_class_done && strcmp(g, "copyreg _reconstructor") &&
-        strcmp(g, "copy_reg _reconstructor") && strcmp(g, "__builtin__ object") &&
-        strcmp(g, "builtins object")) {
-        s->first_class_done = 1;
-        mdl_copy(m->pickle_class, sizeof m->pickle_class, g, strlen(g));
-    }
-    if (!strncmp(g, "joblib.", 7))
-        s->joblib = 1;
-    push(s, IT_NONE, NULL, 0);
-    return 0;
-}
 
 /* Does the start of these bytes look like an XGBoost payload? */
 static int looks_like_payload(const unsigned char *b, size_t n)
@@ -159,48 +34,6 @@ static int looks_like_payload(const unsigned char *b, size_t n)
     if (n >= 2 && b[0] == '{')
         return 1;
     return mdl_binary_sniff(b, n);
-}
-
-/* Remember a byte string that may be the model. Raw bytes must start like a payload;
- * text-encoded ones (protocols 0-2) are decoded later, so only short strings (attribute and
- * parameter names, which an sklearn wrapper has dozens of) are left out. */
-static void candidate(pk *s, it_kind k, const unsigned char *p, size_t n)
-{
-    if (n < 16 || s->n_cands == sizeof s->cands / sizeof s->cands[0])
-        return;
-    if ((k == IT_BYTES || k == IT_STR) ? !looks_like_payload(p, n) : n < 64)
-        return;
-    s->cands[s->n_cands++] = (item){k, p, n};
-}
-
-static void string_pushed(pk *s, it_kind k, const unsigned char *p, size_t n)
-{
-    push(s, k, p, n);
-    if (k != IT_BYTES && n < sizeof s->pending_attr &&
-        ((n == 14 && !memcmp(p, "best_iteration", 14)) ||
-         (n == 16 && !memcmp(p, "best_ntree_limit", 16)) ||
-         (n == 10 && !memcmp(p, "best_score", 10)))) {
-        memcpy(s->pending_attr, p, n);
-        s->pending_attr[n] = 0;
-        return;
-    }
-    s->pending_attr[0] = 0;
-    candidate(s, k, p, n);
-}
-
-static int value_pushed(pk *s, const char *text)
-{
-    if (s->pending_attr[0]) {
-        int have = 0;
-        for (size_t i = 0; i < s->m->n_attrs; i++)
-            have |= !strcmp(s->m->attrs[i].key, s->pending_attr);
-        if (!have &&
-            mdl_add_attr(s->m, s->pending_attr, strlen(s->pending_attr), text, strlen(text)))
-            return SMX_ENOMEM;
-    }
-    s->pending_attr[0] = 0;
-    push(s, IT_NONE, NULL, 0);
-    return 0;
 }
 
 /* Decode UTF-8 into latin-1 bytes (protocol 2 bytearray/bytes); NULL if a code point > 0xFF. */
@@ -308,34 +141,124 @@ bad:
     return NULL;
 }
 
-static unsigned char *decode(it_kind k, const unsigned char *p, size_t n, size_t *out_n)
+static unsigned char *decode(int k, const unsigned char *p, size_t n, size_t *out_n)
 {
     switch (k) {
-    case IT_UNICODE:
+    case MDL_IT_UNICODE:
         return latin1(p, n, out_n);
-    case IT_RAWUNI:
+    case MDL_IT_RAWUNI:
         return rawuni(p, n, out_n);
-    case IT_QSTR:
+    case MDL_IT_QSTR:
         return qstr(p, n, out_n);
     default:
         return NULL;
     }
 }
 
+/* The candidate of kind k at p[0..n) (off: where it starts in the file) identified as a
+ * payload: 1 when it is one (m->payload set, its bytes kept), 0 when not, or SMX_ENOMEM. */
+static int try_candidate(const mdl_ctx *ctx, compat_model_info *m, int k, const unsigned char *p,
+                         size_t n)
+{
+    unsigned char *own = NULL;
+    if (k == MDL_IT_UNICODE || k == MDL_IT_RAWUNI || k == MDL_IT_QSTR) {
+        /* decode only what starts like a payload (the head may end mid-escape) */
+        size_t head = k == MDL_IT_QSTR || n < 4096 ? n : 4096, hn = 0;
+        unsigned char *h = NULL;
+        for (int tries = 0; head > 0 && !(h = decode(k, p, head, &hn)) && tries < 8;
+             tries++) /* a cut inside an escape or a UTF-8 sequence: back off a little */
+            head = k != MDL_IT_QSTR && head > 12 ? head - 3 : 0;
+        int ok = h && looks_like_payload(h, hn);
+        free(h);
+        if (!ok || !(own = decode(k, p, n, &n)))
+            return 0;
+        p = own;
+    } else if (!looks_like_payload(p, n)) {
+        return 0;
+    }
+    int rc = ctx->payload(ctx, p, n, m);
+    m->format = COMPAT_FMT_PICKLE;
+    if (m->payload == COMPAT_PAYLOAD_NONE) {
+        free(own);
+        return rc == SMX_ENOMEM ? rc : 0;
+    }
+    m->payload_bytes = own ? own : malloc(n ? n : 1);
+    if (!m->payload_bytes)
+        return SMX_ENOMEM;
+    if (!own)
+        memcpy(m->payload_bytes, p, n);
+    m->payload_len = n;
+    return rc == SMX_ENOMEM ? rc : 1;
+}
+
+/* The scan is complete: is it a Booster, and the detail. */
+static void scan_detail(compat_model_info *m, const mdl_pk *s)
+{
+    m->pickle_is_booster = !strcmp(m->pickle_class, "xgboost.core Booster");
+    char extra[128] = "";
+    if (m->pickle_joblib_arrays)
+        snprintf(extra, sizeof extra, ", joblib numpy data inline at byte %zu", s->joblib_stop);
+    else if (s->oob)
+        snprintf(extra, sizeof extra, ", out-of-band buffers (protocol 5 NEXT_BUFFER)");
+    mdl_detail(m, "pickle protocol %d of %s%s", m->pickle_protocol,
+               m->pickle_class[0] ? m->pickle_class : "a builtin value", extra);
+}
+
+/* The payload was found: the detail says what and where; its problem, where it is. */
+static void payload_detail(compat_model_info *m, size_t n, uint64_t off, int corrupt_before)
+{
+    char saved[sizeof m->detail];
+    memcpy(saved, m->detail, sizeof saved);
+    mdl_detail(m, "%s; payload: %s (%zu bytes at pickle byte offset %zu)", saved,
+               compat_payload_name(m->payload), n, (size_t)off);
+    if (m->corrupt && !corrupt_before) {
+        char pre[96];
+        snprintf(pre, sizeof pre, "in the payload at pickle byte offset %zu: ", (size_t)off);
+        mdl_prefix_problem(m, pre);
+    }
+}
+
+/* ---- a whole read --------------------------------------------------------------------------- */
+
+typedef struct whole {
+    const unsigned char *b;
+    struct cand {
+        int kind;
+        const unsigned char *p;
+        size_t n;
+    } cands[32];
+    size_t n_cands;
+} whole;
+
+/* Remember a byte string that may be the model. Raw bytes must start like a payload;
+ * text-encoded ones (protocols 0-2) are decoded later, so only short strings (attribute and
+ * parameter names, which an sklearn wrapper has dozens of) are left out. */
+static void whole_candidate(void *ctx, int k, const unsigned char *p, size_t n, uint64_t off)
+{
+    (void)off;
+    whole *w = ctx;
+    if (!p || n < 16 || w->n_cands == sizeof w->cands / sizeof w->cands[0])
+        return;
+    if ((k == MDL_IT_BYTES || k == MDL_IT_STR) ? !looks_like_payload(p, n) : n < 64)
+        return;
+    w->cands[w->n_cands++] = (struct cand){k, p, n};
+}
+
 /*
  * After joblib's inline array data: find byte-string opcodes (B, 0x8e BINBYTES8, 0x96
  * BYTEARRAY8, C) whose contents start like an XGBoost payload and whose length fits.
  */
-static void resync(pk *s, size_t from)
+static void resync(whole *w, size_t len, size_t from)
 {
     static const struct {
         const char *sig;
         size_t n;
     } sigs[] = {{"binf", 4}, {"CONFIG-offset:", 14}, {"{L\0\0\0\0\0\0\0", 9}, {"{\"", 2}};
-    for (size_t i = from; i + 2 < s->len; i++) {
+    const unsigned char *b = w->b;
+    for (size_t i = from; i + 2 < len; i++) {
         int hit = 0;
         for (size_t k = 0; k < sizeof sigs / sizeof sigs[0] && !hit; k++)
-            hit = s->len - i >= sigs[k].n && !memcmp(s->b + i, sigs[k].sig, sigs[k].n);
+            hit = len - i >= sigs[k].n && !memcmp(b + i, sigs[k].sig, sigs[k].n);
         if (!hit)
             continue;
         static const struct {
@@ -344,11 +267,13 @@ static void resync(pk *s, size_t from)
         } ops[] = {{'B', 4}, {0x8e, 8}, {0x96, 8}, {'C', 1}};
         for (size_t k = 0; k < 4; k++) {
             size_t lb = ops[k].lb;
-            if (i < lb + 1 || s->b[i - lb - 1] != ops[k].op)
+            if (i < lb + 1 || b[i - lb - 1] != ops[k].op)
                 continue;
-            uint64_t n = le(s->b + i - lb, lb);
-            if (n >= 16 && n <= s->len - i) {
-                candidate(s, IT_BYTES, s->b + i, (size_t)n);
+            uint64_t n = 0;
+            for (size_t q = lb; q-- > 0;)
+                n = n << 8 | b[i - lb + q];
+            if (n >= 16 && n <= len - i) {
+                whole_candidate(w, MDL_IT_BYTES, b + i, (size_t)n, i);
                 i += (size_t)n - 1;
                 break;
             }
@@ -356,339 +281,344 @@ static void resync(pk *s, size_t from)
     }
 }
 
-#define NOT_MINE (-1) /* an opcode handler does not know this opcode */
-
-/* Opcodes without an argument: marks, containers, tuples, booleans, None, reductions. */
-static int op_plain(pk *s, int op)
-{
-    switch (op) {
-    case '(':
-    case '0':
-    case '1':
-    case '2':
-    case 'N':
-    case 'Q':
-    case 'R':
-    case 'a':
-    case 'b':
-    case 'd':
-    case '}':
-    case 'e':
-    case 'l':
-    case ']':
-    case 'o':
-    case 's':
-    case 't':
-    case ')':
-    case 'u':
-    case 0x81:
-    case 0x85:
-    case 0x86:
-    case 0x87:
-    case 0x88:
-    case 0x89:
-    case 0x8f:
-    case 0x90:
-    case 0x91:
-    case 0x92:
-    case 0x97:
-    case 0x98:
-        s->binary_ops |= op == '}' || op == ']' || op == ')' || op == 'e' || op == 'u';
-        if (op == 0x88 || op == 0x89)
-            return value_pushed(s, op == 0x88 ? "True" : "False");
-        if (op != '0' && op != '1' && op != '2' && op != '(')
-            push(s, IT_NONE, NULL, 0);
-        if (op == 0x97)
-            s->oob = 1;
-        return 0;
-    default:
-        return NOT_MINE;
-    }
-}
-
-/* A decimal memo index on its own line (protocol 0 PUT and GET). */
-static int line_index(pk *s, size_t at, int op, size_t *idx)
-{
-    const unsigned char *p = NULL;
-    size_t n = 0;
-    int rc = line(s, at, op, &p, &n);
-    if (rc)
-        return rc;
-    char num[48];
-    snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
-    *idx = (size_t)strtoul(num, NULL, 10);
-    return 0;
-}
-
-/* The memo: MEMOIZE, PUT/BINPUT/LONG_BINPUT, GET/BINGET/LONG_BINGET. */
-static int op_memo(pk *s, size_t at, int op)
-{
-    size_t idx, n = op == 'q' || op == 'h' ? 1 : 4;
-    int rc;
-    switch (op) {
-    case 0x94: /* MEMOIZE */
-        return memo_put(s, s->next_memo++);
-    case 'p': /* PUT */
-        return (rc = line_index(s, at, op, &idx)) ? rc : memo_put(s, idx);
-    case 'g': /* GET */
-        if ((rc = line_index(s, at, op, &idx)) == 0)
-            memo_get(s, idx);
-        return rc;
-    case 'q':
-    case 'r':
-    case 'h':
-    case 'j':
-        if (s->len - s->pos < n)
-            return trunc_err(s, at, op, "a memo index");
-        idx = (size_t)le(s->b + s->pos, n);
-        s->pos += n;
-        if (op == 'h' || op == 'j') {
-            memo_get(s, idx);
-            return 0;
-        }
-        s->binary_ops = 1;
-        return memo_put(s, idx);
-    default:
-        return NOT_MINE;
-    }
-}
-
-/* A binary number (BININT, BININT1, BININT2, BINFLOAT, EXT1/2/4) as text in num. */
-static int binary_number(pk *s, size_t at, int op, char *num, size_t cap)
-{
-    size_t n = op == 'J' || op == 0x84 ? 4 : op == 'K' || op == 0x82 ? 1 : op == 'G' ? 8 : 2;
-    if (s->len - s->pos < n)
-        return trunc_err(s, at, op, "its argument");
-    if (op == 'J') {
-        snprintf(num, cap, "%d", (int32_t)le(s->b + s->pos, 4));
-    } else if (op == 'G') {
-        uint64_t u = 0;
-        for (size_t i = 0; i < 8; i++)
-            u = u << 8 | s->b[s->pos + i];
-        double dv;
-        memcpy(&dv, &u, 8);
-        snprintf(num, cap, "%.17g", dv);
-    } else {
-        snprintf(num, cap, "%llu", (unsigned long long)le(s->b + s->pos, n));
-    }
-    s->pos += n;
-    s->binary_ops = 1;
-    return 0;
-}
-
-/* Numbers: text (FLOAT, INT, LONG, PERSID), binary, and LONG1/LONG4. */
-static int op_number(pk *s, size_t at, int op)
-{
-    const unsigned char *p = NULL;
-    size_t n = 0;
-    char num[48];
-    int rc;
-    switch (op) {
-    case 'F':
-    case 'I':
-    case 'L':
-    case 'P':
-        if ((rc = line(s, at, op, &p, &n)))
-            return rc;
-        snprintf(num, sizeof num, "%.*s", (int)(n < 40 ? n : 40), (const char *)p);
-        size_t nl = strlen(num);
-        if (nl && num[nl - 1] == 'L') /* Python 2 long: "10L" */
-            num[nl - 1] = 0;
-        return value_pushed(s, num);
-    case 'J':
-    case 'K':
-    case 'M':
-    case 'G':
-    case 0x82:
-    case 0x83:
-    case 0x84:
-        return (rc = binary_number(s, at, op, num, sizeof num)) ? rc : value_pushed(s, num);
-    case 0x8a:
-    case 0x8b: /* LONG1, LONG4 */
-        return (rc = counted(s, at, op, op == 0x8a ? 1 : 4, &p, &n)) ? rc : value_pushed(s, "long");
-    default:
-        return NOT_MINE;
-    }
-}
-
-/* Strings and bytes: protocol 0 text (STRING, UNICODE), counted ones (2+ and 3+). */
-static int op_string(pk *s, size_t at, int op)
-{
-    const unsigned char *p = NULL;
-    size_t n = 0;
-    int rc;
-    switch (op) {
-    case 'S':
-    case 'V':
-        if ((rc = line(s, at, op, &p, &n)) == 0)
-            string_pushed(s, op == 'S' ? IT_QSTR : IT_RAWUNI, p, n);
-        return rc;
-    case 'T':
-    case 'U':
-    case 'X':
-    case 0x8c:
-    case 0x8d:
-    case 'B':
-    case 'C':
-    case 0x8e:
-    case 0x96: {
-        size_t lb = op == 'U' || op == 'C' || op == 0x8c     ? 1
-                    : op == 0x8d || op == 0x8e || op == 0x96 ? 8
-                                                             : 4;
-        if ((rc = counted(s, at, op, lb, &p, &n)) == 0) {
-            it_kind k = op == 'T' || op == 'U'                  ? IT_STR
-                        : op == 'X' || op == 0x8c || op == 0x8d ? IT_UNICODE
-                                                                : IT_BYTES;
-            string_pushed(s, k, p, n);
-        }
-        s->binary_ops = 1;
-        return rc;
-    }
-    default:
-        return NOT_MINE;
-    }
-}
-
-/* Classes: GLOBAL and INST ("module\nname\n"), STACK_GLOBAL (the last two strings). */
-static int op_global(pk *s, size_t at, int op)
-{
-    const unsigned char *p = NULL, *p2 = NULL;
-    size_t n = 0, n2 = 0;
-    int rc;
-    if (op == 'c' || op == 'i') {
-        if ((rc = line(s, at, op, &p, &n)) == 0 && (rc = line(s, at, op, &p2, &n2)) == 0)
-            rc = add_global(s, p, n, p2, n2);
-        return rc;
-    }
-    if (op != 0x93)
-        return NOT_MINE;
-    item a = s->last[0], b = s->last[1];
-    if (a.kind == IT_NONE || b.kind == IT_NONE)
-        return add_global(s, (const unsigned char *)"?", 1, (const unsigned char *)"?", 1);
-    return add_global(s, a.p, a.n, b.p, b.n);
-}
-
-/* Walk the opcodes to STOP. An opcode no handler knows ends the walk: in a joblib pickle
- * (numpy array bytes follow), or as corruption. */
-static int scan(pk *s)
-{
-    s->proto = -1;
-    for (;;) {
-        if (s->pos >= s->len)
-            return mdl_corrupt(s->m,
-                               "truncated pickle: the data ends at byte offset %zu without the "
-                               "STOP opcode ('.')",
-                               s->pos);
-        size_t at = s->pos;
-        int op = s->b[s->pos++], rc;
-        if (op == '.') { /* STOP */
-            s->m->pickle_protocol = s->proto >= 0 ? s->proto : s->binary_ops ? 1 : 0;
-            return 0;
-        }
-        if (op == 0x80) { /* PROTO */
-            if (s->pos >= s->len)
-                return trunc_err(s, at, op, "the protocol number");
-            s->proto = s->b[s->pos++];
-            if (s->proto > 5)
-                return mdl_corrupt(s->m,
-                                   "corrupt pickle: protocol %d at byte offset %zu, expected 0-5",
-                                   s->proto, at);
-            continue;
-        }
-        if (op == 0x95) { /* FRAME */
-            if (s->len - s->pos < 8)
-                return trunc_err(s, at, op, "an 8-byte frame length");
-            s->pos += 8;
-            continue;
-        }
-        if ((rc = op_plain(s, op)) == NOT_MINE && (rc = op_memo(s, at, op)) == NOT_MINE &&
-            (rc = op_number(s, at, op)) == NOT_MINE && (rc = op_string(s, at, op)) == NOT_MINE &&
-            (rc = op_global(s, at, op)) == NOT_MINE) {
-            if (!s->joblib)
-                return mdl_corrupt(s->m, "corrupt pickle: unknown opcode 0x%02x at byte offset %zu",
-                                   op, at);
-            /* joblib writes numpy array bytes between opcodes, which only its own unpickler
-             * can step over; look for the Booster's bytes further on */
-            resync(s, at);
-            s->m->pickle_joblib_arrays = 1;
-            s->joblib_stop = at;
-            s->m->pickle_protocol = s->proto >= 0 ? s->proto : 1;
-            return 0;
-        }
-        if (rc)
-            return rc;
-    }
-}
-
 int mdl_pickle_read(const mdl_ctx *ctx, const unsigned char *b, size_t len, compat_model_info *m)
 {
-    pk s;
-    memset(&s, 0, sizeof s);
-    s.b = b;
-    s.len = len;
-    s.m = m;
+    whole w;
+    memset(&w, 0, sizeof w);
+    w.b = b;
+    mdl_pk s;
+    mdl_pk_init(&s, m, len);
+    s.ctx = &w;
+    s.candidate = whole_candidate;
     m->format = COMPAT_FMT_PICKLE;
-    int rc = scan(&s);
-    free(s.memo);
+    size_t used;
+    int rc = mdl_pk_scan(&s, b, len, 0, 0, &used);
+    if (rc == MDL_PK_STOPPED) { /* joblib's numpy data: look for the Booster's bytes further on */
+        resync(&w, len, s.joblib_stop);
+        rc = SMX_OK;
+    }
+    if (!rc)
+        scan_detail(m, &s);
+    mdl_pk_free(&s);
     if (rc)
         return rc;
-    m->pickle_is_booster = !strcmp(m->pickle_class, "xgboost.core Booster");
-    char extra[128] = "";
-    if (m->pickle_joblib_arrays)
-        snprintf(extra, sizeof extra, ", joblib numpy data inline at byte %zu", s.joblib_stop);
-    else if (s.oob)
-        snprintf(extra, sizeof extra, ", out-of-band buffers (protocol 5 NEXT_BUFFER)");
-    mdl_detail(m, "pickle protocol %d of %s%s", m->pickle_protocol,
-               m->pickle_class[0] ? m->pickle_class : "a builtin value", extra);
-
     /* the embedded model: the first candidate that identifies as XGBoost bytes */
-    for (size_t i = 0; i < s.n_cands; i++) {
-        item c = s.cands[i];
-        unsigned char *own = NULL;
-        const unsigned char *p = c.p;
-        size_t n = c.n;
-        if (c.kind == IT_UNICODE || c.kind == IT_RAWUNI || c.kind == IT_QSTR) {
-            /* decode only what starts like a payload (the head may end mid-escape) */
-            size_t head = c.kind == IT_QSTR || n < 4096 ? n : 4096, hn = 0;
-            unsigned char *h = NULL;
-            for (int tries = 0; head > 0 && !(h = decode(c.kind, p, head, &hn)) && tries < 8;
-                 tries++) /* a cut inside an escape or a UTF-8 sequence: back off a little */
-                head = c.kind != IT_QSTR && head > 12 ? head - 3 : 0;
-            int ok = h && looks_like_payload(h, hn);
-            free(h);
-            if (!ok)
-                continue;
-            if (!(own = decode(c.kind, p, n, &n)))
-                continue;
-            p = own;
-        } else if (!looks_like_payload(p, n)) {
-            continue;
+    for (size_t i = 0; i < w.n_cands; i++) {
+        int corrupt = m->corrupt;
+        rc = try_candidate(ctx, m, w.cands[i].kind, w.cands[i].p, w.cands[i].n);
+        if (rc == SMX_ENOMEM)
+            return rc;
+        if (rc == 1) {
+            payload_detail(m, m->payload_len, (uint64_t)(w.cands[i].p - b), corrupt);
+            return SMX_OK;
         }
-        char saved_detail[sizeof m->detail];
-        memcpy(saved_detail, m->detail, sizeof saved_detail);
-        rc = ctx->payload(ctx, p, n, m);
-        m->format = COMPAT_FMT_PICKLE;
-        if (m->payload == COMPAT_PAYLOAD_NONE) {
-            free(own);
-            continue;
-        }
-        m->payload_bytes = own ? own : malloc(n ? n : 1);
-        if (!m->payload_bytes)
-            return SMX_ENOMEM;
-        if (!own)
-            memcpy(m->payload_bytes, p, n);
-        m->payload_len = n;
-        mdl_detail(m, "%s; payload: %s (%zu bytes at pickle byte offset %zu)", saved_detail,
-                   compat_payload_name(m->payload), n, (size_t)(c.p - b));
-        if (m->corrupt) {
-            char pre[96];
-            snprintf(pre, sizeof pre,
-                     "in the payload at pickle byte offset %zu: ", (size_t)(c.p - b));
-            mdl_prefix_problem(m, pre);
-        }
-        return rc == SMX_ENOMEM ? rc : SMX_OK;
     }
     return SMX_OK;
+}
+
+/* ---- a read as it streams ---------------------------------------------------------------------
+ */
+
+enum { P_SCAN, P_BIG, P_END };
+enum { BIG_GATHER, BIG_FEED, BIG_PASS };
+
+typedef struct pstream {
+    mdl_sreader r;
+    const mdl_ctx *ctx;
+    mdl_pk s;
+    compat_model_info *m;
+    int text;      /* the protocol 0/1 entry */
+    int state;     /* P_* */
+    int status;    /* SMX_EFORMAT (the problem is in m), SMX_ENOMEM, or SMX_OK */
+    int scanned;   /* the scan reached STOP (1), or joblib's numpy data or a long argument (2) */
+    smx_buf win;   /* what the scanner waits on */
+    uint64_t next; /* file offset of the next byte the scanner gets (win[0] if any) */
+    /* a string too long to wait for, passing by */
+    int big_kind, big_mode, big_op;
+    uint64_t big_left, big_off, big_at, big_n, big_out;
+    unsigned char head[4096]; /* its first bytes (decoded), to sniff */
+    size_t head_len;
+    int lead;                  /* latin-1 decoding: a UTF-8 lead byte waiting, or -1 */
+    mdl_sreader *payload;      /* the payload reader it goes to */
+    int found, corrupt_before; /* the payload, and whether a problem came before it */
+    uint64_t found_off, found_n;
+} pstream;
+
+static void stream_candidate(void *ctx, int k, const unsigned char *p, size_t n, uint64_t off)
+{
+    pstream *ps = ctx;
+    if (ps->found || ps->status)
+        return;
+    if (!p) { /* too long to wait for: decided on its first bytes as they pass */
+        ps->big_kind = k;
+        ps->big_off = off;
+        ps->big_mode = n >= 16 && k != MDL_IT_NONE ? BIG_GATHER : BIG_PASS;
+        return;
+    }
+    if (n < 16 || ((k == MDL_IT_BYTES || k == MDL_IT_STR) ? !looks_like_payload(p, n) : n < 64))
+        return;
+    int corrupt = ps->m->corrupt;
+    int rc = try_candidate(ps->ctx, ps->m, k, p, n);
+    if (rc == SMX_ENOMEM)
+        ps->status = SMX_ENOMEM;
+    else if (rc == 1)
+        ps->found = 1, ps->found_off = off, ps->found_n = ps->m->payload_len,
+        ps->corrupt_before = corrupt;
+}
+
+/* Bytes of the string as XGBoost gets them (protocol 2 text: latin-1 from UTF-8); *bad when
+ * they cannot be (a whole read skips such a candidate). */
+static size_t big_decode(pstream *ps, const unsigned char *b, size_t n, unsigned char *out,
+                         int *bad)
+{
+    if (ps->big_kind != MDL_IT_UNICODE) {
+        memcpy(out, b, n);
+        return n;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n && !*bad; i++) {
+        if (ps->lead >= 0) {
+            out[k++] = (unsigned char)((ps->lead & 0x1F) << 6 | (b[i] & 0x3F));
+            ps->lead = -1;
+        } else if (b[i] < 0x80) {
+            out[k++] = b[i];
+        } else if ((b[i] & 0xE0) == 0xC0 && (b[i] & 0x1F) <= 3) {
+            ps->lead = b[i];
+        } else {
+            *bad = 1;
+        }
+    }
+    return k;
+}
+
+/* The first bytes are gathered: a payload reader for them, if they start like one. */
+static int big_decide(pstream *ps)
+{
+    compat_model_info *m = ps->m;
+    ps->big_mode = BIG_PASS;
+    if (!looks_like_payload(ps->head, ps->head_len))
+        return SMX_OK;
+    uint64_t size = ps->big_kind == MDL_IT_UNICODE ? MDL_SIZE_UNKNOWN : ps->big_n;
+    ps->corrupt_before = m->corrupt;
+    int rc = ps->ctx->payload_stream(ps->ctx, ps->head, ps->head_len, size, m, &ps->payload);
+    if (rc)
+        return rc;
+    if (!ps->payload) {
+        mdl_unknown(m,
+                    COMPAT_UNKNOWN_WRITER | COMPAT_UNKNOWN_LEARNER | COMPAT_UNKNOWN_TREES |
+                        COMPAT_UNKNOWN_ENCODING | COMPAT_UNKNOWN_INTEGRITY,
+                    "the payload at pickle byte offset %llu (%llu bytes) is in a format that is "
+                    "not read as it streams",
+                    (unsigned long long)ps->big_off, (unsigned long long)ps->big_n);
+        return SMX_OK;
+    }
+    ps->big_mode = BIG_FEED;
+    return ps->payload->feed(ps->payload, ps->head, ps->head_len);
+}
+
+/* The string has passed: was it the payload? */
+static int big_end(pstream *ps)
+{
+    compat_model_info *m = ps->m;
+    int rc = SMX_OK;
+    if (ps->big_mode == BIG_GATHER && (rc = big_decide(ps)))
+        return rc;
+    if (ps->payload) {
+        rc = ps->payload->end(ps->payload);
+        ps->payload->free(ps->payload);
+        ps->payload = NULL;
+        m->format = COMPAT_FMT_PICKLE;
+        if (rc == MDL_NOT_XGBOOST)
+            m->payload = COMPAT_PAYLOAD_NONE;
+        if (rc == SMX_ENOMEM)
+            return rc;
+        if (m->payload != COMPAT_PAYLOAD_NONE)
+            ps->found = 1, ps->found_off = ps->big_off, ps->found_n = ps->big_out;
+    }
+    ps->state = P_SCAN;
+    return SMX_OK;
+}
+
+/* Bytes of the string passing by; returns how many of b[0..n) were its. */
+static size_t big_bytes(pstream *ps, const unsigned char *b, size_t n)
+{
+    size_t k = ps->big_left < n ? (size_t)ps->big_left : n;
+    unsigned char tmp[16384];
+    for (size_t done = 0; done < k && ps->big_mode != BIG_PASS && !ps->status;) {
+        size_t step = k - done < sizeof tmp ? k - done : sizeof tmp;
+        int bad = 0;
+        size_t dn = big_decode(ps, b + done, step, tmp, &bad);
+        done += step;
+        ps->big_out += dn;
+        if (bad) { /* not latin-1: no payload (a whole read does not decode it either) */
+            if (ps->payload)
+                ps->payload->free(ps->payload), ps->payload = NULL, ps->m->payload = 0;
+            ps->big_mode = BIG_PASS;
+            break;
+        }
+        size_t q = 0;
+        while (ps->big_mode == BIG_GATHER && q < dn && ps->head_len < sizeof ps->head)
+            ps->head[ps->head_len++] = tmp[q++];
+        if (ps->big_mode == BIG_GATHER && ps->head_len == sizeof ps->head)
+            ps->status = big_decide(ps);
+        if (ps->big_mode == BIG_FEED && q < dn && !ps->status)
+            ps->status = ps->payload->feed(ps->payload, tmp + q, dn - q);
+    }
+    ps->big_left -= k;
+    if (!ps->big_left && !ps->status)
+        ps->status = big_end(ps);
+    return k;
+}
+
+/* Scan what is at hand; a string too long to wait for starts passing by. */
+static size_t scan_some(pstream *ps, const unsigned char *b, size_t n, int more)
+{
+    size_t used = 0;
+    int rc = mdl_pk_scan(&ps->s, b, n, ps->next, more, &used);
+    ps->next += used;
+    if (rc == MDL_PK_BIG) {
+        ps->state = P_BIG;
+        ps->big_left = ps->big_n = ps->s.big_n;
+        ps->big_at = ps->next;
+        ps->big_out = ps->head_len = 0;
+        ps->lead = -1;
+        if (ps->found || ps->s.big_kind == MDL_IT_NONE)
+            ps->big_mode = BIG_PASS;
+    } else if (rc == MDL_PK_STOPPED) {
+        if (ps->s.joblib_stop)
+            mdl_unknown(ps->m,
+                        COMPAT_UNKNOWN_WRITER | COMPAT_UNKNOWN_LEARNER | COMPAT_UNKNOWN_TREES |
+                            COMPAT_UNKNOWN_ENCODING | COMPAT_UNKNOWN_INTEGRITY,
+                        "joblib's inline numpy data at byte %zu is not read as the pickle "
+                        "streams: the Booster's bytes after it were not looked for",
+                        ps->s.joblib_stop);
+        ps->state = P_END;
+        ps->scanned = 2;
+    } else if (rc == MDL_PK_DONE) {
+        ps->state = P_END;
+        ps->scanned = 1;
+    } else if (rc != MDL_PK_MORE) {
+        ps->state = P_END;
+        ps->status = rc;
+    }
+    return used;
+}
+
+static int ps_feed(mdl_sreader *r, const unsigned char *b, size_t n)
+{
+    pstream *ps = (pstream *)r;
+    while (n && ps->state != P_END && !ps->status) {
+        if (ps->state == P_BIG) {
+            size_t k = big_bytes(ps, b, n);
+            ps->next += k;
+            b += k;
+            n -= k;
+        } else if (!ps->win.len) { /* straight from the chunk; what the scan waits on is kept */
+            size_t used = scan_some(ps, b, n, 1);
+            b += used;
+            n -= used;
+            if (ps->state == P_SCAN && n) {
+                if (smx_buf_append(&ps->win, b, n))
+                    return SMX_ENOMEM;
+                n = 0;
+            }
+        } else {
+            size_t take = n < 65536 ? n : 65536;
+            if (smx_buf_append(&ps->win, b, take))
+                return SMX_ENOMEM;
+            b += take;
+            n -= take;
+            size_t used = scan_some(ps, (const unsigned char *)ps->win.data, ps->win.len, 1);
+            if (ps->state == P_BIG && used < ps->win.len) {
+                size_t k =
+                    big_bytes(ps, (const unsigned char *)ps->win.data + used, ps->win.len - used);
+                ps->next += k;
+                used += k;
+            }
+            memmove(ps->win.data, ps->win.data + used, ps->win.len - used);
+            ps->win.len -= used;
+        }
+    }
+    return ps->status == SMX_ENOMEM ? SMX_ENOMEM : SMX_OK;
+}
+
+static int ps_end(mdl_sreader *r)
+{
+    pstream *ps = (pstream *)r;
+    compat_model_info *m = ps->m;
+    if (ps->state == P_SCAN && !ps->status)
+        scan_some(ps, (const unsigned char *)(ps->win.data ? ps->win.data : ""), ps->win.len, 0);
+    if (ps->state == P_BIG && ps->payload) { /* a payload that never ended is none */
+        ps->payload->free(ps->payload);
+        ps->payload = NULL;
+        m->payload = COMPAT_PAYLOAD_NONE;
+    }
+    if (ps->state == P_BIG) /* the data ends inside a string */
+        mdl_corrupt(m,
+                    "truncated pickle: a string at byte offset %llu announces %llu bytes, but "
+                    "only %llu are left",
+                    (unsigned long long)ps->big_at, (unsigned long long)ps->big_n,
+                    (unsigned long long)(ps->big_n - ps->big_left));
+    if (ps->status == SMX_ENOMEM)
+        return SMX_ENOMEM;
+    m->format = COMPAT_FMT_PICKLE;
+    if (ps->scanned) {
+        scan_detail(m, &ps->s);
+        if (ps->found)
+            payload_detail(m, (size_t)ps->found_n, ps->found_off, ps->corrupt_before);
+        else if (m->payload != COMPAT_PAYLOAD_NONE && !ps->found)
+            m->payload = COMPAT_PAYLOAD_NONE;
+    } else { /* a pickle that does not scan to its end has no payload a whole read trusts */
+        m->payload = COMPAT_PAYLOAD_NONE;
+    }
+    if (ps->text && m->corrupt && !m->n_pickle_globals) { /* not convincingly a pickle */
+        m->format = COMPAT_FMT_UNKNOWN;
+        m->corrupt = 0;
+        m->problem[0] = 0;
+        mdl_detail(m, "unrecognised bytes");
+        return SMX_OK;
+    }
+    mdl_pickle_classify(m);
+    return SMX_OK;
+}
+
+static void ps_free(mdl_sreader *r)
+{
+    pstream *ps = (pstream *)r;
+    if (ps->payload)
+        ps->payload->free(ps->payload);
+    mdl_pk_free(&ps->s);
+    smx_buf_free(&ps->win);
+    free(ps);
+}
+
+static int open_stream(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out,
+                       int text)
+{
+    pstream *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return SMX_ENOMEM;
+    ps->r = (mdl_sreader){ps_feed, ps_end, ps_free};
+    ps->ctx = c;
+    ps->m = m;
+    ps->text = text;
+    ps->lead = -1;
+    mdl_pk_init(&ps->s, m, size);
+    ps->s.ctx = ps;
+    ps->s.candidate = stream_candidate;
+    m->format = COMPAT_FMT_PICKLE;
+    *out = &ps->r;
+    return SMX_OK;
+}
+
+static int proto_stream(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out)
+{
+    return open_stream(c, size, m, out, 0);
+}
+
+static int text_stream(const mdl_ctx *c, uint64_t size, compat_model_info *m, mdl_sreader **out)
+{
+    return open_stream(c, size, m, out, 1);
 }
 
 /* ---- the entries ------------------------------------------------------------------------ */
@@ -755,7 +685,11 @@ static int text_read(const mdl_ctx *c, const unsigned char *b, size_t len, compa
     return rc;
 }
 
-const mdl_format mdl_pickle = {
-    .name = "pickle (protocol 2+)", .sniff = proto_sniff, .read = proto_read};
-const mdl_format mdl_pickle_text = {
-    .name = "pickle (protocol 0/1)", .sniff = mdl_pickle_sniff, .read = text_read};
+const mdl_format mdl_pickle = {.name = "pickle (protocol 2+)",
+                               .sniff = proto_sniff,
+                               .read = proto_read,
+                               .stream = proto_stream};
+const mdl_format mdl_pickle_text = {.name = "pickle (protocol 0/1)",
+                                    .sniff = mdl_pickle_sniff,
+                                    .read = text_read,
+                                    .stream = text_stream};

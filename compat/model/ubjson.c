@@ -8,6 +8,10 @@
  * and scalars, not to the size of the tree arrays. Every count is checked against the bytes
  * left before allocating, nesting is limited, and the first problem is reported with its byte
  * offset. doc.c then reads the model out of the tree (shared with the JSON reader).
+ *
+ * The parser also reads the parts of a file too large to keep whole (mdl_ubj_part): each
+ * tree and the skeleton that ubjstream.c cuts it into, with offsets of the file in messages.
+ * ubjstream.c holds the format's entry.
  */
 #include "model_private.h"
 
@@ -59,6 +63,10 @@ typedef struct ub {
     blk *arena;
     compat_model_info *m;
     int typed_f64, typed_i8;
+    /* a part of a file read as it streams (b is a tree or the skeleton): where its bytes sit
+     * in the file; NULL for a whole file */
+    const mdl_split *map;
+    int map_tree;
 } ub;
 
 static void *arena_alloc(ub *p, size_t n)
@@ -97,10 +105,18 @@ static size_t left(const ub *p)
     return p->len - p->pos;
 }
 
+/* The file offset of position pos of the bytes being parsed. */
+static size_t at(const ub *p, size_t pos)
+{
+    if (!p->map)
+        return pos;
+    return (size_t)(p->map_tree ? p->map->tree_off + pos : mdl_split_offset(p->map, pos));
+}
+
 static int trunc_err(ub *p, const char *what)
 {
     return mdl_corrupt(p->m, "truncated UBJSON: the data ends at byte offset %zu, expected %s",
-                       p->pos, what);
+                       at(p, p->pos), what);
 }
 
 static uint64_t be(const unsigned char *q, size_t n)
@@ -138,7 +154,7 @@ static int read_int(ub *p, char t, int64_t *out, const char *what)
         return mdl_corrupt(p->m,
                            "corrupt UBJSON at byte offset %zu: expected an integer type marker "
                            "for %s, found 0x%02x",
-                           p->pos - 1, what, (unsigned char)t);
+                           at(p, p->pos - 1), what, (unsigned char)t);
     if (left(p) < n)
         return trunc_err(p, what);
     uint64_t v = be(p->b + p->pos, n);
@@ -175,7 +191,7 @@ static int read_marker(ub *p, char *t, const char *what)
 /* A length or count: an integer with its own marker, 0 <= n <= limit. */
 static int read_len(ub *p, size_t limit, size_t *out, const char *what)
 {
-    size_t at = p->pos;
+    size_t from = p->pos;
     char t = 0;
     int64_t v;
     if (read_marker(p, &t, what) || read_int(p, t, &v, what))
@@ -186,7 +202,7 @@ static int read_len(ub *p, size_t limit, size_t *out, const char *what)
         return mdl_corrupt(p->m,
                            "%s UBJSON at byte offset %zu: %s is %lld, but only %zu bytes are "
                            "left",
-                           v < 0 ? "corrupt" : "truncated", at, what, (long long)v, limit);
+                           v < 0 ? "corrupt" : "truncated", at(p, from), what, (long long)v, limit);
     *out = (size_t)v;
     return 0;
 }
@@ -210,7 +226,7 @@ static int grow(ub *p, void **v, size_t *cap, size_t n, size_t esz)
 
 static int parse_array(ub *p, ub_node *node, int depth)
 {
-    size_t at = p->pos - 1;
+    size_t from = p->pos - 1;
     node->kind = MDL_ARR;
     if (left(p) && p->b[p->pos] == '$') {
         p->pos++;
@@ -222,12 +238,12 @@ static int parse_array(ub *p, ub_node *node, int depth)
             return mdl_corrupt(p->m,
                                "corrupt UBJSON at byte offset %zu: typed array of 0x%02x "
                                "elements, expected one of i U I l L d D",
-                               p->pos - 1, (unsigned char)et);
+                               at(p, p->pos - 1), (unsigned char)et);
         if (!left(p) || p->b[p->pos] != '#')
             return left(p) ? mdl_corrupt(p->m,
                                          "corrupt UBJSON at byte offset %zu: expected '#' and "
                                          "a count after the typed-array type",
-                                         p->pos)
+                                         at(p, p->pos))
                            : trunc_err(p, "'#' and the count of a typed array");
         p->pos++;
         size_t n;
@@ -237,7 +253,7 @@ static int parse_array(ub *p, ub_node *node, int depth)
             return mdl_corrupt(p->m,
                                "truncated UBJSON: the typed array at byte offset %zu holds "
                                "%zu elements of %zu bytes, but only %zu bytes are left",
-                               at, n, es, left(p));
+                               at(p, from), n, es, left(p));
         node->tmark = et;
         node->u.s.p = p->b + p->pos;
         node->u.s.n = n;
@@ -325,7 +341,7 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
         return mdl_corrupt(p->m,
                            "corrupt UBJSON at byte offset %zu: containers nested more than %d "
                            "deep",
-                           p->pos, MDL_MAX_DEPTH);
+                           at(p, p->pos), MDL_MAX_DEPTH);
     ub_node *n = arena_alloc(p, sizeof *n);
     if (!n)
         return ENOMEM_RC;
@@ -392,7 +408,7 @@ static int parse_value(ub *p, char t, ub_node **out, int depth)
         return mdl_corrupt(p->m,
                            "corrupt UBJSON at byte offset %zu: unknown type marker 0x%02x, "
                            "expected one of { [ S i U I l L d D T F Z",
-                           p->pos - 1, (unsigned char)t);
+                           at(p, p->pos - 1), (unsigned char)t);
     }
 }
 
@@ -551,33 +567,40 @@ static int k_elem_kind(const mdl_doc *d, mdl_node arr)
 
 static size_t k_offset(const mdl_doc *d, mdl_node n)
 {
-    (void)d;
-    return n ? ((const ub_node *)n)->off : (size_t)-1;
+    return n ? (d->ctx ? at(d->ctx, ((const ub_node *)n)->off) : ((const ub_node *)n)->off)
+             : (size_t)-1;
 }
 
-static int ubjson_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
+/* The top-level object: it must be one. */
+static int read_doc(ub *p, ub_node **root)
+{
+    char t = 0;
+    int rc = read_marker(p, &t, "the top-level object");
+    if (!rc && t != '{')
+        rc = mdl_corrupt(p->m, "corrupt UBJSON at byte offset %zu: expected '{', found 0x%02x",
+                         at(p, 0), (unsigned char)t);
+    if (!rc)
+        rc = parse_value(p, t, root, 0);
+    return rc;
+}
+
+int mdl_ubj_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
 {
     (void)c;
-    ub p = {b, len, 0, NULL, m, 0, 0};
+    ub p = {b, len, 0, NULL, m, 0, 0, NULL, 0};
     m->format = COMPAT_FMT_UBJSON;
     m->payload = COMPAT_PAYLOAD_UBJ;
     mdl_detail(m, "UBJSON model");
     ub_node *root = NULL;
-    char t = 0;
-    int rc = read_marker(&p, &t, "the top-level object");
-    if (!rc && t != '{')
-        rc = mdl_corrupt(m, "corrupt UBJSON at byte offset 0: expected '{', found 0x%02x",
-                         (unsigned char)t);
-    if (!rc)
-        rc = parse_value(&p, t, &root, 0);
+    int rc = read_doc(&p, &root);
     if (rc) {
         arena_free(&p);
         return rc;
     }
     m->ubj_typed_f64 = p.typed_f64;
     m->ubj_typed_i8 = p.typed_i8;
-    mdl_doc d = {NULL,  k_kind,   k_get,       k_size, k_at, k_num_at, k_num,
-                 k_str, k_member, k_elem_kind, 0,      NULL, NULL,     k_offset};
+    mdl_doc d = {NULL,     k_kind,      k_get, k_size, k_at, k_num_at, k_num, k_str,
+                 k_member, k_elem_kind, 0,     NULL,   NULL, k_offset, 0};
     rc = mdl_doc_extract(&d, root, m, 1);
     if (rc == SMX_OK && p.pos < len)
         mdl_detail(m, "%s, %zu trailing bytes ignored", m->detail, len - p.pos);
@@ -585,10 +608,26 @@ static int ubjson_read(const mdl_ctx *c, const unsigned char *b, size_t len, com
     return rc;
 }
 
-/* ---- the entry --------------------------------------------------------------------------- */
+int mdl_ubj_part(const unsigned char *b, size_t len, const mdl_split *sp, int what,
+                 compat_model_info *m)
+{
+    ub p = {b, len, 0, NULL, m, 0, 0, sp, what == MDL_UBJ_TREE};
+    ub_node *root = NULL;
+    int rc = read_doc(&p, &root);
+    if (!rc) {
+        mdl_doc d = {&p,       k_kind,      k_get, k_size, k_at, k_num_at, k_num, k_str,
+                     k_member, k_elem_kind, 0,     NULL,   NULL, k_offset, 0};
+        d.streamed = what == MDL_UBJ_SKELETON_STREAMED;
+        d.n_ext = sp->n_trees;
+        rc = what == MDL_UBJ_TREE ? mdl_doc_tree(&d, root, sp->n_trees, m)
+                                  : mdl_doc_extract(&d, root, m, 1);
+    }
+    arena_free(&p);
+    return rc;
+}
 
 /* '{' and then a key length marker (XGBoost writes 'L' or 'i'; any letter is tried) */
-static int ubjson_sniff(const unsigned char *b, size_t len)
+int mdl_ubj_sniff(const unsigned char *b, size_t len)
 {
     return len >= 2 && b[0] == '{' && isalpha(b[1]);
 }
@@ -598,7 +637,7 @@ static int ubjson_sniff(const unsigned char *b, size_t len)
  * it), whose value is parsed by the parser above and must be followed by '}' only: XGBoost
  * writes "version" as the last member of the model (of the snapshot's "Model").
  */
-static int ubjson_tail(const unsigned char *t, size_t n, compat_model_info *m)
+int mdl_ubj_tail(const unsigned char *t, size_t n, compat_model_info *m)
 {
     size_t i = n;
     while (i-- > 1 && (t[i - 1] != 7 || n - i < 7 || memcmp(t + i, "version", 7)))
@@ -608,23 +647,17 @@ static int ubjson_tail(const unsigned char *t, size_t n, compat_model_info *m)
     compat_model_info *scratch = mdl_info_new(); /* parse errors go here, not into m */
     if (!scratch)
         return -1;
-    ub p = {t, n, i + 7, NULL, scratch, 0, 0};
+    ub p = {t, n, i + 7, NULL, scratch, 0, 0, NULL, 0};
     ub_node *v = NULL;
     char mk = 0;
     int rc = read_marker(&p, &mk, "a value") || parse_value(&p, mk, &v, 1) ? -1 : 0;
     while (!rc && p.pos < n && (t[p.pos] == '}' || t[p.pos] == 'N'))
         p.pos++;
-    mdl_doc d = {NULL,  k_kind,   k_get,       k_size, k_at, k_num_at, k_num,
-                 k_str, k_member, k_elem_kind, 0,      NULL, NULL,     k_offset};
+    mdl_doc d = {NULL,     k_kind,      k_get, k_size, k_at, k_num_at, k_num, k_str,
+                 k_member, k_elem_kind, 0,     NULL,   NULL, k_offset, 0};
     if (!rc)
         rc = p.pos == n ? mdl_doc_tail_version(&d, v, m) : -1;
     arena_free(&p);
     compat_model_info_free(scratch);
     return rc;
 }
-
-const mdl_format mdl_ubjson = {.name = "UBJSON",
-                               .sniff = ubjson_sniff,
-                               .read = ubjson_read,
-                               .tail = ubjson_tail,
-                               .other = "UBJSON document that is not an XGBoost model"};

@@ -92,20 +92,45 @@ int compat_containers(const compat_container **out, size_t *n, smx_err *err)
     return SMX_OK;
 }
 
-const compat_container *compat_container_find(const char *tag)
+/* A tag of the table or an image tag it lists; NULL when none. */
+static const compat_container *find_tag(const compat_container *t, size_t n, const char *tag,
+                                        size_t len)
 {
-    const compat_container *t;
-    size_t n;
-    if (!tag || compat_containers(&t, &n, NULL))
-        return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!strcmp(t[i].tag, tag))
+        if (strlen(t[i].tag) == len && !strncmp(t[i].tag, tag, len))
             return &t[i];
         for (const char **it = t[i].image_tags; *it; it++)
-            if (!strcmp(*it, tag))
+            if (strlen(*it) == len && !strncmp(*it, tag, len))
                 return &t[i];
     }
     return NULL;
+}
+
+#define CPU_PY3 "-cpu-py3"
+
+const compat_container *compat_container_find(const char *spec)
+{
+    const compat_container *t;
+    size_t n;
+    if (!spec || compat_containers(&t, &n, NULL))
+        return NULL;
+    /* an image reference: [REGISTRY/]PATH/sagemaker-xgboost:TAG names the container of TAG;
+     * one pinned by digest (@sha256:...) names none that can be read from it */
+    const char *slash = strrchr(spec, '/');
+    const char *name = slash ? slash + 1 : spec, *colon = strchr(name, ':');
+    if (slash || colon) {
+        if (!colon || strchr(spec, '@') || (size_t)(colon - name) != strlen("sagemaker-xgboost") ||
+            strncmp(name, "sagemaker-xgboost", (size_t)(colon - name)))
+            return NULL;
+        spec = colon + 1;
+    }
+    size_t len = strlen(spec);
+    const compat_container *c = find_tag(t, n, spec, len);
+    /* the images are also tagged VERSION-cpu-py3 (as the container repository builds them) */
+    size_t sl = strlen(CPU_PY3);
+    if (!c && len > sl && !strcmp(spec + len - sl, CPU_PY3))
+        c = find_tag(t, n, spec, len - sl);
+    return c;
 }
 
 const compat_container *compat_container_default(void)

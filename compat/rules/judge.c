@@ -51,6 +51,11 @@ int compat_judge(const compat_model_info *m, const char *name, const compat_read
     if (compat_containers(&tab, &nt, NULL) == SMX_OK) {
         smx_buf okl = SMX_BUF_INIT;
         for (size_t i = 0; i < nt; i++) {
+            int known_bad = 0;
+            for (size_t k = 0; o && k < o->n_not_ok; k++)
+                known_bad |= !compat_version_cmp(o->not_ok[k], tab[i].xgboost);
+            if (known_bad)
+                continue;
             compat_reader cr = {tab[i].xgboost, tab[i].python, tab[i].tag};
             compat_judgement cj = {0};
             if (rls_apply(m, name, &cr, &cj, NULL, NULL) == SMX_OK &&

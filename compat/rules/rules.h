@@ -35,8 +35,11 @@ typedef struct compat_container {
 
 /* The table, parsed once from the embedded containers.json; NULL-free array of n entries. */
 int compat_containers(const compat_container **out, size_t *n, smx_err *err);
-/* Find a container by tag ("1.7-1") or image tag ("1.0-1-cpu-py3", "1.5-1-arm64"). */
-const compat_container *compat_container_find(const char *tag);
+/* Find a container by tag ("1.7-1"), image tag ("1.0-1-cpu-py3", "1.5-1-arm64", and any
+ * version with -cpu-py3: "1.7-1-cpu-py3") or image URI whose repository is sagemaker-xgboost
+ * ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", a private copy's,
+ * "sagemaker-xgboost:1.7-1"); NULL for anything else, an image pinned by digest included. */
+const compat_container *compat_container_find(const char *spec);
 /* The default container for serve (1.7-1). */
 const compat_container *compat_container_default(void);
 
@@ -76,12 +79,16 @@ int compat_image_uri(const char *version, const char *region, int graviton, char
 
 /* ---- verdicts: the load rules (rules.json) applied to a model and a reader ----------------- */
 
+/* Ranked: the verdict of several reasons is the worst (highest) of them. Unknown ranks above
+ * wrong-predictions (what is unknown may be a failure) and below fails (a known failure). */
 typedef enum compat_verdict {
     COMPAT_VERDICT_OK = 0,
-    COMPAT_VERDICT_WRONG = 1, /* loads, but predicts something else than the writer intended */
-    COMPAT_VERDICT_FAILS = 2  /* the load raises: the endpoint never passes /ping */
+    COMPAT_VERDICT_WRONG = 1,   /* loads, but predicts something else than the writer intended */
+    COMPAT_VERDICT_UNKNOWN = 2, /* a fact the outcome rests on is not known (the writer's exact
+                                   version, ...): not ok; the reason says what would settle it */
+    COMPAT_VERDICT_FAILS = 3    /* the load raises: the endpoint never passes /ping */
 } compat_verdict;
-const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "fails" */
+const char *compat_verdict_name(int v); /* "ok", "wrong-predictions", "unknown", "fails" */
 
 typedef struct compat_reason {
     char *rule;  /* "FMT-UBJ", or "LOAD-CHECK" for a real load */
@@ -109,6 +116,10 @@ typedef struct compat_reader {
 typedef struct compat_judge_opts {
     const char *artifact;   /* named in hints ("smxgb convert ARTIFACT ..."); NULL = ARTIFACT */
     compat_version runtime; /* the XGBoost convert would use; major -1 = none */
+    /* XGBoost versions known not to load it correctly whatever the rules say (a real load
+     * failed or mispredicted): the hint does not name their containers as loading it */
+    const compat_version *not_ok;
+    size_t n_not_ok;
 } compat_judge_opts;
 
 /*
@@ -128,6 +139,12 @@ const char *compat_rule_id(size_t i);
 const char *compat_rule_verdict(size_t i);
 const char *compat_rule_why(size_t i);
 const char *compat_rule_source(size_t i);
+/* Rule i's outcomes: how many, and outcome k's verdict, reason template and reader range as
+ * text ("XGBoost < 1.0.0", "XGBoost >= 3.1.0", "Python < 3.8", "every reader"; into buf). */
+size_t compat_rule_n_outcomes(size_t i);
+const char *compat_rule_outcome_verdict(size_t i, size_t k);
+const char *compat_rule_outcome_why(size_t i, size_t k);
+const char *compat_rule_outcome_readers(size_t i, size_t k, char *buf, size_t n);
 
 /*
  * Conversion plan: the format ("deprecated", "ubj" or "json") in which XGBoost `runtime`

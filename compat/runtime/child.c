@@ -35,6 +35,11 @@ uint64_t rtm_max_memory(const compat_load_limits *lim)
     return lim && lim->max_memory ? lim->max_memory : (uint64_t)4 << 30;
 }
 
+uint64_t rtm_max_result(const compat_load_limits *lim)
+{
+    return lim && lim->max_result ? lim->max_result : (uint64_t)64 << 20;
+}
+
 int rtm_timeout_ms(const compat_load_limits *lim)
 {
     return lim && lim->timeout_ms > 0 ? lim->timeout_ms : 60000;
@@ -177,7 +182,9 @@ static int pump_read(pump *p, int i, smx_err *err)
     if (i == 2 && p->errbuf.len > 8192)
         return SMX_OK; /* enough to find its first line */
     if (i == 1 && p->cr->out.len + (size_t)r > p->max_out)
-        return smx_fail(err, SMX_ELIMIT, "the load check produced more than %llu bytes",
+        return smx_fail(err, SMX_ELIMIT,
+                        "the XGBoost child sent more than the %llu bytes the load check's "
+                        "exchange takes",
                         (unsigned long long)p->max_out);
     if (smx_buf_append(dst, buf, (size_t)r))
         return smx_fail(err, SMX_ENOMEM, "out of memory");
@@ -267,7 +274,7 @@ int rtm_child_run(const rtm_job *jb, const compat_load_limits *lim, rtm_child *c
               0,
               cr,
               SMX_BUF_INIT,
-              rtm_max_memory(lim)};
+              rtm_max_result(lim) + RTM_RESULT_SLACK};
     rc = pump_run(&p, pid, rtm_timeout_ms(lim), err);
     while (waitpid(pid, &cr->status, 0) < 0 && errno == EINTR)
         ;

@@ -120,12 +120,14 @@ static int predict(compat_booster *b, const float *X, const rtm_job *jb, smx_err
         return rc;
     put_u64(shape[0]);
     put_u64(shape[1]);
-    put_blob(out, shape[0] * shape[1] * sizeof(float));
+    /* more than the parent takes: the shape only (an empty blob says why) */
+    int fits = shape[1] == 0 || shape[0] <= jb->max_result / sizeof(float) / shape[1];
+    put_blob(out, fits ? shape[0] * shape[1] * sizeof(float) : 0);
     return SMX_OK;
 }
 
-/* The original's predictions, the new bytes, and the predictions of those bytes loaded back
- * from a file named like the container's. */
+/* The new bytes, written to resave_file (the parent reads them there: they do not go through
+ * the exchange), and the predictions of the original and of that file loaded back. */
 static void resave(compat_xgb *x, compat_booster *b, const float *X, const rtm_job *jb)
 {
     smx_err err = {0};
@@ -144,7 +146,6 @@ static void resave(compat_xgb *x, compat_booster *b, const float *X, const rtm_j
     }
     compat_booster_set_param(b2, "nthread", "1", NULL);
     put_u64(RTM_MSG_OK);
-    put_blob(nb, nlen);
     if (predict(b, X, jb, &err) || predict(b2, X, jb, &err))
         fail(err.msg);
 }

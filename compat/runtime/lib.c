@@ -121,6 +121,10 @@ static void *open_lib(const char *path, const char **used, smx_err *err)
     void *dl = NULL;
     *used = path;
     if (path) {
+        /* a missing, empty, truncated or foreign file: say what it is (SMX_EIO, SMX_EFORMAT)
+         * rather than the loader's words; a path without '/' is the loader's to search */
+        if (strchr(path, '/') && compat_lib_check(path, err))
+            return NULL;
         dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!dl)
             smx_fail(err, SMX_ERUNTIME, "cannot load XGBoost library %s: %s", path, dlerror());
@@ -143,7 +147,7 @@ int compat_xgb_open(const char *path, compat_xgb **out, smx_err *err)
     const char *used = NULL;
     void *dl = open_lib(path, &used, err);
     if (!dl)
-        return SMX_ERUNTIME;
+        return err && err->status ? err->status : SMX_ERUNTIME;
     compat_xgb *x = calloc(1, sizeof *x);
     if (!x || !(x->path = strdup(used))) {
         free(x);

@@ -124,6 +124,7 @@ static int attempt_run(attempt *a, const compat_model_info *m, const char *lib, 
 {
     int snapshot = m->format == COMPAT_FMT_PICKLE && m->payload_bytes && m->payload_len;
     rtm_job jb = {rtm_max_memory(lim),
+                  rtm_max_result(lim),
                   lib,
                   snapshot ? RTM_LOAD_SNAPSHOT : RTM_LOAD_FILE,
                   a->file,
@@ -174,9 +175,36 @@ static void compare(const compat_model_info *m, const attempt *a, const char *p,
     compat_pred_free(&ref);
 }
 
+/* The deadline struck: whatever came before it, the check did not finish. The stage it had
+ * reached is said, the result is not a load (nor a failed one: timed_out says so). */
+static void timed_out(const attempt *a, const compat_load_limits *lim, compat_loadcheck *out)
+{
+    rtm_rd r = {a->cr.out.data, a->cr.out.len, 0};
+    rtm_get_str(&r, out->version, sizeof out->version);
+    uint64_t kind = rtm_get_u64(&r);
+    const char *stage = r.bad                 ? "before XGBoost had opened"
+                        : kind == RTM_MSG_ERR ? "while reporting a failure"
+                        : kind != RTM_MSG_OK  ? "while loading the model"
+                                              : "after loading the model, while predicting or "
+                                                "sending the predictions";
+    if (r.bad)
+        out->version[0] = '\0';
+    else if (kind != RTM_MSG_OK && kind != RTM_MSG_ERR)
+        stage = "while loading the model";
+    char why[SMX_ERRMAX];
+    rtm_child_death(&a->cr, lim, why, sizeof why);
+    snprintf(out->error, sizeof out->error, "%.700s, %s", why, stage);
+    out->timed_out = 1;
+    out->loaded = 0;
+}
+
 static void read_loadcheck(const compat_model_info *m, const attempt *a,
                            const compat_load_limits *lim, compat_loadcheck *out)
 {
+    if (a->cr.timed_out) {
+        timed_out(a, lim, out);
+        return;
+    }
     rtm_rd r = {a->cr.out.data, a->cr.out.len, 0};
     rtm_get_str(&r, out->version, sizeof out->version);
     uint64_t kind = rtm_get_u64(&r), n;
@@ -193,14 +221,28 @@ static void read_loadcheck(const compat_model_info *m, const attempt *a,
     out->rows = rtm_get_u64(&r);
     out->cols = rtm_get_u64(&r);
     const char *p = rtm_get_blob(&r, &n);
-    if (r.bad)
-        snprintf(out->note, sizeof out->note, "the child stopped while sending predictions");
-    else if (out->rows == 0 && out->cols == 0)
+    if (r.bad) { /* say why: a crash or an exit in the middle */
+        char why[SMX_ERRMAX];
+        rtm_child_death(&a->cr, lim, why, sizeof why);
+        snprintf(out->note, sizeof out->note,
+                 "not compared: the child %.200s while sending the "
+                 "predictions",
+                 why);
+    } else if (out->rows == 0 && out->cols == 0)
         snprintf(out->note, sizeof out->note, "predict failed: %.*s", (int)(n < 200 ? n : 200), p);
-    else if (n != out->rows * out->cols * sizeof(float))
+    else if (n == 0) {
+        out->predicted = 1; /* the child predicted; only the comparison is left out */
+        snprintf(out->note, sizeof out->note,
+                 "not compared: %llu x %llu predictions are more than the %llu bytes the load "
+                 "check's exchange takes",
+                 (unsigned long long)out->rows, (unsigned long long)out->cols,
+                 (unsigned long long)rtm_max_result(lim));
+    } else if (n != out->rows * out->cols * sizeof(float)) {
         snprintf(out->note, sizeof out->note, "malformed prediction message");
-    else
+    } else {
+        out->predicted = 1;
         compare(m, a, p, out);
+    }
 }
 
 int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t len,
@@ -222,12 +264,18 @@ int compat_loadcheck_run(const compat_model_info *m, const void *bytes, size_t l
 
 /* ---- re-saves ------------------------------------------------------------------------------ */
 
-/* The two predictions; SMX_OK when both came and have one shape. */
+/* The two predictions; SMX_OK when both came and have one shape, SMX_ELIMIT when they were
+ * more than the exchange takes. */
 static int read_predictions(rtm_rd *r, compat_resave *out)
 {
     for (int k = 0; k < 2; k++) {
         uint64_t rows = rtm_get_u64(r), cols = rtm_get_u64(r), n;
         const char *p = rtm_get_blob(r, &n);
+        if (!r->bad && n == 0 && rows && cols) {
+            out->rows = rows;
+            out->cols = cols;
+            return SMX_ELIMIT;
+        }
         if (r->bad || n != rows * cols * sizeof(float))
             return SMX_ERUNTIME;
         float *v = malloc(n ? n : 1);
@@ -248,36 +296,67 @@ static int read_predictions(rtm_rd *r, compat_resave *out)
     return SMX_OK;
 }
 
-static int read_resave(const attempt *a, const compat_load_limits *lim, compat_resave *out,
-                       smx_err *err)
+/* Move the re-saved file to save_to (a rename within $TMPDIR; a copy across devices). */
+static int move_file(const char *from, const char *to, smx_err *err)
+{
+    if (rename(from, to) == 0)
+        return SMX_OK;
+    if (errno != EXDEV)
+        return smx_fail(err, SMX_EIO, "cannot move the re-saved model to %s: %s", to,
+                        strerror(errno));
+    smx_buf b = SMX_BUF_INIT;
+    int rc = smx_buf_read_file(&b, from, (size_t)-1, err);
+    if (!rc)
+        rc = write_file(to, b.data ? b.data : "", b.len, err);
+    smx_buf_free(&b);
+    unlink(from);
+    return rc;
+}
+
+static int read_resave(const attempt *a, const compat_load_limits *lim, const char *save_to,
+                       compat_resave *out, smx_err *err)
 {
     rtm_rd r = {a->cr.out.data, a->cr.out.len, 0};
     rtm_get_str(&r, out->version, sizeof out->version);
     uint64_t kind = rtm_get_u64(&r), n;
-    if (r.bad) {
+    if (r.bad || a->cr.timed_out) {
         char why[SMX_ERRMAX];
         rtm_child_death(&a->cr, lim, why, sizeof why);
         return smx_fail(err, SMX_ERUNTIME, "the XGBoost child %s", why);
     }
-    const char *p = rtm_get_blob(&r, &n);
-    if (kind == RTM_MSG_ERR)
+    if (kind == RTM_MSG_ERR) {
+        const char *p = rtm_get_blob(&r, &n);
         return smx_fail(err, SMX_ERUNTIME, "%.*s", (int)(n < 900 ? n : 900), p ? p : "");
-    if (!r.bad && (out->bytes = malloc(n ? n : 1))) {
-        memcpy(out->bytes, p, n);
-        out->len = n;
     }
-    if (!out->bytes || read_predictions(&r, out) != SMX_OK) {
+    int rc = read_predictions(&r, out);
+    if (rc == SMX_ELIMIT) {
+        uint64_t rows = out->rows, cols = out->cols;
+        compat_resave_free(out);
+        return smx_fail(err, SMX_ELIMIT,
+                        "%llu x %llu predictions are more than the %llu bytes the exchange with "
+                        "the XGBoost child takes: the re-saved model cannot be compared",
+                        (unsigned long long)rows, (unsigned long long)cols,
+                        (unsigned long long)rtm_max_result(lim));
+    }
+    if (rc) {
         compat_resave_free(out);
         return smx_fail(err, SMX_ERUNTIME,
                         "the re-save child sent an incomplete result "
                         "(or the two models predict different shapes)");
     }
+    struct stat st;
+    if (stat(a->back, &st) || (rc = move_file(a->back, save_to, err))) {
+        compat_resave_free(out);
+        return rc ? rc
+                  : smx_fail(err, SMX_EIO, "the re-saved model is missing: %s", strerror(errno));
+    }
+    out->len = (uint64_t)st.st_size;
     return SMX_OK;
 }
 
 int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len, const char *name,
-                      const char *lib, const char *format, const compat_load_limits *lim,
-                      compat_resave *out, smx_err *err)
+                      const char *lib, const char *format, const char *save_to,
+                      const compat_load_limits *lim, compat_resave *out, smx_err *err)
 {
     memset(out, 0, sizeof *out);
     attempt a;
@@ -285,14 +364,13 @@ int compat_resave_run(const compat_model_info *m, const void *bytes, size_t len,
     if (!rc)
         rc = attempt_run(&a, m, lib, format, lim, err);
     if (!rc)
-        rc = read_resave(&a, lim, out, err);
+        rc = read_resave(&a, lim, save_to, out, err);
     attempt_end(&a);
     return rc;
 }
 
 void compat_resave_free(compat_resave *r)
 {
-    free(r->bytes);
     free(r->pred_a);
     free(r->pred_b);
     memset(r, 0, sizeof *r);

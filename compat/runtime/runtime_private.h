@@ -86,25 +86,28 @@ DMatrixHandle rtm_thread_proxy(compat_xgb *x);
 /* ---- the child protocol: child.c runs the helper, child_main.c is the helper, wire.c the bytes
  *
  * Job, on the helper's stdin until EOF: u64 RTM_JOB_MAGIC, u64 max_memory (its RLIMIT_AS),
- * blob lib ("" = the default library), u64 how (RTM_LOAD_FILE: load `file` by path as the
- * container does; RTM_LOAD_SNAPSHOT: restore `payload` as Booster.__setstate__ does), blob
- * file, blob payload, u64 nrow, u64 ncol, blob X (nrow x ncol float32), blob resave_format
- * ("" = a load check only), blob resave_file.
+ * u64 max_result (the most bytes of predictions it may send), blob lib ("" = the default
+ * library), u64 how (RTM_LOAD_FILE: load `file` by path as the container does;
+ * RTM_LOAD_SNAPSHOT: restore `payload` as Booster.__setstate__ does), blob file, blob
+ * payload, u64 nrow, u64 ncol, blob X (nrow x ncol float32), blob resave_format ("" = a load
+ * check only), blob resave_file.
  *
  * Result, on its stdout, written as it goes (a crash leaves what was written): blob version
  * (of the library; "" when it did not open), then u64 RTM_MSG_ERR + blob message, or u64
- * RTM_MSG_OK and, for a load check, u64 num_features (of the loaded booster; 0 unknown), u64
- * rows, u64 cols, blob predictions (rows = cols = 0:
- * the blob says why predict failed); for a re-save, blob the new bytes, then rows, cols and
- * predictions of the original model and of the re-saved one loaded back from resave_file.
+ * RTM_MSG_OK and, for a load check, u64 num_features (of the loaded booster; 0 unknown), then
+ * the predictions; for a re-save (the new bytes are in resave_file, where the parent reads
+ * them), the predictions of the original model and of the re-saved one loaded back from that
+ * file. Predictions are u64 rows, u64 cols, blob values (rows = cols = 0: the blob says why
+ * predict failed; an empty blob for rows x cols > 0: they were larger than max_result).
  * All integers are native-endian u64, blobs a u64 length and the bytes.
  */
-#define RTM_JOB_MAGIC 0x31424f4a42475853ull /* "SXGBJOB1" */
+#define RTM_JOB_MAGIC 0x32424f4a42475853ull /* "SXGBJOB2" */
 enum { RTM_MSG_OK = 0, RTM_MSG_ERR = 1 };
 enum { RTM_LOAD_FILE = 0, RTM_LOAD_SNAPSHOT = 1 };
 
 typedef struct rtm_job {
     uint64_t max_memory;
+    uint64_t max_result;
     const char *lib;
     int how;
     const char *file;
@@ -143,13 +146,34 @@ typedef struct rtm_child {
 /*
  * Run the helper on jb under lim (the deadline here; the memory limit in the helper) and
  * collect what it wrote. SMX_OK whenever it ran, however it ended (cr says); SMX_EIO when it
- * could not be started, SMX_ELIMIT when it wrote more than lim->max_memory bytes.
+ * could not be started, SMX_ELIMIT when it wrote more than the exchange takes (max_result
+ * and RTM_RESULT_SLACK for the rest of the message).
  */
+#define RTM_RESULT_SLACK (64u << 10)
 int rtm_child_run(const rtm_job *jb, const compat_load_limits *lim, rtm_child *cr, smx_err *err);
 /* Describe how the helper ended when it left no result: "crashed (SIGSEGV): <stderr>"... */
 void rtm_child_death(const rtm_child *cr, const compat_load_limits *lim, char *out, size_t n);
 /* lim's values with the defaults filled in */
 uint64_t rtm_max_memory(const compat_load_limits *lim);
+uint64_t rtm_max_result(const compat_load_limits *lim);
 int rtm_timeout_ms(const compat_load_limits *lim);
+
+/* ---- the wheel cache (wheel.c), shared with the pinned runtimes (cache.c) ------------------ */
+
+/* sha256 of a file as 64 hex digits; *size (may be NULL) its length. */
+int rtm_sha256_file(const char *path, char hex[65], uint64_t *size, smx_err *err);
+/* mkdir -p with mode 0700; 0 or -1 with errno. */
+int rtm_mkdirs(const char *path);
+/* Check the cache entry dir against its manifest (sizes each time, sha256 once per process): 0 and
+ * the library's path relative to dir in lib_rel, or -1 and why (a file missing, resized or altered;
+ * no manifest). */
+int rtm_entry_check(const char *dir, char *lib_rel, size_t lib_n, char *why, size_t n);
+/* Set a damaged entry aside and remove it; 0, or -1 with errno. */
+int rtm_entry_discard(const char *dir);
+/* The intact entry ROOT/wheels/HEX of the wheel whose sha256 is hex: reused when its files
+ * match its manifest, else (re-)extracted from wheel (note says when a damaged copy was
+ * replaced). *dir malloc'd; lib_rel is the library's path inside it. */
+int rtm_wheel_entry(const char *wheel, const char *hex, const char *root, char **dir, char *lib_rel,
+                    size_t lib_n, char *note, size_t note_n, smx_err *err);
 
 #endif

@@ -79,7 +79,8 @@ int rtm_job_encode(const rtm_job *jb, smx_buf *b)
 {
     uint64_t xbytes = jb->nrow * jb->ncol * sizeof(float);
     int rc = rtm_put_u64(b, RTM_JOB_MAGIC) || rtm_put_u64(b, jb->max_memory) ||
-             put_cstr(b, jb->lib) || rtm_put_u64(b, (uint64_t)jb->how) || put_cstr(b, jb->file) ||
+             rtm_put_u64(b, jb->max_result) || put_cstr(b, jb->lib) ||
+             rtm_put_u64(b, (uint64_t)jb->how) || put_cstr(b, jb->file) ||
              rtm_put_blob(b, jb->payload, jb->payload_len) || rtm_put_u64(b, jb->nrow) ||
              rtm_put_u64(b, jb->ncol) || rtm_put_blob(b, jb->X, xbytes) ||
              put_cstr(b, jb->resave_format) || put_cstr(b, jb->resave_file);
@@ -93,6 +94,7 @@ int rtm_job_decode(const void *p, size_t n, rtm_job *jb)
     if (rtm_get_u64(&r) != RTM_JOB_MAGIC)
         return -1;
     jb->max_memory = rtm_get_u64(&r);
+    jb->max_result = rtm_get_u64(&r);
     jb->lib = get_cstr(&r);
     jb->how = (int)rtm_get_u64(&r);
     jb->file = get_cstr(&r);

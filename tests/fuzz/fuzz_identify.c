@@ -2,7 +2,8 @@
  * Fuzz model identification: every reader behind compat_identify (legacy binary, JSON,
  * UBJSON, pickle opcode scan and payload extraction, joblib/gzip unwrapping, foreign-file
  * sniffing), the reference predictor on whatever trees come out, and the streaming
- * identifier's head-and-tail reading (the JSON and UBJSON tail readers), on arbitrary bytes.
+ * identifier (the streaming reader of every format that has one, the head-and-tail reading of
+ * the others), on arbitrary bytes.
  * The first input byte picks a prefix that steers the bytes to one reader, so each reader is
  * reached without the fuzzer having to find its magic first.
  */
@@ -44,13 +45,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         compat_model_info_free(m);
     }
-    /* the same bytes streamed with a small head: the matched format's tail reader sees the
-     * end of the file (JSON and UBJSON read the writer's version there) */
-    compat_model_stream *s = NULL;
-    if (compat_model_stream_new(64, 32, &s, &err) == SMX_OK) {
-        compat_model_stream_begin(s, -1);
-        for (size_t at = 0; at < len; at += 50)
-            compat_model_stream_feed(s, buf + at, len - at < 50 ? len - at : 50, &err);
+    /* the same bytes streamed, too large to keep: the streaming reader of the format they
+     * sniff as (JSON, UBJSON, legacy binary, pickles and their payloads, snapshots) gets them
+     * in chunks, with the size declared and not; a format that does not stream is read from
+     * its head and tail */
+    for (int declare = 0; declare < 2; declare++) {
+        compat_model_stream *s = NULL;
+        if (compat_model_stream_new(64, 32, &s, &err) != SMX_OK)
+            continue;
+        compat_model_stream_begin(s, declare ? (int64_t)len : -1);
+        size_t chunk = declare ? 7 : 50;
+        for (size_t at = 0; at < len; at += chunk)
+            compat_model_stream_feed(s, buf + at, len - at < chunk ? len - at : chunk, &err);
         if (compat_model_stream_identify(s, "xgboost-model", &m, &err) == SMX_OK)
             compat_model_info_free(m);
         compat_model_stream_free(s);

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const compat_container *t;
         size_t n;
         if (compat_containers(&t, &n, &err) == SMX_OK) {
-            compat_judge_opts o = {"fuzz.tar.gz", {1, 7, 4}};
+            compat_judge_opts o = {.artifact = "fuzz.tar.gz", .runtime = {1, 7, 4}};
             for (size_t i = 0; i < n; i++) {
                 compat_reader r = {t[i].xgboost, t[i].python, t[i].tag};
                 compat_judgement j;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Build the model files the measured fixtures do not cover, from the real 1.5.2/1.7.4 files.
 
-Run from this directory: python3 make.py. Standard library only; no XGBoost is needed.
+Run from this directory: python3 make.py. Standard library only; no XGBoost is needed, except
+that forms.py (run at the end) has Debian's libxgboost 1.7.4 serialize its 1.7.4 snapshots when
+it is installed (otherwise those files are left as they are).
 
 - legacy binaries in the 0.90 layout (no magic, major 0, base_score stored as a margin, booster
   counts in the gbtree parameters, no attributes) and the 1.0 layout (no magic, major 1 minor 0),
@@ -15,77 +17,20 @@ Run from this directory: python3 make.py. Standard library only; no XGBoost is n
   (LightGBM text, ONNX, tar, gzip-compressed tar, XGBoost text dump).
 
 expect.csv records, for each file, what it was built as: the tests compare the readers to it.
+forms/ (forms.py) holds the objectives and forms the load rules distinguish, with forms.csv.
 """
 import bz2, csv, gzip, io, json, lzma, math, pickle, struct, sys, tarfile, types, zlib
 
+from synthlib import Booster, Typed, booster, cls, core, module, rd, split_binary, to_090, to_10, ubj_dump, ubj_load, with_version
+
 SRC = ".."
 rows = []
-
-
-def rd(p):
-    with open(p, "rb") as f:
-        return f.read()
 
 
 def wr(name, data, **facts):
     with open(name, "wb") as f:
         f.write(data)
     rows.append(dict(file=name, **facts))
-
-
-def split_binary(b):
-    """Offsets of a 1.x binary: header, names, gbtree param, rest."""
-    h = 4 if b[:4] == b"binf" else 0
-    p = h + 136
-    n = struct.unpack_from("<Q", b, p)[0]
-    obj = b[p + 8 : p + 8 + n]
-    p += 8 + n
-    n2 = struct.unpack_from("<Q", b, p)[0]
-    booster = b[p + 8 : p + 8 + n2]
-    p += 8 + n2
-    return h, obj.decode(), booster.decode(), p
-
-
-def to_090(b, ncls=0):
-    h, obj, booster, gp = split_binary(b)
-    hdr = bytearray(b[h : h + 136])
-    bs, nf = struct.unpack_from("<fI", hdr, 0)
-    margin = -math.log(1 / bs - 1) if obj in ("binary:logistic", "reg:logistic") else bs
-    struct.pack_into("<f", hdr, 0, margin)
-    struct.pack_into("<iii", hdr, 8, ncls, 0, 0)  # num_class, no attributes, no metrics
-    hdr[20:136] = bytes(116)  # 0.90: reserved
-    body = bytearray(b[h + 136 : gp + 160])
-    g = gp - h - 136  # gbtree param inside body
-    struct.pack_into("<ii", body, g + 4, 1, nf)  # num_roots, num_feature
-    struct.pack_into("<i", body, g + 24, max(ncls, 1))  # num_output_group
-    # trees, tree_info: unchanged; drop the attributes at the end
-    rest = b[gp + 160 :]
-    ntrees = struct.unpack_from("<i", b, gp)[0]
-    p = 0
-    for _ in range(ntrees):
-        nn = struct.unpack_from("<i", rest, p + 4)[0]
-        p += 148 + nn * 36
-    p += 4 * ntrees
-    if booster == "dart":
-        p += 8 + 4 * struct.unpack_from("<Q", rest, p)[0]
-    return bytes(hdr) + bytes(body) + rest[:p]
-
-
-def to_10(b):
-    h, obj, booster, gp = split_binary(b)
-    hdr = bytearray(b[h : h + 136])
-    struct.pack_into("<II", hdr, 20, 1, 0)
-    struct.pack_into("<Ii", hdr, 28, 0, 0)  # no num_target / boost_from_average before 1.6/1.7
-    return bytes(hdr) + b[h + 136 :]
-
-
-def with_version(b, major, minor):
-    h, _, _, _ = split_binary(b)
-    hdr = bytearray(b[: h + 136])
-    struct.pack_into("<II", hdr, h + 20, major, minor)
-    if (major, minor) < (1, 6):
-        struct.pack_into("<Ii", hdr, h + 28, 0, 0)
-    return bytes(hdr) + b[h + 136 :]
 
 
 # ---- legacy binaries ----------------------------------------------------------------------
@@ -121,36 +66,13 @@ snapubj = rd(f"{SRC}/1.7.4-python/binary_logistic.state")
 # ---- pickles: stand-in classes registered under the real module names ---------------------
 
 
-def module(name):
-    m = types.ModuleType(name)
-    sys.modules[name] = m
-    return m
-
-
-core, skl = module("xgboost.core"), module("xgboost.sklearn")
-module("xgboost")
+skl = module("xgboost.sklearn")
 pipe_m, forest_m = module("sklearn.pipeline"), module("sklearn.ensemble._forest")
 module("sklearn"), module("sklearn.ensemble")
 
 
-def cls(mod, name):
-    c = type(name, (), {})
-    c.__module__ = mod.__name__
-    c.__qualname__ = name
-    setattr(mod, name, c)
-    return c
-
-
-Booster, XGBClassifier = cls(core, "Booster"), cls(skl, "XGBClassifier")
+XGBClassifier = cls(skl, "XGBClassifier")
 Pipeline, RandomForestClassifier = cls(pipe_m, "Pipeline"), cls(forest_m, "RandomForestClassifier")
-
-
-def booster(raw):
-    b = Booster()
-    b.handle = bytearray(raw)
-    b.best_iteration = 9
-    b.best_ntree_limit = 10
-    return b
 
 
 PK = dict(format="pickle", objective="binary:logistic", num_class=0)
@@ -262,79 +184,6 @@ wr("joblib_plain_numpy.joblib", bio.getvalue(), format="pickle", payload="snap_u
 # ---- JSON/UBJSON field variants of other writers ---------------------------------------------
 
 
-def ubj_load(b):
-    """Our own small UBJSON reader (XGBoost's subset); typed arrays become Typed."""
-    pos = [0]
-
-    def take(n):
-        v = b[pos[0] : pos[0] + n]
-        pos[0] += n
-        return v
-
-    def integer(t):
-        f = {"i": ">b", "U": ">B", "I": ">h", "l": ">i", "L": ">q"}[t]
-        return struct.unpack(f, take(struct.calcsize(f)))[0]
-
-    def value(t):
-        if t == "{":
-            o = {}
-            while b[pos[0] : pos[0] + 1] != b"}":
-                k = take(integer(chr(take(1)[0]))).decode()
-                o[k] = value(chr(take(1)[0]))
-            take(1)
-            return o
-        if t == "[":
-            if b[pos[0] : pos[0] + 1] == b"$":
-                take(1)
-                et = chr(take(1)[0])
-                take(1)  # '#'
-                n = integer(chr(take(1)[0]))
-                return Typed(et, [scalar(et) for _ in range(n)])
-            take(1)  # '#'
-            n = integer(chr(take(1)[0]))
-            return [value(chr(take(1)[0])) for _ in range(n)]
-        if t == "S":
-            return take(integer(chr(take(1)[0]))).decode()
-        if t in "TF":
-            return t == "T"
-        return scalar(t)
-
-    def scalar(t):
-        if t == "d":
-            return struct.unpack(">f", take(4))[0]
-        if t == "D":
-            return struct.unpack(">d", take(8))[0]
-        return integer(t)
-
-    return value(chr(take(1)[0]))
-
-
-class Typed:
-    def __init__(self, t, v):
-        self.t, self.v = t, v
-
-
-def ubj_dump(o):
-    fmt = {"i": ">b", "U": ">B", "I": ">h", "l": ">i", "L": ">q", "d": ">f", "D": ">d"}
-
-    def length(n):
-        return b"L" + struct.pack(">q", n)
-
-    if isinstance(o, dict):
-        return b"{" + b"".join(length(len(k)) + k.encode() + ubj_dump(v) for k, v in o.items()) + b"}"
-    if isinstance(o, Typed):
-        return b"[$" + o.t.encode() + b"#" + length(len(o.v)) + b"".join(struct.pack(fmt[o.t], x) for x in o.v)
-    if isinstance(o, list):
-        return b"[#" + length(len(o)) + b"".join(ubj_dump(x) for x in o)
-    if isinstance(o, str):
-        return b"S" + length(len(o.encode())) + o.encode()
-    if isinstance(o, bool):
-        return b"T" if o else b"F"
-    if isinstance(o, int):
-        return (b"i" + struct.pack(">b", o)) if -128 <= o < 128 else (b"l" + struct.pack(">i", o))
-    return b"d" + struct.pack(">f", o)
-
-
 # 3.1-style UBJSON: base_score as a one-element array string, float64 ($D) split conditions and
 # int16 ($I) children, as the newer writers' typed arrays allow (formats.md 3.3)
 u = ubj_load(rd(f"{SRC}/3.0.5/binary_logistic.ubj"))
@@ -393,3 +242,8 @@ with open("expect.csv", "w", newline="") as f:
     dw.writeheader()
     for r in rows:
         dw.writerow(r)
+
+# ---- the objectives and forms the load rules distinguish (forms.py) --------------------------
+import forms  # noqa: E402
+
+forms.main()
