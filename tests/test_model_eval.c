@@ -463,3 +463,64 @@ Test(model_eval, refuses_what_it_cannot_evaluate_and_the_proof_can_fail)
     free(X);
     compat_xgb_close(x);
 }
+
+/* A model whose facts were not all read (a reader's limit) is not evaluated: the reason names
+ * what is unknown. */
+Test(model_eval, a_model_read_in_part_is_not_evaluated)
+{
+    size_t len;
+    char *bytes = th_read(SMXGB_TESTDATA "/models/1.7.4/binary_logistic.json", &len);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(bytes, len, "m.json", &m, &err), SMX_OK, "%s", err.msg);
+    compat_eval *e;
+    compat_eval_opts eo = {{1, 7, 4}, 0, 0, COMPAT_EVAL_INPLACE};
+    cr_assert_eq(compat_eval_new(m, &eo, &e, &err), SMX_OK, "%s", err.msg);
+    compat_eval_free(e);
+    m->unknown = COMPAT_UNKNOWN_TREES;
+    snprintf(m->unknown_why, sizeof m->unknown_why, "a tree over the per-tree limit");
+    cr_assert_eq(compat_eval_new(m, &eo, &e, &err), SMX_EINVAL);
+    cr_assert(strstr(err.msg, "not read whole (trees unknown: a tree over the per-tree limit)"),
+              "%s", err.msg);
+    compat_model_info_free(m);
+    free(bytes);
+}
+
+/* 3.3+ save DART as booster "gbtree" with weight_drop: XGBoost 3.3+ weighs the trees (dart's
+ * in-place arithmetic, base + ((base + leaf) - base) * weight), older XGBoost reads the trees
+ * alone and predicts with them whole (the tests/data proof checks that against 1.7.4). */
+Test(model_eval, dart_weights_saved_in_gbtree_apply_from_3_3)
+{
+    size_t len;
+    char *bytes = th_read(SMXGB_TESTDATA "/models/synth/forms/dart_ubj33.ubj", &len);
+    compat_model_info *m;
+    smx_err err = {0};
+    cr_assert_eq(compat_identify(bytes, len, "dart_ubj33.ubj", &m, &err), SMX_OK, "%s", err.msg);
+    cr_assert(m->dart_weights_in_gbtree && m->tree_weights && m->tree_weights[0] != 1.0f);
+    compat_eval *old, *new;
+    compat_eval_opts eo = {{1, 7, 4}, 1, 1, COMPAT_EVAL_INPLACE};
+    cr_assert_eq(compat_eval_new(m, &eo, &old, &err), SMX_OK, "%s", err.msg);
+    eo.runtime = (compat_version){3, 3, 0};
+    cr_assert_eq(compat_eval_new(m, &eo, &new, &err), SMX_OK, "%s", err.msg);
+    cr_assert(strstr(compat_eval_describe(new), "gbtree (DART weights), 1 tree"), "%s",
+              compat_eval_describe(new));
+    cr_assert(!strstr(compat_eval_describe(old), "DART"), "%s", compat_eval_describe(old));
+    size_t cols = compat_eval_cols(new);
+    float *X = calloc(cols, sizeof *X), a, b;
+    size_t differ = 0;
+    for (int r = 0; r < 16; r++) {
+        for (size_t c = 0; c < cols; c++)
+            X[c] = (float)((r * 7 + (int)c * 3) % 11) / 5.0f - 1.0f;
+        compat_eval_dense(old, X, 1, cols, &a); /* 1.7.4: base 0.5, margin 0, leaf whole */
+        compat_eval_dense(new, X, 1, cols, &b); /* 3.3: base [0.53] as a margin, leaf weighed */
+        float base = -logf(1.0f / 0.53f - 1.0f);
+        cr_assert_float_eq(b - base, a * m->tree_weights[0], 1e-5, "row %d: %g vs %g", r, b, a);
+        differ += b != a;
+    }
+    cr_assert_gt(differ, 0);
+    free(X);
+    compat_eval_free(old);
+    compat_eval_free(new);
+    compat_model_info_free(m);
+    free(bytes);
+}

@@ -546,6 +546,19 @@ Test(serve, port_from_the_environment_and_log_lines)
     cr_expect(p != NULL, "%s", log);
     if (p)
         cr_expect(strstr(p, "us\n") != NULL);
+    /* one line per model file says which predictor serves it and why */
+    cr_expect(strstr(log, ": predicting with smxgb's evaluator (gbtree, ") &&
+                  strstr(log, "), proven equal to XGBoost "),
+              "%s", log);
+    free(log);
+    /* --quiet: no access log and no load notes */
+    snprintf(args, sizeof args, "--quiet %s", REG);
+    cr_assert_eq(srv_start(&s, args), 0);
+    post(&s, "text/csv", NULL, ROW, &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(srv_stop(&s), 0);
+    log = th_read(s.log, NULL);
+    cr_expect(!strstr(log, "predicting with") && !strstr(log, "POST /invocations"), "%s", log);
     free(log);
 }
 

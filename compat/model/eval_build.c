@@ -409,14 +409,22 @@ static int split_columns(const compat_model_info *m, size_t end, compat_eval *e,
     return SMX_OK;
 }
 
-static int build_trees(const compat_model_info *m, const compat_eval_opts *o, compat_eval *e,
-                       smx_err *err)
+/* Are m's tree weights applied? dart's always; 3.3+ save DART as booster "gbtree" with its
+ * weight_drop, which XGBoost before 3.3 does not read (it predicts with every tree whole). */
+static int dart_weighted(const compat_model_info *m, compat_version v)
+{
+    return !strcmp(m->booster, "dart") ||
+           (m->dart_weights_in_gbtree && !version_before(v, 3, 3, 0));
+}
+
+static int build_trees(const compat_model_info *m, const compat_eval_opts *o, compat_version v,
+                       compat_eval *e, smx_err *err)
 {
     size_t end;
     int rc = tree_range(m, o, e->groups, &end, err);
     if (rc)
         return rc;
-    int dart = !strcmp(m->booster, "dart");
+    int dart = dart_weighted(m, v);
     if (dart && !m->tree_weights)
         return smx_fail(err, SMX_EINVAL, "dart model without weight_drop");
     if ((rc = split_columns(m, end, e, err)))
@@ -456,11 +464,12 @@ static int build_trees(const compat_model_info *m, const compat_eval_opts *o, co
         free(s.order);
         e->n_trees = t + 1;
     }
+    const char *kind = strcmp(m->booster, "gbtree") || !dart ? m->booster : "gbtree (DART weights)";
     if (!rc && complete)
         snprintf(e->desc, sizeof e->desc, "%s, %zu tree%s: %zu complete (depth <= %d), %zu general",
-                 m->booster, end, end == 1 ? "" : "s", complete, deepest, end - complete);
+                 kind, end, end == 1 ? "" : "s", complete, deepest, end - complete);
     else if (!rc)
-        snprintf(e->desc, sizeof e->desc, "%s, %zu tree%s, general", m->booster, end,
+        snprintf(e->desc, sizeof e->desc, "%s, %zu tree%s, general", kind, end,
                  end == 1 ? "" : "s");
     return rc;
 }
@@ -488,6 +497,11 @@ static int check_model(const compat_model_info *m, compat_eval *e, smx_err *err)
     int linear = !strcmp(m->booster, "gblinear");
     if (m->corrupt)
         return smx_fail(err, SMX_EINVAL, "the model is corrupt: %s", m->problem);
+    if (m->unknown) {
+        char what[128];
+        return smx_fail(err, SMX_EINVAL, "the model was not read whole (%s unknown: %s)",
+                        compat_unknown_text(m->unknown, what, sizeof what), m->unknown_why);
+    }
     if (!m->booster[0] || (linear ? !m->linear_weights : (!m->trees && m->num_trees > 0)))
         return smx_fail(err, SMX_EINVAL, "the %s model was not parsed (%s): nothing to evaluate",
                         m->booster[0] ? m->booster : "unknown", m->detail);
@@ -532,7 +546,8 @@ int compat_eval_new(const compat_model_info *m, const compat_eval_opts *o, compa
     if (!rc)
         rc = base_margins(m, v, e, err);
     if (!rc)
-        rc = strcmp(m->booster, "gblinear") ? build_trees(m, o, e, err) : build_linear(m, e, err);
+        rc =
+            strcmp(m->booster, "gblinear") ? build_trees(m, o, v, e, err) : build_linear(m, e, err);
     if (rc) {
         compat_eval_free(e);
         return rc;
