@@ -256,139 +256,199 @@ static int put_jstr(smx_buf *o, const char *s)
     return rc ? rc : smx_buf_append(o, "\"", 1);
 }
 
+/* What a selectable response holds: the keys asked for and which of them the objective has. */
+typedef struct selection {
+    const char *objective;
+    int num_class;
+    const char *const *keys;
+    size_t n_keys;
+    unsigned valid;  /* the keys the objective supports (bit per K_*) */
+    unsigned wanted; /* those asked for */
+    size_t inv[64];  /* keys asked for that it does not support: first occurrences */
+    size_t n_inv;
+} selection;
+
+enum { SEL_JSON, SEL_JSONLINES, SEL_RECORDIO, SEL_CSV };
+
+static int accept_kind(const char *accept)
+{
+    static const char *const types[] = {"application/json", "application/jsonlines",
+                                        "application/x-recordio-protobuf", "text/csv"};
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(accept, types[k]))
+            return k;
+    return -1;
+}
+
+/* The key k the objective supports named s, or -1. */
+static int valid_key(const selection *sel, const char *s)
+{
+    int found = -1;
+    for (int k = 0; k < K_N; k++)
+        if (!strcmp(s, key_names[k]) && (sel->valid & (1u << k)))
+            found = k;
+    return found;
+}
+
+/* The dict's keys: valid ones in code order, then the invalid ones (first occurrence). */
+static void select_keys(selection *sel)
+{
+    for (size_t i = 0; i < sel->n_keys; i++) {
+        int k = valid_key(sel, sel->keys[i]);
+        if (k >= 0)
+            sel->wanted |= 1u << k;
+    }
+    for (size_t i = 0; i < sel->n_keys && sel->n_inv < 64; i++) {
+        int ok = valid_key(sel, sel->keys[i]) >= 0;
+        for (size_t j = 0; j < sel->n_inv && !ok; j++)
+            if (!strcmp(sel->keys[sel->inv[j]], sel->keys[i]))
+                ok = 1;
+        if (!ok)
+            sel->inv[sel->n_inv++] = i;
+    }
+}
+
+/* One row as a JSON object: {"key": value, ...}, the invalid keys NaN. */
+static int put_dict_row(smx_buf *o, const selection *sel, const serve_pred *p, const float *row)
+{
+    int rc = smx_buf_append(o, "{", 1);
+    int first = 1;
+    for (int k = 0; k < K_N && !rc; k++) {
+        if (!(sel->wanted & (1u << k)))
+            continue;
+        val v = compute(k, sel->objective, sel->num_class, row, p->cols);
+        rc = smx_buf_puts(o, first ? "" : ", ");
+        first = 0;
+        rc = rc ? rc : put_jstr(o, key_names[k]);
+        rc = rc ? rc : smx_buf_puts(o, ": ");
+        rc = rc ? rc : put_val(o, &v, 1);
+    }
+    for (size_t j = 0; j < sel->n_inv && !rc; j++) {
+        rc = smx_buf_puts(o, first ? "" : ", ");
+        first = 0;
+        rc = rc ? rc : put_jstr(o, sel->keys[sel->inv[j]]);
+        rc = rc ? rc : smx_buf_puts(o, ": NaN");
+    }
+    return rc ? rc : smx_buf_append(o, "}", 1);
+}
+
+/* One row as a CSV line in the order the keys were asked for; lists quoted. */
+static int put_csv_row(smx_buf *o, const selection *sel, const serve_pred *p, const float *row)
+{
+    int rc = 0;
+    for (size_t i = 0; i < sel->n_keys && !rc; i++) {
+        if (i)
+            rc = smx_buf_append(o, ",", 1);
+        int k = valid_key(sel, sel->keys[i]);
+        val v =
+            k >= 0 ? compute(k, sel->objective, sel->num_class, row, p->cols) : (val){.t = V_NAN};
+        int list = v.t == V_FLIST || v.t == V_ILIST;
+        if (list)
+            rc = rc ? rc : smx_buf_append(o, "\"", 1);
+        rc = rc ? rc : put_val(o, &v, 0);
+        if (list)
+            rc = rc ? rc : smx_buf_append(o, "\"", 1);
+    }
+    return rc;
+}
+
+/* The label entry of value v under key; a list that is not the row itself is copied into
+ * *list (malloc'd), a scalar into store. */
+static int rio_label(const val *v, const char *key, serve_rio_label *lab, float store[2],
+                     float **list)
+{
+    lab->key = key;
+    if (v->t == V_FLIST && v->fl) {
+        lab->values = v->fl;
+        lab->n = v->n;
+    } else if (v->t == V_ILIST || v->t == V_FLIST) {
+        float *l = *list = malloc((v->n ? v->n : 1) * sizeof(float));
+        if (!l)
+            return SMX_ENOMEM;
+        for (size_t i = 0; i < v->n; i++)
+            l[i] = v->t == V_ILIST ? (float)i : (float)v->pair[i];
+        lab->values = l;
+        lab->n = v->n;
+    } else {
+        store[0] = v->t == V_NAN ? NAN : v->t == V_INT ? (float)v->i : (float)v->d;
+        lab->values = store;
+        lab->n = 1;
+    }
+    return SMX_OK;
+}
+
+/* RecordIO-protobuf: label entries in dict order; the record buffer acc accumulates (the
+ * container never resets it), and each row's frame holds all of it. */
+static int put_rio_row(smx_buf *o, const selection *sel, const serve_pred *p, const float *row,
+                       smx_buf *acc)
+{
+    serve_rio_label lab[K_N + 64];
+    float store[K_N + 64][2];
+    float *lists[K_N + 64] = {0};
+    size_t nl = 0;
+    int rc = 0;
+    for (int k = 0; k < K_N && !rc; k++) {
+        if (!(sel->wanted & (1u << k)))
+            continue;
+        val v = compute(k, sel->objective, sel->num_class, row, p->cols);
+        rc = rio_label(&v, key_names[k], &lab[nl], store[nl], &lists[nl]);
+        if (!rc)
+            nl++;
+    }
+    for (size_t j = 0; j < sel->n_inv && !rc; j++) {
+        store[nl][0] = NAN;
+        lab[nl] = (serve_rio_label){sel->keys[sel->inv[j]], store[nl], 1};
+        nl++;
+    }
+    rc = rc ? rc : serve_rio_record(lab, nl, acc);
+    rc = rc ? rc : serve_rio_frame(acc->data, acc->len, o);
+    for (size_t j = 0; j < nl; j++)
+        free(lists[j]);
+    return rc;
+}
+
 int serve_encode_selectable(const serve_pred *p, const char *objective, int num_class,
                             int absoluteerror, const char *const *keys, size_t n_keys,
                             const char *accept, int batch, smx_buf *o, smx_err *err)
 {
     smx_buf_reset(o);
-    unsigned valid = valid_keys(objective, absoluteerror);
-    if (!valid)
+    selection sel = {.objective = objective,
+                     .num_class = num_class,
+                     .keys = keys,
+                     .n_keys = n_keys,
+                     .valid = valid_keys(objective, absoluteerror)};
+    if (!sel.valid)
         return smx_fail(err, SMX_EINVAL,
                         "Objective `%s` unsupported for selectable inference predictions.",
                         objective);
-    int kind;
-    if (!strcmp(accept, "application/json"))
-        kind = 0;
-    else if (!strcmp(accept, "application/jsonlines"))
-        kind = 1;
-    else if (!strcmp(accept, "application/x-recordio-protobuf"))
-        kind = 2;
-    else if (!strcmp(accept, "text/csv"))
-        kind = 3;
-    else
+    int kind = accept_kind(accept);
+    if (kind < 0)
         return smx_fail(err, SMX_EINVAL,
                         "Cannot encode selected predictions into accept type '%s'.", accept);
-    /* the dict's keys: valid ones in code order, then the invalid ones (first occurrence) */
-    unsigned wanted = 0;
-    for (size_t i = 0; i < n_keys; i++)
-        for (int k = 0; k < K_N; k++)
-            if (!strcmp(keys[i], key_names[k]) && (valid & (1u << k)))
-                wanted |= 1u << k;
-    size_t inv[64], n_inv = 0;
-    for (size_t i = 0; i < n_keys && n_inv < 64; i++) {
-        int ok = 0;
-        for (int k = 0; k < K_N; k++)
-            if (!strcmp(keys[i], key_names[k]) && (valid & (1u << k)))
-                ok = 1;
-        for (size_t j = 0; j < n_inv && !ok; j++)
-            if (!strcmp(keys[inv[j]], keys[i]))
-                ok = 1;
-        if (!ok)
-            inv[n_inv++] = i;
-    }
+    select_keys(&sel);
     int rc = 0;
-    smx_buf rec = SMX_BUF_INIT, acc = SMX_BUF_INIT;
-    if (kind == 0)
+    smx_buf acc = SMX_BUF_INIT;
+    if (kind == SEL_JSON)
         rc = smx_buf_puts(o, "{\"predictions\": [");
     for (uint64_t r = 0; r < p->rows && !rc; r++) {
         const float *row = p->v + r * p->cols;
-        if (kind == 0 || kind == 1) {
-            if (kind == 0 && r)
-                rc = smx_buf_puts(o, ", ");
-            rc = rc ? rc : smx_buf_append(o, "{", 1);
-            int first = 1;
-            for (int k = 0; k < K_N && !rc; k++) {
-                if (!(wanted & (1u << k)))
-                    continue;
-                val v = compute(k, objective, num_class, row, p->cols);
-                rc = smx_buf_puts(o, first ? "" : ", ");
-                first = 0;
-                rc = rc ? rc : put_jstr(o, key_names[k]);
-                rc = rc ? rc : smx_buf_puts(o, ": ");
-                rc = rc ? rc : put_val(o, &v, 1);
-            }
-            for (size_t j = 0; j < n_inv && !rc; j++) {
-                rc = smx_buf_puts(o, first ? "" : ", ");
-                first = 0;
-                rc = rc ? rc : put_jstr(o, keys[inv[j]]);
-                rc = rc ? rc : smx_buf_puts(o, ": NaN");
-            }
-            rc = rc ? rc : smx_buf_append(o, kind == 1 ? "}\n" : "}", kind == 1 ? 2 : 1);
-        } else if (kind == 3) {
-            if (r)
-                rc = smx_buf_append(o, "\n", 1);
-            for (size_t i = 0; i < n_keys && !rc; i++) {
-                if (i)
-                    rc = smx_buf_append(o, ",", 1);
-                int k = -1;
-                for (int kk = 0; kk < K_N; kk++)
-                    if (!strcmp(keys[i], key_names[kk]) && (valid & (1u << kk)))
-                        k = kk;
-                val v = k >= 0 ? compute(k, objective, num_class, row, p->cols) : (val){.t = V_NAN};
-                int list = v.t == V_FLIST || v.t == V_ILIST;
-                if (list)
-                    rc = rc ? rc : smx_buf_append(o, "\"", 1);
-                rc = rc ? rc : put_val(o, &v, 0);
-                if (list)
-                    rc = rc ? rc : smx_buf_append(o, "\"", 1);
-            }
+        if (kind == SEL_JSON) {
+            rc = r ? smx_buf_puts(o, ", ") : 0;
+            rc = rc ? rc : put_dict_row(o, &sel, p, row);
+        } else if (kind == SEL_JSONLINES) {
+            rc = put_dict_row(o, &sel, p, row);
+            rc = rc ? rc : smx_buf_append(o, "\n", 1);
+        } else if (kind == SEL_CSV) {
+            rc = r ? smx_buf_append(o, "\n", 1) : 0;
+            rc = rc ? rc : put_csv_row(o, &sel, p, row);
         } else {
-            /* RecordIO-protobuf: label entries in dict order; the record buffer accumulates */
-            serve_rio_label lab[K_N + 64];
-            float store[K_N + 64][2];
-            float *lists[K_N + 64] = {0};
-            size_t nl = 0;
-            for (int k = 0; k < K_N && !rc; k++) {
-                if (!(wanted & (1u << k)))
-                    continue;
-                val v = compute(k, objective, num_class, row, p->cols);
-                lab[nl].key = key_names[k];
-                if (v.t == V_FLIST && v.fl) {
-                    lab[nl].values = v.fl;
-                    lab[nl].n = v.n;
-                } else if (v.t == V_ILIST || v.t == V_FLIST) {
-                    float *l = lists[nl] = malloc((v.n ? v.n : 1) * sizeof(float));
-                    if (!l) {
-                        rc = SMX_ENOMEM;
-                        break;
-                    }
-                    for (size_t i = 0; i < v.n; i++)
-                        l[i] = v.t == V_ILIST ? (float)i : (float)v.pair[i];
-                    lab[nl].values = l;
-                    lab[nl].n = v.n;
-                } else {
-                    store[nl][0] = v.t == V_NAN ? NAN : v.t == V_INT ? (float)v.i : (float)v.d;
-                    lab[nl].values = store[nl];
-                    lab[nl].n = 1;
-                }
-                nl++;
-            }
-            for (size_t j = 0; j < n_inv && !rc; j++) {
-                store[nl][0] = NAN;
-                lab[nl] = (serve_rio_label){keys[inv[j]], store[nl], 1};
-                nl++;
-            }
-            rc = rc ? rc : serve_rio_record(lab, nl, &acc);
-            rc = rc ? rc : serve_rio_frame(acc.data, acc.len, o);
-            for (size_t j = 0; j < nl; j++)
-                free(lists[j]);
+            rc = put_rio_row(o, &sel, p, row, &acc);
         }
     }
-    if (kind == 0 && !rc)
+    if (kind == SEL_JSON && !rc)
         rc = smx_buf_puts(o, "]}");
-    if (kind == 3 && batch && !rc)
+    if (kind == SEL_CSV && batch && !rc)
         rc = smx_buf_append(o, "\n", 1);
-    smx_buf_free(&rec);
     smx_buf_free(&acc);
     if (rc)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
