@@ -79,103 +79,118 @@ static int fail(serve_derr *de, const char *what, const char *s, size_t n)
     return SMX_EFORMAT;
 }
 
-int serve_libsvm_decode(const char *buf, size_t len, int shift, serve_matrix *m, serve_derr *de)
+static int oom(serve_derr *de)
 {
-    m->sparse = 1;
-    m->nrow = m->ncol = 0;
-    m->nnz = 0;
-    serve_strip(&buf, &len);
-    if (serve_utf8_check(buf, len, de))
-        return SMX_EFORMAT;
-    const char *p = buf, *end = buf + len;
-    size_t nnz = 0, line = 0, rows_with = 0;
-    const char *bad_col = NULL, *bad_val = NULL;
-    size_t bad_col_n = 0, bad_val_n = 0;
-    int col_overflow = 0;
-    int64_t min_col = INT64_MAX, max_col = INT64_MIN;
-    /* indptr[r] = first entry of line r, over every line */
+    de->pytype = "<class 'MemoryError'>";
+    snprintf(de->msg, sizeof de->msg, "out of memory");
+    return SMX_ENOMEM;
+}
+
+/* What the splitter found: entries in m->scratch, line starts in m->indptr, and the first
+ * column and value that do not parse. */
+typedef struct scan {
+    size_t nnz, line, rows_with; /* rows_with: lines up to the last one with an item */
+    const char *bad_col, *bad_val;
+    size_t bad_col_n, bad_val_n;
+    int col_overflow;
+    int64_t min_col, max_col;
+} scan;
+
+/* One "col:val" item, [it, ie) with its first ':' at c1 (a third field is ignored). */
+static int scan_item(serve_matrix *m, scan *st, const char *it, const char *c1, const char *ie)
+{
+    const char *vs = c1 + 1;
+    const char *c2 = memchr(vs, ':', (size_t)(ie - vs));
+    const char *ve = c2 ? c2 : ie;
+    if (serve_grow(&m->scratch, &m->scratch_cap, st->nnz + 1, sizeof(ent)))
+        return SMX_ENOMEM;
+    ent *e = (ent *)m->scratch + st->nnz;
+    int r = py_int(it, (size_t)(c1 - it), &e->col);
+    if (r <= 0) {
+        if (!st->bad_col) {
+            st->bad_col = it;
+            st->bad_col_n = (size_t)(c1 - it);
+            st->col_overflow = r < 0;
+        }
+        e->col = 0;
+    }
+    if (!smx_pyfloat_parse(vs, (size_t)(ve - vs), &e->val)) {
+        if (!st->bad_val) {
+            st->bad_val = vs;
+            st->bad_val_n = (size_t)(ve - vs);
+        }
+        e->val = 0;
+    }
+    if (e->col < st->min_col)
+        st->min_col = e->col;
+    if (e->col > st->max_col)
+        st->max_col = e->col;
+    st->nnz++;
+    st->rows_with = st->line + 1;
+    return SMX_OK;
+}
+
+/* Split [p, end) into lines and items; indptr[r] = first entry of line r, over every line. */
+static int scan_lines(const char *p, const char *end, serve_matrix *m, scan *st)
+{
     for (;;) {
         const char *le = memchr(p, '\n', (size_t)(end - p));
         if (!le)
             le = end;
-        if (serve_grow((void **)&m->indptr, &m->indptr_cap, line + 2, sizeof(size_t)))
-            goto oom;
-        m->indptr[line] = nnz;
-        const char *it = p;
-        for (;;) {
+        if (serve_grow((void **)&m->indptr, &m->indptr_cap, st->line + 2, sizeof(size_t)))
+            return SMX_ENOMEM;
+        m->indptr[st->line] = st->nnz;
+        for (const char *it = p;;) {
             const char *ie = memchr(it, ' ', (size_t)(le - it));
             if (!ie)
                 ie = le;
             const char *c1 = memchr(it, ':', (size_t)(ie - it));
-            if (c1) {
-                const char *vs = c1 + 1;
-                const char *c2 = memchr(vs, ':', (size_t)(ie - vs));
-                const char *ve = c2 ? c2 : ie;
-                if (serve_grow(&m->scratch, &m->scratch_cap, nnz + 1, sizeof(ent)))
-                    goto oom;
-                ent *e = (ent *)m->scratch + nnz;
-                int r = py_int(it, (size_t)(c1 - it), &e->col);
-                if (r <= 0) {
-                    if (!bad_col) {
-                        bad_col = it;
-                        bad_col_n = (size_t)(c1 - it);
-                        col_overflow = r < 0;
-                    }
-                    e->col = 0;
-                }
-                if (!smx_pyfloat_parse(vs, (size_t)(ve - vs), &e->val)) {
-                    if (!bad_val) {
-                        bad_val = vs;
-                        bad_val_n = (size_t)(ve - vs);
-                    }
-                    e->val = 0;
-                }
-                if (e->col < min_col)
-                    min_col = e->col;
-                if (e->col > max_col)
-                    max_col = e->col;
-                nnz++;
-                rows_with = line + 1;
-            }
+            if (c1 && scan_item(m, st, it, c1, ie))
+                return SMX_ENOMEM;
             if (ie == le)
                 break;
             it = ie + 1;
         }
-        line++;
+        st->line++;
         if (le == end)
             break;
         p = le + 1;
     }
-    m->indptr[line] = nnz;
-    if (bad_col) {
-        if (col_overflow) {
-            de->pytype = "<class 'OverflowError'>";
-            snprintf(de->msg, sizeof de->msg, "Python int too large to convert to C long");
-            return SMX_EFORMAT;
-        }
-        return fail(de, "invalid literal for int() with base 10: ", bad_col, bad_col_n);
+    m->indptr[st->line] = st->nnz;
+    return SMX_OK;
+}
+
+/* numpy's and scipy's errors, in the order they raise them (SMX_OK when there is none). */
+static int scan_error(const scan *st, int64_t delta, serve_derr *de)
+{
+    if (st->bad_col && st->col_overflow) {
+        de->pytype = "<class 'OverflowError'>";
+        snprintf(de->msg, sizeof de->msg, "Python int too large to convert to C long");
+        return SMX_EFORMAT;
     }
-    if (bad_val)
-        return fail(de, "could not convert string to float: ", bad_val, bad_val_n);
-    if (nnz == 0) {
+    if (st->bad_col)
+        return fail(de, "invalid literal for int() with base 10: ", st->bad_col, st->bad_col_n);
+    if (st->bad_val)
+        return fail(de, "could not convert string to float: ", st->bad_val, st->bad_val_n);
+    if (st->nnz == 0) {
         de->pytype = "<class 'ValueError'>";
         snprintf(de->msg, sizeof de->msg, "cannot infer dimensions from zero sized index arrays");
         return SMX_EFORMAT;
     }
-    int64_t delta = shift && min_col >= 1 ? 1 : 0;
-    if (min_col - delta < 0) {
+    if (st->min_col - delta < 0) {
         de->pytype = "<class 'ValueError'>";
         snprintf(de->msg, sizeof de->msg, "negative column index found");
         return SMX_EFORMAT;
     }
-    uint64_t ncol = (uint64_t)(max_col - delta) + 1;
-    if (serve_grow((void **)&m->indices, &m->nz_cap, nnz, sizeof(uint32_t)) ||
-        serve_grow((void **)&m->values, &m->val_cap, nnz, sizeof(float)))
-        goto oom;
-    /* per row: sort by column, sum duplicates, cast to float32 */
+    return SMX_OK;
+}
+
+/* The entries into CSR, per row: sort by column, sum duplicates, cast to float32. */
+static int compress_rows(serve_matrix *m, const scan *st, int64_t delta, serve_derr *de)
+{
     ent *all = m->scratch;
     size_t out = 0;
-    for (size_t r = 0; r < rows_with; r++) {
+    for (size_t r = 0; r < st->rows_with; r++) {
         size_t a = m->indptr[r], b = m->indptr[r + 1];
         m->indptr[r] = out;
         if (b - a > 1) {
@@ -202,13 +217,32 @@ int serve_libsvm_decode(const char *buf, size_t len, int shift, serve_matrix *m,
             k = k2;
         }
     }
-    m->indptr[rows_with] = out;
+    m->indptr[st->rows_with] = out;
     m->nnz = out;
-    m->nrow = rows_with;
-    m->ncol = ncol;
     return SMX_OK;
-oom:
-    de->pytype = "<class 'MemoryError'>";
-    snprintf(de->msg, sizeof de->msg, "out of memory");
-    return SMX_ENOMEM;
+}
+
+int serve_libsvm_decode(const char *buf, size_t len, int shift, serve_matrix *m, serve_derr *de)
+{
+    m->sparse = 1;
+    m->nrow = m->ncol = 0;
+    m->nnz = 0;
+    serve_strip(&buf, &len);
+    if (serve_utf8_check(buf, len, de))
+        return SMX_EFORMAT;
+    scan st = {.min_col = INT64_MAX, .max_col = INT64_MIN};
+    if (scan_lines(buf, buf + len, m, &st))
+        return oom(de);
+    int64_t delta = shift && st.min_col >= 1 ? 1 : 0;
+    int rc = scan_error(&st, delta, de);
+    if (rc)
+        return rc;
+    if (serve_grow((void **)&m->indices, &m->nz_cap, st.nnz, sizeof(uint32_t)) ||
+        serve_grow((void **)&m->values, &m->val_cap, st.nnz, sizeof(float)))
+        return oom(de);
+    if ((rc = compress_rows(m, &st, delta, de)))
+        return rc;
+    m->nrow = st.rows_with;
+    m->ncol = (uint64_t)(st.max_col - delta) + 1;
+    return SMX_OK;
 }
