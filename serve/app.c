@@ -320,119 +320,113 @@ static const char *mimetype(const char *accept, smx_buf *ct_buf)
     return ct_buf->data ? ct_buf->data : "";
 }
 
-static void invocations(serve_app *a, const serve_request *rq, serve_scratch *s, smx_buf *out,
-                        serve_response *rs)
+enum payload { IN_CSV, IN_LIBSVM, IN_RECORDIO };
+
+/* 1. The request's Content-Type (libsvm when it has none); -1 with the 415 in rs. */
+static int payload_kind(const serve_request *rq, smx_buf *out, serve_response *rs)
 {
-    if (rq->body_len == 0) {
-        text(rs, 204, HTML_CT, "", 0);
-        return;
+    if (!rq->content_type)
+        return IN_LIBSVM;
+    hdr h;
+    parse_header(rq->content_type, 1, &h);
+    if (!strcmp(h.key, "csv") || !strcmp(h.key, "text/csv")) {
+        if (!h.has_label_size || !strcmp(h.label_size, "1"))
+            return IN_CSV;
+        message(rs, 415, out,
+                "%s is not an accepted csv ContentType. Optional parameter label_size must be "
+                "equal to 1",
+                rq->content_type);
+    } else if (!strcmp(h.key, "libsvm") || !strcmp(h.key, "text/libsvm") ||
+               !strcmp(h.key, "text/x-libsvm")) {
+        return IN_LIBSVM;
+    } else if (!strcmp(h.key, "recordio-protobuf") ||
+               !strcmp(h.key, "application/x-recordio-protobuf")) {
+        return IN_RECORDIO;
+    } else if (!strcmp(h.key, "parquet") || !strcmp(h.key, "application/x-parquet")) {
+        message(rs, 415, out, "Content-type %s is not supported.", rq->content_type);
+    } else {
+        message(rs, 415, out, "%s is not an accepted ContentType: %s.", rq->content_type,
+                accepted_types);
     }
-    /* 1. Content-Type */
-    enum { CSV, LIBSVM, RECORDIO } kind = LIBSVM;
-    if (rq->content_type) {
-        hdr h;
-        parse_header(rq->content_type, 1, &h);
-        if (!strcmp(h.key, "csv") || !strcmp(h.key, "text/csv")) {
-            if (h.has_label_size && strcmp(h.label_size, "1")) {
-                message(rs, 415, out,
-                        "%s is not an accepted csv ContentType. Optional parameter label_size "
-                        "must be equal to 1",
-                        rq->content_type);
-                return;
-            }
-            kind = CSV;
-        } else if (!strcmp(h.key, "libsvm") || !strcmp(h.key, "text/libsvm") ||
-                   !strcmp(h.key, "text/x-libsvm")) {
-            kind = LIBSVM;
-        } else if (!strcmp(h.key, "recordio-protobuf") ||
-                   !strcmp(h.key, "application/x-recordio-protobuf")) {
-            kind = RECORDIO;
-        } else if (!strcmp(h.key, "parquet") || !strcmp(h.key, "application/x-parquet")) {
-            message(rs, 415, out, "Content-type %s is not supported.", rq->content_type);
-            return;
-        } else {
-            message(rs, 415, out, "%s is not an accepted ContentType: %s.", rq->content_type,
-                    accepted_types);
-            return;
-        }
-    }
+    return -1;
+}
+
+/* The body into s->m; -1 with the 415 in rs when the container's decoder would fail. */
+static int decode(const serve_app *a, enum payload kind, const serve_request *rq, serve_scratch *s,
+                  smx_buf *out, serve_response *rs)
+{
     serve_derr de = {0};
     int rc;
-    if (kind == CSV)
+    if (kind == IN_CSV)
         rc = serve_csv_decode(rq->body, rq->body_len, &s->m, &de);
-    else if (kind == LIBSVM)
+    else if (kind == IN_LIBSVM)
         rc = serve_libsvm_decode(rq->body, rq->body_len, a->c->libsvm_shift, &s->m, &de);
     else
         rc = serve_recordio_decode(rq->body, rq->body_len, &s->m, &de);
-    if (rc) {
-        if (kind == RECORDIO)
-            message(rs, 415, out,
-                    "Loading recordio-protobuf data failed with Exception, please ensure data is "
-                    "in recordio-protobuf format: %s %s",
-                    de.pytype, de.msg);
-        else
-            message(rs, 415, out,
-                    "Loading %s data failed with Exception, please ensure data is in %s "
-                    "format:\n %s\n %s",
-                    kind == CSV ? "csv" : "libsvm", kind == CSV ? "csv" : "libsvm", de.pytype,
-                    de.msg);
-        return;
+    if (!rc)
+        return 0;
+    if (kind == IN_RECORDIO)
+        message(rs, 415, out,
+                "Loading recordio-protobuf data failed with Exception, please ensure data is in "
+                "recordio-protobuf format: %s %s",
+                de.pytype, de.msg);
+    else
+        message(rs, 415, out,
+                "Loading %s data failed with Exception, please ensure data is in %s format:\n "
+                "%s\n %s",
+                kind == IN_CSV ? "csv" : "libsvm", kind == IN_CSV ? "csv" : "libsvm", de.pytype,
+                de.msg);
+    return -1;
+}
+
+/* 4. The Accept type (lowered into lower, cap bytes) for containers that honour it, NULL for
+ * those that do not; -1 with the 406 in rs. */
+static int accept_type(const serve_app *a, const serve_request *rq, char *lower, size_t cap,
+                       const char **accept, smx_buf *out, serve_response *rs)
+{
+    *accept = NULL;
+    if (!a->c->honours_accept && !a->selectable)
+        return 0;
+    hdr h;
+    parse_header(rq->accept ? rq->accept : "", 0, &h);
+    if (!h.key[0] || !strcmp(h.key, "*/*")) {
+        *accept = a->default_accept;
+        return 0;
     }
-    /* 2. the model */
-    if (!a->model) {
-        message(rs, 500, out, "Unable to load model: %s", a->load_error ? a->load_error : "");
-        return;
+    size_t i = 0;
+    for (; h.key[i] && i + 1 < cap; i++)
+        lower[i] = (char)tolower((unsigned char)h.key[i]);
+    lower[i] = '\0';
+    if (strcmp(lower, "application/json") && strcmp(lower, "application/jsonlines") &&
+        strcmp(lower, "application/x-recordio-protobuf") && strcmp(lower, "text/csv")) {
+        message(rs, 406, out,
+                "Accept type %s is not supported. Please use supported accept types: %s.", h.key,
+                supported_accepts);
+        return -1;
     }
-    /* 3. predict */
-    serve_pred p;
+    *accept = lower;
+    return 0;
+}
+
+/* 5. The predictions as the response body. */
+static void encode(const serve_app *a, const serve_pred *p, const char *accept, serve_scratch *s,
+                   smx_buf *out, serve_response *rs)
+{
     smx_err err = {0};
-    if (serve_model_predict(a->model, &s->m, s, kind != LIBSVM, &p, &err)) {
-        message(rs, 400, out, "Unable to evaluate payload provided: %s", err.msg);
-        return;
-    }
-    /* 4. Accept (after predicting) */
-    const char *accept = NULL;
-    char acc_lower[128];
-    if (a->c->honours_accept || a->selectable) {
-        hdr h;
-        parse_header(rq->accept ? rq->accept : "", 0, &h);
-        if (!h.key[0] || !strcmp(h.key, "*/*")) {
-            accept = a->default_accept;
-        } else {
-            size_t i = 0;
-            for (; h.key[i] && i + 1 < sizeof acc_lower; i++)
-                acc_lower[i] = (char)tolower((unsigned char)h.key[i]);
-            acc_lower[i] = '\0';
-            if (strcmp(acc_lower, "application/json") &&
-                strcmp(acc_lower, "application/jsonlines") &&
-                strcmp(acc_lower, "application/x-recordio-protobuf") &&
-                strcmp(acc_lower, "text/csv")) {
-                message(rs, 406, out,
-                        "Accept type %s is not supported. Please use supported accept types: "
-                        "%s.",
-                        h.key, supported_accepts);
-                return;
-            }
-            accept = acc_lower;
-        }
-    }
-    /* 5. encode */
     if (a->selectable) {
-        rc = serve_encode_selectable(
-            &p, serve_model_objective(a->model), serve_model_num_class(a->model), a->absoluteerror,
-            (const char *const *)a->keys, a->n_keys, accept, a->batch, out, &err);
-        if (rc) {
+        if (serve_encode_selectable(p, serve_model_objective(a->model),
+                                    serve_model_num_class(a->model), a->absoluteerror,
+                                    (const char *const *)a->keys, a->n_keys, accept, a->batch, out,
+                                    &err))
             message(rs, 500, out, "%s", err.msg);
-            return;
-        }
-        text(rs, 200, mimetype(accept, &s->ct), out->data, out->len);
+        else
+            text(rs, 200, mimetype(accept, &s->ct), out->data, out->len);
         return;
     }
-    int okind;
-    const char *ct;
+    int okind = -1;
+    const char *ct = "text/csv; charset=utf-8";
     if (!a->c->honours_accept) {
         okind = a->batch ? SERVE_OUT_BATCH : SERVE_OUT_SINGLE_LINE;
-        ct = "text/csv; charset=utf-8";
     } else {
         ct = mimetype(accept, &s->ct);
         if (a->batch)
@@ -441,16 +435,40 @@ static void invocations(serve_app *a, const serve_request *rq, serve_scratch *s,
             okind = SERVE_OUT_JSON;
         else if (!strcmp(accept, "text/csv"))
             okind = SERVE_OUT_CSV;
-        else {
-            STATIC(rs, 500, HTML_CT, page_500);
-            return;
-        }
     }
-    if (serve_encode_default(&p, okind, out)) {
+    if (okind < 0 || serve_encode_default(p, okind, out))
         STATIC(rs, 500, HTML_CT, page_500);
+    else
+        text(rs, 200, ct, out->data, out->len);
+}
+
+static void invocations(serve_app *a, const serve_request *rq, serve_scratch *s, smx_buf *out,
+                        serve_response *rs)
+{
+    if (rq->body_len == 0) {
+        text(rs, 204, HTML_CT, "", 0);
         return;
     }
-    text(rs, 200, ct, out->data, out->len);
+    int kind = payload_kind(rq, out, rs);
+    if (kind < 0 || decode(a, (enum payload)kind, rq, s, out, rs))
+        return;
+    /* 2. the model */
+    if (!a->model) {
+        message(rs, 500, out, "Unable to load model: %s", a->load_error ? a->load_error : "");
+        return;
+    }
+    /* 3. predict */
+    serve_pred p;
+    smx_err err = {0};
+    if (serve_model_predict(a->model, &s->m, s, kind != IN_LIBSVM, &p, &err)) {
+        message(rs, 400, out, "Unable to evaluate payload provided: %s", err.msg);
+        return;
+    }
+    /* 4. Accept (after predicting), 5. encode */
+    const char *accept;
+    char lower[128];
+    if (!accept_type(a, rq, lower, sizeof lower, &accept, out, rs))
+        encode(a, &p, accept, s, out, rs);
 }
 
 static int prefix(const char *path, const char *p)
