@@ -109,115 +109,143 @@ static int view_of(const Aialgs__Data__Record *r, size_t rec, tview *t, serve_de
     return SMX_OK;
 }
 
-int serve_recordio_decode(const char *buf, size_t len, serve_matrix *m, serve_derr *de)
+static int room(serve_derr *de)
 {
-    const unsigned char *p = (const unsigned char *)buf;
-    size_t off = 0, rec = 0, nvals = 0;
-    int sparse = -1;
-    uint64_t width = 0;
-    m->nrow = m->ncol = 0;
-    m->nnz = 0;
-    while (off < len) {
-        if (len - off < 8)
-            return rfail(de, "truncated record header at byte offset %zu", off);
-        uint32_t magic = rd32(p + off), lw = rd32(p + off + 4);
-        if (magic != RIO_MAGIC)
-            return rfail(de, "invalid RecordIO magic 0x%08x at byte offset %zu (expected 0x%08x)",
-                         magic, off, RIO_MAGIC);
-        if (lw >> 29)
-            return rfail(de,
-                         "record at byte offset %zu is split over several frames "
-                         "(continuation flag %u), which is not supported",
-                         off, lw >> 29);
-        size_t n = lw & ((1u << 29) - 1);
-        if (n > len - off - 8)
-            return rfail(de, "record at byte offset %zu declares %zu bytes but only %zu remain",
-                         off, n, len - off - 8);
-        Aialgs__Data__Record *r =
-            aialgs__data__record__unpack(NULL, n, (const uint8_t *)p + off + 8);
-        if (!r)
-            return rfail(de, "record at byte offset %zu is not a valid Record protobuf", off);
-        tview t;
-        int rc = view_of(r, rec, &t, de);
-        if (rc) {
-            aialgs__data__record__free_unpacked(r, NULL);
-            return rc;
-        }
-        int is_sparse = t.n_keys > 0 || (t.n == 0 && t.n_shape > 0);
-        uint64_t w = is_sparse ? (t.n_shape ? t.shape[0] : 0) : t.n;
-        if (sparse < 0) {
-            sparse = is_sparse;
-            width = w;
-        }
-        if (is_sparse != sparse || w != width) {
-            aialgs__data__record__free_unpacked(r, NULL);
-            return rfail(de,
-                         "record %zu: feature 'values' has %s width %llu, the first record %s "
-                         "width %llu",
-                         rec, is_sparse ? "sparse" : "dense", (unsigned long long)w,
-                         sparse ? "sparse" : "dense", (unsigned long long)width);
-        }
-        if (sparse && !t.n_shape) {
-            aialgs__data__record__free_unpacked(r, NULL);
-            return rfail(de, "record %zu: sparse tensor without a shape", rec);
-        }
-        if (!sparse) {
-            if (serve_grow((void **)&m->x, &m->x_cap, nvals + t.n + 1, sizeof(float)))
-                goto oom;
-            for (size_t i = 0; i < t.n; i++)
-                m->x[nvals++] = (float)tget(&t, i);
-        } else {
-            if (serve_grow((void **)&m->indptr, &m->indptr_cap, rec + 2, sizeof(size_t)) ||
-                serve_grow((void **)&m->indices, &m->nz_cap, m->nnz + t.n + 1, sizeof(uint32_t)) ||
-                serve_grow((void **)&m->values, &m->val_cap, m->nnz + t.n + 1, sizeof(float)))
-                goto oom;
-            m->indptr[rec] = m->nnz;
-            for (size_t i = 0; i < t.n; i++) {
-                if (t.keys[i] >= width) {
-                    unsigned long long key = t.keys[i];
-                    aialgs__data__record__free_unpacked(r, NULL);
-                    return rfail(de, "record %zu: key %llu is outside the shape %llu", rec, key,
-                                 (unsigned long long)width);
-                }
-                if (i && t.keys[i] <= t.keys[i - 1]) {
-                    aialgs__data__record__free_unpacked(r, NULL);
-                    return rfail(de, "record %zu: keys are not strictly increasing", rec);
-                }
-                m->indices[m->nnz] = (uint32_t)t.keys[i];
-                m->values[m->nnz++] = (float)tget(&t, i);
-            }
-            m->indptr[rec + 1] = m->nnz;
-        }
-        aialgs__data__record__free_unpacked(r, NULL);
-        rec++;
-        off += 8 + ((n + 3) & ~(size_t)3);
-        if (off > len)
-            off = len; /* missing padding after the last record is tolerated */
-        continue;
-    oom:
-        aialgs__data__record__free_unpacked(r, NULL);
-        de->pytype = "<class 'MemoryError'>";
-        snprintf(de->msg, sizeof de->msg, "out of memory");
-        return SMX_ENOMEM;
+    de->pytype = "<class 'MemoryError'>";
+    snprintf(de->msg, sizeof de->msg, "out of memory");
+    return SMX_ENOMEM;
+}
+
+/* The frame at off: its payload's length in *n, or the error. */
+static int frame_at(const unsigned char *p, size_t len, size_t off, size_t *n, serve_derr *de)
+{
+    if (len - off < 8)
+        return rfail(de, "truncated record header at byte offset %zu", off);
+    uint32_t magic = rd32(p + off), lw = rd32(p + off + 4);
+    if (magic != RIO_MAGIC)
+        return rfail(de, "invalid RecordIO magic 0x%08x at byte offset %zu (expected 0x%08x)",
+                     magic, off, RIO_MAGIC);
+    if (lw >> 29)
+        return rfail(de,
+                     "record at byte offset %zu is split over several frames (continuation flag "
+                     "%u), which is not supported",
+                     off, lw >> 29);
+    *n = lw & ((1u << 29) - 1);
+    if (*n > len - off - 8)
+        return rfail(de, "record at byte offset %zu declares %zu bytes but only %zu remain", off,
+                     *n, len - off - 8);
+    return SMX_OK;
+}
+
+/* The rows so far: the first record decides dense or sparse and the width. */
+typedef struct rows {
+    size_t rec, nvals;
+    int sparse; /* -1 before the first record */
+    uint64_t width;
+} rows;
+
+static int add_dense(serve_matrix *m, rows *st, const tview *t, serve_derr *de)
+{
+    if (serve_grow((void **)&m->x, &m->x_cap, st->nvals + t->n + 1, sizeof(float)))
+        return room(de);
+    for (size_t i = 0; i < t->n; i++)
+        m->x[st->nvals++] = (float)tget(t, i);
+    return SMX_OK;
+}
+
+static int add_sparse(serve_matrix *m, const rows *st, const tview *t, serve_derr *de)
+{
+    size_t rec = st->rec;
+    if (serve_grow((void **)&m->indptr, &m->indptr_cap, rec + 2, sizeof(size_t)) ||
+        serve_grow((void **)&m->indices, &m->nz_cap, m->nnz + t->n + 1, sizeof(uint32_t)) ||
+        serve_grow((void **)&m->values, &m->val_cap, m->nnz + t->n + 1, sizeof(float)))
+        return room(de);
+    m->indptr[rec] = m->nnz;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->keys[i] >= st->width)
+            return rfail(de, "record %zu: key %llu is outside the shape %llu", rec,
+                         (unsigned long long)t->keys[i], (unsigned long long)st->width);
+        if (i && t->keys[i] <= t->keys[i - 1])
+            return rfail(de, "record %zu: keys are not strictly increasing", rec);
+        m->indices[m->nnz] = (uint32_t)t->keys[i];
+        m->values[m->nnz++] = (float)tget(t, i);
     }
-    if (rec == 0) {
+    m->indptr[rec + 1] = m->nnz;
+    return SMX_OK;
+}
+
+/* Record r's features["values"] as the next row. */
+static int add_record(serve_matrix *m, rows *st, const Aialgs__Data__Record *r, serve_derr *de)
+{
+    tview t;
+    int rc = view_of(r, st->rec, &t, de);
+    if (rc)
+        return rc;
+    int is_sparse = t.n_keys > 0 || (t.n == 0 && t.n_shape > 0);
+    uint64_t w = is_sparse ? (t.n_shape ? t.shape[0] : 0) : t.n;
+    if (st->sparse < 0) {
+        st->sparse = is_sparse;
+        st->width = w;
+    }
+    if (is_sparse != st->sparse || w != st->width)
+        return rfail(de,
+                     "record %zu: feature 'values' has %s width %llu, the first record %s width "
+                     "%llu",
+                     st->rec, is_sparse ? "sparse" : "dense", (unsigned long long)w,
+                     st->sparse ? "sparse" : "dense", (unsigned long long)st->width);
+    if (st->sparse && !t.n_shape)
+        return rfail(de, "record %zu: sparse tensor without a shape", st->rec);
+    return st->sparse ? add_sparse(m, st, &t, de) : add_dense(m, st, &t, de);
+}
+
+/* After the last record: what mlio and the DMatrix refuse, then the shape. */
+static int finish(serve_matrix *m, const rows *st, serve_derr *de)
+{
+    if (st->rec == 0) {
         de->pytype = "<class 'TypeError'>";
         snprintf(de->msg, sizeof de->msg, "'NoneType' object is not subscriptable");
         return SMX_EFORMAT;
     }
-    if (width > UINT32_MAX)
-        return rfail(de, "feature width %llu is too large", (unsigned long long)width);
-    const float *v = sparse ? m->values : m->x;
-    size_t nv = sparse ? m->nnz : nvals;
+    if (st->width > UINT32_MAX)
+        return rfail(de, "feature width %llu is too large", (unsigned long long)st->width);
+    const float *v = st->sparse ? m->values : m->x;
+    size_t nv = st->sparse ? m->nnz : st->nvals;
     for (size_t i = 0; i < nv; i++)
         if (isinf(v[i])) {
             serve_xgb_inf_error(de);
             return SMX_EFORMAT;
         }
-    m->sparse = sparse;
-    m->nrow = rec;
-    m->ncol = width;
+    m->sparse = st->sparse;
+    m->nrow = st->rec;
+    m->ncol = st->width;
     return SMX_OK;
+}
+
+int serve_recordio_decode(const char *buf, size_t len, serve_matrix *m, serve_derr *de)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    rows st = {.sparse = -1};
+    m->nrow = m->ncol = 0;
+    m->nnz = 0;
+    for (size_t off = 0; off < len;) {
+        size_t n = 0;
+        int rc = frame_at(p, len, off, &n, de);
+        if (rc)
+            return rc;
+        Aialgs__Data__Record *r =
+            aialgs__data__record__unpack(NULL, n, (const uint8_t *)p + off + 8);
+        if (!r)
+            return rfail(de, "record at byte offset %zu is not a valid Record protobuf", off);
+        rc = add_record(m, &st, r, de);
+        aialgs__data__record__free_unpacked(r, NULL);
+        if (rc)
+            return rc;
+        st.rec++;
+        off += 8 + ((n + 3) & ~(size_t)3);
+        if (off > len)
+            off = len; /* missing padding after the last record is tolerated */
+    }
+    return finish(m, &st, de);
 }
 
 /* ---- output ------------------------------------------------------------------------------ */
