@@ -282,6 +282,72 @@ static enum MHD_Result cl_conflict(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+/* A request's headers have arrived: start its log record, and answer at once (400, 413)
+ * when its framing or its Content-Length rules it out; else reserve its body. */
+static enum MHD_Result begin_request(srv *sv, struct MHD_Connection *c, conn *k, const char *url,
+                                     const char *method)
+{
+    k->started = 1;
+    k->too_large = 0;
+    k->status = 0;
+    k->bytes = 0;
+    clock_gettime(CLOCK_MONOTONIC, &k->t0);
+    snprintf(k->method, sizeof k->method, "%s", method);
+    snprintf(k->path, sizeof k->path, "%s", url);
+    atomic_fetch_add(&sv->in_flight, 1);
+    if (k->tracked)
+        serve_conns_busy(&sv->conns, &k->slot);
+    k->body.len = 0;
+    k->reads_body = serve_app_reads_body(method, url);
+    cl_check ck = {NULL, 0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, cl_conflict, &ck);
+    serve_response rs;
+    if (ck.conflict) {
+        serve_app_bad_framing(&rs);
+        k->too_large = 1; /* the body, if any, is drained unread */
+        return queue(c, k, &rs);
+    }
+    const char *cl = k->reads_body ? MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                 MHD_HTTP_HEADER_CONTENT_LENGTH)
+                                   : NULL;
+    if (!cl)
+        return MHD_YES;
+    char *e;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &e, 10);
+    if (errno == ERANGE || n > sv->max_len) {
+        serve_app_too_large(&rs);
+        k->too_large = 1;
+        return queue(c, k, &rs);
+    }
+    return n && body_reserve(&k->body, (size_t)n) ? MHD_NO : MHD_YES;
+}
+
+/* The whole body is in: the app's answer. */
+static enum MHD_Result answer(srv *sv, struct MHD_Connection *c, conn *k, const char *url,
+                              const char *method)
+{
+    serve_response rs;
+    if (k->too_large) {
+        serve_app_too_large(&rs);
+        return queue(c, k, &rs);
+    }
+    thread_bufs *tb = thread_bufs_get();
+    if (!tb)
+        return MHD_NO;
+    serve_request rq = {
+        .method = method,
+        .path = url,
+        .content_type =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+        .body = k->body.data ? k->body.data : "",
+        .body_len = k->body.len,
+    };
+    serve_app_handle(sv->app, &rq, &tb->scratch, &k->out, &rs);
+    return queue(c, k, &rs);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -293,44 +359,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO;
     if (!*con_cls) {
         *con_cls = k;
-        k->started = 1;
-        k->too_large = 0;
-        k->status = 0;
-        k->bytes = 0;
-        clock_gettime(CLOCK_MONOTONIC, &k->t0);
-        snprintf(k->method, sizeof k->method, "%s", method);
-        snprintf(k->path, sizeof k->path, "%s", url);
-        atomic_fetch_add(&sv->in_flight, 1);
-        if (k->tracked)
-            serve_conns_busy(&sv->conns, &k->slot);
-        k->body.len = 0;
-        k->reads_body = serve_app_reads_body(method, url);
-        cl_check ck = {NULL, 0};
-        MHD_get_connection_values(c, MHD_HEADER_KIND, cl_conflict, &ck);
-        if (ck.conflict) {
-            serve_response rs;
-            serve_app_bad_framing(&rs);
-            k->too_large = 1; /* the body, if any, is drained unread */
-            return queue(c, k, &rs);
-        }
-        if (k->reads_body) {
-            const char *cl =
-                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-            if (cl) {
-                char *e;
-                errno = 0;
-                unsigned long long n = strtoull(cl, &e, 10);
-                if (errno == ERANGE || n > sv->max_len) {
-                    serve_response rs;
-                    serve_app_too_large(&rs);
-                    k->too_large = 1;
-                    return queue(c, k, &rs);
-                }
-                if (n && body_reserve(&k->body, (size_t)n))
-                    return MHD_NO;
-            }
-        }
-        return MHD_YES;
+        return begin_request(sv, c, k, url, method);
     }
     if (*upload_data_size) {
         if (k->reads_body && !k->too_large) {
@@ -342,26 +371,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    serve_response rs;
-    if (k->too_large) {
-        serve_app_too_large(&rs);
-        return queue(c, k, &rs);
-    }
-    thread_bufs *tb = thread_bufs_get();
-    if (!tb)
-        return MHD_NO;
-    serve_scratch *s = &tb->scratch;
-    serve_request rq = {
-        .method = method,
-        .path = url,
-        .content_type =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
-        .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
-        .body = k->body.data ? k->body.data : "",
-        .body_len = k->body.len,
-    };
-    serve_app_handle(sv->app, &rq, s, &k->out, &rs);
-    return queue(c, k, &rs);
+    return answer(sv, c, k, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
