@@ -80,13 +80,19 @@ NEW_PID=$!
 start_serve "$OLD" "$WORK/serve-old.log"
 NEW_PORT=$(port_of "$WORK/serve-new.log")
 OLD_PORT=$(port_of "$WORK/serve-old.log")
-FIX_PORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
-"$WORK/fixed_mhd" "$FIX_PORT" "$WORKERS" > "$WORK/fixed.log" &
+"$WORK/fixed_mhd" 0 "$WORKERS" > "$WORK/fixed.log" & # port 0: the system picks a free one
 FIX_PID=$!
 PIDS+=($!)
 for _ in $(seq 100); do grep -q listening "$WORK/fixed.log" && break; sleep 0.05; done
-[ -n "$NEW_PORT" ] && [ -n "$OLD_PORT" ] || { cat "$WORK"/serve-*.log >&2; exit 1; }
-grep "predicting with" "$WORK/serve-new.log" | sed 's/^/new build: /'
+FIX_PORT=$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$WORK/fixed.log")
+[ -n "$NEW_PORT" ] && [ -n "$OLD_PORT" ] && [ -n "$FIX_PORT" ] ||
+  { cat "$WORK"/serve-*.log "$WORK/fixed.log" >&2; exit 1; }
+# which predictor serves (a load note, which -q leaves out): from a start without -q
+"$SMXGB" serve "$WORK/model.tar.gz" --port 0 --workers 1 >/dev/null 2>"$WORK/serve-note.log" &
+NOTE_PID=$!
+for _ in $(seq 400); do grep -q "listening on" "$WORK/serve-note.log" && break; sleep 0.05; done
+kill "$NOTE_PID" && wait "$NOTE_PID" || true
+grep "predicting with" "$WORK/serve-note.log" | sed 's/^/new build: /' || true
 
 cat > "$WORK/post.lua" <<'EOF'
 wrk.method = "POST"

@@ -4,7 +4,8 @@
  * reads each request body and answers every request with the same fixed body, the size of a
  * 1-row prediction, from a persistent buffer.
  *
- *   fixed_mhd PORT WORKERS        prints "listening on PORT", serves until SIGTERM or SIGINT
+ *   fixed_mhd PORT WORKERS        prints "listening on PORT" (PORT 0: the one the system
+ *                                 picked), serves until SIGTERM or SIGINT
  */
 #include <microhttpd.h>
 #include <signal.h>
@@ -58,7 +59,8 @@ int main(int argc, char **argv)
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    printf("listening on %s\n", argv[1]);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    printf("listening on %u\n", di ? (unsigned)di->port : (unsigned)atoi(argv[1]));
     fflush(stdout);
     while (!stop)
         pause();
