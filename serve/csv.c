@@ -154,7 +154,9 @@ int serve_csv_sniff(const char *line, size_t n, char *delim)
 {
     const unsigned char *s = (const unsigned char *)line;
     n = sample_len(s, n);
-    char d = guess_quote_delim(s, n);
+    /* every quote pattern needs a quote character; the usual payload has none */
+    int quotes = memchr(s, '"', n) || memchr(s, '\'', n);
+    char d = quotes ? guess_quote_delim(s, n) : 0;
     if (!d)
         d = guess_delim(s, n);
     if (!d)
