@@ -11,11 +11,13 @@
 #      with serve's daemon setup (bench/fixed_mhd.c)                         target >= 0.5
 #      and serve's p99 at 8 connections                                      target <= 1 ms
 #      (also printed: the fixed-body server's p99, and each server's CPU time per request)
-# wrk: keep-alive, 8 connections, 2 threads, DURATION seconds per run. Each run is repeated
-# REPS times, the servers measured in turn within a repetition; the table has every run and
-# the medians.
+# wrk: keep-alive, 8 connections, WRK_THREADS threads (2), DURATION seconds per run. Each run
+# is repeated REPS times, the servers measured in turn within a repetition; the table has every
+# run and the medians.
 #   bench/eval.sh        (BASE=<commit> to compare with, default: the merge base with main;
-#                         DURATION=5 REPS=3 WORKERS=nproc)
+#                         DURATION=5 REPS=3 WORKERS=nproc WRK_THREADS=2; on a 2-CPU machine
+#                         WORKERS=1 WRK_THREADS=1 leaves each side a CPU, so the p99 measures
+#                         the servers rather than the scheduler)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,6 +27,7 @@ WORK=${WORK:-$BUILD/bench-eval}
 DURATION=${DURATION:-5}
 REPS=${REPS:-3}
 WORKERS=${WORKERS:-$(nproc)}
+WRK_THREADS=${WRK_THREADS:-2}
 BASE=${BASE:-$(git merge-base HEAD main)}
 for t in wrk cc cmake pkg-config awk curl git; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing" >&2; exit 2; }
@@ -107,7 +110,7 @@ run_wrk() { # PORT ROWS -> "req/s p99_ms"
   curl -sf -H 'Content-Type: text/csv' --data-binary @"$P" "http://127.0.0.1:$1/invocations" \
     >/dev/null
   local out
-  out=$(PAYLOAD="$P" wrk -t2 -c8 -d"${DURATION}s" --latency -s "$WORK/post.lua" \
+  out=$(PAYLOAD="$P" wrk -t"$WRK_THREADS" -c8 -d"${DURATION}s" --latency -s "$WORK/post.lua" \
     "http://127.0.0.1:$1/invocations")
   if awk '/Non-2xx/ { bad = 1 } END { exit !bad }' <<<"$out"; then
     echo "bench: non-2xx answers from port $1" >&2
@@ -120,7 +123,7 @@ run_wrk() { # PORT ROWS -> "req/s p99_ms"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "model: 100 trees, depth 6, 20 features; $WORKERS workers; $(nproc) CPUs; base $BASE"
+echo "model: 100 trees, depth 6, 20 features; $WORKERS workers; wrk: $WRK_THREADS threads, 8 connections; $(nproc) CPUs; base $BASE"
 printf "%-4s %12s %10s %10s | %10s %10s %7s | %9s %9s %7s %8s %8s %7s %7s\n" rep \
   "xgb_us/1000" "eval_us" ratio "new_1000" "old_1000" ratio "new_1" "fixed_1" ratio "p99_ms" \
   "fix_p99" "cpu_us" "fix_cpu"
