@@ -191,7 +191,8 @@ static int inspect_archive(const char *path, size_t cap, json_t *out, json_t *mo
             if (s->problem != ARTIFACT_P_NONE)
                 json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
         } else {
-            printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
+            printf("%s: %s archive, %zu entr%s\n", path, s->filter, s->n_entries,
+                   s->n_entries == 1 ? "y" : "ies");
             if (s->problem != ARTIFACT_P_NONE)
                 printf("  archive problem: %s\n", s->problem_msg);
             if (c.text.len)
