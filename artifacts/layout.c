@@ -132,15 +132,17 @@ void artifact_findings_free(artifact_findings *f)
 static const char *HINT_REPACK =
     "re-create the archive with `smxgb package MODEL_FILE -o model.tar.gz`";
 
-int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
-{
-    int rc = SMX_OK;
+/* Add a finding to out (a variable of the calling function); return its status if that fails. */
 #define ADD(...)                                                                                   \
     do {                                                                                           \
-        if ((rc = artifact_findings_add(out, __VA_ARGS__)))                                        \
-            return rc;                                                                             \
+        int add_rc_ = artifact_findings_add(out, __VA_ARGS__);                                     \
+        if (add_rc_)                                                                               \
+            return add_rc_;                                                                        \
     } while (0)
 
+/* The finding for what stopped the scan, if anything did. */
+static int add_problem(const artifact_scan *s, artifact_findings *out)
+{
     switch (s->problem) {
     case ARTIFACT_P_NONE:
         break;
@@ -193,6 +195,81 @@ int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
             "raise --max-ratio if the data really is this compressible", "%s", s->problem_msg);
         break;
     }
+    return SMX_OK;
+}
+
+/* The finding for an entry that is not a regular file or a directory. */
+static int add_entry_type(const artifact_entry *e, artifact_findings *out)
+{
+    const char *p = e->raw_path;
+    switch (e->type) {
+    case ARTIFACT_SYMLINK:
+        ADD("entry-symlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
+            "'%s' is a symbolic link to '%s'", p, e->link_target ? e->link_target : "");
+        break;
+    case ARTIFACT_HARDLINK:
+        ADD("entry-hardlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
+            "'%s' is a hard link to '%s'", p, e->link_target ? e->link_target : "");
+        break;
+    case ARTIFACT_CHARDEV:
+    case ARTIFACT_BLOCKDEV:
+        ADD("entry-device", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s node", p,
+            artifact_type_name(e->type));
+        break;
+    case ARTIFACT_FIFO:
+    case ARTIFACT_SOCKET:
+    case ARTIFACT_OTHER:
+        ADD("entry-special", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s, not a file", p,
+            artifact_type_name(e->type));
+        break;
+    default:
+        break;
+    }
+    return SMX_OK;
+}
+
+/* The findings for entry i: its path, its type, its mode, a second copy, holes. */
+static int add_entry(const artifact_entry *e, size_t i, artifact_findings *out)
+{
+    const char *p = e->raw_path;
+    if (e->flags & ARTIFACT_F_ABSOLUTE)
+        ADD("entry-absolute-path", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' has an absolute path: extraction would write outside the model directory", p);
+    if (e->flags & ARTIFACT_F_DOTDOT)
+        ADD("entry-dotdot", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' has a '..' component: extraction would write outside the model directory", p);
+    if (e->flags & ARTIFACT_F_LONGNAME)
+        ADD("entry-name-too-long", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%.80s...' (%zu bytes) has a name the file system cannot create", p, strlen(p));
+    if (e->flags & ARTIFACT_F_BADNAME)
+        ADD("entry-bad-name", ARTIFACT_ERROR, p, HINT_REPACK,
+            "entry %zu has an empty name or a name with control characters", i);
+    int rc = add_entry_type(e, out);
+    if (rc)
+        return rc;
+    if (e->flags & ARTIFACT_F_SETID)
+        ADD("entry-setid", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' has mode %04o (setuid/setgid/sticky bits)", p, e->mode);
+    if (e->flags & ARTIFACT_F_DUP_DIFFERS)
+        ADD("entry-duplicate", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' is stored more than once with different content; extraction keeps the "
+            "last copy, other tools may keep the first",
+            e->path);
+    else if (e->flags & ARTIFACT_F_DUPLICATE)
+        ADD("entry-duplicate-same", ARTIFACT_WARNING, p, HINT_REPACK,
+            "'%s' is stored more than once (same content)", e->path);
+    if (e->flags & ARTIFACT_F_SPARSE)
+        ADD("entry-sparse", ARTIFACT_WARNING, p, NULL,
+            "'%s' is a sparse file (%lld bytes declared, %llu stored)", p, (long long)e->size,
+            (unsigned long long)e->data_bytes);
+    return SMX_OK;
+}
+
+int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
+{
+    int rc = add_problem(s, out);
+    if (rc)
+        return rc;
     /* a zip or 7z is not read as a tar at all: "no entries" would be a second, wrong finding */
     int tar_read = s->problem == ARTIFACT_P_NONE ||
                    (s->problem == ARTIFACT_P_NOT_GZIP && strcmp(s->filter, "zip") != 0 &&
@@ -200,61 +277,8 @@ int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
     if (s->n_entries == 0 && tar_read)
         ADD("archive-empty", ARTIFACT_ERROR, NULL, HINT_REPACK,
             "the archive has no entries at all");
-
-    for (size_t i = 0; i < s->n_entries; i++) {
-        const artifact_entry *e = &s->entries[i];
-        const char *p = e->raw_path;
-        if (e->flags & ARTIFACT_F_ABSOLUTE)
-            ADD("entry-absolute-path", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has an absolute path: extraction would write outside the model directory", p);
-        if (e->flags & ARTIFACT_F_DOTDOT)
-            ADD("entry-dotdot", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has a '..' component: extraction would write outside the model directory", p);
-        if (e->flags & ARTIFACT_F_LONGNAME)
-            ADD("entry-name-too-long", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%.80s...' (%zu bytes) has a name the file system cannot create", p, strlen(p));
-        if (e->flags & ARTIFACT_F_BADNAME)
-            ADD("entry-bad-name", ARTIFACT_ERROR, p, HINT_REPACK,
-                "entry %zu has an empty name or a name with control characters", i);
-        switch (e->type) {
-        case ARTIFACT_SYMLINK:
-            ADD("entry-symlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
-                "'%s' is a symbolic link to '%s'", p, e->link_target ? e->link_target : "");
-            break;
-        case ARTIFACT_HARDLINK:
-            ADD("entry-hardlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
-                "'%s' is a hard link to '%s'", p, e->link_target ? e->link_target : "");
-            break;
-        case ARTIFACT_CHARDEV:
-        case ARTIFACT_BLOCKDEV:
-            ADD("entry-device", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s node", p,
-                artifact_type_name(e->type));
-            break;
-        case ARTIFACT_FIFO:
-        case ARTIFACT_SOCKET:
-        case ARTIFACT_OTHER:
-            ADD("entry-special", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s, not a file", p,
-                artifact_type_name(e->type));
-            break;
-        default:
-            break;
-        }
-        if (e->flags & ARTIFACT_F_SETID)
-            ADD("entry-setid", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has mode %04o (setuid/setgid/sticky bits)", p, e->mode);
-        if (e->flags & ARTIFACT_F_DUP_DIFFERS)
-            ADD("entry-duplicate", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' is stored more than once with different content; extraction keeps the "
-                "last copy, other tools may keep the first",
-                e->path);
-        else if (e->flags & ARTIFACT_F_DUPLICATE)
-            ADD("entry-duplicate-same", ARTIFACT_WARNING, p, HINT_REPACK,
-                "'%s' is stored more than once (same content)", e->path);
-        if (e->flags & ARTIFACT_F_SPARSE)
-            ADD("entry-sparse", ARTIFACT_WARNING, p, NULL,
-                "'%s' is a sparse file (%lld bytes declared, %llu stored)", p, (long long)e->size,
-                (unsigned long long)e->data_bytes);
-    }
+    for (size_t i = 0; i < s->n_entries && rc == SMX_OK; i++)
+        rc = add_entry(&s->entries[i], i, out);
     return rc;
 }
 
