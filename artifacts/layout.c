@@ -352,145 +352,167 @@ static int count_implied_dirs(const artifact_scan *s, size_t *out)
     return rc;
 }
 
-int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *rules,
-                          artifact_findings *out, size_t *candidates, size_t *n_candidates)
-{
-    int rc = SMX_OK;
-    size_t nc = 0;
-    *n_candidates = 0;
-    /* Nothing to say about the layout of something that is not a readable archive. */
-    if (s->problem == ARTIFACT_P_EMPTY_FILE || s->problem == ARTIFACT_P_NOT_TAR ||
-        s->problem == ARTIFACT_P_UNRECOGNISED || s->n_entries == 0)
-        return SMX_OK;
+/* What the container's listing of the model directory holds. */
+typedef struct listing {
+    size_t n_candidates;   /* entries it would try to load */
+    size_t n_model_files;  /* candidates that are regular files and not dotfiles */
+    size_t n_top_other;    /* top-level names that are not regular files */
+    size_t n_implied;      /* top-level directories that only prefix deeper paths */
+    size_t n_dirs;         /* directories, implied ones included */
+    size_t n_nested_files; /* regular files below the top level */
+    const char *nested_example;
+} listing;
 
-    size_t n_top_other = 0; /* top-level names that are not regular files */
-    size_t n_dirs = 0, n_nested_files = 0, n_implied = 0, n_model_files = 0;
-    const char *nested_example = NULL;
-    if ((rc = count_implied_dirs(s, &n_implied)))
+/* Walk the entries as the container lists /opt/ml/model; candidates as artifact_check_layout. */
+static int list_model_dir(const artifact_scan *s, const artifact_layout_rules *rules,
+                          size_t *candidates, listing *l)
+{
+    memset(l, 0, sizeof *l);
+    int rc = count_implied_dirs(s, &l->n_implied);
+    if (rc)
         return rc;
-    n_top_other += n_implied;
-    n_dirs += n_implied;
+    l->n_top_other = l->n_dirs = l->n_implied;
     for (size_t i = 0; i < s->n_entries; i++) {
         const artifact_entry *e = &s->entries[i];
         if (!usable(e) || e->depth == 0)
             continue;
         if (e->type == ARTIFACT_DIR)
-            n_dirs++;
+            l->n_dirs++;
         if (e->depth >= 2) {
             if (e->type == ARTIFACT_FILE) {
-                n_nested_files++;
-                if (!nested_example)
-                    nested_example = e->path;
+                l->n_nested_files++;
+                if (!l->nested_example)
+                    l->nested_example = e->path;
             }
             continue;
         }
         int dot = e->path[0] == '.';
         int is_file = e->type == ARTIFACT_FILE;
         if (!is_file)
-            n_top_other++;
+            l->n_top_other++;
         int candidate = (!rules->regular_files_only || is_file) && (!rules->skips_dotfiles || !dot);
         if (candidate) {
-            candidates[nc++] = i;
+            candidates[l->n_candidates++] = i;
             if (is_file && !dot)
-                n_model_files++;
+                l->n_model_files++;
         }
     }
-    *n_candidates = nc;
-    /* os.listdir() also returns implied directories; 0.90-1 does not filter them out */
-    size_t n_listed = nc + (rules->regular_files_only ? 0 : n_implied);
+    return SMX_OK;
+}
 
-#define PER_CODE 10
-#define ADDL(...)                                                                                  \
-    do {                                                                                           \
-        if ((rc = artifact_findings_add(out, __VA_ARGS__)))                                        \
-            return rc;                                                                             \
-    } while (0)
-
-    if (n_model_files == 0) {
-        if (n_nested_files)
-            ADDL("layout-no-model", ARTIFACT_ERROR, nested_example,
-                 "put the model at the top level of the archive: `tar -C DIR -czf model.tar.gz "
-                 "xgboost-model` or `smxgb package`",
-                 "no file at the top level of the archive; the model is in a sub-folder ('%s'). "
-                 "The container does not look into sub-folders, loads nothing and never answers "
-                 "/ping",
-                 nested_example);
+/* No model at the top level, and directories the container does not look into. */
+static int add_no_model(const listing *l, artifact_findings *out)
+{
+    if (l->n_model_files == 0) {
+        if (l->n_nested_files)
+            ADD("layout-no-model", ARTIFACT_ERROR, l->nested_example,
+                "put the model at the top level of the archive: `tar -C DIR -czf model.tar.gz "
+                "xgboost-model` or `smxgb package`",
+                "no file at the top level of the archive; the model is in a sub-folder ('%s'). "
+                "The container does not look into sub-folders, loads nothing and never answers "
+                "/ping",
+                l->nested_example);
         else
-            ADDL("layout-no-model", ARTIFACT_ERROR, NULL, HINT_REPACK,
-                 "no file at the top level that this container would load (dotfiles and "
-                 "directories do not count): it loads nothing and never answers /ping");
+            ADD("layout-no-model", ARTIFACT_ERROR, NULL, HINT_REPACK,
+                "no file at the top level that this container would load (dotfiles and "
+                "directories do not count): it loads nothing and never answers /ping");
     }
-    if (n_dirs)
-        ADDL("layout-directory", ARTIFACT_WARNING, NULL,
-             "keep the archive flat: only the model file at the top level",
-             "%zu director%s in the archive%s; the container never looks inside them", n_dirs,
-             n_dirs == 1 ? "y" : "ies",
-             n_nested_files ? " (files inside them are invisible to it)" : "");
-    if (n_model_files == 0)
-        return rc;
+    if (l->n_dirs)
+        ADD("layout-directory", ARTIFACT_WARNING, NULL,
+            "keep the archive flat: only the model file at the top level",
+            "%zu director%s in the archive%s; the container never looks inside them", l->n_dirs,
+            l->n_dirs == 1 ? "y" : "ies",
+            l->n_nested_files ? " (files inside them are invisible to it)" : "");
+    return SMX_OK;
+}
 
-    /* Per-candidate checks: each code names at most PER_CODE entries, then one summary, so a
-     * hostile archive with thousands of entries gives a readable report in linear time. */
-    size_t n_unnamed = 0, n_dotfiles = 0;
+/* Per-candidate and per-dotfile checks name at most PER_CODE entries each, then one summary,
+ * so a hostile archive with thousands of entries gives a readable report in linear time. */
+#define PER_CODE 10
+
+/* Empty model files, and model files not named xgboost-model (*n_unnamed counts those). */
+static int add_model_files(const artifact_scan *s, const size_t *candidates, size_t nc,
+                           artifact_findings *out, size_t *n_unnamed)
+{
     for (size_t k = 0; k < nc; k++) {
         const artifact_entry *e = &s->entries[candidates[k]];
         int dot = e->path[0] == '.';
         if (e->type != ARTIFACT_FILE || dot)
             continue;
         if (e->size == 0)
-            ADDL("layout-empty-model", ARTIFACT_ERROR, e->path,
-                 "check the step that saved the model", "'%s' is empty (0 bytes): loading it fails",
-                 e->path);
+            ADD("layout-empty-model", ARTIFACT_ERROR, e->path,
+                "check the step that saved the model", "'%s' is empty (0 bytes): loading it fails",
+                e->path);
         if (strcmp(e->path, MODEL_NAME) != 0 && strncmp(e->path, MODEL_NAME "-", 14) != 0 &&
-            ++n_unnamed <= PER_CODE)
-            ADDL("layout-model-name", ARTIFACT_INFO, e->path, NULL,
-                 "'%s' is loaded as the model; the name does not matter (the container loads "
-                 "any file name that does not start with a dot; SageMaker training writes "
-                 "xgboost-model)",
-                 e->path);
+            ++*n_unnamed <= PER_CODE)
+            ADD("layout-model-name", ARTIFACT_INFO, e->path, NULL,
+                "'%s' is loaded as the model; the name does not matter (the container loads "
+                "any file name that does not start with a dot; SageMaker training writes "
+                "xgboost-model)",
+                e->path);
     }
+    return SMX_OK;
+}
 
-    /* Dotfiles. */
+static const char *HINT_DOTFILES =
+    "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`";
+
+/* Dotfiles at the top level: skipped, loaded, or perhaps loaded (*n_dotfiles counts them). */
+static int add_dotfiles(const artifact_scan *s, const artifact_layout_rules *rules, size_t nc,
+                        artifact_findings *out, size_t *n_dotfiles)
+{
     for (size_t i = 0; i < s->n_entries; i++) {
         const artifact_entry *e = &s->entries[i];
         if (!usable(e) || e->depth != 1 || e->path[0] != '.')
             continue;
-        if (++n_dotfiles > PER_CODE)
+        if (++*n_dotfiles > PER_CODE)
             continue;
-        const char *hint =
-            "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`";
         if (rules->skips_dotfiles)
-            ADDL("layout-dotfile", ARTIFACT_WARNING, e->path, hint,
-                 "'%s' is a dotfile; this container skips it", e->path);
+            ADD("layout-dotfile", ARTIFACT_WARNING, e->path, HINT_DOTFILES,
+                "'%s' is a dotfile; this container skips it", e->path);
         else if (rules->ensemble)
-            ADDL("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, hint,
-                 "'%s' is a dotfile and this container does not skip dotfiles: it is loaded as "
-                 "a model too, and fails",
-                 e->path);
+            ADD("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, HINT_DOTFILES,
+                "'%s' is a dotfile and this container does not skip dotfiles: it is loaded as "
+                "a model too, and fails",
+                e->path);
         else if (nc > 1)
-            ADDL("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, hint,
-                 "'%s' is a dotfile and this container does not skip dotfiles: it loads the "
-                 "first file in directory order, which may be this one",
-                 e->path);
+            ADD("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, HINT_DOTFILES,
+                "'%s' is a dotfile and this container does not skip dotfiles: it loads the "
+                "first file in directory order, which may be this one",
+                e->path);
     }
+    return SMX_OK;
+}
 
+/* The summaries for what add_model_files and add_dotfiles did not name one by one. */
+static int add_more(const artifact_layout_rules *rules, size_t n_unnamed, size_t n_dotfiles,
+                    artifact_findings *out)
+{
     if (n_unnamed > PER_CODE)
-        ADDL("layout-model-name", ARTIFACT_INFO, NULL, NULL,
-             "and %zu more files loaded as models under other names (names do not matter)",
-             n_unnamed - PER_CODE);
+        ADD("layout-model-name", ARTIFACT_INFO, NULL, NULL,
+            "and %zu more files loaded as models under other names (names do not matter)",
+            n_unnamed - PER_CODE);
     if (n_dotfiles > PER_CODE)
-        ADDL(rules->skips_dotfiles ? "layout-dotfile" : "layout-dotfile-loaded",
-             rules->skips_dotfiles ? ARTIFACT_WARNING : ARTIFACT_ERROR, NULL,
-             "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`",
-             "and %zu more dotfiles at the top level", n_dotfiles - PER_CODE);
+        ADD(rules->skips_dotfiles ? "layout-dotfile" : "layout-dotfile-loaded",
+            rules->skips_dotfiles ? ARTIFACT_WARNING : ARTIFACT_ERROR, NULL, HINT_DOTFILES,
+            "and %zu more dotfiles at the top level", n_dotfiles - PER_CODE);
+    return SMX_OK;
+}
 
+/* Several candidates: every one loaded (ensemble), or the first in directory order. */
+static int add_several(const artifact_scan *s, const artifact_layout_rules *rules, const listing *l,
+                       const size_t *candidates, artifact_findings *out)
+{
+    size_t nc = l->n_candidates;
+    /* os.listdir() also returns implied directories; 0.90-1 does not filter them out */
+    size_t n_listed = nc + (rules->regular_files_only ? 0 : l->n_implied);
     if (rules->ensemble && nc > 1) {
         smx_buf names = SMX_BUF_INIT;
         for (size_t k = 0; k < nc && k < PER_CODE; k++)
             smx_buf_printf(&names, "%s'%s'", k ? ", " : "", s->entries[candidates[k]].path);
         if (nc > PER_CODE)
             smx_buf_printf(&names, " and %zu more", nc - PER_CODE);
-        rc = artifact_findings_add(
+        int rc = artifact_findings_add(
             out, "layout-multiple-models", ARTIFACT_ERROR, NULL,
             "keep only the model file at the top level, or set SAGEMAKER_INFERENCE_ENSEMBLE=false "
             "(then only the first file in directory order is loaded)",
@@ -498,21 +520,44 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
             "loads every one of them as a model and fails if any is not one",
             nc, names.data ? names.data : "");
         smx_buf_free(&names);
-        if (rc)
-            return rc;
-    } else if (!rules->ensemble && n_listed > 1) {
-        if (!rules->regular_files_only && n_top_other > 0)
-            ADDL("layout-first-entry", ARTIFACT_ERROR, NULL, HINT_REPACK,
-                 "this container loads os.listdir()[0] whatever it is, and the top level holds "
-                 "%zu entries, not all of them files: it may pick a directory instead of the "
-                 "model",
-                 n_listed);
-        else
-            ADDL("layout-order-nondeterministic", ARTIFACT_WARNING, NULL,
-                 "keep exactly one file at the top level",
-                 "%zu candidate files and only the first in directory order is loaded: which "
-                 "one is not predictable",
-                 n_listed);
+        return rc;
     }
-    return rc;
+    if (!rules->ensemble && n_listed > 1) {
+        if (!rules->regular_files_only && l->n_top_other > 0)
+            ADD("layout-first-entry", ARTIFACT_ERROR, NULL, HINT_REPACK,
+                "this container loads os.listdir()[0] whatever it is, and the top level holds "
+                "%zu entries, not all of them files: it may pick a directory instead of the "
+                "model",
+                n_listed);
+        else
+            ADD("layout-order-nondeterministic", ARTIFACT_WARNING, NULL,
+                "keep exactly one file at the top level",
+                "%zu candidate files and only the first in directory order is loaded: which "
+                "one is not predictable",
+                n_listed);
+    }
+    return SMX_OK;
+}
+
+int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *rules,
+                          artifact_findings *out, size_t *candidates, size_t *n_candidates)
+{
+    *n_candidates = 0;
+    /* Nothing to say about the layout of something that is not a readable archive. */
+    if (s->problem == ARTIFACT_P_EMPTY_FILE || s->problem == ARTIFACT_P_NOT_TAR ||
+        s->problem == ARTIFACT_P_UNRECOGNISED || s->n_entries == 0)
+        return SMX_OK;
+    listing l;
+    int rc = list_model_dir(s, rules, candidates, &l);
+    if (rc)
+        return rc;
+    *n_candidates = l.n_candidates;
+    if ((rc = add_no_model(&l, out)) || l.n_model_files == 0)
+        return rc;
+    size_t n_unnamed = 0, n_dotfiles = 0;
+    if ((rc = add_model_files(s, candidates, l.n_candidates, out, &n_unnamed)) ||
+        (rc = add_dotfiles(s, rules, l.n_candidates, out, &n_dotfiles)) ||
+        (rc = add_more(rules, n_unnamed, n_dotfiles, out)))
+        return rc;
+    return add_several(s, rules, &l, candidates, out);
 }
