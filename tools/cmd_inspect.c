@@ -236,15 +236,10 @@ static int inspect_file(const char *path, size_t cap, json_t *out, json_t *model
 static int cmd_inspect(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &inspect_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb inspect: need exactly one ARTIFACT or MODEL_FILE\nusage: %s\n",
-                inspect_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&inspect_doc, "need exactly one ARTIFACT or MODEL_FILE");
     const char *path = argv[1];
     size_t cap = o.max_model ? (size_t)o.max_model : (size_t)512 << 20;
     FILE *f = fopen(path, "rb");
