@@ -86,14 +86,8 @@ static char *dup_or_null(const char *s)
 int artifact_findings_add(artifact_findings *f, const char *code, artifact_severity sev,
                           const char *entry, const char *hint, const char *fmt, ...)
 {
-    if (f->n == f->cap) {
-        size_t nc = f->cap ? f->cap * 2 : 8;
-        artifact_finding *v = realloc(f->v, nc * sizeof *v);
-        if (!v)
-            return SMX_ENOMEM;
-        f->v = v;
-        f->cap = nc;
-    }
+    if (smx_grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v))
+        return SMX_ENOMEM;
     smx_buf m = SMX_BUF_INIT;
     va_list ap;
     va_start(ap, fmt);

@@ -102,15 +102,9 @@ typedef struct pkg_items {
 /* Append src (taken over: freed here on failure) under name. */
 static int items_add(pkg_items *l, char *src, const char *name, int64_t size, smx_err *err)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 4;
-        pkg_item *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv) {
-            free(src);
-            return smx_fail(err, SMX_ENOMEM, "out of memory");
-        }
-        l->v = nv;
-        l->cap = nc;
+    if (smx_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v)) {
+        free(src);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
     pkg_item *it = &l->v[l->n++];
     it->src = src;

@@ -368,14 +368,8 @@ static const char *sniff_filter(const unsigned char *h, size_t n)
 
 static int add_entry(artifact_scan *s, size_t *cap, artifact_entry **slot)
 {
-    if (s->n_entries == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        artifact_entry *v = realloc(s->entries, nc * sizeof *v);
-        if (!v)
-            return SMX_ENOMEM;
-        s->entries = v;
-        *cap = nc;
-    }
+    if (smx_grow((void **)&s->entries, cap, s->n_entries + 1, sizeof *s->entries))
+        return SMX_ENOMEM;
     *slot = &s->entries[s->n_entries++];
     memset(*slot, 0, sizeof **slot);
     return SMX_OK;
