@@ -196,6 +196,19 @@ int smx_grow(void **p, size_t *cap, size_t need, size_t elem)
     return SMX_OK;
 }
 
+void *smx_push(void **p, size_t *n, size_t elem)
+{
+    if (!elem || *n >= SIZE_MAX / elem - 1)
+        return NULL;
+    char *q = realloc(*p, (*n + 1) * elem);
+    if (!q)
+        return NULL;
+    *p = q;
+    void *x = q + (*n)++ * elem;
+    memset(x, 0, elem);
+    return x;
+}
+
 double smx_now(void)
 {
     struct timespec ts;

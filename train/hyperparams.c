@@ -608,16 +608,14 @@ int train_hparams_set(train_hparams *h, const char *key, size_t klen, const char
             return SMX_OK;
         }
     char *k = strndup(key, klen);
-    compat_kv *nv = k ? realloc(h->v, (h->n + 1) * sizeof *nv) : NULL;
-    if (!nv) {
+    compat_kv *kv = k ? smx_push((void **)&h->v, &h->n, sizeof *kv) : NULL;
+    if (!kv) {
         free(k);
         free(v);
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    h->v = nv;
-    h->v[h->n].key = k;
-    h->v[h->n].value = v;
-    h->n++;
+    kv->key = k;
+    kv->value = v;
     return SMX_OK;
 }
 
