@@ -134,61 +134,36 @@ static const char *HINT_REPACK =
             return add_rc_;                                                                        \
     } while (0)
 
-/* The finding for what stopped the scan, if anything did. */
+/* The finding code for each problem a scan can stop on. */
+static const char *const problem_code[] = {
+    [ARTIFACT_P_EMPTY_FILE] = "archive-empty-file",
+    [ARTIFACT_P_NOT_GZIP] = "archive-not-gzip",
+    [ARTIFACT_P_NOT_TAR] = "archive-not-tar",
+    [ARTIFACT_P_UNRECOGNISED] = "archive-unrecognised",
+    [ARTIFACT_P_TRUNCATED] = "archive-truncated",
+    [ARTIFACT_P_CORRUPT] = "archive-corrupt",
+    [ARTIFACT_P_LIMIT_ENTRIES] = "limit-entries",
+    [ARTIFACT_P_LIMIT_BYTES] = "limit-bytes",
+    [ARTIFACT_P_LIMIT_ENTRY_BYTES] = "limit-entry-bytes",
+    [ARTIFACT_P_LIMIT_RATIO] = "limit-ratio",
+};
+
+/* The finding for what stopped the scan, if anything did: the scan's problem_err, its fix the
+ * hint. */
 static int add_problem(const artifact_scan *s, artifact_findings *out)
 {
-    switch (s->problem) {
-    case ARTIFACT_P_NONE:
-        break;
-    case ARTIFACT_P_EMPTY_FILE:
-        ADD("archive-empty-file", ARTIFACT_ERROR, NULL,
-            "check the upload or build step that wrote it", "%s", s->problem_msg);
-        break;
-    case ARTIFACT_P_NOT_GZIP:
-        ADD("archive-not-gzip", ARTIFACT_ERROR, NULL,
-            "SageMaker only unpacks gzip-compressed tar files: use `tar -czf` or `smxgb package`",
-            "%s (SageMaker requires a .tar.gz)", s->problem_msg);
-        break;
-    case ARTIFACT_P_NOT_TAR:
-        ADD("archive-not-tar", ARTIFACT_ERROR, NULL,
-            "put the model in a tar first: `smxgb package MODEL_FILE -o model.tar.gz`", "%s",
-            s->problem_msg);
-        break;
-    case ARTIFACT_P_UNRECOGNISED:
-        ADD("archive-unrecognised", ARTIFACT_ERROR, NULL,
-            "if this is the model file itself, package it: `smxgb package MODEL_FILE -o "
-            "model.tar.gz`",
-            "%s", s->problem_msg);
-        break;
-    case ARTIFACT_P_TRUNCATED:
-        ADD("archive-truncated", ARTIFACT_ERROR, NULL,
-            "the file is incomplete: re-upload or re-download it and compare sizes",
-            "truncated at compressed byte %llu: %s", (unsigned long long)s->problem_offset,
-            s->problem_msg);
-        break;
-    case ARTIFACT_P_CORRUPT:
-        ADD("archive-corrupt", ARTIFACT_ERROR, NULL, HINT_REPACK,
-            "corrupt at compressed byte %llu: %s", (unsigned long long)s->problem_offset,
-            s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_ENTRIES:
-        ADD("limit-entries", ARTIFACT_ERROR, NULL,
-            "a model artifact needs one file; raise --max-entries only if this is intended", "%s",
-            s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_BYTES:
-        ADD("limit-bytes", ARTIFACT_ERROR, NULL,
-            "raise --max-bytes if the model really is this large", "%s", s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_ENTRY_BYTES:
-        ADD("limit-entry-bytes", ARTIFACT_ERROR, NULL,
-            "raise --max-bytes if the model really is this large", "%s", s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_RATIO:
-        ADD("limit-ratio", ARTIFACT_ERROR, NULL,
-            "raise --max-ratio if the data really is this compressible", "%s", s->problem_msg);
-        break;
-    }
+    if (s->problem == ARTIFACT_P_NONE)
+        return SMX_OK;
+    const char *code = problem_code[s->problem];
+    const char *msg = s->problem_err.msg, *fix = s->problem_err.fix;
+    if (s->problem == ARTIFACT_P_NOT_GZIP)
+        ADD(code, ARTIFACT_ERROR, NULL, fix, "%s (SageMaker requires a .tar.gz)", msg);
+    else if (s->problem == ARTIFACT_P_TRUNCATED || s->problem == ARTIFACT_P_CORRUPT)
+        ADD(code, ARTIFACT_ERROR, NULL, fix, "%s at compressed byte %llu: %s",
+            s->problem == ARTIFACT_P_TRUNCATED ? "truncated" : "corrupt",
+            (unsigned long long)s->problem_offset, msg);
+    else
+        ADD(code, ARTIFACT_ERROR, NULL, fix, "%s", msg);
     return SMX_OK;
 }
 

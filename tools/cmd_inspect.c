@@ -189,11 +189,11 @@ static int inspect_archive(const char *path, size_t cap, json_t *out, json_t *mo
         if (out) {
             json_object_set_new(out, "kind", json_string("artifact"));
             if (s->problem != ARTIFACT_P_NONE)
-                json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
+                json_object_set_new(out, "archive_problem", json_string(s->problem_err.msg));
         } else {
             printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
             if (s->problem != ARTIFACT_P_NONE)
-                printf("  archive problem: %s\n", s->problem_msg);
+                printf("  archive problem: %s\n", s->problem_err.msg);
             if (c.text.len)
                 fwrite(c.text.data, 1, c.text.len, stdout);
         }
