@@ -198,7 +198,7 @@ static int find_model(const char *path, const compat_convert_opts *o, compat_con
     if (!rc && f.failed)
         rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     if (!rc && s && s->problem != ARTIFACT_P_NONE)
-        refuse(c, "the archive cannot be read whole: %s", s->problem_msg);
+        refuse(c, "the archive cannot be read whole: %s", s->problem_err.msg);
     else if (!rc && f.n_models == 0)
         refuse(c, "no model file in the artifact (%zu files, none an XGBoost model)", c->n_dropped);
     else if (!rc && f.n_models > 1)

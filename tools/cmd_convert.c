@@ -149,16 +149,10 @@ static void print_text(FILE *f, const char *artifact, const compat_conversion *c
 static int cmd_convert(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &convert_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 1 || !o.container || !o.output) {
-        fprintf(stderr,
-                "smxgb convert: need ARTIFACT, --container TAG and -o OUT.tar.gz\nusage: %s\n",
-                convert_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 1 || !o.container || !o.output)
+        return verb_usage(&convert_doc, "need ARTIFACT, --container TAG and -o OUT.tar.gz");
     compat_convert_opts co = {.container = o.container,
                               .output = o.output,
                               .xgboost_lib = o.xgboost_lib,

@@ -152,20 +152,12 @@ static int load_model(const char *dir, serve_model_opts *mo, compat_runtime_choi
 static int cmd_serve(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &serve_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
+        return verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&serve_doc, "need exactly one ARTIFACT or DIR");
+    if (!verb_env_ok(&serve_doc, &o.env))
         return EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb serve: need exactly one ARTIFACT or DIR\nusage: %s\n",
-                serve_doc.usage);
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < o.env.n; i++)
-        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
-            fprintf(stderr, "smxgb serve: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
-            return EXIT_USAGE;
-        }
     const compat_container *c =
         o.container ? compat_container_find(o.container) : compat_container_default();
     if (!c) {

@@ -219,19 +219,12 @@ static int verify_source(const char *src, compat_verify_opts *vo, compat_report 
 static int cmd_verify(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &verify_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
+        return verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&verify_doc, "need exactly one ARTIFACT");
+    if (!verb_env_ok(&verify_doc, &o.env))
         return EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb verify: need exactly one ARTIFACT\nusage: %s\n", verify_doc.usage);
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < o.env.n; i++)
-        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
-            fprintf(stderr, "smxgb verify: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
-            return EXIT_USAGE;
-        }
     compat_verify_opts vo = {.containers = o.containers.v,
                              .n_containers = o.containers.n,
                              .env = o.env.v,
