@@ -89,6 +89,8 @@ static int verify_one(const char *path, const compat_convert_opts *o, const comp
     compat_verify_opts vo = {.containers = tags,
                              .n_containers = 1,
                              .xgboost_lib = o->xgboost_lib,
+                             .runtimes = o->runtimes,
+                             .cache_dir = o->cache_dir,
                              .limits = o->limits,
                              .load_max_bytes = o->load_max_bytes,
                              .display = o->display};
@@ -295,8 +297,8 @@ static double max_diff(const compat_resave *rs)
 }
 
 /* Can the runtime re-save this model at all (it loaded it, within the size limit)? */
-static int resave_possible(const compat_model *cm, const compat_convert_opts *o,
-                           compat_conversion *c)
+static int resave_possible(const compat_model *cm, const compat_loadcheck *l,
+                           const compat_convert_opts *o, compat_conversion *c)
 {
     uint64_t max = o->load_max_bytes ? o->load_max_bytes : COMPAT_IDENTIFY_MAX;
     if (!cm || !cm->info)
@@ -309,14 +311,12 @@ static int resave_possible(const compat_model *cm, const compat_convert_opts *o,
                       "model in a child process to re-save it; raise it with --load-max-bytes",
                       (unsigned long long)cm->bytes, (unsigned long long)max),
                0;
-    if (!cm->load.ran || !cm->load.version[0])
+    if (!l || !l->ran || !l->version[0])
         return refuse(c, "the runtime XGBoost could not be used: %s",
-                      cm->load.note[0] ? cm->load.note : "no load check ran"),
+                      l && l->note[0] ? l->note : "no load check ran"),
                0;
-    if (!cm->load.loaded)
-        return refuse(c, "XGBoost %s (the runtime) cannot load it: %s", cm->load.version,
-                      cm->load.error),
-               0;
+    if (!l->loaded)
+        return refuse(c, "XGBoost %s (the runtime) cannot load it: %s", l->version, l->error), 0;
     return 1;
 }
 
@@ -348,11 +348,16 @@ static int resave(const char *model_file, const compat_report *r, const compat_c
                   const char *dir, compat_conversion *c, smx_err *err)
 {
     const compat_container *tc = c->container;
-    const compat_model *cm = compat_report_model(r, r->results[0].loads[0]);
-    if (!resave_possible(cm, o, c))
+    const compat_result *res = &r->results[0];
+    const compat_model *cm = compat_report_model(r, res->loads[0]);
+    /* the runtime that loaded it for the container (its own, when cached) re-saves it */
+    const compat_loadcheck *l =
+        res->runtime >= 0 && cm && cm->loads ? &cm->loads[res->runtime] : NULL;
+    if (!resave_possible(cm, l, o, c))
         return SMX_OK;
+    const char *lib = r->runtimes[res->runtime].lib[0] ? r->runtimes[res->runtime].lib : NULL;
     compat_version runtime;
-    compat_version_parse(cm->load.version, &runtime);
+    compat_version_parse(l->version, &runtime);
     compat_reader rd = {tc->xgboost, tc->python, tc->tag};
     if (compat_convert_plan(cm->info, "xgboost-model", runtime, &rd, &c->to_format, err))
         return refuse(c, "%s", err->msg);
@@ -364,8 +369,8 @@ static int resave(const char *model_file, const compat_report *r, const compat_c
     smx_buf_puts(&to, "/xgboost-model");
     compat_resave rs = {0};
     compat_load_limits lim = {0};
-    if (!rc && compat_resave_run(cm->info, b.data ? b.data : "", b.len, "xgboost-model",
-                                 o->xgboost_lib, c->to_format, to.data, &lim, &rs, err)) {
+    if (!rc && compat_resave_run(cm->info, b.data ? b.data : "", b.len, "xgboost-model", lib,
+                                 c->to_format, to.data, &lim, &rs, err)) {
         rc = refuse(c, "re-saving with the runtime failed: %s", err->msg);
     } else if (!rc) {
         c->rows = rs.rows;

@@ -307,7 +307,10 @@ static uint64_t model_width(const compat_report *rep, const char *tag, char *why
         snprintf(why, wn, "no model file");
         return 0;
     }
-    const compat_loadcheck *l = &cm->load;
+    static const compat_loadcheck none;
+    const compat_loadcheck *l = compat_model_load(rep, cm, res);
+    if (!l)
+        l = &none;
     if (l->ran && !l->loaded) {
         snprintf(why, wn, "%s", l->error[0] ? l->error : "XGBoost could not load it");
         return 0;
@@ -317,9 +320,10 @@ static uint64_t model_width(const compat_report *rep, const char *tag, char *why
     if (cm->info && cm->info->num_feature > 0)
         return (uint64_t)cm->info->num_feature;
     snprintf(why, wn, "%s",
-             l->note[0] ? l->note
-             : cm->info ? "the model file does not record it and XGBoost did not load it"
-                        : cm->error);
+             l->note[0]         ? l->note
+             : cm->load_note[0] ? cm->load_note
+             : cm->info         ? "the model file does not record it and XGBoost did not load it"
+                                : cm->error);
     return 0;
 }
 
