@@ -343,19 +343,12 @@ static int judge_resaved(const char *file, const compat_container *tc, compat_co
     return rc;
 }
 
-/* Re-save the model (at model_file, judged in r) for the container into dir/resaved. */
-static int resave(const char *model_file, const compat_report *r, const compat_convert_opts *o,
-                  const char *dir, compat_conversion *c, smx_err *err)
+/* Re-save cm (at model_file) with the runtime whose load is l. */
+static int resave_with(const char *model_file, const compat_model *cm, const compat_loadcheck *l,
+                       const compat_convert_opts *o, const char *dir, compat_conversion *c,
+                       smx_err *err)
 {
     const compat_container *tc = c->container;
-    const compat_result *res = &r->results[0];
-    const compat_model *cm = compat_report_model(r, res->loads[0]);
-    /* the runtime that loaded it for the container (its own, when cached) re-saves it */
-    const compat_loadcheck *l =
-        res->runtime >= 0 && cm && cm->loads ? &cm->loads[res->runtime] : NULL;
-    if (!resave_possible(cm, l, o, c))
-        return SMX_OK;
-    const char *lib = r->runtimes[res->runtime].lib[0] ? r->runtimes[res->runtime].lib : NULL;
     compat_version runtime;
     compat_version_parse(l->version, &runtime);
     compat_reader rd = {tc->xgboost, tc->python, tc->tag};
@@ -369,8 +362,8 @@ static int resave(const char *model_file, const compat_report *r, const compat_c
     smx_buf_puts(&to, "/xgboost-model");
     compat_resave rs = {0};
     compat_load_limits lim = {0};
-    if (!rc && compat_resave_run(cm->info, b.data ? b.data : "", b.len, "xgboost-model", lib,
-                                 c->to_format, to.data, &lim, &rs, err)) {
+    if (!rc && compat_resave_run(cm->info, b.data ? b.data : "", b.len, "xgboost-model",
+                                 o->xgboost_lib, c->to_format, to.data, &lim, &rs, err)) {
         rc = refuse(c, "re-saving with the runtime failed: %s", err->msg);
     } else if (!rc) {
         c->rows = rs.rows;
@@ -387,6 +380,47 @@ static int resave(const char *model_file, const compat_report *r, const compat_c
     compat_resave_free(&rs);
     smx_buf_free(&b);
     smx_buf_free(&to);
+    return rc;
+}
+
+/* The report whose load check for the container is the stand-in's (the library given,
+ * $SMXGB_XGBOOST_LIB or the system's), the one that re-saves: r itself, unless the container's
+ * own cached runtime loaded the package in r (it could not load it correctly: the stand-in
+ * reads it and writes what the container reads); then *own, a verify with the stand-in. */
+static int standin_report(const char *pkg, const compat_report *r, const compat_convert_opts *o,
+                          const compat_container *tc, const compat_report **src,
+                          compat_report **own, smx_err *err)
+{
+    const compat_result *res = &r->results[0];
+    *src = r;
+    *own = NULL;
+    if (res->runtime < 0 || r->runtimes[res->runtime].kind != COMPAT_EVIDENCE_EXACT)
+        return SMX_OK;
+    compat_convert_opts so = *o;
+    so.runtimes = COMPAT_RUNTIMES_NONE;
+    int rc = verify_one(pkg, &so, tc, own, err);
+    if (!rc)
+        *src = *own;
+    return rc;
+}
+
+/* Re-save the model (at model_file, packaged at pkg and judged in r) for the container into
+ * dir/resaved, with the stand-in; the result's last verify is the proof in the container's own
+ * runtime when it is cached. */
+static int resave(const char *model_file, const char *pkg, const compat_report *r,
+                  const compat_convert_opts *o, const char *dir, compat_conversion *c, smx_err *err)
+{
+    const compat_container *tc = c->container;
+    const compat_report *src;
+    compat_report *own = NULL;
+    int rc = standin_report(pkg, r, o, tc, &src, &own, err);
+    const compat_result *res = &src->results[0];
+    const compat_model *cm = rc ? NULL : compat_report_model(src, res->loads[0]);
+    const compat_loadcheck *l =
+        res->runtime >= 0 && cm && cm->loads ? &cm->loads[res->runtime] : NULL;
+    if (!rc && resave_possible(cm, l, o, c))
+        rc = resave_with(model_file, cm, l, o, dir, c, err);
+    compat_report_free(own);
     return rc;
 }
 
@@ -443,7 +477,7 @@ static int rebuild(const char *path, const compat_convert_opts *o, const char *d
         if (loads_correctly(r)) { /* as it is, once at the top and alone */
             c->action = COMPAT_CONVERT_REPACKAGED;
             rc = deliver(pkg.data, r, path, o, c, err);
-        } else if (!(rc = resave(model.data, r, o, dir, c, err)) && !c->reason[0]) {
+        } else if (!(rc = resave(model.data, pkg.data, r, o, dir, c, err)) && !c->reason[0]) {
             smx_buf_reset(&model);
             smx_buf_printf(&model, "%s/resaved/xgboost-model", dir);
             unlink(pkg.data);

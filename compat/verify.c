@@ -608,12 +608,14 @@ static int judge_result(compat_report *r, compat_result *res, const compat_verif
      * may be the one os.listdir gives first */
     size_t nl = res->n_loads, judged;
     int rc = judge_layout(&all, res, nl, &judged);
-    /* the XGBoost convert would re-save with for this container: its runtime */
+    /* the XGBoost convert would re-save with: the stand-in (the container's own runtime proves
+     * the result), when it loaded the models */
     compat_judge_opts jo = {.artifact = artifact, .runtime = {-1, 0, -1}};
     compat_version rv;
-    if (res->runtime >= 0 && !r->runtimes[res->runtime].failed &&
-        compat_version_parse(r->runtimes[res->runtime].version, &rv) == 0)
-        jo.runtime = rv;
+    for (size_t k = 0; k < r->n_runtimes && jo.runtime.major < 0; k++)
+        if (r->runtimes[k].kind == COMPAT_EVIDENCE_STANDIN && !r->runtimes[k].failed &&
+            compat_version_parse(r->runtimes[k].version, &rv) == 0)
+            jo.runtime = rv;
     res->evidence = (compat_evidence){0};
     snprintf(res->evidence.note, sizeof res->evidence.note, "%s",
              judged ? "" : "the layout decides: no file is judged");

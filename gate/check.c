@@ -239,11 +239,19 @@ int gate__verify(gate_report *r, gate_case *into, const char *name, const char *
                              .n_containers = n,
                              .env = o->env,
                              .n_env = o->n_env,
+                             .runtimes = o->runtimes,
                              .on_load_check = o->on_stage ? on_load_check : NULL,
                              .ctx = &ls};
     artifact_limits_default(&vo.limits);
     compat_report *rep = NULL;
     smx_err verr = {0};
+    if (o->fetch_runtimes) { /* each version once per run; what cannot be had: the rules */
+        int frc = gate_runtimes_fetch(o->fetch_runtimes, tags, n, &verr);
+        if (frc == SMX_ENOMEM)
+            return out_of_memory(err);
+        vo.missing = o->fetch_runtimes->missing;
+        vo.n_missing = o->fetch_runtimes->n_missing;
+    }
     const char *what = source ? source : name;
     double t0 = smx_now();
     verify_stage(o, what, 0, t0, NULL, NULL);

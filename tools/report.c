@@ -142,31 +142,25 @@ static json_t *models_json(const compat_report *r)
     return a;
 }
 
-static void print_load(FILE *f, const compat_loadcheck *l)
+/* One load check; by: which library ran it ("the cached runtime", "the stand-in"). */
+static void print_load(FILE *f, const compat_loadcheck *l, const char *by)
 {
     if (!l->ran) {
         if (l->note[0])
             fprintf(f, "      %s\n", l->note);
         return;
     }
-    if (!l->loaded) {
-        fprintf(f, "      loaded with XGBoost %s: failed: %s\n", l->version[0] ? l->version : "?",
-                l->error);
-        return;
-    }
-    if (!l->predicted) {
-        fprintf(f, "      loaded with XGBoost %s, but predicting failed: %s\n", l->version,
+    fprintf(f, "      loaded with XGBoost %s (%s)", l->version[0] ? l->version : "?", by);
+    if (!l->loaded)
+        fprintf(f, ": failed: %s\n", l->error);
+    else if (!l->predicted)
+        fprintf(f, ", but predicting failed: %s\n",
                 l->note[0] ? l->note : "no predictions came back");
-        return;
-    }
-    if (l->compared)
-        fprintf(f,
-                "      loaded with XGBoost %s: ok; largest difference from the reference predictor "
-                "%.3g%s%s\n",
-                l->version, l->max_diff, l->note[0] ? "; " : "", l->note);
+    else if (l->compared)
+        fprintf(f, ": ok; largest difference from the reference predictor %.3g%s%s\n", l->max_diff,
+                l->note[0] ? "; " : "", l->note);
     else
-        fprintf(f, "      loaded with XGBoost %s: ok (%s)\n", l->version,
-                l->note[0] ? l->note : "not compared");
+        fprintf(f, ": ok (%s)\n", l->note[0] ? l->note : "not compared");
 }
 
 json_t *report_to_json(const compat_report *r)
@@ -385,7 +379,10 @@ void report_print_text(FILE *f, const compat_report *r)
             if (cm->load_note[0])
                 fprintf(f, "      %s\n", cm->load_note);
             for (size_t k = 0; cm->loads && k < r->n_runtimes; k++)
-                print_load(f, &cm->loads[k]);
+                print_load(f, &cm->loads[k],
+                           r->runtimes[k].kind == COMPAT_EVIDENCE_EXACT ? "the cached runtime"
+                           : r->runtimes[k].lib[0]                      ? r->runtimes[k].lib
+                                                                        : "the system's library");
         }
     }
     if (r->n_results) {
