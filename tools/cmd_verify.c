@@ -238,6 +238,24 @@ static int verify_source(const char *src, compat_verify_opts *vo, compat_report 
     return rc;
 }
 
+/* --runtimes: vo's mode, and with fetch the runtimes the containers pin, each version once
+ * (an unknown container is verify's to report). -1 for a usage error, else an SMX status. */
+static int runtimes(compat_verify_opts *vo, smx_err *err)
+{
+    gate_runtimes *fetch = NULL;
+    if (gate_cli_runtimes("verify", 0, &vo->runtimes, &fetch))
+        return -1;
+    int rc = SMX_OK;
+    if (fetch && !o.no_load_check &&
+        (rc = gate_runtimes_fetch(fetch, o.containers.v, o.containers.n, err)) == SMX_EINVAL)
+        rc = SMX_OK;
+    if (fetch) {
+        vo->missing = fetch->missing;
+        vo->n_missing = fetch->n_missing;
+    }
+    return rc;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &verify_doc);
@@ -280,23 +298,13 @@ static int cmd_verify(int argc, char **argv)
         vo.xgboost_lib = wheel_lib;
     }
 
-    gate_runtimes *fetch = NULL;
-    if (gate_cli_runtimes("verify", 0, &vo.runtimes, &fetch)) {
-        free(wheel_lib);
-        return EXIT_USAGE;
-    }
     compat_report *r;
     smx_err err = {0};
     int bare = -1;
-    int rc = SMX_OK;
-    /* --runtimes fetch: what the containers pin, each version once; an unknown container is
-     * verify's to report */
-    if (fetch && !o.no_load_check &&
-        (rc = gate_runtimes_fetch(fetch, o.containers.v, o.containers.n, &err)) == SMX_EINVAL)
-        rc = SMX_OK;
-    if (fetch) {
-        vo.missing = fetch->missing;
-        vo.n_missing = fetch->n_missing;
+    int rc = runtimes(&vo, &err);
+    if (rc < 0) {
+        free(wheel_lib);
+        return EXIT_USAGE;
     }
     if (!rc)
         rc = verify_source(argv[1], &vo, &r, &bare, &err);

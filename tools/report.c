@@ -163,6 +163,26 @@ static void print_load(FILE *f, const compat_loadcheck *l, const char *by)
         fprintf(f, ": ok (%s)\n", l->note[0] ? l->note : "not compared");
 }
 
+/* The XGBoost libraries the load checks ran in, and the containers each one served. */
+static json_t *runtimes_json(const compat_report *r)
+{
+    json_t *rts = json_array();
+    for (size_t k = 0; k < r->n_runtimes; k++) {
+        const compat_report_runtime *x = &r->runtimes[k];
+        json_t *tags = json_array();
+        for (size_t i = 0; i < r->n_results; i++)
+            if (r->results[i].runtime == (int)k)
+                json_array_append_new(tags, json_string(r->results[i].c->tag));
+        json_array_append_new(rts, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "kind",
+                                             compat_evidence_name(x->kind), "lib",
+                                             x->lib[0] ? x->lib : "system libxgboost", "xgboost",
+                                             x->version[0] ? json_string(x->version) : json_null(),
+                                             "why", x->why, "containers", tags, "error",
+                                             x->failed ? json_string(x->error) : json_null()));
+    }
+    return rts;
+}
+
 json_t *report_to_json(const compat_report *r)
 {
     const artifact_scan *s = r->scan;
@@ -231,21 +251,7 @@ json_t *report_to_json(const compat_report *r)
     json_object_set_new(j, "containers", cs);
     json_object_set_new(j, "models", models_json(r));
     json_object_set_new(j, "runtime", str_or_null(r->runtime));
-    json_t *rts = json_array();
-    for (size_t k = 0; k < r->n_runtimes; k++) {
-        const compat_report_runtime *x = &r->runtimes[k];
-        json_t *tags = json_array();
-        for (size_t i = 0; i < r->n_results; i++)
-            if (r->results[i].runtime == (int)k)
-                json_array_append_new(tags, json_string(r->results[i].c->tag));
-        json_array_append_new(rts, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "kind",
-                                             compat_evidence_name(x->kind), "lib",
-                                             x->lib[0] ? x->lib : "system libxgboost", "xgboost",
-                                             x->version[0] ? json_string(x->version) : json_null(),
-                                             "why", x->why, "containers", tags, "error",
-                                             x->failed ? json_string(x->error) : json_null()));
-    }
-    json_object_set_new(j, "runtimes", rts);
+    json_object_set_new(j, "runtimes", runtimes_json(r));
     return j;
 }
 
@@ -315,6 +321,45 @@ static void print_container(FILE *f, const compat_report *r, const compat_result
                 res->verdict == COMPAT_VERDICT_UNKNOWN ? "settle" : "fix", res->hint);
 }
 
+/* Each top-level file: what it is, and each load check of it. */
+static void print_models(FILE *f, const compat_report *r)
+{
+    const artifact_scan *s = r->scan;
+    if (r->n_models) {
+        fprintf(f, "\n  models:\n");
+        for (size_t i = 0; i < r->n_models; i++) {
+            const compat_model *cm = &r->models[i];
+            if (cm->entry >= s->n_entries)
+                continue;
+            const compat_model_info *m = cm->info;
+            if (!m) {
+                fprintf(f, "    %s: not identified: %s\n", s->entries[cm->entry].path, cm->error);
+                continue;
+            }
+            char w[64];
+            compat_writer_text(m, w, sizeof w, 0);
+            fprintf(f, "    %s: %s", s->entries[cm->entry].path,
+                    m->detail[0] ? m->detail : compat_format_name(m->format));
+            if (m->format != COMPAT_FMT_FOREIGN && m->format != COMPAT_FMT_UNKNOWN)
+                fprintf(f, ", written by XGBoost %s, %s %s, %lld features", w,
+                        m->objective[0] ? m->objective : "?", m->booster[0] ? m->booster : "?",
+                        (long long)m->num_feature);
+            fprintf(f, "\n");
+            if (m->corrupt)
+                fprintf(f, "      damaged: %s\n", m->problem);
+            if (cm->partial && cm->error[0])
+                fprintf(f, "      %s\n", cm->error);
+            if (cm->load_note[0])
+                fprintf(f, "      %s\n", cm->load_note);
+            for (size_t k = 0; cm->loads && k < r->n_runtimes; k++)
+                print_load(f, &cm->loads[k],
+                           r->runtimes[k].kind == COMPAT_EVIDENCE_EXACT ? "the cached runtime"
+                           : r->runtimes[k].lib[0]                      ? r->runtimes[k].lib
+                                                                        : "the system's library");
+        }
+    }
+}
+
 void report_print_text(FILE *f, const compat_report *r)
 {
     const artifact_scan *s = r->scan;
@@ -352,39 +397,7 @@ void report_print_text(FILE *f, const compat_report *r)
                 fprintf(f, "          fix: %s\n", cf->f.hint);
         }
     }
-    if (r->n_models) {
-        fprintf(f, "\n  models:\n");
-        for (size_t i = 0; i < r->n_models; i++) {
-            const compat_model *cm = &r->models[i];
-            if (cm->entry >= s->n_entries)
-                continue;
-            const compat_model_info *m = cm->info;
-            if (!m) {
-                fprintf(f, "    %s: not identified: %s\n", s->entries[cm->entry].path, cm->error);
-                continue;
-            }
-            char w[64];
-            compat_writer_text(m, w, sizeof w, 0);
-            fprintf(f, "    %s: %s", s->entries[cm->entry].path,
-                    m->detail[0] ? m->detail : compat_format_name(m->format));
-            if (m->format != COMPAT_FMT_FOREIGN && m->format != COMPAT_FMT_UNKNOWN)
-                fprintf(f, ", written by XGBoost %s, %s %s, %lld features", w,
-                        m->objective[0] ? m->objective : "?", m->booster[0] ? m->booster : "?",
-                        (long long)m->num_feature);
-            fprintf(f, "\n");
-            if (m->corrupt)
-                fprintf(f, "      damaged: %s\n", m->problem);
-            if (cm->partial && cm->error[0])
-                fprintf(f, "      %s\n", cm->error);
-            if (cm->load_note[0])
-                fprintf(f, "      %s\n", cm->load_note);
-            for (size_t k = 0; cm->loads && k < r->n_runtimes; k++)
-                print_load(f, &cm->loads[k],
-                           r->runtimes[k].kind == COMPAT_EVIDENCE_EXACT ? "the cached runtime"
-                           : r->runtimes[k].lib[0]                      ? r->runtimes[k].lib
-                                                                        : "the system's library");
-        }
-    }
+    print_models(f, r);
     if (r->n_results) {
         fprintf(f, "\n  containers:\n");
         for (size_t i = 0; i < r->n_results; i++)
