@@ -106,7 +106,10 @@ typedef struct artifact_scan {
     artifact_entry *entries;
     size_t n_entries;
     artifact_problem problem;
-    char problem_msg[SMX_ERRMAX];
+    /* When problem is not NONE, the bad input as every module carries it: status SMX_EFORMAT
+     * (SMX_ELIMIT for a limit), msg what was found, where the file and compressed byte, fix what
+     * to do about it. */
+    smx_err problem_err;
     uint64_t problem_offset; /* compressed byte offset where the problem showed */
 } artifact_scan;
 

@@ -179,8 +179,8 @@ int artifact_extract_some(const char *archive, const char *parent, const artifac
     if (rc == SMX_OK && err->status != SMX_OK)
         rc = err->status;
     if (rc == SMX_OK && s->problem != ARTIFACT_P_NONE)
-        rc = smx_fail(err, s->problem >= ARTIFACT_P_LIMIT_ENTRIES ? SMX_ELIMIT : SMX_EFORMAT,
-                      "%s: %s (%s)", archive, s->problem_msg, artifact_problem_name(s->problem));
+        rc = smx_fail(err, s->problem_err.status, "%s: %s (%s)", archive, s->problem_err.msg,
+                      artifact_problem_name(s->problem));
     for (size_t i = 0; rc == SMX_OK && i < s->n_entries; i++) {
         const artifact_entry *e = &s->entries[i];
         if (o->select && !o->select(o->ctx, e))

@@ -86,14 +86,8 @@ static char *dup_or_null(const char *s)
 int artifact_findings_add(artifact_findings *f, const char *code, artifact_severity sev,
                           const char *entry, const char *hint, const char *fmt, ...)
 {
-    if (f->n == f->cap) {
-        size_t nc = f->cap ? f->cap * 2 : 8;
-        artifact_finding *v = realloc(f->v, nc * sizeof *v);
-        if (!v)
-            return SMX_ENOMEM;
-        f->v = v;
-        f->cap = nc;
-    }
+    if (smx_grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v))
+        return SMX_ENOMEM;
     smx_buf m = SMX_BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
@@ -132,67 +126,119 @@ void artifact_findings_free(artifact_findings *f)
 static const char *HINT_REPACK =
     "re-create the archive with `smxgb package MODEL_FILE -o model.tar.gz`";
 
-int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
-{
-    int rc = SMX_OK;
+/* Add a finding to out (a variable of the calling function); return its status if that fails. */
 #define ADD(...)                                                                                   \
     do {                                                                                           \
-        if ((rc = artifact_findings_add(out, __VA_ARGS__)))                                        \
-            return rc;                                                                             \
+        int add_rc_ = artifact_findings_add(out, __VA_ARGS__);                                     \
+        if (add_rc_)                                                                               \
+            return add_rc_;                                                                        \
     } while (0)
 
-    switch (s->problem) {
-    case ARTIFACT_P_NONE:
+/* The finding code for each problem a scan can stop on. */
+static const char *const problem_code[] = {
+    [ARTIFACT_P_EMPTY_FILE] = "archive-empty-file",
+    [ARTIFACT_P_NOT_GZIP] = "archive-not-gzip",
+    [ARTIFACT_P_NOT_TAR] = "archive-not-tar",
+    [ARTIFACT_P_UNRECOGNISED] = "archive-unrecognised",
+    [ARTIFACT_P_TRUNCATED] = "archive-truncated",
+    [ARTIFACT_P_CORRUPT] = "archive-corrupt",
+    [ARTIFACT_P_LIMIT_ENTRIES] = "limit-entries",
+    [ARTIFACT_P_LIMIT_BYTES] = "limit-bytes",
+    [ARTIFACT_P_LIMIT_ENTRY_BYTES] = "limit-entry-bytes",
+    [ARTIFACT_P_LIMIT_RATIO] = "limit-ratio",
+};
+
+/* The finding for what stopped the scan, if anything did: the scan's problem_err, its fix the
+ * hint. */
+static int add_problem(const artifact_scan *s, artifact_findings *out)
+{
+    if (s->problem == ARTIFACT_P_NONE)
+        return SMX_OK;
+    const char *code = problem_code[s->problem];
+    const char *msg = s->problem_err.msg, *fix = s->problem_err.fix;
+    if (s->problem == ARTIFACT_P_NOT_GZIP)
+        ADD(code, ARTIFACT_ERROR, NULL, fix, "%s (SageMaker requires a .tar.gz)", msg);
+    else if (s->problem == ARTIFACT_P_TRUNCATED || s->problem == ARTIFACT_P_CORRUPT)
+        ADD(code, ARTIFACT_ERROR, NULL, fix, "%s at compressed byte %llu: %s",
+            s->problem == ARTIFACT_P_TRUNCATED ? "truncated" : "corrupt",
+            (unsigned long long)s->problem_offset, msg);
+    else
+        ADD(code, ARTIFACT_ERROR, NULL, fix, "%s", msg);
+    return SMX_OK;
+}
+
+/* The finding for an entry that is not a regular file or a directory. */
+static int add_entry_type(const artifact_entry *e, artifact_findings *out)
+{
+    const char *p = e->raw_path;
+    switch (e->type) {
+    case ARTIFACT_SYMLINK:
+        ADD("entry-symlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
+            "'%s' is a symbolic link to '%s'", p, e->link_target ? e->link_target : "");
         break;
-    case ARTIFACT_P_EMPTY_FILE:
-        ADD("archive-empty-file", ARTIFACT_ERROR, NULL,
-            "check the upload or build step that wrote it", "%s", s->problem_msg);
+    case ARTIFACT_HARDLINK:
+        ADD("entry-hardlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
+            "'%s' is a hard link to '%s'", p, e->link_target ? e->link_target : "");
         break;
-    case ARTIFACT_P_NOT_GZIP:
-        ADD("archive-not-gzip", ARTIFACT_ERROR, NULL,
-            "SageMaker only unpacks gzip-compressed tar files: use `tar -czf` or `smxgb package`",
-            "%s (SageMaker requires a .tar.gz)", s->problem_msg);
+    case ARTIFACT_CHARDEV:
+    case ARTIFACT_BLOCKDEV:
+        ADD("entry-device", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s node", p,
+            artifact_type_name(e->type));
         break;
-    case ARTIFACT_P_NOT_TAR:
-        ADD("archive-not-tar", ARTIFACT_ERROR, NULL,
-            "put the model in a tar first: `smxgb package MODEL_FILE -o model.tar.gz`", "%s",
-            s->problem_msg);
+    case ARTIFACT_FIFO:
+    case ARTIFACT_SOCKET:
+    case ARTIFACT_OTHER:
+        ADD("entry-special", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s, not a file", p,
+            artifact_type_name(e->type));
         break;
-    case ARTIFACT_P_UNRECOGNISED:
-        ADD("archive-unrecognised", ARTIFACT_ERROR, NULL,
-            "if this is the model file itself, package it: `smxgb package MODEL_FILE -o "
-            "model.tar.gz`",
-            "%s", s->problem_msg);
-        break;
-    case ARTIFACT_P_TRUNCATED:
-        ADD("archive-truncated", ARTIFACT_ERROR, NULL,
-            "the file is incomplete: re-upload or re-download it and compare sizes",
-            "truncated at compressed byte %llu: %s", (unsigned long long)s->problem_offset,
-            s->problem_msg);
-        break;
-    case ARTIFACT_P_CORRUPT:
-        ADD("archive-corrupt", ARTIFACT_ERROR, NULL, HINT_REPACK,
-            "corrupt at compressed byte %llu: %s", (unsigned long long)s->problem_offset,
-            s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_ENTRIES:
-        ADD("limit-entries", ARTIFACT_ERROR, NULL,
-            "a model artifact needs one file; raise --max-entries only if this is intended", "%s",
-            s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_BYTES:
-        ADD("limit-bytes", ARTIFACT_ERROR, NULL,
-            "raise --max-bytes if the model really is this large", "%s", s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_ENTRY_BYTES:
-        ADD("limit-entry-bytes", ARTIFACT_ERROR, NULL,
-            "raise --max-bytes if the model really is this large", "%s", s->problem_msg);
-        break;
-    case ARTIFACT_P_LIMIT_RATIO:
-        ADD("limit-ratio", ARTIFACT_ERROR, NULL,
-            "raise --max-ratio if the data really is this compressible", "%s", s->problem_msg);
+    default:
         break;
     }
+    return SMX_OK;
+}
+
+/* The findings for entry i: its path, its type, its mode, a second copy, holes. */
+static int add_entry(const artifact_entry *e, size_t i, artifact_findings *out)
+{
+    const char *p = e->raw_path;
+    if (e->flags & ARTIFACT_F_ABSOLUTE)
+        ADD("entry-absolute-path", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' has an absolute path: extraction would write outside the model directory", p);
+    if (e->flags & ARTIFACT_F_DOTDOT)
+        ADD("entry-dotdot", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' has a '..' component: extraction would write outside the model directory", p);
+    if (e->flags & ARTIFACT_F_LONGNAME)
+        ADD("entry-name-too-long", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%.80s...' (%zu bytes) has a name the file system cannot create", p, strlen(p));
+    if (e->flags & ARTIFACT_F_BADNAME)
+        ADD("entry-bad-name", ARTIFACT_ERROR, p, HINT_REPACK,
+            "entry %zu has an empty name or a name with control characters", i);
+    int rc = add_entry_type(e, out);
+    if (rc)
+        return rc;
+    if (e->flags & ARTIFACT_F_SETID)
+        ADD("entry-setid", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' has mode %04o (setuid/setgid/sticky bits)", p, e->mode);
+    if (e->flags & ARTIFACT_F_DUP_DIFFERS)
+        ADD("entry-duplicate", ARTIFACT_ERROR, p, HINT_REPACK,
+            "'%s' is stored more than once with different content; extraction keeps the "
+            "last copy, other tools may keep the first",
+            e->path);
+    else if (e->flags & ARTIFACT_F_DUPLICATE)
+        ADD("entry-duplicate-same", ARTIFACT_WARNING, p, HINT_REPACK,
+            "'%s' is stored more than once (same content)", e->path);
+    if (e->flags & ARTIFACT_F_SPARSE)
+        ADD("entry-sparse", ARTIFACT_WARNING, p, NULL,
+            "'%s' is a sparse file (%lld bytes declared, %llu stored)", p, (long long)e->size,
+            (unsigned long long)e->data_bytes);
+    return SMX_OK;
+}
+
+int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
+{
+    int rc = add_problem(s, out);
+    if (rc)
+        return rc;
     /* a zip or 7z is not read as a tar at all: "no entries" would be a second, wrong finding */
     int tar_read = s->problem == ARTIFACT_P_NONE ||
                    (s->problem == ARTIFACT_P_NOT_GZIP && strcmp(s->filter, "zip") != 0 &&
@@ -200,61 +246,8 @@ int artifact_check_archive(const artifact_scan *s, artifact_findings *out)
     if (s->n_entries == 0 && tar_read)
         ADD("archive-empty", ARTIFACT_ERROR, NULL, HINT_REPACK,
             "the archive has no entries at all");
-
-    for (size_t i = 0; i < s->n_entries; i++) {
-        const artifact_entry *e = &s->entries[i];
-        const char *p = e->raw_path;
-        if (e->flags & ARTIFACT_F_ABSOLUTE)
-            ADD("entry-absolute-path", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has an absolute path: extraction would write outside the model directory", p);
-        if (e->flags & ARTIFACT_F_DOTDOT)
-            ADD("entry-dotdot", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has a '..' component: extraction would write outside the model directory", p);
-        if (e->flags & ARTIFACT_F_LONGNAME)
-            ADD("entry-name-too-long", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%.80s...' (%zu bytes) has a name the file system cannot create", p, strlen(p));
-        if (e->flags & ARTIFACT_F_BADNAME)
-            ADD("entry-bad-name", ARTIFACT_ERROR, p, HINT_REPACK,
-                "entry %zu has an empty name or a name with control characters", i);
-        switch (e->type) {
-        case ARTIFACT_SYMLINK:
-            ADD("entry-symlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
-                "'%s' is a symbolic link to '%s'", p, e->link_target ? e->link_target : "");
-            break;
-        case ARTIFACT_HARDLINK:
-            ADD("entry-hardlink", ARTIFACT_ERROR, p, "archive the file itself, not a link to it",
-                "'%s' is a hard link to '%s'", p, e->link_target ? e->link_target : "");
-            break;
-        case ARTIFACT_CHARDEV:
-        case ARTIFACT_BLOCKDEV:
-            ADD("entry-device", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s node", p,
-                artifact_type_name(e->type));
-            break;
-        case ARTIFACT_FIFO:
-        case ARTIFACT_SOCKET:
-        case ARTIFACT_OTHER:
-            ADD("entry-special", ARTIFACT_ERROR, p, HINT_REPACK, "'%s' is a %s, not a file", p,
-                artifact_type_name(e->type));
-            break;
-        default:
-            break;
-        }
-        if (e->flags & ARTIFACT_F_SETID)
-            ADD("entry-setid", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' has mode %04o (setuid/setgid/sticky bits)", p, e->mode);
-        if (e->flags & ARTIFACT_F_DUP_DIFFERS)
-            ADD("entry-duplicate", ARTIFACT_ERROR, p, HINT_REPACK,
-                "'%s' is stored more than once with different content; extraction keeps the "
-                "last copy, other tools may keep the first",
-                e->path);
-        else if (e->flags & ARTIFACT_F_DUPLICATE)
-            ADD("entry-duplicate-same", ARTIFACT_WARNING, p, HINT_REPACK,
-                "'%s' is stored more than once (same content)", e->path);
-        if (e->flags & ARTIFACT_F_SPARSE)
-            ADD("entry-sparse", ARTIFACT_WARNING, p, NULL,
-                "'%s' is a sparse file (%lld bytes declared, %llu stored)", p, (long long)e->size,
-                (unsigned long long)e->data_bytes);
-    }
+    for (size_t i = 0; i < s->n_entries && rc == SMX_OK; i++)
+        rc = add_entry(&s->entries[i], i, out);
     return rc;
 }
 
@@ -328,145 +321,167 @@ static int count_implied_dirs(const artifact_scan *s, size_t *out)
     return rc;
 }
 
-int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *rules,
-                          artifact_findings *out, size_t *candidates, size_t *n_candidates)
-{
-    int rc = SMX_OK;
-    size_t nc = 0;
-    *n_candidates = 0;
-    /* Nothing to say about the layout of something that is not a readable archive. */
-    if (s->problem == ARTIFACT_P_EMPTY_FILE || s->problem == ARTIFACT_P_NOT_TAR ||
-        s->problem == ARTIFACT_P_UNRECOGNISED || s->n_entries == 0)
-        return SMX_OK;
+/* What the container's listing of the model directory holds. */
+typedef struct listing {
+    size_t n_candidates;   /* entries it would try to load */
+    size_t n_model_files;  /* candidates that are regular files and not dotfiles */
+    size_t n_top_other;    /* top-level names that are not regular files */
+    size_t n_implied;      /* top-level directories that only prefix deeper paths */
+    size_t n_dirs;         /* directories, implied ones included */
+    size_t n_nested_files; /* regular files below the top level */
+    const char *nested_example;
+} listing;
 
-    size_t n_top_other = 0; /* top-level names that are not regular files */
-    size_t n_dirs = 0, n_nested_files = 0, n_implied = 0, n_model_files = 0;
-    const char *nested_example = NULL;
-    if ((rc = count_implied_dirs(s, &n_implied)))
+/* Walk the entries as the container lists /opt/ml/model; candidates as artifact_check_layout. */
+static int list_model_dir(const artifact_scan *s, const artifact_layout_rules *rules,
+                          size_t *candidates, listing *l)
+{
+    memset(l, 0, sizeof *l);
+    int rc = count_implied_dirs(s, &l->n_implied);
+    if (rc)
         return rc;
-    n_top_other += n_implied;
-    n_dirs += n_implied;
+    l->n_top_other = l->n_dirs = l->n_implied;
     for (size_t i = 0; i < s->n_entries; i++) {
         const artifact_entry *e = &s->entries[i];
         if (!usable(e) || e->depth == 0)
             continue;
         if (e->type == ARTIFACT_DIR)
-            n_dirs++;
+            l->n_dirs++;
         if (e->depth >= 2) {
             if (e->type == ARTIFACT_FILE) {
-                n_nested_files++;
-                if (!nested_example)
-                    nested_example = e->path;
+                l->n_nested_files++;
+                if (!l->nested_example)
+                    l->nested_example = e->path;
             }
             continue;
         }
         int dot = e->path[0] == '.';
         int is_file = e->type == ARTIFACT_FILE;
         if (!is_file)
-            n_top_other++;
+            l->n_top_other++;
         int candidate = (!rules->regular_files_only || is_file) && (!rules->skips_dotfiles || !dot);
         if (candidate) {
-            candidates[nc++] = i;
+            candidates[l->n_candidates++] = i;
             if (is_file && !dot)
-                n_model_files++;
+                l->n_model_files++;
         }
     }
-    *n_candidates = nc;
-    /* os.listdir() also returns implied directories; 0.90-1 does not filter them out */
-    size_t n_listed = nc + (rules->regular_files_only ? 0 : n_implied);
+    return SMX_OK;
+}
 
-#define PER_CODE 10
-#define ADDL(...)                                                                                  \
-    do {                                                                                           \
-        if ((rc = artifact_findings_add(out, __VA_ARGS__)))                                        \
-            return rc;                                                                             \
-    } while (0)
-
-    if (n_model_files == 0) {
-        if (n_nested_files)
-            ADDL("layout-no-model", ARTIFACT_ERROR, nested_example,
-                 "put the model at the top level of the archive: `tar -C DIR -czf model.tar.gz "
-                 "xgboost-model` or `smxgb package`",
-                 "no file at the top level of the archive; the model is in a sub-folder ('%s'). "
-                 "The container does not look into sub-folders, loads nothing and never answers "
-                 "/ping",
-                 nested_example);
+/* No model at the top level, and directories the container does not look into. */
+static int add_no_model(const listing *l, artifact_findings *out)
+{
+    if (l->n_model_files == 0) {
+        if (l->n_nested_files)
+            ADD("layout-no-model", ARTIFACT_ERROR, l->nested_example,
+                "put the model at the top level of the archive: `tar -C DIR -czf model.tar.gz "
+                "xgboost-model` or `smxgb package`",
+                "no file at the top level of the archive; the model is in a sub-folder ('%s'). "
+                "The container does not look into sub-folders, loads nothing and never answers "
+                "/ping",
+                l->nested_example);
         else
-            ADDL("layout-no-model", ARTIFACT_ERROR, NULL, HINT_REPACK,
-                 "no file at the top level that this container would load (dotfiles and "
-                 "directories do not count): it loads nothing and never answers /ping");
+            ADD("layout-no-model", ARTIFACT_ERROR, NULL, HINT_REPACK,
+                "no file at the top level that this container would load (dotfiles and "
+                "directories do not count): it loads nothing and never answers /ping");
     }
-    if (n_dirs)
-        ADDL("layout-directory", ARTIFACT_WARNING, NULL,
-             "keep the archive flat: only the model file at the top level",
-             "%zu director%s in the archive%s; the container never looks inside them", n_dirs,
-             n_dirs == 1 ? "y" : "ies",
-             n_nested_files ? " (files inside them are invisible to it)" : "");
-    if (n_model_files == 0)
-        return rc;
+    if (l->n_dirs)
+        ADD("layout-directory", ARTIFACT_WARNING, NULL,
+            "keep the archive flat: only the model file at the top level",
+            "%zu director%s in the archive%s; the container never looks inside them", l->n_dirs,
+            l->n_dirs == 1 ? "y" : "ies",
+            l->n_nested_files ? " (files inside them are invisible to it)" : "");
+    return SMX_OK;
+}
 
-    /* Per-candidate checks: each code names at most PER_CODE entries, then one summary, so a
-     * hostile archive with thousands of entries gives a readable report in linear time. */
-    size_t n_unnamed = 0, n_dotfiles = 0;
+/* Per-candidate and per-dotfile checks name at most PER_CODE entries each, then one summary,
+ * so a hostile archive with thousands of entries gives a readable report in linear time. */
+#define PER_CODE 10
+
+/* Empty model files, and model files not named xgboost-model (*n_unnamed counts those). */
+static int add_model_files(const artifact_scan *s, const size_t *candidates, size_t nc,
+                           artifact_findings *out, size_t *n_unnamed)
+{
     for (size_t k = 0; k < nc; k++) {
         const artifact_entry *e = &s->entries[candidates[k]];
         int dot = e->path[0] == '.';
         if (e->type != ARTIFACT_FILE || dot)
             continue;
         if (e->size == 0)
-            ADDL("layout-empty-model", ARTIFACT_ERROR, e->path,
-                 "check the step that saved the model", "'%s' is empty (0 bytes): loading it fails",
-                 e->path);
+            ADD("layout-empty-model", ARTIFACT_ERROR, e->path,
+                "check the step that saved the model", "'%s' is empty (0 bytes): loading it fails",
+                e->path);
         if (strcmp(e->path, MODEL_NAME) != 0 && strncmp(e->path, MODEL_NAME "-", 14) != 0 &&
-            ++n_unnamed <= PER_CODE)
-            ADDL("layout-model-name", ARTIFACT_INFO, e->path, NULL,
-                 "'%s' is loaded as the model; the name does not matter (the container loads "
-                 "any file name that does not start with a dot; SageMaker training writes "
-                 "xgboost-model)",
-                 e->path);
+            ++*n_unnamed <= PER_CODE)
+            ADD("layout-model-name", ARTIFACT_INFO, e->path, NULL,
+                "'%s' is loaded as the model; the name does not matter (the container loads "
+                "any file name that does not start with a dot; SageMaker training writes "
+                "xgboost-model)",
+                e->path);
     }
+    return SMX_OK;
+}
 
-    /* Dotfiles. */
+static const char *HINT_DOTFILES =
+    "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`";
+
+/* Dotfiles at the top level: skipped, loaded, or perhaps loaded (*n_dotfiles counts them). */
+static int add_dotfiles(const artifact_scan *s, const artifact_layout_rules *rules, size_t nc,
+                        artifact_findings *out, size_t *n_dotfiles)
+{
     for (size_t i = 0; i < s->n_entries; i++) {
         const artifact_entry *e = &s->entries[i];
         if (!usable(e) || e->depth != 1 || e->path[0] != '.')
             continue;
-        if (++n_dotfiles > PER_CODE)
+        if (++*n_dotfiles > PER_CODE)
             continue;
-        const char *hint =
-            "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`";
         if (rules->skips_dotfiles)
-            ADDL("layout-dotfile", ARTIFACT_WARNING, e->path, hint,
-                 "'%s' is a dotfile; this container skips it", e->path);
+            ADD("layout-dotfile", ARTIFACT_WARNING, e->path, HINT_DOTFILES,
+                "'%s' is a dotfile; this container skips it", e->path);
         else if (rules->ensemble)
-            ADDL("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, hint,
-                 "'%s' is a dotfile and this container does not skip dotfiles: it is loaded as "
-                 "a model too, and fails",
-                 e->path);
+            ADD("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, HINT_DOTFILES,
+                "'%s' is a dotfile and this container does not skip dotfiles: it is loaded as "
+                "a model too, and fails",
+                e->path);
         else if (nc > 1)
-            ADDL("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, hint,
-                 "'%s' is a dotfile and this container does not skip dotfiles: it loads the "
-                 "first file in directory order, which may be this one",
-                 e->path);
+            ADD("layout-dotfile-loaded", ARTIFACT_ERROR, e->path, HINT_DOTFILES,
+                "'%s' is a dotfile and this container does not skip dotfiles: it loads the "
+                "first file in directory order, which may be this one",
+                e->path);
     }
+    return SMX_OK;
+}
 
+/* The summaries for what add_model_files and add_dotfiles did not name one by one. */
+static int add_more(const artifact_layout_rules *rules, size_t n_unnamed, size_t n_dotfiles,
+                    artifact_findings *out)
+{
     if (n_unnamed > PER_CODE)
-        ADDL("layout-model-name", ARTIFACT_INFO, NULL, NULL,
-             "and %zu more files loaded as models under other names (names do not matter)",
-             n_unnamed - PER_CODE);
+        ADD("layout-model-name", ARTIFACT_INFO, NULL, NULL,
+            "and %zu more files loaded as models under other names (names do not matter)",
+            n_unnamed - PER_CODE);
     if (n_dotfiles > PER_CODE)
-        ADDL(rules->skips_dotfiles ? "layout-dotfile" : "layout-dotfile-loaded",
-             rules->skips_dotfiles ? ARTIFACT_WARNING : ARTIFACT_ERROR, NULL,
-             "exclude dotfiles: on macOS `COPYFILE_DISABLE=1 tar ...`, or `smxgb package`",
-             "and %zu more dotfiles at the top level", n_dotfiles - PER_CODE);
+        ADD(rules->skips_dotfiles ? "layout-dotfile" : "layout-dotfile-loaded",
+            rules->skips_dotfiles ? ARTIFACT_WARNING : ARTIFACT_ERROR, NULL, HINT_DOTFILES,
+            "and %zu more dotfiles at the top level", n_dotfiles - PER_CODE);
+    return SMX_OK;
+}
 
+/* Several candidates: every one loaded (ensemble), or the first in directory order. */
+static int add_several(const artifact_scan *s, const artifact_layout_rules *rules, const listing *l,
+                       const size_t *candidates, artifact_findings *out)
+{
+    size_t nc = l->n_candidates;
+    /* os.listdir() also returns implied directories; 0.90-1 does not filter them out */
+    size_t n_listed = nc + (rules->regular_files_only ? 0 : l->n_implied);
     if (rules->ensemble && nc > 1) {
         smx_buf names = SMX_BUF_INIT;
         for (size_t k = 0; k < nc && k < PER_CODE; k++)
             smx_buf_printf(&names, "%s'%s'", k ? ", " : "", s->entries[candidates[k]].path);
         if (nc > PER_CODE)
             smx_buf_printf(&names, " and %zu more", nc - PER_CODE);
-        rc = artifact_findings_add(
+        int rc = artifact_findings_add(
             out, "layout-multiple-models", ARTIFACT_ERROR, NULL,
             "keep only the model file at the top level, or set SAGEMAKER_INFERENCE_ENSEMBLE=false "
             "(then only the first file in directory order is loaded)",
@@ -474,21 +489,44 @@ int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *r
             "loads every one of them as a model and fails if any is not one",
             nc, names.data ? names.data : "");
         smx_buf_free(&names);
-        if (rc)
-            return rc;
-    } else if (!rules->ensemble && n_listed > 1) {
-        if (!rules->regular_files_only && n_top_other > 0)
-            ADDL("layout-first-entry", ARTIFACT_ERROR, NULL, HINT_REPACK,
-                 "this container loads os.listdir()[0] whatever it is, and the top level holds "
-                 "%zu entries, not all of them files: it may pick a directory instead of the "
-                 "model",
-                 n_listed);
-        else
-            ADDL("layout-order-nondeterministic", ARTIFACT_WARNING, NULL,
-                 "keep exactly one file at the top level",
-                 "%zu candidate files and only the first in directory order is loaded: which "
-                 "one is not predictable",
-                 n_listed);
+        return rc;
     }
-    return rc;
+    if (!rules->ensemble && n_listed > 1) {
+        if (!rules->regular_files_only && l->n_top_other > 0)
+            ADD("layout-first-entry", ARTIFACT_ERROR, NULL, HINT_REPACK,
+                "this container loads os.listdir()[0] whatever it is, and the top level holds "
+                "%zu entries, not all of them files: it may pick a directory instead of the "
+                "model",
+                n_listed);
+        else
+            ADD("layout-order-nondeterministic", ARTIFACT_WARNING, NULL,
+                "keep exactly one file at the top level",
+                "%zu candidate files and only the first in directory order is loaded: which "
+                "one is not predictable",
+                n_listed);
+    }
+    return SMX_OK;
+}
+
+int artifact_check_layout(const artifact_scan *s, const artifact_layout_rules *rules,
+                          artifact_findings *out, size_t *candidates, size_t *n_candidates)
+{
+    *n_candidates = 0;
+    /* Nothing to say about the layout of something that is not a readable archive. */
+    if (s->problem == ARTIFACT_P_EMPTY_FILE || s->problem == ARTIFACT_P_NOT_TAR ||
+        s->problem == ARTIFACT_P_UNRECOGNISED || s->n_entries == 0)
+        return SMX_OK;
+    listing l;
+    int rc = list_model_dir(s, rules, candidates, &l);
+    if (rc)
+        return rc;
+    *n_candidates = l.n_candidates;
+    if ((rc = add_no_model(&l, out)) || l.n_model_files == 0)
+        return rc;
+    size_t n_unnamed = 0, n_dotfiles = 0;
+    if ((rc = add_model_files(s, candidates, l.n_candidates, out, &n_unnamed)) ||
+        (rc = add_dotfiles(s, rules, l.n_candidates, out, &n_dotfiles)) ||
+        (rc = add_more(rules, n_unnamed, n_dotfiles, out)))
+        return rc;
+    return add_several(s, rules, &l, candidates, out);
 }

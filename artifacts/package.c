@@ -45,6 +45,124 @@ static void free_items(pkg_item *v, size_t n)
     free(v);
 }
 
+/* A single model file: packaged as xgboost-model. */
+static int collect_file(const char *input, const struct stat *st, pkg_item **out, size_t *n_out,
+                        smx_err *err)
+{
+    const char *base = strrchr(input, '/');
+    base = base ? base + 1 : input;
+    if (base[0] == '.')
+        return smx_fail(err, SMX_EINVAL,
+                        "%s: refusing a dotfile as the model (macOS '._' files are metadata, "
+                        "not models); pass the real model file",
+                        input);
+    if (st->st_size == 0)
+        return smx_fail(err, SMX_EINVAL, "%s: the model file is empty (0 bytes)", input);
+    pkg_item *v = calloc(1, sizeof *v);
+    if (!v || !(v->src = strdup(input)) || !(v->name = strdup("xgboost-model"))) {
+        free_items(v, v ? 1 : 0);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    v->size = st->st_size;
+    *out = v;
+    *n_out = 1;
+    return SMX_OK;
+}
+
+/* Why the directory entry at path (named nm, lstat es) cannot be packaged, or SMX_OK. */
+static int refuse_dir_entry(const char *path, const char *nm, const struct stat *es, smx_err *err)
+{
+    if (nm[0] == '.')
+        return smx_fail(err, SMX_EINVAL,
+                        "%s: dotfile in the model directory; some containers (0.90-x, 1.0-1, "
+                        "1.2-2) load it as a model. Remove it and package again",
+                        path);
+    if (S_ISDIR(es->st_mode))
+        return smx_fail(err, SMX_EINVAL,
+                        "%s: sub-directory in the model directory; the container never looks "
+                        "inside it. Keep the model directory flat",
+                        path);
+    if (!S_ISREG(es->st_mode))
+        return smx_fail(err, SMX_EINVAL,
+                        "%s: not a regular file (links, devices and FIFOs are "
+                        "not packaged)",
+                        path);
+    if (es->st_size == 0)
+        return smx_fail(err, SMX_EINVAL, "%s: empty file (0 bytes); loading it as a model fails",
+                        path);
+    return SMX_OK;
+}
+
+/* A growing list of items. */
+typedef struct pkg_items {
+    pkg_item *v;
+    size_t n, cap;
+} pkg_items;
+
+/* Append src (taken over: freed here on failure) under name. */
+static int items_add(pkg_items *l, char *src, const char *name, int64_t size, smx_err *err)
+{
+    if (smx_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v)) {
+        free(src);
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    }
+    pkg_item *it = &l->v[l->n++];
+    it->src = src;
+    it->name = strdup(name);
+    it->size = size;
+    return it->name ? SMX_OK : smx_fail(err, SMX_ENOMEM, "out of memory");
+}
+
+/* One entry of the directory input: added to l, or refused. */
+static int collect_dir_entry(const char *input, const char *nm, pkg_items *l, smx_err *err)
+{
+    smx_buf p = SMX_BUF_INIT;
+    if (smx_buf_printf(&p, "%s/%s", input, nm))
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    struct stat es;
+    int rc;
+    if (lstat(p.data, &es) != 0)
+        rc = smx_fail(err, SMX_EIO, "%s: %s", p.data, strerror(errno));
+    else if ((rc = refuse_dir_entry(p.data, nm, &es, err)) == SMX_OK) {
+        rc = items_add(l, p.data, nm, es.st_size, err);
+        p.data = NULL;
+    }
+    smx_buf_free(&p);
+    return rc;
+}
+
+/* A directory: its top-level regular files under their own names, sorted bytewise. */
+static int collect_dir(const char *input, const artifact_package_opts *o, pkg_item **out,
+                       size_t *n_out, smx_err *err)
+{
+    DIR *d = opendir(input);
+    if (!d)
+        return smx_fail(err, SMX_EIO, "%s: %s", input, strerror(errno));
+    pkg_items l = {NULL, 0, 0};
+    int rc = SMX_OK;
+    struct dirent *de;
+    while (rc == SMX_OK && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            rc = collect_dir_entry(input, de->d_name, &l, err);
+    }
+    closedir(d);
+    if (rc == SMX_OK && l.n == 0)
+        rc = smx_fail(err, SMX_EINVAL, "%s: the directory holds no model file", input);
+    if (rc == SMX_OK && l.n > 1 && !o->allow_multiple)
+        rc = smx_fail(err, SMX_EINVAL,
+                      "%s: %zu files; the container loads every top-level file as a model "
+                      "(ensemble). Keep only the model, or pass --ensemble if you mean it",
+                      input, l.n);
+    if (rc != SMX_OK) {
+        free_items(l.v, l.n);
+        return rc;
+    }
+    qsort(l.v, l.n, sizeof *l.v, cmp_item);
+    *out = l.v;
+    *n_out = l.n;
+    return SMX_OK;
+}
+
 /* Collect the files to package, refusing anything the container would choke on. */
 static int collect(const char *input, const artifact_package_opts *o, pkg_item **out, size_t *n_out,
                    smx_err *err)
@@ -54,103 +172,11 @@ static int collect(const char *input, const artifact_package_opts *o, pkg_item *
     *n_out = 0;
     if (stat(input, &st) != 0)
         return smx_fail(err, SMX_EIO, "%s: %s", input, strerror(errno));
-    if (S_ISREG(st.st_mode)) {
-        const char *base = strrchr(input, '/');
-        base = base ? base + 1 : input;
-        if (base[0] == '.')
-            return smx_fail(err, SMX_EINVAL,
-                            "%s: refusing a dotfile as the model (macOS '._' files are metadata, "
-                            "not models); pass the real model file",
-                            input);
-        if (st.st_size == 0)
-            return smx_fail(err, SMX_EINVAL, "%s: the model file is empty (0 bytes)", input);
-        pkg_item *v = calloc(1, sizeof *v);
-        if (!v || !(v->src = strdup(input)) || !(v->name = strdup("xgboost-model"))) {
-            free_items(v, v ? 1 : 0);
-            return smx_fail(err, SMX_ENOMEM, "out of memory");
-        }
-        v->size = st.st_size;
-        *out = v;
-        *n_out = 1;
-        return SMX_OK;
-    }
+    if (S_ISREG(st.st_mode))
+        return collect_file(input, &st, out, n_out, err);
     if (!S_ISDIR(st.st_mode))
         return smx_fail(err, SMX_EINVAL, "%s: not a regular file or a directory", input);
-
-    DIR *d = opendir(input);
-    if (!d)
-        return smx_fail(err, SMX_EIO, "%s: %s", input, strerror(errno));
-    pkg_item *v = NULL;
-    size_t n = 0, cap = 0;
-    int rc = SMX_OK;
-    struct dirent *de;
-    while (rc == SMX_OK && (de = readdir(d))) {
-        const char *nm = de->d_name;
-        if (!strcmp(nm, ".") || !strcmp(nm, ".."))
-            continue;
-        smx_buf p = SMX_BUF_INIT;
-        if (smx_buf_printf(&p, "%s/%s", input, nm)) {
-            rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-            break;
-        }
-        struct stat es;
-        if (lstat(p.data, &es) != 0) {
-            rc = smx_fail(err, SMX_EIO, "%s: %s", p.data, strerror(errno));
-        } else if (nm[0] == '.') {
-            rc = smx_fail(err, SMX_EINVAL,
-                          "%s: dotfile in the model directory; some containers (0.90-x, 1.0-1, "
-                          "1.2-2) load it as a model. Remove it and package again",
-                          p.data);
-        } else if (S_ISDIR(es.st_mode)) {
-            rc = smx_fail(err, SMX_EINVAL,
-                          "%s: sub-directory in the model directory; the container never looks "
-                          "inside it. Keep the model directory flat",
-                          p.data);
-        } else if (!S_ISREG(es.st_mode)) {
-            rc = smx_fail(err, SMX_EINVAL,
-                          "%s: not a regular file (links, devices and FIFOs are "
-                          "not packaged)",
-                          p.data);
-        } else if (es.st_size == 0) {
-            rc = smx_fail(err, SMX_EINVAL, "%s: empty file (0 bytes); loading it as a model fails",
-                          p.data);
-        } else {
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 4;
-                pkg_item *nv = realloc(v, nc * sizeof *nv);
-                if (!nv) {
-                    rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-                    smx_buf_free(&p);
-                    break;
-                }
-                v = nv;
-                cap = nc;
-            }
-            v[n].src = p.data;
-            v[n].name = strdup(nm);
-            v[n].size = es.st_size;
-            p.data = NULL;
-            if (!v[n++].name)
-                rc = smx_fail(err, SMX_ENOMEM, "out of memory");
-        }
-        smx_buf_free(&p);
-    }
-    closedir(d);
-    if (rc == SMX_OK && n == 0)
-        rc = smx_fail(err, SMX_EINVAL, "%s: the directory holds no model file", input);
-    if (rc == SMX_OK && n > 1 && !o->allow_multiple)
-        rc = smx_fail(err, SMX_EINVAL,
-                      "%s: %zu files; the container loads every top-level file as a model "
-                      "(ensemble). Keep only the model, or pass --ensemble if you mean it",
-                      input, n);
-    if (rc != SMX_OK) {
-        free_items(v, n);
-        return rc;
-    }
-    qsort(v, n, sizeof *v, cmp_item);
-    *out = v;
-    *n_out = n;
-    return SMX_OK;
+    return collect_dir(input, o, out, n_out, err);
 }
 
 /* The archive's bytes go to the output and into the running sha256. */

@@ -313,6 +313,37 @@ static artifact_type entry_type(struct archive_entry *ae)
     }
 }
 
+/* What the user can do about each problem: the fix a scan's problem_err carries. */
+static const char *problem_fix(artifact_problem p)
+{
+    switch (p) {
+    case ARTIFACT_P_EMPTY_FILE:
+        return "check the upload or build step that wrote it";
+    case ARTIFACT_P_NOT_GZIP:
+        return "SageMaker only unpacks gzip-compressed tar files: use `tar -czf` or `smxgb "
+               "package`";
+    case ARTIFACT_P_NOT_TAR:
+        return "put the model in a tar first: `smxgb package MODEL_FILE -o model.tar.gz`";
+    case ARTIFACT_P_UNRECOGNISED:
+        return "if this is the model file itself, package it: `smxgb package MODEL_FILE -o "
+               "model.tar.gz`";
+    case ARTIFACT_P_TRUNCATED:
+        return "the file is incomplete: re-upload or re-download it and compare sizes";
+    case ARTIFACT_P_CORRUPT:
+        return "re-create the archive with `smxgb package MODEL_FILE -o model.tar.gz`";
+    case ARTIFACT_P_LIMIT_ENTRIES:
+        return "a model artifact needs one file; raise --max-entries only if this is intended";
+    case ARTIFACT_P_LIMIT_BYTES:
+    case ARTIFACT_P_LIMIT_ENTRY_BYTES:
+        return "raise --max-bytes if the model really is this large";
+    case ARTIFACT_P_LIMIT_RATIO:
+        return "raise --max-ratio if the data really is this compressible";
+    case ARTIFACT_P_NONE:
+        break;
+    }
+    return NULL;
+}
+
 static void set_problem(artifact_scan *s, artifact_problem p, uint64_t off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void set_problem(artifact_scan *s, artifact_problem p, uint64_t off, const char *fmt, ...)
@@ -322,10 +353,17 @@ static void set_problem(artifact_scan *s, artifact_problem p, uint64_t off, cons
         return;
     s->problem = p;
     s->problem_offset = off;
+    char msg[SMX_ERRMAX], where[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->problem_msg, sizeof s->problem_msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (off)
+        snprintf(where, sizeof where, "%s, compressed byte %llu", s->path, (unsigned long long)off);
+    else
+        snprintf(where, sizeof where, "%s", s->path);
+    smx_fail_at(&s->problem_err, p >= ARTIFACT_P_LIMIT_ENTRIES ? SMX_ELIMIT : SMX_EFORMAT, where,
+                problem_fix(p), "%s", msg);
 }
 
 /* Classify a libarchive failure message. */
@@ -368,14 +406,8 @@ static const char *sniff_filter(const unsigned char *h, size_t n)
 
 static int add_entry(artifact_scan *s, size_t *cap, artifact_entry **slot)
 {
-    if (s->n_entries == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        artifact_entry *v = realloc(s->entries, nc * sizeof *v);
-        if (!v)
-            return SMX_ENOMEM;
-        s->entries = v;
-        *cap = nc;
-    }
+    if (smx_grow((void **)&s->entries, cap, s->n_entries + 1, sizeof *s->entries))
+        return SMX_ENOMEM;
     *slot = &s->entries[s->n_entries++];
     memset(*slot, 0, sizeof **slot);
     return SMX_OK;
@@ -812,10 +844,9 @@ static int scan(scanner *sc)
     r->head_len = hn > 0 ? (size_t)hn : 0;
     const char *filt = NULL;
     int rc = SMX_OK;
-    if (r->head_len == 0) {
-        s->problem = ARTIFACT_P_EMPTY_FILE;
-        snprintf(s->problem_msg, sizeof s->problem_msg, "the file is empty (0 bytes)");
-    } else if (sniff_kind(s, r, sc->kind, &filt)) {
+    if (r->head_len == 0)
+        set_problem(s, ARTIFACT_P_EMPTY_FILE, 0, "the file is empty (0 bytes)");
+    else if (sniff_kind(s, r, sc->kind, &filt)) {
         if (!(rc = open_archive(sc, filt)))
             rc = read_entries(sc, filt);
         if (!rc && !sc->stop && r->gzip)

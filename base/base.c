@@ -15,15 +15,22 @@
 #include <time.h>
 #include <unistd.h>
 
+__attribute__((format(printf, 5, 0))) static void
+err_set(smx_err *e, int status, const char *where, const char *fix, const char *fmt, va_list ap)
+{
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    e->status = status;
+    snprintf(e->where, sizeof e->where, "%s", where ? where : "");
+    snprintf(e->fix, sizeof e->fix, "%s", fix ? fix : "");
+}
+
 int smx_fail(smx_err *e, int status, const char *fmt, ...)
 {
     if (e) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        err_set(e, status, NULL, NULL, fmt, ap);
         va_end(ap);
-        e->status = status;
-        e->where[0] = e->fix[0] = '\0';
     }
     return status;
 }
@@ -33,11 +40,8 @@ int smx_fail_at(smx_err *e, int status, const char *where, const char *fix, cons
     if (e) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        err_set(e, status, where, fix, fmt, ap);
         va_end(ap);
-        e->status = status;
-        snprintf(e->where, sizeof e->where, "%s", where ? where : "");
-        snprintf(e->fix, sizeof e->fix, "%s", fix ? fix : "");
     }
     return status;
 }
@@ -190,6 +194,19 @@ int smx_grow(void **p, size_t *cap, size_t need, size_t elem)
     *p = q;
     *cap = c;
     return SMX_OK;
+}
+
+void *smx_push(void **p, size_t *n, size_t elem)
+{
+    if (!elem || *n >= SIZE_MAX / elem - 1)
+        return NULL;
+    char *q = realloc(*p, (*n + 1) * elem);
+    if (!q)
+        return NULL;
+    *p = q;
+    void *x = q + (*n)++ * elem;
+    memset(x, 0, elem);
+    return x;
 }
 
 double smx_now(void)

@@ -77,6 +77,12 @@ void smx_sha256_hex(const unsigned char digest[32], char out[65]);
  * growing geometrically. Returns SMX_OK or SMX_ENOMEM (*p and *cap unchanged then).
  */
 int smx_grow(void **p, size_t *cap, size_t need, size_t elem);
+/*
+ * Append one zeroed element of elem bytes to the array *p of *n elements, growing it by one (for
+ * short lists that keep no capacity). Returns the new element, or NULL when out of memory (*p and
+ * *n unchanged then).
+ */
+void *smx_push(void **p, size_t *n, size_t elem);
 /* Seconds on the monotonic clock (for durations and deadlines). */
 double smx_now(void);
 

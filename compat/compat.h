@@ -29,7 +29,9 @@ typedef struct compat_model {
     int partial;             /* larger than load_max_bytes: read as it streamed, not kept (so
                                 not load-checked); info->unknown says what was not established */
     uint64_t bytes;          /* its size */
-    compat_loadcheck load;   /* the load check with the runtime */
+    compat_loadcheck *loads; /* loads[k]: the load check by report->runtimes[k] (NULL when the
+                                report has no runtime) */
+    char load_note[256];     /* why no runtime loaded it (over the size limit...), or "" */
     char error[SMX_ERRMAX];  /* why info is NULL, or which facts info->unknown names */
 } compat_model;
 
@@ -61,7 +63,25 @@ typedef struct compat_result {
     size_t n_reasons;
     char *hint; /* NULL when ok; for an unknown verdict, what would settle it */
     compat_evidence evidence;
+    int runtime;                  /* the XGBoost that loads its files: an index into the
+                                     report's runtimes, or -1 (none: runtime_why says why) */
+    char runtime_why[SMX_ERRMAX]; /* which XGBoost loads its files and why, or why none does */
 } compat_result;
+
+/* An XGBoost library the load checks of a report ran in: the cached runtime of a version the
+ * containers pin (exact), or the library given, $SMXGB_XGBOOST_LIB or the system's (a
+ * stand-in), each run once per model whatever the number of containers it serves. */
+#define COMPAT_MAX_RUNTIMES 64 /* one per container at most */
+
+typedef struct compat_report_runtime {
+    compat_evidence_kind kind; /* EXACT: a pinned version's cached runtime; else STANDIN */
+    char pinned[32];           /* EXACT: the version it is the runtime of */
+    char lib[4096];            /* the library ("" = the system's libxgboost) */
+    char why[SMX_ERRMAX];      /* which library and why (compat_runtime_choose) */
+    char version[32];          /* the version it reported, once it loaded a model ("") */
+    int failed;                /* it cannot be opened or run on this machine: see error */
+    char error[SMX_ERRMAX];
+} compat_report_runtime;
 
 typedef struct compat_report {
     artifact_scan *scan;
@@ -74,8 +94,26 @@ typedef struct compat_report {
     int allow_unknown;    /* the user accepts unknown verdicts (--allow-unknown): shown as such */
     compat_model *models; /* the top-level files, identified (and load-checked) */
     size_t n_models;
-    char *runtime; /* the XGBoost used for load checks ("1.7.4 (path)"), or NULL */
+    compat_report_runtime *runtimes; /* the XGBoost libraries of the load checks */
+    size_t n_runtimes;
+    char *runtime; /* the XGBoost used for load checks ("XGBoost 1.7.4 (path)", several joined
+                      by "; "), or NULL */
 } compat_report;
+
+/* Which XGBoost loads each container's models (compat_verify_opts.runtimes). */
+typedef enum compat_runtimes {
+    COMPAT_RUNTIMES_CACHED = 0, /* a container's cached runtime when there is one, else the
+                                   stand-in (compat_runtime_choose) */
+    COMPAT_RUNTIMES_NONE        /* the stand-in only: the library given, $SMXGB_XGBOOST_LIB or
+                                   the system's */
+} compat_runtimes;
+
+/* A pinned version whose runtime could not be had (its fetch failed): the containers pinning
+ * it are judged by the rules, and their evidence says why. */
+typedef struct compat_runtime_missing {
+    const char *version;
+    const char *why;
+} compat_runtime_missing;
 
 typedef struct compat_verify_opts {
     const char *const *containers; /* tags or image tags; n_containers 0 = every version */
@@ -83,9 +121,16 @@ typedef struct compat_verify_opts {
     const char *const *env; /* "KEY=VALUE" as the endpoint would set them */
     size_t n_env;
     artifact_limits limits;
-    /* load checks: every identified model is loaded in a child process by this XGBoost */
+    /* load checks: every identified model is loaded in a child process by each container's
+     * XGBoost: its cached runtime (exact), else the stand-in (compat_runtime_choose); one load
+     * per distinct library, whatever the number of containers */
     int no_load_check;       /* skip them */
-    const char *xgboost_lib; /* NULL: $SMXGB_XGBOOST_LIB, else the system libxgboost */
+    const char *xgboost_lib; /* the stand-in, used for every container when given; NULL:
+                                $SMXGB_XGBOOST_LIB, else the system libxgboost */
+    compat_runtimes runtimes;
+    const char *cache_dir; /* the runtimes' cache; NULL: compat_cache_root's default */
+    const compat_runtime_missing *missing; /* versions whose runtime could not be fetched */
+    size_t n_missing;
     uint64_t load_max_bytes; /* models up to this size are kept whole and load-checked;
                                 larger ones are identified as they stream and not loaded;
                                 0 = COMPAT_IDENTIFY_MAX */
@@ -99,6 +144,12 @@ typedef struct compat_verify_opts {
 
 /* 1 when the report passes: no errors, and no unknown verdict unless they are allowed. */
 int compat_report_ok(const compat_report *r);
+
+/* The load check of cm that speaks for container res: the one by res's own XGBoost version
+ * when there is one, else the one by its runtime (a stand-in); NULL when none (res NULL: the
+ * first load that ran, else the first). */
+const compat_loadcheck *compat_model_load(const compat_report *r, const compat_model *cm,
+                                          const compat_result *res);
 
 /* Look up KEY in a "KEY=VALUE" list (last one wins); NULL if absent. */
 const char *compat_env_get(const char *const *env, size_t n, const char *key);
@@ -116,10 +167,13 @@ void compat_report_free(compat_report *r);
 /* ---- convert: the model of an artifact made to load correctly in one container ------------ */
 
 typedef struct compat_convert_opts {
-    const char *container;   /* the tag (or image tag) to convert for */
-    const char *output;      /* where the result goes (smx_out_open: "-" is stdout) */
-    const char *xgboost_lib; /* the runtime that re-saves: NULL = $SMXGB_XGBOOST_LIB, else the
-                                system libxgboost */
+    const char *container;    /* the tag (or image tag) to convert for */
+    const char *output;       /* where the result goes (smx_out_open: "-" is stdout) */
+    const char *xgboost_lib;  /* the runtime that re-saves when given; NULL: the container's
+                                 cached runtime (compat_runtime_choose), else $SMXGB_XGBOOST_LIB,
+                                 else the system libxgboost */
+    compat_runtimes runtimes; /* NONE: never the cached runtime */
+    const char *cache_dir;    /* NULL: compat_cache_root's default */
     artifact_limits limits;
     uint64_t load_max_bytes; /* the largest model loaded in a child process (as verify's);
                                 0 = COMPAT_IDENTIFY_MAX */

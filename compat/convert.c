@@ -89,6 +89,8 @@ static int verify_one(const char *path, const compat_convert_opts *o, const comp
     compat_verify_opts vo = {.containers = tags,
                              .n_containers = 1,
                              .xgboost_lib = o->xgboost_lib,
+                             .runtimes = o->runtimes,
+                             .cache_dir = o->cache_dir,
                              .limits = o->limits,
                              .load_max_bytes = o->load_max_bytes,
                              .display = o->display};
@@ -198,7 +200,7 @@ static int find_model(const char *path, const compat_convert_opts *o, compat_con
     if (!rc && f.failed)
         rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     if (!rc && s && s->problem != ARTIFACT_P_NONE)
-        refuse(c, "the archive cannot be read whole: %s", s->problem_msg);
+        refuse(c, "the archive cannot be read whole: %s", s->problem_err.msg);
     else if (!rc && f.n_models == 0)
         refuse(c, "no model file in the artifact (%zu files, none an XGBoost model)", c->n_dropped);
     else if (!rc && f.n_models > 1)
@@ -295,8 +297,8 @@ static double max_diff(const compat_resave *rs)
 }
 
 /* Can the runtime re-save this model at all (it loaded it, within the size limit)? */
-static int resave_possible(const compat_model *cm, const compat_convert_opts *o,
-                           compat_conversion *c)
+static int resave_possible(const compat_model *cm, const compat_loadcheck *l,
+                           const compat_convert_opts *o, compat_conversion *c)
 {
     uint64_t max = o->load_max_bytes ? o->load_max_bytes : COMPAT_IDENTIFY_MAX;
     if (!cm || !cm->info)
@@ -309,14 +311,12 @@ static int resave_possible(const compat_model *cm, const compat_convert_opts *o,
                       "model in a child process to re-save it; raise it with --load-max-bytes",
                       (unsigned long long)cm->bytes, (unsigned long long)max),
                0;
-    if (!cm->load.ran || !cm->load.version[0])
+    if (!l || !l->ran || !l->version[0])
         return refuse(c, "the runtime XGBoost could not be used: %s",
-                      cm->load.note[0] ? cm->load.note : "no load check ran"),
+                      l && l->note[0] ? l->note : "no load check ran"),
                0;
-    if (!cm->load.loaded)
-        return refuse(c, "XGBoost %s (the runtime) cannot load it: %s", cm->load.version,
-                      cm->load.error),
-               0;
+    if (!l->loaded)
+        return refuse(c, "XGBoost %s (the runtime) cannot load it: %s", l->version, l->error), 0;
     return 1;
 }
 
@@ -343,16 +343,14 @@ static int judge_resaved(const char *file, const compat_container *tc, compat_co
     return rc;
 }
 
-/* Re-save the model (at model_file, judged in r) for the container into dir/resaved. */
-static int resave(const char *model_file, const compat_report *r, const compat_convert_opts *o,
-                  const char *dir, compat_conversion *c, smx_err *err)
+/* Re-save cm (at model_file) with the runtime whose load is l. */
+static int resave_with(const char *model_file, const compat_model *cm, const compat_loadcheck *l,
+                       const compat_convert_opts *o, const char *dir, compat_conversion *c,
+                       smx_err *err)
 {
     const compat_container *tc = c->container;
-    const compat_model *cm = compat_report_model(r, r->results[0].loads[0]);
-    if (!resave_possible(cm, o, c))
-        return SMX_OK;
     compat_version runtime;
-    compat_version_parse(cm->load.version, &runtime);
+    compat_version_parse(l->version, &runtime);
     compat_reader rd = {tc->xgboost, tc->python, tc->tag};
     if (compat_convert_plan(cm->info, "xgboost-model", runtime, &rd, &c->to_format, err))
         return refuse(c, "%s", err->msg);
@@ -382,6 +380,47 @@ static int resave(const char *model_file, const compat_report *r, const compat_c
     compat_resave_free(&rs);
     smx_buf_free(&b);
     smx_buf_free(&to);
+    return rc;
+}
+
+/* The report whose load check for the container is the stand-in's (the library given,
+ * $SMXGB_XGBOOST_LIB or the system's), the one that re-saves: r itself, unless the container's
+ * own cached runtime loaded the package in r (it could not load it correctly: the stand-in
+ * reads it and writes what the container reads); then *own, a verify with the stand-in. */
+static int standin_report(const char *pkg, const compat_report *r, const compat_convert_opts *o,
+                          const compat_container *tc, const compat_report **src,
+                          compat_report **own, smx_err *err)
+{
+    const compat_result *res = &r->results[0];
+    *src = r;
+    *own = NULL;
+    if (res->runtime < 0 || r->runtimes[res->runtime].kind != COMPAT_EVIDENCE_EXACT)
+        return SMX_OK;
+    compat_convert_opts so = *o;
+    so.runtimes = COMPAT_RUNTIMES_NONE;
+    int rc = verify_one(pkg, &so, tc, own, err);
+    if (!rc)
+        *src = *own;
+    return rc;
+}
+
+/* Re-save the model (at model_file, packaged at pkg and judged in r) for the container into
+ * dir/resaved, with the stand-in; the result's last verify is the proof in the container's own
+ * runtime when it is cached. */
+static int resave(const char *model_file, const char *pkg, const compat_report *r,
+                  const compat_convert_opts *o, const char *dir, compat_conversion *c, smx_err *err)
+{
+    const compat_container *tc = c->container;
+    const compat_report *src;
+    compat_report *own = NULL;
+    int rc = standin_report(pkg, r, o, tc, &src, &own, err);
+    const compat_result *res = &src->results[0];
+    const compat_model *cm = rc ? NULL : compat_report_model(src, res->loads[0]);
+    const compat_loadcheck *l =
+        res->runtime >= 0 && cm && cm->loads ? &cm->loads[res->runtime] : NULL;
+    if (!rc && resave_possible(cm, l, o, c))
+        rc = resave_with(model_file, cm, l, o, dir, c, err);
+    compat_report_free(own);
     return rc;
 }
 
@@ -438,7 +477,7 @@ static int rebuild(const char *path, const compat_convert_opts *o, const char *d
         if (loads_correctly(r)) { /* as it is, once at the top and alone */
             c->action = COMPAT_CONVERT_REPACKAGED;
             rc = deliver(pkg.data, r, path, o, c, err);
-        } else if (!(rc = resave(model.data, r, o, dir, c, err)) && !c->reason[0]) {
+        } else if (!(rc = resave(model.data, pkg.data, r, o, dir, c, err)) && !c->reason[0]) {
             smx_buf_reset(&model);
             smx_buf_printf(&model, "%s/resaved/xgboost-model", dir);
             unlink(pkg.data);

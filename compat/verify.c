@@ -88,9 +88,12 @@ void compat_report_free(compat_report *r)
         free(r->results[i].loads);
     }
     free(r->results);
-    for (size_t i = 0; i < r->n_models; i++)
+    for (size_t i = 0; i < r->n_models; i++) {
         compat_model_info_free(r->models[i].info);
+        free(r->models[i].loads);
+    }
     free(r->models);
+    free(r->runtimes);
     free(r->runtime);
     artifact_scan_free(r->scan);
     free(r);
@@ -110,9 +113,6 @@ typedef struct ident_ctx {
     size_t file_ordinal;         /* how many regular files the scan has shown the hooks */
     size_t ordinal;              /* of the file being read */
     int failed;                  /* out of memory */
-    char runtime_version[32];
-    int runtime_failed; /* the runtime could not be opened: do not retry per file */
-    char runtime_error[SMX_ERRMAX];
 } ident_ctx;
 
 static int ident_want(void *vc, const artifact_entry *e)
@@ -147,34 +147,56 @@ static int is_xgboost_model(const compat_model_info *m)
            m->payload != COMPAT_PAYLOAD_NONE;
 }
 
-/* A real load of the whole file, unless the runtime already failed to open. */
-static void load_check(ident_ctx *c, compat_model *cm, const artifact_entry *e)
+/* A cached runtime is opened in the helper before its first load: one restored from another
+ * machine's cache may need a newer glibc, a library or a symbol this one does not have. */
+static void probe_runtime(compat_report_runtime *rt)
 {
+    char v[32];
+    compat_load_limits lim = {0};
+    smx_err err = {0};
+    if (compat_runtime_probe(rt->lib, &lim, v, sizeof v, &err) == SMX_OK)
+        return;
+    rt->failed = 1;
+    snprintf(rt->error, sizeof rt->error,
+             "the cached runtime of xgboost %s does not run on this machine, so the rules "
+             "decide: %.700s",
+             rt->pinned, err.msg);
+}
+
+/* A real load of the whole file by runtime k, unless that runtime already failed to open. */
+static void load_check(ident_ctx *c, compat_model *cm, const artifact_entry *e, size_t k)
+{
+    compat_report_runtime *rt = &c->r->runtimes[k];
+    compat_loadcheck *l = &cm->loads[k];
+    if (rt->kind == COMPAT_EVIDENCE_EXACT && !rt->version[0] && !rt->failed)
+        probe_runtime(rt);
+    if (rt->failed) {
+        snprintf(l->note, sizeof l->note, "not load-checked: %.200s", rt->error);
+        return;
+    }
     size_t len;
     const void *data = compat_model_stream_data(c->stream, &len);
     compat_load_limits lim = {0};
     smx_err lerr = {0};
     if (c->o->on_load_check)
         c->o->on_load_check(e->path, 0, 0, "", c->o->ctx);
-    int rc = compat_loadcheck_run(cm->info, data, len, e->path, c->o->xgboost_lib, &lim, &cm->load,
-                                  &lerr);
+    int rc = compat_loadcheck_run(cm->info, data, len, e->path, rt->lib[0] ? rt->lib : NULL, &lim,
+                                  l, &lerr);
     if (c->o->on_load_check)
-        c->o->on_load_check(e->path, 1, rc == SMX_OK && cm->load.loaded, cm->load.version,
-                            c->o->ctx);
+        c->o->on_load_check(e->path, 1, rc == SMX_OK && l->loaded, l->version, c->o->ctx);
     if (rc != SMX_OK) {
-        cm->load.ran = 0;
-        snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", lerr.msg);
-    } else if (!cm->load.loaded && !cm->load.version[0] &&
-               (strstr(cm->load.error, "libxgboost") ||
-                strstr(cm->load.error, "XGBoost library"))) {
+        l->ran = 0;
+        snprintf(l->note, sizeof l->note, "not load-checked: %.200s", lerr.msg);
+    } else if (!l->loaded && !l->version[0] &&
+               (strstr(l->error, "libxgboost") || strstr(l->error, "XGBoost library"))) {
         /* the library itself could not be opened: say it once, do not start a child per file */
-        c->runtime_failed = 1;
-        snprintf(c->runtime_error, sizeof c->runtime_error, "%s", cm->load.error);
-        snprintf(cm->load.note, sizeof cm->load.note, "not load-checked: %.200s", cm->load.error);
-        cm->load.ran = 0;
-        cm->load.error[0] = '\0';
-    } else if (cm->load.version[0]) {
-        snprintf(c->runtime_version, sizeof c->runtime_version, "%s", cm->load.version);
+        rt->failed = 1;
+        snprintf(rt->error, sizeof rt->error, "%s", l->error);
+        snprintf(l->note, sizeof l->note, "not load-checked: %.200s", l->error);
+        l->ran = 0;
+        l->error[0] = '\0';
+    } else if (l->version[0]) {
+        snprintf(rt->version, sizeof rt->version, "%s", l->version);
     }
 }
 
@@ -203,11 +225,16 @@ static void ident_end(void *vc, const artifact_entry *e)
                  cm->partial ? "read as it streamed" : "identified", (unsigned long long)cm->bytes,
                  compat_unknown_text(cm->info->unknown, what, sizeof what), cm->info->unknown_why);
     }
-    if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) && !c->runtime_failed &&
+    if (r->n_runtimes && !(cm->loads = calloc(r->n_runtimes, sizeof *cm->loads))) {
+        c->failed = 1;
+        return;
+    }
+    if (!c->o->no_load_check && !cm->partial && is_xgboost_model(cm->info) &&
         !(e->flags & ARTIFACT_F_TRUNCATED))
-        load_check(c, cm, e);
+        for (size_t k = 0; k < r->n_runtimes; k++)
+            load_check(c, cm, e, k);
     else if (cm->partial && !c->o->no_load_check && is_xgboost_model(cm->info))
-        snprintf(cm->load.note, sizeof cm->load.note,
+        snprintf(cm->load_note, sizeof cm->load_note,
                  "not load-checked: %llu bytes, over the %llu-byte limit for keeping a model "
                  "whole to load it in a child process (--load-max-bytes)",
                  (unsigned long long)cm->bytes, (unsigned long long)c->max_bytes);
@@ -235,29 +262,60 @@ static int same_version(compat_version a, const char *b)
            (a.patch < 0 ? 0 : a.patch) == (v.patch < 0 ? 0 : v.patch);
 }
 
-/* The real load of cm that counts for container c: one by c's own XGBoost version, or NULL
- * (a load by another version is a stand-in: reported, but the rules decide). */
-static const compat_loadcheck *exact_load(const compat_model *cm, const compat_container *c)
+/* The real load of cm that counts for container c: one by c's own XGBoost version, whichever
+ * runtime ran it, or NULL (a load by another version is a stand-in: reported, the rules
+ * decide). */
+static const compat_loadcheck *exact_load(const compat_report *r, const compat_model *cm,
+                                          const compat_container *c)
 {
-    const compat_loadcheck *l = &cm->load;
-    return l->ran && l->version[0] && same_version(c->xgboost, l->version) ? l : NULL;
+    for (size_t k = 0; cm && cm->loads && k < r->n_runtimes; k++) {
+        const compat_loadcheck *l = &cm->loads[k];
+        if (l->ran && l->version[0] && same_version(c->xgboost, l->version))
+            return l;
+    }
+    return NULL;
+}
+
+const compat_loadcheck *compat_model_load(const compat_report *r, const compat_model *cm,
+                                          const compat_result *res)
+{
+    if (!cm || !cm->loads || !r->n_runtimes)
+        return NULL;
+    if (!res) {
+        for (size_t k = 0; k < r->n_runtimes; k++)
+            if (cm->loads[k].ran)
+                return &cm->loads[k];
+        return &cm->loads[0];
+    }
+    const compat_loadcheck *l = exact_load(r, cm, res->c);
+    return l ? l : res->runtime >= 0 ? &cm->loads[res->runtime] : NULL;
+}
+
+/* The exact load loaded the file and predicted: no rule that says the load raises stands. */
+static int load_clean(const compat_loadcheck *l)
+{
+    return l && !l->timed_out && l->loaded && l->predicted;
 }
 
 /*
  * A real load by this container's own XGBoost version counts like a rule: a load that failed in
  * any way (it raised, crashed, hit the memory limit or the deadline, or predicting failed after
  * it loaded) is a failure, predictions that differ from the reference predictor are wrong
- * predictions. A clean load does not clear a rule (the generated rows may not exercise what the
- * rule is about).
+ * predictions. Where a rule says the load fails and the load came through, the load wins: the
+ * rule is shown, overruled (judge_file). A clean load does not clear a rule about wrong
+ * predictions: the generated rows may not exercise what the rule is about.
  */
-static int load_reason(compat_judgement *all, const compat_result *res, const compat_model *cm,
-                       const char *path)
+static int load_reason(compat_judgement *all, const compat_report *r, const compat_result *res,
+                       const compat_model *cm, const char *path, size_t overruled)
 {
-    const compat_loadcheck *l = exact_load(cm, res->c);
+    const compat_loadcheck *l = exact_load(r, cm, res->c);
     if (!l)
         return SMX_OK;
-    char msg[SMX_ERRMAX + 320];
+    char msg[SMX_ERRMAX + 400], over[96] = "";
     int v = COMPAT_VERDICT_OK;
+    if (overruled)
+        snprintf(over, sizeof over, "; this real load overrules %zu rule%s that say%s it fails",
+                 overruled, overruled == 1 ? "" : "s", overruled == 1 ? "s" : "");
     if (l->timed_out) {
         /* the deadline guards time; it never decides that the model loads or that it fails */
         snprintf(msg, sizeof msg,
@@ -277,41 +335,61 @@ static int load_reason(compat_judgement *all, const compat_result *res, const co
         int bad = !(l->max_diff <= 1e-5);
         snprintf(msg, sizeof msg,
                  "loaded with XGBoost %s: ok; predictions on %llu rows %s the reference "
-                 "predictor (max |diff| %.3g)%s%s",
+                 "predictor (max |diff| %.3g)%s%s%s",
                  l->version, (unsigned long long)l->rows, bad ? "DIFFER from" : "match",
-                 l->max_diff, l->note[0] ? "; " : "", l->note);
+                 l->max_diff, l->note[0] ? "; " : "", l->note, over);
         v = bad ? COMPAT_VERDICT_WRONG : COMPAT_VERDICT_OK;
     } else {
-        snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok (%s)", l->version,
-                 l->note[0] ? l->note : "predictions not compared");
+        snprintf(msg, sizeof msg, "loaded with XGBoost %s: ok (%s)%s", l->version,
+                 l->note[0] ? l->note : "predictions not compared", over);
     }
     return compat_judgement_add(all, "LOAD-CHECK", v, path, msg, "a real load in a child process");
 }
 
+/* Why no load of cm speaks for res: the rules decide. */
+static const char *rules_note(const compat_report *r, const compat_result *res,
+                              const compat_model *cm, int no_load_check)
+{
+    const compat_report_runtime *rt = res->runtime >= 0 ? &r->runtimes[res->runtime] : NULL;
+    const compat_loadcheck *l = cm && rt && cm->loads ? &cm->loads[res->runtime] : NULL;
+    if (!cm)
+        return "not identified";
+    if (no_load_check)
+        return "not load-checked (--no-load-check)";
+    if (!is_xgboost_model(cm->info))
+        return "not an XGBoost model file: nothing to load";
+    if (cm->load_note[0])
+        return cm->load_note;
+    if (!rt)
+        return res->runtime_why[0] ? res->runtime_why : "not load-checked";
+    if (rt->failed)
+        return rt->error;
+    if (l && l->timed_out)
+        return l->error;
+    return l && l->note[0] ? l->note : "not load-checked";
+}
+
 /* What the verdict for one file rests on; the container's evidence is the weakest. */
-static void file_evidence(compat_evidence *ev, const compat_result *res, const compat_model *cm,
-                          int no_load_check, int first)
+static void file_evidence(compat_evidence *ev, const compat_report *r, const compat_result *res,
+                          const compat_model *cm, int no_load_check, int first)
 {
     compat_evidence e = {0};
-    const compat_loadcheck *l = cm ? &cm->load : NULL;
-    if (cm && exact_load(cm, res->c)) {
+    const compat_loadcheck *x = exact_load(r, cm, res->c);
+    const compat_report_runtime *rt = res->runtime >= 0 ? &r->runtimes[res->runtime] : NULL;
+    const compat_loadcheck *l = cm && rt && cm->loads ? &cm->loads[res->runtime] : NULL;
+    if (x) {
         e.kind = COMPAT_EVIDENCE_EXACT;
-        snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
-    } else if (l && l->ran && l->version[0]) {
+        snprintf(e.xgboost, sizeof e.xgboost, "%s", x->version);
+    } else if (l && l->ran && l->version[0] && !rt->failed) {
         e.kind = COMPAT_EVIDENCE_STANDIN;
         snprintf(e.xgboost, sizeof e.xgboost, "%s", l->version);
         snprintf(e.note, sizeof e.note,
-                 "XGBoost %s is not this container's %s: its load is reported, the rules decide",
-                 l->version, res->c->xgboost_str);
+                 "XGBoost %s is not this container's %s: its load is reported, the rules "
+                 "decide (%.700s)",
+                 l->version, res->c->xgboost_str, res->runtime_why);
     } else {
         e.kind = COMPAT_EVIDENCE_RULES;
-        snprintf(e.note, sizeof e.note, "%s",
-                 !cm                           ? "not identified"
-                 : l->timed_out                ? l->error
-                 : l->note[0]                  ? l->note
-                 : no_load_check               ? "not load-checked (--no-load-check)"
-                 : !is_xgboost_model(cm->info) ? "not an XGBoost model file: nothing to load"
-                                               : "not load-checked");
+        snprintf(e.note, sizeof e.note, "%s", rules_note(r, res, cm, no_load_check));
     }
     e.partial = cm && cm->partial;
     if (first || e.kind < ev->kind) {
@@ -323,9 +401,41 @@ static void file_evidence(compat_evidence *ev, const compat_result *res, const c
     }
 }
 
+/* The worst verdict of the reasons that still decide. */
+static void recount(compat_judgement *j)
+{
+    j->verdict = COMPAT_VERDICT_OK;
+    for (size_t i = 0; i < j->n_reasons; i++)
+        if (!j->reasons[i].overruled && j->reasons[i].verdict > j->verdict)
+            j->verdict = j->reasons[i].verdict;
+}
+
+/* The rules' reasons about cm for res, added to all; those that say the load fails are
+ * overruled when the load by the container's own version came through (*overruled counts
+ * them). */
+static int add_rule_reasons(compat_judgement *all, const compat_judgement *j,
+                            const compat_loadcheck *exact, const char *path, size_t *overruled)
+{
+    int rc = SMX_OK;
+    int clean = load_clean(exact);
+    for (size_t i = 0; i < j->n_reasons && !rc; i++) {
+        const compat_reason *x = &j->reasons[i];
+        rc = compat_judgement_add(all, x->rule, x->verdict, path, x->message, x->source);
+        if (!rc && clean && x->verdict == COMPAT_VERDICT_FAILS &&
+            !compat_rule_python_level(x->rule)) {
+            all->reasons[all->n_reasons - 1].overruled = 1;
+            (*overruled)++;
+        }
+    }
+    if (*overruled)
+        recount(all);
+    return rc;
+}
+
 /* The reasons about one file the container loads (cm NULL: not identified). */
-static int judge_file(compat_judgement *all, const compat_result *res, const compat_model *cm,
-                      const char *path, const compat_judge_opts *jo, smx_err *err)
+static int judge_file(compat_judgement *all, const compat_report *r, const compat_result *res,
+                      const compat_model *cm, const char *path, const compat_judge_opts *jo,
+                      smx_err *err)
 {
     if (!cm || !cm->info) {
         char msg[SMX_ERRMAX + 64];
@@ -335,21 +445,23 @@ static int judge_file(compat_judgement *all, const compat_result *res, const com
     }
     compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
     compat_judgement j;
-    /* a real load that failed or mispredicted: its version does not load it correctly */
-    const compat_loadcheck *l = &cm->load;
-    compat_version bad;
+    /* real loads that failed or mispredicted: their versions do not load it correctly */
+    compat_version bad[COMPAT_MAX_RUNTIMES];
     compat_judge_opts o = *jo;
-    if (l->ran && !l->timed_out && l->version[0] && compat_version_parse(l->version, &bad) == 0 &&
-        (!l->loaded || !l->predicted || (l->compared && !(l->max_diff <= 1e-5)))) {
-        o.not_ok = &bad;
-        o.n_not_ok = 1;
+    o.not_ok = bad;
+    o.n_not_ok = 0;
+    for (size_t k = 0; cm->loads && k < r->n_runtimes && k < COMPAT_MAX_RUNTIMES; k++) {
+        const compat_loadcheck *l = &cm->loads[k];
+        if (l->ran && !l->timed_out && l->version[0] &&
+            compat_version_parse(l->version, &bad[o.n_not_ok]) == 0 &&
+            (!l->loaded || !l->predicted || (l->compared && !(l->max_diff <= 1e-5))))
+            o.n_not_ok++;
     }
     int rc = compat_judge(cm->info, path, &rd, &o, &j, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < j.n_reasons && !rc; i++)
-        rc = compat_judgement_add(all, j.reasons[i].rule, j.reasons[i].verdict, path,
-                                  j.reasons[i].message, j.reasons[i].source);
+    size_t overruled = 0;
+    rc = add_rule_reasons(all, &j, exact_load(r, cm, res->c), path, &overruled);
     /* a fact the streaming read could not reach is unknown, and so is every verdict resting on it
      */
     if (!rc && cm->info->unknown && cm->error[0])
@@ -358,8 +470,9 @@ static int judge_file(compat_judgement *all, const compat_result *res, const com
     else if (!rc && cm->partial && cm->error[0])
         rc = compat_judgement_add(all, "PARTIAL", COMPAT_VERDICT_OK, path, cm->error, NULL);
     if (!rc)
-        rc = load_reason(all, res, cm, path);
-    if (!rc && j.hint && !all->hint && !(all->hint = strdup(j.hint)))
+        rc = load_reason(all, r, res, cm, path, overruled);
+    /* an overruled rule's fix is not the fix */
+    if (!rc && j.hint && !overruled && !all->hint && !(all->hint = strdup(j.hint)))
         rc = SMX_ENOMEM;
     compat_judgement_free(&j);
     return rc;
@@ -488,14 +601,21 @@ static int judge_order(compat_judgement *all, const compat_report *r, const comp
 }
 
 static int judge_result(compat_report *r, compat_result *res, const compat_verify_opts *vo,
-                        const char *artifact, compat_version runtime, smx_err *err)
+                        const char *artifact, smx_err *err)
 {
     compat_judgement all = {0};
     /* the files it may load: all of them with ensemble on; with it off one, but any of them
      * may be the one os.listdir gives first */
     size_t nl = res->n_loads, judged;
     int rc = judge_layout(&all, res, nl, &judged);
-    compat_judge_opts jo = {.artifact = artifact, .runtime = runtime};
+    /* the XGBoost convert would re-save with: the stand-in (the container's own runtime proves
+     * the result), when it loaded the models */
+    compat_judge_opts jo = {.artifact = artifact, .runtime = {-1, 0, -1}};
+    compat_version rv;
+    for (size_t k = 0; k < r->n_runtimes && jo.runtime.major < 0; k++)
+        if (r->runtimes[k].kind == COMPAT_EVIDENCE_STANDIN && !r->runtimes[k].failed &&
+            compat_version_parse(r->runtimes[k].version, &rv) == 0)
+            jo.runtime = rv;
     res->evidence = (compat_evidence){0};
     snprintf(res->evidence.note, sizeof res->evidence.note, "%s",
              judged ? "" : "the layout decides: no file is judged");
@@ -503,12 +623,12 @@ static int judge_result(compat_report *r, compat_result *res, const compat_verif
     for (size_t k = 0; k < judged && !rc; k++) {
         const compat_model *cm = compat_report_model(r, res->loads[k]);
         size_t before = all.n_reasons;
-        rc = judge_file(&all, res, cm, r->scan->entries[res->loads[k]].path, &jo, err);
+        rc = judge_file(&all, r, res, cm, r->scan->entries[res->loads[k]].path, &jo, err);
         verdicts[k] = COMPAT_VERDICT_OK;
         for (size_t i = before; i < all.n_reasons; i++)
-            if (all.reasons[i].verdict > verdicts[k])
+            if (!all.reasons[i].overruled && all.reasons[i].verdict > verdicts[k])
                 verdicts[k] = all.reasons[i].verdict;
-        file_evidence(&res->evidence, res, cm, vo->no_load_check, k == 0);
+        file_evidence(&res->evidence, r, res, cm, vo->no_load_check, k == 0);
     }
     int file_verdict = all.verdict;
     if (!rc)
@@ -618,15 +738,96 @@ static int select_containers(compat_report *r, const compat_verify_opts *o, smx_
             return rc;
         }
         r->results[i].c = c;
+        r->results[i].runtime = -1;
     }
     r->n_results = nsel;
     return SMX_OK;
 }
 
+/* ---- which XGBoost loads each container's models ----------------------------------------- */
+
+/* The stand-in alone (--runtimes none): the library given, $SMXGB_XGBOOST_LIB or the system's. */
+static void standin_only(const char *explicit_lib, compat_runtime_choice *ch)
+{
+    const char *env = getenv("SMXGB_XGBOOST_LIB");
+    memset(ch, 0, sizeof *ch);
+    ch->evidence = COMPAT_EVIDENCE_STANDIN;
+    if (explicit_lib && *explicit_lib) {
+        snprintf(ch->lib, sizeof ch->lib, "%s", explicit_lib);
+        snprintf(ch->why, sizeof ch->why, "the XGBoost library given (%s)", explicit_lib);
+    } else if (env && *env) {
+        snprintf(ch->lib, sizeof ch->lib, "%s", env);
+        snprintf(ch->why, sizeof ch->why, "$SMXGB_XGBOOST_LIB (%s)", env);
+    } else {
+        snprintf(ch->why, sizeof ch->why, "the system's XGBoost (--runtimes none)");
+    }
+}
+
+/* The runtime of r that runs ch's library, added when it is new; its index, or -1 (ENOMEM). */
+static int runtime_index(compat_report *r, size_t *cap, const compat_runtime_choice *ch,
+                         const char *version)
+{
+    for (size_t k = 0; k < r->n_runtimes; k++)
+        if (!strcmp(r->runtimes[k].lib, ch->lib))
+            return (int)k;
+    if (smx_grow((void **)&r->runtimes, cap, r->n_runtimes + 1, sizeof *r->runtimes))
+        return -1;
+    compat_report_runtime *rt = &r->runtimes[r->n_runtimes];
+    memset(rt, 0, sizeof *rt);
+    rt->kind = ch->evidence;
+    if (ch->evidence == COMPAT_EVIDENCE_EXACT)
+        snprintf(rt->pinned, sizeof rt->pinned, "%s", version);
+    snprintf(rt->lib, sizeof rt->lib, "%s", ch->lib);
+    snprintf(rt->why, sizeof rt->why, "%s", ch->why);
+    return (int)r->n_runtimes++;
+}
+
+/*
+ * For each pinned version among the selected containers, once: its runtime (the cached one,
+ * else the stand-in; with --runtimes none the stand-in), or none when its fetch failed. A
+ * library serves every container it is chosen for: the load checks run once per library.
+ */
+static int choose_runtimes(compat_report *r, const compat_verify_opts *o, smx_err *err)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < r->n_results; i++) {
+        compat_result *res = &r->results[i];
+        const char *v = res->c->xgboost_str;
+        res->runtime = -1;
+        for (size_t j = 0; j < i && res->runtime < 0; j++) /* a version already chosen for */
+            if (compat_version_same(r->results[j].c->xgboost_str, v) &&
+                r->results[j].runtime >= 0) {
+                res->runtime = r->results[j].runtime;
+                memcpy(res->runtime_why, r->results[j].runtime_why, sizeof res->runtime_why);
+            }
+        const char *missing = NULL;
+        for (size_t m = 0; m < o->n_missing && !missing; m++)
+            if (compat_version_same(o->missing[m].version, v))
+                missing = o->missing[m].why ? o->missing[m].why : "";
+        if (res->runtime >= 0)
+            continue;
+        if (missing && !(o->xgboost_lib && *o->xgboost_lib)) {
+            snprintf(res->runtime_why, sizeof res->runtime_why,
+                     "the runtime of xgboost %s could not be fetched, so the rules decide: %.800s",
+                     v, missing);
+            continue;
+        }
+        compat_runtime_choice ch;
+        if (o->runtimes == COMPAT_RUNTIMES_NONE)
+            standin_only(o->xgboost_lib, &ch);
+        else if (compat_runtime_choose(v, o->xgboost_lib, o->cache_dir, &ch, err))
+            return err->status;
+        if ((res->runtime = runtime_index(r, &cap, &ch, v)) < 0)
+            return smx_fail(err, SMX_ENOMEM, "out of memory");
+        snprintf(res->runtime_why, sizeof res->runtime_why, "%s", ch.why);
+    }
+    return SMX_OK;
+}
+
 /* One streaming pass: the archive's entries, and every top-level file identified (and
- * load-checked) as it streams. *runtime: the XGBoost the load checks used, if any. */
+ * load-checked by each runtime of the report) as it streams. */
 static int scan_and_identify(const char *path, const compat_verify_opts *o, compat_report *r,
-                             compat_version *runtime, smx_err *err)
+                             smx_err *err)
 {
     ident_ctx ic = {0};
     ic.r = r;
@@ -648,15 +849,14 @@ static int scan_and_identify(const char *path, const compat_verify_opts *o, comp
                 found = i;
         r->models[k].entry = found;
     }
-    if (!ic.runtime_version[0])
-        return SMX_OK;
-    compat_version_parse(ic.runtime_version, runtime);
-    const char *env = getenv("SMXGB_XGBOOST_LIB");
+    /* the XGBoost the load checks ran in, for the report */
     smx_buf rt = SMX_BUF_INIT;
-    smx_buf_printf(&rt, "XGBoost %s (%s)", ic.runtime_version,
-                   o->xgboost_lib ? o->xgboost_lib
-                   : env && *env  ? env
-                                  : "system libxgboost");
+    for (size_t k = 0; k < r->n_runtimes; k++) {
+        const compat_report_runtime *x = &r->runtimes[k];
+        if (x->version[0])
+            smx_buf_printf(&rt, "%sXGBoost %s (%s)", rt.len ? "; " : "", x->version,
+                           x->lib[0] ? x->lib : "system libxgboost");
+    }
     r->runtime = rt.data;
     return SMX_OK;
 }
@@ -723,16 +923,17 @@ int compat_verify(const char *path, const compat_verify_opts *o, compat_report *
     compat_report *r = calloc(1, sizeof *r);
     if (!r)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
-    compat_version runtime = {-1, 0, -1};
     int rc = select_containers(r, o, err);
+    if (!rc && !o->no_load_check)
+        rc = choose_runtimes(r, o, err);
     if (!rc)
-        rc = scan_and_identify(path, o, r, &runtime, err);
+        rc = scan_and_identify(path, o, r, err);
     if (!rc && check_layouts(r, o))
         rc = smx_fail(err, SMX_ENOMEM, "out of memory");
     if (!rc)
         ensembles(r);
     for (size_t i = 0; !rc && i < r->n_results; i++) {
-        rc = judge_result(r, &r->results[i], o, o->display ? o->display : path, runtime, err);
+        rc = judge_result(r, &r->results[i], o, o->display ? o->display : path, err);
         /* a container that would fail or predict wrongly is an error of the report (its
          * layout errors are already counted); an unknown verdict is counted apart */
         if (rc || r->results[i].verdict == COMPAT_VERDICT_OK || r->results[i].layout_errors)

@@ -239,11 +239,19 @@ int gate__verify(gate_report *r, gate_case *into, const char *name, const char *
                              .n_containers = n,
                              .env = o->env,
                              .n_env = o->n_env,
+                             .runtimes = o->runtimes,
                              .on_load_check = o->on_stage ? on_load_check : NULL,
                              .ctx = &ls};
     artifact_limits_default(&vo.limits);
     compat_report *rep = NULL;
     smx_err verr = {0};
+    if (o->fetch_runtimes) { /* each version once per run; what cannot be had: the rules */
+        int frc = gate_runtimes_fetch(o->fetch_runtimes, tags, n, &verr);
+        if (frc == SMX_ENOMEM)
+            return out_of_memory(err);
+        vo.missing = o->fetch_runtimes->missing;
+        vo.n_missing = o->fetch_runtimes->n_missing;
+    }
     const char *what = source ? source : name;
     double t0 = smx_now();
     verify_stage(o, what, 0, t0, NULL, NULL);
@@ -307,7 +315,10 @@ static uint64_t model_width(const compat_report *rep, const char *tag, char *why
         snprintf(why, wn, "no model file");
         return 0;
     }
-    const compat_loadcheck *l = &cm->load;
+    static const compat_loadcheck none;
+    const compat_loadcheck *l = compat_model_load(rep, cm, res);
+    if (!l)
+        l = &none;
     if (l->ran && !l->loaded) {
         snprintf(why, wn, "%s", l->error[0] ? l->error : "XGBoost could not load it");
         return 0;
@@ -317,9 +328,10 @@ static uint64_t model_width(const compat_report *rep, const char *tag, char *why
     if (cm->info && cm->info->num_feature > 0)
         return (uint64_t)cm->info->num_feature;
     snprintf(why, wn, "%s",
-             l->note[0] ? l->note
-             : cm->info ? "the model file does not record it and XGBoost did not load it"
-                        : cm->error);
+             l->note[0]         ? l->note
+             : cm->load_note[0] ? cm->load_note
+             : cm->info         ? "the model file does not record it and XGBoost did not load it"
+                                : cm->error);
     return 0;
 }
 

@@ -314,6 +314,38 @@ typedef struct gate_runtime_result {
 int gate_runtime_fetch(const char *version, const gate_runtime_opts *o, gate_runtime_result *r,
                        smx_err *err);
 
+/* One version's fetch in a run (gate_runtimes). */
+typedef struct gate_runtime_try {
+    char version[32];
+    int rc;                /* gate_runtime_fetch's status */
+    gate_runtime_result r; /* its result when rc is SMX_OK */
+    char error[SMX_ERRMAX];
+    int ok; /* the runtime is cached now */
+} gate_runtime_try;
+
+/* The runtimes a run fetches (--runtimes fetch): each pinned version at most once per run,
+ * whatever the number of artifacts and containers. Zero it, set opts; free with
+ * gate_runtimes_free. */
+typedef struct gate_runtimes {
+    const gate_runtime_opts *opts;
+    /* optional, with opts->ctx: a version's fetch has ended (cached, fetched or failed) */
+    void (*on_result)(const gate_runtime_try *t, void *ctx);
+    gate_runtime_try *tried;
+    size_t n, cap;
+    compat_runtime_missing *missing; /* the versions not to be had, for compat_verify */
+    size_t n_missing;
+} gate_runtimes;
+
+/*
+ * Fetch the runtime of every version the containers pin (tags: container tags or image tags;
+ * n 0: every container), each version once per run (one already tried is not tried again).
+ * A version that cannot be had (no wheel for this machine, a download or a check that failed)
+ * is no error of the run: it is in rs->missing with why, for compat_verify_opts.missing, and
+ * its containers are judged by the rules. SMX_EINVAL for an unknown tag, SMX_ENOMEM.
+ */
+int gate_runtimes_fetch(gate_runtimes *rs, const char *const *tags, size_t n, smx_err *err);
+void gate_runtimes_free(gate_runtimes *rs);
+
 /* ---- plan: terraform show -json ---------------------------------------------------------- */
 
 /* A string field of the plan: known, absent, or unknown until apply. */
@@ -564,6 +596,11 @@ typedef struct gate_check_opts {
     json_t *(*verify_json)(const compat_report *rep);
     /* downloads of s3:// and https:// sources; NULL: gate_fetch_opts_default */
     const gate_fetch_opts *fetch;
+    /* which XGBoost verify loads each container's models with (compat_verify_opts.runtimes);
+     * fetch_runtimes, when set, fetches the runtimes the verified containers pin first, each
+     * version once for the whole run (--runtimes fetch) */
+    compat_runtimes runtimes;
+    gate_runtimes *fetch_runtimes;
     /* optional, with ctx: each stage as it starts and ends; each probe attempt */
     void (*on_stage)(const gate_stage_event *e, void *ctx);
     void (*on_attempt)(const gate_attempt *a, void *ctx);

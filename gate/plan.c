@@ -136,12 +136,9 @@ static int add_container(reader *r, const char *address, const char *module, con
                          const char *actions, const char *block, int index, json_t *c, json_t *cu)
 {
     gate_plan *p = r->p;
-    gate_plan_container *v = realloc(p->containers, (p->n_containers + 1) * sizeof *v);
-    if (!v)
+    gate_plan_container *k = smx_push((void **)&p->containers, &p->n_containers, sizeof *k);
+    if (!k)
         return smx_fail(r->err, SMX_ENOMEM, "out of memory");
-    p->containers = v;
-    gate_plan_container *k = &v[p->n_containers++];
-    memset(k, 0, sizeof *k);
     k->model_address = strdup(address);
     k->module_address = strdup(module);
     k->model_name.s = dup_or_null(name->s);
@@ -318,12 +315,9 @@ static int read_config(reader *r, const char *address, const char *module, json_
         for (size_t i = 0; i < n; i++) {
             json_t *pv = json_array_get(arr, i), *pu = unk_at(au, i);
             gate_plan *p = r->p;
-            gate_plan_variant *v = realloc(p->variants, (p->n_variants + 1) * sizeof *v);
-            if (!v)
+            gate_plan_variant *x = smx_push((void **)&p->variants, &p->n_variants, sizeof *x);
+            if (!x)
                 return smx_fail(r->err, SMX_ENOMEM, "out of memory");
-            p->variants = v;
-            gate_plan_variant *x = &v[p->n_variants++];
-            memset(x, 0, sizeof *x);
             x->config_address = strdup(address);
             x->module_address = strdup(module);
             x->shadow = b;
@@ -413,12 +407,9 @@ static int read_object(reader *r, const char *type, const char *address, const c
                        const char *actions, json_t *after, json_t *unk)
 {
     gate_plan *p = r->p;
-    gate_plan_object *v = realloc(p->objects, (p->n_objects + 1) * sizeof *v);
-    if (!v)
+    gate_plan_object *o = smx_push((void **)&p->objects, &p->n_objects, sizeof *o);
+    if (!o)
         return smx_fail(r->err, SMX_ENOMEM, "out of memory");
-    p->objects = v;
-    gate_plan_object *o = &v[p->n_objects++];
-    memset(o, 0, sizeof *o);
     o->type = !strcmp(type, "aws_s3_object") ? "aws_s3_object" : "aws_s3_bucket_object";
     o->address = strdup(address);
     o->module_address = strdup(module);

@@ -66,12 +66,9 @@ static int add(gate__upload **v, size_t *n, const gate_plan_object *o, gate__upl
 static int add(gate__upload **v, size_t *n, const gate_plan_object *o, gate__upload_kind kind,
                const char *fmt, ...)
 {
-    gate__upload *nv = realloc(*v, (*n + 1) * sizeof *nv);
-    if (!nv)
+    gate__upload *u = smx_push((void **)v, n, sizeof *u);
+    if (!u)
         return -1;
-    *v = nv;
-    gate__upload *u = &nv[(*n)++];
-    memset(u, 0, sizeof *u);
     u->o = o;
     u->kind = o && strcmp(o->actions, "no-op") ? kind : GATE__UPLOAD_UNCHANGED;
     va_list ap;

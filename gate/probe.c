@@ -342,11 +342,10 @@ static int do_request(struct req *q, gate_attempt *a, smx_err *err)
 
 static int push_attempt(gate_probe_result *r, const gate_attempt *a, smx_err *err)
 {
-    gate_attempt *v = realloc(r->attempts, (r->n_attempts + 1) * sizeof *v);
+    gate_attempt *v = smx_push((void **)&r->attempts, &r->n_attempts, sizeof *v);
     if (!v)
         return smx_fail(err, SMX_ENOMEM, "out of memory");
-    v[r->n_attempts++] = *a;
-    r->attempts = v;
+    *v = *a;
     return SMX_OK;
 }
 

@@ -84,11 +84,9 @@ static int add_note(gate_note **v, size_t *n, artifact_severity sev, int unknown
 static int add_note(gate_note **v, size_t *n, artifact_severity sev, int unknown, const char *code,
                     const char *hint, const char *fmt, va_list ap)
 {
-    gate_note *nv = realloc(*v, (*n + 1) * sizeof *nv);
-    if (!nv)
+    gate_note *m = smx_push((void **)v, n, sizeof *m);
+    if (!m)
         return -1;
-    *v = nv;
-    gate_note *m = &nv[(*n)++];
     int failed = 0;
     m->sev = sev;
     m->unknown = unknown;

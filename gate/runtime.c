@@ -183,3 +183,65 @@ int gate_runtime_fetch(const char *version, const gate_runtime_opts *o, gate_run
     compat_runtime_unlock(fd);
     return rc;
 }
+
+/* ---- the runtimes of a run ------------------------------------------------------------------ */
+
+/* Try version once in this run. */
+static int try_version(gate_runtimes *rs, const char *version, smx_err *err)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (compat_version_same(rs->tried[i].version, version))
+            return SMX_OK;
+    if (smx_grow((void **)&rs->tried, &rs->cap, rs->n + 1, sizeof *rs->tried))
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    gate_runtime_try *t = &rs->tried[rs->n++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->version, sizeof t->version, "%s", version);
+    smx_err ferr = {0};
+    t->rc = gate_runtime_fetch(version, rs->opts, &t->r, &ferr);
+    t->ok = !t->rc && t->r.outcome != GATE_RUNTIME_NO_WHEEL;
+    if (t->rc == SMX_ENOMEM)
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    if (t->rc)
+        snprintf(t->error, sizeof t->error, "%s", ferr.msg);
+    else if (!t->ok)
+        snprintf(t->error, sizeof t->error, "%s", t->r.why);
+    if (rs->on_result)
+        rs->on_result(t, rs->opts->ctx);
+    return SMX_OK;
+}
+
+int gate_runtimes_fetch(gate_runtimes *rs, const char *const *tags, size_t n, smx_err *err)
+{
+    const compat_container *table;
+    size_t nt = 0;
+    int rc = compat_containers(&table, &nt, err);
+    for (size_t i = 0; !rc && i < (n ? n : nt); i++) {
+        const compat_container *c = n ? compat_container_find(tags[i]) : &table[i];
+        if (!c)
+            return smx_fail(err, SMX_EINVAL, "unknown container '%s'", tags[i]);
+        rc = try_version(rs, c->xgboost_str, err);
+    }
+    if (rc)
+        return rc;
+    /* the list for compat_verify, remade: its strings live in tried[], which may have moved */
+    free(rs->missing);
+    rs->missing = NULL;
+    rs->n_missing = 0;
+    if (rs->n && !(rs->missing = calloc(rs->n, sizeof *rs->missing)))
+        return smx_fail(err, SMX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < rs->n; i++)
+        if (!rs->tried[i].ok)
+            rs->missing[rs->n_missing++] =
+                (compat_runtime_missing){rs->tried[i].version, rs->tried[i].error};
+    return SMX_OK;
+}
+
+void gate_runtimes_free(gate_runtimes *rs)
+{
+    free(rs->tried);
+    free(rs->missing);
+    rs->tried = NULL;
+    rs->missing = NULL;
+    rs->n = rs->cap = rs->n_missing = 0;
+}

@@ -58,7 +58,7 @@ Test(artifacts, scan_records_entries_types_and_digests)
                     {"sub/link", 'l', 0, NULL, 0, "../xgboost-model"}};
     th_write_archive(p, "gzip", "pax", e, 3);
     artifact_scan *s = scan(p, NULL);
-    cr_assert_eq(s->problem, ARTIFACT_P_NONE, "%s", s->problem_msg);
+    cr_assert_eq(s->problem, ARTIFACT_P_NONE, "%s", s->problem_err.msg);
     cr_assert_str_eq(s->filter, "gzip");
     cr_assert_eq(s->n_entries, 3);
     cr_assert_eq(s->entries[0].type, ARTIFACT_FILE);
@@ -128,19 +128,21 @@ Test(artifacts, not_gzip_not_tar_and_empty_are_told_apart)
     snprintf(cmd, sizeof cmd, "printf 'binf-model-bytes' | gzip -c > '%s'", gz);
     cr_assert_eq(th_run(cmd, NULL), 0);
     s = scan(gz, NULL);
-    cr_assert_eq(s->problem, ARTIFACT_P_NOT_TAR, "%s", s->problem_msg);
+    cr_assert_eq(s->problem, ARTIFACT_P_NOT_TAR, "%s", s->problem_err.msg);
     artifact_scan_free(s);
 
     const char *empty = th_path(dir, "empty.tar.gz");
     th_write(empty, "", 0);
     s = scan(empty, NULL);
     cr_assert_eq(s->problem, ARTIFACT_P_EMPTY_FILE);
+    cr_assert_str_eq(s->problem_err.msg, "the file is empty (0 bytes)");
+    cr_assert_str_eq(s->problem_err.where, empty);
     artifact_scan_free(s);
 
     const char *noent = th_path(dir, "noentries.tar.gz");
     th_write_archive(noent, "gzip", "pax", NULL, 0);
     s = scan(noent, NULL);
-    cr_assert_eq(s->problem, ARTIFACT_P_NONE, "%s", s->problem_msg);
+    cr_assert_eq(s->problem, ARTIFACT_P_NONE, "%s", s->problem_err.msg);
     cr_assert_eq(s->n_entries, 0);
     artifact_findings f = {0};
     artifact_check_archive(s, &f);
@@ -162,8 +164,15 @@ Test(artifacts, truncated_and_corrupt_archives_name_the_offset)
     th_write(t, bytes, len / 2);
     artifact_scan *s = scan(t, NULL);
     cr_assert_eq(s->problem, ARTIFACT_P_TRUNCATED, "got %s: %s", artifact_problem_name(s->problem),
-                 s->problem_msg);
+                 s->problem_err.msg);
     cr_assert(s->problem_offset > 0);
+    /* the bad input as smx_err carries it: the file and the byte, and what to do */
+    char where[4200];
+    snprintf(where, sizeof where, "%s, compressed byte %llu", t,
+             (unsigned long long)s->problem_offset);
+    cr_assert_eq(s->problem_err.status, SMX_EFORMAT);
+    cr_assert_str_eq(s->problem_err.where, where);
+    cr_assert(strstr(s->problem_err.fix, "re-download"), "%s", s->problem_err.fix);
     artifact_scan_free(s);
 
     /* flip bytes in the middle of the deflate stream */
@@ -195,6 +204,8 @@ Test(artifacts, limits_stop_the_scan)
     artifact_scan *s = scan(p, &lim);
     cr_assert_eq(s->problem, ARTIFACT_P_LIMIT_ENTRIES);
     cr_assert_eq(s->n_entries, 10);
+    cr_assert_eq(s->problem_err.status, SMX_ELIMIT);
+    cr_assert(strstr(s->problem_err.fix, "--max-entries"), "%s", s->problem_err.fix);
     artifact_scan_free(s);
 
     /* 8 MiB of zeros: a ratio of about 1000:1 */

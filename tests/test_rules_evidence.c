@@ -109,7 +109,9 @@ Test(rules_evidence, every_verdict_says_what_it_rests_on)
     cr_assert(strstr(out, "evidence: load-checked in XGBoost 1.7.4 (this container's version)"),
               "%s", out);
     cr_assert(strstr(out, "evidence: rules only, identified from the bytes (XGBoost 1.7.4 loaded "
-                          "it as a stand-in, not this container's 1.5.2)"),
+                          "it as a stand-in, not this container's 1.5.2: no runtime of "
+                          "xgboost 1.5.2 is cached for this machine (`smxgb runtime fetch "
+                          "1.5.2`)"),
               "%s", out);
     free(out);
     th_smxgb(&out, "help verify");

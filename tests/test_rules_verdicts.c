@@ -351,7 +351,7 @@ Test(rules_verdicts, reasons_and_hints_say_what_to_do)
     cr_assert_eq(th_smxgb(&out, "verify -c 1.5-1 '%s'", a), 1);
     cr_assert(strstr(out, "FAILS") && strstr(out, "UBJSON needs XGBoost >= 1.6"), "%s", out);
     cr_assert(strstr(out, "fix: run `smxgb convert"), "%s", out);
-    cr_assert(strstr(out, "loaded with XGBoost 1.7.4: ok"), "%s", out);
+    cr_assert(strstr(out, "loaded with XGBoost 1.7.4 (the system's library): ok"), "%s", out);
     free(out);
 }
 

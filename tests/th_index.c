@@ -23,6 +23,43 @@ const char *th_system_lib(void)
     return real;
 }
 
+/* Replace every `from` in b (n bytes) by `to`, of the same length; how many. */
+static int patch_all(char *b, size_t n, const char *from, const char *to)
+{
+    size_t fl = strlen(from);
+    int count = 0;
+    cr_assert_eq(strlen(to), fl);
+    for (size_t i = 0; i + fl <= n; i++)
+        if (!memcmp(b + i, from, fl)) {
+            memcpy(b + i, to, fl);
+            count++;
+        }
+    return count;
+}
+
+const char *th_shim_lib(const char *dir, const char *version, const char *needed)
+{
+    size_t n = 0;
+    char *b = th_read(SMXGB_SHIM_XGBOOST, &n);
+    static const char key[] = "SMXGB-SHIM-VERSION=";
+    char *at = memmem(b, n, key, sizeof key - 1);
+    cr_assert_not_null(at, "the shim carries its version");
+    char *v = at + sizeof key - 1;
+    size_t room = 32 - (sizeof key - 1);
+    cr_assert_lt(strlen(version), room);
+    memset(v, 0, room);
+    memcpy(v, version, strlen(version));
+    if (needed)
+        cr_assert_gt(patch_all(b, n, "libxgboost.so.0", needed), 0);
+    char name[128];
+    snprintf(name, sizeof name, "libshim-%s%s%s.so", version, needed ? "-" : "",
+             needed ? needed : "");
+    const char *path = th_path(dir, name);
+    cr_assert_eq(th_write(path, b, n), 0);
+    free(b);
+    return path;
+}
+
 static void zip_add(struct archive *a, const char *name, const void *data, size_t len)
 {
     struct archive_entry *e = archive_entry_new();

@@ -50,6 +50,10 @@ const char *th_index_url(th_index *ix, const char *api);
 
 /* The system's libxgboost.so (Debian's 1.7.4), its real path. */
 const char *th_system_lib(void);
+/* A copy of the shim XGBoost (xgboost_shim.c: the system's 1.7.4 behind it) in dir that reports
+ * `version`; with needed, it needs that library instead of libxgboost.so.0 (a name of the same
+ * length), so it opens only where that name is found. Its path (th_path's buffer). */
+const char *th_shim_lib(const char *dir, const char *version, const char *needed);
 /* Write a wheel of `version` carrying lib at path (NULL lib: no library in it); returns its
  * bytes (malloc'd) and length. */
 char *th_wheel_write(const char *path, const char *version, const char *lib, size_t *len);

@@ -82,21 +82,14 @@ static void unknown_container(const char *c)
 static int cmd_check(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &check_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n < 1) {
-        fprintf(stderr, "smxgb check: need at least one ARTIFACT\nusage: %s\n", check_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n < 1)
+        return verb_usage(&check_doc, "need at least one ARTIFACT");
     if (!gate_cli_usage_ok("check"))
         return EXIT_USAGE;
-    for (size_t i = 0; i < o.env.n; i++)
-        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
-            fprintf(stderr, "smxgb check: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
-            return EXIT_USAGE;
-        }
+    if (!verb_env_ok(&check_doc, &o.env))
+        return EXIT_USAGE;
     for (size_t i = 0; i < o.containers.n; i++)
         if (!compat_container_find(o.containers.v[i])) {
             const char *c = o.containers.v[i];

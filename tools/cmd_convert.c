@@ -4,6 +4,7 @@
  * whose archive hides it (a sub-folder, stray files). The work is compat_convert
  * (compat/convert.c); this file parses the options, calls it and prints what it did.
  */
+#include "gate_cli.h"
 #include "tools.h"
 
 #include <stdlib.h>
@@ -20,12 +21,14 @@ static const opt convert_opts[] = {
      "the container version to convert for (required)"},
     {OPT_STRING, 'o', "output", &o.output, "OUT.tar.gz", "where to write the result (required)"},
     {OPT_STRING, 0, "xgboost-lib", &o.xgboost_lib, "PATH",
-     "re-save with this libxgboost.so (default: $SMXGB_XGBOOST_LIB, else the system one)"},
+     "re-save with this libxgboost.so (default: the container's cached runtime, else "
+     "$SMXGB_XGBOOST_LIB, else the system one)"},
     {OPT_STRING, 0, "xgboost-wheel", &o.xgboost_wheel, "FILE.whl",
      "re-save with the libxgboost.so bundled in this pip wheel"},
     {OPT_U64, 0, "load-max-bytes", &o.load_max_bytes, "N",
      "re-save models up to N bytes, loaded in a child process as verify's load checks are "
      "(default 32M)"},
+    {OPT_INCLUDE, 0, NULL, gate_cli_runtime_opts, NULL, NULL},
     {OPT_FLAG, 0, "json", &o.json, NULL, "print the result as JSON"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
@@ -40,7 +43,8 @@ static const verb_doc convert_doc = {
     "    top; dotfiles and files that are not models are dropped, each named) is packaged alone\n"
     "    as xgboost-model (deterministic, like `smxgb package`); if TAG loads that correctly,\n"
     "    it is OUT;\n"
-    "  - else the runtime XGBoost (Debian's 1.7.4 unless --xgboost-lib/--xgboost-wheel), if it\n"
+    "  - else the runtime XGBoost (TAG's own XGBoost when its runtime is cached, see `smxgb\n"
+    "    runtime` and --runtimes; else Debian's 1.7.4, or --xgboost-lib/--xgboost-wheel), if it\n"
     "    reads the model correctly and the model uses nothing TAG's XGBoost lacks, re-saves it in\n"
     "    a child process as the format the load rules choose for TAG (legacy binary, UBJSON or\n"
     "    JSON); the re-saved model must predict exactly what the original does on generated rows\n"
@@ -149,16 +153,10 @@ static void print_text(FILE *f, const char *artifact, const compat_conversion *c
 static int cmd_convert(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &convert_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 1 || !o.container || !o.output) {
-        fprintf(stderr,
-                "smxgb convert: need ARTIFACT, --container TAG and -o OUT.tar.gz\nusage: %s\n",
-                convert_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 1 || !o.container || !o.output)
+        return verb_usage(&convert_doc, "need ARTIFACT, --container TAG and -o OUT.tar.gz");
     compat_convert_opts co = {.container = o.container,
                               .output = o.output,
                               .xgboost_lib = o.xgboost_lib,
@@ -185,8 +183,23 @@ static int cmd_convert(int argc, char **argv)
         }
         co.xgboost_lib = wheel_lib;
     }
+    gate_runtimes *fetch = NULL;
+    if (gate_cli_runtimes("convert", 0, &co.runtimes, &fetch)) {
+        free(wheel_lib);
+        return EXIT_USAGE;
+    }
     compat_conversion c;
-    int rc = compat_convert(argv[1], &co, &c, &err);
+    int rc = SMX_OK;
+    /* --runtimes fetch: the container's own XGBoost first (what cannot be had: the stand-in
+     * re-saves, and says so); an unknown container is convert's to report */
+    if (fetch && !co.xgboost_lib &&
+        (rc = gate_runtimes_fetch(fetch, &o.container, 1, &err)) == SMX_EINVAL)
+        rc = SMX_OK;
+    if (!rc)
+        rc = compat_convert(argv[1], &co, &c, &err);
+    else
+        memset(&c, 0, sizeof c);
+    gate_cli_runtimes_end();
     free(wheel_lib);
     if (rc) {
         fprintf(stderr, "smxgb convert: %s\n", err.msg);

@@ -189,11 +189,12 @@ static int inspect_archive(const char *path, size_t cap, json_t *out, json_t *mo
         if (out) {
             json_object_set_new(out, "kind", json_string("artifact"));
             if (s->problem != ARTIFACT_P_NONE)
-                json_object_set_new(out, "archive_problem", json_string(s->problem_msg));
+                json_object_set_new(out, "archive_problem", json_string(s->problem_err.msg));
         } else {
-            printf("%s: %s archive, %zu entries\n", path, s->filter, s->n_entries);
+            printf("%s: %s archive, %zu entr%s\n", path, s->filter, s->n_entries,
+                   s->n_entries == 1 ? "y" : "ies");
             if (s->problem != ARTIFACT_P_NONE)
-                printf("  archive problem: %s\n", s->problem_msg);
+                printf("  archive problem: %s\n", s->problem_err.msg);
             if (c.text.len)
                 fwrite(c.text.data, 1, c.text.len, stdout);
         }
@@ -236,15 +237,10 @@ static int inspect_file(const char *path, size_t cap, json_t *out, json_t *model
 static int cmd_inspect(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &inspect_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb inspect: need exactly one ARTIFACT or MODEL_FILE\nusage: %s\n",
-                inspect_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&inspect_doc, "need exactly one ARTIFACT or MODEL_FILE");
     const char *path = argv[1];
     size_t cap = o.max_model ? (size_t)o.max_model : (size_t)512 << 20;
     FILE *f = fopen(path, "rb");

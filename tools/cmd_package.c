@@ -92,15 +92,10 @@ static int check_model(void *ctx, const char *src, const char *name, smx_err *er
 static int cmd_package(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &package_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 1 || !o.output) {
-        fprintf(stderr, "smxgb package: need one MODEL_FILE or DIR and -o FILE\nusage: %s\n",
-                package_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 1 || !o.output)
+        return verb_usage(&package_doc, "need one MODEL_FILE or DIR and -o FILE");
     artifact_package_opts po = {.allow_multiple = o.ensemble, .mtime = 0, .check = check_model};
     const char *sde = getenv("SOURCE_DATE_EPOCH");
     if (sde && *sde) {

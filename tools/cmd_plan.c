@@ -139,14 +139,10 @@ static char *upload_root(const char *plan, const char **from)
 static int cmd_plan(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &plan_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb plan: need exactly one PLAN.json\nusage: %s\n", plan_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&plan_doc, "need exactly one PLAN.json");
     if (!gate_cli_usage_ok("plan"))
         return EXIT_USAGE;
     if (!mappings_ok())

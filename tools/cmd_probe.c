@@ -144,14 +144,10 @@ static void print_verdict(const gate_probe_result *r)
 static int cmd_probe(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &probe_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb probe: need exactly one URL\nusage: %s\n", probe_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&probe_doc, "need exactly one URL");
     gate_probe_opts po;
     gate_probe_opts_default(&po);
     po.url = argv[1];

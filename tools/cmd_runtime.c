@@ -315,15 +315,14 @@ static int cmd_runtime(int argc, char **argv)
 {
     const char *sub = argc >= 2 ? argv[1] : NULL;
     if (sub && sub[0] == '-') { /* --help, or an option before the subcommand */
-        int n = opts_parse(argc, argv, &runtime_doc);
-        return n == -2 ? EXIT_OK : EXIT_USAGE;
+        return verb_parse_exit(opts_parse(argc, argv, &runtime_doc));
     }
     int n = sub ? opts_parse(argc - 1, argv + 1, &runtime_doc) : -1;
     int code = EXIT_USAGE;
     if (n == -2)
         code = EXIT_OK;
     else if (!sub)
-        fprintf(stderr, "smxgb runtime: give list, fetch or path\nusage: %s\n", runtime_doc.usage);
+        code = verb_usage(&runtime_doc, "give list, fetch or path");
     else if (n < 0)
         code = EXIT_USAGE;
     else if (!strcmp(sub, "list") && n == 0)

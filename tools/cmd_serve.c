@@ -144,22 +144,17 @@ typedef struct settings {
     unsigned port, workers, timeout;
 } settings;
 
-/* Options and environment into st; EXIT_OK or the exit code of a usage error (printed). */
+/* Options and environment into st; EXIT_OK, -1 after --help, or the exit code of a usage error
+ * (printed). */
 static int read_settings(int argc, char **argv, settings *st)
 {
     int n = opts_parse(argc, argv, &serve_doc);
-    if (n == -2 || n < 0)
-        return n == -2 ? -1 : EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb serve: need exactly one ARTIFACT or DIR\nusage: %s\n",
-                serve_doc.usage);
+    if (n < 0)
+        return verb_parse_exit(n) == EXIT_OK ? -1 : verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&serve_doc, "need exactly one ARTIFACT or DIR");
+    if (!verb_env_ok(&serve_doc, &o.env))
         return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < o.env.n; i++)
-        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
-            fprintf(stderr, "smxgb serve: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
-            return EXIT_USAGE;
-        }
     st->c = o.container ? compat_container_find(o.container) : compat_container_default();
     if (!st->c) {
         fprintf(stderr, "smxgb serve: unknown container '%s' (see smxgb help verify)\n",

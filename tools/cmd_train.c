@@ -222,15 +222,10 @@ static void print_result_text(const train_job *job, const compat_container *c)
 static int check_options(int argc, char **argv, const compat_container **c, int *fmt)
 {
     int n = opts_parse(argc, argv, &train_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
-        return EXIT_USAGE;
-    if (n != 0 || !o.train || !o.container || !o.output) {
-        fprintf(stderr, "smxgb train: need --train PATH, --container TAG and -o FILE\nusage: %s\n",
-                train_doc.usage);
-        return EXIT_USAGE;
-    }
+        return verb_parse_exit(n);
+    if (n != 0 || !o.train || !o.container || !o.output)
+        return verb_usage(&train_doc, "need --train PATH, --container TAG and -o FILE");
     if (!(*c = compat_container_find(o.container))) {
         fprintf(stderr,
                 "smxgb train: unknown container '%s' (known: 0.90-1 0.90-2 1.0-1 1.2-1 1.2-2 "

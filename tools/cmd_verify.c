@@ -45,6 +45,7 @@ static const opt verify_opts[] = {
      "load-check with the libxgboost.so bundled in this pip wheel (cached by sha256)"},
     {OPT_FLAG, 0, "no-load-check", &o.no_load_check, NULL,
      "do not load the models with XGBoost (rules only)"},
+    {OPT_INCLUDE, 0, NULL, gate_cli_runtime_opts, NULL, NULL},
     {OPT_U64, 0, "load-max-bytes", &o.load_max_bytes, "N",
      "load-check model files up to N bytes, kept in memory for it (default 32M); larger ones "
      "are identified in full as they stream and reported not load-checked"},
@@ -52,7 +53,8 @@ static const opt verify_opts[] = {
 
 static const verb_doc verify_doc = {
     "verify",
-    "smxgb verify ARTIFACT [--container TAG]... [--env KEY=VALUE]... [--allow-unknown] [--json]",
+    "smxgb verify ARTIFACT [--container TAG]... [--env KEY=VALUE]... [--runtimes WHEN]\n"
+    "                      [--allow-unknown] [--json]",
     "check a model.tar.gz the way SageMaker and each container version read it",
     "ARTIFACT is a path, s3://bucket/key (AWS credentials from the environment) or an https://\n"
     "URL; remote artifacts are downloaded to a temporary file first.\n"
@@ -75,7 +77,9 @@ static const verb_doc verify_doc = {
     "  \"findings\": [{\"code\", \"severity\", \"message\", \"hint\", \"entry\", \"containers\": "
     "[TAG]}],\n"
     "  \"containers\": [{\"container\", \"xgboost\", \"python\", \"ensemble\", \"layout\", "
-    "\"loads\": [PATH]}]}\n"
+    "\"loads\": [PATH],\n"
+    "    \"verdict\", \"evidence\", \"reasons\", \"hint\"}], \"models\", \"runtime\", "
+    "\"runtimes\"}\n"
     "A finding with an empty \"containers\" list is about the archive itself.\n"
     "An XGBoost model file given instead of an archive is identified, and verify says how to\n"
     "package it (exit 1); its JSON adds \"model_file\": {\"model\": <inspect --json's model>,\n"
@@ -85,7 +89,8 @@ static const verb_doc verify_doc = {
     "load\n"
     "raises: /ping never passes), wrong-predictions (it loads but predicts something else) or\n"
     "unknown (see below),\n"
-    "with \"reasons\" [{\"rule\", \"verdict\", \"entry\", \"message\", \"source\"}] and a\n"
+    "with \"reasons\" [{\"rule\", \"verdict\", \"entry\", \"message\", \"source\", \"overruled\"}] "
+    "and a\n"
     "\"hint\" (re-save with save_model under the right version, or `smxgb convert`). Models up to\n"
     "--load-max-bytes are also loaded for real by an XGBoost build in a child process (memory and\n"
     "time limits; a crash is reported, not inherited) and their predictions on generated rows\n"
@@ -100,7 +105,24 @@ static const verb_doc verify_doc = {
     "(loaded for real by the container's own XGBoost version), \"load-standin\" (loaded by\n"
     "another version: reported, the rules decide) or \"rules\" (identified from the bytes only),\n"
     "\"xgboost\": the version that loaded it or null, \"identified\": \"whole file\" | \"head and\n"
-    "tail\", \"note\"}; the text report prints it under each verdict.\n\n"
+    "tail\", \"note\": why no load of its own version counts, or null}; the text report prints\n"
+    "it under each verdict.\n\n"
+    "Runtimes: each container's own XGBoost is the runtime `smxgb runtime fetch` caches. With\n"
+    "--runtimes cached (the default) a container whose runtime is cached is load-checked in it\n"
+    "(load-exact); the others share the stand-in (--xgboost-lib, $SMXGB_XGBOOST_LIB, else the\n"
+    "system's libxgboost). Each distinct library loads each model once, whatever the number of\n"
+    "containers it serves: \"runtimes\": [{\"kind\", \"lib\", \"xgboost\", \"why\",\n"
+    "\"containers\", \"error\"}], and each model's \"load_checks\" lists every load (\"lib\",\n"
+    "\"runtime\"). --runtimes fetch fetches the runtimes of the containers checked first (each\n"
+    "version once; $PIP_INDEX_URL or pypi.org; cached for later runs); a version that cannot be\n"
+    "fetched, or a cached runtime that does not run on this machine (a newer glibc, a missing\n"
+    "library or symbol), leaves its containers to the rules, and their evidence note says why.\n"
+    "--runtimes none uses the stand-in alone. Where a rule says the load fails and the load in\n"
+    "the container's own version loaded the model and predicted, the real load wins: the rule\n"
+    "stays in \"reasons\" with \"overruled\": true (text: \"overruled by the real load\") and no\n"
+    "longer decides the verdict; a rule about the container's Python (unpickling) is never\n"
+    "overruled by a load in XGBoost alone, nor a wrong-predictions rule by matching predictions\n"
+    "on generated rows.\n\n"
     "A verdict is \"unknown\" when a fact it rests on is not in the bytes (a legacy binary's\n"
     "header stores the writer's major.minor only, and XGBoost 1.3.0 and 1.3.1 read\n"
     "binary:logitraw differently): not ok, with a \"hint\" that says what would settle it. The\n"
@@ -216,22 +238,33 @@ static int verify_source(const char *src, compat_verify_opts *vo, compat_report 
     return rc;
 }
 
+/* --runtimes: vo's mode, and with fetch the runtimes the containers pin, each version once
+ * (an unknown container is verify's to report). -1 for a usage error, else an SMX status. */
+static int runtimes(compat_verify_opts *vo, smx_err *err)
+{
+    gate_runtimes *fetch = NULL;
+    if (gate_cli_runtimes("verify", 0, &vo->runtimes, &fetch))
+        return -1;
+    int rc = SMX_OK;
+    if (fetch && !o.no_load_check &&
+        (rc = gate_runtimes_fetch(fetch, o.containers.v, o.containers.n, err)) == SMX_EINVAL)
+        rc = SMX_OK;
+    if (fetch) {
+        vo->missing = fetch->missing;
+        vo->n_missing = fetch->n_missing;
+    }
+    return rc;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     int n = opts_parse(argc, argv, &verify_doc);
-    if (n == -2)
-        return EXIT_OK;
     if (n < 0)
+        return verb_parse_exit(n);
+    if (n != 1)
+        return verb_usage(&verify_doc, "need exactly one ARTIFACT");
+    if (!verb_env_ok(&verify_doc, &o.env))
         return EXIT_USAGE;
-    if (n != 1) {
-        fprintf(stderr, "smxgb verify: need exactly one ARTIFACT\nusage: %s\n", verify_doc.usage);
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < o.env.n; i++)
-        if (!strchr(o.env.v[i], '=') || o.env.v[i][0] == '=') {
-            fprintf(stderr, "smxgb verify: --env '%s': expected KEY=VALUE\n", o.env.v[i]);
-            return EXIT_USAGE;
-        }
     compat_verify_opts vo = {.containers = o.containers.v,
                              .n_containers = o.containers.n,
                              .env = o.env.v,
@@ -261,7 +294,14 @@ static int cmd_verify(int argc, char **argv)
     compat_report *r;
     smx_err err = {0};
     int bare = -1;
-    int rc = verify_source(argv[1], &vo, &r, &bare, &err);
+    int rc = runtimes(&vo, &err);
+    if (rc < 0) {
+        free(wheel_lib);
+        return EXIT_USAGE;
+    }
+    if (!rc)
+        rc = verify_source(argv[1], &vo, &r, &bare, &err);
+    gate_cli_runtimes_end();
     free(wheel_lib);
     if (rc) {
         fprintf(stderr, "smxgb verify: %s\n", err.msg);

@@ -32,6 +32,13 @@ opt gate_cli_fetch_opts[] = {
      "stop a download whose size the server does not announce at N bytes (default 2G)"},
     {OPT_END, 0, NULL, NULL, NULL, NULL}};
 
+opt gate_cli_runtime_opts[] = {
+    {OPT_STRING, 0, "runtimes", &gate_cli.runtimes, "WHEN",
+     "which XGBoost loads each container's models: cached (default: its own when its runtime "
+     "is cached, else the stand-in), fetch (fetch the runtimes the containers pin first, once; "
+     "cached for later runs), none (the stand-in only)"},
+    {OPT_END, 0, NULL, NULL, NULL, NULL}};
+
 opt gate_cli_opts[] = {
     {OPT_STRING, 0, "sample", &gate_cli.sample, "FILE",
      "POST this file to /invocations (default: rows as wide as the model)"},
@@ -48,6 +55,7 @@ opt gate_cli_opts[] = {
     {OPT_STRING, 0, "s3-endpoint", &gate_cli.s3_endpoint, "URL",
      "S3 endpoint for s3:// artifacts (default $AWS_ENDPOINT_URL_S3, else AWS)"},
     {OPT_INCLUDE, 0, NULL, gate_cli_fetch_opts, NULL, NULL},
+    {OPT_INCLUDE, 0, NULL, gate_cli_runtime_opts, NULL, NULL},
     {OPT_FLAG, 0, "json", &gate_cli.json, NULL, "print the report as JSON"},
     {OPT_STRING, 0, "junit", &gate_cli.junit, "FILE",
      "also write a JUnit XML report (one testcase per artifact or model container and "
@@ -71,7 +79,86 @@ int gate_cli_usage_ok(const char *verb)
                 verb, gate_cli.sample);
         return 0;
     }
-    return 1;
+    compat_runtimes mode;
+    gate_runtimes *fetch;
+    return gate_cli_runtimes(verb, 0, &mode, &fetch) == 0;
+}
+
+/* ---- --runtimes ------------------------------------------------------------------------------ */
+
+static struct {
+    gate_runtime_opts opts;
+    gate_runtimes set;
+    int quiet;
+} rt_run;
+
+static void rt_on_wait(const char *version, void *ctx)
+{
+    (void)ctx;
+    if (!rt_run.quiet)
+        fprintf(stderr, "xgboost %s: another smxgb is fetching it; waiting\n", version);
+}
+
+static void rt_on_download(const char *version, const gate_index_file *f, int done, void *ctx)
+{
+    (void)ctx;
+    if (rt_run.quiet)
+        return;
+    if (done && isatty(STDERR_FILENO))
+        fprintf(stderr, "\n");
+    else if (!done)
+        fprintf(stderr, "xgboost %s: downloading %s\n", version, f->url);
+}
+
+/* A version fetched, or not to be had: said on stderr (a cached one is not news). */
+static void rt_on_result(const gate_runtime_try *t, void *ctx)
+{
+    (void)ctx;
+    if (t->ok && t->r.outcome == GATE_RUNTIME_FETCHED && !rt_run.quiet)
+        fprintf(stderr, "xgboost %s: fetched %s, cached (%s)\n", t->version, t->r.wheel,
+                t->r.runtime.lib);
+    else if (!t->ok)
+        fprintf(stderr,
+                "xgboost %s: its runtime cannot be had, so its containers are judged by the "
+                "rules: %s\n",
+                t->version, t->error);
+}
+
+int gate_cli_runtimes(const char *verb, int quiet, compat_runtimes *mode, gate_runtimes **fetch)
+{
+    const char *w = gate_cli.runtimes ? gate_cli.runtimes : "cached";
+    *mode = COMPAT_RUNTIMES_CACHED;
+    *fetch = NULL;
+    if (!strcmp(w, "none")) {
+        *mode = COMPAT_RUNTIMES_NONE;
+    } else if (!strcmp(w, "fetch")) {
+        gate_runtime_opts *ro = &rt_run.opts;
+        memset(ro, 0, sizeof *ro);
+        gate_fetch_opts_default(&ro->index.fetch);
+        ro->index.fetch.deadline = gate_cli.timeout;
+        if (gate_cli.stall_timeout > 0)
+            ro->index.fetch.low_speed_time = gate_cli.stall_timeout;
+        ro->index.fetch.max_unsized = gate_cli.size_cap;
+        if (isatty(STDERR_FILENO) && !quiet)
+            ro->index.fetch.progress = gate_cli_progress_bar;
+        ro->on_wait = rt_on_wait;
+        ro->on_download = rt_on_download;
+        rt_run.quiet = quiet;
+        if (!rt_run.set.opts) {
+            rt_run.set.opts = ro;
+            rt_run.set.on_result = rt_on_result;
+        }
+        *fetch = &rt_run.set;
+    } else if (strcmp(w, "cached")) {
+        fprintf(stderr, "smxgb %s: --runtimes '%s': give cached, fetch or none\n", verb, w);
+        return -1;
+    }
+    return 0;
+}
+
+void gate_cli_runtimes_end(void)
+{
+    gate_runtimes_free(&rt_run.set);
 }
 
 /* ---- the server: `smxgb serve` in a child process ----------------------------------------- */
@@ -191,6 +278,7 @@ void gate_cli_check_opts(gate_check_opts *o, gate_fetch_opts *fo)
     o->startup_timeout = gate_cli.startup_timeout;
     o->interval = gate_cli.interval;
     o->no_serve = gate_cli.no_serve;
+    gate_cli_runtimes("check", gate_cli.quiet, &o->runtimes, &o->fetch_runtimes);
 }
 
 int source_fetch(const char *src, const char *s3_endpoint, char **local, int *tmp, smx_err *err)
@@ -245,6 +333,7 @@ static void print_rendered(FILE *f, const gate_report *r, int (*fn)(const gate_r
 int gate_cli_finish(gate_report *r)
 {
     progress_end();
+    gate_cli_runtimes_end();
     if (gate_cli.json) {
         json_t *j = gate_report_json(r);
         print_json(stdout, j);

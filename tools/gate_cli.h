@@ -19,12 +19,23 @@ typedef struct gate_cli_args {
     /* downloads (gate_cli_fetch_opts): deadline, low-speed time, cap without Content-Length */
     double timeout, stall_timeout;
     uint64_t size_cap;
+    const char *runtimes; /* --runtimes: cached, fetch or none (gate_cli_runtime_opts) */
 } gate_cli_args;
 extern gate_cli_args gate_cli;
 extern opt gate_cli_opts[];
 /* The download options (--timeout, --stall-timeout, --size-cap), in gate_cli_opts and in
  * verify's table; their values in gate_cli. */
 extern opt gate_cli_fetch_opts[];
+
+/* --runtimes WHEN: which XGBoost verify loads each container's models with; in gate_cli_opts,
+ * and in the tables of verify and convert. */
+extern opt gate_cli_runtime_opts[];
+/* What --runtimes asks for: *mode for compat_verify, and with `fetch` the run's runtimes to
+ * fetch (gate_runtimes_fetch: downloads and failures said on stderr, failures only with quiet),
+ * else NULL. 0, or -1 after a usage message for a value that is none of the three. */
+int gate_cli_runtimes(const char *verb, int quiet, compat_runtimes *mode, gate_runtimes **fetch);
+/* The end of the run: the fetched runtimes' records freed. */
+void gate_cli_runtimes_end(void);
 
 /* A download's progress bar on stderr (a gate_fetch_opts.progress; stderr a terminal), for
  * fetches outside check and plan (smxgb runtime fetch). */

@@ -4,6 +4,8 @@
  */
 #include "opts.h"
 
+#include "../base/base.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +19,10 @@ void str_list_free(str_list *l)
 
 static int list_push(str_list *l, const char *s)
 {
-    const char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    const char **v = smx_push((void **)&l->v, &l->n, sizeof *v);
     if (!v)
         return -1;
-    v[l->n++] = s;
-    l->v = v;
+    *v = s;
     return 0;
 }
 

@@ -41,6 +41,7 @@ static json_t *reasons_json(const compat_result *res)
         json_object_set_new(o, "entry", str_or_null(x->entry));
         json_object_set_new(o, "message", json_string(x->message));
         json_object_set_new(o, "source", str_or_null(x->source));
+        json_object_set_new(o, "overruled", json_boolean(x->overruled));
         json_array_append_new(a, o);
     }
     return a;
@@ -70,11 +71,36 @@ static void print_evidence(FILE *f, const compat_result *res)
     else if (e->kind == COMPAT_EVIDENCE_STANDIN)
         fprintf(f,
                 "             evidence: rules only, %s (XGBoost %s loaded it as a stand-in, "
-                "not this container's %s)\n",
-                how, e->xgboost, res->c->xgboost_str);
+                "not this container's %s: %s)\n",
+                how, e->xgboost, res->c->xgboost_str, res->runtime_why);
     else
         fprintf(f, "             evidence: rules only, %s%s%s\n", how, e->note[0] ? "; " : "",
                 e->note);
+}
+
+/* One load check (rt: the runtime it ran in, for the list of every load). */
+static json_t *load_json(const compat_loadcheck *l, const compat_model *cm,
+                         const compat_report_runtime *rt)
+{
+    json_t *lc = json_object();
+    if (rt) {
+        json_object_set_new(lc, "lib", json_string(rt->lib[0] ? rt->lib : "system libxgboost"));
+        json_object_set_new(lc, "runtime", json_string(compat_evidence_name(rt->kind)));
+    }
+    json_object_set_new(lc, "ran", json_boolean(l->ran));
+    if (l->ran) {
+        json_object_set_new(lc, "xgboost", json_string(l->version));
+        json_object_set_new(lc, "loaded", json_boolean(l->loaded));
+        json_object_set_new(lc, "error", l->loaded ? json_null() : json_string(l->error));
+        json_object_set_new(lc, "predicted", json_boolean(l->predicted));
+        json_object_set_new(lc, "compared", json_boolean(l->compared));
+        json_object_set_new(lc, "max_abs_diff",
+                            l->compared && l->max_diff < 1e300 ? json_real(l->max_diff)
+                                                               : json_null());
+    }
+    const char *note = l->note[0] ? l->note : cm->load_note;
+    json_object_set_new(lc, "note", note[0] ? json_string(note) : json_null());
+    return lc;
 }
 
 static json_t *models_json(const compat_report *r)
@@ -104,51 +130,57 @@ static json_t *models_json(const compat_report *r)
         } else {
             json_object_set_new(o, "error", json_string(cm->error));
         }
-        const compat_loadcheck *l = &cm->load;
-        json_t *lc = json_object();
-        json_object_set_new(lc, "ran", json_boolean(l->ran));
-        if (l->ran) {
-            json_object_set_new(lc, "xgboost", json_string(l->version));
-            json_object_set_new(lc, "loaded", json_boolean(l->loaded));
-            json_object_set_new(lc, "error", l->loaded ? json_null() : json_string(l->error));
-            json_object_set_new(lc, "predicted", json_boolean(l->predicted));
-            json_object_set_new(lc, "compared", json_boolean(l->compared));
-            json_object_set_new(lc, "max_abs_diff",
-                                l->compared && l->max_diff < 1e300 ? json_real(l->max_diff)
-                                                                   : json_null());
-        }
-        json_object_set_new(lc, "note", l->note[0] ? json_string(l->note) : json_null());
-        json_object_set_new(o, "load_check", lc);
+        static const compat_loadcheck none;
+        const compat_loadcheck *first = compat_model_load(r, cm, NULL);
+        json_object_set_new(o, "load_check", load_json(first ? first : &none, cm, NULL));
+        json_t *all = json_array();
+        for (size_t k = 0; cm->loads && k < r->n_runtimes; k++)
+            json_array_append_new(all, load_json(&cm->loads[k], cm, &r->runtimes[k]));
+        json_object_set_new(o, "load_checks", all);
         json_array_append_new(a, o);
     }
     return a;
 }
 
-static void print_load(FILE *f, const compat_loadcheck *l)
+/* One load check; by: which library ran it ("the cached runtime", "the stand-in"). */
+static void print_load(FILE *f, const compat_loadcheck *l, const char *by)
 {
     if (!l->ran) {
         if (l->note[0])
             fprintf(f, "      %s\n", l->note);
         return;
     }
-    if (!l->loaded) {
-        fprintf(f, "      loaded with XGBoost %s: failed: %s\n", l->version[0] ? l->version : "?",
-                l->error);
-        return;
-    }
-    if (!l->predicted) {
-        fprintf(f, "      loaded with XGBoost %s, but predicting failed: %s\n", l->version,
+    fprintf(f, "      loaded with XGBoost %s (%s)", l->version[0] ? l->version : "?", by);
+    if (!l->loaded)
+        fprintf(f, ": failed: %s\n", l->error);
+    else if (!l->predicted)
+        fprintf(f, ", but predicting failed: %s\n",
                 l->note[0] ? l->note : "no predictions came back");
-        return;
-    }
-    if (l->compared)
-        fprintf(f,
-                "      loaded with XGBoost %s: ok; largest difference from the reference predictor "
-                "%.3g%s%s\n",
-                l->version, l->max_diff, l->note[0] ? "; " : "", l->note);
+    else if (l->compared)
+        fprintf(f, ": ok; largest difference from the reference predictor %.3g%s%s\n", l->max_diff,
+                l->note[0] ? "; " : "", l->note);
     else
-        fprintf(f, "      loaded with XGBoost %s: ok (%s)\n", l->version,
-                l->note[0] ? l->note : "not compared");
+        fprintf(f, ": ok (%s)\n", l->note[0] ? l->note : "not compared");
+}
+
+/* The XGBoost libraries the load checks ran in, and the containers each one served. */
+static json_t *runtimes_json(const compat_report *r)
+{
+    json_t *rts = json_array();
+    for (size_t k = 0; k < r->n_runtimes; k++) {
+        const compat_report_runtime *x = &r->runtimes[k];
+        json_t *tags = json_array();
+        for (size_t i = 0; i < r->n_results; i++)
+            if (r->results[i].runtime == (int)k)
+                json_array_append_new(tags, json_string(r->results[i].c->tag));
+        json_array_append_new(rts, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "kind",
+                                             compat_evidence_name(x->kind), "lib",
+                                             x->lib[0] ? x->lib : "system libxgboost", "xgboost",
+                                             x->version[0] ? json_string(x->version) : json_null(),
+                                             "why", x->why, "containers", tags, "error",
+                                             x->failed ? json_string(x->error) : json_null()));
+    }
+    return rts;
 }
 
 json_t *report_to_json(const compat_report *r)
@@ -219,6 +251,7 @@ json_t *report_to_json(const compat_report *r)
     json_object_set_new(j, "containers", cs);
     json_object_set_new(j, "models", models_json(r));
     json_object_set_new(j, "runtime", str_or_null(r->runtime));
+    json_object_set_new(j, "runtimes", runtimes_json(r));
     return j;
 }
 
@@ -277,12 +310,54 @@ static void print_container(FILE *f, const compat_report *r, const compat_result
         if (x->verdict == COMPAT_VERDICT_OK && res->verdict != COMPAT_VERDICT_OK &&
             strcmp(x->rule, "LOAD-CHECK"))
             continue;
-        fprintf(f, "               - %s%s%s: %s\n", x->rule,
-                x->verdict == COMPAT_VERDICT_OK ? " (note)" : "", "", x->message);
+        fprintf(f, "               - %s%s: %s\n", x->rule,
+                x->overruled                      ? " (overruled by the real load)"
+                : x->verdict == COMPAT_VERDICT_OK ? " (note)"
+                                                  : "",
+                x->message);
     }
     if (res->hint)
         fprintf(f, "             %s: %s\n",
                 res->verdict == COMPAT_VERDICT_UNKNOWN ? "settle" : "fix", res->hint);
+}
+
+/* Each top-level file: what it is, and each load check of it. */
+static void print_models(FILE *f, const compat_report *r)
+{
+    const artifact_scan *s = r->scan;
+    if (r->n_models) {
+        fprintf(f, "\n  models:\n");
+        for (size_t i = 0; i < r->n_models; i++) {
+            const compat_model *cm = &r->models[i];
+            if (cm->entry >= s->n_entries)
+                continue;
+            const compat_model_info *m = cm->info;
+            if (!m) {
+                fprintf(f, "    %s: not identified: %s\n", s->entries[cm->entry].path, cm->error);
+                continue;
+            }
+            char w[64];
+            compat_writer_text(m, w, sizeof w, 0);
+            fprintf(f, "    %s: %s", s->entries[cm->entry].path,
+                    m->detail[0] ? m->detail : compat_format_name(m->format));
+            if (m->format != COMPAT_FMT_FOREIGN && m->format != COMPAT_FMT_UNKNOWN)
+                fprintf(f, ", written by XGBoost %s, %s %s, %lld features", w,
+                        m->objective[0] ? m->objective : "?", m->booster[0] ? m->booster : "?",
+                        (long long)m->num_feature);
+            fprintf(f, "\n");
+            if (m->corrupt)
+                fprintf(f, "      damaged: %s\n", m->problem);
+            if (cm->partial && cm->error[0])
+                fprintf(f, "      %s\n", cm->error);
+            if (cm->load_note[0])
+                fprintf(f, "      %s\n", cm->load_note);
+            for (size_t k = 0; cm->loads && k < r->n_runtimes; k++)
+                print_load(f, &cm->loads[k],
+                           r->runtimes[k].kind == COMPAT_EVIDENCE_EXACT ? "the cached runtime"
+                           : r->runtimes[k].lib[0]                      ? r->runtimes[k].lib
+                                                                        : "the system's library");
+        }
+    }
 }
 
 void report_print_text(FILE *f, const compat_report *r)
@@ -322,33 +397,7 @@ void report_print_text(FILE *f, const compat_report *r)
                 fprintf(f, "          fix: %s\n", cf->f.hint);
         }
     }
-    if (r->n_models) {
-        fprintf(f, "\n  models:\n");
-        for (size_t i = 0; i < r->n_models; i++) {
-            const compat_model *cm = &r->models[i];
-            if (cm->entry >= s->n_entries)
-                continue;
-            const compat_model_info *m = cm->info;
-            if (!m) {
-                fprintf(f, "    %s: not identified: %s\n", s->entries[cm->entry].path, cm->error);
-                continue;
-            }
-            char w[64];
-            compat_writer_text(m, w, sizeof w, 0);
-            fprintf(f, "    %s: %s", s->entries[cm->entry].path,
-                    m->detail[0] ? m->detail : compat_format_name(m->format));
-            if (m->format != COMPAT_FMT_FOREIGN && m->format != COMPAT_FMT_UNKNOWN)
-                fprintf(f, ", written by XGBoost %s, %s %s, %lld features", w,
-                        m->objective[0] ? m->objective : "?", m->booster[0] ? m->booster : "?",
-                        (long long)m->num_feature);
-            fprintf(f, "\n");
-            if (m->corrupt)
-                fprintf(f, "      damaged: %s\n", m->problem);
-            if (cm->partial && cm->error[0])
-                fprintf(f, "      %s\n", cm->error);
-            print_load(f, &cm->load);
-        }
-    }
+    print_models(f, r);
     if (r->n_results) {
         fprintf(f, "\n  containers:\n");
         for (size_t i = 0; i < r->n_results; i++)

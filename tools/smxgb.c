@@ -68,6 +68,27 @@ int exit_for_status(int status)
     }
 }
 
+int verb_parse_exit(int n)
+{
+    return n == -2 ? EXIT_OK : EXIT_USAGE;
+}
+
+int verb_usage(const verb_doc *doc, const char *need)
+{
+    fprintf(stderr, "smxgb %s: %s\nusage: %s\n", doc->name, need, doc->usage);
+    return EXIT_USAGE;
+}
+
+int verb_env_ok(const verb_doc *doc, const str_list *env)
+{
+    for (size_t i = 0; i < env->n; i++)
+        if (!strchr(env->v[i], '=') || env->v[i][0] == '=') {
+            fprintf(stderr, "smxgb %s: --env '%s': expected KEY=VALUE\n", doc->name, env->v[i]);
+            return 0;
+        }
+    return 1;
+}
+
 static void print_version(void)
 {
     printf("smxgb %s\n", SMXGB_VERSION);

@@ -49,6 +49,13 @@ extern const artifact_code_doc gate_finding_codes[];
 /* Map an smx status from a failed call to an exit code. */
 int exit_for_status(int status);
 
+/* The exit code for a negative opts_parse result: EXIT_OK after --help, else EXIT_USAGE. */
+int verb_parse_exit(int n);
+/* Print "smxgb VERB: need" and the usage line to stderr; returns EXIT_USAGE. */
+int verb_usage(const verb_doc *doc, const char *need);
+/* 1 when every --env value is KEY=VALUE; else prints which is not and returns 0. */
+int verb_env_ok(const verb_doc *doc, const str_list *env);
+
 /*
  * For a verb whose -o may be standard output ("-", /dev/stdout, or whatever fd 1 is): when it
  * is, keep the real stdout for the output only (returns "/dev/fd/N" in buf to pass to the

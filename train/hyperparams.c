@@ -250,17 +250,26 @@ static void trim(const char *s, const char **a, size_t *n)
     *n = (size_t)(e - s);
 }
 
-/* Python int(): optional sign, digits, surrounding whitespace. */
-int hp_parse_int(const char *s, long long *v)
+/* s without surrounding whitespace, copied into tmp (room for max + 1 bytes); 0 when that is
+ * empty or longer than max. */
+static int trimmed(const char *s, char *tmp, size_t max)
 {
     const char *a;
     size_t n;
     trim(s, &a, &n);
-    if (!n || n > 20)
-        return -1;
-    char tmp[24];
+    if (!n || n > max)
+        return 0;
     memcpy(tmp, a, n);
     tmp[n] = 0;
+    return 1;
+}
+
+/* Python int(): optional sign, digits, surrounding whitespace. */
+int hp_parse_int(const char *s, long long *v)
+{
+    char tmp[24];
+    if (!trimmed(s, tmp, 20))
+        return -1;
     char *e;
     errno = 0;
     *v = strtoll(tmp, &e, 10);
@@ -269,14 +278,9 @@ int hp_parse_int(const char *s, long long *v)
 
 static int parse_float(const char *s, double *v)
 {
-    const char *a;
-    size_t n;
-    trim(s, &a, &n);
-    if (!n || n > 64)
-        return -1;
     char tmp[72];
-    memcpy(tmp, a, n);
-    tmp[n] = 0;
+    if (!trimmed(s, tmp, 64))
+        return -1;
     if (!strncasecmp(tmp, "0x", 2) || !strncasecmp(tmp + (tmp[0] == '-' || tmp[0] == '+'), "0x", 2))
         return -1; /* Python's float() takes no hex */
     char *e;
@@ -604,16 +608,14 @@ int train_hparams_set(train_hparams *h, const char *key, size_t klen, const char
             return SMX_OK;
         }
     char *k = strndup(key, klen);
-    compat_kv *nv = k ? realloc(h->v, (h->n + 1) * sizeof *nv) : NULL;
-    if (!nv) {
+    compat_kv *kv = k ? smx_push((void **)&h->v, &h->n, sizeof *kv) : NULL;
+    if (!kv) {
         free(k);
         free(v);
         return smx_fail(err, SMX_ENOMEM, "out of memory");
     }
-    h->v = nv;
-    h->v[h->n].key = k;
-    h->v[h->n].value = v;
-    h->n++;
+    kv->key = k;
+    kv->value = v;
     return SMX_OK;
 }
 

@@ -95,7 +95,9 @@ typedef struct compat_reason {
     int verdict; /* what this reason implies; ok for a note */
     char *entry; /* the model entry it is about, or NULL */
     char *message;
-    char *source; /* reference section / fixture rows */
+    char *source;  /* reference section / fixture rows */
+    int overruled; /* a rule's reason that a real load in the reader's own version contradicts:
+                      shown, and it no longer decides the verdict */
 } compat_reason;
 
 typedef struct compat_judgement {
@@ -139,6 +141,9 @@ const char *compat_rule_id(size_t i);
 const char *compat_rule_verdict(size_t i);
 const char *compat_rule_why(size_t i);
 const char *compat_rule_source(size_t i);
+/* 1 when rule `id` is about the container's Python (unpickling), not about XGBoost's reading:
+ * a load in XGBoost alone does not speak to it. */
+int compat_rule_python_level(const char *id);
 /* Rule i's outcomes: how many, and outcome k's verdict, reason template and reader range as
  * text ("XGBoost < 1.0.0", "XGBoost >= 3.1.0", "Python < 3.8", "every reader"; into buf). */
 size_t compat_rule_n_outcomes(size_t i);

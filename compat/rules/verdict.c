@@ -99,6 +99,21 @@ const char *compat_rule_source(size_t i)
     return json_string_value(json_object_get(json_array_get(rules, i), "source"));
 }
 
+int compat_rule_python_level(const char *id)
+{
+    if (!id || get_rules(NULL))
+        return 0;
+    size_t i;
+    json_t *rule;
+    json_array_foreach(rules, i, rule)
+    {
+        const char *rid = json_string_value(json_object_get(rule, "id"));
+        if (rid && !strcmp(rid, id))
+            return json_is_true(json_object_get(rule, "python_level"));
+    }
+    return 0;
+}
+
 static json_t *rule_outcome_at(size_t i, size_t k)
 {
     if (get_rules(NULL))
@@ -555,6 +570,7 @@ int compat_judgement_add(compat_judgement *j, const char *rule, int verdict, con
     r->entry = entry ? strdup(entry) : NULL;
     r->message = strdup(message ? message : "");
     r->source = source ? strdup(source) : NULL;
+    r->overruled = 0;
     j->n_reasons++;
     if (verdict > j->verdict)
         j->verdict = verdict;
