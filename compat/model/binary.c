@@ -462,16 +462,7 @@ static int step_tree(bin *s)
     s->node = 0;
     s->tr = s->keep ? &c->m->trees[s->t] : NULL;
     if (s->tr) {
-        compat_tree *tr = s->tr;
-        size_t n = (size_t)nn;
-        tr->n_nodes = nn;
-        tr->leaf_size = slv > 1 ? slv : 1;
-        tr->left = malloc(n * sizeof *tr->left);
-        tr->right = malloc(n * sizeof *tr->right);
-        tr->split_index = malloc(n * sizeof *tr->split_index);
-        tr->split_cond = malloc(n * sizeof *tr->split_cond);
-        tr->default_left = malloc(n);
-        if (!tr->left || !tr->right || !tr->split_index || !tr->split_cond || !tr->default_left)
+        if (mdl_tree_alloc(s->tr, (size_t)nn, slv))
             return SMX_ENOMEM;
     }
     s->step = B_NODES;

@@ -175,14 +175,7 @@ static int read_arrays(const mdl_doc *d, mdl_node tn, size_t t, compat_model_inf
 static int build_nodes(const mdl_doc *d, mdl_node tn, size_t t, compat_model_info *m, size_t n,
                        int64_t slv, const tree_arrays *a, compat_tree *tr)
 {
-    tr->n_nodes = (int32_t)n;
-    tr->leaf_size = slv > 1 ? (int32_t)slv : 1;
-    tr->left = malloc(n * sizeof *tr->left);
-    tr->right = malloc(n * sizeof *tr->right);
-    tr->split_index = malloc(n * sizeof *tr->split_index);
-    tr->split_cond = malloc(n * sizeof *tr->split_cond);
-    tr->default_left = malloc(n);
-    if (!tr->left || !tr->right || !tr->split_index || !tr->split_cond || !tr->default_left)
+    if (mdl_tree_alloc(tr, n, slv))
         return SMX_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         if (a->l[i] == -1) {

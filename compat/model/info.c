@@ -168,6 +168,20 @@ void mdl_foreign(compat_model_info *m, const char *what)
     mdl_detail(m, "%s", what);
 }
 
+int mdl_tree_alloc(compat_tree *tr, size_t n, int64_t slv)
+{
+    tr->n_nodes = (int32_t)n;
+    tr->leaf_size = slv > 1 ? (int32_t)slv : 1;
+    tr->left = malloc(n * sizeof *tr->left);
+    tr->right = malloc(n * sizeof *tr->right);
+    tr->split_index = malloc(n * sizeof *tr->split_index);
+    tr->split_cond = malloc(n * sizeof *tr->split_cond);
+    tr->default_left = malloc(n);
+    if (!tr->left || !tr->right || !tr->split_index || !tr->split_cond || !tr->default_left)
+        return SMX_ENOMEM;
+    return SMX_OK;
+}
+
 void mdl_tree_free(compat_tree *t)
 {
     free(t->left);

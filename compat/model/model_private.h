@@ -68,6 +68,10 @@ void mdl_unknown(compat_model_info *m, unsigned facts, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Free one parsed tree's arrays (not the struct). */
 void mdl_tree_free(compat_tree *t);
+/* Size tr for n nodes with leaf vectors of slv values (slv <= 1: scalar leaves) and allocate its
+ * node arrays (children, split features, thresholds, default directions): SMX_ENOMEM or SMX_OK.
+ * What was allocated is freed with the tree. */
+int mdl_tree_alloc(compat_tree *tr, size_t n, int64_t slv);
 void mdl_copy(char *dst, size_t cap, const char *s, size_t len);
 /* Recognisably not an XGBoost model: format FOREIGN, what it is in foreign and detail. */
 void mdl_foreign(compat_model_info *m, const char *what);
