@@ -20,7 +20,7 @@
  * the compressed byte offset where it showed. A zip (a pip wheel) is read the same way when
  * the caller asks for one (artifact_scan_kind), as one stream through libarchive.
  */
-#include "artifacts.h"
+#include "scan_private.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -33,8 +33,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#define READ_BLOCK (128 * 1024)
 
 void artifact_limits_default(artifact_limits *l)
 {
@@ -96,154 +94,6 @@ const char *artifact_problem_name(artifact_problem p)
         return "limit-ratio";
     }
     return "unknown";
-}
-
-typedef struct reader {
-    int fd;
-    EVP_MD_CTX *sha;
-    uint64_t consumed; /* compressed bytes read from the file (and hashed) */
-    int io_errno;
-    unsigned char *block; /* compressed input */
-    /* gzip mode */
-    int gzip;
-    z_stream zs;
-    int zs_ready;
-    int z_end;          /* a gzip member ended and no input followed */
-    unsigned char *out; /* inflated output handed to libarchive */
-    uint64_t inflated;
-    int zproblem; /* ARTIFACT_P_TRUNCATED / CORRUPT seen by inflate */
-    char zmsg[200];
-    uint64_t zoffset;
-    unsigned char first[1024]; /* the first inflated bytes, to recognise an empty tar */
-    size_t first_len;
-    /* the first bytes of the file, for magic sniffing */
-    unsigned char head[512];
-    size_t head_len;
-} reader;
-
-/* Read more compressed bytes, hashing and counting them. Returns bytes read, 0 at EOF, -1. */
-static ssize_t fill(reader *r)
-{
-    for (;;) {
-        ssize_t n = read(r->fd, r->block, READ_BLOCK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r->io_errno = errno;
-            return -1;
-        }
-        if (n > 0) {
-            EVP_DigestUpdate(r->sha, r->block, (size_t)n);
-            r->consumed += (uint64_t)n;
-        }
-        return n;
-    }
-}
-
-/* Compressed offset of the next byte inflate will look at. */
-static uint64_t zpos(const reader *r)
-{
-    return r->consumed - r->zs.avail_in;
-}
-
-/*
- * Inflate up to READ_BLOCK bytes into r->out. Handles concatenated gzip members, as gzip -d
- * does. Returns bytes produced, 0 at the clean end of the stream, -1 on error (r->zproblem).
- */
-static ssize_t inflate_some(reader *r)
-{
-    r->zs.next_out = r->out;
-    r->zs.avail_out = READ_BLOCK;
-    while (r->zs.avail_out == READ_BLOCK) {
-        if (r->zs.avail_in == 0) {
-            ssize_t n = fill(r);
-            if (n < 0)
-                return -1;
-            if (n == 0) {
-                if (r->z_end)
-                    return 0;
-                r->zproblem = ARTIFACT_P_TRUNCATED;
-                r->zoffset = r->consumed;
-                snprintf(r->zmsg, sizeof r->zmsg,
-                         "the gzip stream ends early (after %llu compressed bytes, %llu "
-                         "inflated)",
-                         (unsigned long long)r->consumed, (unsigned long long)r->inflated);
-                return -1;
-            }
-            r->zs.next_in = r->block;
-            r->zs.avail_in = (uInt)n;
-        }
-        if (r->z_end) {
-            /* more input after a complete member: another member, or trailing garbage */
-            if (r->zs.avail_in >= 2 && (r->zs.next_in[0] != 0x1f || r->zs.next_in[1] != 0x8b)) {
-                /* Zero padding (tape blocking) is harmless. Anything else is data hidden after
-                 * the archive: gzip -d warns and exits 2, so `tar -xzf` refuses the file. */
-                size_t k = 0;
-                while (k < r->zs.avail_in && r->zs.next_in[k] == 0)
-                    k++;
-                if (k == r->zs.avail_in) {
-                    r->zs.avail_in = 0;
-                    continue;
-                }
-                r->zproblem = ARTIFACT_P_CORRUPT;
-                r->zoffset = zpos(r) + k;
-                snprintf(r->zmsg, sizeof r->zmsg,
-                         "data after the end of the gzip stream at compressed byte %llu (GNU tar "
-                         "refuses such a file: 'trailing garbage ignored', exit 2); re-create the "
-                         "archive",
-                         (unsigned long long)r->zoffset);
-                return -1;
-            }
-            inflateReset(&r->zs);
-            r->z_end = 0;
-        }
-        int zr = inflate(&r->zs, Z_NO_FLUSH);
-        if (zr == Z_STREAM_END) {
-            r->z_end = 1;
-            continue;
-        }
-        if (zr == Z_BUF_ERROR && r->zs.avail_in == 0)
-            continue;
-        if (zr != Z_OK) {
-            r->zproblem = ARTIFACT_P_CORRUPT;
-            r->zoffset = zpos(r);
-            snprintf(r->zmsg, sizeof r->zmsg, "bad gzip data at compressed byte %llu: %s",
-                     (unsigned long long)r->zoffset, r->zs.msg ? r->zs.msg : "inflate failed");
-            return -1;
-        }
-    }
-    size_t got = READ_BLOCK - r->zs.avail_out;
-    if (r->first_len < sizeof r->first) {
-        size_t k = sizeof r->first - r->first_len;
-        if (k > got)
-            k = got;
-        memcpy(r->first + r->first_len, r->out, k);
-        r->first_len += k;
-    }
-    r->inflated += got;
-    return (ssize_t)got;
-}
-
-static ssize_t read_cb(struct archive *a, void *ctx, const void **out)
-{
-    reader *r = ctx;
-    if (r->gzip) {
-        ssize_t n = inflate_some(r);
-        if (n < 0) {
-            archive_set_error(a, r->io_errno ? r->io_errno : EIO, "%s",
-                              r->io_errno ? strerror(r->io_errno) : r->zmsg);
-            return -1;
-        }
-        *out = r->out;
-        return n;
-    }
-    ssize_t n = fill(r);
-    if (n < 0) {
-        archive_set_error(a, r->io_errno, "read error: %s", strerror(r->io_errno));
-        return -1;
-    }
-    *out = r->block;
-    return n;
 }
 
 /* Normalise a stored path and flag what is unsafe about it. */
@@ -490,7 +340,7 @@ static int read_data(struct archive *a, reader *r, artifact_scan *s, artifact_en
             snprintf(where, sizeof where,
                      "inside entry '%.400s' after %llu of %lld data bytes: ", e->raw_path,
                      (unsigned long long)e->data_bytes, (long long)e->size);
-            fail_from(s, r, archive_error_string(a), r->gzip ? zpos(r) : r->consumed, where);
+            fail_from(s, r, archive_error_string(a), r->gzip ? scan_zpos(r) : r->consumed, where);
             *stop = 1;
             break;
         }
@@ -766,10 +616,10 @@ static int entry_data(scanner *sc, artifact_entry *e)
 static int read_entries(scanner *sc, const char *filt)
 {
     artifact_scan *s = sc->s;
-    int opened = archive_read_open(sc->a, &sc->r, NULL, read_cb, NULL) == ARCHIVE_OK;
+    int opened = archive_read_open(sc->a, &sc->r, NULL, scan_read_cb, NULL) == ARCHIVE_OK;
     while (!sc->stop) {
         struct archive_entry *ae;
-        uint64_t hdr_off = sc->r.gzip ? zpos(&sc->r) : sc->r.consumed;
+        uint64_t hdr_off = sc->r.gzip ? scan_zpos(&sc->r) : sc->r.consumed;
         int ar = opened ? archive_read_next_header(sc->a, &ae) : ARCHIVE_FATAL;
         if (sc->r.io_errno)
             return smx_fail(sc->err, SMX_EIO, "%s: read error: %s", sc->path,
@@ -802,7 +652,7 @@ static int read_entries(scanner *sc, const char *filt)
 static int finish_gzip(scanner *sc)
 {
     ssize_t n;
-    while ((n = inflate_some(&sc->r)) > 0)
+    while ((n = scan_inflate_some(&sc->r)) > 0)
         ;
     if (n < 0 && sc->r.io_errno)
         return smx_fail(sc->err, SMX_EIO, "%s: read error: %s", sc->path, strerror(sc->r.io_errno));
