@@ -504,6 +504,17 @@ static size_t scan_some(pstream *ps, const unsigned char *b, size_t n, int more)
     return used;
 }
 
+/* A protocol 0/1 "pickle" that names no global and does not scan: not convincingly a pickle,
+ * so unrecognised bytes rather than a corrupt pickle. */
+static int not_a_pickle(compat_model_info *m)
+{
+    m->format = COMPAT_FMT_UNKNOWN;
+    m->corrupt = 0;
+    m->problem[0] = 0;
+    mdl_detail(m, "unrecognised bytes");
+    return SMX_OK;
+}
+
 static int ps_feed(mdl_sreader *r, const unsigned char *b, size_t n)
 {
     pstream *ps = (pstream *)r;
@@ -571,13 +582,8 @@ static int ps_end(mdl_sreader *r)
     } else { /* a pickle that does not scan to its end has no payload a whole read trusts */
         m->payload = COMPAT_PAYLOAD_NONE;
     }
-    if (ps->text && m->corrupt && !m->n_pickle_globals) { /* not convincingly a pickle */
-        m->format = COMPAT_FMT_UNKNOWN;
-        m->corrupt = 0;
-        m->problem[0] = 0;
-        mdl_detail(m, "unrecognised bytes");
-        return SMX_OK;
-    }
+    if (ps->text && m->corrupt && !m->n_pickle_globals)
+        return not_a_pickle(m);
     mdl_pickle_classify(m);
     return SMX_OK;
 }
@@ -673,14 +679,8 @@ static int proto_read(const mdl_ctx *c, const unsigned char *b, size_t len, comp
 static int text_read(const mdl_ctx *c, const unsigned char *b, size_t len, compat_model_info *m)
 {
     int rc = mdl_pickle_read(c, b, len, m);
-    if (rc == SMX_EFORMAT && !m->n_pickle_globals) {
-        /* not convincingly a pickle after all */
-        m->format = COMPAT_FMT_UNKNOWN;
-        m->corrupt = 0;
-        m->problem[0] = 0;
-        mdl_detail(m, "unrecognised bytes");
-        return SMX_OK;
-    }
+    if (rc == SMX_EFORMAT && !m->n_pickle_globals)
+        return not_a_pickle(m);
     mdl_pickle_classify(m);
     return rc;
 }
