@@ -4,7 +4,7 @@
 #
 # Inputs come as the environment action.yml sets: INPUT_PLAN, INPUT_ARTIFACT (one or more,
 # separated by newlines or spaces; with a plan, S3URI=LOCAL mappings), INPUT_CONTAINER (tags,
-# for artifacts), INPUT_FAIL_ON (error | warning), INPUT_ARGS (more smxgb options) and
+# for artifacts), INPUT_FAIL_ON (error | warning), INPUT_RUNTIMES (cached | fetch | none), INPUT_ARGS (more smxgb options) and
 # INPUT_SMXGB (the binary, default `smxgb` on PATH). smxgb runs with GITHUB_ACTIONS=true, so
 # every error and warning becomes a workflow annotation on the file it is about; its --json
 # report is rendered as the job summary (Markdown, appended to $GITHUB_STEP_SUMMARY) and kept
@@ -24,12 +24,17 @@ plan=${INPUT_PLAN:-}
 artifacts=${INPUT_ARTIFACT:-}
 containers=${INPUT_CONTAINER:-}
 fail_on=${INPUT_FAIL_ON:-error}
+runtimes=${INPUT_RUNTIMES:-cached}
 extra=${INPUT_ARGS:-}
 smxgb=${INPUT_SMXGB:-smxgb}
 
 case $fail_on in
 error | warning) ;;
 *) die "fail-on must be 'error' or 'warning', not '$fail_on'" ;;
+esac
+case $runtimes in
+cached | fetch | none) ;;
+*) die "runtimes must be 'cached', 'fetch' or 'none', not '$runtimes'" ;;
 esac
 [ -n "$plan$artifacts" ] || die "give a Terraform plan (plan: plan.json) or artifacts (artifact: model.tar.gz)"
 [ -z "$plan" ] || [ -z "$containers" ] ||
@@ -53,7 +58,7 @@ else
   args=(check "${artifact_list[@]}")
   for c in "${container_list[@]}"; do args+=(--container "$c"); done
 fi
-args+=("${extra_args[@]}" --json --junit "$junit")
+args+=(--runtimes "$runtimes" "${extra_args[@]}" --json --junit "$junit")
 
 # the report (stdout) to a file; the annotations (stderr with --json) to the log, where the
 # runner reads them

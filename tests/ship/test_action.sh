@@ -56,6 +56,10 @@ contains "$TMP/good.summary" "| :white_check_mark: | good.tar.gz | 1.7-1 | 0 | 0
 lacks "$TMP/good.log" "::error" "good: annotations"
 contains "$TMP/good.output" "ok=true" "good: outputs"
 contains "$TMP/good.output" "errors=0" "good: outputs"
+contains "$TMP/good.log" "smxgb check good.tar.gz --container 1.7-1 --runtimes cached" "good: runtimes default"
+run_gate norules artifact=good.tar.gz container=1.7-1 runtimes=none
+expect_rc 0 "$RC" "runtimes: none"
+contains "$TMP/norules.log" "--runtimes none" "runtimes: none passed on"
 
 # a broken artifact: annotations, summary, outputs, JUnit, exit 1
 run_gate bad artifact=bad.tar.gz container=1.7-1
@@ -103,6 +107,9 @@ contains "$TMP/plan.summary" 'Plan `plan.json`.' "plan: summary names the plan"
 run_gate badfail artifact=good.tar.gz fail-on=sometimes
 expect_rc 2 "$RC" "fail-on: sometimes"
 contains "$TMP/badfail.log" "::error title=smxgb action::fail-on must be" "fail-on: sometimes"
+run_gate badrt artifact=good.tar.gz runtimes=all
+expect_rc 2 "$RC" "runtimes: all"
+contains "$TMP/badrt.log" "::error title=smxgb action::runtimes must be" "runtimes: all"
 run_gate none
 expect_rc 2 "$RC" "neither plan nor artifact"
 run_gate planc plan=plan.json container=1.7-1
