@@ -11,6 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+int compat_is_xgboost_model(const compat_model_info *m)
+{
+    return m && !m->corrupt &&
+           (m->format == COMPAT_FMT_BINARY || m->format == COMPAT_FMT_JSON ||
+            m->format == COMPAT_FMT_UBJSON || m->format == COMPAT_FMT_PICKLE) &&
+           m->payload != COMPAT_PAYLOAD_NONE;
+}
+
+const compat_model *compat_report_model(const compat_report *r, size_t entry)
+{
+    for (size_t i = 0; i < r->n_models; i++)
+        if (r->models[i].entry == entry)
+            return &r->models[i];
+    return NULL;
+}
+
 /* ---- verdicts ----------------------------------------------------------------------------- */
 
 static int same_version(compat_version a, const char *b)

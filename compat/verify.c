@@ -138,14 +138,6 @@ static int ident_data(void *vc, const artifact_entry *e, const void *buf, size_t
     return SMX_OK;
 }
 
-int compat_is_xgboost_model(const compat_model_info *m)
-{
-    return m && !m->corrupt &&
-           (m->format == COMPAT_FMT_BINARY || m->format == COMPAT_FMT_JSON ||
-            m->format == COMPAT_FMT_UBJSON || m->format == COMPAT_FMT_PICKLE) &&
-           m->payload != COMPAT_PAYLOAD_NONE;
-}
-
 /* A cached runtime is opened in the helper before its first load: one restored from another
  * machine's cache may need a newer glibc, a library or a symbol this one does not have. */
 static void probe_runtime(compat_report_runtime *rt)
@@ -242,14 +234,6 @@ static void ident_end(void *vc, const artifact_entry *e)
 int compat_report_ok(const compat_report *r)
 {
     return r->n_errors == 0 && (r->n_unknown == 0 || r->allow_unknown);
-}
-
-const compat_model *compat_report_model(const compat_report *r, size_t entry)
-{
-    for (size_t i = 0; i < r->n_models; i++)
-        if (r->models[i].entry == entry)
-            return &r->models[i];
-    return NULL;
 }
 
 /* ---- verify ------------------------------------------------------------------------------ */
