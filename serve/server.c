@@ -27,10 +27,10 @@
  * POST /invocations with a Content-Length above MAX_CONTENT_LENGTH gets 413 before any byte
  * of the body is read (MHD then closes the connection); a chunked body is counted as it
  * arrives. SIGTERM, SIGINT and SIGHUP (a closed terminal; serve has no workers to reload as
- * gunicorn does): stop accepting (quiesce), wait for in-flight requests, stop; the caller then
- * removes what it extracted. The signals can be routed before serving starts
- * (serve_stop_signals_install), so that a stop asked for during extraction or model load is
- * kept rather than killing the process with its scratch directory left behind.
+ * gunicorn does): stop accepting (new connections are closed), wait for in-flight requests,
+ * stop; the caller then removes what it extracted. The signals can be routed before serving
+ * starts (serve_stop_signals_install), so that a stop asked for during extraction or model
+ * load is kept rather than killing the process with its scratch directory left behind.
  */
 #include "serve_private.h"
 
@@ -64,6 +64,7 @@ typedef struct srv {
     const serve_server_opts *o;
     uint64_t max_len;
     atomic_long in_flight;
+    atomic_int stopping; /* a stop was asked for: new connections are closed as they come */
     serve_conns conns;
 } srv;
 
@@ -534,12 +535,25 @@ static unsigned head_timeout_of(const serve_server_opts *o, unsigned timeout)
     return timeout < DEFAULT_HEAD_TIMEOUT ? timeout : DEFAULT_HEAD_TIMEOUT;
 }
 
-/* Stop accepting, let in-flight requests finish (at most the timeout), stop. */
+/* Connections that come once a stop was asked for are closed at once. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&((srv *)cls)->stopping) ? MHD_NO : MHD_YES;
+}
+
+/*
+ * Stop accepting, let in-flight requests finish (at most the timeout), stop. Not with
+ * MHD_quiesce_daemon: with epoll and a thread pool, libmicrohttpd 0.9.75 races its workers
+ * for the listen socket's removal from their epoll sets and can abort the process
+ * ("Failed to remove listen FD from epoll set"), which would leave the scratch behind. The
+ * accept policy closes what comes instead, and MHD_stop_daemon, which joins the workers
+ * first, closes the listen socket.
+ */
 static void drain_and_stop(struct MHD_Daemon *d, srv *sv, unsigned timeout)
 {
-    MHD_socket lfd = MHD_quiesce_daemon(d);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+    atomic_store(&sv->stopping, 1);
     unsigned waited_ms = 0, limit_ms = timeout * 1000u;
     while (atomic_load(&sv->in_flight) > 0 && waited_ms < limit_ms) {
         struct timespec ts = {0, 5 * 1000 * 1000};
@@ -563,6 +577,7 @@ int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
     }
     srv sv = {.app = a, .o = o, .max_len = serve_app_max_content_length(a)};
     atomic_init(&sv.in_flight, 0);
+    atomic_init(&sv.stopping, 0);
     unsigned workers = o->workers ? o->workers : 1, timeout = o->timeout ? o->timeout : 60;
     unsigned limit =
         fit_open_files(o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS, workers);
@@ -582,7 +597,7 @@ int serve_server_run(serve_app *a, const serve_server_opts *o, smx_err *err)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO |
                      (v6 ? MHD_USE_IPv6 : 0);
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, &on_request, &sv, MHD_OPTION_LISTEN_SOCKET, fd,
+        flags, 0, &accept_policy, &sv, &on_request, &sv, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, workers, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
         MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &sv, MHD_OPTION_NOTIFY_CONNECTION,
         &on_connection, &sv, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_END);

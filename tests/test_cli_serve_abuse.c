@@ -473,6 +473,7 @@ Test(serve_abuse, sighup_mid_request_finishes_it_removes_the_scratch_and_exits_0
     sleep_ms(200);
     kill(s.pid, SIGHUP);
     sleep_ms(300);
+    cr_expect_lt(ping_ms(s.port, 2), 0, "a connection that comes after SIGHUP is not served");
     cr_expect_eq(send_all(fd, rq.data + half, rq.len - half), 0, "the request was cut");
     cr_expect_eq(read_response(fd, 20, &body), 200, "no complete answer after SIGHUP");
     cr_expect_eq(body.len, (size_t)ROWS * strlen(ROW_ANSWER));
