@@ -5,8 +5,9 @@
  * snapshot, loaded back by XGBoost and by the readers; then the proof (generated rows with
  * thresholds, ulps, missing values, +-inf, categories) must find every output equal, for all
  * trees, for the first iterations and for margins. The same proof over every model file in
- * tests/data, CSR rows against dense rows and XGBoost's CSR prediction, and what the
- * evaluator refuses.
+ * tests/data, CSR rows against dense rows and XGBoost's CSR prediction, what the evaluator
+ * refuses, and the reference predictor (the evaluator with the writer's arithmetic) against
+ * XGBoost's DMatrix prediction.
  */
 #include "helpers.h"
 
@@ -216,6 +217,81 @@ Test(model_eval, equals_xgboost_bit_for_bit_for_every_objective_booster_and_form
 }
 
 /* ---- every model file in tests/data ------------------------------------------------------- */
+
+/*
+ * The reference predictor (verify's cross-check, convert's proof) is this evaluator with the
+ * writer's arithmetic, compared here with XGBoost's DMatrix prediction: every objective and
+ * booster, saved as JSON, UBJSON, legacy binary and a memory snapshot and read back by the
+ * readers, for all trees and for the first three iterations.
+ */
+static void compare_reference(const compat_model_info *m, const float *X, int iteration_end,
+                              const compat_pred *want, const char *what)
+{
+    compat_pred got;
+    smx_err err = {0};
+    cr_assert_eq(compat_reference_predict(m, X, NROW, NCOL, iteration_end, &got, &err), SMX_OK,
+                 "%s: %s", what, err.msg);
+    cr_assert_eq(got.rows * got.cols, want->rows * want->cols, "%s: %llu values vs %llu", what,
+                 (unsigned long long)(got.rows * got.cols),
+                 (unsigned long long)(want->rows * want->cols));
+    for (uint64_t k = 0; k < got.rows * got.cols; k++) {
+        double w = want->values[k], g = got.values[k];
+        cr_assert_leq(fabs(g - w), 2e-5 * (1 + fabs(w)),
+                      "%s (iteration_end %d): value %llu is %.9g, XGBoost says %.9g", what,
+                      iteration_end, (unsigned long long)k, g, w);
+    }
+    compat_pred_free(&got);
+}
+
+Test(model_eval, the_reference_predictor_equals_xgboost_for_every_objective_and_format)
+{
+    compat_xgb *x;
+    smx_err err = {0};
+    cr_assert_eq(compat_xgb_open(NULL, &x, &err), SMX_OK, "%s", err.msg);
+    size_t models = 0;
+    for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++) {
+        const cfg *k = &cfgs[c];
+        float *X = malloc(sizeof(float) * NROW * NCOL);
+        compat_booster *b = train(x, k, X);
+        compat_dmatrix *d;
+        cr_assert_eq(compat_dmatrix_from_dense(x, X, NROW, NCOL, NAN, 1, &d, &err), SMX_OK);
+        compat_predict_opts po = {0, 0, NAN};
+        compat_pred all, first3;
+        cr_assert_eq(compat_booster_predict_dmatrix(b, d, &po, &all, &err), SMX_OK, "%s", err.msg);
+        po.iteration_end = 3;
+        cr_assert_eq(compat_booster_predict_dmatrix(b, d, &po, &first3, &err), SMX_OK);
+        static const char *formats[] = {"json", "ubj", "deprecated", "snapshot"};
+        for (size_t f = 0; f < 4; f++) {
+            void *buf;
+            size_t len;
+            if (f == 3)
+                cr_assert_eq(compat_booster_serialize(b, &buf, &len, &err), SMX_OK);
+            else
+                cr_assert_eq(compat_booster_save(b, formats[f], &buf, &len, &err), SMX_OK);
+            char what[128];
+            snprintf(what, sizeof what, "%s saved as %s", k->name, formats[f]);
+            compat_model_info *m;
+            cr_assert_eq(compat_identify(buf, len, what, &m, &err), SMX_OK, "%s", err.msg);
+            cr_assert_not(m->corrupt, "%s: %s", what, m->problem);
+            cr_assert_str_eq(m->objective, k->params[1], "%s", what);
+            cr_assert(compat_version_in_writer_range(m, compat_xgb_version(x)), "%s: %s", what,
+                      m->writer_note);
+            compare_reference(m, X, 0, &all, what);
+            if (strncmp(k->name, "dart", 4)) /* dart's partial predictions use other weights */
+                compare_reference(m, X, 3, &first3, what);
+            compat_model_info_free(m);
+            free(buf);
+            models++;
+        }
+        compat_pred_free(&all);
+        compat_pred_free(&first3);
+        compat_dmatrix_free(d);
+        compat_booster_free(b);
+        free(X);
+    }
+    cr_assert_eq(models, 4 * sizeof cfgs / sizeof cfgs[0]);
+    compat_xgb_close(x);
+}
 
 typedef struct outcome {
     char path[512];
