@@ -212,10 +212,13 @@ static int judge_file(compat_judgement *all, const compat_report *r, const compa
                       smx_err *err)
 {
     if (!cm || !cm->info) {
-        char msg[SMX_ERRMAX + 64];
-        snprintf(msg, sizeof msg, "not identified%s%s", cm ? ": " : " (too many files)",
-                 cm ? cm->error : "");
-        return compat_judgement_add(all, "UNIDENTIFIED", COMPAT_VERDICT_OK, path, msg, NULL);
+        /* a file the container loads that was not identified: whether it loads is unknown */
+        char msg[SMX_ERRMAX + 160];
+        snprintf(msg, sizeof msg,
+                 "not identified%s%s; settle it by identifying the file on its own (smxgb "
+                 "inspect) or by keeping fewer model files",
+                 cm ? ": " : " (too many files)", cm ? cm->error : "");
+        return compat_judgement_add(all, "UNIDENTIFIED", COMPAT_VERDICT_UNKNOWN, path, msg, NULL);
     }
     compat_reader rd = {res->c->xgboost, res->c->python, res->c->tag};
     compat_judgement j;
@@ -269,9 +272,11 @@ static int judge_layout(compat_judgement *all, const compat_result *res, size_t 
     *judged = res->layout_errors ? 0 : nl;
     if (!rc && *judged > MAX_MODELS) {
         char msg[128];
-        snprintf(msg, sizeof msg, "%zu model files: only the first %d were identified", *judged,
-                 MAX_MODELS);
-        rc = compat_judgement_add(all, "UNIDENTIFIED", COMPAT_VERDICT_OK, NULL, msg, NULL);
+        snprintf(msg, sizeof msg,
+                 "%zu model files: only the first %d were identified, the others are not "
+                 "judged; keep at most %d",
+                 *judged, MAX_MODELS, MAX_MODELS);
+        rc = compat_judgement_add(all, "UNIDENTIFIED", COMPAT_VERDICT_UNKNOWN, NULL, msg, NULL);
         *judged = MAX_MODELS;
     }
     return rc;
@@ -417,6 +422,9 @@ int verify_judge_result(compat_report *r, compat_result *res, const compat_verif
     else if (all.verdict != COMPAT_VERDICT_OK && !res->rules.ensemble && judged > 1)
         h = "keep only the model file at the top level: with SAGEMAKER_INFERENCE_ENSEMBLE off, "
             "the container loads whichever file os.listdir returns first";
+    else if (all.verdict == COMPAT_VERDICT_UNKNOWN && !all.hint)
+        h = "a fact this verdict rests on is not known: settle it as the unknown reason says, "
+            "or accept it with --allow-unknown (the report then says so)";
     else if (all.verdict != COMPAT_VERDICT_OK && !all.hint)
         h = res->layout_errors || !nl ? "fix the archive layout first (see the errors above)"
                                       : "load the model with this container's XGBoost "
@@ -448,8 +456,8 @@ void verify_ensembles(compat_report *r)
                 continue;
             const compat_result *res = &r->results[k];
             nfiles = res->n_loads;
-            all_models = res->n_loads <= MAX_MODELS;
-            for (size_t l = 0; l < res->n_loads && all_models; l++) {
+            /* past MAX_MODELS the files are not identified: judge_layout calls them unknown */
+            for (size_t l = 0; l < res->n_loads && l < MAX_MODELS && all_models; l++) {
                 const compat_model *cm = compat_report_model(r, res->loads[l]);
                 all_models = cm && compat_is_xgboost_model(cm->info);
             }
@@ -457,12 +465,18 @@ void verify_ensembles(compat_report *r)
         if (!all_models || !cf->containers)
             continue;
         smx_buf m = SMX_BUF_INIT;
-        smx_buf_printf(
-            &m,
-            "%zu top-level files, every one an XGBoost model, and SAGEMAKER_INFERENCE_ENSEMBLE "
-            "is on: the container loads them all and serves their mean prediction (a vote "
-            "for multi:softmax and binary:hinge)",
-            nfiles);
+        if (nfiles > MAX_MODELS)
+            smx_buf_printf(&m,
+                           "%zu top-level files, the first %d of them XGBoost models (the others "
+                           "were not identified), and SAGEMAKER_INFERENCE_ENSEMBLE is on: ",
+                           nfiles, MAX_MODELS);
+        else
+            smx_buf_printf(&m,
+                           "%zu top-level files, every one an XGBoost model, and "
+                           "SAGEMAKER_INFERENCE_ENSEMBLE is on: ",
+                           nfiles);
+        smx_buf_puts(&m, "the container loads them all and serves their mean prediction (a vote "
+                         "for multi:softmax and binary:hinge)");
         char *h = strdup("intended? then nothing to do; otherwise keep one model file, or set "
                          "SAGEMAKER_INFERENCE_ENSEMBLE=false");
         if (!m.data || !h) {

@@ -287,3 +287,32 @@ Test(rules_layouts, reasons_name_the_error_the_container_raises)
     }
     json_decref(rep);
 }
+
+/* An ensemble of more files than verify identifies (64): the files past the limit are not
+ * judged, so the verdict is unknown, with what settles it. (Before: an error calling the 65
+ * XGBoost models a layout that fails; and had it passed the layout, an UNIDENTIFIED note in an
+ * ok verdict.) */
+Test(rules_layouts, an_ensemble_of_more_files_than_are_identified_is_unknown)
+{
+    size_t n;
+    char *m = model("1.7.4/binary_logistic.bin", &n);
+    enum { FILES = 65 };
+    th_entry e[FILES];
+    char names[FILES][32];
+    for (int i = 0; i < FILES; i++) {
+        snprintf(names[i], sizeof names[i], "model-%02d", i);
+        e[i] = (th_entry){names[i], 'f', 0, m, n, NULL};
+    }
+    th_write_archive(th_path(dir, "many.tar.gz"), "gzip", "ustar", e, FILES);
+    int rc;
+    json_t *rep = verify_json("-c 1.7-1 --no-load-check", th_path(dir, "many.tar.gz"), &rc);
+    cr_assert_str_eq(verdict_of(rep, "1.7-1"), "unknown");
+    json_t *x = reason(rep, "1.7-1", "UNIDENTIFIED", NULL);
+    cr_assert_not_null(x);
+    cr_assert(strstr(json_string_value(json_object_get(x, "message")), "keep at most 64"));
+    const char *hint = json_string_value(json_object_get(container_of(rep, "1.7-1"), "hint"));
+    cr_assert(hint && strstr(hint, "--allow-unknown") && !strstr(hint, "re-save"), "%s", hint);
+    cr_assert_eq(rc, 1, "an unknown verdict fails the gate");
+    json_decref(rep);
+    free(m);
+}

@@ -171,9 +171,14 @@ static void print_codes(FILE *f)
     fprintf(f, "  %-18s %-17s %s\n", "LAYOUT", "fails",
             "the archive or this container's layout has errors: nothing loads");
     fprintf(f, "  %-18s %-17s %s\n", "PARTIAL", "note",
-            "a large model was identified from its first bytes only (facts stored later unknown)");
-    fprintf(f, "  %-18s %-17s %s\n", "UNIDENTIFIED", "note",
-            "a model file that was not identified (over 64 files, or unreadable): not judged");
+            "a model over --load-max-bytes, identified as it streamed: every fact read, not "
+            "load-checked");
+    fprintf(f, "  %-18s %-17s %s\n", "UNKNOWN-FACT", "unknown",
+            "a fact of the model lies beyond what the streaming read reaches: the verdicts "
+            "resting on it are unknown");
+    fprintf(f, "  %-18s %-17s %s\n", "UNIDENTIFIED", "unknown",
+            "a model file that was not identified (over 64 files, or unreadable): not judged, "
+            "so whether it loads is unknown");
     fprintf(f, "\nHealth checks and Terraform plans (check, plan):\n");
     for (const artifact_code_doc *c = gate_finding_codes; c->code; c++)
         fprintf(f, "  %-30s %-13s %s\n", c->code, c->severity, c->meaning);
